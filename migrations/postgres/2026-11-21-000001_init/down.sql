@@ -1,0 +1,15 @@
+DROP TABLE outbox;
+DROP TABLE attachments;
+DROP TABLE messages;
+DROP TABLE conversations;
+DROP TABLE contact_identities;
+DROP TABLE contacts;
+DROP TABLE channels;
+DROP TABLE organizations;
+DROP TABLE teams;
+DROP TABLE api_tokens;
+DROP TABLE sessions;
+DROP TABLE memberships;
+DROP TABLE users;
+DROP TABLE projects;
+DROP FUNCTION unicode_lower(TEXT);

@@ -1,0 +1,142 @@
+//! Start-up and admin commands: open and migrate the database, apply channels.toml, make sure
+//! a fresh install has a project, a widget and an admin.
+
+use std::sync::Arc;
+
+use crate::channels::Registry;
+use crate::config::{Settings, load_channels};
+use crate::crypto;
+use crate::domain::Role;
+use crate::error::{Error, Result};
+use crate::store::{self, Store, channels, projects, users};
+
+pub struct Boot {
+    pub store: Store,
+    pub registry: Arc<Registry>,
+    pub admin_notice: Option<String>,
+}
+
+pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
+    std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
+        anyhow::anyhow!("cannot create data dir {}: {e}", settings.data_dir.display())
+    })?;
+    let url = store::database_url(settings.database_url.as_deref(), &settings.data_dir);
+    Ok(Store::open(&url)?)
+}
+
+pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
+    // Validate the file before touching the database: a wrong file stops start-up.
+    let decls = load_channels(&settings.channels_path)?;
+    let store = open_store(settings)?;
+    let (admin_email, admin_password) = (settings.admin_email.clone(), settings.admin_password.clone());
+    let (admin_notice, channels) = store
+        .write(move |conn| {
+            let default = projects::ensure_default(conn)?;
+            let mut keep = Vec::new();
+            for d in &decls {
+                let project = match &d.project {
+                    Some(slug) => projects::by_slug(conn, slug)?.ok_or_else(|| {
+                        Error::invalid(format!(
+                            "channel \"{}\": project \"{slug}\" does not exist",
+                            d.id
+                        ))
+                    })?,
+                    None => default.clone(),
+                };
+                channels::upsert(conn, project.id, &d.id, &d.kind, &d.name, &d.config.to_string(), "file")?;
+                keep.push(d.id.clone());
+            }
+            channels::disable_file_channels_except(conn, &keep)?;
+            let has_widget = channels::of_project(conn, default.id)?
+                .iter()
+                .any(|c| c.kind == "widget");
+            if !has_widget {
+                channels::upsert(conn, default.id, "web", "widget", "Сайт", "{}", "builtin")?;
+            }
+            let notice = if users::count(conn)? == 0 {
+                let email = admin_email.unwrap_or_else(|| "admin@localhost.localdomain".into());
+                let (password, generated) = match admin_password {
+                    Some(p) if !p.is_empty() => (p, false),
+                    _ => (crypto::random_hex(9)?, true),
+                };
+                create_user(conn, &email, "Admin", &password, Role::Admin, default.id)?;
+                Some(if generated {
+                    format!("Created the first admin: {email} / password {password} (shown once; change it with `perepiska admin create`)")
+                } else {
+                    format!("Created the first admin: {email}")
+                })
+            } else {
+                None
+            };
+            Ok((notice, channels::all_enabled(conn)?))
+        })
+        .await?;
+    let registry = Arc::new(Registry::new(http_client()?));
+    registry.load(channels);
+    Ok(Boot {
+        store,
+        registry,
+        admin_notice,
+    })
+}
+
+pub fn http_client() -> anyhow::Result<reqwest::Client> {
+    Ok(reqwest::Client::builder()
+        .connect_timeout(std::time::Duration::from_secs(10))
+        .timeout(std::time::Duration::from_secs(60))
+        .user_agent(concat!("perepiska/", env!("CARGO_PKG_VERSION")))
+        .build()?)
+}
+
+pub fn check_password(password: &str) -> Result<()> {
+    if password.chars().count() < 8 {
+        return Err(Error::invalid("the password must be at least 8 characters"));
+    }
+    Ok(())
+}
+
+/// Creates a user (or gives an existing one the role) in a project.
+pub fn create_user(
+    conn: &mut store::DbConn,
+    email: &str,
+    name: &str,
+    password: &str,
+    role: Role,
+    project_id: i64,
+) -> Result<users::User> {
+    check_password(password)?;
+    let hash = crypto::hash_password(password)?;
+    let user = match users::by_email(conn, email)? {
+        Some(u) => {
+            users::set_password(conn, u.id, &hash)?;
+            u
+        }
+        None => users::create(conn, email, name, &hash)?,
+    };
+    users::set_role(conn, project_id, user.id, role)?;
+    Ok(user)
+}
+
+/// Resolves a project by slug, or the first project.
+pub fn project_for(conn: &mut store::DbConn, slug: Option<&str>) -> Result<projects::Project> {
+    match slug {
+        Some(s) => projects::by_slug(conn, s)?.ok_or_else(|| Error::not_found(format!("project \"{s}\" not found"))),
+        None => projects::ensure_default(conn),
+    }
+}
+
+/// Issues a REST API token for a user; only its hash is stored.
+pub fn create_token(conn: &mut store::DbConn, email: &str, project: Option<&str>) -> Result<String> {
+    let user = users::by_email(conn, email)?
+        .ok_or_else(|| Error::not_found(format!("no user with email {email}")))?;
+    let project = project_for(conn, project)?;
+    if users::role_in(conn, project.id, user.id)?.is_none() {
+        return Err(Error::forbidden(format!(
+            "{email} is not a member of project \"{}\"",
+            project.slug
+        )));
+    }
+    let token = format!("ppk_{}", crypto::random_hex(24)?);
+    users::create_api_token(conn, &crypto::sha256_hex(token.as_bytes()), user.id, project.id, "cli")?;
+    Ok(token)
+}

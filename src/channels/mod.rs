@@ -1,0 +1,208 @@
+//! Channel adapters: one file per platform, one trait for all of them.
+//!
+//! `parse` turns a platform request into normalized `Inbound` values without I/O, so it can be
+//! tested and fuzzed alone; `send` delivers one operator message and says whether a retry can help.
+
+pub mod api;
+pub mod registry;
+pub mod widget;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde::Serialize;
+
+use crate::store::attachments::StoredFile;
+use crate::store::contacts::ContactHint;
+
+pub use registry::{ChannelEntry, Registry};
+
+/// A platform request as it arrived, free of actix types.
+#[derive(Clone, Debug, Default)]
+pub struct RawRequest {
+    pub method: String,
+    pub query: String,
+    pub headers: Vec<(String, String)>,
+    pub body: Vec<u8>,
+    /// The secret path segment of /webhooks/{id}/{secret}, for platforms that sign nothing.
+    pub path_secret: Option<String>,
+}
+
+impl RawRequest {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// What a customer did, normalized across platforms.
+#[derive(Clone, Debug)]
+pub enum InboundEvent {
+    Message { text: String, files: Vec<StoredFile> },
+    /// The customer blocked the bot or unsubscribed: stop delivering to them.
+    Blocked,
+}
+
+#[derive(Clone, Debug)]
+pub struct Inbound {
+    /// The customer's id on the platform (chat id, peer id, visitor hash…).
+    pub external_user_id: String,
+    pub contact: ContactHint,
+    /// The platform's own message id; a repeat of it never creates a second message.
+    pub platform_message_id: Option<String>,
+    pub event: InboundEvent,
+}
+
+/// What the platform expects back once the inbound values are committed.
+#[derive(Clone, Debug, PartialEq)]
+pub enum WebhookReply {
+    Json(serde_json::Value),
+    Text(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct Parsed {
+    pub inbound: Vec<Inbound>,
+    pub reply: WebhookReply,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum WebhookError {
+    #[error("{0}")]
+    Unauthorized(String),
+    #[error("{0}")]
+    BadRequest(String),
+}
+
+#[derive(Clone, Debug)]
+pub struct OutboundFile {
+    pub name: String,
+    pub content_type: String,
+    pub path: PathBuf,
+}
+
+/// One operator message to deliver.
+#[derive(Clone, Debug)]
+pub struct Outbound {
+    pub message_id: i64,
+    pub conversation_number: i64,
+    /// The customer's id on the platform.
+    pub recipient: String,
+    pub text: String,
+    pub author_name: Option<String>,
+    pub files: Vec<OutboundFile>,
+}
+
+#[derive(Clone, Debug, Default)]
+pub struct Sent {
+    pub platform_id: Option<String>,
+}
+
+#[derive(Clone, Debug, thiserror::Error)]
+#[error("{message}")]
+pub struct SendError {
+    pub message: String,
+    /// A later attempt may succeed (timeout, 5xx, 429).
+    pub retryable: bool,
+    /// The customer blocked or left: never retry, tell the operator.
+    pub blocked: bool,
+    /// The platform asked us to wait this long (429 retry_after).
+    pub retry_after: Option<Duration>,
+}
+
+impl SendError {
+    pub fn retry(message: impl Into<String>) -> Self {
+        SendError {
+            message: message.into(),
+            retryable: true,
+            blocked: false,
+            retry_after: None,
+        }
+    }
+    pub fn permanent(message: impl Into<String>) -> Self {
+        SendError {
+            message: message.into(),
+            retryable: false,
+            blocked: false,
+            retry_after: None,
+        }
+    }
+    pub fn blocked(message: impl Into<String>) -> Self {
+        SendError {
+            message: message.into(),
+            retryable: false,
+            blocked: true,
+            retry_after: None,
+        }
+    }
+
+    /// Maps a transport error: timeouts and refused connections are worth retrying.
+    pub fn from_reqwest(e: &reqwest::Error) -> Self {
+        // without_url: some platforms put the token in the URL.
+        let msg = format!("network error: {}", strip_url(e));
+        SendError::retry(msg)
+    }
+
+    /// Maps an HTTP status the usual way: 429 and 5xx retry, other 4xx do not.
+    pub fn from_status(status: u16, body: &str) -> Self {
+        let body = crate::domain::text::truncate_chars(body.trim(), 300);
+        let msg = format!("platform answered HTTP {status}: {body}");
+        if status == 429 || status >= 500 || status == 408 {
+            SendError::retry(msg)
+        } else {
+            SendError::permanent(msg)
+        }
+    }
+}
+
+fn strip_url(e: &reqwest::Error) -> String {
+    let mut s = e.to_string();
+    if let Some(url) = e.url() {
+        s = s.replace(url.as_str(), "<url>");
+    }
+    s
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AccountInfo {
+    pub name: String,
+    pub id: String,
+}
+
+#[derive(Clone, Copy, Debug, Serialize)]
+pub struct Capabilities {
+    pub buttons: bool,
+    pub files: bool,
+    pub max_text_chars: usize,
+}
+
+pub trait ChannelAdapter: Send + Sync {
+    fn kind(&self) -> &'static str;
+    fn capabilities(&self) -> Capabilities;
+    fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError>;
+    fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>>;
+    fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>>;
+}
+
+/// Channel kinds this build understands, for config validation.
+pub const KINDS: [&str; 2] = ["widget", "api"];
+
+/// Builds the adapter for a stored channel from its kind and JSON config.
+pub fn build_adapter(
+    kind: &str,
+    name: &str,
+    config: &serde_json::Value,
+    http: &reqwest::Client,
+) -> Result<std::sync::Arc<dyn ChannelAdapter>, String> {
+    match kind {
+        "widget" => Ok(std::sync::Arc::new(widget::Widget::new(name))),
+        "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(name, config, http.clone())?)),
+        other => Err(format!(
+            "unknown channel kind \"{other}\"; this version supports: {}",
+            KINDS.join(", ")
+        )),
+    }
+}

@@ -1,0 +1,73 @@
+//! The live set of channels with their adapters, looked up by webhook key or by id.
+
+use std::collections::HashMap;
+use std::sync::{Arc, RwLock};
+
+use super::{ChannelAdapter, build_adapter};
+use crate::store::channels::Channel;
+
+pub struct ChannelEntry {
+    pub channel: Channel,
+    pub adapter: Arc<dyn ChannelAdapter>,
+}
+
+pub struct Registry {
+    by_id: RwLock<HashMap<i64, Arc<ChannelEntry>>>,
+    http: reqwest::Client,
+}
+
+impl Registry {
+    pub fn new(http: reqwest::Client) -> Registry {
+        Registry {
+            by_id: RwLock::new(HashMap::new()),
+            http,
+        }
+    }
+
+    /// Replaces the set. A channel whose stored config no longer builds is skipped and logged,
+    /// so one broken channel never stops the others.
+    pub fn load(&self, channels: Vec<Channel>) {
+        let mut map = HashMap::new();
+        for ch in channels.into_iter().filter(|c| c.enabled) {
+            let config: serde_json::Value =
+                serde_json::from_str(&ch.config).unwrap_or(serde_json::Value::Null);
+            match build_adapter(&ch.kind, &ch.name, &config, &self.http) {
+                Ok(adapter) => {
+                    map.insert(ch.id, Arc::new(ChannelEntry { channel: ch, adapter }));
+                }
+                Err(e) => tracing::error!("channel \"{}\" is not started: {e}", ch.key),
+            }
+        }
+        *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = map;
+    }
+
+    pub fn by_id(&self, id: i64) -> Option<Arc<ChannelEntry>> {
+        self.by_id
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(&id)
+            .cloned()
+    }
+
+    pub fn by_key(&self, key: &str) -> Option<Arc<ChannelEntry>> {
+        self.by_id
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .find(|e| e.channel.key == key)
+            .cloned()
+    }
+
+    pub fn of_project(&self, project_id: i64) -> Vec<Arc<ChannelEntry>> {
+        let mut v: Vec<_> = self
+            .by_id
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .filter(|e| e.channel.project_id == project_id)
+            .cloned()
+            .collect();
+        v.sort_by_key(|e| e.channel.id);
+        v
+    }
+}

@@ -1,0 +1,219 @@
+//! Settings from the command line and environment, and channels declared in channels.toml.
+
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use crate::channels::{KINDS, build_adapter};
+
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub bind: String,
+    pub data_dir: PathBuf,
+    pub database_url: Option<String>,
+    pub channels_path: PathBuf,
+    pub public_url: Option<String>,
+    pub admin_email: Option<String>,
+    pub admin_password: Option<String>,
+    pub max_attachment_bytes: u64,
+    pub outbox_backoff: Duration,
+    pub outbox_max_attempts: i32,
+    /// Mark cookies Secure (set when the console is served over HTTPS).
+    pub secure_cookies: bool,
+    pub workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("data"),
+            database_url: None,
+            channels_path: PathBuf::from("channels.toml"),
+            public_url: None,
+            admin_email: None,
+            admin_password: None,
+            max_attachment_bytes: 20 * 1024 * 1024,
+            outbox_backoff: Duration::from_secs(2),
+            outbox_max_attempts: 10,
+            secure_cookies: false,
+            workers: 0,
+        }
+    }
+}
+
+/// One channel from channels.toml, validated.
+#[derive(Clone, Debug)]
+pub struct ChannelDecl {
+    pub id: String,
+    pub kind: String,
+    pub name: String,
+    /// Project slug; the first project when absent.
+    pub project: Option<String>,
+    /// Every other key, with ${ENV} secrets expanded.
+    pub config: serde_json::Value,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ConfigError {
+    pub path: String,
+    pub message: String,
+}
+
+/// Reads channels.toml; a missing file means no file-declared channels.
+pub fn load_channels(path: &Path) -> Result<Vec<ChannelDecl>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(ConfigError {
+                path: path.display().to_string(),
+                message: format!("cannot read: {e}"),
+            });
+        }
+    };
+    parse_channels(&text, |k| std::env::var(k).ok()).map_err(|message| ConfigError {
+        path: path.display().to_string(),
+        message,
+    })
+}
+
+fn valid_id(id: &str) -> bool {
+    (1..=64).contains(&id.len())
+        && id
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
+}
+
+/// Parses the file text; `env` resolves `${VAR}` (injected so tests need no real environment).
+pub fn parse_channels(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Vec<ChannelDecl>, String> {
+    let doc: toml::Table = toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
+    for key in doc.keys() {
+        if key != "channels" && key != "schedule" {
+            return Err(format!("unknown top-level key \"{key}\" (expected [[channels]])"));
+        }
+    }
+    let Some(list) = doc.get("channels") else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .as_array()
+        .ok_or("\"channels\" must be an array of tables: write [[channels]]")?;
+    let http = reqwest::Client::new();
+    let mut out: Vec<ChannelDecl> = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let at = format!("channels[{i}]");
+        let table = item.as_table().ok_or(format!("{at} must be a table"))?;
+        let get = |k: &str| -> Result<Option<String>, String> {
+            match table.get(k) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(format!("{at}.{k} must be a string")),
+            }
+        };
+        let id = get("id")?.ok_or(format!("{at}.id is required"))?;
+        if !valid_id(&id) {
+            return Err(format!(
+                "{at}.id \"{id}\" must be 1-64 characters of a-z, 0-9, '-' or '_' (it becomes the webhook path)"
+            ));
+        }
+        if out.iter().any(|c| c.id == id) {
+            return Err(format!("{at}.id \"{id}\" is declared twice"));
+        }
+        let at = format!("channel \"{id}\"");
+        let kind = get("kind")?.ok_or(format!("{at}: kind is required"))?;
+        if !KINDS.contains(&kind.as_str()) {
+            return Err(format!(
+                "{at}: kind \"{kind}\" is not supported; expected one of: {}",
+                KINDS.join(", ")
+            ));
+        }
+        let name = get("name")?.unwrap_or_else(|| id.clone());
+        let project = get("project")?;
+        let mut config = serde_json::Map::new();
+        for (k, v) in table {
+            if ["id", "kind", "name", "project"].contains(&k.as_str()) {
+                continue;
+            }
+            config.insert(k.clone(), toml_to_json(v, &|s| expand_env(s, &env).map_err(|e| format!("{at}: {k}: {e}")))?);
+        }
+        let config = serde_json::Value::Object(config);
+        build_adapter(&kind, &name, &config, &http).map_err(|e| format!("{at}: {e}"))?;
+        out.push(ChannelDecl {
+            id,
+            kind,
+            name,
+            project,
+            config,
+        });
+    }
+    Ok(out)
+}
+
+fn toml_to_json(
+    v: &toml::Value,
+    expand: &dyn Fn(&str) -> Result<String, String>,
+) -> Result<serde_json::Value, String> {
+    Ok(match v {
+        toml::Value::String(s) => serde_json::Value::String(expand(s)?),
+        toml::Value::Integer(i) => serde_json::Value::from(*i),
+        toml::Value::Float(f) => serde_json::Value::from(*f),
+        toml::Value::Boolean(b) => serde_json::Value::Bool(*b),
+        toml::Value::Datetime(d) => serde_json::Value::String(d.to_string()),
+        toml::Value::Array(a) => serde_json::Value::Array(
+            a.iter()
+                .map(|x| toml_to_json(x, expand))
+                .collect::<Result<_, _>>()?,
+        ),
+        toml::Value::Table(t) => {
+            let mut m = serde_json::Map::new();
+            for (k, x) in t {
+                m.insert(k.clone(), toml_to_json(x, expand)?);
+            }
+            serde_json::Value::Object(m)
+        }
+    })
+}
+
+/// Replaces every `${VAR}` with the variable's value; an unset variable is an error.
+pub fn expand_env(s: &str, env: &impl Fn(&str) -> Option<String>) -> Result<String, String> {
+    let mut out = String::new();
+    let mut rest = s;
+    while let Some(start) = rest.find("${") {
+        out.push_str(&rest[..start]);
+        let after = &rest[start + 2..];
+        let end = after.find('}').ok_or("unclosed ${ in value")?;
+        let var = &after[..end];
+        let value = env(var).ok_or(format!("environment variable {var} is not set"))?;
+        out.push_str(&value);
+        rest = &after[end + 1..];
+    }
+    out.push_str(rest);
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn unknown_kind_names_the_channel_and_key() {
+        let e = parse_channels("[[channels]]\nid = \"x\"\nkind = \"icq\"\n", |_| None).err().unwrap_or_default();
+        assert!(e.contains("channel \"x\"") && e.contains("icq"), "{e}");
+    }
+
+    #[test]
+    fn env_secrets_expand_and_missing_ones_are_named() {
+        let toml = "[[channels]]\nid = \"crm\"\nkind = \"api\"\ncallback_url = \"http://127.0.0.1:9/cb\"\nsecret = \"${CRM_SECRET}\"\n";
+        let ok = parse_channels(toml, |k| (k == "CRM_SECRET").then(|| "0123456789abcdef".to_string()));
+        assert_eq!(ok.map(|v| v[0].config["secret"].clone()).ok(), Some(serde_json::json!("0123456789abcdef")));
+        let e = parse_channels(toml, |_| None).err().unwrap_or_default();
+        assert!(e.contains("secret") && e.contains("CRM_SECRET"), "{e}");
+    }
+
+    #[test]
+    fn bad_id_is_refused() {
+        let e = parse_channels("[[channels]]\nid = \"Bad Id\"\nkind = \"widget\"\n", |_| None).err().unwrap_or_default();
+        assert!(e.contains("channels[0].id"), "{e}");
+    }
+}

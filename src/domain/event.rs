@@ -1,0 +1,71 @@
+//! System events recorded in a thread. Stored as JSON so each reader (console in Russian or
+//! English, API) renders them in its own language.
+
+use serde::{Deserialize, Serialize};
+
+use crate::i18n::Lang;
+
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum SystemEvent {
+    Created { channel: String },
+    Status { from: String, to: String, by: String },
+    Assigned { to: Option<String>, by: String },
+    Priority { from: String, to: String, by: String },
+    Due { due: Option<String>, by: String },
+    DeliveryFailed { error: String },
+    Blocked,
+}
+
+fn status_label(s: &str, lang: Lang) -> String {
+    match (crate::domain::Status::parse(s), lang) {
+        (Ok(st), Lang::Ru) => st.label_ru().to_string(),
+        _ => s.to_string(),
+    }
+}
+
+impl SystemEvent {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    /// Renders a stored system message; text that is not an event is shown as it is.
+    pub fn render_stored(text: &str, lang: Lang) -> String {
+        match serde_json::from_str::<SystemEvent>(text) {
+            Ok(e) => e.render(lang),
+            Err(_) => text.to_string(),
+        }
+    }
+
+    pub fn render(&self, lang: Lang) -> String {
+        use SystemEvent::*;
+        match (self, lang) {
+            (Created { channel }, Lang::Ru) => format!("Обращение создано: {channel}"),
+            (Created { channel }, Lang::En) => format!("Conversation created via {channel}"),
+            (Status { from, to, by }, Lang::Ru) => format!(
+                "Статус: {} → {} ({by})",
+                status_label(from, lang),
+                status_label(to, lang)
+            ),
+            (Status { from, to, by }, Lang::En) => format!("Status: {from} → {to} ({by})"),
+            (Assigned { to: Some(t), by }, Lang::Ru) => format!("Назначено: {t} ({by})"),
+            (Assigned { to: Some(t), by }, Lang::En) => format!("Assigned to {t} ({by})"),
+            (Assigned { to: None, by }, Lang::Ru) => format!("Исполнитель снят ({by})"),
+            (Assigned { to: None, by }, Lang::En) => format!("Unassigned ({by})"),
+            (Priority { from, to, by }, Lang::Ru) => format!("Приоритет: {from} → {to} ({by})"),
+            (Priority { from, to, by }, Lang::En) => format!("Priority: {from} → {to} ({by})"),
+            (Due { due: Some(d), by }, Lang::Ru) => format!("Срок: {d} ({by})"),
+            (Due { due: Some(d), by }, Lang::En) => format!("Due date: {d} ({by})"),
+            (Due { due: None, by }, Lang::Ru) => format!("Срок снят ({by})"),
+            (Due { due: None, by }, Lang::En) => format!("Due date removed ({by})"),
+            (DeliveryFailed { error }, Lang::Ru) => format!("Сообщение не доставлено: {error}"),
+            (DeliveryFailed { error }, Lang::En) => format!("Message not delivered: {error}"),
+            (Blocked, Lang::Ru) => {
+                "Клиент заблокировал бота или отписался: сообщения ему не доставляются".into()
+            }
+            (Blocked, Lang::En) => {
+                "The customer blocked the bot or unsubscribed: messages are not delivered".into()
+            }
+        }
+    }
+}

@@ -1,0 +1,51 @@
+//! Small text rules shared by every channel.
+
+/// Subject of a new conversation: the first line, at most `max` characters (not bytes).
+pub fn subject_from(text: &str, max: usize) -> String {
+    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let mut s: String = line.chars().take(max).collect();
+    if line.chars().count() > max {
+        s.push('…');
+    }
+    s
+}
+
+/// Cuts `s` to at most `max` characters without splitting a character.
+pub fn truncate_chars(s: &str, max: usize) -> &str {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => &s[..i],
+        None => s,
+    }
+}
+
+/// A file name safe to show and to put in a Content-Disposition header.
+pub fn clean_file_name(name: &str) -> String {
+    let base = name.rsplit(['/', '\\']).next().unwrap_or("");
+    let cleaned: String = base
+        .chars()
+        .filter(|c| !c.is_control() && *c != '"')
+        .collect();
+    let cleaned = truncate_chars(cleaned.trim(), 200).to_string();
+    if cleaned.is_empty() || cleaned == "." || cleaned == ".." {
+        "file".to_string()
+    } else {
+        cleaned
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn subject_counts_characters_not_bytes() {
+        let s = subject_from("Здравствуйте, у меня не работает оплата картой на сайте уже второй день", 20);
+        assert_eq!(s, "Здравствуйте, у меня…");
+    }
+
+    #[test]
+    fn file_names_lose_paths_and_quotes() {
+        assert_eq!(clean_file_name("../../etc/pa\"sswd"), "passwd");
+        assert_eq!(clean_file_name(".."), "file");
+    }
+}

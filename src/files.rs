@@ -1,0 +1,108 @@
+//! Attachment storage under the data dir. Files are written before the message that refers
+//! to them is committed, so an accepted attachment is never lost.
+
+use std::path::{Path, PathBuf};
+
+use crate::crypto;
+use crate::domain::text::clean_file_name;
+use crate::error::{Error, Result};
+use crate::store::attachments::StoredFile;
+
+#[derive(Clone)]
+pub struct FileStore {
+    root: PathBuf,
+    pub max_bytes: u64,
+}
+
+/// Types a browser may show inline; everything else is served as a download.
+pub const INLINE_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
+
+pub fn guess_type(name: &str, declared: Option<&str>) -> String {
+    let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
+    let by_ext = match ext.as_str() {
+        "png" => "image/png",
+        "jpg" | "jpeg" => "image/jpeg",
+        "gif" => "image/gif",
+        "webp" => "image/webp",
+        "pdf" => "application/pdf",
+        "txt" | "log" => "text/plain",
+        "ogg" | "oga" => "audio/ogg",
+        "mp3" => "audio/mpeg",
+        "mp4" => "video/mp4",
+        "zip" => "application/zip",
+        "doc" => "application/msword",
+        "docx" => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "xls" => "application/vnd.ms-excel",
+        "xlsx" => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "",
+    };
+    if !by_ext.is_empty() {
+        return by_ext.to_string();
+    }
+    match declared.map(str::trim) {
+        Some(d) if !d.is_empty() && d.len() < 100 && d.contains('/') && !d.contains(['\r', '\n']) => {
+            d.to_string()
+        }
+        _ => "application/octet-stream".to_string(),
+    }
+}
+
+impl FileStore {
+    pub fn new(data_dir: &Path, max_bytes: u64) -> FileStore {
+        FileStore {
+            root: data_dir.join("attachments"),
+            max_bytes,
+        }
+    }
+
+    pub fn path(&self, storage_key: &str) -> Result<PathBuf> {
+        // Keys are made here (hex and '/'); refuse anything else so a key can never escape.
+        if storage_key.is_empty() || !storage_key.chars().all(|c| c.is_ascii_hexdigit() || c == '/') {
+            return Err(Error::invalid("bad storage key"));
+        }
+        Ok(self.root.join(storage_key))
+    }
+
+    pub fn check_size(&self, len: u64) -> Result<()> {
+        if len > self.max_bytes {
+            return Err(Error::invalid(format!(
+                "the file is larger than the limit of {} MB",
+                self.max_bytes / (1024 * 1024)
+            )));
+        }
+        if len == 0 {
+            return Err(Error::invalid("the file is empty"));
+        }
+        Ok(())
+    }
+
+    /// Writes the bytes durably (temp file, fsync, rename) and returns what the row needs.
+    pub async fn save(&self, bytes: Vec<u8>, name: &str, declared_type: Option<&str>) -> Result<StoredFile> {
+        self.check_size(bytes.len() as u64)?;
+        let file_name = clean_file_name(name);
+        let content_type = guess_type(&file_name, declared_type);
+        let id = crypto::random_hex(16)?;
+        let key = format!("{}/{}", &id[..2], id);
+        let path = self.path(&key)?;
+        let size = bytes.len() as i64;
+        tokio::task::spawn_blocking(move || -> Result<()> {
+            use std::io::Write;
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            let tmp = path.with_extension("part");
+            let mut f = std::fs::File::create(&tmp)?;
+            f.write_all(&bytes)?;
+            f.sync_all()?;
+            std::fs::rename(&tmp, &path)?;
+            Ok(())
+        })
+        .await??;
+        Ok(StoredFile {
+            file_name,
+            content_type,
+            size,
+            storage_key: key,
+        })
+    }
+}

@@ -1,0 +1,138 @@
+//! Operator changes to a conversation. Each one is recorded as a system event in the thread.
+
+use chrono::NaiveDateTime;
+
+use super::Inbox;
+use crate::bus::{Event, EventKind};
+use crate::domain::event::SystemEvent;
+use crate::domain::{Actor, Priority, Status};
+use crate::error::{Error, Result};
+use crate::store::conversations::{self, Conversation};
+use crate::store::{DbConn, messages, users};
+
+/// The person acting, in the project they act in.
+#[derive(Clone, Debug)]
+pub struct Operator {
+    pub user_id: i64,
+    pub name: String,
+    pub project_id: i64,
+}
+
+/// A set of changes to apply at once (the API's PATCH, the console's forms).
+#[derive(Clone, Debug, Default)]
+pub struct Changes {
+    pub status: Option<Status>,
+    /// Some(None) unassigns.
+    pub assignee: Option<Option<i64>>,
+    pub priority: Option<Priority>,
+    /// Some(None) removes the due date.
+    pub due_at: Option<Option<NaiveDateTime>>,
+}
+
+pub fn change_status_tx(
+    conn: &mut DbConn,
+    op: &Operator,
+    conv: &Conversation,
+    to: Status,
+    actor: Actor,
+) -> Result<()> {
+    let from = conv.status()?;
+    from.can_change(to, actor)?;
+    conversations::set_status(conn, conv.id, to)?;
+    let ev = SystemEvent::Status {
+        from: from.as_str().into(),
+        to: to.as_str().into(),
+        by: op.name.clone(),
+    };
+    messages::system(conn, op.project_id, conv.id, &ev.to_json())?;
+    Ok(())
+}
+
+impl Inbox {
+    pub async fn change(&self, op: &Operator, conversation_id: i64, ch: Changes) -> Result<Conversation> {
+        let op2 = op.clone();
+        let conv = self
+            .store
+            .write(move |conn| {
+                let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
+                if let Some(a) = ch.assignee
+                    && a != conv.assignee_id
+                {
+                    let to_name = match a {
+                        Some(uid) => {
+                            if users::role_in(conn, op2.project_id, uid)?.is_none() {
+                                return Err(Error::invalid(format!(
+                                    "user {uid} is not a member of this project"
+                                )));
+                            }
+                            Some(users::by_id(conn, uid)?.name)
+                        }
+                        None => None,
+                    };
+                    conversations::set_assignee(conn, conv.id, a)?;
+                    let ev = SystemEvent::Assigned {
+                        to: to_name,
+                        by: op2.name.clone(),
+                    };
+                    messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                }
+                if let Some(p) = ch.priority
+                    && p.as_str() != conv.priority
+                {
+                    conversations::set_priority(conn, conv.id, p)?;
+                    let ev = SystemEvent::Priority {
+                        from: conv.priority.clone(),
+                        to: p.as_str().into(),
+                        by: op2.name.clone(),
+                    };
+                    messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                }
+                if let Some(d) = ch.due_at
+                    && d != conv.due_at
+                {
+                    conversations::set_due(conn, conv.id, d)?;
+                    let ev = SystemEvent::Due {
+                        due: d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()),
+                        by: op2.name.clone(),
+                    };
+                    messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                }
+                if let Some(s) = ch.status {
+                    change_status_tx(conn, &op2, &conv, s, Actor::Operator)?;
+                }
+                conversations::by_id(conn, op2.project_id, conversation_id)
+            })
+            .await?;
+        self.announce(&conv);
+        Ok(conv)
+    }
+
+    pub async fn mark_read(&self, project_id: i64, conversation_id: i64) -> Result<()> {
+        let conv = self
+            .store
+            .write(move |conn| {
+                let c = conversations::by_id(conn, project_id, conversation_id)?;
+                if c.unread {
+                    conversations::mark_read(conn, c.id)?;
+                }
+                Ok(c)
+            })
+            .await?;
+        if conv.unread {
+            self.announce(&conv);
+        }
+        Ok(())
+    }
+
+    fn announce(&self, conv: &Conversation) {
+        self.bus.publish(Event {
+            project_id: conv.project_id,
+            conversation_id: conv.id,
+            contact_id: conv.contact_id,
+            message_id: None,
+            kind: EventKind::Updated,
+            from_customer: false,
+            public: false,
+        });
+    }
+}

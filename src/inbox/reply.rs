@@ -1,0 +1,95 @@
+//! Operator messages: public replies go to the outbox in the same transaction; notes stay
+//! inside the team.
+
+use super::Inbox;
+use super::manage::{Operator, change_status_tx};
+use crate::bus::{Event, EventKind};
+use crate::domain::event::SystemEvent;
+use crate::domain::{Actor, Status};
+use crate::error::{Error, Result};
+use crate::store::attachments::{self, StoredFile};
+use crate::store::messages::{self, Kind, NewMessage, delivery};
+use crate::store::{conversations, now, outbox};
+
+pub const MAX_REPLY_CHARS: usize = 20_000;
+
+impl Inbox {
+    /// Adds an operator message (or an internal note when `private`). Returns its id.
+    pub async fn reply(
+        &self,
+        op: &Operator,
+        conversation_id: i64,
+        text: String,
+        files: Vec<StoredFile>,
+        private: bool,
+    ) -> Result<i64> {
+        let text = text.trim().to_string();
+        if text.is_empty() && files.is_empty() {
+            return Err(Error::invalid("the message is empty"));
+        }
+        if text.chars().count() > MAX_REPLY_CHARS {
+            return Err(Error::invalid(format!(
+                "the message is longer than {MAX_REPLY_CHARS} characters"
+            )));
+        }
+        let op2 = op.clone();
+        let (mid, contact_id) = self
+            .store
+            .write(move |conn| {
+                let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
+                let t = now();
+                if !private {
+                    // Answering a new or finished conversation puts it (back) to work.
+                    let status = conv.status()?;
+                    if status == Status::New || status.is_final() || status == Status::Reopened {
+                        change_status_tx(conn, &op2, &conv, Status::Open, Actor::Operator)?;
+                    }
+                    if conv.assignee_id.is_none() {
+                        conversations::set_assignee(conn, conv.id, Some(op2.user_id))?;
+                        let ev = SystemEvent::Assigned {
+                            to: Some(op2.name.clone()),
+                            by: op2.name.clone(),
+                        };
+                        messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                    }
+                }
+                let mid = messages::insert(
+                    conn,
+                    &NewMessage {
+                        project_id: op2.project_id,
+                        conversation_id: conv.id,
+                        kind: if private { Kind::Note } else { Kind::Operator },
+                        author_id: Some(op2.user_id),
+                        text: &text,
+                        delivery: if private { delivery::NONE } else { delivery::PENDING },
+                        dedup_key: None,
+                        platform_id: None,
+                        at: t,
+                    },
+                )?;
+                for f in &files {
+                    attachments::insert(conn, op2.project_id, mid, f)?;
+                }
+                if !private {
+                    outbox::enqueue(conn, op2.project_id, mid, conv.channel_id)?;
+                    conversations::touch_operator(conn, conv.id, t)?;
+                }
+                Ok((mid, conv.contact_id))
+            })
+            .await?;
+        if !private {
+            self.outbox_wake.notify_one();
+        }
+        self.bus.publish(Event {
+            project_id: op.project_id,
+            conversation_id,
+            contact_id,
+            message_id: Some(mid),
+            kind: EventKind::Message,
+            from_customer: false,
+            // Public only once delivered: the outbox announces it to the widget.
+            public: false,
+        });
+        Ok(mid)
+    }
+}

@@ -1,0 +1,109 @@
+//! perepiska: an omnichannel inbox server. `start` builds everything from `Settings`;
+//! main.rs and the integration tests both use it.
+
+pub mod bootstrap;
+pub mod bus;
+pub mod channels;
+pub mod config;
+pub mod crypto;
+pub mod domain;
+pub mod error;
+pub mod files;
+pub mod i18n;
+pub mod inbox;
+pub mod metrics;
+pub mod outbox;
+pub mod store;
+pub mod web;
+
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+
+use crate::config::Settings;
+
+pub struct Running {
+    pub port: u16,
+    pub url: String,
+    /// Set when this start created the first admin; main prints it once.
+    pub admin_notice: Option<String>,
+    handle: actix_web::dev::ServerHandle,
+    server: tokio::task::JoinHandle<std::io::Result<()>>,
+    shutdown: watch::Sender<bool>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Running {
+    /// Stops accepting, finishes in-flight requests, then stops the background workers.
+    pub async fn stop(self) {
+        self.handle.stop(true).await;
+        let _ = self.server.await;
+        let _ = self.shutdown.send(true);
+        for t in self.tasks {
+            let _ = t.await;
+        }
+    }
+
+    /// Waits until the server stops (Ctrl-C or SIGTERM are handled by actix).
+    pub async fn wait(self) {
+        let Running {
+            server,
+            shutdown,
+            tasks,
+            ..
+        } = self;
+        let _ = server.await;
+        let _ = shutdown.send(true);
+        for t in tasks {
+            let _ = t.await;
+        }
+    }
+}
+
+pub async fn start(settings: Settings) -> anyhow::Result<Running> {
+    let boot = bootstrap::prepare(&settings).await?;
+    let listener = TcpListener::bind(&settings.bind)
+        .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
+    let port = listener.local_addr()?.port();
+    let host = settings.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    let url = format!("http://{host}:{port}");
+
+    let metrics = Arc::new(metrics::Metrics::default());
+    let (inbox, ingest_rx) = inbox::Inbox::new(
+        boot.store.clone(),
+        bus::Bus::new(),
+        boot.registry.clone(),
+        files::FileStore::new(&settings.data_dir, settings.max_attachment_bytes),
+        metrics,
+    );
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let mut tasks = Vec::new();
+    // The committer ends when the last Inbox clone (the server's) is dropped.
+    tasks.push(tokio::spawn(inbox::receive::run_committer(
+        boot.store.clone(),
+        inbox.bus.clone(),
+        ingest_rx,
+    )));
+    tasks.push(tokio::spawn(outbox::run(
+        inbox.clone(),
+        outbox::OutboxConfig {
+            backoff_base: settings.outbox_backoff,
+            max_attempts: settings.outbox_max_attempts,
+            ..Default::default()
+        },
+        shutdown_rx.clone(),
+    )));
+    let server = web::server(listener, inbox, settings.clone(), shutdown_rx)?;
+    let handle = server.handle();
+    let server = tokio::spawn(server);
+    Ok(Running {
+        port,
+        url,
+        admin_notice: boot.admin_notice,
+        handle,
+        server,
+        shutdown: shutdown_tx,
+        tasks,
+    })
+}

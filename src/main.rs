@@ -1,0 +1,184 @@
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args, Parser, Subcommand};
+use perepiska::config::{Settings, load_channels};
+use perepiska::domain::Role;
+
+#[derive(Parser)]
+#[command(name = "perepiska", version, about = "Omnichannel inbox: messengers and a site chat in one console")]
+struct Cli {
+    #[command(flatten)]
+    opts: Opts,
+    #[command(subcommand)]
+    cmd: Option<Cmd>,
+}
+
+#[derive(Args, Clone)]
+struct Opts {
+    /// Address to listen on.
+    #[arg(long, env = "PEREPISKA_BIND", default_value = "127.0.0.1:8080", global = true)]
+    bind: String,
+    /// Where the SQLite database and attachments live.
+    #[arg(long, env = "PEREPISKA_DATA_DIR", default_value = "data", global = true)]
+    data_dir: PathBuf,
+    /// postgres://… to use PostgreSQL instead of the embedded SQLite.
+    #[arg(long, env = "DATABASE_URL", global = true)]
+    database_url: Option<String>,
+    /// Channels declared as a file; a missing file means none.
+    #[arg(long, env = "PEREPISKA_CHANNELS", default_value = "channels.toml", global = true)]
+    channels: PathBuf,
+    /// The public https URL of this server (webhook registration, links in notifications).
+    #[arg(long, env = "PEREPISKA_PUBLIC_URL", global = true)]
+    public_url: Option<String>,
+    /// Largest attachment accepted, in megabytes.
+    #[arg(long, env = "PEREPISKA_MAX_ATTACHMENT_MB", default_value_t = 20, global = true)]
+    max_attachment_mb: u64,
+    /// First delay between delivery retries, in milliseconds (doubles each attempt).
+    #[arg(long, env = "PEREPISKA_OUTBOX_BACKOFF_MS", default_value_t = 2000, global = true)]
+    outbox_backoff_ms: u64,
+    /// HTTP worker threads (0 = one per core).
+    #[arg(long, env = "PEREPISKA_WORKERS", default_value_t = 0, global = true)]
+    workers: usize,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Run the server (the default).
+    Serve,
+    /// Apply database migrations and exit.
+    Migrate,
+    /// Manage users.
+    Admin {
+        #[command(subcommand)]
+        cmd: AdminCmd,
+    },
+    /// Manage REST API tokens.
+    Token {
+        #[command(subcommand)]
+        cmd: TokenCmd,
+    },
+    /// Validate channels.toml and the settings, then exit.
+    CheckConfig,
+}
+
+#[derive(Subcommand)]
+enum AdminCmd {
+    /// Create a user (or reset an existing one's password) with a role in a project.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+        /// operator, supervisor or admin.
+        #[arg(long, default_value = "admin")]
+        role: String,
+        #[arg(long)]
+        name: Option<String>,
+        /// Project slug; the first project when absent.
+        #[arg(long)]
+        project: Option<String>,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCmd {
+    /// Print a new API token for a user.
+    Create {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        project: Option<String>,
+    },
+}
+
+fn settings(o: &Opts) -> Settings {
+    Settings {
+        bind: o.bind.clone(),
+        data_dir: o.data_dir.clone(),
+        database_url: o.database_url.clone().filter(|u| !u.is_empty()),
+        channels_path: o.channels.clone(),
+        public_url: o.public_url.clone(),
+        admin_email: std::env::var("PEREPISKA_ADMIN_EMAIL").ok().filter(|s| !s.is_empty()),
+        admin_password: std::env::var("PEREPISKA_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty()),
+        max_attachment_bytes: o.max_attachment_mb.max(1) * 1024 * 1024,
+        outbox_backoff: Duration::from_millis(o.outbox_backoff_ms.max(1)),
+        secure_cookies: o.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        workers: o.workers,
+        ..Settings::default()
+    }
+}
+
+#[tokio::main]
+async fn main() {
+    tracing_subscriber::fmt()
+        .with_env_filter(
+            tracing_subscriber::EnvFilter::try_from_default_env()
+                .unwrap_or_else(|_| "info,actix_server=warn".into()),
+        )
+        .init();
+    let cli = Cli::parse();
+    if let Err(e) = run(cli).await {
+        eprintln!("error: {e:#}");
+        std::process::exit(1);
+    }
+}
+
+async fn run(cli: Cli) -> anyhow::Result<()> {
+    let s = settings(&cli.opts);
+    match cli.cmd.unwrap_or(Cmd::Serve) {
+        Cmd::Serve => {
+            let running = perepiska::start(s).await?;
+            if let Some(n) = &running.admin_notice {
+                println!("{n}");
+            }
+            println!("perepiska is listening on {}", running.url);
+            println!("  console:   {}/console", running.url);
+            println!("  demo page: {}/demo", running.url);
+            running.wait().await;
+        }
+        Cmd::Migrate => {
+            perepiska::bootstrap::open_store(&s)?;
+            println!("database is up to date");
+        }
+        Cmd::CheckConfig => {
+            let decls = load_channels(&s.channels_path)?;
+            println!("{}: {} channel(s) OK", s.channels_path.display(), decls.len());
+            for d in decls {
+                println!("  {} ({}): {}", d.id, d.kind, d.name);
+            }
+        }
+        Cmd::Admin {
+            cmd:
+                AdminCmd::Create {
+                    email,
+                    password,
+                    role,
+                    name,
+                    project,
+                },
+        } => {
+            let role = Role::parse(&role)?;
+            let store = perepiska::bootstrap::open_store(&s)?;
+            let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
+            let user = store
+                .write(move |c| {
+                    let p = perepiska::bootstrap::project_for(c, project.as_deref())?;
+                    let u = perepiska::bootstrap::create_user(c, &email, &name, &password, role, p.id)?;
+                    Ok((u, p))
+                })
+                .await?;
+            println!("{} is {} in project \"{}\"", user.0.email, role.as_str(), user.1.slug);
+        }
+        Cmd::Token {
+            cmd: TokenCmd::Create { email, project },
+        } => {
+            let store = perepiska::bootstrap::open_store(&s)?;
+            let token = store
+                .write(move |c| perepiska::bootstrap::create_token(c, &email, project.as_deref()))
+                .await?;
+            println!("{token}");
+        }
+    }
+    Ok(())
+}

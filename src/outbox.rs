@@ -1,0 +1,202 @@
+//! Durable delivery: claims due outbox rows, hands them to the channel adapter, and records
+//! the outcome. Retries with exponential backoff; a permanent failure becomes a visible
+//! system message in the thread. Rows survive restarts; a crashed attempt is retried after
+//! its lease runs out (at-least-once).
+
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use crate::bus::{Event, EventKind};
+use crate::channels::{Outbound, OutboundFile, SendError};
+use crate::domain::event::SystemEvent;
+use crate::error::{Error, Result};
+use crate::inbox::Inbox;
+use crate::store::messages::delivery;
+use crate::store::outbox::{self, OutboxRow};
+use crate::store::{attachments, contacts, conversations, messages, now, users};
+
+#[derive(Clone, Debug)]
+pub struct OutboxConfig {
+    pub backoff_base: Duration,
+    pub max_attempts: i32,
+    pub lease: Duration,
+}
+
+impl Default for OutboxConfig {
+    fn default() -> Self {
+        OutboxConfig {
+            backoff_base: Duration::from_secs(2),
+            max_attempts: 10,
+            lease: Duration::from_secs(120),
+        }
+    }
+}
+
+pub fn backoff(cfg: &OutboxConfig, attempts: i32) -> Duration {
+    let exp = attempts.clamp(1, 20) - 1;
+    cfg.backoff_base
+        .saturating_mul(1u32 << exp.min(16))
+        .min(Duration::from_secs(600))
+}
+
+pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<bool>) {
+    let lease = chrono::Duration::from_std(cfg.lease).unwrap_or(chrono::Duration::seconds(120));
+    loop {
+        if *shutdown.borrow() {
+            break;
+        }
+        match inbox.store.write(move |c| outbox::claim_due(c, 32, lease)).await {
+            Ok(rows) if !rows.is_empty() => {
+                for row in rows {
+                    if let Err(e) = deliver(&inbox, &cfg, row).await {
+                        tracing::error!("outbox bookkeeping failed: {e}");
+                    }
+                }
+                continue;
+            }
+            Ok(_) => {}
+            Err(e) => tracing::warn!("outbox: cannot claim rows: {e}"),
+        }
+        // Sleep until the next retry is due, a new message arrives, or 5 s pass (another
+        // instance may have queued work).
+        let wait = match inbox.store.read(outbox::next_due).await {
+            Ok(Some(at)) => (at - now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(5)),
+            _ => Duration::from_secs(5),
+        };
+        tokio::select! {
+            _ = inbox.outbox_wake.notified() => {}
+            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
+            _ = shutdown.changed() => {}
+        }
+    }
+}
+
+struct Prepared {
+    out: Outbound,
+    conversation_id: i64,
+    contact_id: i64,
+    blocked: bool,
+}
+
+async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
+    let files = inbox.files.clone();
+    let (project_id, message_id) = (row.project_id, row.message_id);
+    inbox
+        .store
+        .read(move |conn| {
+            let msg = messages::by_id(conn, project_id, message_id)?;
+            let conv = conversations::by_id(conn, project_id, msg.conversation_id)?;
+            let (recipient, blocked) = contacts::recipient(conn, conv.contact_id, conv.channel_id)?
+                .ok_or_else(|| Error::not_found("the customer has no identity in this channel"))?;
+            let author_name = match msg.author_id {
+                Some(a) => Some(users::by_id(conn, a)?.name),
+                None => None,
+            };
+            let mut out_files = Vec::new();
+            for a in attachments::of_messages(conn, &[msg.id])? {
+                out_files.push(OutboundFile {
+                    path: files.path(&a.storage_key)?,
+                    name: a.file_name,
+                    content_type: a.content_type,
+                });
+            }
+            Ok(Prepared {
+                out: Outbound {
+                    message_id: msg.id,
+                    conversation_number: conv.number,
+                    recipient,
+                    text: msg.text,
+                    author_name,
+                    files: out_files,
+                },
+                conversation_id: conv.id,
+                contact_id: conv.contact_id,
+                blocked,
+            })
+        })
+        .await
+}
+
+async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()> {
+    let entry = inbox.registry.by_id(row.channel_id);
+    let prepared = prepare(inbox, &row).await;
+    let (result, kind) = match (&entry, &prepared) {
+        (Some(e), Ok(p)) if p.blocked => (
+            Err(SendError::blocked("the customer blocked the bot or unsubscribed")),
+            e.channel.kind.clone(),
+        ),
+        (Some(e), Ok(p)) => (e.adapter.send(&p.out).await, e.channel.kind.clone()),
+        (None, _) => (
+            Err(SendError::permanent("the channel is disabled or removed")),
+            "unknown".to_string(),
+        ),
+        (_, Err(err)) => (Err(SendError::permanent(err.to_string())), "unknown".to_string()),
+    };
+    let (conversation_id, contact_id) = match &prepared {
+        Ok(p) => (p.conversation_id, p.contact_id),
+        Err(_) => (0, 0),
+    };
+    let (project_id, message_id, outbox_id, attempts) = (row.project_id, row.message_id, row.id, row.attempts);
+    let event = |kind| Event {
+        project_id,
+        conversation_id,
+        contact_id,
+        message_id: Some(message_id),
+        kind,
+        from_customer: false,
+        public: true,
+    };
+    match result {
+        Ok(sent) => {
+            inbox
+                .store
+                .write(move |c| {
+                    outbox::mark_done(c, outbox_id)?;
+                    messages::set_delivery(c, message_id, delivery::SENT, sent.platform_id.as_deref(), None)
+                })
+                .await?;
+            inbox.metrics.sent(&kind);
+            inbox.bus.publish(event(EventKind::Delivery));
+        }
+        Err(e) => {
+            inbox.metrics.send_error(&kind);
+            let msg = e.message.clone();
+            if e.retryable && attempts < cfg.max_attempts {
+                let wait = backoff(cfg, attempts).max(e.retry_after.unwrap_or_default());
+                let at = now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+                tracing::info!("delivery of message {message_id} failed (attempt {attempts}), retrying in {wait:?}: {msg}");
+                inbox
+                    .store
+                    .write(move |c| {
+                        outbox::retry_later(c, outbox_id, at, &msg)?;
+                        messages::set_delivery(c, message_id, delivery::PENDING, None, Some(&msg))
+                    })
+                    .await?;
+                inbox.bus.publish(event(EventKind::Delivery));
+            } else {
+                tracing::warn!("delivery of message {message_id} failed for good: {msg}");
+                let blocked = e.blocked;
+                let recipient = prepared.as_ref().ok().map(|p| p.out.recipient.clone());
+                let channel_id = row.channel_id;
+                inbox
+                    .store
+                    .write(move |c| {
+                        outbox::mark_failed(c, outbox_id, &msg)?;
+                        messages::set_delivery(c, message_id, delivery::FAILED, None, Some(&msg))?;
+                        if conversation_id != 0 {
+                            if blocked && let Some(r) = &recipient {
+                                contacts::set_blocked(c, channel_id, r, true)?;
+                            }
+                            let ev = SystemEvent::DeliveryFailed { error: msg.clone() };
+                            messages::system(c, project_id, conversation_id, &ev.to_json())?;
+                        }
+                        Ok(())
+                    })
+                    .await?;
+                inbox.bus.publish(event(EventKind::Message));
+            }
+        }
+    }
+    Ok(())
+}

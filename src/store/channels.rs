@@ -1,0 +1,114 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::channels;
+use super::{DbConn, now};
+use crate::error::{Error, Result};
+
+#[derive(Queryable, Selectable, Clone, Debug, Serialize)]
+#[diesel(table_name = channels)]
+pub struct Channel {
+    pub id: i64,
+    pub project_id: i64,
+    pub key: String,
+    pub kind: String,
+    pub name: String,
+    #[serde(skip)]
+    pub config: String,
+    pub source: String,
+    pub enabled: bool,
+    pub created_at: NaiveDateTime,
+}
+
+/// Creates or updates the channel with this key. Channels from channels.toml are re-applied
+/// on every start, so editing the file and restarting is how they change.
+pub fn upsert(
+    conn: &mut DbConn,
+    project_id: i64,
+    key: &str,
+    kind: &str,
+    name: &str,
+    config: &str,
+    source: &str,
+) -> Result<Channel> {
+    match by_key(conn, key)? {
+        Some(existing) => {
+            if existing.project_id != project_id {
+                return Err(Error::Conflict(format!(
+                    "channel id \"{key}\" is already used by another project"
+                )));
+            }
+            diesel::update(channels::table.find(existing.id))
+                .set((
+                    channels::kind.eq(kind),
+                    channels::name.eq(name),
+                    channels::config.eq(config),
+                    channels::source.eq(source),
+                    channels::enabled.eq(true),
+                ))
+                .execute(conn)?;
+            by_id(conn, existing.id)
+        }
+        None => {
+            let id: i64 = diesel::insert_into(channels::table)
+                .values((
+                    channels::project_id.eq(project_id),
+                    channels::key.eq(key),
+                    channels::kind.eq(kind),
+                    channels::name.eq(name),
+                    channels::config.eq(config),
+                    channels::source.eq(source),
+                    channels::enabled.eq(true),
+                    channels::created_at.eq(now()),
+                ))
+                .returning(channels::id)
+                .get_result(conn)?;
+            by_id(conn, id)
+        }
+    }
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> Result<Channel> {
+    channels::table
+        .find(id)
+        .select(Channel::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("channel {id} not found")))
+}
+
+pub fn by_key(conn: &mut DbConn, key: &str) -> Result<Option<Channel>> {
+    Ok(channels::table
+        .filter(channels::key.eq(key))
+        .select(Channel::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn of_project(conn: &mut DbConn, project_id: i64) -> Result<Vec<Channel>> {
+    Ok(channels::table
+        .filter(channels::project_id.eq(project_id))
+        .order(channels::id)
+        .select(Channel::as_select())
+        .load(conn)?)
+}
+
+pub fn all_enabled(conn: &mut DbConn) -> Result<Vec<Channel>> {
+    Ok(channels::table
+        .filter(channels::enabled.eq(true))
+        .order(channels::id)
+        .select(Channel::as_select())
+        .load(conn)?)
+}
+
+/// File channels no longer in channels.toml stop receiving; their history stays.
+pub fn disable_file_channels_except(conn: &mut DbConn, keep: &[String]) -> Result<usize> {
+    Ok(diesel::update(
+        channels::table
+            .filter(channels::source.eq("file"))
+            .filter(channels::key.ne_all(keep)),
+    )
+    .set(channels::enabled.eq(false))
+    .execute(conn)?)
+}

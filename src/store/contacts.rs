@@ -1,0 +1,175 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{contact_identities, contacts, organizations, users};
+use super::{DbConn, now};
+use crate::error::{Error, Result};
+
+#[derive(Queryable, Selectable, Clone, Debug, Serialize)]
+#[diesel(table_name = contacts)]
+pub struct Contact {
+    pub id: i64,
+    pub project_id: i64,
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub vip: bool,
+    pub organization_id: Option<i64>,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+/// What a channel knows about the person writing.
+#[derive(Clone, Debug, Default)]
+pub struct ContactHint {
+    pub name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+}
+
+/// Finds the contact behind a channel identity, creating both on first contact.
+/// Returns the contact and whether it was created now.
+pub fn find_or_create(
+    conn: &mut DbConn,
+    project_id: i64,
+    channel_id: i64,
+    external_id: &str,
+    hint: &ContactHint,
+) -> Result<(Contact, bool)> {
+    let existing: Option<i64> = contact_identities::table
+        .filter(contact_identities::channel_id.eq(channel_id))
+        .filter(contact_identities::external_id.eq(external_id))
+        .select(contact_identities::contact_id)
+        .first(conn)
+        .optional()?;
+    if let Some(id) = existing {
+        let contact = by_id(conn, project_id, id)?;
+        fill_missing(conn, &contact, hint)?;
+        return Ok((by_id(conn, project_id, id)?, false));
+    }
+    let t = now();
+    let name = hint
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("Посетитель");
+    let id: i64 = diesel::insert_into(contacts::table)
+        .values((
+            contacts::project_id.eq(project_id),
+            contacts::name.eq(name),
+            contacts::phone.eq(hint.phone.as_deref()),
+            contacts::email.eq(hint.email.as_deref()),
+            contacts::vip.eq(false),
+            contacts::created_at.eq(t),
+            contacts::updated_at.eq(t),
+        ))
+        .returning(contacts::id)
+        .get_result(conn)?;
+    diesel::insert_into(contact_identities::table)
+        .values((
+            contact_identities::project_id.eq(project_id),
+            contact_identities::channel_id.eq(channel_id),
+            contact_identities::external_id.eq(external_id),
+            contact_identities::contact_id.eq(id),
+            contact_identities::created_at.eq(t),
+        ))
+        .execute(conn)?;
+    Ok((by_id(conn, project_id, id)?, true))
+}
+
+/// A channel may learn a name or email later (a widget contact form); never overwrite what
+/// an operator typed.
+fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Result<()> {
+    let name = hint.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    if let Some(n) = name
+        && c.name == "Посетитель"
+    {
+        diesel::update(contacts::table.find(c.id))
+            .set((contacts::name.eq(n), contacts::updated_at.eq(now())))
+            .execute(conn)?;
+    }
+    if c.email.is_none() && hint.email.is_some() {
+        diesel::update(contacts::table.find(c.id))
+            .set(contacts::email.eq(hint.email.as_deref()))
+            .execute(conn)?;
+    }
+    if c.phone.is_none() && hint.phone.is_some() {
+        diesel::update(contacts::table.find(c.id))
+            .set(contacts::phone.eq(hint.phone.as_deref()))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Contact> {
+    contacts::table
+        .find(id)
+        .filter(contacts::project_id.eq(project_id))
+        .select(Contact::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("contact {id} not found")))
+}
+
+/// The contact's organization name and its manager's name, for the sidebar.
+pub fn organization(conn: &mut DbConn, c: &Contact) -> Result<Option<(String, bool, Option<String>)>> {
+    let Some(org_id) = c.organization_id else {
+        return Ok(None);
+    };
+    let row: Option<(String, bool, Option<i64>)> = organizations::table
+        .find(org_id)
+        .select((organizations::name, organizations::vip, organizations::manager_id))
+        .first(conn)
+        .optional()?;
+    let Some((name, vip, manager)) = row else {
+        return Ok(None);
+    };
+    let manager_name = match manager {
+        Some(m) => users::table
+            .find(m)
+            .select(users::name)
+            .first::<String>(conn)
+            .optional()?,
+        None => None,
+    };
+    Ok(Some((name, vip, manager_name)))
+}
+
+pub fn identities(conn: &mut DbConn, contact_id: i64) -> Result<Vec<(i64, String)>> {
+    Ok(contact_identities::table
+        .filter(contact_identities::contact_id.eq(contact_id))
+        .select((contact_identities::channel_id, contact_identities::external_id))
+        .load(conn)?)
+}
+
+/// The customer's id in a channel and whether they blocked us there.
+pub fn recipient(conn: &mut DbConn, contact_id: i64, channel_id: i64) -> Result<Option<(String, bool)>> {
+    Ok(contact_identities::table
+        .filter(contact_identities::contact_id.eq(contact_id))
+        .filter(contact_identities::channel_id.eq(channel_id))
+        .select((contact_identities::external_id, contact_identities::blocked))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_blocked(conn: &mut DbConn, channel_id: i64, external_id: &str, blocked: bool) -> Result<()> {
+    diesel::update(
+        contact_identities::table
+            .filter(contact_identities::channel_id.eq(channel_id))
+            .filter(contact_identities::external_id.eq(external_id)),
+    )
+    .set(contact_identities::blocked.eq(blocked))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn by_identity(conn: &mut DbConn, channel_id: i64, external_id: &str) -> Result<Option<i64>> {
+    Ok(contact_identities::table
+        .filter(contact_identities::channel_id.eq(channel_id))
+        .filter(contact_identities::external_id.eq(external_id))
+        .select(contact_identities::contact_id)
+        .first(conn)
+        .optional()?)
+}

@@ -1,0 +1,370 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{channels, contacts, conversations, messages, users};
+use super::{DbConn, now, unicode_lower};
+use crate::domain::{Priority, Status};
+use crate::error::{Error, Result};
+
+#[derive(Queryable, Selectable, Clone, Debug, Serialize)]
+#[diesel(table_name = conversations)]
+pub struct Conversation {
+    pub id: i64,
+    pub project_id: i64,
+    pub number: i64,
+    pub contact_id: i64,
+    pub channel_id: i64,
+    pub subject: String,
+    pub status: String,
+    pub priority: String,
+    pub assignee_id: Option<i64>,
+    pub team_id: Option<i64>,
+    pub due_at: Option<NaiveDateTime>,
+    pub unread: bool,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+    pub last_message_at: NaiveDateTime,
+    pub last_customer_at: Option<NaiveDateTime>,
+    pub last_operator_at: Option<NaiveDateTime>,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
+impl Conversation {
+    pub fn status(&self) -> Result<Status> {
+        Status::parse(&self.status)
+    }
+}
+
+const FINAL: [&str; 2] = ["closed", "cancelled"];
+
+pub fn create(
+    conn: &mut DbConn,
+    project_id: i64,
+    number: i64,
+    contact_id: i64,
+    channel_id: i64,
+    subject: &str,
+) -> Result<Conversation> {
+    let t = now();
+    let id: i64 = diesel::insert_into(conversations::table)
+        .values((
+            conversations::project_id.eq(project_id),
+            conversations::number.eq(number),
+            conversations::contact_id.eq(contact_id),
+            conversations::channel_id.eq(channel_id),
+            conversations::subject.eq(subject),
+            conversations::status.eq(Status::New.as_str()),
+            conversations::priority.eq(Priority::Normal.as_str()),
+            conversations::unread.eq(true),
+            conversations::created_at.eq(t),
+            conversations::updated_at.eq(t),
+            conversations::last_message_at.eq(t),
+        ))
+        .returning(conversations::id)
+        .get_result(conn)?;
+    by_id(conn, project_id, id)
+}
+
+pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Conversation> {
+    conversations::table
+        .find(id)
+        .filter(conversations::project_id.eq(project_id))
+        .select(Conversation::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("conversation {id} not found")))
+}
+
+/// The contact's latest conversation in this channel that is not closed or cancelled.
+pub fn latest_open_for(conn: &mut DbConn, contact_id: i64, channel_id: i64) -> Result<Option<Conversation>> {
+    Ok(conversations::table
+        .filter(conversations::contact_id.eq(contact_id))
+        .filter(conversations::channel_id.eq(channel_id))
+        .filter(conversations::status.ne_all(FINAL))
+        .order(conversations::id.desc())
+        .select(Conversation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn of_contact(conn: &mut DbConn, project_id: i64, contact_id: i64) -> Result<Vec<Conversation>> {
+    Ok(conversations::table
+        .filter(conversations::project_id.eq(project_id))
+        .filter(conversations::contact_id.eq(contact_id))
+        .order(conversations::id.desc())
+        .limit(50)
+        .select(Conversation::as_select())
+        .load(conn)?)
+}
+
+pub fn touch_customer(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::last_customer_at.eq(at),
+            conversations::last_message_at.eq(at),
+            conversations::updated_at.eq(at),
+            conversations::unread.eq(true),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn touch_operator(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::last_operator_at.eq(at),
+            conversations::last_message_at.eq(at),
+            conversations::updated_at.eq(at),
+            conversations::unread.eq(false),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_status(conn: &mut DbConn, id: i64, status: Status) -> Result<()> {
+    let t = now();
+    let closed_at = if status.is_final() { Some(t) } else { None };
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::status.eq(status.as_str()),
+            conversations::updated_at.eq(t),
+            conversations::closed_at.eq(closed_at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_assignee(conn: &mut DbConn, id: i64, assignee: Option<i64>) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::assignee_id.eq(assignee),
+            conversations::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_priority(conn: &mut DbConn, id: i64, p: Priority) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::priority.eq(p.as_str()),
+            conversations::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_due(conn: &mut DbConn, id: i64, due: Option<NaiveDateTime>) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((conversations::due_at.eq(due), conversations::updated_at.eq(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_read(conn: &mut DbConn, id: i64) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set(conversations::unread.eq(false))
+        .execute(conn)?;
+    Ok(())
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Tab {
+    Mine,
+    Unassigned,
+    All,
+    Closed,
+    /// Every status (the API's default).
+    Any,
+}
+
+impl Tab {
+    pub fn parse(s: &str) -> Tab {
+        match s {
+            "mine" => Tab::Mine,
+            "unassigned" => Tab::Unassigned,
+            "closed" => Tab::Closed,
+            _ => Tab::All,
+        }
+    }
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Tab::Mine => "mine",
+            Tab::Unassigned => "unassigned",
+            Tab::All => "all",
+            Tab::Closed => "closed",
+            Tab::Any => "any",
+        }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub struct Filter {
+    pub project_id: i64,
+    pub tab: Tab,
+    /// The operator looking at the list ("Mine").
+    pub user_id: i64,
+    pub channel_id: Option<i64>,
+    pub status: Option<Status>,
+    /// Some(None) = unassigned only.
+    pub assignee: Option<Option<i64>>,
+    pub q: Option<String>,
+    pub offset: i64,
+    pub limit: i64,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    #[serde(flatten)]
+    pub conversation: Conversation,
+    pub contact_name: String,
+    pub channel_name: String,
+    pub channel_kind: String,
+    pub assignee_name: Option<String>,
+    pub preview: String,
+}
+
+type Boxed<'a> = conversations::BoxedQuery<'a, super::MultiBackend>;
+
+fn filtered(f: &Filter) -> Boxed<'static> {
+    let mut q = conversations::table
+        .filter(conversations::project_id.eq(f.project_id))
+        .into_boxed();
+    q = match f.tab {
+        Tab::Mine => q
+            .filter(conversations::assignee_id.eq(f.user_id))
+            .filter(conversations::status.ne_all(FINAL)),
+        Tab::Unassigned => q
+            .filter(conversations::assignee_id.is_null())
+            .filter(conversations::status.ne_all(FINAL)),
+        Tab::All => q.filter(conversations::status.ne_all(FINAL)),
+        Tab::Closed => q.filter(conversations::status.eq_any(FINAL)),
+        Tab::Any => q,
+    };
+    if let Some(c) = f.channel_id {
+        q = q.filter(conversations::channel_id.eq(c));
+    }
+    if let Some(s) = f.status {
+        q = q.filter(conversations::status.eq(s.as_str()));
+    }
+    match f.assignee {
+        Some(Some(a)) => q = q.filter(conversations::assignee_id.eq(a)),
+        Some(None) => q = q.filter(conversations::assignee_id.is_null()),
+        None => {}
+    }
+    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        let number = text.trim_start_matches('#').parse::<i64>().ok();
+        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
+        let contact_ids = contacts::table
+            .filter(contacts::project_id.eq(f.project_id))
+            .filter(
+                unicode_lower(contacts::name)
+                    .like(pattern.clone())
+                    .escape('\\')
+                    .or(unicode_lower(contacts::email.assume_not_null())
+                        .like(pattern.clone())
+                        .escape('\\'))
+                    .or(contacts::phone.assume_not_null().like(pattern.clone()).escape('\\')),
+            )
+            .select(contacts::id);
+        let by_text = messages::table
+            .filter(messages::project_id.eq(f.project_id))
+            .filter(unicode_lower(messages::text).like(pattern.clone()).escape('\\'))
+            .select(messages::conversation_id);
+        let mut cond: Box<dyn BoxableExpression<conversations::table, super::MultiBackend, SqlType = diesel::sql_types::Bool>> =
+            Box::new(
+                unicode_lower(conversations::subject)
+                    .like(pattern)
+                    .escape('\\')
+                    .or(conversations::contact_id.eq_any(contact_ids))
+                    .or(conversations::id.eq_any(by_text)),
+            );
+        if let Some(n) = number {
+            cond = Box::new(cond.or(conversations::number.eq(n)));
+        }
+        q = q.filter(cond);
+    }
+    q
+}
+
+fn escape_like(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+}
+
+pub fn count(conn: &mut DbConn, f: &Filter) -> Result<i64> {
+    Ok(filtered(f).count().get_result(conn)?)
+}
+
+pub fn list(conn: &mut DbConn, f: &Filter) -> Result<Vec<Row>> {
+    let convs: Vec<Conversation> = filtered(f)
+        .order((conversations::last_message_at.desc(), conversations::id.desc()))
+        .offset(f.offset.max(0))
+        .limit(f.limit.clamp(1, 200))
+        .select(Conversation::as_select())
+        .load(conn)?;
+    decorate(conn, convs)
+}
+
+/// Adds the names and the last-message preview a list row shows.
+pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>> {
+    let ids: Vec<i64> = convs.iter().map(|c| c.id).collect();
+    let contact_ids: Vec<i64> = convs.iter().map(|c| c.contact_id).collect();
+    let channel_ids: Vec<i64> = convs.iter().map(|c| c.channel_id).collect();
+    let user_ids: Vec<i64> = convs.iter().filter_map(|c| c.assignee_id).collect();
+    let contact_names: Vec<(i64, String)> = contacts::table
+        .filter(contacts::id.eq_any(&contact_ids))
+        .select((contacts::id, contacts::name))
+        .load(conn)?;
+    let channel_names: Vec<(i64, String, String)> = channels::table
+        .filter(channels::id.eq_any(&channel_ids))
+        .select((channels::id, channels::name, channels::kind))
+        .load(conn)?;
+    let user_names: Vec<(i64, String)> = users::table
+        .filter(users::id.eq_any(&user_ids))
+        .select((users::id, users::name))
+        .load(conn)?;
+    let last_ids: Vec<Option<i64>> = messages::table
+        .filter(messages::conversation_id.eq_any(&ids))
+        .filter(messages::kind.eq_any(["customer", "operator"]))
+        .group_by(messages::conversation_id)
+        .select(diesel::dsl::max(messages::id))
+        .load(conn)?;
+    let last_ids: Vec<i64> = last_ids.into_iter().flatten().collect();
+    let previews: Vec<(i64, String)> = messages::table
+        .filter(messages::id.eq_any(&last_ids))
+        .select((messages::conversation_id, messages::text))
+        .load(conn)?;
+    Ok(convs
+        .into_iter()
+        .map(|c| {
+            let contact_name = contact_names
+                .iter()
+                .find(|(id, _)| *id == c.contact_id)
+                .map(|(_, n)| n.clone())
+                .unwrap_or_default();
+            let (channel_name, channel_kind) = channel_names
+                .iter()
+                .find(|(id, _, _)| *id == c.channel_id)
+                .map(|(_, n, k)| (n.clone(), k.clone()))
+                .unwrap_or_default();
+            let assignee_name = c.assignee_id.and_then(|a| {
+                user_names.iter().find(|(id, _)| *id == a).map(|(_, n)| n.clone())
+            });
+            let preview = previews
+                .iter()
+                .find(|(cid, _)| *cid == c.id)
+                .map(|(_, t)| crate::domain::text::truncate_chars(t, 120).to_string())
+                .unwrap_or_default();
+            Row {
+                conversation: c,
+                contact_name,
+                channel_name,
+                channel_kind,
+                assignee_name,
+                preview,
+            }
+        })
+        .collect())
+}

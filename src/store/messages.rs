@@ -1,0 +1,220 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::{messages, users};
+use super::{DbConn, now};
+use crate::error::{Error, Result};
+
+/// Who wrote a message. Stored as the lowercase name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Kind {
+    Customer,
+    Operator,
+    /// Internal note: operators only, never sent to the customer.
+    Note,
+    /// A recorded change (status, assignee, delivery failure…).
+    System,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Customer => "customer",
+            Kind::Operator => "operator",
+            Kind::Note => "note",
+            Kind::System => "system",
+        }
+    }
+}
+
+/// Delivery states of operator messages; customer messages are "received".
+pub mod delivery {
+    pub const RECEIVED: &str = "received";
+    pub const PENDING: &str = "pending";
+    pub const SENT: &str = "sent";
+    pub const DELIVERED: &str = "delivered";
+    pub const READ: &str = "read";
+    pub const FAILED: &str = "failed";
+    pub const NONE: &str = "none";
+}
+
+#[derive(Queryable, Selectable, Clone, Debug, Serialize)]
+#[diesel(table_name = messages)]
+pub struct Message {
+    pub id: i64,
+    pub project_id: i64,
+    pub conversation_id: i64,
+    pub kind: String,
+    pub author_id: Option<i64>,
+    pub text: String,
+    pub delivery: String,
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub dedup_key: Option<String>,
+    pub platform_id: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub struct NewMessage<'a> {
+    pub project_id: i64,
+    pub conversation_id: i64,
+    pub kind: Kind,
+    pub author_id: Option<i64>,
+    pub text: &'a str,
+    pub delivery: &'a str,
+    pub dedup_key: Option<&'a str>,
+    pub platform_id: Option<&'a str>,
+    pub at: NaiveDateTime,
+}
+
+pub fn insert(conn: &mut DbConn, m: &NewMessage) -> Result<i64> {
+    Ok(diesel::insert_into(messages::table)
+        .values((
+            messages::project_id.eq(m.project_id),
+            messages::conversation_id.eq(m.conversation_id),
+            messages::kind.eq(m.kind.as_str()),
+            messages::author_id.eq(m.author_id),
+            messages::text.eq(m.text),
+            messages::delivery.eq(m.delivery),
+            messages::dedup_key.eq(m.dedup_key),
+            messages::platform_id.eq(m.platform_id),
+            messages::created_at.eq(m.at),
+        ))
+        .returning(messages::id)
+        .get_result(conn)?)
+}
+
+/// A system event in the thread ("Status: new → open by Anna").
+pub fn system(conn: &mut DbConn, project_id: i64, conversation_id: i64, text: &str) -> Result<i64> {
+    insert(
+        conn,
+        &NewMessage {
+            project_id,
+            conversation_id,
+            kind: Kind::System,
+            author_id: None,
+            text,
+            delivery: delivery::NONE,
+            dedup_key: None,
+            platform_id: None,
+            at: now(),
+        },
+    )
+}
+
+/// (message id, conversation id) of an already stored platform message.
+pub fn by_dedup_key(conn: &mut DbConn, key: &str) -> Result<Option<(i64, i64)>> {
+    Ok(messages::table
+        .filter(messages::dedup_key.eq(key))
+        .select((messages::id, messages::conversation_id))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Message> {
+    messages::table
+        .find(id)
+        .filter(messages::project_id.eq(project_id))
+        .select(Message::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("message {id} not found")))
+}
+
+pub fn by_id_any(conn: &mut DbConn, id: i64) -> Result<Message> {
+    messages::table
+        .find(id)
+        .select(Message::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("message {id} not found")))
+}
+
+/// A thread in order, with author names; `public_only` hides notes (what a customer may see).
+pub fn thread(
+    conn: &mut DbConn,
+    conversation_id: i64,
+    after_id: i64,
+    public_only: bool,
+    limit: i64,
+) -> Result<Vec<(Message, Option<String>)>> {
+    let mut q = messages::table
+        .left_join(users::table.on(users::id.nullable().eq(messages::author_id)))
+        .filter(messages::conversation_id.eq(conversation_id))
+        .filter(messages::id.gt(after_id))
+        .into_boxed();
+    if public_only {
+        q = q.filter(messages::kind.eq_any(["customer", "operator"]));
+    }
+    Ok(q.order(messages::id)
+        .limit(limit)
+        .select((Message::as_select(), users::name.nullable()))
+        .load(conn)?)
+}
+
+pub fn set_delivery(
+    conn: &mut DbConn,
+    id: i64,
+    state: &str,
+    platform_id: Option<&str>,
+    error: Option<&str>,
+) -> Result<()> {
+    diesel::update(messages::table.find(id))
+        .set((
+            messages::delivery.eq(state),
+            messages::error.eq(error),
+        ))
+        .execute(conn)?;
+    if let Some(p) = platform_id {
+        diesel::update(messages::table.find(id))
+            .set(messages::platform_id.eq(p))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn count_in_project(conn: &mut DbConn, project_id: i64) -> Result<i64> {
+    Ok(messages::table
+        .filter(messages::project_id.eq(project_id))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Which of these dedup keys are stored (the load generator's durability check).
+pub fn existing_dedup_keys(conn: &mut DbConn, keys: &[String]) -> Result<Vec<String>> {
+    let mut found = Vec::new();
+    for chunk in keys.chunks(500) {
+        let rows: Vec<Option<String>> = messages::table
+            .filter(messages::dedup_key.eq_any(chunk))
+            .select(messages::dedup_key)
+            .load(conn)?;
+        found.extend(rows.into_iter().flatten());
+    }
+    Ok(found)
+}
+
+/// What a customer may see of their conversations in one channel, oldest first.
+pub fn public_for_contact(
+    conn: &mut DbConn,
+    contact_id: i64,
+    channel_id: i64,
+    after_id: i64,
+    limit: i64,
+) -> Result<Vec<(Message, Option<String>)>> {
+    use super::schema::conversations;
+    let conv_ids = conversations::table
+        .filter(conversations::contact_id.eq(contact_id))
+        .filter(conversations::channel_id.eq(channel_id))
+        .select(conversations::id);
+    Ok(messages::table
+        .left_join(users::table.on(users::id.nullable().eq(messages::author_id)))
+        .filter(messages::conversation_id.eq_any(conv_ids))
+        .filter(messages::kind.eq_any(["customer", "operator"]))
+        .filter(messages::id.gt(after_id))
+        .order(messages::id)
+        .limit(limit)
+        .select((Message::as_select(), users::name.nullable()))
+        .load(conn)?)
+}

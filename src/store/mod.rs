@@ -1,0 +1,230 @@
+//! Storage: the only module that knows diesel. One schema and one set of queries serve
+//! SQLite and PostgreSQL through `DbConn`; backend-only SQL lives in `match` arms here.
+
+pub mod attachments;
+pub mod channels;
+pub mod contacts;
+pub mod conversations;
+pub mod messages;
+pub mod outbox;
+pub mod projects;
+pub mod schema;
+pub mod users;
+
+use std::path::Path;
+use std::time::Duration;
+
+use diesel::connection::{AnsiTransactionManager, SimpleConnection, TransactionManager};
+use diesel::prelude::*;
+use diesel::r2d2::{ManageConnection, Pool};
+use diesel_migrations::{EmbeddedMigrations, MigrationHarness, embed_migrations};
+
+use crate::error::{Error, Result};
+
+pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
+pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
+
+#[derive(diesel::MultiConnection)]
+pub enum DbConn {
+    Postgresql(diesel::PgConnection),
+    Sqlite(diesel::SqliteConnection),
+}
+
+diesel::define_sql_function! {
+    /// Unicode-aware lower(): SQLite's built-in one folds ASCII only, which breaks Cyrillic search.
+    fn unicode_lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn of_url(url: &str) -> Backend {
+        if url.starts_with("postgres://") || url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+}
+
+/// Picks the backend by URL scheme. The derived `establish` tries each variant in turn and
+/// hides the real error (e.g. "connection refused") behind "invalid url".
+pub struct ConnManager {
+    url: String,
+    backend: Backend,
+}
+
+fn setup_sqlite(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
+    // Order matters: busy_timeout first, each pragma its own statement (diesel docs).
+    conn.batch_execute("PRAGMA busy_timeout = 5000;")?;
+    conn.batch_execute("PRAGMA synchronous = NORMAL;")?;
+    conn.batch_execute("PRAGMA foreign_keys = ON;")?;
+    unicode_lower_utils::register_impl(conn, |s: String| s.to_lowercase())?;
+    Ok(())
+}
+
+impl ManageConnection for ConnManager {
+    type Connection = DbConn;
+    type Error = diesel::r2d2::Error;
+
+    fn connect(&self) -> std::result::Result<DbConn, Self::Error> {
+        match self.backend {
+            Backend::Postgres => diesel::PgConnection::establish(&self.url)
+                .map(DbConn::Postgresql)
+                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Sqlite => {
+                let mut c = diesel::SqliteConnection::establish(&self.url)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                setup_sqlite(&mut c).map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Sqlite(c))
+            }
+        }
+    }
+
+    fn is_valid(&self, conn: &mut DbConn) -> std::result::Result<(), Self::Error> {
+        conn.batch_execute("SELECT 1")
+            .map_err(diesel::r2d2::Error::QueryError)
+    }
+
+    fn has_broken(&self, _conn: &mut DbConn) -> bool {
+        false
+    }
+}
+
+#[derive(Clone)]
+pub struct Store {
+    pool: Pool<ConnManager>,
+    pub backend: Backend,
+}
+
+/// The database URL for a settings pair: an explicit URL wins, else SQLite under the data dir.
+pub fn database_url(explicit: Option<&str>, data_dir: &Path) -> String {
+    match explicit {
+        Some(u) if !u.trim().is_empty() => u.trim().to_string(),
+        _ => data_dir.join("perepiska.db").to_string_lossy().into_owned(),
+    }
+}
+
+impl Store {
+    /// Opens the database, applies pending migrations and builds the pool.
+    pub fn open(url: &str) -> Result<Store> {
+        let backend = Backend::of_url(url);
+        migrate(url, backend)?;
+        let manager = ConnManager {
+            url: url.to_string(),
+            backend,
+        };
+        let size = match backend {
+            // One writer at a time anyway; more connections only add lock waits.
+            Backend::Sqlite => 6,
+            Backend::Postgres => 12,
+        };
+        let pool = Pool::builder()
+            .max_size(size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(5))
+            .build(manager)
+            .map_err(|e| Error::Pool(e.to_string()))?;
+        Ok(Store { pool, backend })
+    }
+
+    /// Runs `f` on a pooled connection off the async runtime.
+    pub async fn read<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.pool.clone();
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
+    }
+
+    /// Runs `f` inside one write transaction (BEGIN IMMEDIATE on SQLite, so a read-then-write
+    /// never fails with SQLITE_BUSY on lock upgrade).
+    pub async fn write<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        self.read(move |conn| write_tx(conn, f)).await
+    }
+
+    pub fn get_blocking(&self) -> Result<diesel::r2d2::PooledConnection<ConnManager>> {
+        Ok(self.pool.get()?)
+    }
+}
+
+pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T>
+where
+    F: FnOnce(&mut DbConn) -> Result<T>,
+{
+    match conn {
+        DbConn::Postgresql(_) => conn.transaction(f),
+        DbConn::Sqlite(c) => {
+            AnsiTransactionManager::begin_transaction_sql(c, "BEGIN IMMEDIATE")?;
+            let result = f(conn);
+            let DbConn::Sqlite(c) = conn else {
+                return Err(Error::internal("connection changed backend"));
+            };
+            match result {
+                Ok(v) => {
+                    AnsiTransactionManager::commit_transaction(c)?;
+                    Ok(v)
+                }
+                Err(e) => {
+                    AnsiTransactionManager::rollback_transaction(c)?;
+                    Err(e)
+                }
+            }
+        }
+    }
+}
+
+/// Savepoint inside an open transaction: one bad item of a batch rolls back alone.
+pub fn savepoint<T, F>(conn: &mut DbConn, f: F) -> Result<T>
+where
+    F: FnOnce(&mut DbConn) -> Result<T>,
+{
+    conn.transaction(f)
+}
+
+fn migrate(url: &str, backend: Backend) -> Result<()> {
+    let run_err = |e: Box<dyn std::error::Error + Send + Sync>| Error::internal(format!("migration failed: {e}"));
+    match backend {
+        Backend::Sqlite => {
+            if let Some(dir) = Path::new(url).parent()
+                && !dir.as_os_str().is_empty()
+            {
+                std::fs::create_dir_all(dir)?;
+            }
+            let mut c = diesel::SqliteConnection::establish(url)
+                .map_err(|e| Error::Pool(format!("cannot open SQLite database {url}: {e}")))?;
+            // WAL persists in the file, so it is set once here rather than per pooled connection
+            // (switching it takes a write lock and races the pool's start-up).
+            c.batch_execute("PRAGMA busy_timeout = 5000;")?;
+            c.batch_execute("PRAGMA journal_mode = WAL;")?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(run_err)?;
+        }
+        Backend::Postgres => {
+            let mut c = diesel::PgConnection::establish(url)
+                .map_err(|e| Error::Pool(format!("cannot connect to PostgreSQL: {e}")))?;
+            // Several instances may start at once; one migrates, the others wait.
+            c.batch_execute("SELECT pg_advisory_lock(727001);")?;
+            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()).map_err(run_err);
+            c.batch_execute("SELECT pg_advisory_unlock(727001);")?;
+            result?;
+        }
+    }
+    Ok(())
+}
+
+pub fn now() -> chrono::NaiveDateTime {
+    chrono::Utc::now().naive_utc()
+}

@@ -1,0 +1,118 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::schema::outbox;
+use super::{DbConn, now};
+use crate::error::Result;
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub project_id: i64,
+    pub message_id: i64,
+    pub channel_id: i64,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn enqueue(conn: &mut DbConn, project_id: i64, message_id: i64, channel_id: i64) -> Result<i64> {
+    let t = now();
+    Ok(diesel::insert_into(outbox::table)
+        .values((
+            outbox::project_id.eq(project_id),
+            outbox::message_id.eq(message_id),
+            outbox::channel_id.eq(channel_id),
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(t),
+            outbox::created_at.eq(t),
+        ))
+        .returning(outbox::id)
+        .get_result(conn)?)
+}
+
+/// Claims due rows for one delivery attempt each. The lease makes a crashed worker's rows
+/// due again; the re-checked condition in the UPDATE keeps two instances from claiming the
+/// same row (PostgreSQL re-evaluates it after taking the row lock).
+pub fn claim_due(conn: &mut DbConn, limit: i64, lease: chrono::Duration) -> Result<Vec<OutboxRow>> {
+    let t = now();
+    let free = outbox::locked_until.is_null().or(outbox::locked_until.lt(t));
+    let ids: Vec<i64> = outbox::table
+        .filter(outbox::status.eq("pending"))
+        .filter(outbox::next_attempt_at.le(t))
+        .filter(free)
+        .order(outbox::id)
+        .limit(limit)
+        .select(outbox::id)
+        .load(conn)?;
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let claimed: Vec<i64> = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(&ids))
+            .filter(outbox::status.eq("pending"))
+            .filter(outbox::locked_until.is_null().or(outbox::locked_until.lt(t))),
+    )
+    .set((
+        outbox::locked_until.eq(t + lease),
+        outbox::attempts.eq(outbox::attempts + 1),
+    ))
+    .returning(outbox::id)
+    .get_results(conn)?;
+    Ok(outbox::table
+        .filter(outbox::id.eq_any(&claimed))
+        .order(outbox::id)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+pub fn mark_done(conn: &mut DbConn, id: i64) -> Result<()> {
+    diesel::update(outbox::table.find(id))
+        .set((outbox::status.eq("done"), outbox::locked_until.eq(None::<NaiveDateTime>)))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn retry_later(conn: &mut DbConn, id: i64, at: NaiveDateTime, error: &str) -> Result<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::next_attempt_at.eq(at),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_failed(conn: &mut DbConn, id: i64, error: &str) -> Result<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq("failed"),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(error),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Rows still waiting for delivery (the /metrics outbox depth).
+pub fn depth(conn: &mut DbConn) -> Result<i64> {
+    Ok(outbox::table
+        .filter(outbox::status.eq("pending"))
+        .count()
+        .get_result(conn)?)
+}
+
+/// The soonest pending attempt, so the worker sleeps exactly until then.
+pub fn next_due(conn: &mut DbConn) -> Result<Option<NaiveDateTime>> {
+    Ok(outbox::table
+        .filter(outbox::status.eq("pending"))
+        .select(diesel::dsl::min(outbox::next_attempt_at))
+        .first::<Option<NaiveDateTime>>(conn)?)
+}

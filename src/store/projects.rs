@@ -1,0 +1,83 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::schema::projects;
+use super::{DbConn, now};
+use crate::error::{Error, Result};
+
+#[derive(Queryable, Selectable, Clone, Debug, Serialize)]
+#[diesel(table_name = projects)]
+pub struct Project {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub timezone: String,
+    pub next_number: i64,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn create(conn: &mut DbConn, slug: &str, name: &str, timezone: &str) -> Result<Project> {
+    if timezone.parse::<chrono_tz::Tz>().is_err() {
+        return Err(Error::invalid(format!(
+            "unknown time zone \"{timezone}\"; use an IANA name such as Europe/Moscow"
+        )));
+    }
+    let id: i64 = diesel::insert_into(projects::table)
+        .values((
+            projects::slug.eq(slug),
+            projects::name.eq(name),
+            projects::timezone.eq(timezone),
+            projects::next_number.eq(0i64),
+            projects::created_at.eq(now()),
+        ))
+        .returning(projects::id)
+        .get_result(conn)?;
+    by_id(conn, id)
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> Result<Project> {
+    projects::table
+        .find(id)
+        .select(Project::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("project {id} not found")))
+}
+
+pub fn by_slug(conn: &mut DbConn, slug: &str) -> Result<Option<Project>> {
+    Ok(projects::table
+        .filter(projects::slug.eq(slug))
+        .select(Project::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn all(conn: &mut DbConn) -> Result<Vec<Project>> {
+    Ok(projects::table
+        .order(projects::id)
+        .select(Project::as_select())
+        .load(conn)?)
+}
+
+/// The first project of a fresh install, so a single business never has to think about projects.
+pub fn ensure_default(conn: &mut DbConn) -> Result<Project> {
+    match projects::table
+        .order(projects::id)
+        .select(Project::as_select())
+        .first(conn)
+        .optional()?
+    {
+        Some(p) => Ok(p),
+        None => create(conn, "default", "Моя компания", "Europe/Moscow"),
+    }
+}
+
+/// Allocates the next customer-visible number (#N). The row update serializes concurrent
+/// callers on both backends.
+pub fn next_number(conn: &mut DbConn, project_id: i64) -> Result<i64> {
+    Ok(diesel::update(projects::table.find(project_id))
+        .set(projects::next_number.eq(projects::next_number + 1i64))
+        .returning(projects::next_number)
+        .get_result(conn)?)
+}

@@ -1,0 +1,207 @@
+// Hand-kept: one schema in types both backends share (BigInt ids, UTC Timestamp, Text).
+// `print-schema` differs per backend, so never regenerate this file from one of them.
+
+diesel::table! {
+    projects (id) {
+        id -> BigInt,
+        slug -> Text,
+        name -> Text,
+        timezone -> Text,
+        next_number -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    users (id) {
+        id -> BigInt,
+        email -> Text,
+        name -> Text,
+        password_hash -> Text,
+        online -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    memberships (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        user_id -> BigInt,
+        role -> Text,
+    }
+}
+
+diesel::table! {
+    sessions (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        project_id -> BigInt,
+        csrf_token -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    api_tokens (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        created_at -> Timestamp,
+        last_used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+    }
+}
+
+diesel::table! {
+    organizations (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        vip -> Bool,
+        manager_id -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    channels (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        key -> Text,
+        kind -> Text,
+        name -> Text,
+        config -> Text,
+        source -> Text,
+        enabled -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contacts (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        phone -> Nullable<Text>,
+        email -> Nullable<Text>,
+        vip -> Bool,
+        organization_id -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    contact_identities (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        channel_id -> BigInt,
+        external_id -> Text,
+        contact_id -> BigInt,
+        blocked -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversations (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        number -> BigInt,
+        contact_id -> BigInt,
+        channel_id -> BigInt,
+        subject -> Text,
+        status -> Text,
+        priority -> Text,
+        assignee_id -> Nullable<BigInt>,
+        team_id -> Nullable<BigInt>,
+        due_at -> Nullable<Timestamp>,
+        unread -> Bool,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+        last_message_at -> Timestamp,
+        last_customer_at -> Nullable<Timestamp>,
+        last_operator_at -> Nullable<Timestamp>,
+        closed_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    messages (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        kind -> Text,
+        author_id -> Nullable<BigInt>,
+        text -> Text,
+        delivery -> Text,
+        error -> Nullable<Text>,
+        dedup_key -> Nullable<Text>,
+        platform_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    attachments (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        message_id -> BigInt,
+        file_name -> Text,
+        content_type -> Text,
+        size -> BigInt,
+        storage_key -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        message_id -> BigInt,
+        channel_id -> BigInt,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(memberships -> projects (project_id));
+diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(conversations -> contacts (contact_id));
+diesel::joinable!(conversations -> channels (channel_id));
+diesel::joinable!(messages -> conversations (conversation_id));
+diesel::joinable!(attachments -> messages (message_id));
+diesel::joinable!(contact_identities -> contacts (contact_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    projects,
+    users,
+    memberships,
+    sessions,
+    api_tokens,
+    teams,
+    organizations,
+    channels,
+    contacts,
+    contact_identities,
+    conversations,
+    messages,
+    attachments,
+    outbox,
+);

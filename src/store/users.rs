@@ -1,0 +1,221 @@
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::Serialize;
+
+use super::projects::Project;
+use super::schema::{api_tokens, memberships, projects, sessions, users};
+use super::{DbConn, now};
+use crate::domain::Role;
+use crate::error::{Error, Result};
+
+#[derive(Queryable, Selectable, Clone, Debug, Serialize)]
+#[diesel(table_name = users)]
+pub struct User {
+    pub id: i64,
+    pub email: String,
+    pub name: String,
+    #[serde(skip)]
+    pub password_hash: String,
+    pub online: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = sessions)]
+pub struct Session {
+    pub id: i64,
+    pub token_hash: String,
+    pub user_id: i64,
+    pub project_id: i64,
+    pub csrf_token: String,
+    pub created_at: NaiveDateTime,
+    pub expires_at: NaiveDateTime,
+}
+
+pub fn count(conn: &mut DbConn) -> Result<i64> {
+    Ok(users::table.count().get_result(conn)?)
+}
+
+pub fn create(conn: &mut DbConn, email: &str, name: &str, password_hash: &str) -> Result<User> {
+    let email = normalize_email(email)?;
+    if by_email(conn, &email)?.is_some() {
+        return Err(Error::Conflict(format!("a user with email {email} already exists")));
+    }
+    let id: i64 = diesel::insert_into(users::table)
+        .values((
+            users::email.eq(&email),
+            users::name.eq(name.trim()),
+            users::password_hash.eq(password_hash),
+            users::online.eq(false),
+            users::created_at.eq(now()),
+        ))
+        .returning(users::id)
+        .get_result(conn)?;
+    by_id(conn, id)
+}
+
+pub fn normalize_email(email: &str) -> Result<String> {
+    let e = email.trim().to_lowercase();
+    let valid = e.len() <= 254
+        && e.split_once('@')
+            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
+        && !e.contains(char::is_whitespace);
+    if valid {
+        Ok(e)
+    } else {
+        Err(Error::invalid(format!("\"{}\" is not an email address", email.trim())))
+    }
+}
+
+pub fn by_id(conn: &mut DbConn, id: i64) -> Result<User> {
+    users::table
+        .find(id)
+        .select(User::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found(format!("user {id} not found")))
+}
+
+pub fn by_email(conn: &mut DbConn, email: &str) -> Result<Option<User>> {
+    Ok(users::table
+        .filter(users::email.eq(email.trim().to_lowercase()))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_password(conn: &mut DbConn, user_id: i64, hash: &str) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::password_hash.eq(hash))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_online(conn: &mut DbConn, user_id: i64, online: bool) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::online.eq(online))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_role(conn: &mut DbConn, project_id: i64, user_id: i64, role: Role) -> Result<()> {
+    let updated = diesel::update(
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .filter(memberships::user_id.eq(user_id)),
+    )
+    .set(memberships::role.eq(role.as_str()))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(memberships::table)
+            .values((
+                memberships::project_id.eq(project_id),
+                memberships::user_id.eq(user_id),
+                memberships::role.eq(role.as_str()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The user's role in a project, or None when they are not a member.
+pub fn role_in(conn: &mut DbConn, project_id: i64, user_id: i64) -> Result<Option<Role>> {
+    let role: Option<String> = memberships::table
+        .filter(memberships::project_id.eq(project_id))
+        .filter(memberships::user_id.eq(user_id))
+        .select(memberships::role)
+        .first(conn)
+        .optional()?;
+    role.map(|r| Role::parse(&r)).transpose()
+}
+
+pub fn projects_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<(Project, String)>> {
+    Ok(memberships::table
+        .inner_join(projects::table)
+        .filter(memberships::user_id.eq(user_id))
+        .order(projects::id)
+        .select((Project::as_select(), memberships::role))
+        .load(conn)?)
+}
+
+pub fn members(conn: &mut DbConn, project_id: i64) -> Result<Vec<User>> {
+    Ok(memberships::table
+        .inner_join(users::table)
+        .filter(memberships::project_id.eq(project_id))
+        .order(users::name)
+        .select(User::as_select())
+        .load(conn)?)
+}
+
+pub fn create_session(
+    conn: &mut DbConn,
+    token_hash: &str,
+    user_id: i64,
+    project_id: i64,
+    csrf: &str,
+    ttl: chrono::Duration,
+) -> Result<()> {
+    let t = now();
+    diesel::insert_into(sessions::table)
+        .values((
+            sessions::token_hash.eq(token_hash),
+            sessions::user_id.eq(user_id),
+            sessions::project_id.eq(project_id),
+            sessions::csrf_token.eq(csrf),
+            sessions::created_at.eq(t),
+            sessions::expires_at.eq(t + ttl),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn session(conn: &mut DbConn, token_hash: &str) -> Result<Option<(Session, User)>> {
+    Ok(sessions::table
+        .inner_join(users::table.on(users::id.eq(sessions::user_id)))
+        .filter(sessions::token_hash.eq(token_hash))
+        .filter(sessions::expires_at.gt(now()))
+        .select((Session::as_select(), User::as_select()))
+        .first(conn)
+        .optional()?)
+}
+
+pub fn delete_session(conn: &mut DbConn, token_hash: &str) -> Result<()> {
+    diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)?;
+    Ok(())
+}
+
+pub fn set_session_project(conn: &mut DbConn, session_id: i64, project_id: i64) -> Result<()> {
+    diesel::update(sessions::table.find(session_id))
+        .set(sessions::project_id.eq(project_id))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn create_api_token(
+    conn: &mut DbConn,
+    token_hash: &str,
+    user_id: i64,
+    project_id: i64,
+    name: &str,
+) -> Result<()> {
+    diesel::insert_into(api_tokens::table)
+        .values((
+            api_tokens::token_hash.eq(token_hash),
+            api_tokens::user_id.eq(user_id),
+            api_tokens::project_id.eq(project_id),
+            api_tokens::name.eq(name),
+            api_tokens::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The user and project a bearer token acts for.
+pub fn api_token(conn: &mut DbConn, token_hash: &str) -> Result<Option<(User, i64)>> {
+    Ok(api_tokens::table
+        .inner_join(users::table.on(users::id.eq(api_tokens::user_id)))
+        .filter(api_tokens::token_hash.eq(token_hash))
+        .select((User::as_select(), api_tokens::project_id))
+        .first(conn)
+        .optional()?)
+}

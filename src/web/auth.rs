@@ -1,0 +1,341 @@
+//! Operator sign-in (argon2, HttpOnly session cookie backed by a revocable DB row), CSRF
+//! tokens for every console form, and bearer tokens for the REST API.
+
+use actix_web::cookie::{Cookie, SameSite};
+use actix_web::{FromRequest, HttpRequest, HttpResponse, web};
+use askama::Template;
+use futures_util::future::LocalBoxFuture;
+use serde::Deserialize;
+
+use super::State;
+use super::errors::{ApiError, HtmlError};
+use crate::crypto;
+use crate::domain::Role;
+use crate::error::Error;
+use crate::i18n::{Lang, Tr};
+use crate::inbox::manage::Operator;
+use crate::store::projects::Project;
+use crate::store::users::{self, User};
+
+pub const SESSION_COOKIE: &str = "perepiska_session";
+const LOGIN_CSRF_COOKIE: &str = "perepiska_login_csrf";
+const SESSION_DAYS: i64 = 14;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/login", web::get().to(login_page))
+        .route("/login", web::post().to(login))
+        .route("/logout", web::post().to(logout))
+        .route("/lang/{code}", web::get().to(set_lang));
+}
+
+pub fn tr_of(req: &HttpRequest) -> Tr {
+    let cookie = req.cookie("lang").map(|c| c.value().to_string());
+    let al = req
+        .headers()
+        .get("Accept-Language")
+        .and_then(|v| v.to_str().ok());
+    Tr {
+        lang: Lang::pick(cookie.as_deref(), al),
+    }
+}
+
+/// A signed-in operator in their current project.
+pub struct Console {
+    pub user: User,
+    pub session_id: i64,
+    pub project: Project,
+    pub role: Role,
+    pub csrf: String,
+    pub projects: Vec<(Project, String)>,
+    pub tr: Tr,
+}
+
+impl Console {
+    pub fn operator(&self) -> Operator {
+        Operator {
+            user_id: self.user.id,
+            name: self.user.name.clone(),
+            project_id: self.project.id,
+        }
+    }
+
+    pub fn check_csrf(&self, token: &str) -> Result<(), HtmlError> {
+        if crypto::secure_eq(token, &self.csrf) {
+            Ok(())
+        } else {
+            Err(HtmlError::Csrf)
+        }
+    }
+}
+
+impl FromRequest for Console {
+    type Error = HtmlError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<State>>().cloned();
+        let token = req.cookie(SESSION_COOKIE).map(|c| c.value().to_string());
+        let tr = tr_of(req);
+        Box::pin(async move {
+            let (Some(state), Some(token)) = (state, token) else {
+                return Err(HtmlError::LoginRequired);
+            };
+            let hash = crypto::sha256_hex(token.as_bytes());
+            let found = state
+                .inbox
+                .store
+                .read(move |conn| {
+                    let Some((session, user)) = users::session(conn, &hash)? else {
+                        return Ok(None);
+                    };
+                    let projects = users::projects_of(conn, user.id)?;
+                    // The session's project, or the first one the user still belongs to.
+                    let Some((project, role)) = projects
+                        .iter()
+                        .find(|(p, _)| p.id == session.project_id)
+                        .or_else(|| projects.first())
+                        .cloned()
+                    else {
+                        return Ok(None);
+                    };
+                    Ok(Some((session, user, project, Role::parse(&role)?, projects)))
+                })
+                .await?;
+            let Some((session, user, project, role, projects)) = found else {
+                return Err(HtmlError::LoginRequired);
+            };
+            Ok(Console {
+                user,
+                session_id: session.id,
+                project,
+                role,
+                csrf: session.csrf_token,
+                projects,
+                tr,
+            })
+        })
+    }
+}
+
+/// A REST API caller: the token's user in the token's project.
+pub struct ApiUser {
+    pub user: User,
+    pub project_id: i64,
+}
+
+impl ApiUser {
+    pub fn operator(&self) -> Operator {
+        Operator {
+            user_id: self.user.id,
+            name: self.user.name.clone(),
+            project_id: self.project_id,
+        }
+    }
+}
+
+impl FromRequest for ApiUser {
+    type Error = ApiError;
+    type Future = LocalBoxFuture<'static, Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let state = req.app_data::<web::Data<State>>().cloned();
+        let header = req
+            .headers()
+            .get("Authorization")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        Box::pin(async move {
+            let state = state.ok_or_else(|| ApiError::from(Error::internal("no state")))?;
+            let token = header
+                .as_deref()
+                .and_then(|h| h.strip_prefix("Bearer "))
+                .map(str::trim)
+                .filter(|t| !t.is_empty())
+                .ok_or_else(|| {
+                    ApiError::unauthorized("send an API token as \"Authorization: Bearer <token>\" (create one with `perepiska token create --email E`)")
+                })?
+                .to_string();
+            let hash = crypto::sha256_hex(token.as_bytes());
+            let found = state
+                .inbox
+                .store
+                .read(move |conn| {
+                    let Some((user, project_id)) = users::api_token(conn, &hash)? else {
+                        return Ok(None);
+                    };
+                    // A removed member's tokens stop working.
+                    Ok(users::role_in(conn, project_id, user.id)?.map(|_| (user, project_id)))
+                })
+                .await?;
+            let (user, project_id) =
+                found.ok_or_else(|| ApiError::unauthorized("the API token is not valid"))?;
+            Ok(ApiUser { user, project_id })
+        })
+    }
+}
+
+#[derive(Template)]
+#[template(path = "login.html")]
+struct LoginPage {
+    tr: Tr,
+    csrf: String,
+    email: String,
+    error: bool,
+}
+
+fn cookie<'a>(state: &State, name: &'a str, value: String) -> Cookie<'a> {
+    Cookie::build(name, value)
+        .path("/")
+        .http_only(true)
+        .same_site(SameSite::Lax)
+        .secure(state.settings.secure_cookies)
+        .finish()
+}
+
+fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+async fn login_page(req: HttpRequest, state: web::Data<State>) -> Result<HttpResponse, HtmlError> {
+    let csrf = crypto::random_hex(16)?;
+    let page = LoginPage {
+        tr: tr_of(&req),
+        csrf: csrf.clone(),
+        email: String::new(),
+        error: false,
+    };
+    let mut resp = html(page.render()?);
+    resp.add_cookie(&cookie(&state, LOGIN_CSRF_COOKIE, csrf))
+        .map_err(|e| Error::internal(e.to_string()))?;
+    Ok(resp)
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    csrf: String,
+}
+
+async fn login(
+    req: HttpRequest,
+    state: web::Data<State>,
+    form: web::Form<LoginForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let expected = req
+        .cookie(LOGIN_CSRF_COOKIE)
+        .map(|c| c.value().to_string())
+        .unwrap_or_default();
+    if expected.is_empty() || !crypto::secure_eq(&form.csrf, &expected) {
+        return Err(HtmlError::Csrf);
+    }
+    let form = form.into_inner();
+    let email = form.email.trim().to_lowercase();
+    let password = form.password;
+    let user = state
+        .inbox
+        .store
+        .read({
+            let email = email.clone();
+            move |conn| users::by_email(conn, &email)
+        })
+        .await?;
+    // Verify even for unknown emails so timing does not reveal which emails exist.
+    let hash = user
+        .as_ref()
+        .map(|u| u.password_hash.clone())
+        .unwrap_or_else(|| "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into());
+    let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+        .await
+        .map_err(Error::from)?;
+    let Some(user) = user.filter(|_| ok) else {
+        let page = LoginPage {
+            tr: tr_of(&req),
+            csrf: expected,
+            email,
+            error: true,
+        };
+        return Ok(HttpResponse::Unauthorized()
+            .content_type("text/html; charset=utf-8")
+            .body(page.render()?));
+    };
+    let token = crypto::random_hex(32)?;
+    let csrf = crypto::random_hex(16)?;
+    let hash = crypto::sha256_hex(token.as_bytes());
+    let user_id = user.id;
+    state
+        .inbox
+        .store
+        .write(move |conn| {
+            let projects = users::projects_of(conn, user_id)?;
+            let (project, _) = projects
+                .first()
+                .ok_or_else(|| Error::forbidden("this user is not a member of any project"))?;
+            users::create_session(conn, &hash, user_id, project.id, &csrf, chrono::Duration::days(SESSION_DAYS))
+        })
+        .await?;
+    let mut c = cookie(&state, SESSION_COOKIE, token);
+    c.set_max_age(actix_web::cookie::time::Duration::days(SESSION_DAYS));
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/console"))
+        .cookie(c)
+        .finish())
+}
+
+#[derive(Deserialize)]
+pub struct CsrfForm {
+    #[serde(default)]
+    pub csrf: String,
+}
+
+async fn logout(
+    req: HttpRequest,
+    state: web::Data<State>,
+    console: Console,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(&form.csrf)?;
+    if let Some(token) = req.cookie(SESSION_COOKIE) {
+        let hash = crypto::sha256_hex(token.value().as_bytes());
+        state
+            .inbox
+            .store
+            .write(move |conn| users::delete_session(conn, &hash))
+            .await?;
+    }
+    let mut gone = cookie(&state, SESSION_COOKIE, String::new());
+    gone.make_removal();
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/login"))
+        .cookie(gone)
+        .finish())
+}
+
+async fn set_lang(req: HttpRequest, path: web::Path<String>) -> HttpResponse {
+    let code = if path.as_str() == "en" { "en" } else { "ru" };
+    let back = req
+        .headers()
+        .get("Referer")
+        .and_then(|v| v.to_str().ok())
+        .filter(|r| r.contains("/console") || r.contains("/login"))
+        .map(|r| {
+            // Only a path on this server: never redirect elsewhere.
+            r.find("/console")
+                .or_else(|| r.find("/login"))
+                .map(|i| r[i..].to_string())
+                .unwrap_or_else(|| "/console".into())
+        })
+        .unwrap_or_else(|| "/console".into());
+    HttpResponse::SeeOther()
+        .insert_header(("Location", back))
+        .cookie(
+            Cookie::build("lang", code)
+                .path("/")
+                .max_age(actix_web::cookie::time::Duration::days(365))
+                .finish(),
+        )
+        .finish()
+}

@@ -1,0 +1,575 @@
+//! The operator console: inbox tabs, filters, search, a conversation with its thread and
+//! actions, the contact sidebar. Server-rendered; static/console.js only refreshes parts of
+//! the page on live events.
+
+use actix_multipart::Multipart;
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use chrono::{NaiveDateTime, TimeZone};
+use futures_util::StreamExt;
+use serde::Deserialize;
+
+use super::State;
+use super::auth::{Console, CsrfForm};
+use super::errors::HtmlError;
+use super::view::{self, MessageView};
+use crate::domain::conversation::{ALL_PRIORITIES, ALL_STATUSES};
+use crate::domain::{Priority, Status};
+use crate::error::Error;
+use crate::i18n::Tr;
+use crate::inbox::manage::Changes;
+use crate::store::attachments::{self, StoredFile};
+use crate::store::conversations::{self, Filter, Row, Tab};
+use crate::store::{channels, contacts, messages, users};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/console", web::get().to(page))
+        .route("/console/partials/list", web::get().to(list_partial))
+        .route("/console/partials/thread/{id}", web::get().to(thread_partial))
+        .route("/console/c/{id}/reply", web::post().to(reply))
+        .route("/console/c/{id}/update", web::post().to(update))
+        .route("/console/c/{id}/read", web::post().to(mark_read))
+        .route("/console/presence", web::post().to(presence))
+        .route("/console/project", web::post().to(switch_project))
+        .route("/console/attachments/{id}", web::get().to(attachment))
+        .route("/console/live", web::get().to(super::live::console));
+}
+
+#[derive(Deserialize, Default, Clone)]
+pub struct ListQuery {
+    #[serde(default)]
+    tab: Option<String>,
+    #[serde(default)]
+    channel: Option<String>,
+    #[serde(default)]
+    status: Option<String>,
+    #[serde(default)]
+    q: Option<String>,
+    #[serde(default)]
+    page: Option<i64>,
+    #[serde(default)]
+    c: Option<i64>,
+}
+
+const PAGE_SIZE: i64 = 50;
+
+impl ListQuery {
+    fn filter(&self, project_id: i64, user_id: i64) -> Result<Filter, Error> {
+        let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(Status::parse(s)?),
+            None => None,
+        };
+        let channel_id = match self.channel.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(s.parse::<i64>().map_err(|_| Error::invalid("bad channel filter"))?),
+            None => None,
+        };
+        let page = self.page.unwrap_or(1).max(1);
+        Ok(Filter {
+            project_id,
+            tab: Tab::parse(self.tab.as_deref().unwrap_or("all")),
+            user_id,
+            channel_id,
+            status,
+            assignee: None,
+            q: self.q.clone(),
+            offset: (page - 1) * PAGE_SIZE,
+            limit: PAGE_SIZE,
+        })
+    }
+
+    /// The list part of the URL, to keep filters across links and form posts.
+    fn qs(&self) -> String {
+        let mut parts = Vec::new();
+        let mut add = |k: &str, v: &Option<String>| {
+            if let Some(v) = v.as_deref().filter(|v| !v.is_empty()) {
+                parts.push(format!("{k}={}", urlencode(v)));
+            }
+        };
+        add("tab", &self.tab);
+        add("channel", &self.channel);
+        add("status", &self.status);
+        add("q", &self.q);
+        parts.join("&")
+    }
+}
+
+fn urlencode(s: &str) -> String {
+    let mut out = String::new();
+    for b in s.bytes() {
+        match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            _ => out.push_str(&format!("%{b:02X}")),
+        }
+    }
+    out
+}
+
+pub struct RowView {
+    pub id: i64,
+    pub number: i64,
+    pub subject: String,
+    pub contact_name: String,
+    pub channel_name: String,
+    pub status: String,
+    pub status_label: String,
+    pub assignee: String,
+    pub preview: String,
+    pub unread: bool,
+    pub time: String,
+    pub priority: String,
+}
+
+fn row_view(r: Row, tr: &Tr, tz: &str) -> RowView {
+    RowView {
+        id: r.conversation.id,
+        number: r.conversation.number,
+        subject: r.conversation.subject.clone(),
+        contact_name: r.contact_name,
+        channel_name: r.channel_name,
+        status_label: tr.status(&r.conversation.status),
+        status: r.conversation.status.clone(),
+        assignee: r.assignee_name.unwrap_or_default(),
+        preview: r.preview,
+        unread: r.conversation.unread,
+        time: view::local(r.conversation.last_message_at, tz),
+        priority: r.conversation.priority,
+    }
+}
+
+pub struct ConvView {
+    pub id: i64,
+    pub number: i64,
+    pub subject: String,
+    pub status: String,
+    pub status_label: String,
+    pub priority: String,
+    pub assignee_id: i64,
+    pub due_local: String,
+    pub channel_name: String,
+    pub created: String,
+    pub messages: Vec<MessageView>,
+    pub contact_name: String,
+    pub contact_phone: String,
+    pub contact_email: String,
+    pub contact_vip: bool,
+    pub organization: String,
+    pub manager: String,
+    pub others: Vec<(i64, i64, String, String)>,
+    pub is_final: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/inbox.html")]
+struct InboxPage {
+    tr: Tr,
+    csrf: String,
+    me_name: String,
+    me_online: bool,
+    project_name: String,
+    project_id: i64,
+    projects: Vec<(i64, String)>,
+    tab: String,
+    counts: [i64; 4],
+    channels: Vec<(i64, String)>,
+    statuses: Vec<(String, String)>,
+    priorities: Vec<String>,
+    members: Vec<(i64, String)>,
+    f_channel: String,
+    f_status: String,
+    f_q: String,
+    qs: String,
+    rows: Vec<RowView>,
+    selected: Option<ConvView>,
+    selected_id: i64,
+    page: i64,
+    has_more: bool,
+}
+
+#[derive(Template)]
+#[template(path = "console/list.html")]
+struct ListPartial {
+    tr: Tr,
+    qs: String,
+    rows: Vec<RowView>,
+    selected_id: i64,
+    counts: [i64; 4],
+}
+
+#[derive(Template)]
+#[template(path = "console/thread.html")]
+struct ThreadPartial {
+    tr: Tr,
+    c: ConvView,
+}
+
+fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
+
+struct Loaded {
+    rows: Vec<Row>,
+    counts: [i64; 4],
+    total: i64,
+    channels: Vec<(i64, String)>,
+    members: Vec<(i64, String)>,
+    selected: Option<ConvView>,
+}
+
+fn load_conv(
+    conn: &mut crate::store::DbConn,
+    project_id: i64,
+    id: i64,
+    tr: Tr,
+    tz: &str,
+) -> Result<ConvView, Error> {
+    let c = conversations::by_id(conn, project_id, id)?;
+    let contact = contacts::by_id(conn, project_id, c.contact_id)?;
+    let org = contacts::organization(conn, &contact)?;
+    let rows = messages::thread(conn, c.id, 0, false, 2000)?;
+    let msgs = view::messages(conn, rows, tr.lang, tz)?;
+    let channel = channels::by_id(conn, c.channel_id)?;
+    let others = conversations::of_contact(conn, project_id, contact.id)?
+        .into_iter()
+        .filter(|o| o.id != c.id)
+        .map(|o| (o.id, o.number, o.subject, tr.status(&o.status)))
+        .collect();
+    let due_local = match (c.due_at, tz.parse::<chrono_tz::Tz>()) {
+        (Some(d), Ok(z)) => z.from_utc_datetime(&d).format("%Y-%m-%dT%H:%M").to_string(),
+        _ => String::new(),
+    };
+    let status = c.status()?;
+    Ok(ConvView {
+        id: c.id,
+        number: c.number,
+        subject: c.subject,
+        status_label: tr.status(&c.status),
+        status: c.status,
+        priority: c.priority,
+        assignee_id: c.assignee_id.unwrap_or(0),
+        due_local,
+        channel_name: channel.name,
+        created: view::local(c.created_at, tz),
+        messages: msgs,
+        contact_name: contact.name,
+        contact_phone: contact.phone.unwrap_or_default(),
+        contact_email: contact.email.unwrap_or_default(),
+        contact_vip: contact.vip,
+        organization: org.as_ref().map(|o| o.0.clone()).unwrap_or_default(),
+        manager: org.and_then(|o| o.2).unwrap_or_default(),
+        others,
+        is_final: status.is_final(),
+    })
+}
+
+async fn load(state: &State, console: &Console, q: &ListQuery, with_selected: bool) -> Result<Loaded, HtmlError> {
+    let filter = q.filter(console.project.id, console.user.id)?;
+    let project_id = console.project.id;
+    let user_id = console.user.id;
+    let selected = if with_selected { q.c } else { None };
+    let tr = console.tr;
+    let tz = console.project.timezone.clone();
+    let loaded = state
+        .inbox
+        .store
+        .read(move |conn| {
+            let rows = conversations::list(conn, &filter)?;
+            let total = conversations::count(conn, &filter)?;
+            let mut counts = [0i64; 4];
+            for (i, tab) in [Tab::Mine, Tab::Unassigned, Tab::All, Tab::Closed].into_iter().enumerate() {
+                let f = Filter {
+                    tab,
+                    channel_id: None,
+                    status: None,
+                    q: None,
+                    ..filter.clone()
+                };
+                counts[i] = conversations::count(conn, &Filter { user_id, ..f })?;
+            }
+            let channels = channels::of_project(conn, project_id)?
+                .into_iter()
+                .map(|c| (c.id, c.name))
+                .collect();
+            let members = users::members(conn, project_id)?
+                .into_iter()
+                .map(|u| (u.id, u.name))
+                .collect();
+            let selected = match selected {
+                Some(id) => Some(load_conv(conn, project_id, id, tr, &tz)?),
+                None => None,
+            };
+            Ok(Loaded {
+                rows,
+                counts,
+                total,
+                channels,
+                members,
+                selected,
+            })
+        })
+        .await?;
+    Ok(loaded)
+}
+
+async fn page(state: web::Data<State>, console: Console, q: web::Query<ListQuery>) -> Result<HttpResponse, HtmlError> {
+    let q = q.into_inner();
+    let loaded = load(&state, &console, &q, true).await?;
+    if let Some(c) = &loaded.selected {
+        state.inbox.mark_read(console.project.id, c.id).await?;
+    }
+    let tr = console.tr;
+    let tz = console.project.timezone.clone();
+    let page_no = q.page.unwrap_or(1).max(1);
+    let page = InboxPage {
+        tr,
+        csrf: console.csrf.clone(),
+        me_name: console.user.name.clone(),
+        me_online: console.user.online,
+        project_name: console.project.name.clone(),
+        project_id: console.project.id,
+        projects: console.projects.iter().map(|(p, _)| (p.id, p.name.clone())).collect(),
+        tab: Tab::parse(q.tab.as_deref().unwrap_or("all")).as_str().to_string(),
+        counts: loaded.counts,
+        channels: loaded.channels,
+        statuses: ALL_STATUSES.iter().map(|s| (s.as_str().to_string(), tr.status(s.as_str()))).collect(),
+        priorities: ALL_PRIORITIES.iter().map(|p| p.as_str().to_string()).collect(),
+        members: loaded.members,
+        f_channel: q.channel.clone().unwrap_or_default(),
+        f_status: q.status.clone().unwrap_or_default(),
+        f_q: q.q.clone().unwrap_or_default(),
+        qs: q.qs(),
+        has_more: loaded.total > page_no * PAGE_SIZE,
+        page: page_no,
+        rows: loaded.rows.into_iter().map(|r| row_view(r, &tr, &tz)).collect(),
+        selected_id: loaded.selected.as_ref().map(|c| c.id).unwrap_or(0),
+        selected: loaded.selected,
+    };
+    Ok(html(page.render()?))
+}
+
+async fn list_partial(state: web::Data<State>, console: Console, q: web::Query<ListQuery>) -> Result<HttpResponse, HtmlError> {
+    let q = q.into_inner();
+    let loaded = load(&state, &console, &q, false).await?;
+    let tz = console.project.timezone.clone();
+    let tr = console.tr;
+    let p = ListPartial {
+        tr,
+        qs: q.qs(),
+        selected_id: q.c.unwrap_or(0),
+        counts: loaded.counts,
+        rows: loaded.rows.into_iter().map(|r| row_view(r, &tr, &tz)).collect(),
+    };
+    Ok(html(p.render()?))
+}
+
+async fn thread_partial(state: web::Data<State>, console: Console, path: web::Path<i64>) -> Result<HttpResponse, HtmlError> {
+    let id = path.into_inner();
+    let (project_id, tr, tz) = (console.project.id, console.tr, console.project.timezone.clone());
+    let c = state
+        .inbox
+        .store
+        .read(move |conn| load_conv(conn, project_id, id, tr, &tz))
+        .await?;
+    state.inbox.mark_read(project_id, id).await?;
+    Ok(html(ThreadPartial { tr, c }.render()?))
+}
+
+fn back_to(id: i64, back: &str) -> HttpResponse {
+    // Only our own query string: never an open redirect.
+    let qs: String = back
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "=&%-_.~+".contains(*c))
+        .collect();
+    let loc = if qs.is_empty() {
+        format!("/console?c={id}")
+    } else {
+        format!("/console?{qs}&c={id}")
+    };
+    HttpResponse::SeeOther().insert_header(("Location", loc)).finish()
+}
+
+async fn reply(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+    mut payload: Multipart,
+) -> Result<HttpResponse, HtmlError> {
+    let id = path.into_inner();
+    let mut text = String::new();
+    let mut csrf = String::new();
+    let mut back = String::new();
+    let mut private = false;
+    let mut uploads: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
+    let max = state.inbox.files.max_bytes as usize;
+    while let Some(field) = payload.next().await {
+        let mut field = field.map_err(|e| Error::invalid(format!("bad form: {e}")))?;
+        let name = field.name().unwrap_or("").to_string();
+        let file_name = field
+            .content_disposition()
+            .and_then(|cd| cd.get_filename().map(str::to_string));
+        let content_type = field.content_type().map(|m| m.to_string());
+        let mut data = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| Error::invalid(format!("bad form: {e}")))?;
+            if data.len() + chunk.len() > max + 1 {
+                return Err(Error::invalid(format!("the file is larger than the limit of {} MB", max / 1024 / 1024)).into());
+            }
+            data.extend_from_slice(&chunk);
+        }
+        match name.as_str() {
+            "file" => {
+                if let Some(f) = file_name.filter(|f| !f.is_empty())
+                    && !data.is_empty()
+                {
+                    uploads.push((f, content_type, data));
+                }
+            }
+            "text" => text = String::from_utf8_lossy(&data).into_owned(),
+            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
+            "back" => back = String::from_utf8_lossy(&data).into_owned(),
+            "private" => private = !data.is_empty(),
+            _ => {}
+        }
+    }
+    // Checked before anything is stored.
+    console.check_csrf(&csrf)?;
+    let mut files: Vec<StoredFile> = Vec::new();
+    for (name, ct, data) in uploads {
+        files.push(state.inbox.files.save(data, &name, ct.as_deref()).await?);
+    }
+    state.inbox.reply(&console.operator(), id, text, files, private).await?;
+    Ok(back_to(id, &back))
+}
+
+#[derive(Deserialize)]
+pub struct UpdateForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: String,
+    status: Option<String>,
+    assignee: Option<String>,
+    priority: Option<String>,
+    due: Option<String>,
+}
+
+/// `datetime-local` in the project's zone → UTC.
+fn parse_local_due(s: &str, tz: &str) -> Result<Option<NaiveDateTime>, Error> {
+    let s = s.trim();
+    if s.is_empty() {
+        return Ok(None);
+    }
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
+        .map_err(|_| Error::invalid(format!("\"{s}\" is not a date and time (YYYY-MM-DDTHH:MM)")))?;
+    let zone: chrono_tz::Tz = tz.parse().map_err(|_| Error::invalid("the project's time zone is invalid"))?;
+    let local = zone
+        .from_local_datetime(&naive)
+        .earliest()
+        .ok_or_else(|| Error::invalid(format!("{s} does not exist in {tz}")))?;
+    Ok(Some(local.naive_utc()))
+}
+
+async fn update(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+    form: web::Form<UpdateForm>,
+) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(&form.csrf)?;
+    let id = path.into_inner();
+    let mut ch = Changes::default();
+    if let Some(s) = form.status.as_deref().filter(|s| !s.is_empty()) {
+        let current = {
+            let pid = console.project.id;
+            state.inbox.store.read(move |c| conversations::by_id(c, pid, id)).await?
+        };
+        if current.status != s {
+            ch.status = Some(Status::parse(s)?);
+        }
+    }
+    if let Some(a) = form.assignee.as_deref() {
+        ch.assignee = Some(match a.trim() {
+            "" | "0" => None,
+            v => Some(v.parse::<i64>().map_err(|_| Error::invalid("bad assignee"))?),
+        });
+    }
+    if let Some(p) = form.priority.as_deref().filter(|s| !s.is_empty()) {
+        ch.priority = Some(Priority::parse(p)?);
+    }
+    if let Some(d) = form.due.as_deref() {
+        ch.due_at = Some(parse_local_due(d, &console.project.timezone)?);
+    }
+    state.inbox.change(&console.operator(), id, ch).await?;
+    Ok(back_to(id, &form.back))
+}
+
+async fn mark_read(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+    form: web::Form<CsrfForm>,
+) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(&form.csrf)?;
+    state.inbox.mark_read(console.project.id, path.into_inner()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
+#[derive(Deserialize)]
+pub struct PresenceForm {
+    #[serde(default)]
+    csrf: String,
+    online: String,
+}
+
+async fn presence(state: web::Data<State>, console: Console, form: web::Form<PresenceForm>) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(&form.csrf)?;
+    let online = form.online == "1";
+    let uid = console.user.id;
+    state.inbox.store.write(move |c| users::set_online(c, uid, online)).await?;
+    Ok(HttpResponse::SeeOther().insert_header(("Location", "/console")).finish())
+}
+
+#[derive(Deserialize)]
+pub struct ProjectForm {
+    #[serde(default)]
+    csrf: String,
+    project_id: i64,
+}
+
+async fn switch_project(state: web::Data<State>, console: Console, form: web::Form<ProjectForm>) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(&form.csrf)?;
+    if !console.projects.iter().any(|(p, _)| p.id == form.project_id) {
+        return Err(Error::forbidden("you are not a member of that project").into());
+    }
+    let (sid, pid) = (console.session_id, form.project_id);
+    state.inbox.store.write(move |c| users::set_session_project(c, sid, pid)).await?;
+    Ok(HttpResponse::SeeOther().insert_header(("Location", "/console")).finish())
+}
+
+async fn attachment(state: web::Data<State>, console: Console, path: web::Path<i64>) -> Result<HttpResponse, HtmlError> {
+    let (pid, id) = (console.project.id, path.into_inner());
+    let a = state.inbox.store.read(move |c| attachments::by_id(c, pid, id)).await?;
+    Ok(serve_file(&state, &a).await?)
+}
+
+/// Sends a stored attachment. Only known-safe types are shown inline; everything else is a
+/// download, so an uploaded HTML file can never run in our origin.
+pub async fn serve_file(state: &State, a: &attachments::Attachment) -> Result<HttpResponse, Error> {
+    let path = state.inbox.files.path(&a.storage_key)?;
+    let bytes = tokio::fs::read(&path).await?;
+    let inline = crate::files::INLINE_TYPES.contains(&a.content_type.as_str());
+    let disposition = format!(
+        "{}; filename=\"{}\"; filename*=UTF-8''{}",
+        if inline { "inline" } else { "attachment" },
+        a.file_name.replace(|c: char| !c.is_ascii() || c == '"' || c == '\\', "_"),
+        urlencode(&a.file_name)
+    );
+    Ok(HttpResponse::Ok()
+        .content_type(if inline { a.content_type.as_str() } else { "application/octet-stream" })
+        .insert_header(("Content-Disposition", disposition))
+        .insert_header(("Content-Security-Policy", "sandbox"))
+        .insert_header(("Cache-Control", "private, max-age=3600"))
+        .body(bytes))
+}

@@ -1,0 +1,79 @@
+//! HTTP: console, widget, webhooks, REST API, live events, health and metrics.
+
+pub mod api;
+pub mod auth;
+pub mod console;
+pub mod errors;
+pub mod health;
+pub mod live;
+pub mod view;
+pub mod webhooks;
+pub mod widget;
+
+use std::net::TcpListener;
+use std::path::PathBuf;
+
+use actix_web::{App, HttpResponse, HttpServer, middleware, web};
+use tokio::sync::watch;
+
+use crate::config::Settings;
+use crate::inbox::Inbox;
+
+#[derive(Clone)]
+pub struct State {
+    pub inbox: Inbox,
+    pub settings: Settings,
+    /// Flips to true on shutdown so live streams end instead of holding the server open.
+    pub shutdown: watch::Receiver<bool>,
+}
+
+fn static_dir() -> PathBuf {
+    let local = PathBuf::from("static");
+    if local.is_dir() {
+        local
+    } else {
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("static")
+    }
+}
+
+pub fn server(
+    listener: TcpListener,
+    inbox: Inbox,
+    settings: Settings,
+    shutdown: watch::Receiver<bool>,
+) -> std::io::Result<actix_web::dev::Server> {
+    let workers = if settings.workers > 0 {
+        settings.workers
+    } else {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    };
+    let body_limit = settings.max_attachment_bytes as usize + 1024 * 1024;
+    let state = State {
+        inbox,
+        settings,
+        shutdown,
+    };
+    let static_root = static_dir();
+    Ok(HttpServer::new(move || {
+        App::new()
+            .app_data(web::Data::new(state.clone()))
+            .app_data(web::PayloadConfig::new(body_limit))
+            .app_data(web::JsonConfig::default().limit(1024 * 1024).error_handler(api::json_error))
+            .app_data(web::FormConfig::default().limit(1024 * 1024))
+            .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .route("/", web::get().to(|| async {
+                HttpResponse::SeeOther().insert_header(("Location", "/console")).finish()
+            }))
+            .configure(health::routes)
+            .configure(auth::routes)
+            .configure(console::routes)
+            .configure(widget::routes)
+            .configure(webhooks::routes)
+            .configure(api::routes)
+            .service(actix_files::Files::new("/static", static_root.clone()))
+    })
+    .workers(workers)
+    .shutdown_timeout(5)
+    .listen(listener)?
+    .run())
+}

@@ -1,0 +1,107 @@
+//! What the console, the widget and the API show of messages: system events rendered in the
+//! reader's language, attachments listed, times as RFC 3339 or in the project's time zone.
+
+use chrono::{NaiveDateTime, TimeZone};
+use serde::Serialize;
+
+use crate::domain::event::SystemEvent;
+use crate::error::Result;
+use crate::files::INLINE_TYPES;
+use crate::i18n::Lang;
+use crate::store::DbConn;
+use crate::store::attachments;
+use crate::store::messages::Message;
+
+#[derive(Clone, Debug, Serialize)]
+pub struct AttachmentView {
+    pub id: i64,
+    pub file_name: String,
+    pub content_type: String,
+    pub size: i64,
+    #[serde(skip)]
+    pub size_label: String,
+    pub image: bool,
+}
+
+#[derive(Clone, Debug, Serialize)]
+pub struct MessageView {
+    pub id: i64,
+    pub conversation_id: i64,
+    pub kind: String,
+    pub author: Option<String>,
+    pub text: String,
+    pub delivery: String,
+    pub error: Option<String>,
+    pub created_at: String,
+    #[serde(skip)]
+    pub local_time: String,
+    pub attachments: Vec<AttachmentView>,
+}
+
+pub fn rfc3339(t: NaiveDateTime) -> String {
+    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+}
+
+/// "21.11 14:03" in the project's zone (invariant 3: stored UTC, shown local).
+pub fn local(t: NaiveDateTime, tz: &str) -> String {
+    match tz.parse::<chrono_tz::Tz>() {
+        Ok(z) => z.from_utc_datetime(&t).format("%d.%m %H:%M").to_string(),
+        Err(_) => t.format("%d.%m %H:%M UTC").to_string(),
+    }
+}
+
+pub fn messages(
+    conn: &mut DbConn,
+    rows: Vec<(Message, Option<String>)>,
+    lang: Lang,
+    tz: &str,
+) -> Result<Vec<MessageView>> {
+    let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
+    let files = attachments::of_messages(conn, &ids)?;
+    Ok(rows
+        .into_iter()
+        .map(|(m, author)| {
+            let text = if m.kind == "system" {
+                SystemEvent::render_stored(&m.text, lang)
+            } else {
+                m.text
+            };
+            MessageView {
+                attachments: files
+                    .iter()
+                    .filter(|a| a.message_id == m.id)
+                    .map(|a| AttachmentView {
+                        id: a.id,
+                        file_name: a.file_name.clone(),
+                        content_type: a.content_type.clone(),
+                        size: a.size,
+                        size_label: size(a.size),
+                        image: INLINE_TYPES.contains(&a.content_type.as_str())
+                            && a.content_type.starts_with("image/"),
+                    })
+                    .collect(),
+                id: m.id,
+                conversation_id: m.conversation_id,
+                kind: m.kind,
+                author,
+                text,
+                delivery: m.delivery,
+                error: m.error,
+                created_at: rfc3339(m.created_at),
+                local_time: local(m.created_at, tz),
+            }
+        })
+        .collect())
+}
+
+/// Human file size for the console.
+pub fn size(bytes: i64) -> String {
+    let b = bytes as f64;
+    if b < 1024.0 {
+        format!("{bytes} B")
+    } else if b < 1024.0 * 1024.0 {
+        format!("{:.0} KB", b / 1024.0)
+    } else {
+        format!("{:.1} MB", b / 1024.0 / 1024.0)
+    }
+}

@@ -1,0 +1,74 @@
+//! Platform webhooks: POST /webhooks/{channel id}[/{secret}]. The platform gets its expected
+//! answer only after what it sent is committed (invariant 1).
+
+use actix_web::{HttpRequest, HttpResponse, web};
+
+use super::State;
+use super::errors::ApiError;
+use super::widget::webhook_error;
+use crate::channels::{RawRequest, WebhookReply};
+use crate::error::Error;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/webhooks/{key}", web::route().to(hook))
+        .route("/webhooks/{key}/{secret}", web::route().to(hook_with_secret));
+}
+
+async fn hook(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    handle(req, state, path.into_inner(), None, body).await
+}
+
+async fn hook_with_secret(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<(String, String)>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let (key, secret) = path.into_inner();
+    handle(req, state, key, Some(secret), body).await
+}
+
+async fn handle(
+    req: HttpRequest,
+    state: web::Data<State>,
+    key: String,
+    secret: Option<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let entry = state
+        .inbox
+        .registry
+        .by_key(&key)
+        .filter(|e| e.channel.kind != "widget")
+        .ok_or_else(|| ApiError::from(Error::not_found(format!("no channel \"{key}\""))))?;
+    let raw = RawRequest {
+        method: req.method().to_string(),
+        query: req.query_string().to_string(),
+        headers: req
+            .headers()
+            .iter()
+            .filter_map(|(k, v)| v.to_str().ok().map(|v| (k.to_string(), v.to_string())))
+            .collect(),
+        body: body.to_vec(),
+        path_secret: secret,
+    };
+    let parsed = entry.adapter.parse(&raw).map_err(|e| {
+        state.inbox.metrics.webhook_error(&entry.channel.kind);
+        tracing::info!("webhook for channel \"{key}\" refused: {e}");
+        webhook_error(e)
+    })?;
+    if !parsed.inbound.is_empty() {
+        state.inbox.receive(&entry, parsed.inbound).await.inspect_err(|_| {
+            state.inbox.metrics.webhook_error(&entry.channel.kind);
+        })?;
+    }
+    Ok(match parsed.reply {
+        WebhookReply::Json(v) => HttpResponse::Ok().json(v),
+        WebhookReply::Text(t) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(t),
+    })
+}

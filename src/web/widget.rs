@@ -1,0 +1,243 @@
+//! The chat widget's endpoints (called cross-origin from the business's site by
+//! static/widget.js) and the /demo page that embeds it.
+
+use std::sync::Arc;
+
+use actix_web::{HttpRequest, HttpResponse, Responder, web};
+use askama::Template;
+use serde::Deserialize;
+
+use super::State;
+use super::errors::ApiError;
+use super::view;
+use crate::channels::widget::{Widget, visitor_id};
+use crate::channels::{ChannelEntry, RawRequest, WebhookError};
+use crate::error::Error;
+use crate::i18n::Lang;
+use crate::store::{attachments, contacts, conversations, messages, projects};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/demo", web::get().to(demo))
+        .route("/widget/{key}/config", web::get().to(config))
+        .route("/widget/{key}/messages", web::post().to(post_message))
+        .route("/widget/{key}/messages", web::get().to(history))
+        .route("/widget/{key}/files", web::post().to(post_file))
+        .route("/widget/{key}/live", web::get().to(live))
+        .route("/widget/{key}/attachments/{id}", web::get().to(attachment))
+        .route("/widget/{tail:.*}", web::method(actix_web::http::Method::OPTIONS).to(preflight));
+}
+
+fn cors(mut resp: HttpResponse) -> HttpResponse {
+    let h = resp.headers_mut();
+    h.insert(
+        actix_web::http::header::ACCESS_CONTROL_ALLOW_ORIGIN,
+        actix_web::http::header::HeaderValue::from_static("*"),
+    );
+    resp
+}
+
+async fn preflight() -> HttpResponse {
+    HttpResponse::NoContent()
+        .insert_header(("Access-Control-Allow-Origin", "*"))
+        .insert_header(("Access-Control-Allow-Methods", "GET, POST, OPTIONS"))
+        .insert_header(("Access-Control-Allow-Headers", "Content-Type"))
+        .insert_header(("Access-Control-Max-Age", "86400"))
+        .finish()
+}
+
+pub fn webhook_error(e: WebhookError) -> ApiError {
+    match e {
+        WebhookError::Unauthorized(m) => ApiError::unauthorized(m),
+        WebhookError::BadRequest(m) => ApiError::bad_request(m),
+    }
+}
+
+fn widget_channel(state: &State, key: &str) -> Result<Arc<ChannelEntry>, ApiError> {
+    state
+        .inbox
+        .registry
+        .by_key(key)
+        .filter(|e| e.channel.kind == "widget")
+        .ok_or_else(|| Error::not_found(format!("no chat widget \"{key}\"")).into())
+}
+
+async fn config(state: web::Data<State>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+    let ch = widget_channel(&state, &path)?;
+    let pid = ch.channel.project_id;
+    let project = state.inbox.store.read(move |c| projects::by_id(c, pid)).await?;
+    Ok(cors(HttpResponse::Ok().json(serde_json::json!({
+        "channel": ch.channel.key,
+        "name": ch.channel.name,
+        "company": project.name,
+        "max_file_bytes": state.inbox.files.max_bytes,
+    }))))
+}
+
+async fn post_message(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<String>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ch = widget_channel(&state, &path)?;
+    let raw = RawRequest {
+        method: "POST".into(),
+        query: req.query_string().to_string(),
+        headers: Vec::new(),
+        body: body.to_vec(),
+        path_secret: None,
+    };
+    let parsed = ch.adapter.parse(&raw).map_err(|e| {
+        state.inbox.metrics.webhook_error("widget");
+        webhook_error(e)
+    })?;
+    let received = state.inbox.receive(&ch, parsed.inbound).await?;
+    let r = received
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::from(Error::internal("nothing received")))?;
+    Ok(cors(HttpResponse::Ok().json(r)))
+}
+
+#[derive(Deserialize)]
+struct FileQuery {
+    visitor: String,
+    client_id: String,
+    name: String,
+}
+
+async fn post_file(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<String>,
+    q: web::Query<FileQuery>,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    let ch = widget_channel(&state, &path)?;
+    // Check the visitor before writing anything to disk.
+    visitor_id(&q.visitor).map_err(webhook_error)?;
+    let declared = req
+        .headers()
+        .get("Content-Type")
+        .and_then(|v| v.to_str().ok());
+    let file = state.inbox.files.save(body.to_vec(), &q.name, declared).await?;
+    let inbound = Widget::file_inbound(&q.visitor, &q.client_id, file).map_err(webhook_error)?;
+    let received = state.inbox.receive(&ch, vec![inbound]).await?;
+    let r = received
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::from(Error::internal("nothing received")))?;
+    Ok(cors(HttpResponse::Ok().json(r)))
+}
+
+#[derive(Deserialize)]
+struct VisitorQuery {
+    visitor: String,
+    #[serde(default)]
+    after: i64,
+}
+
+/// The visitor's contact id, or None before their first message.
+async fn visitor_contact(state: &State, ch: &ChannelEntry, token: &str) -> Result<Option<i64>, ApiError> {
+    let ext = visitor_id(token).map_err(webhook_error)?;
+    let cid = ch.channel.id;
+    Ok(state
+        .inbox
+        .store
+        .read(move |c| contacts::by_identity(c, cid, &ext))
+        .await?)
+}
+
+async fn history(state: web::Data<State>, path: web::Path<String>, q: web::Query<VisitorQuery>) -> Result<HttpResponse, ApiError> {
+    let ch = widget_channel(&state, &path)?;
+    let Some(contact_id) = visitor_contact(&state, &ch, &q.visitor).await? else {
+        return Ok(cors(HttpResponse::Ok().json(serde_json::json!({ "messages": [] }))));
+    };
+    let (channel_id, after, pid) = (ch.channel.id, q.after, ch.channel.project_id);
+    let msgs = state
+        .inbox
+        .store
+        .read(move |c| {
+            let p = projects::by_id(c, pid)?;
+            let rows = messages::public_for_contact(c, contact_id, channel_id, after, 500)?;
+            view::messages(c, rows, Lang::Ru, &p.timezone)
+        })
+        .await?;
+    Ok(cors(HttpResponse::Ok().json(serde_json::json!({ "messages": msgs }))))
+}
+
+async fn live(state: web::Data<State>, path: web::Path<String>, q: web::Query<VisitorQuery>) -> Result<impl Responder, ApiError> {
+    let ch = widget_channel(&state, &path)?;
+    // A visitor who has not written yet has no contact; stream nothing until they do by
+    // using an id that never matches.
+    let contact_id = visitor_contact(&state, &ch, &q.visitor).await?.unwrap_or(-1);
+    Ok(super::live::visitor(&state, ch.channel.project_id, contact_id)
+        .customize()
+        .insert_header(("Access-Control-Allow-Origin", "*")))
+}
+
+async fn attachment(
+    state: web::Data<State>,
+    path: web::Path<(String, i64)>,
+    q: web::Query<VisitorQuery>,
+) -> Result<HttpResponse, ApiError> {
+    let (key, id) = path.into_inner();
+    let ch = widget_channel(&state, &key)?;
+    let contact_id = visitor_contact(&state, &ch, &q.visitor)
+        .await?
+        .ok_or_else(|| ApiError::from(Error::not_found("attachment not found")))?;
+    let pid = ch.channel.project_id;
+    let a = state
+        .inbox
+        .store
+        .read(move |c| {
+            let a = attachments::by_id(c, pid, id)?;
+            let m = messages::by_id(c, pid, a.message_id)?;
+            let conv = conversations::by_id(c, pid, m.conversation_id)?;
+            // Notes' files and other visitors' files are not theirs to read.
+            if conv.contact_id != contact_id || !(m.kind == "customer" || m.kind == "operator") {
+                return Err(Error::not_found("attachment not found"));
+            }
+            Ok(a)
+        })
+        .await?;
+    Ok(cors(super::console::serve_file(&state, &a).await?))
+}
+
+#[derive(Template)]
+#[template(path = "demo.html")]
+struct DemoPage {
+    channel: String,
+    company: String,
+}
+
+#[derive(Deserialize)]
+struct DemoQuery {
+    channel: Option<String>,
+}
+
+async fn demo(state: web::Data<State>, q: web::Query<DemoQuery>) -> Result<HttpResponse, ApiError> {
+    let entry = match &q.channel {
+        Some(k) => widget_channel(&state, k)?,
+        None => {
+            let first = state.inbox.store.read(projects::ensure_default).await?;
+            state
+                .inbox
+                .registry
+                .of_project(first.id)
+                .into_iter()
+                .find(|e| e.channel.kind == "widget")
+                .ok_or_else(|| ApiError::from(Error::not_found("no chat widget is configured")))?
+        }
+    };
+    let pid = entry.channel.project_id;
+    let project = state.inbox.store.read(move |c| projects::by_id(c, pid)).await?;
+    let page = DemoPage {
+        channel: entry.channel.key.clone(),
+        company: project.name,
+    };
+    let body = page
+        .render()
+        .map_err(|e| ApiError::from(Error::internal(e.to_string())))?;
+    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+}
