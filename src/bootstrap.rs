@@ -129,7 +129,15 @@ pub fn project_for(conn: &mut store::DbConn, slug: Option<&str>) -> Result<proje
 pub fn create_token(conn: &mut store::DbConn, email: &str, project: Option<&str>) -> Result<String> {
     let user = users::by_email(conn, email)?
         .ok_or_else(|| Error::not_found(format!("no user with email {email}")))?;
-    let project = project_for(conn, project)?;
+    let project = match project {
+        Some(slug) => project_for(conn, Some(slug))?,
+        // The user's first project, so a single-project user never has to name it.
+        None => users::projects_of(conn, user.id)?
+            .into_iter()
+            .next()
+            .map(|(p, _)| p)
+            .ok_or_else(|| Error::forbidden(format!("{email} is not a member of any project")))?,
+    };
     if users::role_in(conn, project.id, user.id)?.is_none() {
         return Err(Error::forbidden(format!(
             "{email} is not a member of project \"{}\"",

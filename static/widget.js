@@ -1,0 +1,165 @@
+// perepiska chat widget. Embed with:
+//   <script src="https://YOUR-SERVER/static/widget.js" data-channel="web" async></script>
+// The visitor keeps a random token in localStorage, so the conversation survives reloads.
+(function () {
+  "use strict";
+  var script = document.currentScript || document.querySelector("script[data-channel][src*='widget.js']");
+  if (!script || window.__perepiskaWidget) return;
+  window.__perepiskaWidget = true;
+  var base = new URL(script.src, location.href).origin;
+  var channel = script.getAttribute("data-channel") || "web";
+  var api = base + "/widget/" + encodeURIComponent(channel);
+  var storeKey = "perepiska.visitor." + base + "." + channel;
+
+  function randomId(bytes) {
+    var a = new Uint8Array(bytes);
+    crypto.getRandomValues(a);
+    return Array.prototype.map.call(a, function (b) { return ("0" + b.toString(16)).slice(-2); }).join("");
+  }
+  var visitor = localStorage.getItem(storeKey);
+  if (!visitor) { visitor = randomId(24); localStorage.setItem(storeKey, visitor); }
+
+  var host = document.createElement("div");
+  host.id = "perepiska-widget";
+  document.body.appendChild(host);
+  var root = host.attachShadow ? host.attachShadow({ mode: "open" }) : host;
+  root.innerHTML =
+    "<style>" +
+    ":host{all:initial}" +
+    ".btn{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 16px #0003;z-index:2147483646}" +
+    ".btn .badge{position:absolute;top:-2px;right:-2px;background:#e11d48;color:#fff;border-radius:9px;font:bold 11px/18px sans-serif;min-width:18px;display:none}" +
+    ".panel{position:fixed;right:20px;bottom:88px;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:calc(100vh - 120px);display:none;flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 8px 40px #0003;font:14px/1.4 system-ui,sans-serif;color:#1d2733;z-index:2147483647;overflow:hidden}" +
+    ".panel.open{display:flex}" +
+    ".head{background:#2563eb;color:#fff;padding:12px 14px;font-weight:600}" +
+    ".msgs{flex:1;overflow:auto;padding:10px;display:flex;flex-direction:column;gap:6px;background:#f4f6f8}" +
+    ".m{max-width:80%;padding:7px 10px;border-radius:10px;white-space:pre-wrap;overflow-wrap:anywhere}" +
+    ".m.customer{align-self:flex-end;background:#2563eb;color:#fff}" +
+    ".m.operator{align-self:flex-start;background:#fff;box-shadow:0 1px 2px #0001}" +
+    ".m .who{font-size:11px;opacity:.7}.m a{color:inherit}.m.sending{opacity:.6}.m.failed{outline:1px solid #e11d48}" +
+    ".m img{max-width:200px;max-height:160px;display:block;border-radius:6px}" +
+    "form{display:flex;gap:6px;padding:8px;border-top:1px solid #e1e5ea}" +
+    "textarea{flex:1;resize:none;border:1px solid #e1e5ea;border-radius:8px;padding:6px;font:inherit;height:38px}" +
+    "button.send,label.attach{border:0;background:#2563eb;color:#fff;border-radius:8px;padding:0 12px;cursor:pointer;display:flex;align-items:center}" +
+    "label.attach{background:#e8effd;color:#2563eb}label.attach input{display:none}" +
+    ".err{color:#e11d48;font-size:12px;padding:0 10px}" +
+    "</style>" +
+    "<button class='btn' aria-label='Chat'>💬<span class='badge'></span></button>" +
+    "<div class='panel' role='dialog' aria-label='Chat'>" +
+    "<div class='head'>Чат</div><div class='msgs'></div><div class='err'></div>" +
+    "<form><label class='attach' title='Файл'>📎<input type='file'></label>" +
+    "<textarea placeholder='Напишите сообщение…' aria-label='Сообщение'></textarea>" +
+    "<button class='send' type='submit'>➤</button></form></div>";
+
+  var btn = root.querySelector(".btn");
+  var badge = root.querySelector(".badge");
+  var panel = root.querySelector(".panel");
+  var msgs = root.querySelector(".msgs");
+  var head = root.querySelector(".head");
+  var err = root.querySelector(".err");
+  var form = root.querySelector("form");
+  var input = root.querySelector("textarea");
+  var file = root.querySelector("input[type=file]");
+  var lastId = 0;
+  var shown = {};
+  var unread = 0;
+  var live = null;
+
+  fetch(api + "/config").then(function (r) { return r.json(); }).then(function (c) {
+    if (c && c.company) head.textContent = c.company;
+  }).catch(function () {});
+
+  function esc(s) { var d = document.createElement("div"); d.textContent = s; return d.innerHTML; }
+
+  function render(m) {
+    if (shown[m.id]) return;
+    shown[m.id] = true;
+    if (m.id > lastId) lastId = m.id;
+    var el = document.createElement("div");
+    el.className = "m " + m.kind;
+    el.dataset.id = m.id;
+    var html = m.kind === "operator" && m.author ? "<div class='who'>" + esc(m.author) + "</div>" : "";
+    if (m.text) html += esc(m.text);
+    (m.attachments || []).forEach(function (a) {
+      var url = api + "/attachments/" + a.id + "?visitor=" + visitor;
+      html += a.image ? "<a href='" + url + "' target='_blank'><img src='" + url + "' alt='" + esc(a.file_name) + "'></a>"
+                      : "<div><a href='" + url + "'>📎 " + esc(a.file_name) + "</a></div>";
+    });
+    el.innerHTML = html;
+    msgs.appendChild(el);
+    msgs.scrollTop = msgs.scrollHeight;
+    if (m.kind === "operator" && !panel.classList.contains("open")) {
+      unread++; badge.textContent = unread; badge.style.display = "block";
+    }
+  }
+
+  function load() {
+    return fetch(api + "/messages?visitor=" + visitor + "&after=" + lastId)
+      .then(function (r) { return r.json(); })
+      .then(function (d) { (d.messages || []).forEach(render); })
+      .catch(function () {});
+  }
+
+  function connect() {
+    if (live || !window.EventSource) return;
+    live = new EventSource(api + "/live?visitor=" + visitor);
+    live.addEventListener("update", load);
+    live.addEventListener("resync", load);
+  }
+
+  // Retries with the same client_id until the server has committed it; a repeat is stored once.
+  function deliver(url, opts, el, attempt) {
+    return fetch(url, opts).then(function (r) {
+      return r.json().then(function (d) {
+        if (!r.ok) throw { fatal: r.status < 500, message: (d.error && d.error.message) || r.status };
+        return d;
+      });
+    }).then(function (d) {
+      el.remove();
+      err.textContent = "";
+      var first = !live;
+      load().then(function () { if (first || d.new_conversation) { if (live) { live.close(); live = null; } connect(); } });
+    }).catch(function (e) {
+      if (e && e.fatal) { el.classList.add("failed"); err.textContent = e.message; return; }
+      if (attempt < 6) setTimeout(function () { deliver(url, opts, el, attempt + 1); }, 500 * Math.pow(2, attempt));
+      else { el.classList.add("failed"); err.textContent = "Нет связи с сервером"; }
+    });
+  }
+
+  function pendingBubble(text) {
+    var el = document.createElement("div");
+    el.className = "m customer sending";
+    el.textContent = text;
+    msgs.appendChild(el);
+    msgs.scrollTop = msgs.scrollHeight;
+    return el;
+  }
+
+  form.addEventListener("submit", function (e) {
+    e.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    var body = JSON.stringify({ visitor: visitor, client_id: randomId(12), text: text });
+    deliver(api + "/messages", { method: "POST", headers: { "Content-Type": "application/json" }, body: body }, pendingBubble(text), 0);
+  });
+  input.addEventListener("keydown", function (e) {
+    if (e.key === "Enter" && !e.shiftKey) { e.preventDefault(); form.requestSubmit(); }
+  });
+  file.addEventListener("change", function () {
+    var f = file.files && file.files[0];
+    if (!f) return;
+    file.value = "";
+    var url = api + "/files?visitor=" + visitor + "&client_id=" + randomId(12) + "&name=" + encodeURIComponent(f.name);
+    deliver(url, { method: "POST", headers: { "Content-Type": f.type || "application/octet-stream" }, body: f }, pendingBubble("📎 " + f.name), 0);
+  });
+  btn.addEventListener("click", function () {
+    panel.classList.toggle("open");
+    if (panel.classList.contains("open")) {
+      unread = 0; badge.style.display = "none";
+      input.focus();
+      msgs.scrollTop = msgs.scrollHeight;
+    }
+  });
+
+  load().then(function () { if (lastId > 0) connect(); });
+})();

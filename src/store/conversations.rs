@@ -260,29 +260,29 @@ fn filtered(f: &Filter) -> Boxed<'static> {
         let contact_ids = contacts::table
             .filter(contacts::project_id.eq(f.project_id))
             .filter(
-                unicode_lower(contacts::name)
+                unicode_lower(contacts::name.nullable())
                     .like(pattern.clone())
                     .escape('\\')
-                    .or(unicode_lower(contacts::email.assume_not_null())
+                    .or(unicode_lower(contacts::email)
                         .like(pattern.clone())
                         .escape('\\'))
-                    .or(contacts::phone.assume_not_null().like(pattern.clone()).escape('\\')),
+                    .or(contacts::phone.like(pattern.clone()).escape('\\')),
             )
             .select(contacts::id);
         let by_text = messages::table
             .filter(messages::project_id.eq(f.project_id))
-            .filter(unicode_lower(messages::text).like(pattern.clone()).escape('\\'))
+            .filter(unicode_lower(messages::text.nullable()).like(pattern.clone()).escape('\\'))
             .select(messages::conversation_id);
-        let mut cond: Box<dyn BoxableExpression<conversations::table, super::MultiBackend, SqlType = diesel::sql_types::Bool>> =
+        let mut cond: Box<dyn BoxableExpression<conversations::table, super::MultiBackend, SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>>> =
             Box::new(
-                unicode_lower(conversations::subject)
+                unicode_lower(conversations::subject.nullable())
                     .like(pattern)
                     .escape('\\')
                     .or(conversations::contact_id.eq_any(contact_ids))
                     .or(conversations::id.eq_any(by_text)),
             );
         if let Some(n) = number {
-            cond = Box::new(cond.or(conversations::number.eq(n)));
+            cond = Box::new(cond.or(conversations::number.eq(n).nullable()));
         }
         q = q.filter(cond);
     }

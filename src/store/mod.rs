@@ -32,7 +32,7 @@ pub enum DbConn {
 
 diesel::define_sql_function! {
     /// Unicode-aware lower(): SQLite's built-in one folds ASCII only, which breaks Cyrillic search.
-    fn unicode_lower(x: diesel::sql_types::Text) -> diesel::sql_types::Text;
+    fn unicode_lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -63,7 +63,7 @@ fn setup_sqlite(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
     conn.batch_execute("PRAGMA busy_timeout = 5000;")?;
     conn.batch_execute("PRAGMA synchronous = NORMAL;")?;
     conn.batch_execute("PRAGMA foreign_keys = ON;")?;
-    unicode_lower_utils::register_impl(conn, |s: String| s.to_lowercase())?;
+    unicode_lower_utils::register_impl(conn, |s: Option<String>| s.map(|s| s.to_lowercase()))?;
     Ok(())
 }
 

@@ -315,10 +315,11 @@ async fn load(state: &State, console: &Console, q: &ListQuery, with_selected: bo
 
 async fn page(state: web::Data<State>, console: Console, q: web::Query<ListQuery>) -> Result<HttpResponse, HtmlError> {
     let q = q.into_inner();
-    let loaded = load(&state, &console, &q, true).await?;
-    if let Some(c) = &loaded.selected {
-        state.inbox.mark_read(console.project.id, c.id).await?;
+    // Opening a conversation reads it; do it first so the list shows it read.
+    if let Some(id) = q.c {
+        state.inbox.mark_read(console.project.id, id).await?;
     }
+    let loaded = load(&state, &console, &q, true).await?;
     let tr = console.tr;
     let tz = console.project.timezone.clone();
     let page_no = q.page.unwrap_or(1).max(1);

@@ -1,0 +1,12 @@
+//! The one integration-test binary. Every test boots the real server (SQLite in a temp dir,
+//! or PostgreSQL when TEST_DATABASE_URL is set) and talks HTTP to it.
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+mod support;
+
+mod api;
+mod api_channel;
+mod cli;
+mod console;
+mod durability;
+mod widget;

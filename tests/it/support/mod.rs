@@ -1,0 +1,290 @@
+//! Boots the real server on 127.0.0.1:0 with a temp data dir (and, when TEST_DATABASE_URL is
+//! set, a fresh PostgreSQL database), and talks to it over HTTP like a visitor, an operator,
+//! a platform or an API client would.
+
+#![allow(dead_code)]
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use perepiska::config::Settings;
+use serde_json::{Value, json};
+
+pub const ADMIN_EMAIL: &str = "admin@example.com";
+pub const ADMIN_PASSWORD: &str = "admin-password-1";
+
+pub struct TestApp {
+    pub url: String,
+    pub settings: Settings,
+    pub dir: Arc<tempfile::TempDir>,
+    pub pg: Option<PgDb>,
+    running: Option<perepiska::Running>,
+    pub http: reqwest::Client,
+}
+
+/// A throw-away PostgreSQL database, dropped with the test.
+pub struct PgDb {
+    admin_url: String,
+    name: String,
+    pub url: String,
+}
+
+impl Drop for PgDb {
+    fn drop(&mut self) {
+        use diesel::Connection;
+        use diesel::connection::SimpleConnection;
+        if let Ok(mut c) = diesel::PgConnection::establish(&self.admin_url) {
+            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+        }
+    }
+}
+
+fn fresh_pg() -> Option<PgDb> {
+    use diesel::Connection;
+    use diesel::connection::SimpleConnection;
+    let admin_url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
+    let name = format!("perepiska_test_{}", perepiska::crypto::random_hex(6).unwrap_or_default());
+    let mut c = diesel::PgConnection::establish(&admin_url)
+        .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
+    c.batch_execute(&format!("CREATE DATABASE {name}"))
+        .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
+    let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin_url.clone());
+    Some(PgDb {
+        url: format!("{base}/{name}"),
+        admin_url,
+        name,
+    })
+}
+
+pub fn client() -> reqwest::Client {
+    reqwest::Client::builder()
+        .timeout(Duration::from_secs(20))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client")
+}
+
+impl TestApp {
+    pub async fn spawn() -> TestApp {
+        Self::spawn_with(|_| {}).await
+    }
+
+    /// `tweak` may change settings, e.g. write a channels.toml into the data dir first.
+    pub async fn spawn_with(tweak: impl FnOnce(&mut Settings)) -> TestApp {
+        let dir = Arc::new(tempfile::tempdir().expect("tempdir"));
+        let pg = fresh_pg();
+        let mut settings = Settings {
+            bind: "127.0.0.1:0".into(),
+            data_dir: dir.path().join("data"),
+            database_url: pg.as_ref().map(|p| p.url.clone()),
+            channels_path: dir.path().join("channels.toml"),
+            admin_email: Some(ADMIN_EMAIL.into()),
+            admin_password: Some(ADMIN_PASSWORD.into()),
+            outbox_backoff: Duration::from_millis(50),
+            outbox_max_attempts: 5,
+            workers: 2,
+            ..Settings::default()
+        };
+        tweak(&mut settings);
+        let running = perepiska::start(settings.clone()).await.expect("server starts");
+        TestApp {
+            url: running.url.clone(),
+            settings,
+            dir,
+            pg,
+            running: Some(running),
+            http: client(),
+        }
+    }
+
+    pub fn write_channels(dir: &std::path::Path, toml: &str) {
+        std::fs::write(dir.join("channels.toml"), toml).expect("write channels.toml");
+    }
+
+    /// Stops the server and starts it again on the same data (new port).
+    pub async fn restart(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+        let running = perepiska::start(self.settings.clone()).await.expect("server restarts");
+        self.url = running.url.clone();
+        self.running = Some(running);
+    }
+
+    pub async fn stop(&mut self) {
+        if let Some(r) = self.running.take() {
+            r.stop().await;
+        }
+    }
+
+    /// A store on the same database, for setting up what has no HTTP endpoint yet.
+    pub fn store(&self) -> perepiska::store::Store {
+        perepiska::bootstrap::open_store(&self.settings).expect("store")
+    }
+
+    pub async fn api_token(&self, email: &str) -> String {
+        let email = email.to_string();
+        self.store()
+            .write(move |c| perepiska::bootstrap::create_token(c, &email, None))
+            .await
+            .expect("token")
+    }
+
+    pub async fn widget_send(&self, visitor: &str, client_id: &str, text: &str) -> reqwest::Response {
+        self.http
+            .post(format!("{}/widget/web/messages", self.url))
+            .json(&json!({ "visitor": visitor, "client_id": client_id, "text": text }))
+            .send()
+            .await
+            .expect("widget post")
+    }
+
+    pub async fn widget_messages(&self, visitor: &str) -> Vec<Value> {
+        let v: Value = self
+            .http
+            .get(format!("{}/widget/web/messages?visitor={visitor}", self.url))
+            .send()
+            .await
+            .expect("history")
+            .json()
+            .await
+            .expect("json");
+        v["messages"].as_array().cloned().unwrap_or_default()
+    }
+
+    pub async fn login(&self, email: &str, password: &str) -> Operator {
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .timeout(Duration::from_secs(20))
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let page = c.get(format!("{}/login", self.url)).send().await.expect("login page").text().await.expect("body");
+        let csrf = attr(&page, "name=\"csrf\" value=\"").expect("login csrf");
+        let r = c
+            .post(format!("{}/login", self.url))
+            .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+            .send()
+            .await
+            .expect("login");
+        assert_eq!(r.status(), 303, "login as {email} should succeed");
+        let console = c.get(format!("{}/console", self.url)).send().await.expect("console").text().await.expect("body");
+        let csrf = attr(&console, "data-csrf=\"").expect("console csrf");
+        Operator {
+            http: c,
+            url: self.url.clone(),
+            csrf,
+        }
+    }
+
+    pub async fn admin(&self) -> Operator {
+        self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
+    }
+
+    pub async fn api(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+        let mut r = self
+            .http
+            .request(method, format!("{}/api/v1{path}", self.url))
+            .bearer_auth(token);
+        if let Some(b) = body {
+            r = r.json(&b);
+        }
+        let resp = r.send().await.expect("api call");
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+    }
+
+    /// Waits (bounded) until `check` holds, polling every 20 ms.
+    pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
+    where
+        F: FnMut() -> Fut,
+        Fut: std::future::Future<Output = bool>,
+    {
+        for _ in 0..250 {
+            if check().await {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        panic!("timed out waiting for: {what}");
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        // Stop background tasks before the database goes away.
+        if let Some(r) = self.running.take() {
+            drop(r);
+        }
+    }
+}
+
+pub struct Operator {
+    pub http: reqwest::Client,
+    pub url: String,
+    pub csrf: String,
+}
+
+impl Operator {
+    pub async fn get(&self, path: &str) -> (u16, String) {
+        let r = self.http.get(format!("{}{path}", self.url)).send().await.expect("get");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
+        let r = self.http.post(format!("{}{path}", self.url)).form(form).send().await.expect("post");
+        (r.status().as_u16(), r.text().await.unwrap_or_default())
+    }
+
+    pub async fn reply(&self, conversation_id: i64, text: &str, private: bool) -> u16 {
+        let mut form = reqwest::multipart::Form::new()
+            .text("csrf", self.csrf.clone())
+            .text("text", text.to_string());
+        if private {
+            form = form.text("private", "1");
+        }
+        self.http
+            .post(format!("{}/console/c/{conversation_id}/reply", self.url))
+            .multipart(form)
+            .send()
+            .await
+            .expect("reply")
+            .status()
+            .as_u16()
+    }
+
+    pub async fn update(&self, conversation_id: i64, fields: &[(&str, &str)]) -> (u16, String) {
+        let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
+        form.extend_from_slice(fields);
+        self.post_form(&format!("/console/c/{conversation_id}/update"), &form).await
+    }
+}
+
+/// The value after `prefix` up to the next quote.
+pub fn attr(html: &str, prefix: &str) -> Option<String> {
+    let start = html.find(prefix)? + prefix.len();
+    let end = html[start..].find('"')? + start;
+    Some(html[start..end].to_string())
+}
+
+/// Reads an SSE response until `pred` matches an event's data, bounded by `timeout`.
+pub async fn next_event(resp: &mut reqwest::Response, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+    let deadline = tokio::time::Instant::now() + timeout;
+    let mut buf = String::new();
+    loop {
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk()).await.ok()?.ok()??;
+        buf.push_str(&String::from_utf8_lossy(&chunk));
+        while let Some(end) = buf.find("\n\n") {
+            let frame: String = buf.drain(..end + 2).collect();
+            for line in frame.lines() {
+                if let Some(data) = line.strip_prefix("data: ")
+                    && let Ok(v) = serde_json::from_str::<Value>(data)
+                    && pred(&v)
+                {
+                    return Some(v);
+                }
+            }
+        }
+    }
+}
