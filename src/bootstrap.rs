@@ -18,7 +18,10 @@ pub struct Boot {
 
 pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
     std::fs::create_dir_all(&settings.data_dir).map_err(|e| {
-        anyhow::anyhow!("cannot create data dir {}: {e}", settings.data_dir.display())
+        anyhow::anyhow!(
+            "cannot create data dir {}: {e}",
+            settings.data_dir.display()
+        )
     })?;
     let url = store::database_url(settings.database_url.as_deref(), &settings.data_dir);
     Ok(Store::open(&url)?)
@@ -28,7 +31,10 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
     // Validate the file before touching the database: a wrong file stops start-up.
     let decls = load_channels(&settings.channels_path)?;
     let store = open_store(settings)?;
-    let (admin_email, admin_password) = (settings.admin_email.clone(), settings.admin_password.clone());
+    let (admin_email, admin_password) = (
+        settings.admin_email.clone(),
+        settings.admin_password.clone(),
+    );
     let (admin_notice, channels) = store
         .write(move |conn| {
             let default = projects::ensure_default(conn)?;
@@ -120,13 +126,18 @@ pub fn create_user(
 /// Resolves a project by slug, or the first project.
 pub fn project_for(conn: &mut store::DbConn, slug: Option<&str>) -> Result<projects::Project> {
     match slug {
-        Some(s) => projects::by_slug(conn, s)?.ok_or_else(|| Error::not_found(format!("project \"{s}\" not found"))),
+        Some(s) => projects::by_slug(conn, s)?
+            .ok_or_else(|| Error::not_found(format!("project \"{s}\" not found"))),
         None => projects::ensure_default(conn),
     }
 }
 
 /// Issues a REST API token for a user; only its hash is stored.
-pub fn create_token(conn: &mut store::DbConn, email: &str, project: Option<&str>) -> Result<String> {
+pub fn create_token(
+    conn: &mut store::DbConn,
+    email: &str,
+    project: Option<&str>,
+) -> Result<String> {
     let user = users::by_email(conn, email)?
         .ok_or_else(|| Error::not_found(format!("no user with email {email}")))?;
     let project = match project {
@@ -145,6 +156,12 @@ pub fn create_token(conn: &mut store::DbConn, email: &str, project: Option<&str>
         )));
     }
     let token = format!("ppk_{}", crypto::random_hex(24)?);
-    users::create_api_token(conn, &crypto::sha256_hex(token.as_bytes()), user.id, project.id, "cli")?;
+    users::create_api_token(
+        conn,
+        &crypto::sha256_hex(token.as_bytes()),
+        user.id,
+        project.id,
+        "cli",
+    )?;
     Ok(token)
 }

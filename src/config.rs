@@ -86,11 +86,16 @@ fn valid_id(id: &str) -> bool {
 }
 
 /// Parses the file text; `env` resolves `${VAR}` (injected so tests need no real environment).
-pub fn parse_channels(text: &str, env: impl Fn(&str) -> Option<String>) -> Result<Vec<ChannelDecl>, String> {
+pub fn parse_channels(
+    text: &str,
+    env: impl Fn(&str) -> Option<String>,
+) -> Result<Vec<ChannelDecl>, String> {
     let doc: toml::Table = toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
     for key in doc.keys() {
         if key != "channels" && key != "schedule" {
-            return Err(format!("unknown top-level key \"{key}\" (expected [[channels]])"));
+            return Err(format!(
+                "unknown top-level key \"{key}\" (expected [[channels]])"
+            ));
         }
     }
     let Some(list) = doc.get("channels") else {
@@ -135,7 +140,12 @@ pub fn parse_channels(text: &str, env: impl Fn(&str) -> Option<String>) -> Resul
             if ["id", "kind", "name", "project"].contains(&k.as_str()) {
                 continue;
             }
-            config.insert(k.clone(), toml_to_json(v, &|s| expand_env(s, &env).map_err(|e| format!("{at}: {k}: {e}")))?);
+            config.insert(
+                k.clone(),
+                toml_to_json(v, &|s| {
+                    expand_env(s, &env).map_err(|e| format!("{at}: {k}: {e}"))
+                })?,
+            );
         }
         let config = serde_json::Value::Object(config);
         build_adapter(&kind, &name, &config, &http).map_err(|e| format!("{at}: {e}"))?;
@@ -198,22 +208,33 @@ mod tests {
 
     #[test]
     fn unknown_kind_names_the_channel_and_key() {
-        let e = parse_channels("[[channels]]\nid = \"x\"\nkind = \"icq\"\n", |_| None).err().unwrap_or_default();
+        let e = parse_channels("[[channels]]\nid = \"x\"\nkind = \"icq\"\n", |_| None)
+            .err()
+            .unwrap_or_default();
         assert!(e.contains("channel \"x\"") && e.contains("icq"), "{e}");
     }
 
     #[test]
     fn env_secrets_expand_and_missing_ones_are_named() {
         let toml = "[[channels]]\nid = \"crm\"\nkind = \"api\"\ncallback_url = \"http://127.0.0.1:9/cb\"\nsecret = \"${CRM_SECRET}\"\n";
-        let ok = parse_channels(toml, |k| (k == "CRM_SECRET").then(|| "0123456789abcdef".to_string()));
-        assert_eq!(ok.map(|v| v[0].config["secret"].clone()).ok(), Some(serde_json::json!("0123456789abcdef")));
+        let ok = parse_channels(toml, |k| {
+            (k == "CRM_SECRET").then(|| "0123456789abcdef".to_string())
+        });
+        assert_eq!(
+            ok.map(|v| v[0].config["secret"].clone()).ok(),
+            Some(serde_json::json!("0123456789abcdef"))
+        );
         let e = parse_channels(toml, |_| None).err().unwrap_or_default();
         assert!(e.contains("secret") && e.contains("CRM_SECRET"), "{e}");
     }
 
     #[test]
     fn bad_id_is_refused() {
-        let e = parse_channels("[[channels]]\nid = \"Bad Id\"\nkind = \"widget\"\n", |_| None).err().unwrap_or_default();
+        let e = parse_channels("[[channels]]\nid = \"Bad Id\"\nkind = \"widget\"\n", |_| {
+            None
+        })
+        .err()
+        .unwrap_or_default();
         assert!(e.contains("channels[0].id"), "{e}");
     }
 }

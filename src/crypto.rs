@@ -8,7 +8,8 @@ use crate::error::{Error, Result};
 /// `bytes` random bytes as lowercase hex.
 pub fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
-    getrandom::fill(&mut buf).map_err(|e| Error::internal(format!("no randomness available: {e}")))?;
+    getrandom::fill(&mut buf)
+        .map_err(|e| Error::internal(format!("no randomness available: {e}")))?;
     Ok(hex::encode(buf))
 }
 

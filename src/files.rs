@@ -15,7 +15,13 @@ pub struct FileStore {
 }
 
 /// Types a browser may show inline; everything else is served as a download.
-pub const INLINE_TYPES: [&str; 5] = ["image/png", "image/jpeg", "image/gif", "image/webp", "application/pdf"];
+pub const INLINE_TYPES: [&str; 5] = [
+    "image/png",
+    "image/jpeg",
+    "image/gif",
+    "image/webp",
+    "application/pdf",
+];
 
 pub fn guess_type(name: &str, declared: Option<&str>) -> String {
     let ext = name.rsplit('.').next().unwrap_or("").to_ascii_lowercase();
@@ -40,7 +46,9 @@ pub fn guess_type(name: &str, declared: Option<&str>) -> String {
         return by_ext.to_string();
     }
     match declared.map(str::trim) {
-        Some(d) if !d.is_empty() && d.len() < 100 && d.contains('/') && !d.contains(['\r', '\n']) => {
+        Some(d)
+            if !d.is_empty() && d.len() < 100 && d.contains('/') && !d.contains(['\r', '\n']) =>
+        {
             d.to_string()
         }
         _ => "application/octet-stream".to_string(),
@@ -57,7 +65,11 @@ impl FileStore {
 
     pub fn path(&self, storage_key: &str) -> Result<PathBuf> {
         // Keys are made here (hex and '/'); refuse anything else so a key can never escape.
-        if storage_key.is_empty() || !storage_key.chars().all(|c| c.is_ascii_hexdigit() || c == '/') {
+        if storage_key.is_empty()
+            || !storage_key
+                .chars()
+                .all(|c| c.is_ascii_hexdigit() || c == '/')
+        {
             return Err(Error::invalid("bad storage key"));
         }
         Ok(self.root.join(storage_key))
@@ -77,7 +89,12 @@ impl FileStore {
     }
 
     /// Writes the bytes durably (temp file, fsync, rename) and returns what the row needs.
-    pub async fn save(&self, bytes: Vec<u8>, name: &str, declared_type: Option<&str>) -> Result<StoredFile> {
+    pub async fn save(
+        &self,
+        bytes: Vec<u8>,
+        name: &str,
+        declared_type: Option<&str>,
+    ) -> Result<StoredFile> {
         self.check_size(bytes.len() as u64)?;
         let file_name = clean_file_name(name);
         let content_type = guess_type(&file_name, declared_type);

@@ -36,28 +36,29 @@ pub struct Running {
 
 impl Running {
     /// Stops accepting, finishes in-flight requests, then stops the background workers.
-    pub async fn stop(self) {
+    pub async fn stop(mut self) {
         self.handle.stop(true).await;
-        let _ = self.server.await;
+        let _ = (&mut self.server).await;
         let _ = self.shutdown.send(true);
-        for t in self.tasks {
+        for t in std::mem::take(&mut self.tasks) {
             let _ = t.await;
         }
     }
 
     /// Waits until the server stops (Ctrl-C or SIGTERM are handled by actix).
-    pub async fn wait(self) {
-        let Running {
-            server,
-            shutdown,
-            tasks,
-            ..
-        } = self;
-        let _ = server.await;
-        let _ = shutdown.send(true);
-        for t in tasks {
+    pub async fn wait(mut self) {
+        let _ = (&mut self.server).await;
+        let _ = self.shutdown.send(true);
+        for t in std::mem::take(&mut self.tasks) {
             let _ = t.await;
         }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        // Background workers stop with the handle even when nobody awaited stop().
+        let _ = self.shutdown.send(true);
     }
 }
 
@@ -66,7 +67,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let listener = TcpListener::bind(&settings.bind)
         .map_err(|e| anyhow::anyhow!("cannot listen on {}: {e}", settings.bind))?;
     let port = listener.local_addr()?.port();
-    let host = settings.bind.rsplit_once(':').map(|(h, _)| h).unwrap_or("127.0.0.1");
+    let host = settings
+        .bind
+        .rsplit_once(':')
+        .map(|(h, _)| h)
+        .unwrap_or("127.0.0.1");
     let url = format!("http://{host}:{port}");
 
     let metrics = Arc::new(metrics::Metrics::default());

@@ -6,7 +6,11 @@ use perepiska::config::{Settings, load_channels};
 use perepiska::domain::Role;
 
 #[derive(Parser)]
-#[command(name = "perepiska", version, about = "Omnichannel inbox: messengers and a site chat in one console")]
+#[command(
+    name = "perepiska",
+    version,
+    about = "Omnichannel inbox: messengers and a site chat in one console"
+)]
 struct Cli {
     #[command(flatten)]
     opts: Opts,
@@ -17,25 +21,50 @@ struct Cli {
 #[derive(Args, Clone)]
 struct Opts {
     /// Address to listen on.
-    #[arg(long, env = "PEREPISKA_BIND", default_value = "127.0.0.1:8080", global = true)]
+    #[arg(
+        long,
+        env = "PEREPISKA_BIND",
+        default_value = "127.0.0.1:8080",
+        global = true
+    )]
     bind: String,
     /// Where the SQLite database and attachments live.
-    #[arg(long, env = "PEREPISKA_DATA_DIR", default_value = "data", global = true)]
+    #[arg(
+        long,
+        env = "PEREPISKA_DATA_DIR",
+        default_value = "data",
+        global = true
+    )]
     data_dir: PathBuf,
     /// postgres://… to use PostgreSQL instead of the embedded SQLite.
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
     /// Channels declared as a file; a missing file means none.
-    #[arg(long, env = "PEREPISKA_CHANNELS", default_value = "channels.toml", global = true)]
+    #[arg(
+        long,
+        env = "PEREPISKA_CHANNELS",
+        default_value = "channels.toml",
+        global = true
+    )]
     channels: PathBuf,
     /// The public https URL of this server (webhook registration, links in notifications).
     #[arg(long, env = "PEREPISKA_PUBLIC_URL", global = true)]
     public_url: Option<String>,
     /// Largest attachment accepted, in megabytes.
-    #[arg(long, env = "PEREPISKA_MAX_ATTACHMENT_MB", default_value_t = 20, global = true)]
+    #[arg(
+        long,
+        env = "PEREPISKA_MAX_ATTACHMENT_MB",
+        default_value_t = 20,
+        global = true
+    )]
     max_attachment_mb: u64,
     /// First delay between delivery retries, in milliseconds (doubles each attempt).
-    #[arg(long, env = "PEREPISKA_OUTBOX_BACKOFF_MS", default_value_t = 2000, global = true)]
+    #[arg(
+        long,
+        env = "PEREPISKA_OUTBOX_BACKOFF_MS",
+        default_value_t = 2000,
+        global = true
+    )]
     outbox_backoff_ms: u64,
     /// HTTP worker threads (0 = one per core).
     #[arg(long, env = "PEREPISKA_WORKERS", default_value_t = 0, global = true)]
@@ -99,11 +128,18 @@ fn settings(o: &Opts) -> Settings {
         database_url: o.database_url.clone().filter(|u| !u.is_empty()),
         channels_path: o.channels.clone(),
         public_url: o.public_url.clone(),
-        admin_email: std::env::var("PEREPISKA_ADMIN_EMAIL").ok().filter(|s| !s.is_empty()),
-        admin_password: std::env::var("PEREPISKA_ADMIN_PASSWORD").ok().filter(|s| !s.is_empty()),
+        admin_email: std::env::var("PEREPISKA_ADMIN_EMAIL")
+            .ok()
+            .filter(|s| !s.is_empty()),
+        admin_password: std::env::var("PEREPISKA_ADMIN_PASSWORD")
+            .ok()
+            .filter(|s| !s.is_empty()),
         max_attachment_bytes: o.max_attachment_mb.max(1) * 1024 * 1024,
         outbox_backoff: Duration::from_millis(o.outbox_backoff_ms.max(1)),
-        secure_cookies: o.public_url.as_deref().is_some_and(|u| u.starts_with("https://")),
+        secure_cookies: o
+            .public_url
+            .as_deref()
+            .is_some_and(|u| u.starts_with("https://")),
         workers: o.workers,
         ..Settings::default()
     }
@@ -143,7 +179,11 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         }
         Cmd::CheckConfig => {
             let decls = load_channels(&s.channels_path)?;
-            println!("{}: {} channel(s) OK", s.channels_path.display(), decls.len());
+            println!(
+                "{}: {} channel(s) OK",
+                s.channels_path.display(),
+                decls.len()
+            );
             for d in decls {
                 println!("  {} ({}): {}", d.id, d.kind, d.name);
             }
@@ -164,11 +204,17 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             let user = store
                 .write(move |c| {
                     let p = perepiska::bootstrap::project_for(c, project.as_deref())?;
-                    let u = perepiska::bootstrap::create_user(c, &email, &name, &password, role, p.id)?;
+                    let u =
+                        perepiska::bootstrap::create_user(c, &email, &name, &password, role, p.id)?;
                     Ok((u, p))
                 })
                 .await?;
-            println!("{} is {} in project \"{}\"", user.0.email, role.as_str(), user.1.slug);
+            println!(
+                "{} is {} in project \"{}\"",
+                user.0.email,
+                role.as_str(),
+                user.1.slug
+            );
         }
         Cmd::Token {
             cmd: TokenCmd::Create { email, project },

@@ -45,10 +45,30 @@ impl Metrics {
 
     pub fn render(&self, outbox_depth: i64) -> String {
         let mut out = String::new();
-        render_counter(&mut out, "perepiska_messages_received_total", "Customer messages committed, per channel.", &self.received);
-        render_counter(&mut out, "perepiska_messages_sent_total", "Operator messages delivered, per channel.", &self.sent);
-        render_counter(&mut out, "perepiska_webhook_errors_total", "Refused or failed inbound requests, per channel.", &self.webhook_errors);
-        render_counter(&mut out, "perepiska_send_errors_total", "Failed delivery attempts, per channel.", &self.send_errors);
+        render_counter(
+            &mut out,
+            "perepiska_messages_received_total",
+            "Customer messages committed, per channel.",
+            &self.received,
+        );
+        render_counter(
+            &mut out,
+            "perepiska_messages_sent_total",
+            "Operator messages delivered, per channel.",
+            &self.sent,
+        );
+        render_counter(
+            &mut out,
+            "perepiska_webhook_errors_total",
+            "Refused or failed inbound requests, per channel.",
+            &self.webhook_errors,
+        );
+        render_counter(
+            &mut out,
+            "perepiska_send_errors_total",
+            "Failed delivery attempts, per channel.",
+            &self.send_errors,
+        );
         let _ = writeln!(
             out,
             "# HELP perepiska_outbox_depth Messages waiting for delivery.\n# TYPE perepiska_outbox_depth gauge\nperepiska_outbox_depth {outbox_depth}"

@@ -43,10 +43,15 @@ pub fn backoff(cfg: &OutboxConfig, attempts: i32) -> Duration {
 pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<bool>) {
     let lease = chrono::Duration::from_std(cfg.lease).unwrap_or(chrono::Duration::seconds(120));
     loop {
-        if *shutdown.borrow() {
+        // A dropped sender counts as shutdown too.
+        if *shutdown.borrow() || shutdown.has_changed().is_err() {
             break;
         }
-        match inbox.store.write(move |c| outbox::claim_due(c, 32, lease)).await {
+        match inbox
+            .store
+            .write(move |c| outbox::claim_due(c, 32, lease))
+            .await
+        {
             Ok(rows) if !rows.is_empty() => {
                 for row in rows {
                     if let Err(e) = deliver(&inbox, &cfg, row).await {
@@ -61,7 +66,10 @@ pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<
         // Sleep until the next retry is due, a new message arrives, or 5 s pass (another
         // instance may have queued work).
         let wait = match inbox.store.read(outbox::next_due).await {
-            Ok(Some(at)) => (at - now()).to_std().unwrap_or(Duration::ZERO).min(Duration::from_secs(5)),
+            Ok(Some(at)) => (at - now())
+                .to_std()
+                .unwrap_or(Duration::ZERO)
+                .min(Duration::from_secs(5)),
             _ => Duration::from_secs(5),
         };
         tokio::select! {
@@ -123,7 +131,9 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
     let prepared = prepare(inbox, &row).await;
     let (result, kind) = match (&entry, &prepared) {
         (Some(e), Ok(p)) if p.blocked => (
-            Err(SendError::blocked("the customer blocked the bot or unsubscribed")),
+            Err(SendError::blocked(
+                "the customer blocked the bot or unsubscribed",
+            )),
             e.channel.kind.clone(),
         ),
         (Some(e), Ok(p)) => (e.adapter.send(&p.out).await, e.channel.kind.clone()),
@@ -131,13 +141,17 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
             Err(SendError::permanent("the channel is disabled or removed")),
             "unknown".to_string(),
         ),
-        (_, Err(err)) => (Err(SendError::permanent(err.to_string())), "unknown".to_string()),
+        (_, Err(err)) => (
+            Err(SendError::permanent(err.to_string())),
+            "unknown".to_string(),
+        ),
     };
     let (conversation_id, contact_id) = match &prepared {
         Ok(p) => (p.conversation_id, p.contact_id),
         Err(_) => (0, 0),
     };
-    let (project_id, message_id, outbox_id, attempts) = (row.project_id, row.message_id, row.id, row.attempts);
+    let (project_id, message_id, outbox_id, attempts) =
+        (row.project_id, row.message_id, row.id, row.attempts);
     let event = |kind| Event {
         project_id,
         conversation_id,
@@ -153,7 +167,13 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                 .store
                 .write(move |c| {
                     outbox::mark_done(c, outbox_id)?;
-                    messages::set_delivery(c, message_id, delivery::SENT, sent.platform_id.as_deref(), None)
+                    messages::set_delivery(
+                        c,
+                        message_id,
+                        delivery::SENT,
+                        sent.platform_id.as_deref(),
+                        None,
+                    )
                 })
                 .await?;
             inbox.metrics.sent(&kind);
@@ -164,8 +184,11 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
             let msg = e.message.clone();
             if e.retryable && attempts < cfg.max_attempts {
                 let wait = backoff(cfg, attempts).max(e.retry_after.unwrap_or_default());
-                let at = now() + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
-                tracing::info!("delivery of message {message_id} failed (attempt {attempts}), retrying in {wait:?}: {msg}");
+                let at = now()
+                    + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
+                tracing::info!(
+                    "delivery of message {message_id} failed (attempt {attempts}), retrying in {wait:?}: {msg}"
+                );
                 inbox
                     .store
                     .write(move |c| {

@@ -9,7 +9,7 @@ use serde::Deserialize;
 
 use super::{
     AccountInfo, Capabilities, ChannelAdapter, Inbound, InboundEvent, Outbound, Parsed, RawRequest,
-    Sent, SendError, WebhookError, WebhookReply,
+    SendError, Sent, WebhookError, WebhookReply,
 };
 use crate::crypto;
 use crate::store::contacts::ContactHint;
@@ -51,7 +51,10 @@ fn default_event() -> String {
 }
 
 pub fn signature(secret: &str, body: &[u8]) -> String {
-    format!("sha256={}", crypto::hmac_sha256_hex(secret.as_bytes(), body))
+    format!(
+        "sha256={}",
+        crypto::hmac_sha256_hex(secret.as_bytes(), body)
+    )
 }
 
 impl ApiChannel {
@@ -61,9 +64,12 @@ impl ApiChannel {
         http: reqwest::Client,
     ) -> Result<Self, String> {
         let get = |k: &str| config.get(k).and_then(|v| v.as_str()).map(str::to_string);
-        let callback_url = get("callback_url").ok_or("callback_url is required for kind \"api\"")?;
+        let callback_url =
+            get("callback_url").ok_or("callback_url is required for kind \"api\"")?;
         if !(callback_url.starts_with("http://") || callback_url.starts_with("https://")) {
-            return Err(format!("callback_url \"{callback_url}\" must start with http:// or https://"));
+            return Err(format!(
+                "callback_url \"{callback_url}\" must start with http:// or https://"
+            ));
         }
         let secret = get("secret").ok_or("secret is required for kind \"api\"")?;
         if secret.chars().count() < 16 {
@@ -95,15 +101,21 @@ impl ChannelAdapter for ApiChannel {
         let sig = req
             .header(SIGNATURE_HEADER)
             .and_then(|s| s.strip_prefix("sha256="))
-            .ok_or_else(|| WebhookError::Unauthorized(format!("missing {SIGNATURE_HEADER} header")))?;
+            .ok_or_else(|| {
+                WebhookError::Unauthorized(format!("missing {SIGNATURE_HEADER} header"))
+            })?;
         if !crypto::verify_hmac_sha256(self.secret.as_bytes(), &req.body, sig) {
-            return Err(WebhookError::Unauthorized("signature does not match the body".into()));
+            return Err(WebhookError::Unauthorized(
+                "signature does not match the body".into(),
+            ));
         }
         let p: ApiPayload = serde_json::from_slice(&req.body)
             .map_err(|e| WebhookError::BadRequest(format!("invalid JSON payload: {e}")))?;
         let contact_id = p.contact.id.trim().to_string();
         if contact_id.is_empty() || contact_id.len() > 128 {
-            return Err(WebhookError::BadRequest("contact.id must be 1-128 characters".into()));
+            return Err(WebhookError::BadRequest(
+                "contact.id must be 1-128 characters".into(),
+            ));
         }
         let hint = ContactHint {
             name: p.contact.name,
@@ -120,7 +132,9 @@ impl ChannelAdapter for ApiChannel {
                     return Err(WebhookError::BadRequest("message.text is empty".into()));
                 }
                 if m.id.trim().is_empty() || m.id.len() > 128 {
-                    return Err(WebhookError::BadRequest("message.id must be 1-128 characters".into()));
+                    return Err(WebhookError::BadRequest(
+                        "message.id must be 1-128 characters".into(),
+                    ));
                 }
                 Inbound {
                     external_user_id: contact_id,
@@ -163,7 +177,8 @@ impl ChannelAdapter for ApiChannel {
                     "files": out.files.iter().map(|f| &f.name).collect::<Vec<_>>(),
                 }
             });
-            let bytes = serde_json::to_vec(&body).map_err(|e| SendError::permanent(e.to_string()))?;
+            let bytes =
+                serde_json::to_vec(&body).map_err(|e| SendError::permanent(e.to_string()))?;
             let resp = self
                 .http
                 .post(&self.callback_url)
@@ -179,11 +194,16 @@ impl ChannelAdapter for ApiChannel {
             if (200..300).contains(&status) {
                 let platform_id = serde_json::from_str::<serde_json::Value>(&text)
                     .ok()
-                    .and_then(|v| v.get("id").map(|id| id.to_string().trim_matches('"').to_string()));
+                    .and_then(|v| {
+                        v.get("id")
+                            .map(|id| id.to_string().trim_matches('"').to_string())
+                    });
                 return Ok(Sent { platform_id });
             }
             if status == 410 {
-                return Err(SendError::blocked("the contact no longer accepts messages (HTTP 410)"));
+                return Err(SendError::blocked(
+                    "the contact no longer accepts messages (HTTP 410)",
+                ));
             }
             Err(SendError::from_status(status, &text))
         })

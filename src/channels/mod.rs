@@ -41,7 +41,10 @@ impl RawRequest {
 /// What a customer did, normalized across platforms.
 #[derive(Clone, Debug)]
 pub enum InboundEvent {
-    Message { text: String, files: Vec<StoredFile> },
+    Message {
+        text: String,
+        files: Vec<StoredFile>,
+    },
     /// The customer blocked the bot or unsubscribed: stop delivering to them.
     Blocked,
 }
@@ -199,7 +202,11 @@ pub fn build_adapter(
 ) -> Result<std::sync::Arc<dyn ChannelAdapter>, String> {
     match kind {
         "widget" => Ok(std::sync::Arc::new(widget::Widget::new(name))),
-        "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(name, config, http.clone())?)),
+        "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(
+            name,
+            config,
+            http.clone(),
+        )?)),
         other => Err(format!(
             "unknown channel kind \"{other}\"; this version supports: {}",
             KINDS.join(", ")

@@ -33,7 +33,13 @@ impl Registry {
                 serde_json::from_str(&ch.config).unwrap_or(serde_json::Value::Null);
             match build_adapter(&ch.kind, &ch.name, &config, &self.http) {
                 Ok(adapter) => {
-                    map.insert(ch.id, Arc::new(ChannelEntry { channel: ch, adapter }));
+                    map.insert(
+                        ch.id,
+                        Arc::new(ChannelEntry {
+                            channel: ch,
+                            adapter,
+                        }),
+                    );
                 }
                 Err(e) => tracing::error!("channel \"{}\" is not started: {e}", ch.key),
             }

@@ -6,7 +6,7 @@ use serde::Deserialize;
 
 use super::{
     AccountInfo, Capabilities, ChannelAdapter, Inbound, InboundEvent, Outbound, Parsed, RawRequest,
-    Sent, SendError, WebhookError, WebhookReply,
+    SendError, Sent, WebhookError, WebhookReply,
 };
 use crate::store::attachments::StoredFile;
 use crate::store::contacts::ContactHint;
@@ -42,7 +42,10 @@ pub fn visitor_id(token: &str) -> Result<String, WebhookError> {
             "visitor token must be 16-128 characters of letters, digits, '-' or '_'".into(),
         ));
     }
-    Ok(format!("v{}", &crate::crypto::sha256_hex(token.as_bytes())[..32]))
+    Ok(format!(
+        "v{}",
+        &crate::crypto::sha256_hex(token.as_bytes())[..32]
+    ))
 }
 
 fn check_client_id(id: &str) -> Result<(), WebhookError> {
@@ -125,7 +128,9 @@ impl ChannelAdapter for Widget {
         if let Some(e) = &email
             && crate::store::users::normalize_email(e).is_err()
         {
-            return Err(WebhookError::BadRequest(format!("\"{e}\" is not an email address")));
+            return Err(WebhookError::BadRequest(format!(
+                "\"{e}\" is not an email address"
+            )));
         }
         Ok(Parsed {
             inbound: vec![Inbound {

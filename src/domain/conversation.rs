@@ -166,25 +166,52 @@ mod tests {
 
     #[test]
     fn customer_can_cancel_active_but_not_closed() {
-        assert!(Status::Open.can_change(Status::Cancelled, Actor::Customer).is_ok());
-        assert!(Status::Closed.can_change(Status::Cancelled, Actor::Customer).is_err());
+        assert!(
+            Status::Open
+                .can_change(Status::Cancelled, Actor::Customer)
+                .is_ok()
+        );
+        assert!(
+            Status::Closed
+                .can_change(Status::Cancelled, Actor::Customer)
+                .is_err()
+        );
     }
 
     #[test]
     fn only_resolved_can_be_reopened_by_customer() {
-        assert!(Status::Resolved.can_change(Status::Reopened, Actor::Customer).is_ok());
-        assert!(Status::Open.can_change(Status::Reopened, Actor::Customer).is_err());
+        assert!(
+            Status::Resolved
+                .can_change(Status::Reopened, Actor::Customer)
+                .is_ok()
+        );
+        assert!(
+            Status::Open
+                .can_change(Status::Reopened, Actor::Customer)
+                .is_err()
+        );
     }
 
     #[test]
     fn operator_cannot_resolve_closed_but_can_reopen_it() {
-        assert!(Status::Closed.can_change(Status::Resolved, Actor::Operator).is_err());
-        assert!(Status::Closed.can_change(Status::Open, Actor::Operator).is_ok());
+        assert!(
+            Status::Closed
+                .can_change(Status::Resolved, Actor::Operator)
+                .is_err()
+        );
+        assert!(
+            Status::Closed
+                .can_change(Status::Open, Actor::Operator)
+                .is_ok()
+        );
     }
 
     #[test]
     fn unknown_status_names_the_choices() {
-        let e = Status::parse("done").err().map(|e| e.to_string()).unwrap_or_default();
+        let e = Status::parse("done")
+            .err()
+            .map(|e| e.to_string())
+            .unwrap_or_default();
         assert!(e.contains("resolved"), "{e}");
     }
 }

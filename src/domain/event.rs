@@ -8,12 +8,30 @@ use crate::i18n::Lang;
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
 pub enum SystemEvent {
-    Created { channel: String },
-    Status { from: String, to: String, by: String },
-    Assigned { to: Option<String>, by: String },
-    Priority { from: String, to: String, by: String },
-    Due { due: Option<String>, by: String },
-    DeliveryFailed { error: String },
+    Created {
+        channel: String,
+    },
+    Status {
+        from: String,
+        to: String,
+        by: String,
+    },
+    Assigned {
+        to: Option<String>,
+        by: String,
+    },
+    Priority {
+        from: String,
+        to: String,
+        by: String,
+    },
+    Due {
+        due: Option<String>,
+        by: String,
+    },
+    DeliveryFailed {
+        error: String,
+    },
     Blocked,
 }
 

@@ -2,7 +2,11 @@
 
 /// Subject of a new conversation: the first line, at most `max` characters (not bytes).
 pub fn subject_from(text: &str, max: usize) -> String {
-    let line = text.lines().map(str::trim).find(|l| !l.is_empty()).unwrap_or("");
+    let line = text
+        .lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty())
+        .unwrap_or("");
     let mut s: String = line.chars().take(max).collect();
     if line.chars().count() > max {
         s.push('…');
@@ -39,7 +43,10 @@ mod tests {
 
     #[test]
     fn subject_counts_characters_not_bytes() {
-        let s = subject_from("Здравствуйте, у меня не работает оплата картой на сайте уже второй день", 20);
+        let s = subject_from(
+            "Здравствуйте, у меня не работает оплата картой на сайте уже второй день",
+            20,
+        );
         assert_eq!(s, "Здравствуйте, у меня…");
     }
 

@@ -49,7 +49,12 @@ pub fn change_status_tx(
 }
 
 impl Inbox {
-    pub async fn change(&self, op: &Operator, conversation_id: i64, ch: Changes) -> Result<Conversation> {
+    pub async fn change(
+        &self,
+        op: &Operator,
+        conversation_id: i64,
+        ch: Changes,
+    ) -> Result<Conversation> {
         let op2 = op.clone();
         let conv = self
             .store

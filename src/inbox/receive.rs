@@ -10,9 +10,9 @@ use tokio::sync::{mpsc, oneshot};
 use super::Inbox;
 use crate::bus::{Event, EventKind};
 use crate::channels::{ChannelEntry, Inbound, InboundEvent};
+use crate::domain::Status;
 use crate::domain::event::SystemEvent;
 use crate::domain::text::subject_from;
-use crate::domain::Status;
 use crate::error::{Error, Result};
 use crate::store::messages::{self, Kind, NewMessage, delivery};
 use crate::store::{self, DbConn, Store, attachments, contacts, conversations, now, projects};
@@ -41,7 +41,11 @@ pub struct Received {
 
 impl Inbox {
     /// Commits the inbound values of one platform request; returns once they are durable.
-    pub async fn receive(&self, channel: &Arc<ChannelEntry>, inbound: Vec<Inbound>) -> Result<Vec<Received>> {
+    pub async fn receive(
+        &self,
+        channel: &Arc<ChannelEntry>,
+        inbound: Vec<Inbound>,
+    ) -> Result<Vec<Received>> {
         let mut waits = Vec::with_capacity(inbound.len());
         for item in inbound {
             let (tx, rx) = oneshot::channel();
@@ -59,9 +63,15 @@ impl Inbox {
         }
         let mut out = Vec::with_capacity(waits.len());
         for rx in waits {
-            out.push(rx.await.map_err(|_| Error::internal("the server is shutting down"))??);
+            out.push(
+                rx.await
+                    .map_err(|_| Error::internal("the server is shutting down"))??,
+            );
         }
-        let fresh = out.iter().filter(|r| !r.duplicate && r.message_id.is_some()).count();
+        let fresh = out
+            .iter()
+            .filter(|r| !r.duplicate && r.message_id.is_some())
+            .count();
         self.metrics.received(&channel.channel.kind, fresh as u64);
         Ok(out)
     }
@@ -79,7 +89,14 @@ pub async fn run_committer(store: Store, bus: crate::bus::Bus, mut rx: mpsc::Rec
         }
         let work: Vec<(i64, i64, String, Inbound)> = jobs
             .iter()
-            .map(|j| (j.project_id, j.channel_id, j.channel_name.clone(), j.inbound.clone()))
+            .map(|j| {
+                (
+                    j.project_id,
+                    j.channel_id,
+                    j.channel_name.clone(),
+                    j.inbound.clone(),
+                )
+            })
             .collect();
         let result = store
             .read(move |conn| {
@@ -160,40 +177,43 @@ fn receive_one(
             )?;
             // Writing again means they can be reached again.
             contacts::set_blocked(conn, channel_id, &inbound.external_user_id, false)?;
-            let (conv, new_conversation) = match conversations::latest_open_for(conn, contact.id, channel_id)? {
-                Some(c) => {
-                    let status = c.status()?;
-                    let next = match status {
-                        Status::Pending => Some(Status::Open),
-                        Status::Resolved => Some(Status::Reopened),
-                        _ => None,
-                    };
-                    if let Some(to) = next {
-                        conversations::set_status(conn, c.id, to)?;
-                        let ev = SystemEvent::Status {
-                            from: status.as_str().into(),
-                            to: to.as_str().into(),
-                            by: contact.name.clone(),
+            let (conv, new_conversation) =
+                match conversations::latest_open_for(conn, contact.id, channel_id)? {
+                    Some(c) => {
+                        let status = c.status()?;
+                        let next = match status {
+                            Status::Pending => Some(Status::Open),
+                            Status::Resolved => Some(Status::Reopened),
+                            _ => None,
+                        };
+                        if let Some(to) = next {
+                            conversations::set_status(conn, c.id, to)?;
+                            let ev = SystemEvent::Status {
+                                from: status.as_str().into(),
+                                to: to.as_str().into(),
+                                by: contact.name.clone(),
+                            };
+                            messages::system(conn, project_id, c.id, &ev.to_json())?;
+                        }
+                        (c, false)
+                    }
+                    None => {
+                        let number = projects::next_number(conn, project_id)?;
+                        let subject = if text.trim().is_empty() {
+                            format!("Файлы от {}", contact.name)
+                        } else {
+                            subject_from(text, SUBJECT_CHARS)
+                        };
+                        let c = conversations::create(
+                            conn, project_id, number, contact.id, channel_id, &subject,
+                        )?;
+                        let ev = SystemEvent::Created {
+                            channel: channel_name.to_string(),
                         };
                         messages::system(conn, project_id, c.id, &ev.to_json())?;
+                        (c, true)
                     }
-                    (c, false)
-                }
-                None => {
-                    let number = projects::next_number(conn, project_id)?;
-                    let subject = if text.trim().is_empty() {
-                        format!("Файлы от {}", contact.name)
-                    } else {
-                        subject_from(text, SUBJECT_CHARS)
-                    };
-                    let c = conversations::create(conn, project_id, number, contact.id, channel_id, &subject)?;
-                    let ev = SystemEvent::Created {
-                        channel: channel_name.to_string(),
-                    };
-                    messages::system(conn, project_id, c.id, &ev.to_json())?;
-                    (c, true)
-                }
-            };
+                };
             let mid = messages::insert(
                 conn,
                 &NewMessage {

@@ -61,7 +61,11 @@ impl Inbox {
                         kind: if private { Kind::Note } else { Kind::Operator },
                         author_id: Some(op2.user_id),
                         text: &text,
-                        delivery: if private { delivery::NONE } else { delivery::PENDING },
+                        delivery: if private {
+                            delivery::NONE
+                        } else {
+                            delivery::PENDING
+                        },
                         dedup_key: None,
                         platform_id: None,
                         at: t,

@@ -82,7 +82,11 @@ pub fn find_or_create(
 /// A channel may learn a name or email later (a widget contact form); never overwrite what
 /// an operator typed.
 fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Result<()> {
-    let name = hint.name.as_deref().map(str::trim).filter(|n| !n.is_empty());
+    let name = hint
+        .name
+        .as_deref()
+        .map(str::trim)
+        .filter(|n| !n.is_empty());
     if let Some(n) = name
         && c.name == "Посетитель"
     {
@@ -114,13 +118,20 @@ pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Contact> {
 }
 
 /// The contact's organization name and its manager's name, for the sidebar.
-pub fn organization(conn: &mut DbConn, c: &Contact) -> Result<Option<(String, bool, Option<String>)>> {
+pub fn organization(
+    conn: &mut DbConn,
+    c: &Contact,
+) -> Result<Option<(String, bool, Option<String>)>> {
     let Some(org_id) = c.organization_id else {
         return Ok(None);
     };
     let row: Option<(String, bool, Option<i64>)> = organizations::table
         .find(org_id)
-        .select((organizations::name, organizations::vip, organizations::manager_id))
+        .select((
+            organizations::name,
+            organizations::vip,
+            organizations::manager_id,
+        ))
         .first(conn)
         .optional()?;
     let Some((name, vip, manager)) = row else {
@@ -140,12 +151,19 @@ pub fn organization(conn: &mut DbConn, c: &Contact) -> Result<Option<(String, bo
 pub fn identities(conn: &mut DbConn, contact_id: i64) -> Result<Vec<(i64, String)>> {
     Ok(contact_identities::table
         .filter(contact_identities::contact_id.eq(contact_id))
-        .select((contact_identities::channel_id, contact_identities::external_id))
+        .select((
+            contact_identities::channel_id,
+            contact_identities::external_id,
+        ))
         .load(conn)?)
 }
 
 /// The customer's id in a channel and whether they blocked us there.
-pub fn recipient(conn: &mut DbConn, contact_id: i64, channel_id: i64) -> Result<Option<(String, bool)>> {
+pub fn recipient(
+    conn: &mut DbConn,
+    contact_id: i64,
+    channel_id: i64,
+) -> Result<Option<(String, bool)>> {
     Ok(contact_identities::table
         .filter(contact_identities::contact_id.eq(contact_id))
         .filter(contact_identities::channel_id.eq(channel_id))
@@ -154,7 +172,12 @@ pub fn recipient(conn: &mut DbConn, contact_id: i64, channel_id: i64) -> Result<
         .optional()?)
 }
 
-pub fn set_blocked(conn: &mut DbConn, channel_id: i64, external_id: &str, blocked: bool) -> Result<()> {
+pub fn set_blocked(
+    conn: &mut DbConn,
+    channel_id: i64,
+    external_id: &str,
+    blocked: bool,
+) -> Result<()> {
     diesel::update(
         contact_identities::table
             .filter(contact_identities::channel_id.eq(channel_id))

@@ -77,7 +77,11 @@ pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Conversation
 }
 
 /// The contact's latest conversation in this channel that is not closed or cancelled.
-pub fn latest_open_for(conn: &mut DbConn, contact_id: i64, channel_id: i64) -> Result<Option<Conversation>> {
+pub fn latest_open_for(
+    conn: &mut DbConn,
+    contact_id: i64,
+    channel_id: i64,
+) -> Result<Option<Conversation>> {
     Ok(conversations::table
         .filter(conversations::contact_id.eq(contact_id))
         .filter(conversations::channel_id.eq(channel_id))
@@ -88,7 +92,11 @@ pub fn latest_open_for(conn: &mut DbConn, contact_id: i64, channel_id: i64) -> R
         .optional()?)
 }
 
-pub fn of_contact(conn: &mut DbConn, project_id: i64, contact_id: i64) -> Result<Vec<Conversation>> {
+pub fn of_contact(
+    conn: &mut DbConn,
+    project_id: i64,
+    contact_id: i64,
+) -> Result<Vec<Conversation>> {
     Ok(conversations::table
         .filter(conversations::project_id.eq(project_id))
         .filter(conversations::contact_id.eq(contact_id))
@@ -157,7 +165,10 @@ pub fn set_priority(conn: &mut DbConn, id: i64, p: Priority) -> Result<()> {
 
 pub fn set_due(conn: &mut DbConn, id: i64, due: Option<NaiveDateTime>) -> Result<()> {
     diesel::update(conversations::table.find(id))
-        .set((conversations::due_at.eq(due), conversations::updated_at.eq(now())))
+        .set((
+            conversations::due_at.eq(due),
+            conversations::updated_at.eq(now()),
+        ))
         .execute(conn)?;
     Ok(())
 }
@@ -271,16 +282,25 @@ fn filtered(f: &Filter) -> Boxed<'static> {
             .select(contacts::id);
         let by_text = messages::table
             .filter(messages::project_id.eq(f.project_id))
-            .filter(unicode_lower(messages::text.nullable()).like(pattern.clone()).escape('\\'))
+            .filter(
+                unicode_lower(messages::text.nullable())
+                    .like(pattern.clone())
+                    .escape('\\'),
+            )
             .select(messages::conversation_id);
-        let mut cond: Box<dyn BoxableExpression<conversations::table, super::MultiBackend, SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>>> =
-            Box::new(
-                unicode_lower(conversations::subject.nullable())
-                    .like(pattern)
-                    .escape('\\')
-                    .or(conversations::contact_id.eq_any(contact_ids))
-                    .or(conversations::id.eq_any(by_text)),
-            );
+        let mut cond: Box<
+            dyn BoxableExpression<
+                    conversations::table,
+                    super::MultiBackend,
+                    SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
+                >,
+        > = Box::new(
+            unicode_lower(conversations::subject.nullable())
+                .like(pattern)
+                .escape('\\')
+                .or(conversations::contact_id.eq_any(contact_ids))
+                .or(conversations::id.eq_any(by_text)),
+        );
         if let Some(n) = number {
             cond = Box::new(cond.or(conversations::number.eq(n).nullable()));
         }
@@ -290,7 +310,9 @@ fn filtered(f: &Filter) -> Boxed<'static> {
 }
 
 fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_")
+    s.replace('\\', "\\\\")
+        .replace('%', "\\%")
+        .replace('_', "\\_")
 }
 
 pub fn count(conn: &mut DbConn, f: &Filter) -> Result<i64> {
@@ -299,7 +321,10 @@ pub fn count(conn: &mut DbConn, f: &Filter) -> Result<i64> {
 
 pub fn list(conn: &mut DbConn, f: &Filter) -> Result<Vec<Row>> {
     let convs: Vec<Conversation> = filtered(f)
-        .order((conversations::last_message_at.desc(), conversations::id.desc()))
+        .order((
+            conversations::last_message_at.desc(),
+            conversations::id.desc(),
+        ))
         .offset(f.offset.max(0))
         .limit(f.limit.clamp(1, 200))
         .select(Conversation::as_select())
@@ -350,7 +375,10 @@ pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>>
                 .map(|(_, n, k)| (n.clone(), k.clone()))
                 .unwrap_or_default();
             let assignee_name = c.assignee_id.and_then(|a| {
-                user_names.iter().find(|(id, _)| *id == a).map(|(_, n)| n.clone())
+                user_names
+                    .iter()
+                    .find(|(id, _)| *id == a)
+                    .map(|(_, n)| n.clone())
             });
             let preview = previews
                 .iter()

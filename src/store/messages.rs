@@ -162,10 +162,7 @@ pub fn set_delivery(
     error: Option<&str>,
 ) -> Result<()> {
     diesel::update(messages::table.find(id))
-        .set((
-            messages::delivery.eq(state),
-            messages::error.eq(error),
-        ))
+        .set((messages::delivery.eq(state), messages::error.eq(error)))
         .execute(conn)?;
     if let Some(p) = platform_id {
         diesel::update(messages::table.find(id))

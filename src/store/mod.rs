@@ -196,7 +196,9 @@ where
 }
 
 fn migrate(url: &str, backend: Backend) -> Result<()> {
-    let run_err = |e: Box<dyn std::error::Error + Send + Sync>| Error::internal(format!("migration failed: {e}"));
+    let run_err = |e: Box<dyn std::error::Error + Send + Sync>| {
+        Error::internal(format!("migration failed: {e}"))
+    };
     match backend {
         Backend::Sqlite => {
             if let Some(dir) = Path::new(url).parent()
@@ -210,14 +212,18 @@ fn migrate(url: &str, backend: Backend) -> Result<()> {
             // (switching it takes a write lock and races the pool's start-up).
             c.batch_execute("PRAGMA busy_timeout = 5000;")?;
             c.batch_execute("PRAGMA journal_mode = WAL;")?;
-            c.run_pending_migrations(SQLITE_MIGRATIONS).map_err(run_err)?;
+            c.run_pending_migrations(SQLITE_MIGRATIONS)
+                .map_err(run_err)?;
         }
         Backend::Postgres => {
             let mut c = diesel::PgConnection::establish(url)
                 .map_err(|e| Error::Pool(format!("cannot connect to PostgreSQL: {e}")))?;
             // Several instances may start at once; one migrates, the others wait.
             c.batch_execute("SELECT pg_advisory_lock(727001);")?;
-            let result = c.run_pending_migrations(POSTGRES_MIGRATIONS).map(|_| ()).map_err(run_err);
+            let result = c
+                .run_pending_migrations(POSTGRES_MIGRATIONS)
+                .map(|_| ())
+                .map_err(run_err);
             c.batch_execute("SELECT pg_advisory_unlock(727001);")?;
             result?;
         }

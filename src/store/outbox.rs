@@ -20,7 +20,12 @@ pub struct OutboxRow {
     pub created_at: NaiveDateTime,
 }
 
-pub fn enqueue(conn: &mut DbConn, project_id: i64, message_id: i64, channel_id: i64) -> Result<i64> {
+pub fn enqueue(
+    conn: &mut DbConn,
+    project_id: i64,
+    message_id: i64,
+    channel_id: i64,
+) -> Result<i64> {
     let t = now();
     Ok(diesel::insert_into(outbox::table)
         .values((
@@ -41,7 +46,9 @@ pub fn enqueue(conn: &mut DbConn, project_id: i64, message_id: i64, channel_id: 
 /// same row (PostgreSQL re-evaluates it after taking the row lock).
 pub fn claim_due(conn: &mut DbConn, limit: i64, lease: chrono::Duration) -> Result<Vec<OutboxRow>> {
     let t = now();
-    let free = outbox::locked_until.is_null().or(outbox::locked_until.lt(t));
+    let free = outbox::locked_until
+        .is_null()
+        .or(outbox::locked_until.lt(t));
     let ids: Vec<i64> = outbox::table
         .filter(outbox::status.eq("pending"))
         .filter(outbox::next_attempt_at.le(t))
@@ -57,7 +64,11 @@ pub fn claim_due(conn: &mut DbConn, limit: i64, lease: chrono::Duration) -> Resu
         outbox::table
             .filter(outbox::id.eq_any(&ids))
             .filter(outbox::status.eq("pending"))
-            .filter(outbox::locked_until.is_null().or(outbox::locked_until.lt(t))),
+            .filter(
+                outbox::locked_until
+                    .is_null()
+                    .or(outbox::locked_until.lt(t)),
+            ),
     )
     .set((
         outbox::locked_until.eq(t + lease),
@@ -74,7 +85,10 @@ pub fn claim_due(conn: &mut DbConn, limit: i64, lease: chrono::Duration) -> Resu
 
 pub fn mark_done(conn: &mut DbConn, id: i64) -> Result<()> {
     diesel::update(outbox::table.find(id))
-        .set((outbox::status.eq("done"), outbox::locked_until.eq(None::<NaiveDateTime>)))
+        .set((
+            outbox::status.eq("done"),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+        ))
         .execute(conn)?;
     Ok(())
 }

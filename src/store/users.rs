@@ -39,7 +39,9 @@ pub fn count(conn: &mut DbConn) -> Result<i64> {
 pub fn create(conn: &mut DbConn, email: &str, name: &str, password_hash: &str) -> Result<User> {
     let email = normalize_email(email)?;
     if by_email(conn, &email)?.is_some() {
-        return Err(Error::Conflict(format!("a user with email {email} already exists")));
+        return Err(Error::Conflict(format!(
+            "a user with email {email} already exists"
+        )));
     }
     let id: i64 = diesel::insert_into(users::table)
         .values((
@@ -63,7 +65,10 @@ pub fn normalize_email(email: &str) -> Result<String> {
     if valid {
         Ok(e)
     } else {
-        Err(Error::invalid(format!("\"{}\" is not an email address", email.trim())))
+        Err(Error::invalid(format!(
+            "\"{}\" is not an email address",
+            email.trim()
+        )))
     }
 }
 

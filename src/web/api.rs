@@ -132,7 +132,11 @@ struct ListQuery {
     per_page: Option<i64>,
 }
 
-async fn list(state: web::Data<State>, who: ApiUser, q: web::Query<ListQuery>) -> Result<HttpResponse, ApiError> {
+async fn list(
+    state: web::Data<State>,
+    who: ApiUser,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, ApiError> {
     let q = q.into_inner();
     let status = q.status.as_deref().map(Status::parse).transpose()?;
     let assignee = match q.assignee.as_deref() {
@@ -190,7 +194,11 @@ async fn list(state: web::Data<State>, who: ApiUser, q: web::Query<ListQuery>) -
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn get_one(state: web::Data<State>, who: ApiUser, path: web::Path<i64>) -> Result<HttpResponse, ApiError> {
+async fn get_one(
+    state: web::Data<State>,
+    who: ApiUser,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
     let (pid, id) = (who.project_id, path.into_inner());
     let out = state
         .inbox
@@ -294,7 +302,11 @@ struct Patch {
 fn parse_due(s: &str) -> Result<NaiveDateTime, Error> {
     DateTime::parse_from_rfc3339(s.trim())
         .map(|d| d.naive_utc())
-        .map_err(|_| Error::invalid(format!("due_at \"{s}\" is not an RFC 3339 time such as 2026-12-01T15:00:00+03:00")))
+        .map_err(|_| {
+            Error::invalid(format!(
+                "due_at \"{s}\" is not an RFC 3339 time such as 2026-12-01T15:00:00+03:00"
+            ))
+        })
 }
 
 async fn patch(
@@ -316,7 +328,11 @@ async fn patch(
         },
     };
     let conv = state.inbox.change(&who.operator(), id, changes).await?;
-    let out = state.inbox.store.read(move |conn| conversation_out(conn, conv)).await?;
+    let out = state
+        .inbox
+        .store
+        .read(move |conn| conversation_out(conn, conv))
+        .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 

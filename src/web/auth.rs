@@ -98,7 +98,13 @@ impl FromRequest for Console {
                     else {
                         return Ok(None);
                     };
-                    Ok(Some((session, user, project, Role::parse(&role)?, projects)))
+                    Ok(Some((
+                        session,
+                        user,
+                        project,
+                        Role::parse(&role)?,
+                        projects,
+                    )))
                 })
                 .await?;
             let Some((session, user, project, role, projects)) = found else {
@@ -274,7 +280,14 @@ async fn login(
             let (project, _) = projects
                 .first()
                 .ok_or_else(|| Error::forbidden("this user is not a member of any project"))?;
-            users::create_session(conn, &hash, user_id, project.id, &csrf, chrono::Duration::days(SESSION_DAYS))
+            users::create_session(
+                conn,
+                &hash,
+                user_id,
+                project.id,
+                &csrf,
+                chrono::Duration::days(SESSION_DAYS),
+            )
         })
         .await?;
     let mut c = cookie(&state, SESSION_COOKIE, token);

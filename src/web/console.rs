@@ -25,7 +25,10 @@ use crate::store::{channels, contacts, messages, users};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console", web::get().to(page))
         .route("/console/partials/list", web::get().to(list_partial))
-        .route("/console/partials/thread/{id}", web::get().to(thread_partial))
+        .route(
+            "/console/partials/thread/{id}",
+            web::get().to(thread_partial),
+        )
         .route("/console/c/{id}/reply", web::post().to(reply))
         .route("/console/c/{id}/update", web::post().to(update))
         .route("/console/c/{id}/read", web::post().to(mark_read))
@@ -60,7 +63,10 @@ impl ListQuery {
             None => None,
         };
         let channel_id = match self.channel.as_deref().filter(|s| !s.is_empty()) {
-            Some(s) => Some(s.parse::<i64>().map_err(|_| Error::invalid("bad channel filter"))?),
+            Some(s) => Some(
+                s.parse::<i64>()
+                    .map_err(|_| Error::invalid("bad channel filter"))?,
+            ),
             None => None,
         };
         let page = self.page.unwrap_or(1).max(1);
@@ -97,7 +103,9 @@ fn urlencode(s: &str) -> String {
     let mut out = String::new();
     for b in s.bytes() {
         match b {
-            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => out.push(b as char),
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => {
+                out.push(b as char)
+            }
             _ => out.push_str(&format!("%{b:02X}")),
         }
     }
@@ -264,7 +272,12 @@ fn load_conv(
     })
 }
 
-async fn load(state: &State, console: &Console, q: &ListQuery, with_selected: bool) -> Result<Loaded, HtmlError> {
+async fn load(
+    state: &State,
+    console: &Console,
+    q: &ListQuery,
+    with_selected: bool,
+) -> Result<Loaded, HtmlError> {
     let filter = q.filter(console.project.id, console.user.id)?;
     let project_id = console.project.id;
     let user_id = console.user.id;
@@ -278,7 +291,10 @@ async fn load(state: &State, console: &Console, q: &ListQuery, with_selected: bo
             let rows = conversations::list(conn, &filter)?;
             let total = conversations::count(conn, &filter)?;
             let mut counts = [0i64; 4];
-            for (i, tab) in [Tab::Mine, Tab::Unassigned, Tab::All, Tab::Closed].into_iter().enumerate() {
+            for (i, tab) in [Tab::Mine, Tab::Unassigned, Tab::All, Tab::Closed]
+                .into_iter()
+                .enumerate()
+            {
                 let f = Filter {
                     tab,
                     channel_id: None,
@@ -313,7 +329,11 @@ async fn load(state: &State, console: &Console, q: &ListQuery, with_selected: bo
     Ok(loaded)
 }
 
-async fn page(state: web::Data<State>, console: Console, q: web::Query<ListQuery>) -> Result<HttpResponse, HtmlError> {
+async fn page(
+    state: web::Data<State>,
+    console: Console,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, HtmlError> {
     let q = q.into_inner();
     // Opening a conversation reads it; do it first so the list shows it read.
     if let Some(id) = q.c {
@@ -330,12 +350,24 @@ async fn page(state: web::Data<State>, console: Console, q: web::Query<ListQuery
         me_online: console.user.online,
         project_name: console.project.name.clone(),
         project_id: console.project.id,
-        projects: console.projects.iter().map(|(p, _)| (p.id, p.name.clone())).collect(),
-        tab: Tab::parse(q.tab.as_deref().unwrap_or("all")).as_str().to_string(),
+        projects: console
+            .projects
+            .iter()
+            .map(|(p, _)| (p.id, p.name.clone()))
+            .collect(),
+        tab: Tab::parse(q.tab.as_deref().unwrap_or("all"))
+            .as_str()
+            .to_string(),
         counts: loaded.counts,
         channels: loaded.channels,
-        statuses: ALL_STATUSES.iter().map(|s| (s.as_str().to_string(), tr.status(s.as_str()))).collect(),
-        priorities: ALL_PRIORITIES.iter().map(|p| p.as_str().to_string()).collect(),
+        statuses: ALL_STATUSES
+            .iter()
+            .map(|s| (s.as_str().to_string(), tr.status(s.as_str())))
+            .collect(),
+        priorities: ALL_PRIORITIES
+            .iter()
+            .map(|p| p.as_str().to_string())
+            .collect(),
         members: loaded.members,
         f_channel: q.channel.clone().unwrap_or_default(),
         f_status: q.status.clone().unwrap_or_default(),
@@ -343,14 +375,22 @@ async fn page(state: web::Data<State>, console: Console, q: web::Query<ListQuery
         qs: q.qs(),
         has_more: loaded.total > page_no * PAGE_SIZE,
         page: page_no,
-        rows: loaded.rows.into_iter().map(|r| row_view(r, &tr, &tz)).collect(),
+        rows: loaded
+            .rows
+            .into_iter()
+            .map(|r| row_view(r, &tr, &tz))
+            .collect(),
         selected_id: loaded.selected.as_ref().map(|c| c.id).unwrap_or(0),
         selected: loaded.selected,
     };
     Ok(html(page.render()?))
 }
 
-async fn list_partial(state: web::Data<State>, console: Console, q: web::Query<ListQuery>) -> Result<HttpResponse, HtmlError> {
+async fn list_partial(
+    state: web::Data<State>,
+    console: Console,
+    q: web::Query<ListQuery>,
+) -> Result<HttpResponse, HtmlError> {
     let q = q.into_inner();
     let loaded = load(&state, &console, &q, false).await?;
     let tz = console.project.timezone.clone();
@@ -360,14 +400,26 @@ async fn list_partial(state: web::Data<State>, console: Console, q: web::Query<L
         qs: q.qs(),
         selected_id: q.c.unwrap_or(0),
         counts: loaded.counts,
-        rows: loaded.rows.into_iter().map(|r| row_view(r, &tr, &tz)).collect(),
+        rows: loaded
+            .rows
+            .into_iter()
+            .map(|r| row_view(r, &tr, &tz))
+            .collect(),
     };
     Ok(html(p.render()?))
 }
 
-async fn thread_partial(state: web::Data<State>, console: Console, path: web::Path<i64>) -> Result<HttpResponse, HtmlError> {
+async fn thread_partial(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, HtmlError> {
     let id = path.into_inner();
-    let (project_id, tr, tz) = (console.project.id, console.tr, console.project.timezone.clone());
+    let (project_id, tr, tz) = (
+        console.project.id,
+        console.tr,
+        console.project.timezone.clone(),
+    );
     let c = state
         .inbox
         .store
@@ -388,7 +440,9 @@ fn back_to(id: i64, back: &str) -> HttpResponse {
     } else {
         format!("/console?{qs}&c={id}")
     };
-    HttpResponse::SeeOther().insert_header(("Location", loc)).finish()
+    HttpResponse::SeeOther()
+        .insert_header(("Location", loc))
+        .finish()
 }
 
 async fn reply(
@@ -415,7 +469,11 @@ async fn reply(
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| Error::invalid(format!("bad form: {e}")))?;
             if data.len() + chunk.len() > max + 1 {
-                return Err(Error::invalid(format!("the file is larger than the limit of {} MB", max / 1024 / 1024)).into());
+                return Err(Error::invalid(format!(
+                    "the file is larger than the limit of {} MB",
+                    max / 1024 / 1024
+                ))
+                .into());
             }
             data.extend_from_slice(&chunk);
         }
@@ -440,7 +498,10 @@ async fn reply(
     for (name, ct, data) in uploads {
         files.push(state.inbox.files.save(data, &name, ct.as_deref()).await?);
     }
-    state.inbox.reply(&console.operator(), id, text, files, private).await?;
+    state
+        .inbox
+        .reply(&console.operator(), id, text, files, private)
+        .await?;
     Ok(back_to(id, &back))
 }
 
@@ -462,9 +523,12 @@ fn parse_local_due(s: &str, tz: &str) -> Result<Option<NaiveDateTime>, Error> {
     if s.is_empty() {
         return Ok(None);
     }
-    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M")
-        .map_err(|_| Error::invalid(format!("\"{s}\" is not a date and time (YYYY-MM-DDTHH:MM)")))?;
-    let zone: chrono_tz::Tz = tz.parse().map_err(|_| Error::invalid("the project's time zone is invalid"))?;
+    let naive = NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M").map_err(|_| {
+        Error::invalid(format!("\"{s}\" is not a date and time (YYYY-MM-DDTHH:MM)"))
+    })?;
+    let zone: chrono_tz::Tz = tz
+        .parse()
+        .map_err(|_| Error::invalid("the project's time zone is invalid"))?;
     let local = zone
         .from_local_datetime(&naive)
         .earliest()
@@ -484,7 +548,11 @@ async fn update(
     if let Some(s) = form.status.as_deref().filter(|s| !s.is_empty()) {
         let current = {
             let pid = console.project.id;
-            state.inbox.store.read(move |c| conversations::by_id(c, pid, id)).await?
+            state
+                .inbox
+                .store
+                .read(move |c| conversations::by_id(c, pid, id))
+                .await?
         };
         if current.status != s {
             ch.status = Some(Status::parse(s)?);
@@ -493,7 +561,10 @@ async fn update(
     if let Some(a) = form.assignee.as_deref() {
         ch.assignee = Some(match a.trim() {
             "" | "0" => None,
-            v => Some(v.parse::<i64>().map_err(|_| Error::invalid("bad assignee"))?),
+            v => Some(
+                v.parse::<i64>()
+                    .map_err(|_| Error::invalid("bad assignee"))?,
+            ),
         });
     }
     if let Some(p) = form.priority.as_deref().filter(|s| !s.is_empty()) {
@@ -513,7 +584,10 @@ async fn mark_read(
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(&form.csrf)?;
-    state.inbox.mark_read(console.project.id, path.into_inner()).await?;
+    state
+        .inbox
+        .mark_read(console.project.id, path.into_inner())
+        .await?;
     Ok(HttpResponse::NoContent().finish())
 }
 
@@ -524,12 +598,22 @@ pub struct PresenceForm {
     online: String,
 }
 
-async fn presence(state: web::Data<State>, console: Console, form: web::Form<PresenceForm>) -> Result<HttpResponse, HtmlError> {
+async fn presence(
+    state: web::Data<State>,
+    console: Console,
+    form: web::Form<PresenceForm>,
+) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(&form.csrf)?;
     let online = form.online == "1";
     let uid = console.user.id;
-    state.inbox.store.write(move |c| users::set_online(c, uid, online)).await?;
-    Ok(HttpResponse::SeeOther().insert_header(("Location", "/console")).finish())
+    state
+        .inbox
+        .store
+        .write(move |c| users::set_online(c, uid, online))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/console"))
+        .finish())
 }
 
 #[derive(Deserialize)]
@@ -539,19 +623,41 @@ pub struct ProjectForm {
     project_id: i64,
 }
 
-async fn switch_project(state: web::Data<State>, console: Console, form: web::Form<ProjectForm>) -> Result<HttpResponse, HtmlError> {
+async fn switch_project(
+    state: web::Data<State>,
+    console: Console,
+    form: web::Form<ProjectForm>,
+) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(&form.csrf)?;
-    if !console.projects.iter().any(|(p, _)| p.id == form.project_id) {
+    if !console
+        .projects
+        .iter()
+        .any(|(p, _)| p.id == form.project_id)
+    {
         return Err(Error::forbidden("you are not a member of that project").into());
     }
     let (sid, pid) = (console.session_id, form.project_id);
-    state.inbox.store.write(move |c| users::set_session_project(c, sid, pid)).await?;
-    Ok(HttpResponse::SeeOther().insert_header(("Location", "/console")).finish())
+    state
+        .inbox
+        .store
+        .write(move |c| users::set_session_project(c, sid, pid))
+        .await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/console"))
+        .finish())
 }
 
-async fn attachment(state: web::Data<State>, console: Console, path: web::Path<i64>) -> Result<HttpResponse, HtmlError> {
+async fn attachment(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, HtmlError> {
     let (pid, id) = (console.project.id, path.into_inner());
-    let a = state.inbox.store.read(move |c| attachments::by_id(c, pid, id)).await?;
+    let a = state
+        .inbox
+        .store
+        .read(move |c| attachments::by_id(c, pid, id))
+        .await?;
     Ok(serve_file(&state, &a).await?)
 }
 
@@ -564,11 +670,16 @@ pub async fn serve_file(state: &State, a: &attachments::Attachment) -> Result<Ht
     let disposition = format!(
         "{}; filename=\"{}\"; filename*=UTF-8''{}",
         if inline { "inline" } else { "attachment" },
-        a.file_name.replace(|c: char| !c.is_ascii() || c == '"' || c == '\\', "_"),
+        a.file_name
+            .replace(|c: char| !c.is_ascii() || c == '"' || c == '\\', "_"),
         urlencode(&a.file_name)
     );
     Ok(HttpResponse::Ok()
-        .content_type(if inline { a.content_type.as_str() } else { "application/octet-stream" })
+        .content_type(if inline {
+            a.content_type.as_str()
+        } else {
+            "application/octet-stream"
+        })
         .insert_header(("Content-Disposition", disposition))
         .insert_header(("Content-Security-Policy", "sandbox"))
         .insert_header(("Cache-Control", "private, max-age=3600"))

@@ -53,9 +53,15 @@ fn stream(state: &State, keep: Box<dyn Fn(&Event) -> bool + Send>) -> impl Respo
         .insert_header(("X-Accel-Buffering", "no"))
 }
 
-pub async fn console(state: web::Data<State>, console: Console) -> Result<impl Responder, HtmlError> {
+pub async fn console(
+    state: web::Data<State>,
+    console: Console,
+) -> Result<impl Responder, HtmlError> {
     let project_id = console.project.id;
-    Ok(stream(&state, Box::new(move |e| e.project_id == project_id)))
+    Ok(stream(
+        &state,
+        Box::new(move |e| e.project_id == project_id),
+    ))
 }
 
 /// The widget's stream for one visitor's contact.
@@ -65,4 +71,3 @@ pub fn visitor(state: &State, project_id: i64, contact_id: i64) -> impl Responde
         Box::new(move |e| e.project_id == project_id && e.contact_id == contact_id && e.public),
     )
 }
-

@@ -45,7 +45,9 @@ pub fn server(
     let workers = if settings.workers > 0 {
         settings.workers
     } else {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+        std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(2)
     };
     let body_limit = settings.max_attachment_bytes as usize + 1024 * 1024;
     let state = State {
@@ -58,12 +60,21 @@ pub fn server(
         App::new()
             .app_data(web::Data::new(state.clone()))
             .app_data(web::PayloadConfig::new(body_limit))
-            .app_data(web::JsonConfig::default().limit(1024 * 1024).error_handler(api::json_error))
+            .app_data(
+                web::JsonConfig::default()
+                    .limit(1024 * 1024)
+                    .error_handler(api::json_error),
+            )
             .app_data(web::FormConfig::default().limit(1024 * 1024))
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
-            .route("/", web::get().to(|| async {
-                HttpResponse::SeeOther().insert_header(("Location", "/console")).finish()
-            }))
+            .route(
+                "/",
+                web::get().to(|| async {
+                    HttpResponse::SeeOther()
+                        .insert_header(("Location", "/console"))
+                        .finish()
+                }),
+            )
             .configure(health::routes)
             .configure(auth::routes)
             .configure(console::routes)

@@ -39,7 +39,8 @@ pub struct MessageView {
 }
 
 pub fn rfc3339(t: NaiveDateTime) -> String {
-    t.and_utc().to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
+    t.and_utc()
+        .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
 /// "21.11 14:03" in the project's zone (invariant 3: stored UTC, shown local).

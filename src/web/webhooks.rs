@@ -10,8 +10,10 @@ use crate::channels::{RawRequest, WebhookReply};
 use crate::error::Error;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks/{key}", web::route().to(hook))
-        .route("/webhooks/{key}/{secret}", web::route().to(hook_with_secret));
+    cfg.route("/webhooks/{key}", web::route().to(hook)).route(
+        "/webhooks/{key}/{secret}",
+        web::route().to(hook_with_secret),
+    );
 }
 
 async fn hook(
@@ -63,12 +65,18 @@ async fn handle(
         webhook_error(e)
     })?;
     if !parsed.inbound.is_empty() {
-        state.inbox.receive(&entry, parsed.inbound).await.inspect_err(|_| {
-            state.inbox.metrics.webhook_error(&entry.channel.kind);
-        })?;
+        state
+            .inbox
+            .receive(&entry, parsed.inbound)
+            .await
+            .inspect_err(|_| {
+                state.inbox.metrics.webhook_error(&entry.channel.kind);
+            })?;
     }
     Ok(match parsed.reply {
         WebhookReply::Json(v) => HttpResponse::Ok().json(v),
-        WebhookReply::Text(t) => HttpResponse::Ok().content_type("text/plain; charset=utf-8").body(t),
+        WebhookReply::Text(t) => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body(t),
     })
 }

@@ -24,7 +24,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/widget/{key}/files", web::post().to(post_file))
         .route("/widget/{key}/live", web::get().to(live))
         .route("/widget/{key}/attachments/{id}", web::get().to(attachment))
-        .route("/widget/{tail:.*}", web::method(actix_web::http::Method::OPTIONS).to(preflight));
+        .route(
+            "/widget/{tail:.*}",
+            web::method(actix_web::http::Method::OPTIONS).to(preflight),
+        );
 }
 
 fn cors(mut resp: HttpResponse) -> HttpResponse {
@@ -61,10 +64,17 @@ fn widget_channel(state: &State, key: &str) -> Result<Arc<ChannelEntry>, ApiErro
         .ok_or_else(|| Error::not_found(format!("no chat widget \"{key}\"")).into())
 }
 
-async fn config(state: web::Data<State>, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
+async fn config(
+    state: web::Data<State>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let ch = widget_channel(&state, &path)?;
     let pid = ch.channel.project_id;
-    let project = state.inbox.store.read(move |c| projects::by_id(c, pid)).await?;
+    let project = state
+        .inbox
+        .store
+        .read(move |c| projects::by_id(c, pid))
+        .await?;
     Ok(cors(HttpResponse::Ok().json(serde_json::json!({
         "channel": ch.channel.key,
         "name": ch.channel.name,
@@ -120,7 +130,11 @@ async fn post_file(
         .headers()
         .get("Content-Type")
         .and_then(|v| v.to_str().ok());
-    let file = state.inbox.files.save(body.to_vec(), &q.name, declared).await?;
+    let file = state
+        .inbox
+        .files
+        .save(body.to_vec(), &q.name, declared)
+        .await?;
     let inbound = Widget::file_inbound(&q.visitor, &q.client_id, file).map_err(webhook_error)?;
     let received = state.inbox.receive(&ch, vec![inbound]).await?;
     let r = received
@@ -138,7 +152,11 @@ struct VisitorQuery {
 }
 
 /// The visitor's contact id, or None before their first message.
-async fn visitor_contact(state: &State, ch: &ChannelEntry, token: &str) -> Result<Option<i64>, ApiError> {
+async fn visitor_contact(
+    state: &State,
+    ch: &ChannelEntry,
+    token: &str,
+) -> Result<Option<i64>, ApiError> {
     let ext = visitor_id(token).map_err(webhook_error)?;
     let cid = ch.channel.id;
     Ok(state
@@ -148,10 +166,16 @@ async fn visitor_contact(state: &State, ch: &ChannelEntry, token: &str) -> Resul
         .await?)
 }
 
-async fn history(state: web::Data<State>, path: web::Path<String>, q: web::Query<VisitorQuery>) -> Result<HttpResponse, ApiError> {
+async fn history(
+    state: web::Data<State>,
+    path: web::Path<String>,
+    q: web::Query<VisitorQuery>,
+) -> Result<HttpResponse, ApiError> {
     let ch = widget_channel(&state, &path)?;
     let Some(contact_id) = visitor_contact(&state, &ch, &q.visitor).await? else {
-        return Ok(cors(HttpResponse::Ok().json(serde_json::json!({ "messages": [] }))));
+        return Ok(cors(
+            HttpResponse::Ok().json(serde_json::json!({ "messages": [] })),
+        ));
     };
     let (channel_id, after, pid) = (ch.channel.id, q.after, ch.channel.project_id);
     let msgs = state
@@ -163,17 +187,27 @@ async fn history(state: web::Data<State>, path: web::Path<String>, q: web::Query
             view::messages(c, rows, Lang::Ru, &p.timezone)
         })
         .await?;
-    Ok(cors(HttpResponse::Ok().json(serde_json::json!({ "messages": msgs }))))
+    Ok(cors(
+        HttpResponse::Ok().json(serde_json::json!({ "messages": msgs })),
+    ))
 }
 
-async fn live(state: web::Data<State>, path: web::Path<String>, q: web::Query<VisitorQuery>) -> Result<impl Responder, ApiError> {
+async fn live(
+    state: web::Data<State>,
+    path: web::Path<String>,
+    q: web::Query<VisitorQuery>,
+) -> Result<impl Responder, ApiError> {
     let ch = widget_channel(&state, &path)?;
     // A visitor who has not written yet has no contact; stream nothing until they do by
     // using an id that never matches.
-    let contact_id = visitor_contact(&state, &ch, &q.visitor).await?.unwrap_or(-1);
-    Ok(super::live::visitor(&state, ch.channel.project_id, contact_id)
-        .customize()
-        .insert_header(("Access-Control-Allow-Origin", "*")))
+    let contact_id = visitor_contact(&state, &ch, &q.visitor)
+        .await?
+        .unwrap_or(-1);
+    Ok(
+        super::live::visitor(&state, ch.channel.project_id, contact_id)
+            .customize()
+            .insert_header(("Access-Control-Allow-Origin", "*")),
+    )
 }
 
 async fn attachment(
@@ -231,7 +265,11 @@ async fn demo(state: web::Data<State>, q: web::Query<DemoQuery>) -> Result<HttpR
         }
     };
     let pid = entry.channel.project_id;
-    let project = state.inbox.store.read(move |c| projects::by_id(c, pid)).await?;
+    let project = state
+        .inbox
+        .store
+        .read(move |c| projects::by_id(c, pid))
+        .await?;
     let page = DemoPage {
         channel: entry.channel.key.clone(),
         company: project.name,
@@ -239,5 +277,7 @@ async fn demo(state: web::Data<State>, q: web::Query<DemoQuery>) -> Result<HttpR
     let body = page
         .render()
         .map_err(|e| ApiError::from(Error::internal(e.to_string())))?;
-    Ok(HttpResponse::Ok().content_type("text/html; charset=utf-8").body(body))
+    Ok(HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
 }

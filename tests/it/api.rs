@@ -6,12 +6,19 @@ use crate::support::{ADMIN_EMAIL, TestApp};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn api_without_or_with_a_wrong_token_is_401() {
     let app = TestApp::spawn().await;
-    let r = app.http.get(format!("{}/api/v1/conversations", app.url)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/api/v1/conversations", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let v: Value = r.json().await.unwrap();
     assert_eq!(v["error"]["code"], "unauthorized");
     assert!(v["error"]["message"].as_str().unwrap().contains("Bearer"));
-    let (s, _) = app.api("ppk_wrong", Method::GET, "/conversations", None).await;
+    let (s, _) = app
+        .api("ppk_wrong", Method::GET, "/conversations", None)
+        .await;
     assert_eq!(s, 401);
 }
 
@@ -19,14 +26,28 @@ async fn api_without_or_with_a_wrong_token_is_401() {
 async fn list_filter_page_reply_and_patch() {
     let app = TestApp::spawn().await;
     for i in 0..3 {
-        app.widget_send(&format!("visitor-token-00000000{i:02}"), "x", &format!("Вопрос номер {i}")).await;
+        app.widget_send(
+            &format!("visitor-token-00000000{i:02}"),
+            "x",
+            &format!("Вопрос номер {i}"),
+        )
+        .await;
     }
     let token = app.api_token(ADMIN_EMAIL).await;
-    let (s, v) = app.api(&token, Method::GET, "/conversations?per_page=2", None).await;
+    let (s, v) = app
+        .api(&token, Method::GET, "/conversations?per_page=2", None)
+        .await;
     assert_eq!(s, 200);
     assert_eq!(v["total"], 3);
     assert_eq!(v["data"].as_array().unwrap().len(), 2);
-    let (_, v2) = app.api(&token, Method::GET, "/conversations?per_page=2&page=2", None).await;
+    let (_, v2) = app
+        .api(
+            &token,
+            Method::GET,
+            "/conversations?per_page=2&page=2",
+            None,
+        )
+        .await;
     assert_eq!(v2["data"].as_array().unwrap().len(), 1);
     let first = &v["data"][0];
     let id = first["id"].as_i64().unwrap();
@@ -34,10 +55,24 @@ async fn list_filter_page_reply_and_patch() {
     assert_eq!(first["status"], "new");
 
     // Reply and note through the API.
-    let (s, m) = app.api(&token, Method::POST, &format!("/conversations/{id}/messages"), Some(json!({"text": "Ответ из CRM"}))).await;
+    let (s, m) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"text": "Ответ из CRM"})),
+        )
+        .await;
     assert_eq!(s, 201);
     assert_eq!(m["kind"], "operator");
-    let (s, n) = app.api(&token, Method::POST, &format!("/conversations/{id}/messages"), Some(json!({"text": "для своих", "private": true}))).await;
+    let (s, n) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"text": "для своих", "private": true})),
+        )
+        .await;
     assert_eq!(s, 201);
     assert_eq!(n["kind"], "note");
 
@@ -50,24 +85,47 @@ async fn list_filter_page_reply_and_patch() {
     assert_eq!(c["priority"], "high");
     assert_eq!(c["due_at"], "2027-02-01T09:00:00Z");
     assert_eq!(c["assignee"]["name"], "Admin", "replying assigned it");
-    let (s, c) = app.api(&token, Method::PATCH, &format!("/conversations/{id}"), Some(json!({"assignee_id": null, "due_at": null}))).await;
+    let (s, c) = app
+        .api(
+            &token,
+            Method::PATCH,
+            &format!("/conversations/{id}"),
+            Some(json!({"assignee_id": null, "due_at": null})),
+        )
+        .await;
     assert_eq!(s, 200);
     assert!(c["assignee"].is_null());
     assert!(c["due_at"].is_null());
 
     // Filters.
-    let (_, v) = app.api(&token, Method::GET, "/conversations?status=pending", None).await;
+    let (_, v) = app
+        .api(&token, Method::GET, "/conversations?status=pending", None)
+        .await;
     assert_eq!(v["total"], 1);
-    let (_, v) = app.api(&token, Method::GET, "/conversations?assignee=none", None).await;
+    let (_, v) = app
+        .api(&token, Method::GET, "/conversations?assignee=none", None)
+        .await;
     assert_eq!(v["total"], 3);
-    let (_, v) = app.api(&token, Method::GET, "/conversations?q=%D0%BD%D0%BE%D0%BC%D0%B5%D1%80%202", None).await; // "номер 2"
+    let (_, v) = app
+        .api(
+            &token,
+            Method::GET,
+            "/conversations?q=%D0%BD%D0%BE%D0%BC%D0%B5%D1%80%202",
+            None,
+        )
+        .await; // "номер 2"
     assert_eq!(v["total"], 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn bad_api_input_gets_clear_json_errors_and_changes_nothing() {
     let app = TestApp::spawn().await;
-    let v: Value = app.widget_send("visitor-token-0000000001", "x", "Вопрос").await.json().await.unwrap();
+    let v: Value = app
+        .widget_send("visitor-token-0000000001", "x", "Вопрос")
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = v["conversation_id"].as_i64().unwrap();
     let token = app.api_token(ADMIN_EMAIL).await;
     let cases = [
@@ -76,19 +134,47 @@ async fn bad_api_input_gets_clear_json_errors_and_changes_nothing() {
         (json!({"due_at": "tomorrow"}), 400, "RFC 3339"),
         (json!({"assignee_id": 999}), 400, "not a member"),
         (json!({"colour": "red"}), 400, "unknown field"),
-        (json!({"status": "reopened"}), 400, "cannot change the status"),
+        (
+            json!({"status": "reopened"}),
+            400,
+            "cannot change the status",
+        ),
     ];
     for (body, status, needle) in cases {
-        let (s, e) = app.api(&token, Method::PATCH, &format!("/conversations/{id}"), Some(body.clone())).await;
+        let (s, e) = app
+            .api(
+                &token,
+                Method::PATCH,
+                &format!("/conversations/{id}"),
+                Some(body.clone()),
+            )
+            .await;
         assert_eq!(s, status, "{body}");
-        assert!(e["error"]["message"].as_str().unwrap_or("").contains(needle), "{body} → {e}");
+        assert!(
+            e["error"]["message"]
+                .as_str()
+                .unwrap_or("")
+                .contains(needle),
+            "{body} → {e}"
+        );
     }
-    let (s, e) = app.api(&token, Method::POST, &format!("/conversations/{id}/messages"), Some(json!({"text": "  "}))).await;
+    let (s, e) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"text": "  "})),
+        )
+        .await;
     assert_eq!(s, 400);
     assert!(e["error"]["message"].as_str().unwrap().contains("empty"));
-    let (s, _) = app.api(&token, Method::GET, "/conversations/999999", None).await;
+    let (s, _) = app
+        .api(&token, Method::GET, "/conversations/999999", None)
+        .await;
     assert_eq!(s, 404);
-    let (s, _) = app.api(&token, Method::GET, "/conversations?per_page=1000", None).await;
+    let (s, _) = app
+        .api(&token, Method::GET, "/conversations?per_page=1000", None)
+        .await;
     assert_eq!(s, 400);
     let r = app
         .http
@@ -103,26 +189,73 @@ async fn bad_api_input_gets_clear_json_errors_and_changes_nothing() {
     let e: Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "invalid");
 
-    let (_, c) = app.api(&token, Method::GET, &format!("/conversations/{id}"), None).await;
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
     assert_eq!(c["status"], "new");
     assert_eq!(c["priority"], "normal");
-    let (_, msgs) = app.api(&token, Method::GET, &format!("/conversations/{id}/messages"), None).await;
-    assert_eq!(msgs["data"].as_array().unwrap().iter().filter(|m| m["kind"] == "system").count(), 1, "only the creation event");
+    let (_, msgs) = app
+        .api(
+            &token,
+            Method::GET,
+            &format!("/conversations/{id}/messages"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        msgs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "system")
+            .count(),
+        1,
+        "only the creation event"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn openapi_health_and_metrics() {
     let app = TestApp::spawn().await;
-    let doc: Value = app.http.get(format!("{}/api/v1/openapi.json", app.url)).send().await.unwrap().json().await.unwrap();
+    let doc: Value = app
+        .http
+        .get(format!("{}/api/v1/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
     assert_eq!(doc["openapi"], "3.1.0");
-    for p in ["/conversations", "/conversations/{id}", "/conversations/{id}/messages"] {
+    for p in [
+        "/conversations",
+        "/conversations/{id}",
+        "/conversations/{id}/messages",
+    ] {
         assert!(doc["paths"][p].is_object(), "{p} documented");
     }
-    let r = app.http.get(format!("{}/healthz", app.url)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/healthz", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
-    app.widget_send("visitor-token-0000000001", "m", "Привет").await;
-    let m = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
-    assert!(m.contains("perepiska_messages_received_total{channel=\"widget\"} 1"), "{m}");
+    app.widget_send("visitor-token-0000000001", "m", "Привет")
+        .await;
+    let m = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        m.contains("perepiska_messages_received_total{channel=\"widget\"} 1"),
+        "{m}"
+    );
     assert!(m.contains("perepiska_outbox_depth 0"));
     assert!(m.contains("perepiska_live_connections 0"));
 }

@@ -37,52 +37,121 @@ fn customer_message(id: &str, text: &str) -> Value {
 }
 
 async fn conversation_id(app: &TestApp, token: &str) -> i64 {
-    let (_, v) = app.api(token, Method::GET, "/conversations?channel=crm", None).await;
-    v["data"][0]["id"].as_i64().expect("a conversation in the crm channel")
+    let (_, v) = app
+        .api(token, Method::GET, "/conversations?channel=crm", None)
+        .await;
+    v["data"][0]["id"]
+        .as_i64()
+        .expect("a conversation in the crm channel")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn signed_messages_are_accepted_once_and_forged_ones_store_nothing() {
     let server = MockServer::start().await;
     let app = app_with_callback(&server).await;
-    let r = post_signed(&app, &customer_message("m-1", "Нужна помощь с заказом"), Some("sha256=00".into())).await;
+    let r = post_signed(
+        &app,
+        &customer_message("m-1", "Нужна помощь с заказом"),
+        Some("sha256=00".into()),
+    )
+    .await;
     assert_eq!(r.status(), 401);
-    let r = app.http.post(format!("{}/webhooks/crm", app.url)).body("{}").send().await.unwrap();
+    let r = app
+        .http
+        .post(format!("{}/webhooks/crm", app.url))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 401);
     let token = app.api_token(ADMIN_EMAIL).await;
     let (_, v) = app.api(&token, Method::GET, "/conversations", None).await;
     assert_eq!(v["total"], 0, "forged requests store nothing");
 
     for _ in 0..2 {
-        let r = post_signed(&app, &customer_message("m-1", "Нужна помощь с заказом"), None).await;
+        let r = post_signed(
+            &app,
+            &customer_message("m-1", "Нужна помощь с заказом"),
+            None,
+        )
+        .await;
         assert_eq!(r.status(), 200);
     }
     let id = conversation_id(&app, &token).await;
-    let (_, msgs) = app.api(&token, Method::GET, &format!("/conversations/{id}/messages"), None).await;
-    assert_eq!(msgs["data"].as_array().unwrap().iter().filter(|m| m["kind"] == "customer").count(), 1);
-    let (_, c) = app.api(&token, Method::GET, &format!("/conversations/{id}"), None).await;
+    let (_, msgs) = app
+        .api(
+            &token,
+            Method::GET,
+            &format!("/conversations/{id}/messages"),
+            None,
+        )
+        .await;
+    assert_eq!(
+        msgs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter(|m| m["kind"] == "customer")
+            .count(),
+        1
+    );
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
     assert_eq!(c["contact"]["name"], "Иван Петров");
     assert_eq!(c["contact"]["email"], "ivan@example.com");
 
-    let r = post_signed(&app, &json!({"event": "teleport", "contact": {"id": "x"}}), None).await;
+    let r = post_signed(
+        &app,
+        &json!({"event": "teleport", "contact": {"id": "x"}}),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 400);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn failing_delivery_is_retried_until_it_succeeds() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).and(path("/callback")).respond_with(ResponseTemplate::new(503)).up_to_n_times(2).mount(&server).await;
-    Mock::given(method("POST")).and(path("/callback")).respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "ext-77"}))).mount(&server).await;
+    Mock::given(method("POST"))
+        .and(path("/callback"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/callback"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "ext-77"})))
+        .mount(&server)
+        .await;
     let app = app_with_callback(&server).await;
     post_signed(&app, &customer_message("m-1", "Когда доставка?"), None).await;
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = conversation_id(&app, &token).await;
-    let (s, m) = app.api(&token, Method::POST, &format!("/conversations/{id}/messages"), Some(json!({"text": "Завтра до 18:00"}))).await;
+    let (s, m) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"text": "Завтра до 18:00"})),
+        )
+        .await;
     assert_eq!(s, 201);
     let mid = m["id"].as_i64().unwrap();
     app.eventually("delivery after retries", || async {
-        let (_, msgs) = app.api(&token, Method::GET, &format!("/conversations/{id}/messages"), None).await;
-        msgs["data"].as_array().unwrap().iter().any(|m| m["id"] == mid && m["delivery"] == "sent")
+        let (_, msgs) = app
+            .api(
+                &token,
+                Method::GET,
+                &format!("/conversations/{id}/messages"),
+                None,
+            )
+            .await;
+        msgs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["id"] == mid && m["delivery"] == "sent")
     })
     .await;
     let requests = server.received_requests().await.unwrap();
@@ -92,33 +161,96 @@ async fn failing_delivery_is_retried_until_it_succeeds() {
     assert_eq!(body["message"]["text"], "Завтра до 18:00");
     assert_eq!(body["contact"]["id"], "cust-42");
     assert_eq!(body["message"]["author"], "Admin");
-    let sig = last.headers.get("x-perepiska-signature").unwrap().to_str().unwrap();
+    let sig = last
+        .headers
+        .get("x-perepiska-signature")
+        .unwrap()
+        .to_str()
+        .unwrap();
     assert_eq!(sig, perepiska::channels::api::signature(SECRET, &last.body));
-    let metrics = app.http.get(format!("{}/metrics", app.url)).send().await.unwrap().text().await.unwrap();
-    assert!(metrics.contains("perepiska_send_errors_total{channel=\"api\"} 2"), "{metrics}");
-    assert!(metrics.contains("perepiska_messages_sent_total{channel=\"api\"} 1"), "{metrics}");
+    let metrics = app
+        .http
+        .get(format!("{}/metrics", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("perepiska_send_errors_total{channel=\"api\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("perepiska_messages_sent_total{channel=\"api\"} 1"),
+        "{metrics}"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn permanent_failure_is_shown_in_the_thread_and_not_retried() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(400).set_body_string("unknown contact")).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(400).set_body_string("unknown contact"))
+        .mount(&server)
+        .await;
     let app = app_with_callback(&server).await;
     post_signed(&app, &customer_message("m-1", "Алло"), None).await;
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = conversation_id(&app, &token).await;
-    app.api(&token, Method::POST, &format!("/conversations/{id}/messages"), Some(json!({"text": "Здравствуйте"}))).await;
+    app.api(
+        &token,
+        Method::POST,
+        &format!("/conversations/{id}/messages"),
+        Some(json!({"text": "Здравствуйте"})),
+    )
+    .await;
     app.eventually("failure recorded", || async {
-        let (_, msgs) = app.api(&token, Method::GET, &format!("/conversations/{id}/messages"), None).await;
-        msgs["data"].as_array().unwrap().iter().any(|m| m["kind"] == "system" && m["text"].as_str().unwrap().contains("Message not delivered"))
+        let (_, msgs) = app
+            .api(
+                &token,
+                Method::GET,
+                &format!("/conversations/{id}/messages"),
+                None,
+            )
+            .await;
+        msgs["data"].as_array().unwrap().iter().any(|m| {
+            m["kind"] == "system"
+                && m["text"]
+                    .as_str()
+                    .unwrap()
+                    .contains("Message not delivered")
+        })
     })
     .await;
-    let (_, msgs) = app.api(&token, Method::GET, &format!("/conversations/{id}/messages"), None).await;
-    let reply = msgs["data"].as_array().unwrap().iter().find(|m| m["kind"] == "operator").unwrap().clone();
+    let (_, msgs) = app
+        .api(
+            &token,
+            Method::GET,
+            &format!("/conversations/{id}/messages"),
+            None,
+        )
+        .await;
+    let reply = msgs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|m| m["kind"] == "operator")
+        .unwrap()
+        .clone();
     assert_eq!(reply["delivery"], "failed");
-    assert!(reply["error"].as_str().unwrap().contains("HTTP 400: unknown contact"));
+    assert!(
+        reply["error"]
+            .as_str()
+            .unwrap()
+            .contains("HTTP 400: unknown contact")
+    );
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
-    assert_eq!(server.received_requests().await.unwrap().len(), 1, "a permanent error is not retried");
+    assert_eq!(
+        server.received_requests().await.unwrap().len(),
+        1,
+        "a permanent error is not retried"
+    );
     // The console shows it too.
     let op = app.admin().await;
     let (_, html) = op.get(&format!("/console?c={id}")).await;
@@ -128,20 +260,57 @@ async fn permanent_failure_is_shown_in_the_thread_and_not_retried() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_customer_who_blocked_us_is_not_sent_to() {
     let server = MockServer::start().await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
     let app = app_with_callback(&server).await;
     post_signed(&app, &customer_message("m-1", "Привет"), None).await;
-    let r = post_signed(&app, &json!({"event": "blocked", "contact": {"id": "cust-42"}}), None).await;
+    let r = post_signed(
+        &app,
+        &json!({"event": "blocked", "contact": {"id": "cust-42"}}),
+        None,
+    )
+    .await;
     assert_eq!(r.status(), 200);
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = conversation_id(&app, &token).await;
-    app.api(&token, Method::POST, &format!("/conversations/{id}/messages"), Some(json!({"text": "Вы тут?"}))).await;
+    app.api(
+        &token,
+        Method::POST,
+        &format!("/conversations/{id}/messages"),
+        Some(json!({"text": "Вы тут?"})),
+    )
+    .await;
     app.eventually("blocked reply fails", || async {
-        let (_, msgs) = app.api(&token, Method::GET, &format!("/conversations/{id}/messages"), None).await;
-        msgs["data"].as_array().unwrap().iter().any(|m| m["kind"] == "operator" && m["delivery"] == "failed")
+        let (_, msgs) = app
+            .api(
+                &token,
+                Method::GET,
+                &format!("/conversations/{id}/messages"),
+                None,
+            )
+            .await;
+        msgs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["kind"] == "operator" && m["delivery"] == "failed")
     })
     .await;
-    let (_, msgs) = app.api(&token, Method::GET, &format!("/conversations/{id}/messages"), None).await;
-    assert!(msgs["data"].as_array().unwrap().iter().any(|m| m["text"].as_str().unwrap().contains("blocked the bot or unsubscribed")));
+    let (_, msgs) = app
+        .api(
+            &token,
+            Method::GET,
+            &format!("/conversations/{id}/messages"),
+            None,
+        )
+        .await;
+    assert!(msgs["data"].as_array().unwrap().iter().any(|m| {
+        m["text"]
+            .as_str()
+            .unwrap()
+            .contains("blocked the bot or unsubscribed")
+    }));
     assert_eq!(server.received_requests().await.unwrap().len(), 0);
 }

@@ -10,7 +10,14 @@ fn perepiska(dir: &std::path::Path, args: &[&str]) -> (bool, String) {
         .args(args)
         .output()
         .expect("run perepiska");
-    (out.status.success(), format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr)))
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
 }
 
 #[test]
@@ -18,12 +25,19 @@ fn check_config_accepts_a_good_file_and_names_the_bad_key() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out) = perepiska(dir.path(), &["check-config"]);
     assert!(ok, "a missing channels.toml is fine: {out}");
-    std::fs::write(dir.path().join("channels.toml"), "[[channels]]\nid = \"site\"\nkind = \"widget\"\nname = \"Сайт\"\n").unwrap();
+    std::fs::write(
+        dir.path().join("channels.toml"),
+        "[[channels]]\nid = \"site\"\nkind = \"widget\"\nname = \"Сайт\"\n",
+    )
+    .unwrap();
     let (ok, out) = perepiska(dir.path(), &["check-config"]);
     assert!(ok && out.contains("site (widget)"), "{out}");
     std::fs::write(dir.path().join("channels.toml"), "[[channels]]\nid = \"crm\"\nkind = \"api\"\ncallback_url = \"ftp://x\"\nsecret = \"0123456789abcdef\"\n").unwrap();
     let (ok, out) = perepiska(dir.path(), &["check-config"]);
-    assert!(!ok && out.contains("channel \"crm\"") && out.contains("callback_url"), "{out}");
+    assert!(
+        !ok && out.contains("channel \"crm\"") && out.contains("callback_url"),
+        "{out}"
+    );
     // The server refuses to start on the same file.
     let (ok, out) = perepiska(dir.path(), &["serve", "--bind", "127.0.0.1:0"]);
     assert!(!ok && out.contains("callback_url"), "{out}");
@@ -34,14 +48,56 @@ fn admin_and_token_commands() {
     let dir = tempfile::tempdir().unwrap();
     let (ok, out) = perepiska(dir.path(), &["migrate"]);
     assert!(ok, "{out}");
-    let (ok, out) = perepiska(dir.path(), &["admin", "create", "--email", "Anna@Example.com", "--password", "short", "--role", "operator"]);
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Anna@Example.com",
+            "--password",
+            "short",
+            "--role",
+            "operator",
+        ],
+    );
     assert!(!ok && out.contains("at least 8"), "{out}");
-    let (ok, out) = perepiska(dir.path(), &["admin", "create", "--email", "anna@example.com", "--password", "long-enough-1", "--role", "boss"]);
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "create",
+            "--email",
+            "anna@example.com",
+            "--password",
+            "long-enough-1",
+            "--role",
+            "boss",
+        ],
+    );
     assert!(!ok && out.contains("unknown role"), "{out}");
-    let (ok, out) = perepiska(dir.path(), &["admin", "create", "--email", "Anna@Example.com", "--password", "long-enough-1", "--role", "operator"]);
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "create",
+            "--email",
+            "Anna@Example.com",
+            "--password",
+            "long-enough-1",
+            "--role",
+            "operator",
+        ],
+    );
     assert!(ok && out.contains("anna@example.com is operator"), "{out}");
-    let (ok, out) = perepiska(dir.path(), &["token", "create", "--email", "anna@example.com"]);
+    let (ok, out) = perepiska(
+        dir.path(),
+        &["token", "create", "--email", "anna@example.com"],
+    );
     assert!(ok && out.trim().starts_with("ppk_"), "{out}");
-    let (ok, out) = perepiska(dir.path(), &["token", "create", "--email", "ghost@example.com"]);
+    let (ok, out) = perepiska(
+        dir.path(),
+        &["token", "create", "--email", "ghost@example.com"],
+    );
     assert!(!ok && out.contains("no user"), "{out}");
 }

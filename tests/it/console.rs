@@ -5,31 +5,67 @@ use serde_json::Value;
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, next_event};
 
 async fn conversation(app: &TestApp, visitor: &str, text: &str) -> i64 {
-    let v: Value = app.widget_send(visitor, &format!("c{}", text.len()), text).await.json().await.unwrap();
+    let v: Value = app
+        .widget_send(visitor, &format!("c{}", text.len()), text)
+        .await
+        .json()
+        .await
+        .unwrap();
     v["conversation_id"].as_i64().unwrap()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn customer_html_is_shown_escaped() {
     let app = TestApp::spawn().await;
-    let id = conversation(&app, "visitor-token-0000000001", "<script>alert(1)</script>").await;
+    let id = conversation(
+        &app,
+        "visitor-token-0000000001",
+        "<script>alert(1)</script>",
+    )
+    .await;
     let op = app.admin().await;
-    for path in ["/console".to_string(), format!("/console?c={id}"), format!("/console/partials/thread/{id}")] {
+    for path in [
+        "/console".to_string(),
+        format!("/console?c={id}"),
+        format!("/console/partials/thread/{id}"),
+    ] {
         let (_, html) = op.get(&path).await;
-        assert!(!html.contains("<script>alert(1)</script>"), "{path} must escape customer text");
-        assert!(html.contains("&lt;script&gt;alert(1)&lt;/script&gt;") || html.contains("&#60;script&#62;"), "{path} shows the text");
+        assert!(
+            !html.contains("<script>alert(1)</script>"),
+            "{path} must escape customer text"
+        );
+        assert!(
+            html.contains("&lt;script&gt;alert(1)&lt;/script&gt;")
+                || html.contains("&#60;script&#62;"),
+            "{path} shows the text"
+        );
     }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn wrong_password_is_refused() {
     let app = TestApp::spawn().await;
-    let c = reqwest::Client::builder().cookie_store(true).redirect(reqwest::redirect::Policy::none()).build().unwrap();
-    let page = c.get(format!("{}/login", app.url)).send().await.unwrap().text().await.unwrap();
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     let csrf = crate::support::attr(&page, "name=\"csrf\" value=\"").unwrap();
     let r = c
         .post(format!("{}/login", app.url))
-        .form(&[("email", ADMIN_EMAIL), ("password", "not-the-password"), ("csrf", &csrf)])
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", "not-the-password"),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -42,7 +78,11 @@ async fn wrong_password_is_refused() {
     // Unknown email: the same answer.
     let r = c
         .post(format!("{}/login", app.url))
-        .form(&[("email", "nobody@example.com"), ("password", ADMIN_PASSWORD), ("csrf", &csrf)])
+        .form(&[
+            ("email", "nobody@example.com"),
+            ("password", ADMIN_PASSWORD),
+            ("csrf", &csrf),
+        ])
         .send()
         .await
         .unwrap();
@@ -54,12 +94,25 @@ async fn forms_without_csrf_token_are_refused_and_change_nothing() {
     let app = TestApp::spawn().await;
     let id = conversation(&app, "visitor-token-0000000001", "Помогите").await;
     let op = app.admin().await;
-    let (s, _) = op.post_form(&format!("/console/c/{id}/update"), &[("status", "closed")]).await;
+    let (s, _) = op
+        .post_form(&format!("/console/c/{id}/update"), &[("status", "closed")])
+        .await;
     assert_eq!(s, 403);
-    let (s, _) = op.post_form(&format!("/console/c/{id}/update"), &[("status", "closed"), ("csrf", "forged")]).await;
+    let (s, _) = op
+        .post_form(
+            &format!("/console/c/{id}/update"),
+            &[("status", "closed"), ("csrf", "forged")],
+        )
+        .await;
     assert_eq!(s, 403);
     let form = reqwest::multipart::Form::new().text("text", "forged reply");
-    let r = op.http.post(format!("{}/console/c/{id}/reply", app.url)).multipart(form).send().await.unwrap();
+    let r = op
+        .http
+        .post(format!("{}/console/c/{id}/reply", app.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 403);
     // Login itself needs its token too.
     let r = app
@@ -72,10 +125,30 @@ async fn forms_without_csrf_token_are_refused_and_change_nothing() {
     assert_eq!(r.status(), 403);
 
     let token = app.api_token(ADMIN_EMAIL).await;
-    let (_, conv) = app.api(&token, reqwest::Method::GET, &format!("/conversations/{id}"), None).await;
+    let (_, conv) = app
+        .api(
+            &token,
+            reqwest::Method::GET,
+            &format!("/conversations/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(conv["status"], "new");
-    let (_, msgs) = app.api(&token, reqwest::Method::GET, &format!("/conversations/{id}/messages"), None).await;
-    assert!(msgs["data"].as_array().unwrap().iter().all(|m| m["text"] != "forged reply"));
+    let (_, msgs) = app
+        .api(
+            &token,
+            reqwest::Method::GET,
+            &format!("/conversations/{id}/messages"),
+            None,
+        )
+        .await;
+    assert!(
+        msgs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .all(|m| m["text"] != "forged reply")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -83,7 +156,16 @@ async fn status_assignee_priority_and_due_changes_are_recorded_in_the_thread() {
     let app = TestApp::spawn().await;
     let id = conversation(&app, "visitor-token-0000000001", "Не работает оплата").await;
     let op = app.admin().await;
-    let (s, _) = op.update(id, &[("status", "pending"), ("priority", "urgent"), ("due", "2027-01-15T18:00")]).await;
+    let (s, _) = op
+        .update(
+            id,
+            &[
+                ("status", "pending"),
+                ("priority", "urgent"),
+                ("due", "2027-01-15T18:00"),
+            ],
+        )
+        .await;
     assert_eq!(s, 303);
     let (s, _) = op.update(id, &[("status", "resolved")]).await;
     assert_eq!(s, 303);
@@ -93,40 +175,100 @@ async fn status_assignee_priority_and_due_changes_are_recorded_in_the_thread() {
     assert!(body.contains("cannot change the status"), "{body}");
 
     let token = app.api_token(ADMIN_EMAIL).await;
-    let (_, conv) = app.api(&token, reqwest::Method::GET, &format!("/conversations/{id}"), None).await;
+    let (_, conv) = app
+        .api(
+            &token,
+            reqwest::Method::GET,
+            &format!("/conversations/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(conv["status"], "resolved");
     assert_eq!(conv["priority"], "urgent");
     // 18:00 in Europe/Moscow is 15:00 UTC.
     assert_eq!(conv["due_at"], "2027-01-15T15:00:00Z");
-    let (_, msgs) = app.api(&token, reqwest::Method::GET, &format!("/conversations/{id}/messages"), None).await;
-    let events: Vec<String> = msgs["data"].as_array().unwrap().iter().filter(|m| m["kind"] == "system").map(|m| m["text"].as_str().unwrap().to_string()).collect();
-    assert!(events.iter().any(|e| e == "Status: new → pending (Admin)"), "{events:?}");
-    assert!(events.iter().any(|e| e == "Status: pending → resolved (Admin)"), "{events:?}");
-    assert!(events.iter().any(|e| e == "Priority: normal → urgent (Admin)"), "{events:?}");
-    assert!(events.iter().any(|e| e.starts_with("Due date: 2027-01-15 15:00")), "{events:?}");
+    let (_, msgs) = app
+        .api(
+            &token,
+            reqwest::Method::GET,
+            &format!("/conversations/{id}/messages"),
+            None,
+        )
+        .await;
+    let events: Vec<String> = msgs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "system")
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        events.iter().any(|e| e == "Status: new → pending (Admin)"),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e == "Status: pending → resolved (Admin)"),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e == "Priority: normal → urgent (Admin)"),
+        "{events:?}"
+    );
+    assert!(
+        events
+            .iter()
+            .any(|e| e.starts_with("Due date: 2027-01-15 15:00")),
+        "{events:?}"
+    );
     // The console shows the same events in Russian by default.
     let (_, html) = op.get(&format!("/console?c={id}")).await;
-    assert!(html.contains("Статус: Новое → Ждёт клиента (Admin)") || html.contains("Status: new → pending"), "console lists events");
+    assert!(
+        html.contains("Статус: Новое → Ждёт клиента (Admin)")
+            || html.contains("Status: new → pending"),
+        "console lists events"
+    );
 
     // The customer writes again: a resolved conversation is reopened, and it is recorded.
-    app.widget_send("visitor-token-0000000001", "again", "Опять не работает").await;
-    let (_, conv) = app.api(&token, reqwest::Method::GET, &format!("/conversations/{id}"), None).await;
+    app.widget_send("visitor-token-0000000001", "again", "Опять не работает")
+        .await;
+    let (_, conv) = app
+        .api(
+            &token,
+            reqwest::Method::GET,
+            &format!("/conversations/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(conv["status"], "reopened");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tabs_counters_search_and_close() {
     let app = TestApp::spawn().await;
-    let a = conversation(&app, "visitor-token-000000000a", "Вопрос про ДОСТАВКУ в Казань").await;
+    let a = conversation(
+        &app,
+        "visitor-token-000000000a",
+        "Вопрос про ДОСТАВКУ в Казань",
+    )
+    .await;
     let b = conversation(&app, "visitor-token-000000000b", "Возврат товара").await;
     let op = app.admin().await;
     // Replying assigns the conversation to the operator: it moves to Mine.
     assert_eq!(op.reply(a, "Смотрю", false).await, 303);
     let (_, html) = op.get("/console?tab=mine").await;
     assert!(html.contains("Вопрос про ДОСТАВКУ") && !html.contains("Возврат товара"));
-    assert!(html.contains("data-counts=\"1,1,2,0\""), "mine 1, unassigned 1, all 2, closed 0");
+    assert!(
+        html.contains("data-counts=\"1,1,2,0\""),
+        "mine 1, unassigned 1, all 2, closed 0"
+    );
     // Case-insensitive Cyrillic search over message text, and #number.
-    let (_, html) = op.get("/console?q=%D0%B4%D0%BE%D1%81%D1%82%D0%B0%D0%B2%D0%BA%D1%83").await; // "доставку"
+    let (_, html) = op
+        .get("/console?q=%D0%B4%D0%BE%D1%81%D1%82%D0%B0%D0%B2%D0%BA%D1%83")
+        .await; // "доставку"
     assert!(html.contains("Вопрос про ДОСТАВКУ") && !html.contains("Возврат товара"));
     let (_, html) = op.get("/console?q=%232").await; // "#2"
     assert!(html.contains("Возврат товара") && !html.contains("Вопрос про ДОСТАВКУ"));
@@ -137,7 +279,12 @@ async fn tabs_counters_search_and_close() {
     assert!(html.contains("Возврат товара"));
     assert!(html.contains("data-counts=\"1,0,1,1\""));
     // The closed conversation's customer writes again: a new conversation #3 starts.
-    let v: Value = app.widget_send("visitor-token-000000000b", "later", "Ещё вопрос").await.json().await.unwrap();
+    let v: Value = app
+        .widget_send("visitor-token-000000000b", "later", "Ещё вопрос")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["conversation_number"], 3);
     // Unknown filter values get a clear error.
     let (s, body) = op.get("/console?status=done").await;
@@ -149,17 +296,36 @@ async fn tabs_counters_search_and_close() {
 async fn console_receives_new_messages_live() {
     let app = TestApp::spawn().await;
     let op = app.admin().await;
-    let mut live = op.http.get(format!("{}/console/live", app.url)).send().await.unwrap();
+    let mut live = op
+        .http
+        .get(format!("{}/console/live", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(live.status(), 200);
     assert_eq!(live.headers()["content-type"], "text/event-stream");
-    let v: Value = app.widget_send("visitor-token-0000000001", "live1", "Есть кто?").await.json().await.unwrap();
-    let ev = next_event(&mut live, Duration::from_secs(5), |e| e["kind"] == "message" && e["from_customer"] == true).await.expect("live event");
+    let v: Value = app
+        .widget_send("visitor-token-0000000001", "live1", "Есть кто?")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ev = next_event(&mut live, Duration::from_secs(5), |e| {
+        e["kind"] == "message" && e["from_customer"] == true
+    })
+    .await
+    .expect("live event");
     assert_eq!(ev["conversation_id"], v["conversation_id"]);
     // The list fragment the page fetches on that event shows the message as unread.
     let (_, list) = op.get("/console/partials/list").await;
     assert!(list.contains("Есть кто?") && list.contains("row unread"));
     // Without a session there is no stream.
-    let r = app.http.get(format!("{}/console/live", app.url)).send().await.unwrap();
+    let r = app
+        .http
+        .get(format!("{}/console/live", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 303);
 }
 
@@ -170,8 +336,20 @@ async fn operators_see_only_their_projects() {
     let store = app.store();
     store
         .write(|c| {
-            let p = perepiska::store::projects::create(c, "second", "Вторая компания", "Asia/Yekaterinburg")?;
-            perepiska::bootstrap::create_user(c, "ops2@example.com", "Ops Two", "password-2222", perepiska::domain::Role::Operator, p.id)?;
+            let p = perepiska::store::projects::create(
+                c,
+                "second",
+                "Вторая компания",
+                "Asia/Yekaterinburg",
+            )?;
+            perepiska::bootstrap::create_user(
+                c,
+                "ops2@example.com",
+                "Ops Two",
+                "password-2222",
+                perepiska::domain::Role::Operator,
+                p.id,
+            )?;
             Ok(())
         })
         .await
@@ -185,6 +363,13 @@ async fn operators_see_only_their_projects() {
     let (s, _) = other.update(id, &[("status", "closed")]).await;
     assert_eq!(s, 404);
     let token = app.api_token("ops2@example.com").await;
-    let (s, _) = app.api(&token, reqwest::Method::GET, &format!("/conversations/{id}"), None).await;
+    let (s, _) = app
+        .api(
+            &token,
+            reqwest::Method::GET,
+            &format!("/conversations/{id}"),
+            None,
+        )
+        .await;
     assert_eq!(s, 404);
 }

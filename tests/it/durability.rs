@@ -6,30 +6,68 @@ use crate::support::{ADMIN_EMAIL, TestApp};
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn restart_keeps_everything() {
     let mut app = TestApp::spawn().await;
-    let v: Value = app.widget_send("visitor-token-0000000001", "before", "До перезапуска").await.json().await.unwrap();
+    let v: Value = app
+        .widget_send("visitor-token-0000000001", "before", "До перезапуска")
+        .await
+        .json()
+        .await
+        .unwrap();
     let id = v["conversation_id"].as_i64().unwrap();
     let token = app.api_token(ADMIN_EMAIL).await;
-    app.api(&token, Method::POST, &format!("/conversations/{id}/messages"), Some(json!({"text": "Ответ до перезапуска"}))).await;
-    app.api(&token, Method::PATCH, &format!("/conversations/{id}"), Some(json!({"priority": "high"}))).await;
+    app.api(
+        &token,
+        Method::POST,
+        &format!("/conversations/{id}/messages"),
+        Some(json!({"text": "Ответ до перезапуска"})),
+    )
+    .await;
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{id}"),
+        Some(json!({"priority": "high"})),
+    )
+    .await;
     let op = app.admin().await;
 
     app.restart().await;
 
     // Same data, same tokens, same sessions, same visitor identity.
-    let (s, c) = app.api(&token, Method::GET, &format!("/conversations/{id}"), None).await;
+    let (s, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
     assert_eq!(s, 200);
     assert_eq!(c["priority"], "high");
-    let texts: Vec<String> = app.widget_messages("visitor-token-0000000001").await.iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+    let texts: Vec<String> = app
+        .widget_messages("visitor-token-0000000001")
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(texts, vec!["До перезапуска", "Ответ до перезапуска"]);
-    let op2 = crate::support::Operator { http: op.http, url: app.url.clone(), csrf: op.csrf };
+    let op2 = crate::support::Operator {
+        http: op.http,
+        url: app.url.clone(),
+        csrf: op.csrf,
+    };
     let (s, html) = op2.get(&format!("/console?c={id}")).await;
     assert_eq!(s, 200, "the session survives a restart");
     assert!(html.contains("До перезапуска"));
     // The same client id after the restart is still recognised.
-    let again: Value = app.widget_send("visitor-token-0000000001", "before", "До перезапуска").await.json().await.unwrap();
+    let again: Value = app
+        .widget_send("visitor-token-0000000001", "before", "До перезапуска")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(again["duplicate"], true);
     // Numbers continue.
-    let v: Value = app.widget_send("visitor-token-0000000002", "new", "Новый").await.json().await.unwrap();
+    let v: Value = app
+        .widget_send("visitor-token-0000000002", "new", "Новый")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(v["conversation_number"], 2);
 }
 
@@ -48,11 +86,21 @@ async fn undelivered_messages_are_delivered_after_a_restart() {
         s.outbox_backoff = std::time::Duration::from_secs(3600);
     })
     .await;
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(500)).up_to_n_times(1).mount(&server).await;
-    let body = serde_json::to_vec(&json!({"contact": {"id": "c1"}, "message": {"id": "1", "text": "Привет"}})).unwrap();
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(500))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    let body = serde_json::to_vec(
+        &json!({"contact": {"id": "c1"}, "message": {"id": "1", "text": "Привет"}}),
+    )
+    .unwrap();
     app.http
         .post(format!("{}/webhooks/crm", app.url))
-        .header("X-Perepiska-Signature", perepiska::channels::api::signature("crm-shared-secret-123", &body))
+        .header(
+            "X-Perepiska-Signature",
+            perepiska::channels::api::signature("crm-shared-secret-123", &body),
+        )
         .body(body)
         .send()
         .await
@@ -60,8 +108,17 @@ async fn undelivered_messages_are_delivered_after_a_restart() {
     let token = app.api_token(ADMIN_EMAIL).await;
     let (_, list) = app.api(&token, Method::GET, "/conversations", None).await;
     let id = list["data"][0]["id"].as_i64().unwrap();
-    app.api(&token, Method::POST, &format!("/conversations/{id}/messages"), Some(json!({"text": "Ответ"}))).await;
-    app.eventually("first attempt failed", || async { server.received_requests().await.unwrap().len() == 1 }).await;
+    app.api(
+        &token,
+        Method::POST,
+        &format!("/conversations/{id}/messages"),
+        Some(json!({"text": "Ответ"})),
+    )
+    .await;
+    app.eventually("first attempt failed", || async {
+        server.received_requests().await.unwrap().len() == 1
+    })
+    .await;
     app.stop().await;
     // While it is down, the retry becomes due (as if the hour had passed).
     let store = app.store();
@@ -69,16 +126,32 @@ async fn undelivered_messages_are_delivered_after_a_restart() {
         .write(|c| {
             use diesel::prelude::*;
             use perepiska::store::schema::outbox;
-            diesel::update(outbox::table).set(outbox::next_attempt_at.eq(perepiska::store::now())).execute(c)?;
+            diesel::update(outbox::table)
+                .set(outbox::next_attempt_at.eq(perepiska::store::now()))
+                .execute(c)?;
             Ok(())
         })
         .await
         .unwrap();
-    Mock::given(method("POST")).respond_with(ResponseTemplate::new(200)).mount(&server).await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
     app.restart().await;
     app.eventually("delivered after restart", || async {
-        let (_, msgs) = app.api(&token, Method::GET, &format!("/conversations/{id}/messages"), None).await;
-        msgs["data"].as_array().unwrap().iter().any(|m| m["kind"] == "operator" && m["delivery"] == "sent")
+        let (_, msgs) = app
+            .api(
+                &token,
+                Method::GET,
+                &format!("/conversations/{id}/messages"),
+                None,
+            )
+            .await;
+        msgs["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|m| m["kind"] == "operator" && m["delivery"] == "sent")
     })
     .await;
     assert_eq!(server.received_requests().await.unwrap().len(), 2);
@@ -119,8 +192,19 @@ async fn many_concurrent_visitors_are_all_committed() {
     let (_, v) = app.api(&token, Method::GET, "/conversations", None).await;
     assert_eq!(v["total"], 20);
     let numbers: std::collections::BTreeSet<i64> = {
-        let (_, p1) = app.api(&token, Method::GET, "/conversations?per_page=100", None).await;
-        p1["data"].as_array().unwrap().iter().map(|c| c["number"].as_i64().unwrap()).collect()
+        let (_, p1) = app
+            .api(&token, Method::GET, "/conversations?per_page=100", None)
+            .await;
+        p1["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["number"].as_i64().unwrap())
+            .collect()
     };
-    assert_eq!(numbers, (1..=20).collect(), "numbers are unique and gapless");
+    assert_eq!(
+        numbers,
+        (1..=20).collect(),
+        "numbers are unique and gapless"
+    );
 }

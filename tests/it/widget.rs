@@ -9,7 +9,9 @@ const VISITOR: &str = "visitor-token-0000000001";
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn visitor_message_reaches_api_and_console_and_reply_comes_back_live() {
     let app = TestApp::spawn().await;
-    let r = app.widget_send(VISITOR, "m1", "Здравствуйте, где мой заказ 4411?").await;
+    let r = app
+        .widget_send(VISITOR, "m1", "Здравствуйте, где мой заказ 4411?")
+        .await;
     assert_eq!(r.status(), 200);
     let rec: Value = r.json().await.unwrap();
     let conv_id = rec["conversation_id"].as_i64().unwrap();
@@ -18,16 +20,32 @@ async fn visitor_message_reaches_api_and_console_and_reply_comes_back_live() {
 
     // Visible through the API…
     let token = app.api_token(crate::support::ADMIN_EMAIL).await;
-    let (s, msgs) = app.api(&token, reqwest::Method::GET, &format!("/conversations/{conv_id}/messages"), None).await;
+    let (s, msgs) = app
+        .api(
+            &token,
+            reqwest::Method::GET,
+            &format!("/conversations/{conv_id}/messages"),
+            None,
+        )
+        .await;
     assert_eq!(s, 200);
-    let texts: Vec<&str> = msgs["data"].as_array().unwrap().iter().filter(|m| m["kind"] == "customer").map(|m| m["text"].as_str().unwrap()).collect();
+    let texts: Vec<&str> = msgs["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "customer")
+        .map(|m| m["text"].as_str().unwrap())
+        .collect();
     assert_eq!(texts, vec!["Здравствуйте, где мой заказ 4411?"]);
 
     // …and in the console.
     let op = app.admin().await;
     let (s, html) = op.get("/console").await;
     assert_eq!(s, 200);
-    assert!(html.contains("Здравствуйте, где мой заказ 4411?"), "list shows the preview");
+    assert!(
+        html.contains("Здравствуйте, где мой заказ 4411?"),
+        "list shows the preview"
+    );
     let (_, html) = op.get(&format!("/console?c={conv_id}")).await;
     assert!(html.contains("#1"));
 
@@ -39,9 +57,19 @@ async fn visitor_message_reaches_api_and_console_and_reply_comes_back_live() {
         .await
         .unwrap();
     assert_eq!(live.status(), 200);
-    assert_eq!(op.reply(conv_id, "Заказ уже в пути, прибудет завтра", false).await, 303);
-    let ev = next_event(&mut live, Duration::from_secs(5), |e| e["kind"] == "delivery").await;
-    assert!(ev.is_some(), "the visitor's stream announces the operator's answer");
+    assert_eq!(
+        op.reply(conv_id, "Заказ уже в пути, прибудет завтра", false)
+            .await,
+        303
+    );
+    let ev = next_event(&mut live, Duration::from_secs(5), |e| {
+        e["kind"] == "delivery"
+    })
+    .await;
+    assert!(
+        ev.is_some(),
+        "the visitor's stream announces the operator's answer"
+    );
     let history = app.widget_messages(VISITOR).await;
     let last = history.last().unwrap();
     assert_eq!(last["kind"], "operator");
@@ -53,28 +81,62 @@ async fn visitor_message_reaches_api_and_console_and_reply_comes_back_live() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn repeated_submission_creates_one_message() {
     let app = TestApp::spawn().await;
-    let a: Value = app.widget_send(VISITOR, "same-id", "Повтор").await.json().await.unwrap();
-    let b: Value = app.widget_send(VISITOR, "same-id", "Повтор").await.json().await.unwrap();
+    let a: Value = app
+        .widget_send(VISITOR, "same-id", "Повтор")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = app
+        .widget_send(VISITOR, "same-id", "Повтор")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(a["message_id"], b["message_id"]);
     assert_eq!(b["duplicate"], true);
     let msgs = app.widget_messages(VISITOR).await;
     assert_eq!(msgs.len(), 1);
     // The same client id from another visitor is another message.
-    let c: Value = app.widget_send("other-visitor-0000000002", "same-id", "Повтор").await.json().await.unwrap();
+    let c: Value = app
+        .widget_send("other-visitor-0000000002", "same-id", "Повтор")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_ne!(c["message_id"], a["message_id"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn identity_survives_and_second_message_joins_the_conversation() {
     let app = TestApp::spawn().await;
-    let a: Value = app.widget_send(VISITOR, "a", "Первое").await.json().await.unwrap();
-    let b: Value = app.widget_send(VISITOR, "b", "Второе").await.json().await.unwrap();
+    let a: Value = app
+        .widget_send(VISITOR, "a", "Первое")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let b: Value = app
+        .widget_send(VISITOR, "b", "Второе")
+        .await
+        .json()
+        .await
+        .unwrap();
     assert_eq!(a["conversation_id"], b["conversation_id"]);
     assert_eq!(b["new_conversation"], false);
-    let texts: Vec<String> = app.widget_messages(VISITOR).await.iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+    let texts: Vec<String> = app
+        .widget_messages(VISITOR)
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(texts, vec!["Первое", "Второе"]);
     // Another visitor sees none of it.
-    assert!(app.widget_messages("stranger-token-000000000").await.is_empty());
+    assert!(
+        app.widget_messages("stranger-token-000000000")
+            .await
+            .is_empty()
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -82,10 +144,19 @@ async fn bad_widget_input_is_refused_and_stores_nothing() {
     let app = TestApp::spawn().await;
     let cases = [
         (r#"{"visitor":"short","client_id":"x","text":"hi"}"#, 401),
-        (r#"{"visitor":"visitor-token-0000000001","client_id":"x","text":"   "}"#, 400),
-        (r#"{"visitor":"visitor-token-0000000001","client_id":"bad id!","text":"hi"}"#, 400),
+        (
+            r#"{"visitor":"visitor-token-0000000001","client_id":"x","text":"   "}"#,
+            400,
+        ),
+        (
+            r#"{"visitor":"visitor-token-0000000001","client_id":"bad id!","text":"hi"}"#,
+            400,
+        ),
         (r#"not json"#, 400),
-        (r#"{"visitor":"visitor-token-0000000001","client_id":"x","text":"hi","email":"nope"}"#, 400),
+        (
+            r#"{"visitor":"visitor-token-0000000001","client_id":"x","text":"hi","email":"nope"}"#,
+            400,
+        ),
     ];
     for (body, status) in cases {
         let r = app
@@ -98,13 +169,24 @@ async fn bad_widget_input_is_refused_and_stores_nothing() {
             .unwrap();
         assert_eq!(r.status().as_u16(), status, "{body}");
         let v: Value = r.json().await.unwrap();
-        assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "clear error for {body}");
+        assert!(
+            v["error"]["message"]
+                .as_str()
+                .is_some_and(|m| !m.is_empty()),
+            "clear error for {body}"
+        );
     }
     let long = "я".repeat(10_001);
     let r = app.widget_send(VISITOR, "long", &long).await;
     assert_eq!(r.status(), 400);
     assert!(app.widget_messages(VISITOR).await.is_empty());
-    let r = app.http.post(format!("{}/widget/nope/messages", app.url)).body("{}").send().await.unwrap();
+    let r = app
+        .http
+        .post(format!("{}/widget/nope/messages", app.url))
+        .body("{}")
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 404);
 }
 
@@ -114,7 +196,10 @@ async fn visitor_attaches_a_file_and_the_operator_downloads_it() {
     let png: Vec<u8> = b"\x89PNG\r\n\x1a\nfake-image-bytes".to_vec();
     let r = app
         .http
-        .post(format!("{}/widget/web/files?visitor={VISITOR}&client_id=f1&name=screen%20shot.png", app.url))
+        .post(format!(
+            "{}/widget/web/files?visitor={VISITOR}&client_id=f1&name=screen%20shot.png",
+            app.url
+        ))
         .header("Content-Type", "image/png")
         .body(png.clone())
         .send()
@@ -128,22 +213,48 @@ async fn visitor_attaches_a_file_and_the_operator_downloads_it() {
     assert_eq!(att["image"], true);
 
     let op = app.admin().await;
-    let (_, html) = op.get(&format!("/console?c={}", rec["conversation_id"])).await;
+    let (_, html) = op
+        .get(&format!("/console?c={}", rec["conversation_id"]))
+        .await;
     assert!(html.contains("screen shot.png"));
     let id = att["id"].as_i64().unwrap();
-    let r = op.http.get(format!("{}/console/attachments/{id}", app.url)).send().await.unwrap();
+    let r = op
+        .http
+        .get(format!("{}/console/attachments/{id}", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.headers()["content-type"], "image/png");
     assert_eq!(r.bytes().await.unwrap().to_vec(), png);
     // The visitor can fetch their own file; a stranger cannot.
-    let mine = app.http.get(format!("{}/widget/web/attachments/{id}?visitor={VISITOR}", app.url)).send().await.unwrap();
+    let mine = app
+        .http
+        .get(format!(
+            "{}/widget/web/attachments/{id}?visitor={VISITOR}",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(mine.status(), 200);
-    let other = app.http.get(format!("{}/widget/web/attachments/{id}?visitor=stranger-token-000000000", app.url)).send().await.unwrap();
+    let other = app
+        .http
+        .get(format!(
+            "{}/widget/web/attachments/{id}?visitor=stranger-token-000000000",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(other.status(), 404);
 
     // An HTML upload is never served as HTML.
     app.http
-        .post(format!("{}/widget/web/files?visitor={VISITOR}&client_id=f2&name=x.html", app.url))
+        .post(format!(
+            "{}/widget/web/files?visitor={VISITOR}&client_id=f2&name=x.html",
+            app.url
+        ))
         .header("Content-Type", "text/html")
         .body("<script>alert(1)</script>")
         .send()
@@ -151,9 +262,19 @@ async fn visitor_attaches_a_file_and_the_operator_downloads_it() {
         .unwrap();
     let msgs = app.widget_messages(VISITOR).await;
     let html_id = msgs[1]["attachments"][0]["id"].as_i64().unwrap();
-    let r = op.http.get(format!("{}/console/attachments/{html_id}", app.url)).send().await.unwrap();
+    let r = op
+        .http
+        .get(format!("{}/console/attachments/{html_id}", app.url))
+        .send()
+        .await
+        .unwrap();
     assert_eq!(r.headers()["content-type"], "application/octet-stream");
-    assert!(r.headers()["content-disposition"].to_str().unwrap().starts_with("attachment"));
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .starts_with("attachment")
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -161,7 +282,10 @@ async fn oversized_and_empty_files_are_refused() {
     let app = TestApp::spawn_with(|s| s.max_attachment_bytes = 1024).await;
     let r = app
         .http
-        .post(format!("{}/widget/web/files?visitor={VISITOR}&client_id=big&name=big.bin", app.url))
+        .post(format!(
+            "{}/widget/web/files?visitor={VISITOR}&client_id=big&name=big.bin",
+            app.url
+        ))
         .body(vec![7u8; 2048])
         .send()
         .await
@@ -169,7 +293,10 @@ async fn oversized_and_empty_files_are_refused() {
     assert_eq!(r.status(), 400);
     let r = app
         .http
-        .post(format!("{}/widget/web/files?visitor={VISITOR}&client_id=empty&name=e.txt", app.url))
+        .post(format!(
+            "{}/widget/web/files?visitor={VISITOR}&client_id=empty&name=e.txt",
+            app.url
+        ))
         .body(Vec::<u8>::new())
         .send()
         .await
@@ -181,11 +308,31 @@ async fn oversized_and_empty_files_are_refused() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn internal_notes_never_reach_the_visitor() {
     let app = TestApp::spawn().await;
-    let rec: Value = app.widget_send(VISITOR, "n1", "Вопрос").await.json().await.unwrap();
+    let rec: Value = app
+        .widget_send(VISITOR, "n1", "Вопрос")
+        .await
+        .json()
+        .await
+        .unwrap();
     let op = app.admin().await;
-    assert_eq!(op.reply(rec["conversation_id"].as_i64().unwrap(), "клиент VIP, ответить быстро", true).await, 303);
-    let (_, html) = op.get(&format!("/console?c={}", rec["conversation_id"])).await;
+    assert_eq!(
+        op.reply(
+            rec["conversation_id"].as_i64().unwrap(),
+            "клиент VIP, ответить быстро",
+            true
+        )
+        .await,
+        303
+    );
+    let (_, html) = op
+        .get(&format!("/console?c={}", rec["conversation_id"]))
+        .await;
     assert!(html.contains("клиент VIP, ответить быстро"));
-    let texts: Vec<String> = app.widget_messages(VISITOR).await.iter().map(|m| m["text"].as_str().unwrap().to_string()).collect();
+    let texts: Vec<String> = app
+        .widget_messages(VISITOR)
+        .await
+        .iter()
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
     assert_eq!(texts, vec!["Вопрос"]);
 }

@@ -34,7 +34,10 @@ impl Drop for PgDb {
         use diesel::Connection;
         use diesel::connection::SimpleConnection;
         if let Ok(mut c) = diesel::PgConnection::establish(&self.admin_url) {
-            let _ = c.batch_execute(&format!("DROP DATABASE IF EXISTS {} WITH (FORCE)", self.name));
+            let _ = c.batch_execute(&format!(
+                "DROP DATABASE IF EXISTS {} WITH (FORCE)",
+                self.name
+            ));
         }
     }
 }
@@ -42,13 +45,21 @@ impl Drop for PgDb {
 fn fresh_pg() -> Option<PgDb> {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
-    let admin_url = std::env::var("TEST_DATABASE_URL").ok().filter(|u| !u.is_empty())?;
-    let name = format!("perepiska_test_{}", perepiska::crypto::random_hex(6).unwrap_or_default());
+    let admin_url = std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| !u.is_empty())?;
+    let name = format!(
+        "perepiska_test_{}",
+        perepiska::crypto::random_hex(6).unwrap_or_default()
+    );
     let mut c = diesel::PgConnection::establish(&admin_url)
         .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
     c.batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
-    let base = admin_url.rsplit_once('/').map(|(b, _)| b.to_string()).unwrap_or(admin_url.clone());
+    let base = admin_url
+        .rsplit_once('/')
+        .map(|(b, _)| b.to_string())
+        .unwrap_or(admin_url.clone());
     Some(PgDb {
         url: format!("{base}/{name}"),
         admin_url,
@@ -86,7 +97,9 @@ impl TestApp {
             ..Settings::default()
         };
         tweak(&mut settings);
-        let running = perepiska::start(settings.clone()).await.expect("server starts");
+        let running = perepiska::start(settings.clone())
+            .await
+            .expect("server starts");
         TestApp {
             url: running.url.clone(),
             settings,
@@ -106,7 +119,9 @@ impl TestApp {
         if let Some(r) = self.running.take() {
             r.stop().await;
         }
-        let running = perepiska::start(self.settings.clone()).await.expect("server restarts");
+        let running = perepiska::start(self.settings.clone())
+            .await
+            .expect("server restarts");
         self.url = running.url.clone();
         self.running = Some(running);
     }
@@ -130,7 +145,12 @@ impl TestApp {
             .expect("token")
     }
 
-    pub async fn widget_send(&self, visitor: &str, client_id: &str, text: &str) -> reqwest::Response {
+    pub async fn widget_send(
+        &self,
+        visitor: &str,
+        client_id: &str,
+        text: &str,
+    ) -> reqwest::Response {
         self.http
             .post(format!("{}/widget/web/messages", self.url))
             .json(&json!({ "visitor": visitor, "client_id": client_id, "text": text }))
@@ -142,7 +162,10 @@ impl TestApp {
     pub async fn widget_messages(&self, visitor: &str) -> Vec<Value> {
         let v: Value = self
             .http
-            .get(format!("{}/widget/web/messages?visitor={visitor}", self.url))
+            .get(format!(
+                "{}/widget/web/messages?visitor={visitor}",
+                self.url
+            ))
             .send()
             .await
             .expect("history")
@@ -159,7 +182,14 @@ impl TestApp {
             .redirect(reqwest::redirect::Policy::none())
             .build()
             .expect("client");
-        let page = c.get(format!("{}/login", self.url)).send().await.expect("login page").text().await.expect("body");
+        let page = c
+            .get(format!("{}/login", self.url))
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("body");
         let csrf = attr(&page, "name=\"csrf\" value=\"").expect("login csrf");
         let r = c
             .post(format!("{}/login", self.url))
@@ -168,7 +198,14 @@ impl TestApp {
             .await
             .expect("login");
         assert_eq!(r.status(), 303, "login as {email} should succeed");
-        let console = c.get(format!("{}/console", self.url)).send().await.expect("console").text().await.expect("body");
+        let console = c
+            .get(format!("{}/console", self.url))
+            .send()
+            .await
+            .expect("console")
+            .text()
+            .await
+            .expect("body");
         let csrf = attr(&console, "data-csrf=\"").expect("console csrf");
         Operator {
             http: c,
@@ -181,7 +218,13 @@ impl TestApp {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
 
-    pub async fn api(&self, token: &str, method: reqwest::Method, path: &str, body: Option<Value>) -> (u16, Value) {
+    pub async fn api(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
         let mut r = self
             .http
             .request(method, format!("{}/api/v1{path}", self.url))
@@ -192,7 +235,10 @@ impl TestApp {
         let resp = r.send().await.expect("api call");
         let status = resp.status().as_u16();
         let text = resp.text().await.unwrap_or_default();
-        (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(Value::String(text)),
+        )
     }
 
     /// Waits (bounded) until `check` holds, polling every 20 ms.
@@ -228,12 +274,23 @@ pub struct Operator {
 
 impl Operator {
     pub async fn get(&self, path: &str) -> (u16, String) {
-        let r = self.http.get(format!("{}{path}", self.url)).send().await.expect("get");
+        let r = self
+            .http
+            .get(format!("{}{path}", self.url))
+            .send()
+            .await
+            .expect("get");
         (r.status().as_u16(), r.text().await.unwrap_or_default())
     }
 
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
-        let r = self.http.post(format!("{}{path}", self.url)).form(form).send().await.expect("post");
+        let r = self
+            .http
+            .post(format!("{}{path}", self.url))
+            .form(form)
+            .send()
+            .await
+            .expect("post");
         (r.status().as_u16(), r.text().await.unwrap_or_default())
     }
 
@@ -257,7 +314,8 @@ impl Operator {
     pub async fn update(&self, conversation_id: i64, fields: &[(&str, &str)]) -> (u16, String) {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
-        self.post_form(&format!("/console/c/{conversation_id}/update"), &form).await
+        self.post_form(&format!("/console/c/{conversation_id}/update"), &form)
+            .await
     }
 }
 
@@ -269,11 +327,18 @@ pub fn attr(html: &str, prefix: &str) -> Option<String> {
 }
 
 /// Reads an SSE response until `pred` matches an event's data, bounded by `timeout`.
-pub async fn next_event(resp: &mut reqwest::Response, timeout: Duration, pred: impl Fn(&Value) -> bool) -> Option<Value> {
+pub async fn next_event(
+    resp: &mut reqwest::Response,
+    timeout: Duration,
+    pred: impl Fn(&Value) -> bool,
+) -> Option<Value> {
     let deadline = tokio::time::Instant::now() + timeout;
     let mut buf = String::new();
     loop {
-        let chunk = tokio::time::timeout_at(deadline, resp.chunk()).await.ok()?.ok()??;
+        let chunk = tokio::time::timeout_at(deadline, resp.chunk())
+            .await
+            .ok()?
+            .ok()??;
         buf.push_str(&String::from_utf8_lossy(&chunk));
         while let Some(end) = buf.find("\n\n") {
             let frame: String = buf.drain(..end + 2).collect();
