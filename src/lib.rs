@@ -83,14 +83,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         metrics,
     );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    let mut tasks = Vec::new();
     // The committer ends when the last Inbox clone (the server's) is dropped.
-    tasks.push(tokio::spawn(inbox::receive::run_committer(
+    let committer = tokio::spawn(inbox::receive::run_committer(
         boot.store.clone(),
         inbox.bus.clone(),
         ingest_rx,
-    )));
-    tasks.push(tokio::spawn(outbox::run(
+    ));
+    let outbox_worker = tokio::spawn(outbox::run(
         inbox.clone(),
         outbox::OutboxConfig {
             backoff_base: settings.outbox_backoff,
@@ -98,7 +97,8 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             ..Default::default()
         },
         shutdown_rx.clone(),
-    )));
+    ));
+    let tasks = vec![committer, outbox_worker];
     let server = web::server(listener, inbox, settings.clone(), shutdown_rx)?;
     let handle = server.handle();
     let server = tokio::spawn(server);

@@ -179,17 +179,30 @@ pub fn count_in_project(conn: &mut DbConn, project_id: i64) -> Result<i64> {
         .get_result(conn)?)
 }
 
-/// Which of these dedup keys are stored (the load generator's durability check).
-pub fn existing_dedup_keys(conn: &mut DbConn, keys: &[String]) -> Result<Vec<String>> {
+/// Which of these message ids exist (the load generator's durability check).
+pub fn existing_ids(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<i64>> {
     let mut found = Vec::new();
-    for chunk in keys.chunks(500) {
-        let rows: Vec<Option<String>> = messages::table
-            .filter(messages::dedup_key.eq_any(chunk))
-            .select(messages::dedup_key)
-            .load(conn)?;
-        found.extend(rows.into_iter().flatten());
+    for chunk in ids.chunks(500) {
+        found.extend(
+            messages::table
+                .filter(messages::id.eq_any(chunk))
+                .select(messages::id)
+                .load::<i64>(conn)?,
+        );
     }
     Ok(found)
+}
+
+/// How many stored messages carry one of these platform ids.
+pub fn count_platform_ids(conn: &mut DbConn, platform_ids: &[String]) -> Result<i64> {
+    let mut n = 0;
+    for chunk in platform_ids.chunks(500) {
+        n += messages::table
+            .filter(messages::platform_id.eq_any(chunk))
+            .count()
+            .get_result::<i64>(conn)?;
+    }
+    Ok(n)
 }
 
 /// What a customer may see of their conversations in one channel, oldest first.

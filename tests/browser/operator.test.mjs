@@ -1,0 +1,98 @@
+// The main operator path in a real headless Chromium: a visitor writes on /demo, the operator
+// (already looking at the console) sees it arrive without a reload, answers, and the answer
+// appears in the visitor's widget.
+import { test, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, dirname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { chromium } from 'playwright-core';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+const bin = process.env.PEREPISKA_BIN || join(root, 'target', 'debug', 'perepiska');
+const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
+const EMAIL = 'operator@example.com';
+const PASSWORD = 'browser-test-password';
+
+let server, base, dataDir, browser;
+
+function startServer() {
+  dataDir = mkdtempSync(join(tmpdir(), 'perepiska-browser-'));
+  const env = { ...process.env, PEREPISKA_ADMIN_EMAIL: EMAIL, PEREPISKA_ADMIN_PASSWORD: PASSWORD,
+    PEREPISKA_CHANNELS: join(dataDir, 'none.toml'), RUST_LOG: 'warn' };
+  if (!process.env.BROWSER_DATABASE_URL) delete env.DATABASE_URL;
+  else env.DATABASE_URL = process.env.BROWSER_DATABASE_URL;
+  server = spawn(bin, ['serve', '--bind', '127.0.0.1:0', '--data-dir', join(dataDir, 'data')], { cwd: root, env });
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error('server did not start in 30 s')), 30000);
+    let out = '';
+    server.stdout.on('data', (d) => {
+      out += d;
+      const m = out.match(/listening on (http:\/\/[0-9.:]+)/);
+      if (m) { clearTimeout(timer); resolve(m[1]); }
+    });
+    server.stderr.on('data', (d) => process.stderr.write(d));
+    server.on('exit', (code) => { clearTimeout(timer); reject(new Error(`server exited with ${code}: ${out}`)); });
+  });
+}
+
+before(async () => {
+  base = await startServer();
+  browser = await chromium.launch({
+    executablePath: chromiumPath,
+    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
+      '--disable-component-update', '--disable-sync'],
+  });
+});
+
+after(async () => {
+  if (browser) await browser.close();
+  if (server) { server.removeAllListeners('exit'); server.kill('SIGTERM'); }
+  if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+});
+
+test('visitor writes on /demo, operator sees it live and answers, visitor gets the answer', { timeout: 60000 }, async () => {
+  // The operator signs in and keeps the console open.
+  const opCtx = await browser.newContext({ locale: 'ru-RU' });
+  const op = await opCtx.newPage();
+  await op.goto(base + '/login');
+  await op.fill('input[name=email]', EMAIL);
+  await op.fill('input[name=password]', PASSWORD);
+  await op.click('button[type=submit]');
+  await op.waitForURL(base + '/console');
+  await op.evaluate(() => { window.__notReloaded = true; });
+  await op.waitForFunction(() => document.body.classList.contains('live'), null, { timeout: 10000 });
+
+  // A visitor opens the business's page and writes in the widget.
+  const visitorCtx = await browser.newContext({ locale: 'ru-RU' });
+  const visitor = await visitorCtx.newPage();
+  await visitor.goto(base + '/demo');
+  await visitor.click('#perepiska-widget .btn');
+  await visitor.fill('#perepiska-widget textarea', 'Здравствуйте! Можно вернуть товар без чека?');
+  await visitor.press('#perepiska-widget textarea', 'Enter');
+  await visitor.waitForSelector('#perepiska-widget .m.customer[data-id]', { timeout: 10000 });
+
+  // It appears in the operator's list without a reload, marked unread.
+  const row = op.locator('#list .row.unread', { hasText: 'Можно вернуть товар без чека?' });
+  await row.waitFor({ timeout: 10000 });
+  assert.equal(await op.evaluate(() => window.__notReloaded), true, 'the console did not reload');
+
+  await row.locator('a').click();
+  await op.waitForSelector('#reply-form textarea');
+  await op.fill('#reply-form textarea', 'Да, с паспортом в течение 14 дней.');
+  await op.click('#reply-form button[type=submit]');
+  await op.locator('#thread .msg.operator', { hasText: 'Да, с паспортом' }).waitFor({ timeout: 10000 });
+
+  // The answer reaches the visitor's widget live.
+  const answer = visitor.locator('#perepiska-widget .m.operator', { hasText: 'Да, с паспортом в течение 14 дней.' });
+  await answer.waitFor({ timeout: 10000 });
+  assert.match(await answer.innerText(), /Admin/);
+
+  // A reload keeps the visitor's conversation.
+  await visitor.reload();
+  await visitor.locator('#perepiska-widget .m.operator', { hasText: 'Да, с паспортом' }).waitFor({ state: 'attached', timeout: 10000 });
+  await opCtx.close();
+  await visitorCtx.close();
+});
