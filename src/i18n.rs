@@ -99,6 +99,10 @@ impl Tr {
             "urgent" => ("срочный", "urgent"),
             "error" => ("Ошибка", "Error"),
             "back" => ("Назад", "Back"),
+            "name" => ("Имя", "Name"),
+            "vip" => ("VIP-клиент", "VIP customer"),
+            "vip_org" => ("VIP-организация", "VIP organization"),
+            "edit_contact" => ("Сохранить клиента", "Save contact"),
             _ => return "??",
         };
         match self.lang {

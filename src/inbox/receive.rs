@@ -100,14 +100,25 @@ pub async fn run_committer(store: Store, bus: crate::bus::Bus, mut rx: mpsc::Rec
             .collect();
         let result = store
             .read(move |conn| {
-                store::write_tx(conn, |conn| {
-                    Ok(work
+                let started = std::time::Instant::now();
+                let mut work_micros = 0;
+                let r = store::write_tx(conn, |conn| {
+                    let items = work
                         .iter()
                         .map(|(p, c, name, inbound)| {
                             store::savepoint(conn, |conn| receive_one(conn, *p, *c, name, inbound))
                         })
-                        .collect::<Vec<_>>())
-                })
+                        .collect::<Vec<_>>();
+                    work_micros = started.elapsed().as_micros() as u64;
+                    Ok(items)
+                });
+                tracing::debug!(
+                    batch = work.len(),
+                    micros = started.elapsed().as_micros() as u64,
+                    work_micros,
+                    "inbound batch committed"
+                );
+                r
             })
             .await;
         match result {
@@ -175,8 +186,6 @@ fn receive_one(
                 &inbound.external_user_id,
                 &inbound.contact,
             )?;
-            // Writing again means they can be reached again.
-            contacts::set_blocked(conn, channel_id, &inbound.external_user_id, false)?;
             let (conv, new_conversation) =
                 match conversations::latest_open_for(conn, contact.id, channel_id)? {
                     Some(c) => {

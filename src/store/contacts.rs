@@ -37,16 +37,25 @@ pub fn find_or_create(
     external_id: &str,
     hint: &ContactHint,
 ) -> Result<(Contact, bool)> {
-    let existing: Option<i64> = contact_identities::table
+    // One query for identity and contact: this runs for every inbound message.
+    let existing: Option<(Contact, bool)> = contact_identities::table
+        .inner_join(contacts::table)
         .filter(contact_identities::channel_id.eq(channel_id))
         .filter(contact_identities::external_id.eq(external_id))
-        .select(contact_identities::contact_id)
+        .filter(contacts::project_id.eq(project_id))
+        .select((Contact::as_select(), contact_identities::blocked))
         .first(conn)
         .optional()?;
-    if let Some(id) = existing {
-        let contact = by_id(conn, project_id, id)?;
-        fill_missing(conn, &contact, hint)?;
-        return Ok((by_id(conn, project_id, id)?, false));
+    if let Some((contact, blocked)) = existing {
+        if blocked {
+            // Writing again means they can be reached again.
+            set_blocked(conn, channel_id, external_id, false)?;
+        }
+        return if fill_missing(conn, &contact, hint)? {
+            Ok((by_id(conn, project_id, contact.id)?, false))
+        } else {
+            Ok((contact, false))
+        };
     }
     let t = now();
     let name = hint
@@ -54,7 +63,7 @@ pub fn find_or_create(
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty())
-        .unwrap_or("Посетитель");
+        .unwrap_or(DEFAULT_NAME);
     let id: i64 = diesel::insert_into(contacts::table)
         .values((
             contacts::project_id.eq(project_id),
@@ -76,35 +85,56 @@ pub fn find_or_create(
             contact_identities::created_at.eq(t),
         ))
         .execute(conn)?;
-    Ok((by_id(conn, project_id, id)?, true))
+    Ok((
+        Contact {
+            id,
+            project_id,
+            name: name.to_string(),
+            phone: hint.phone.clone(),
+            email: hint.email.clone(),
+            vip: false,
+            organization_id: None,
+            created_at: t,
+            updated_at: t,
+        },
+        true,
+    ))
 }
+
+/// Name given to contacts whose channel tells us none.
+pub const DEFAULT_NAME: &str = "Посетитель";
 
 /// A channel may learn a name or email later (a widget contact form); never overwrite what
 /// an operator typed.
-fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Result<()> {
+/// Returns whether anything changed.
+fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Result<bool> {
+    let mut changed = false;
     let name = hint
         .name
         .as_deref()
         .map(str::trim)
         .filter(|n| !n.is_empty());
     if let Some(n) = name
-        && c.name == "Посетитель"
+        && c.name == DEFAULT_NAME
     {
         diesel::update(contacts::table.find(c.id))
             .set((contacts::name.eq(n), contacts::updated_at.eq(now())))
             .execute(conn)?;
+        changed = true;
     }
     if c.email.is_none() && hint.email.is_some() {
         diesel::update(contacts::table.find(c.id))
             .set(contacts::email.eq(hint.email.as_deref()))
             .execute(conn)?;
+        changed = true;
     }
     if c.phone.is_none() && hint.phone.is_some() {
         diesel::update(contacts::table.find(c.id))
             .set(contacts::phone.eq(hint.phone.as_deref()))
             .execute(conn)?;
+        changed = true;
     }
-    Ok(())
+    Ok(changed)
 }
 
 pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Contact> {
@@ -117,11 +147,16 @@ pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Contact> {
         .ok_or_else(|| Error::not_found(format!("contact {id} not found")))
 }
 
-/// The contact's organization name and its manager's name, for the sidebar.
-pub fn organization(
-    conn: &mut DbConn,
-    c: &Contact,
-) -> Result<Option<(String, bool, Option<String>)>> {
+#[derive(Clone, Debug)]
+pub struct OrganizationInfo {
+    pub name: String,
+    pub vip: bool,
+    pub manager_id: Option<i64>,
+    pub manager_name: Option<String>,
+}
+
+/// The contact's organization and its manager, for the sidebar.
+pub fn organization(conn: &mut DbConn, c: &Contact) -> Result<Option<OrganizationInfo>> {
     let Some(org_id) = c.organization_id else {
         return Ok(None);
     };
@@ -134,10 +169,10 @@ pub fn organization(
         ))
         .first(conn)
         .optional()?;
-    let Some((name, vip, manager)) = row else {
+    let Some((name, vip, manager_id)) = row else {
         return Ok(None);
     };
-    let manager_name = match manager {
+    let manager_name = match manager_id {
         Some(m) => users::table
             .find(m)
             .select(users::name)
@@ -145,7 +180,12 @@ pub fn organization(
             .optional()?,
         None => None,
     };
-    Ok(Some((name, vip, manager_name)))
+    Ok(Some(OrganizationInfo {
+        name,
+        vip,
+        manager_id,
+        manager_name,
+    }))
 }
 
 pub fn identities(conn: &mut DbConn, contact_id: i64) -> Result<Vec<(i64, String)>> {
@@ -195,4 +235,61 @@ pub fn by_identity(conn: &mut DbConn, channel_id: i64, external_id: &str) -> Res
         .select(contact_identities::contact_id)
         .first(conn)
         .optional()?)
+}
+
+/// What an operator may change about a contact.
+#[derive(Clone, Debug, Default)]
+pub struct ContactEdit {
+    pub name: String,
+    pub phone: Option<String>,
+    pub email: Option<String>,
+    pub vip: bool,
+    /// Organization name; None detaches the contact.
+    pub organization: Option<String>,
+    pub organization_vip: bool,
+    pub manager_id: Option<i64>,
+}
+
+pub fn update(conn: &mut DbConn, project_id: i64, id: i64, e: &ContactEdit) -> Result<Contact> {
+    let contact = by_id(conn, project_id, id)?;
+    let org_id = match &e.organization {
+        Some(name) => {
+            let existing: Option<i64> = organizations::table
+                .filter(organizations::project_id.eq(project_id))
+                .filter(organizations::name.eq(name))
+                .select(organizations::id)
+                .first(conn)
+                .optional()?;
+            let org_id = match existing {
+                Some(o) => o,
+                None => diesel::insert_into(organizations::table)
+                    .values((
+                        organizations::project_id.eq(project_id),
+                        organizations::name.eq(name),
+                        organizations::vip.eq(false),
+                    ))
+                    .returning(organizations::id)
+                    .get_result(conn)?,
+            };
+            diesel::update(organizations::table.find(org_id))
+                .set((
+                    organizations::vip.eq(e.organization_vip),
+                    organizations::manager_id.eq(e.manager_id),
+                ))
+                .execute(conn)?;
+            Some(org_id)
+        }
+        None => None,
+    };
+    diesel::update(contacts::table.find(contact.id))
+        .set((
+            contacts::name.eq(&e.name),
+            contacts::phone.eq(e.phone.as_deref()),
+            contacts::email.eq(e.email.as_deref()),
+            contacts::vip.eq(e.vip),
+            contacts::organization_id.eq(org_id),
+            contacts::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    by_id(conn, project_id, id)
 }

@@ -243,16 +243,19 @@ fn filtered(f: &Filter) -> Boxed<'static> {
     let mut q = conversations::table
         .filter(conversations::project_id.eq(f.project_id))
         .into_boxed();
+    // An explicit status filter wins over the tab's open/closed split, so "closed" can be
+    // found from the All tab too; the tab still decides whose conversations are listed.
+    let open_only = f.status.is_none();
     q = match f.tab {
-        Tab::Mine => q
-            .filter(conversations::assignee_id.eq(f.user_id))
-            .filter(conversations::status.ne_all(FINAL)),
-        Tab::Unassigned => q
-            .filter(conversations::assignee_id.is_null())
-            .filter(conversations::status.ne_all(FINAL)),
-        Tab::All => q.filter(conversations::status.ne_all(FINAL)),
+        Tab::Mine => q.filter(conversations::assignee_id.eq(f.user_id)),
+        Tab::Unassigned => q.filter(conversations::assignee_id.is_null()),
+        Tab::All | Tab::Closed | Tab::Any => q,
+    };
+    q = match f.tab {
         Tab::Closed => q.filter(conversations::status.eq_any(FINAL)),
         Tab::Any => q,
+        _ if open_only => q.filter(conversations::status.ne_all(FINAL)),
+        _ => q,
     };
     if let Some(c) = f.channel_id {
         q = q.filter(conversations::channel_id.eq(c));

@@ -187,12 +187,21 @@ where
     }
 }
 
-/// Savepoint inside an open transaction: one bad item of a batch rolls back alone.
+/// Isolates one item of a batch inside an open write transaction.
+///
+/// PostgreSQL aborts the whole transaction on any error (a unique violation when two instances
+/// race on the same platform message), so each item gets a savepoint there. SQLite keeps the
+/// transaction usable after a failed statement and has a single writer, so the savepoint's two
+/// extra unprepared statements per message are skipped; callers validate input before the
+/// transaction, which leaves only storage errors, and those fail the whole commit.
 pub fn savepoint<T, F>(conn: &mut DbConn, f: F) -> Result<T>
 where
     F: FnOnce(&mut DbConn) -> Result<T>,
 {
-    conn.transaction(f)
+    match conn {
+        DbConn::Postgresql(_) => conn.transaction(f),
+        DbConn::Sqlite(_) => f(conn),
+    }
 }
 
 fn migrate(url: &str, backend: Backend) -> Result<()> {

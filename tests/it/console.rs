@@ -373,3 +373,111 @@ async fn operators_see_only_their_projects() {
         .await;
     assert_eq!(s, 404);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_edits_the_contact_and_bad_values_are_refused() {
+    let app = TestApp::spawn().await;
+    let id = conversation(&app, "visitor-token-0000000001", "Нужен счёт").await;
+    let op = app.admin().await;
+    let form = |phone: &'static str, email: &'static str| {
+        vec![
+            ("name", "Ольга Смирнова"),
+            ("phone", phone),
+            ("email", email),
+            ("vip", "1"),
+            ("organization", "ООО Ромашка"),
+            ("organization_vip", "1"),
+            ("manager", "1"),
+        ]
+    };
+    let mut bad = vec![("csrf", op.csrf.as_str())];
+    bad.extend(form("call me", "olga@example.com"));
+    let (s, body) = op
+        .post_form(&format!("/console/c/{id}/contact"), &bad)
+        .await;
+    assert_eq!(s, 400);
+    assert!(body.contains("phone"), "{body}");
+    let mut bad = vec![("csrf", op.csrf.as_str())];
+    bad.extend(form("+7 912 000-11-22", "olga@"));
+    let (s, _) = op
+        .post_form(&format!("/console/c/{id}/contact"), &bad)
+        .await;
+    assert_eq!(s, 400);
+    let (_, html) = op.get(&format!("/console?c={id}")).await;
+    assert!(!html.contains("Ольга Смирнова"), "nothing changed");
+
+    let mut good = vec![("csrf", op.csrf.as_str())];
+    good.extend(form("+7 912 000-11-22", "Olga@Example.com"));
+    let (s, _) = op
+        .post_form(&format!("/console/c/{id}/contact"), &good)
+        .await;
+    assert_eq!(s, 303);
+    let (_, html) = op.get(&format!("/console?c={id}")).await;
+    assert!(
+        html.contains("Ольга Смирнова")
+            && html.contains("+7 912 000-11-22")
+            && html.contains("olga@example.com")
+    );
+    assert!(html.contains("ООО Ромашка") && html.contains("VIP org"));
+    // Search finds the conversation by the contact's new name, any case.
+    let (_, html) = op.get("/console?q=%D0%BE%D0%BB%D1%8C%D0%B3%D0%B0").await; // "ольга"
+    assert!(html.contains("Нужен счёт"));
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, c) = app
+        .api(
+            &token,
+            reqwest::Method::GET,
+            &format!("/conversations/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(c["contact"]["vip"], true);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_sends_a_file_and_the_visitor_downloads_it() {
+    let app = TestApp::spawn().await;
+    let visitor = "visitor-token-0000000001";
+    let id = conversation(&app, visitor, "Пришлите договор").await;
+    let op = app.admin().await;
+    let pdf = b"%PDF-1.4 fake contract".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", op.csrf.clone())
+        .text("text", "Договор во вложении")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(pdf.clone())
+                .file_name("Договор №5.pdf")
+                .mime_str("application/pdf")
+                .unwrap(),
+        );
+    let r = op
+        .http
+        .post(format!("{}/console/c/{id}/reply", app.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let msgs = app.widget_messages(visitor).await;
+    let reply = msgs.iter().find(|m| m["kind"] == "operator").unwrap();
+    assert_eq!(reply["attachments"][0]["file_name"], "Договор №5.pdf");
+    let att = reply["attachments"][0]["id"].as_i64().unwrap();
+    let r = app
+        .http
+        .get(format!(
+            "{}/widget/web/attachments/{att}?visitor={visitor}",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert!(
+        r.headers()["content-disposition"]
+            .to_str()
+            .unwrap()
+            .contains("filename*=UTF-8''%D0%94")
+    );
+    assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
+}
