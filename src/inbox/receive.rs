@@ -2,6 +2,7 @@
 //! queued up in a single transaction (group commit), then answers each request. A request is
 //! answered only after its message is committed; one bad item rolls back alone (savepoint).
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use serde::Serialize;
@@ -14,6 +15,8 @@ use crate::domain::Status;
 use crate::domain::event::SystemEvent;
 use crate::domain::text::subject_from;
 use crate::error::{Error, Result};
+use crate::store::contacts::Contact;
+use crate::store::conversations::Conversation;
 use crate::store::messages::{self, Kind, NewMessage, delivery};
 use crate::store::{self, DbConn, Store, attachments, contacts, conversations, now, projects};
 
@@ -87,35 +90,22 @@ pub async fn run_committer(store: Store, bus: crate::bus::Bus, mut rx: mpsc::Rec
                 Err(_) => break,
             }
         }
-        let work: Vec<(i64, i64, String, Inbound)> = jobs
+        let work: Vec<Item> = jobs
             .iter()
-            .map(|j| {
-                (
-                    j.project_id,
-                    j.channel_id,
-                    j.channel_name.clone(),
-                    j.inbound.clone(),
-                )
+            .map(|j| Item {
+                project_id: j.project_id,
+                channel_id: j.channel_id,
+                channel_name: j.channel_name.clone(),
+                inbound: j.inbound.clone(),
             })
             .collect();
         let result = store
             .read(move |conn| {
                 let started = std::time::Instant::now();
-                let mut work_micros = 0;
-                let r = store::write_tx(conn, |conn| {
-                    let items = work
-                        .iter()
-                        .map(|(p, c, name, inbound)| {
-                            store::savepoint(conn, |conn| receive_one(conn, *p, *c, name, inbound))
-                        })
-                        .collect::<Vec<_>>();
-                    work_micros = started.elapsed().as_micros() as u64;
-                    Ok(items)
-                });
+                let r = store::write_tx(conn, |conn| receive_batch(conn, &work));
                 tracing::debug!(
                     batch = work.len(),
                     micros = started.elapsed().as_micros() as u64,
-                    work_micros,
                     "inbound batch committed"
                 );
                 r
@@ -152,77 +142,203 @@ pub async fn run_committer(store: Store, bus: crate::bus::Bus, mut rx: mpsc::Rec
     }
 }
 
-fn receive_one(
-    conn: &mut DbConn,
+struct Item {
     project_id: i64,
     channel_id: i64,
-    channel_name: &str,
-    inbound: &Inbound,
-) -> Result<Received> {
-    let t = now();
-    match &inbound.event {
-        InboundEvent::Message { text, files } => {
-            let dedup = inbound
+    channel_name: String,
+    inbound: Inbound,
+}
+
+impl Item {
+    fn dedup_key(&self) -> Option<String> {
+        match self.inbound.event {
+            InboundEvent::Message { .. } => self
+                .inbound
                 .platform_message_id
                 .as_ref()
-                .map(|p| format!("{channel_id}:{p}"));
-            if let Some(key) = &dedup
-                && let Some((mid, cid)) = messages::by_dedup_key(conn, key)?
+                .map(|p| format!("{}:{p}", self.channel_id)),
+            InboundEvent::Blocked => None,
+        }
+    }
+}
+
+/// What a batch already knows, read with three queries for the whole batch, so that each
+/// message costs about one INSERT. Entries are added only when an item succeeds, so an item
+/// rolled back to its savepoint leaves nothing stale behind.
+#[derive(Default)]
+struct Known {
+    /// dedup key → (message id, conversation id, number, contact id)
+    messages: HashMap<String, (i64, i64, i64, i64)>,
+    /// (channel id, external id) → (contact, blocked)
+    contacts: HashMap<(i64, String), (Contact, bool)>,
+    /// (contact id, channel id) → the latest conversation that is not closed or cancelled
+    open: HashMap<(i64, i64), Conversation>,
+}
+
+impl Known {
+    fn prefetch(conn: &mut DbConn, items: &[Item]) -> Result<Known> {
+        let mut k = Known::default();
+        let keys: Vec<String> = items.iter().filter_map(Item::dedup_key).collect();
+        for (key, mid, cid, number, contact) in messages::by_dedup_keys(conn, &keys)? {
+            k.messages.insert(key, (mid, cid, number, contact));
+        }
+        let mut by_channel: HashMap<(i64, i64), Vec<String>> = HashMap::new();
+        for it in items {
+            by_channel
+                .entry((it.project_id, it.channel_id))
+                .or_default()
+                .push(it.inbound.external_user_id.clone());
+        }
+        for ((project_id, channel_id), exts) in by_channel {
+            for (ext, contact, blocked) in
+                contacts::by_identities(conn, project_id, channel_id, &exts)?
             {
-                let conv = conversations::by_id(conn, project_id, cid)?;
-                return Ok(Received {
-                    message_id: Some(mid),
-                    conversation_id: Some(cid),
-                    conversation_number: Some(conv.number),
-                    contact_id: conv.contact_id,
-                    duplicate: true,
-                    new_conversation: false,
-                });
+                k.contacts.insert((channel_id, ext), (contact, blocked));
             }
-            let (contact, _) = contacts::find_or_create(
-                conn,
-                project_id,
-                channel_id,
-                &inbound.external_user_id,
-                &inbound.contact,
-            )?;
-            let (conv, new_conversation) =
-                match conversations::latest_open_for(conn, contact.id, channel_id)? {
-                    Some(c) => {
-                        let status = c.status()?;
-                        let next = match status {
-                            Status::Pending => Some(Status::Open),
-                            Status::Resolved => Some(Status::Reopened),
-                            _ => None,
-                        };
-                        if let Some(to) = next {
-                            conversations::set_status(conn, c.id, to)?;
-                            let ev = SystemEvent::Status {
-                                from: status.as_str().into(),
-                                to: to.as_str().into(),
-                                by: contact.name.clone(),
-                            };
-                            messages::system(conn, project_id, c.id, &ev.to_json())?;
-                        }
-                        (c, false)
+        }
+        let contact_ids: Vec<i64> = k.contacts.values().map(|(c, _)| c.id).collect();
+        // Oldest first, so the latest open conversation of a contact wins.
+        for c in conversations::open_for_contacts(conn, &contact_ids)? {
+            k.open.insert((c.contact_id, c.channel_id), c);
+        }
+        Ok(k)
+    }
+}
+
+/// What one successful item teaches the rest of the batch.
+struct Learned {
+    message: Option<(String, (i64, i64, i64, i64))>,
+    contact: Option<((i64, String), (Contact, bool))>,
+    open: Option<((i64, i64), Conversation)>,
+    /// Drop what is known of this identity (it changed in a way the batch does not track).
+    forget_contact: Option<(i64, String)>,
+    touched: Option<i64>,
+}
+
+fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received>>> {
+    let mut known = Known::prefetch(conn, items)?;
+    let mut touched: Vec<i64> = Vec::new();
+    let mut results = Vec::with_capacity(items.len());
+    for it in items {
+        let r = store::savepoint(conn, |conn| receive_one(conn, &known, it));
+        results.push(r.map(|(received, learned)| {
+            if let Some((k, v)) = learned.message {
+                known.messages.insert(k, v);
+            }
+            if let Some(key) = learned.forget_contact {
+                known.contacts.remove(&key);
+            }
+            if let Some((k, v)) = learned.contact {
+                known.contacts.insert(k, v);
+            }
+            if let Some((k, v)) = learned.open {
+                known.open.insert(k, v);
+            }
+            if let Some(c) = learned.touched
+                && !touched.contains(&c)
+            {
+                touched.push(c);
+            }
+            received
+        }));
+    }
+    // Each conversation's activity is written once per batch, not once per message.
+    let t = now();
+    for c in touched {
+        conversations::touch_customer(conn, c, t)?;
+    }
+    Ok(results)
+}
+
+fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received, Learned)> {
+    let (project_id, channel_id, inbound) = (it.project_id, it.channel_id, &it.inbound);
+    let t = now();
+    let ident = (channel_id, inbound.external_user_id.clone());
+    match &inbound.event {
+        InboundEvent::Message { text, files } => {
+            let dedup = it.dedup_key();
+            if let Some(key) = &dedup
+                && let Some(&(mid, cid, number, contact_id)) = known.messages.get(key)
+            {
+                return Ok((
+                    Received {
+                        message_id: Some(mid),
+                        conversation_id: Some(cid),
+                        conversation_number: Some(number),
+                        contact_id,
+                        duplicate: true,
+                        new_conversation: false,
+                    },
+                    Learned {
+                        message: None,
+                        contact: None,
+                        open: None,
+                        forget_contact: None,
+                        touched: None,
+                    },
+                ));
+            }
+            let contact = match known.contacts.get(&ident) {
+                Some((c, blocked)) => {
+                    if *blocked {
+                        // Writing again means they can be reached again.
+                        contacts::set_blocked(conn, channel_id, &inbound.external_user_id, false)?;
                     }
-                    None => {
-                        let number = projects::next_number(conn, project_id)?;
-                        let subject = if text.trim().is_empty() {
-                            format!("Файлы от {}", contact.name)
-                        } else {
-                            subject_from(text, SUBJECT_CHARS)
-                        };
-                        let c = conversations::create(
-                            conn, project_id, number, contact.id, channel_id, &subject,
-                        )?;
-                        let ev = SystemEvent::Created {
-                            channel: channel_name.to_string(),
+                    if contacts::fill_missing(conn, c, &inbound.contact)? {
+                        contacts::by_id(conn, project_id, c.id)?
+                    } else {
+                        c.clone()
+                    }
+                }
+                None => {
+                    contacts::find_or_create(
+                        conn,
+                        project_id,
+                        channel_id,
+                        &inbound.external_user_id,
+                        &inbound.contact,
+                    )?
+                    .0
+                }
+            };
+            let (conv, new_conversation) = match known.open.get(&(contact.id, channel_id)) {
+                Some(c) => {
+                    let mut c = c.clone();
+                    let status = c.status()?;
+                    let next = match status {
+                        Status::Pending => Some(Status::Open),
+                        Status::Resolved => Some(Status::Reopened),
+                        _ => None,
+                    };
+                    if let Some(to) = next {
+                        conversations::set_status(conn, c.id, to)?;
+                        let ev = SystemEvent::Status {
+                            from: status.as_str().into(),
+                            to: to.as_str().into(),
+                            by: contact.name.clone(),
                         };
                         messages::system(conn, project_id, c.id, &ev.to_json())?;
-                        (c, true)
+                        c.status = to.as_str().to_string();
                     }
-                };
+                    (c, false)
+                }
+                None => {
+                    let number = projects::next_number(conn, project_id)?;
+                    let subject = if text.trim().is_empty() {
+                        format!("Файлы от {}", contact.name)
+                    } else {
+                        subject_from(text, SUBJECT_CHARS)
+                    };
+                    let c = conversations::create(
+                        conn, project_id, number, contact.id, channel_id, &subject,
+                    )?;
+                    let ev = SystemEvent::Created {
+                        channel: it.channel_name.clone(),
+                    };
+                    messages::system(conn, project_id, c.id, &ev.to_json())?;
+                    (c, true)
+                }
+            };
             let mid = messages::insert(
                 conn,
                 &NewMessage {
@@ -240,15 +356,23 @@ fn receive_one(
             for f in files {
                 attachments::insert(conn, project_id, mid, f)?;
             }
-            conversations::touch_customer(conn, conv.id, t)?;
-            Ok(Received {
-                message_id: Some(mid),
-                conversation_id: Some(conv.id),
-                conversation_number: Some(conv.number),
-                contact_id: contact.id,
-                duplicate: false,
-                new_conversation,
-            })
+            Ok((
+                Received {
+                    message_id: Some(mid),
+                    conversation_id: Some(conv.id),
+                    conversation_number: Some(conv.number),
+                    contact_id: contact.id,
+                    duplicate: false,
+                    new_conversation,
+                },
+                Learned {
+                    message: dedup.map(|k| (k, (mid, conv.id, conv.number, contact.id))),
+                    touched: Some(conv.id),
+                    open: Some(((contact.id, channel_id), conv)),
+                    contact: Some((ident, (contact, false))),
+                    forget_contact: None,
+                },
+            ))
         }
         InboundEvent::Blocked => {
             let (contact, _) = contacts::find_or_create(
@@ -264,14 +388,23 @@ fn receive_one(
                 messages::system(conn, project_id, c.id, &SystemEvent::Blocked.to_json())?;
                 conversations::touch_customer(conn, c.id, t)?;
             }
-            Ok(Received {
-                message_id: None,
-                conversation_id: conv.as_ref().map(|c| c.id),
-                conversation_number: conv.as_ref().map(|c| c.number),
-                contact_id: contact.id,
-                duplicate: false,
-                new_conversation: false,
-            })
+            Ok((
+                Received {
+                    message_id: None,
+                    conversation_id: conv.as_ref().map(|c| c.id),
+                    conversation_number: conv.as_ref().map(|c| c.number),
+                    contact_id: contact.id,
+                    duplicate: false,
+                    new_conversation: false,
+                },
+                Learned {
+                    message: None,
+                    contact: None,
+                    open: None,
+                    forget_contact: Some(ident),
+                    touched: None,
+                },
+            ))
         }
     }
 }

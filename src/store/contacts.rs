@@ -106,8 +106,8 @@ pub const DEFAULT_NAME: &str = "Посетитель";
 
 /// A channel may learn a name or email later (a widget contact form); never overwrite what
 /// an operator typed.
-/// Returns whether anything changed.
-fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Result<bool> {
+/// Fills what a channel newly tells about the contact; returns whether anything changed.
+pub fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Result<bool> {
     let mut changed = false;
     let name = hint
         .name
@@ -292,4 +292,30 @@ pub fn update(conn: &mut DbConn, project_id: i64, id: i64, e: &ContactEdit) -> R
         ))
         .execute(conn)?;
     by_id(conn, project_id, id)
+}
+
+/// Contacts behind many identities of one channel at once: (external id, contact, blocked).
+pub fn by_identities(
+    conn: &mut DbConn,
+    project_id: i64,
+    channel_id: i64,
+    external_ids: &[String],
+) -> Result<Vec<(String, Contact, bool)>> {
+    let mut out = Vec::new();
+    for chunk in external_ids.chunks(500) {
+        out.extend(
+            contact_identities::table
+                .inner_join(contacts::table)
+                .filter(contact_identities::channel_id.eq(channel_id))
+                .filter(contact_identities::external_id.eq_any(chunk))
+                .filter(contacts::project_id.eq(project_id))
+                .select((
+                    contact_identities::external_id,
+                    Contact::as_select(),
+                    contact_identities::blocked,
+                ))
+                .load::<(String, Contact, bool)>(conn)?,
+        );
+    }
+    Ok(out)
 }

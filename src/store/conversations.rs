@@ -399,3 +399,20 @@ pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>>
         })
         .collect())
 }
+
+/// Conversations that are not closed or cancelled, for many contacts at once, oldest first.
+pub fn open_for_contacts(conn: &mut DbConn, contact_ids: &[i64]) -> Result<Vec<Conversation>> {
+    let mut out = Vec::new();
+    for chunk in contact_ids.chunks(500) {
+        out.extend(
+            conversations::table
+                .filter(conversations::contact_id.eq_any(chunk))
+                .filter(conversations::status.ne(FINAL[0]))
+                .filter(conversations::status.ne(FINAL[1]))
+                .order(conversations::id)
+                .select(Conversation::as_select())
+                .load::<Conversation>(conn)?,
+        );
+    }
+    Ok(out)
+}

@@ -228,3 +228,30 @@ pub fn public_for_contact(
         .select((Message::as_select(), users::name.nullable()))
         .load(conn)?)
 }
+
+/// A stored platform message: (dedup key, message id, conversation id, number, contact id).
+pub type KnownMessage = (String, i64, i64, i64, i64);
+
+/// Which of these dedup keys are stored already, with where they went.
+pub fn by_dedup_keys(conn: &mut DbConn, keys: &[String]) -> Result<Vec<KnownMessage>> {
+    use super::schema::conversations;
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        let rows: Vec<(Option<String>, i64, i64, i64, i64)> = messages::table
+            .inner_join(conversations::table)
+            .filter(messages::dedup_key.eq_any(chunk))
+            .select((
+                messages::dedup_key,
+                messages::id,
+                messages::conversation_id,
+                conversations::number,
+                conversations::contact_id,
+            ))
+            .load(conn)?;
+        out.extend(
+            rows.into_iter()
+                .filter_map(|(k, m, c, n, ct)| k.map(|k| (k, m, c, n, ct))),
+        );
+    }
+    Ok(out)
+}

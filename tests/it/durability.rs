@@ -208,3 +208,35 @@ async fn many_concurrent_visitors_are_all_committed() {
         "numbers are unique and gapless"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_same_message_sent_concurrently_is_stored_once() {
+    let app = TestApp::spawn().await;
+    let mut tasks = Vec::new();
+    for _ in 0..16 {
+        let http = app.http.clone();
+        let url = app.url.clone();
+        tasks.push(tokio::spawn(async move {
+            let r: Value = http
+                .post(format!("{url}/widget/web/messages"))
+                .json(&json!({"visitor": "impatient-visitor-000001", "client_id": "once", "text": "Алло?"}))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            r["message_id"].as_i64().unwrap()
+        }));
+    }
+    let mut ids = Vec::new();
+    for t in tasks {
+        ids.push(t.await.unwrap());
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 1, "every answer names the same message");
+    assert_eq!(
+        app.widget_messages("impatient-visitor-000001").await.len(),
+        1
+    );
+}
