@@ -83,12 +83,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         metrics,
     );
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
-    // The committer ends when the last Inbox clone (the server's) is dropped.
-    let committer = tokio::spawn(inbox::receive::run_committer(
-        boot.store.clone(),
-        inbox.bus.clone(),
-        ingest_rx,
-    ));
+    // Committers end when the last Inbox clone (the server's) is dropped.
+    let ingest_rx = Arc::new(tokio::sync::Mutex::new(ingest_rx));
+    let mut tasks: Vec<_> = (0..inbox::receive::committers(boot.store.backend))
+        .map(|_| {
+            tokio::spawn(inbox::receive::run_committer(
+                boot.store.clone(),
+                inbox.bus.clone(),
+                ingest_rx.clone(),
+            ))
+        })
+        .collect();
     let outbox_worker = tokio::spawn(outbox::run(
         inbox.clone(),
         outbox::OutboxConfig {
@@ -98,7 +103,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         },
         shutdown_rx.clone(),
     ));
-    let tasks = vec![committer, outbox_worker];
+    tasks.push(outbox_worker);
     let server = web::server(listener, inbox, settings.clone(), shutdown_rx)?;
     let handle = server.handle();
     let server = tokio::spawn(server);

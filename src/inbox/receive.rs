@@ -1,6 +1,6 @@
 //! Inbound path. Requests hand their messages to one committer task that writes whatever has
 //! queued up in a single transaction (group commit), then answers each request. A request is
-//! answered only after its message is committed; one bad item rolls back alone (savepoint).
+//! answered only after its message is committed; one bad item fails alone (see commit_batch).
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -80,16 +80,36 @@ impl Inbox {
     }
 }
 
-/// The committer: runs until every sender is gone.
-pub async fn run_committer(store: Store, bus: crate::bus::Bus, mut rx: mpsc::Receiver<Job>) {
-    while let Some(first) = rx.recv().await {
-        let mut jobs = vec![first];
-        while jobs.len() < MAX_BATCH {
-            match rx.try_recv() {
-                Ok(j) => jobs.push(j),
-                Err(_) => break,
-            }
+/// How many batches commit at once: SQLite has one writer; PostgreSQL takes several, and a
+/// single committer there spends most of its time waiting on round trips.
+pub fn committers(backend: store::Backend) -> usize {
+    match backend {
+        store::Backend::Sqlite => 1,
+        store::Backend::Postgres => 4,
+    }
+}
+
+/// Takes what has queued up, up to one batch; None once every sender is gone.
+async fn next_batch(rx: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
+    let mut rx = rx.lock().await;
+    let first = rx.recv().await?;
+    let mut jobs = vec![first];
+    while jobs.len() < MAX_BATCH {
+        match rx.try_recv() {
+            Ok(j) => jobs.push(j),
+            Err(_) => break,
         }
+    }
+    Some(jobs)
+}
+
+/// One committer: runs until every sender is gone. Several may share the receiver.
+pub async fn run_committer(
+    store: Store,
+    bus: crate::bus::Bus,
+    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+) {
+    while let Some(jobs) = next_batch(&rx).await {
         let work: Vec<Item> = jobs
             .iter()
             .map(|j| Item {
@@ -102,7 +122,7 @@ pub async fn run_committer(store: Store, bus: crate::bus::Bus, mut rx: mpsc::Rec
         let result = store
             .read(move |conn| {
                 let started = std::time::Instant::now();
-                let r = store::write_tx(conn, |conn| receive_batch(conn, &work));
+                let r = commit_batch(conn, &work);
                 tracing::debug!(
                     batch = work.len(),
                     micros = started.elapsed().as_micros() as u64,
@@ -163,8 +183,7 @@ impl Item {
 }
 
 /// What a batch already knows, read with three queries for the whole batch, so that each
-/// message costs about one INSERT. Entries are added only when an item succeeds, so an item
-/// rolled back to its savepoint leaves nothing stale behind.
+/// message costs about one INSERT. Items add what they create, for the items after them.
 #[derive(Default)]
 struct Known {
     /// dedup key → (message id, conversation id, number, contact id)
@@ -182,17 +201,15 @@ impl Known {
         for (key, mid, cid, number, contact) in messages::by_dedup_keys(conn, &keys)? {
             k.messages.insert(key, (mid, cid, number, contact));
         }
-        let mut by_channel: HashMap<(i64, i64), Vec<String>> = HashMap::new();
+        let mut by_channel: HashMap<i64, Vec<String>> = HashMap::new();
         for it in items {
             by_channel
-                .entry((it.project_id, it.channel_id))
+                .entry(it.channel_id)
                 .or_default()
                 .push(it.inbound.external_user_id.clone());
         }
-        for ((project_id, channel_id), exts) in by_channel {
-            for (ext, contact, blocked) in
-                contacts::by_identities(conn, project_id, channel_id, &exts)?
-            {
+        for (channel_id, exts) in by_channel {
+            for (ext, contact, blocked) in contacts::by_identities(conn, channel_id, &exts)? {
                 k.contacts.insert((channel_id, ext), (contact, blocked));
             }
         }
@@ -215,34 +232,60 @@ struct Learned {
     touched: Option<i64>,
 }
 
-fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received>>> {
+/// Commits the whole batch in one transaction. If that fails (a bad item, or two instances
+/// racing on one platform message), each item is retried in a transaction of its own, so one
+/// bad item fails alone with its own error. No savepoints: on PostgreSQL a subtransaction per
+/// message turns the foreign-key row locks into MultiXacts and made batches quadratic.
+fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received>>> {
+    let alone = |conn: &mut DbConn, it: &Item| -> Result<Received> {
+        store::write_tx(conn, |conn| receive_batch(conn, std::slice::from_ref(it)))?
+            .pop()
+            .ok_or_else(|| Error::internal("an item produced no result"))
+    };
+    match store::write_tx(conn, |conn| receive_batch(conn, items)) {
+        Ok(received) => Ok(received.into_iter().map(Ok).collect()),
+        // The database is unreachable: every item would fail the same way.
+        Err(e @ Error::Pool(_)) => Err(e),
+        Err(e) if items.len() == 1 => Ok(vec![Err(e)]),
+        Err(e) => {
+            tracing::warn!(
+                "inbound batch of {} failed ({e}); committing its items one by one",
+                items.len()
+            );
+            Ok(items.iter().map(|it| alone(conn, it)).collect())
+        }
+    }
+}
+
+/// Receives every item inside the caller's transaction; the first failing item fails it all.
+fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     let mut known = Known::prefetch(conn, items)?;
     let mut touched: Vec<i64> = Vec::new();
     let mut results = Vec::with_capacity(items.len());
     for it in items {
-        let r = store::savepoint(conn, |conn| receive_one(conn, &known, it));
-        results.push(r.map(|(received, learned)| {
-            if let Some((k, v)) = learned.message {
-                known.messages.insert(k, v);
-            }
-            if let Some(key) = learned.forget_contact {
-                known.contacts.remove(&key);
-            }
-            if let Some((k, v)) = learned.contact {
-                known.contacts.insert(k, v);
-            }
-            if let Some((k, v)) = learned.open {
-                known.open.insert(k, v);
-            }
-            if let Some(c) = learned.touched
-                && !touched.contains(&c)
-            {
-                touched.push(c);
-            }
-            received
-        }));
+        let (received, learned) = receive_one(conn, &known, it)?;
+        if let Some((k, v)) = learned.message {
+            known.messages.insert(k, v);
+        }
+        if let Some(key) = learned.forget_contact {
+            known.contacts.remove(&key);
+        }
+        if let Some((k, v)) = learned.contact {
+            known.contacts.insert(k, v);
+        }
+        if let Some((k, v)) = learned.open {
+            known.open.insert(k, v);
+        }
+        if let Some(c) = learned.touched
+            && !touched.contains(&c)
+        {
+            touched.push(c);
+        }
+        results.push(received);
     }
-    // Each conversation's activity is written once per batch, not once per message.
+    // Each conversation's activity is written once per batch, not once per message, in id
+    // order so that concurrent committers (PostgreSQL) take the row locks in one order.
+    touched.sort_unstable();
     let t = now();
     for c in touched {
         conversations::touch_customer(conn, c, t)?;

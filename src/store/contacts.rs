@@ -295,9 +295,10 @@ pub fn update(conn: &mut DbConn, project_id: i64, id: i64, e: &ContactEdit) -> R
 }
 
 /// Contacts behind many identities of one channel at once: (external id, contact, blocked).
+/// The channel already pins the project; filtering on it again made PostgreSQL's generic plan
+/// hash-join every contact of the project.
 pub fn by_identities(
     conn: &mut DbConn,
-    project_id: i64,
     channel_id: i64,
     external_ids: &[String],
 ) -> Result<Vec<(String, Contact, bool)>> {
@@ -308,7 +309,6 @@ pub fn by_identities(
                 .inner_join(contacts::table)
                 .filter(contact_identities::channel_id.eq(channel_id))
                 .filter(contact_identities::external_id.eq_any(chunk))
-                .filter(contacts::project_id.eq(project_id))
                 .select((
                     contact_identities::external_id,
                     Contact::as_select(),

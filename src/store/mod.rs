@@ -73,9 +73,17 @@ impl ManageConnection for ConnManager {
 
     fn connect(&self) -> std::result::Result<DbConn, Self::Error> {
         match self.backend {
-            Backend::Postgres => diesel::PgConnection::establish(&self.url)
-                .map(DbConn::Postgresql)
-                .map_err(diesel::r2d2::Error::ConnectionError),
+            Backend::Postgres => {
+                let mut c = diesel::PgConnection::establish(&self.url)
+                    .map_err(diesel::r2d2::Error::ConnectionError)?;
+                // diesel keeps prepared statements per connection, and PostgreSQL switches
+                // them to a generic plan chosen from the statistics of that moment: planned on
+                // a young table, `dedup_key = ANY($1)` stayed a sequential scan of all messages
+                // as the table grew. Planning with the real parameters costs little here.
+                c.batch_execute("SET plan_cache_mode = force_custom_plan")
+                    .map_err(diesel::r2d2::Error::QueryError)?;
+                Ok(DbConn::Postgresql(c))
+            }
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.url)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
@@ -184,23 +192,6 @@ where
                 }
             }
         }
-    }
-}
-
-/// Isolates one item of a batch inside an open write transaction.
-///
-/// PostgreSQL aborts the whole transaction on any error (a unique violation when two instances
-/// race on the same platform message), so each item gets a savepoint there. SQLite keeps the
-/// transaction usable after a failed statement and has a single writer, so the savepoint's two
-/// extra unprepared statements per message are skipped; callers validate input before the
-/// transaction, which leaves only storage errors, and those fail the whole commit.
-pub fn savepoint<T, F>(conn: &mut DbConn, f: F) -> Result<T>
-where
-    F: FnOnce(&mut DbConn) -> Result<T>,
-{
-    match conn {
-        DbConn::Postgresql(_) => conn.transaction(f),
-        DbConn::Sqlite(_) => f(conn),
     }
 }
 
