@@ -102,7 +102,7 @@ impl Tr {
             "name" => ("Имя", "Name"),
             "vip" => ("VIP-клиент", "VIP customer"),
             "vip_org" => ("VIP-организация", "VIP organization"),
-            "edit_contact" => ("Сохранить клиента", "Save contact"),
+            "change_contact" => ("Изменить данные клиента", "Edit contact"),
             _ => return "??",
         };
         match self.lang {

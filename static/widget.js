@@ -26,7 +26,7 @@
   root.innerHTML =
     "<style>" +
     ":host{all:initial}" +
-    ".btn{position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 16px #0003;z-index:2147483646}" +
+    ".btn{display:flex;align-items:center;justify-content:center;position:fixed;right:20px;bottom:20px;width:56px;height:56px;border-radius:50%;border:0;background:#2563eb;color:#fff;font-size:26px;cursor:pointer;box-shadow:0 4px 16px #0003;z-index:2147483646}" +
     ".btn .badge{position:absolute;top:-2px;right:-2px;background:#e11d48;color:#fff;border-radius:9px;font:bold 11px/18px sans-serif;min-width:18px;display:none}" +
     ".panel{position:fixed;right:20px;bottom:88px;width:340px;max-width:calc(100vw - 40px);height:460px;max-height:calc(100vh - 120px);display:none;flex-direction:column;background:#fff;border-radius:12px;box-shadow:0 8px 40px #0003;font:14px/1.4 system-ui,sans-serif;color:#1d2733;z-index:2147483647;overflow:hidden}" +
     ".panel.open{display:flex}" +
@@ -43,10 +43,10 @@
     "label.attach{background:#e8effd;color:#2563eb}label.attach input{display:none}" +
     ".err{color:#e11d48;font-size:12px;padding:0 10px}" +
     "</style>" +
-    "<button class='btn' aria-label='Chat'>💬<span class='badge'></span></button>" +
+    "<button class='btn' aria-label='Chat'><svg width='26' height='26' viewBox='0 0 24 24' fill='none' stroke='currentColor' stroke-width='2' stroke-linecap='round' stroke-linejoin='round' aria-hidden='true'><path d='M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z'/></svg><span class='badge'></span></button>" +
     "<div class='panel' role='dialog' aria-label='Chat'>" +
     "<div class='head'>Чат</div><div class='msgs'></div><div class='err'></div>" +
-    "<form><label class='attach' title='Файл'>📎<input type='file'></label>" +
+    "<form><label class='attach' title='Файл' aria-label='Файл'><svg width='18' height='18' viewBox='0 0 24 24' fill='none' stroke='currentColor' stroke-width='2' stroke-linecap='round' stroke-linejoin='round' aria-hidden='true'><path d='M21.44 11.05l-9.19 9.19a6 6 0 0 1-8.49-8.49l9.19-9.19a4 4 0 0 1 5.66 5.66l-9.2 9.19a2 2 0 0 1-2.83-2.83l8.49-8.48'/></svg><input type='file'></label>" +
     "<textarea placeholder='Напишите сообщение…' aria-label='Сообщение'></textarea>" +
     "<button class='send' type='submit'>➤</button></form></div>";
 

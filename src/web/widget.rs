@@ -243,6 +243,7 @@ async fn attachment(
 struct DemoPage {
     channel: String,
     company: String,
+    origin: String,
 }
 
 #[derive(Deserialize)]
@@ -250,7 +251,11 @@ struct DemoQuery {
     channel: Option<String>,
 }
 
-async fn demo(state: web::Data<State>, q: web::Query<DemoQuery>) -> Result<HttpResponse, ApiError> {
+async fn demo(
+    req: HttpRequest,
+    state: web::Data<State>,
+    q: web::Query<DemoQuery>,
+) -> Result<HttpResponse, ApiError> {
     let entry = match &q.channel {
         Some(k) => widget_channel(&state, k)?,
         None => {
@@ -270,9 +275,15 @@ async fn demo(state: web::Data<State>, q: web::Query<DemoQuery>) -> Result<HttpR
         .store
         .read(move |c| projects::by_id(c, pid))
         .await?;
+    let info = req.connection_info();
+    let origin = match &state.settings.public_url {
+        Some(u) => u.trim_end_matches('/').to_string(),
+        None => format!("{}://{}", info.scheme(), info.host()),
+    };
     let page = DemoPage {
         channel: entry.channel.key.clone(),
         company: project.name,
+        origin,
     };
     let body = page
         .render()
