@@ -101,8 +101,19 @@ async fn post_message(
         state.inbox.metrics.webhook_error("widget");
         webhook_error(e)
     })?;
-    let received = state.inbox.receive(&ch, parsed.inbound).await?;
-    let r = received
+    committed(&state, &ch, parsed.inbound).await
+}
+
+/// Commits the visitor's message and answers with where it went (only after the commit).
+async fn committed(
+    state: &State,
+    ch: &Arc<ChannelEntry>,
+    inbound: Vec<crate::channels::Inbound>,
+) -> Result<HttpResponse, ApiError> {
+    let r = state
+        .inbox
+        .receive(ch, inbound)
+        .await?
         .into_iter()
         .next()
         .ok_or_else(|| ApiError::from(Error::internal("nothing received")))?;
@@ -136,12 +147,7 @@ async fn post_file(
         .save(body.to_vec(), &q.name, declared)
         .await?;
     let inbound = Widget::file_inbound(&q.visitor, &q.client_id, file).map_err(webhook_error)?;
-    let received = state.inbox.receive(&ch, vec![inbound]).await?;
-    let r = received
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::from(Error::internal("nothing received")))?;
-    Ok(cors(HttpResponse::Ok().json(r)))
+    committed(&state, &ch, vec![inbound]).await
 }
 
 #[derive(Deserialize)]

@@ -78,23 +78,8 @@ async fn signed_messages_are_accepted_once_and_forged_ones_store_nothing() {
         assert_eq!(r.status(), 200);
     }
     let id = conversation_id(&app, &token).await;
-    let (_, msgs) = app
-        .api(
-            &token,
-            Method::GET,
-            &format!("/conversations/{id}/messages"),
-            None,
-        )
-        .await;
-    assert_eq!(
-        msgs["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .filter(|m| m["kind"] == "customer")
-            .count(),
-        1
-    );
+    let msgs = app.thread(&token, id).await;
+    assert_eq!(msgs.iter().filter(|m| m["kind"] == "customer").count(), 1);
     let (_, c) = app
         .api(&token, Method::GET, &format!("/conversations/{id}"), None)
         .await;
@@ -139,17 +124,8 @@ async fn failing_delivery_is_retried_until_it_succeeds() {
     assert_eq!(s, 201);
     let mid = m["id"].as_i64().unwrap();
     app.eventually("delivery after retries", || async {
-        let (_, msgs) = app
-            .api(
-                &token,
-                Method::GET,
-                &format!("/conversations/{id}/messages"),
-                None,
-            )
-            .await;
-        msgs["data"]
-            .as_array()
-            .unwrap()
+        app.thread(&token, id)
+            .await
             .iter()
             .any(|m| m["id"] == mid && m["delivery"] == "sent")
     })
@@ -206,15 +182,7 @@ async fn permanent_failure_is_shown_in_the_thread_and_not_retried() {
     )
     .await;
     app.eventually("failure recorded", || async {
-        let (_, msgs) = app
-            .api(
-                &token,
-                Method::GET,
-                &format!("/conversations/{id}/messages"),
-                None,
-            )
-            .await;
-        msgs["data"].as_array().unwrap().iter().any(|m| {
+        app.thread(&token, id).await.iter().any(|m| {
             m["kind"] == "system"
                 && m["text"]
                     .as_str()
@@ -223,17 +191,8 @@ async fn permanent_failure_is_shown_in_the_thread_and_not_retried() {
         })
     })
     .await;
-    let (_, msgs) = app
-        .api(
-            &token,
-            Method::GET,
-            &format!("/conversations/{id}/messages"),
-            None,
-        )
-        .await;
-    let reply = msgs["data"]
-        .as_array()
-        .unwrap()
+    let msgs = app.thread(&token, id).await;
+    let reply = msgs
         .iter()
         .find(|m| m["kind"] == "operator")
         .unwrap()
@@ -283,30 +242,14 @@ async fn a_customer_who_blocked_us_is_not_sent_to() {
     )
     .await;
     app.eventually("blocked reply fails", || async {
-        let (_, msgs) = app
-            .api(
-                &token,
-                Method::GET,
-                &format!("/conversations/{id}/messages"),
-                None,
-            )
-            .await;
-        msgs["data"]
-            .as_array()
-            .unwrap()
+        app.thread(&token, id)
+            .await
             .iter()
             .any(|m| m["kind"] == "operator" && m["delivery"] == "failed")
     })
     .await;
-    let (_, msgs) = app
-        .api(
-            &token,
-            Method::GET,
-            &format!("/conversations/{id}/messages"),
-            None,
-        )
-        .await;
-    assert!(msgs["data"].as_array().unwrap().iter().any(|m| {
+    let msgs = app.thread(&token, id).await;
+    assert!(msgs.iter().any(|m| {
         m["text"]
             .as_str()
             .unwrap()

@@ -134,21 +134,8 @@ async fn forms_without_csrf_token_are_refused_and_change_nothing() {
         )
         .await;
     assert_eq!(conv["status"], "new");
-    let (_, msgs) = app
-        .api(
-            &token,
-            reqwest::Method::GET,
-            &format!("/conversations/{id}/messages"),
-            None,
-        )
-        .await;
-    assert!(
-        msgs["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .all(|m| m["text"] != "forged reply")
-    );
+    let msgs = app.thread(&token, id).await;
+    assert!(msgs.iter().all(|m| m["text"] != "forged reply"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -187,17 +174,8 @@ async fn status_assignee_priority_and_due_changes_are_recorded_in_the_thread() {
     assert_eq!(conv["priority"], "urgent");
     // 18:00 in Europe/Moscow is 15:00 UTC.
     assert_eq!(conv["due_at"], "2027-01-15T15:00:00Z");
-    let (_, msgs) = app
-        .api(
-            &token,
-            reqwest::Method::GET,
-            &format!("/conversations/{id}/messages"),
-            None,
-        )
-        .await;
-    let events: Vec<String> = msgs["data"]
-        .as_array()
-        .unwrap()
+    let msgs = app.thread(&token, id).await;
+    let events: Vec<String> = msgs
         .iter()
         .filter(|m| m["kind"] == "system")
         .map(|m| m["text"].as_str().unwrap().to_string())

@@ -139,17 +139,8 @@ async fn undelivered_messages_are_delivered_after_a_restart() {
         .await;
     app.restart().await;
     app.eventually("delivered after restart", || async {
-        let (_, msgs) = app
-            .api(
-                &token,
-                Method::GET,
-                &format!("/conversations/{id}/messages"),
-                None,
-            )
-            .await;
-        msgs["data"]
-            .as_array()
-            .unwrap()
+        app.thread(&token, id)
+            .await
             .iter()
             .any(|m| m["kind"] == "operator" && m["delivery"] == "sent")
     })

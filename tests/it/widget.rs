@@ -20,18 +20,8 @@ async fn visitor_message_reaches_api_and_console_and_reply_comes_back_live() {
 
     // Visible through the API…
     let token = app.api_token(crate::support::ADMIN_EMAIL).await;
-    let (s, msgs) = app
-        .api(
-            &token,
-            reqwest::Method::GET,
-            &format!("/conversations/{conv_id}/messages"),
-            None,
-        )
-        .await;
-    assert_eq!(s, 200);
-    let texts: Vec<&str> = msgs["data"]
-        .as_array()
-        .unwrap()
+    let msgs = app.thread(&token, conv_id).await;
+    let texts: Vec<&str> = msgs
         .iter()
         .filter(|m| m["kind"] == "customer")
         .map(|m| m["text"].as_str().unwrap())

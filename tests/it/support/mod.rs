@@ -241,6 +241,23 @@ impl TestApp {
         )
     }
 
+    /// A conversation's messages through the REST API, oldest first.
+    pub async fn thread(&self, token: &str, conversation_id: i64) -> Vec<Value> {
+        let (status, v) = self
+            .api(
+                token,
+                reqwest::Method::GET,
+                &format!("/conversations/{conversation_id}/messages"),
+                None,
+            )
+            .await;
+        assert_eq!(
+            status, 200,
+            "messages of conversation {conversation_id}: {v}"
+        );
+        v["data"].as_array().cloned().unwrap_or_default()
+    }
+
     /// Waits (bounded) until `check` holds, polling every 20 ms.
     pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where
