@@ -72,6 +72,8 @@ impl Tr {
             "assignee" => ("Исполнитель", "Assignee"),
             "nobody" => ("— не назначен —", "— unassigned —"),
             "priority" => ("Приоритет", "Priority"),
+            "team" => ("Команда", "Team"),
+            "no_team" => ("— без команды —", "— no team —"),
             "due" => ("Срок", "Due date"),
             "save" => ("Сохранить", "Save"),
             "close" => ("Закрыть обращение", "Close conversation"),

@@ -87,8 +87,24 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Manage teams (groups of operators a conversation can be routed to).
+    Team {
+        #[command(subcommand)]
+        cmd: TeamCmd,
+    },
     /// Validate channels.toml and the settings, then exit.
     CheckConfig,
+}
+
+#[derive(Subcommand)]
+enum TeamCmd {
+    /// Create a team in a project.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        project: Option<String>,
+    },
 }
 
 #[derive(Subcommand)]
@@ -215,6 +231,18 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 role.as_str(),
                 user.1.slug
             );
+        }
+        Cmd::Team {
+            cmd: TeamCmd::Create { name, project },
+        } => {
+            let store = perepiska::bootstrap::open_store(&s)?;
+            let team = store
+                .write(move |c| {
+                    let p = perepiska::bootstrap::project_for(c, project.as_deref())?;
+                    perepiska::store::teams::create(c, p.id, &name)
+                })
+                .await?;
+            println!("team \"{}\" created (id {})", team.name, team.id);
         }
         Cmd::Token {
             cmd: TokenCmd::Create { email, project },

@@ -20,6 +20,10 @@ pub enum SystemEvent {
         to: Option<String>,
         by: String,
     },
+    Team {
+        to: Option<String>,
+        by: String,
+    },
     Priority {
         from: String,
         to: String,
@@ -70,6 +74,10 @@ impl SystemEvent {
             (Assigned { to: Some(t), by }, Lang::En) => format!("Assigned to {t} ({by})"),
             (Assigned { to: None, by }, Lang::Ru) => format!("Исполнитель снят ({by})"),
             (Assigned { to: None, by }, Lang::En) => format!("Unassigned ({by})"),
+            (Team { to: Some(t), by }, Lang::Ru) => format!("Команда: {t} ({by})"),
+            (Team { to: Some(t), by }, Lang::En) => format!("Team: {t} ({by})"),
+            (Team { to: None, by }, Lang::Ru) => format!("Команда снята ({by})"),
+            (Team { to: None, by }, Lang::En) => format!("Team removed ({by})"),
             (Priority { from, to, by }, Lang::Ru) => format!("Приоритет: {from} → {to} ({by})"),
             (Priority { from, to, by }, Lang::En) => format!("Priority: {from} → {to} ({by})"),
             (Due { due: Some(d), by }, Lang::Ru) => format!("Срок: {d} ({by})"),

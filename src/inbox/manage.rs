@@ -8,7 +8,7 @@ use crate::domain::event::SystemEvent;
 use crate::domain::{Actor, Priority, Status};
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{DbConn, messages, users};
+use crate::store::{DbConn, messages, teams, users};
 
 /// The person acting, in the project they act in.
 #[derive(Clone, Debug)]
@@ -24,6 +24,8 @@ pub struct Changes {
     pub status: Option<Status>,
     /// Some(None) unassigns.
     pub assignee: Option<Option<i64>>,
+    /// Some(None) removes the team.
+    pub team: Option<Option<i64>>,
     pub priority: Option<Priority>,
     /// Some(None) removes the due date.
     pub due_at: Option<Option<NaiveDateTime>>,
@@ -77,6 +79,20 @@ impl Inbox {
                     conversations::set_assignee(conn, conv.id, a)?;
                     let ev = SystemEvent::Assigned {
                         to: to_name,
+                        by: op2.name.clone(),
+                    };
+                    messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                }
+                if let Some(t) = ch.team
+                    && t != conv.team_id
+                {
+                    let to = match t {
+                        Some(id) => Some(teams::by_id(conn, op2.project_id, id)?.name),
+                        None => None,
+                    };
+                    conversations::set_team(conn, conv.id, t)?;
+                    let ev = SystemEvent::Team {
+                        to,
                         by: op2.name.clone(),
                     };
                     messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;

@@ -153,6 +153,16 @@ pub fn set_assignee(conn: &mut DbConn, id: i64, assignee: Option<i64>) -> Result
     Ok(())
 }
 
+pub fn set_team(conn: &mut DbConn, id: i64, team: Option<i64>) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::team_id.eq(team),
+            conversations::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn set_priority(conn: &mut DbConn, id: i64, p: Priority) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set((

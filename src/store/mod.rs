@@ -9,6 +9,7 @@ pub mod messages;
 pub mod outbox;
 pub mod projects;
 pub mod schema;
+pub mod teams;
 pub mod users;
 
 use std::path::Path;

@@ -13,7 +13,7 @@ use crate::error::Error;
 use crate::i18n::Lang;
 use crate::inbox::manage::Changes;
 use crate::store::conversations::{self, Conversation, Filter, Tab};
-use crate::store::{DbConn, channels, contacts, messages, users};
+use crate::store::{DbConn, channels, contacts, messages, teams, users};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -70,6 +70,7 @@ struct ConversationOut {
     priority: String,
     unread: bool,
     assignee: Option<Named>,
+    team: Option<Named>,
     channel: ChannelOut,
     contact: ContactOut,
     due_at: Option<String>,
@@ -90,7 +91,15 @@ fn conversation_out(conn: &mut DbConn, c: Conversation) -> Result<ConversationOu
         }),
         None => None,
     };
+    let team = match c.team_id {
+        Some(t) => Some(Named {
+            id: t,
+            name: teams::by_id(conn, c.project_id, t)?.name,
+        }),
+        None => None,
+    };
     Ok(ConversationOut {
+        team,
         id: c.id,
         number: c.number,
         subject: c.subject,
@@ -294,6 +303,8 @@ struct Patch {
     status: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     assignee_id: Option<Option<i64>>,
+    #[serde(default, deserialize_with = "double_option")]
+    team_id: Option<Option<i64>>,
     priority: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
     due_at: Option<Option<String>>,
@@ -320,6 +331,7 @@ async fn patch(
     let changes = Changes {
         status: p.status.as_deref().map(Status::parse).transpose()?,
         assignee: p.assignee_id,
+        team: p.team_id,
         priority: p.priority.as_deref().map(Priority::parse).transpose()?,
         due_at: match p.due_at {
             None => None,

@@ -20,7 +20,7 @@ use crate::i18n::Tr;
 use crate::inbox::manage::Changes;
 use crate::store::attachments::{self, StoredFile};
 use crate::store::conversations::{self, Filter, Row, Tab};
-use crate::store::{channels, contacts, messages, users};
+use crate::store::{channels, contacts, messages, teams, users};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console", web::get().to(page))
@@ -153,6 +153,7 @@ pub struct ConvView {
     pub status_label: String,
     pub priority: String,
     pub assignee_id: i64,
+    pub team_id: i64,
     pub due_local: String,
     pub channel_name: String,
     pub created: String,
@@ -185,6 +186,7 @@ struct InboxPage {
     statuses: Vec<(String, String)>,
     priorities: Vec<String>,
     members: Vec<(i64, String)>,
+    teams: Vec<(i64, String)>,
     f_channel: String,
     f_status: String,
     f_q: String,
@@ -226,6 +228,7 @@ struct Loaded {
     total: i64,
     channels: Vec<(i64, String)>,
     members: Vec<(i64, String)>,
+    teams: Vec<(i64, String)>,
     selected: Option<ConvView>,
 }
 
@@ -260,6 +263,7 @@ fn load_conv(
         status: c.status,
         priority: c.priority,
         assignee_id: c.assignee_id.unwrap_or(0),
+        team_id: c.team_id.unwrap_or(0),
         due_local,
         channel_name: channel.name,
         created: view::local(c.created_at, tz),
@@ -317,6 +321,10 @@ async fn load(
                 .into_iter()
                 .map(|u| (u.id, u.name))
                 .collect();
+            let teams = teams::of_project(conn, project_id)?
+                .into_iter()
+                .map(|t| (t.id, t.name))
+                .collect();
             let selected = match selected {
                 Some(id) => Some(load_conv(conn, project_id, id, tr, &tz)?),
                 None => None,
@@ -327,6 +335,7 @@ async fn load(
                 total,
                 channels,
                 members,
+                teams,
                 selected,
             })
         })
@@ -374,6 +383,7 @@ async fn page(
             .map(|p| p.as_str().to_string())
             .collect(),
         members: loaded.members,
+        teams: loaded.teams,
         f_channel: q.channel.clone().unwrap_or_default(),
         f_status: q.status.clone().unwrap_or_default(),
         f_q: q.q.clone().unwrap_or_default(),
@@ -518,6 +528,7 @@ pub struct UpdateForm {
     back: String,
     status: Option<String>,
     assignee: Option<String>,
+    team: Option<String>,
     priority: Option<String>,
     due: Option<String>,
 }
@@ -570,6 +581,12 @@ async fn update(
                 v.parse::<i64>()
                     .map_err(|_| Error::invalid("bad assignee"))?,
             ),
+        });
+    }
+    if let Some(t) = form.team.as_deref() {
+        ch.team = Some(match t.trim() {
+            "" | "0" => None,
+            v => Some(v.parse::<i64>().map_err(|_| Error::invalid("bad team"))?),
         });
     }
     if let Some(p) = form.priority.as_deref().filter(|s| !s.is_empty()) {

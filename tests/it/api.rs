@@ -247,3 +247,62 @@ async fn openapi_health_and_metrics() {
     assert!(m.contains("perepiska_outbox_depth 0"));
     assert!(m.contains("perepiska_live_connections 0"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn conversations_can_be_given_to_a_team() {
+    let app = TestApp::spawn().await;
+    let v: Value = app
+        .widget_send("visitor-token-0000000001", "x", "Вопрос по счёту")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let id = v["conversation_id"].as_i64().unwrap();
+    let team = app
+        .store()
+        .write(|c| perepiska::store::teams::create(c, 1, "Бухгалтерия"))
+        .await
+        .unwrap();
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (s, c) = app
+        .api(
+            &token,
+            Method::PATCH,
+            &format!("/conversations/{id}"),
+            Some(json!({"team_id": team.id})),
+        )
+        .await;
+    assert_eq!(s, 200, "{c}");
+    assert_eq!(c["team"]["name"], "Бухгалтерия");
+    let (s, e) = app
+        .api(
+            &token,
+            Method::PATCH,
+            &format!("/conversations/{id}"),
+            Some(json!({"team_id": 9999})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(e["error"]["message"].as_str().unwrap().contains("team"));
+    let events: Vec<String> = app
+        .thread(&token, id)
+        .await
+        .iter()
+        .filter(|m| m["kind"] == "system")
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        events.contains(&"Team: Бухгалтерия (Admin)".to_string()),
+        "{events:?}"
+    );
+    // The console offers the team and can take it away.
+    let op = app.admin().await;
+    let (_, html) = op.get(&format!("/console?c={id}")).await;
+    assert!(html.contains("name=\"team\"") && html.contains("Бухгалтерия"));
+    let (s, _) = op.update(id, &[("team", "0")]).await;
+    assert_eq!(s, 303);
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
+    assert!(c["team"].is_null());
+}
