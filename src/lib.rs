@@ -104,6 +104,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         shutdown_rx.clone(),
     ));
     tasks.push(outbox_worker);
+    match channels::polling::start(&inbox, settings.public_url.as_deref(), &shutdown_rx).await {
+        Ok(pollers) => tasks.extend(pollers),
+        Err(e) => {
+            let _ = shutdown_tx.send(true);
+            return Err(e);
+        }
+    }
     let server = web::server(listener, inbox, settings.clone(), shutdown_rx)?;
     let handle = server.handle();
     let server = tokio::spawn(server);

@@ -93,7 +93,11 @@ enum Cmd {
         cmd: TeamCmd,
     },
     /// Validate channels.toml and the settings, then exit.
-    CheckConfig,
+    CheckConfig {
+        /// Also ask each platform who the credentials belong to (e.g. Telegram getMe).
+        #[arg(long)]
+        online: bool,
+    },
 }
 
 #[derive(Subcommand)]
@@ -193,15 +197,33 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             perepiska::bootstrap::open_store(&s)?;
             println!("database is up to date");
         }
-        Cmd::CheckConfig => {
+        Cmd::CheckConfig { online } => {
             let decls = load_channels(&s.channels_path)?;
             println!(
                 "{}: {} channel(s) OK",
                 s.channels_path.display(),
                 decls.len()
             );
+            let http = perepiska::bootstrap::http_client()?;
+            let mut all_found = true;
             for d in decls {
-                println!("  {} ({}): {}", d.id, d.kind, d.name);
+                if !online {
+                    println!("  {} ({}): {}", d.id, d.kind, d.name);
+                    continue;
+                }
+                let adapter =
+                    perepiska::channels::build_adapter(&d.kind, &d.name, &d.config, &http)
+                        .map_err(|e| anyhow::anyhow!("channel \"{}\": {e}", d.id))?;
+                match adapter.identity().await {
+                    Ok(me) => println!("  {} ({}): {} — {}", d.id, d.kind, d.name, me.name),
+                    Err(e) => {
+                        all_found = false;
+                        println!("  {} ({}): {} — not found ({e})", d.id, d.kind, d.name);
+                    }
+                }
+            }
+            if !all_found {
+                anyhow::bail!("some channels could not be reached with their credentials");
             }
         }
         Cmd::Admin {

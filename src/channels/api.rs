@@ -143,6 +143,7 @@ impl ChannelAdapter for ApiChannel {
                     event: InboundEvent::Message {
                         text,
                         files: Vec::new(),
+                        remote: Vec::new(),
                     },
                 }
             }
@@ -161,6 +162,7 @@ impl ChannelAdapter for ApiChannel {
         Ok(Parsed {
             inbound: vec![inbound],
             reply: WebhookReply::Json(serde_json::json!({ "ok": true })),
+            unparsed: Vec::new(),
         })
     }
 

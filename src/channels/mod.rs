@@ -4,7 +4,9 @@
 //! tested and fuzzed alone; `send` delivers one operator message and says whether a retry can help.
 
 pub mod api;
+pub mod polling;
 pub mod registry;
+pub mod telegram;
 pub mod widget;
 
 use std::path::PathBuf;
@@ -38,12 +40,23 @@ impl RawRequest {
     }
 }
 
+/// A file still on the platform: fetched with `ChannelAdapter::download` before the message
+/// is committed.
+#[derive(Clone, Debug, PartialEq)]
+pub struct RemoteFile {
+    pub id: String,
+    pub name: String,
+    pub content_type: Option<String>,
+    pub size: Option<u64>,
+}
+
 /// What a customer did, normalized across platforms.
 #[derive(Clone, Debug)]
 pub enum InboundEvent {
     Message {
         text: String,
         files: Vec<StoredFile>,
+        remote: Vec<RemoteFile>,
     },
     /// The customer blocked the bot or unsubscribed: stop delivering to them.
     Blocked,
@@ -70,6 +83,9 @@ pub enum WebhookReply {
 pub struct Parsed {
     pub inbound: Vec<Inbound>,
     pub reply: WebhookReply,
+    /// Parts of the request we could not understand: (raw JSON, why). Kept, never retried,
+    /// so one new kind of update never stalls the channel.
+    pub unparsed: Vec<(String, String)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -188,10 +204,20 @@ pub trait ChannelAdapter: Send + Sync {
     fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError>;
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>>;
     fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>>;
+    /// Fetches a file the customer sent; platforms that deliver files inline never get here.
+    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move {
+            Err(SendError::permanent(format!(
+                "{} channels cannot download files ({})",
+                self.kind(),
+                file.name
+            )))
+        })
+    }
 }
 
 /// Channel kinds this build understands, for config validation.
-pub const KINDS: [&str; 2] = ["widget", "api"];
+pub const KINDS: [&str; 3] = ["widget", "api", "telegram"];
 
 /// Builds the adapter for a stored channel from its kind and JSON config.
 pub fn build_adapter(
@@ -203,6 +229,11 @@ pub fn build_adapter(
     match kind {
         "widget" => Ok(std::sync::Arc::new(widget::Widget::new(name))),
         "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(
+            name,
+            config,
+            http.clone(),
+        )?)),
+        "telegram" => Ok(std::sync::Arc::new(telegram::Telegram::from_config(
             name,
             config,
             http.clone(),

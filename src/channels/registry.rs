@@ -64,6 +64,18 @@ impl Registry {
             .cloned()
     }
 
+    pub fn all(&self) -> Vec<Arc<ChannelEntry>> {
+        let mut v: Vec<_> = self
+            .by_id
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .values()
+            .cloned()
+            .collect();
+        v.sort_by_key(|e| e.channel.id);
+        v
+    }
+
     pub fn of_project(&self, project_id: i64) -> Vec<Arc<ChannelEntry>> {
         let mut v: Vec<_> = self
             .by_id

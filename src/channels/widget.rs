@@ -89,6 +89,7 @@ impl Widget {
             event: InboundEvent::Message {
                 text: String::new(),
                 files: vec![file],
+                remote: Vec::new(),
             },
         })
     }
@@ -144,9 +145,11 @@ impl ChannelAdapter for Widget {
                 event: InboundEvent::Message {
                     text,
                     files: Vec::new(),
+                    remote: Vec::new(),
                 },
             }],
             reply: WebhookReply::Json(serde_json::json!({ "ok": true })),
+            unparsed: Vec::new(),
         })
     }
 

@@ -43,6 +43,74 @@ pub struct Received {
 }
 
 impl Inbox {
+    /// Everything a platform request carried: keeps what could not be parsed, fetches files
+    /// still on the platform, then commits. Returns once it is durable.
+    pub async fn receive_parsed(
+        &self,
+        channel: &Arc<ChannelEntry>,
+        parsed: crate::channels::Parsed,
+    ) -> Result<Vec<Received>> {
+        if !parsed.unparsed.is_empty() {
+            let channel_id = channel.channel.id;
+            let raw = parsed.unparsed;
+            tracing::warn!(
+                "channel \"{}\": {} update(s) not understood, kept raw",
+                channel.channel.key,
+                raw.len()
+            );
+            self.store
+                .write(move |conn| {
+                    for (payload, why) in &raw {
+                        store::channels::store_raw(conn, channel_id, payload, why)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        let mut inbound = parsed.inbound;
+        for item in &mut inbound {
+            self.fetch_remote_files(channel, item).await;
+        }
+        self.receive(channel, inbound).await
+    }
+
+    /// Downloads and stores the files a message refers to. A file that cannot be fetched is
+    /// named in the text instead, so the message itself is never lost or stalled.
+    async fn fetch_remote_files(&self, channel: &Arc<ChannelEntry>, item: &mut Inbound) {
+        let InboundEvent::Message {
+            text,
+            files,
+            remote,
+        } = &mut item.event
+        else {
+            return;
+        };
+        for r in std::mem::take(remote) {
+            let saved = match channel.adapter.download(&r).await {
+                Ok(bytes) => self
+                    .files
+                    .save(bytes, &r.name, r.content_type.as_deref())
+                    .await
+                    .map_err(|e| e.to_string()),
+                Err(e) => Err(e.message),
+            };
+            match saved {
+                Ok(f) => files.push(f),
+                Err(why) => {
+                    tracing::warn!(
+                        "channel \"{}\": file {} not fetched: {why}",
+                        channel.channel.key,
+                        r.name
+                    );
+                    if !text.is_empty() {
+                        text.push('\n');
+                    }
+                    text.push_str(&format!("[Файл {} не получен: {why}]", r.name));
+                }
+            }
+        }
+    }
+
     /// Commits the inbound values of one platform request; returns once they are durable.
     pub async fn receive(
         &self,
@@ -298,7 +366,7 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
     let t = now();
     let ident = (channel_id, inbound.external_user_id.clone());
     match &inbound.event {
-        InboundEvent::Message { text, files } => {
+        InboundEvent::Message { text, files, .. } => {
             let dedup = it.dedup_key();
             if let Some(key) = &dedup
                 && let Some(&(mid, cid, number, contact_id)) = known.messages.get(key)

@@ -112,3 +112,61 @@ pub fn disable_file_channels_except(conn: &mut DbConn, keep: &[String]) -> Resul
     .set(channels::enabled.eq(false))
     .execute(conn)?)
 }
+
+/// A value a channel keeps across restarts (None when never set).
+pub fn state(conn: &mut DbConn, channel_id: i64, key: &str) -> Result<Option<String>> {
+    use super::schema::channel_state;
+    Ok(channel_state::table
+        .filter(channel_state::channel_id.eq(channel_id))
+        .filter(channel_state::key.eq(key))
+        .select(channel_state::value)
+        .first(conn)
+        .optional()?)
+}
+
+pub fn set_state(conn: &mut DbConn, channel_id: i64, key: &str, value: &str) -> Result<()> {
+    use super::schema::channel_state;
+    let updated = diesel::update(
+        channel_state::table
+            .filter(channel_state::channel_id.eq(channel_id))
+            .filter(channel_state::key.eq(key)),
+    )
+    .set((
+        channel_state::value.eq(value),
+        channel_state::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(channel_state::table)
+            .values((
+                channel_state::channel_id.eq(channel_id),
+                channel_state::key.eq(key),
+                channel_state::value.eq(value),
+                channel_state::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Keeps an update we could not parse, so it can be looked at later.
+pub fn store_raw(conn: &mut DbConn, channel_id: i64, payload: &str, error: &str) -> Result<()> {
+    use super::schema::raw_updates;
+    diesel::insert_into(raw_updates::table)
+        .values((
+            raw_updates::channel_id.eq(channel_id),
+            raw_updates::payload.eq(payload),
+            raw_updates::error.eq(error),
+            raw_updates::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn raw_count(conn: &mut DbConn, channel_id: i64) -> Result<i64> {
+    use super::schema::raw_updates;
+    Ok(raw_updates::table
+        .filter(raw_updates::channel_id.eq(channel_id))
+        .count()
+        .get_result(conn)?)
+}

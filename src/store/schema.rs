@@ -181,6 +181,26 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    channel_state (id) {
+        id -> BigInt,
+        channel_id -> BigInt,
+        key -> Text,
+        value -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    raw_updates (id) {
+        id -> BigInt,
+        channel_id -> BigInt,
+        payload -> Text,
+        error -> Text,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(conversations -> contacts (contact_id));
@@ -204,4 +224,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     messages,
     attachments,
     outbox,
+    channel_state,
+    raw_updates,
 );

@@ -64,16 +64,13 @@ async fn handle(
         tracing::info!("webhook for channel \"{key}\" refused: {e}");
         webhook_error(e)
     })?;
-    if !parsed.inbound.is_empty() {
-        state
-            .inbox
-            .receive(&entry, parsed.inbound)
-            .await
-            .inspect_err(|_| {
-                state.inbox.metrics.webhook_error(&entry.channel.kind);
-            })?;
-    }
-    Ok(match parsed.reply {
+    let reply = parsed.reply.clone();
+    state
+        .inbox
+        .receive_parsed(&entry, parsed)
+        .await
+        .inspect_err(|_| state.inbox.metrics.webhook_error(&entry.channel.kind))?;
+    Ok(match reply {
         WebhookReply::Json(v) => HttpResponse::Ok().json(v),
         WebhookReply::Text(t) => HttpResponse::Ok()
             .content_type("text/plain; charset=utf-8")

@@ -9,4 +9,5 @@ mod api_channel;
 mod cli;
 mod console;
 mod durability;
+mod telegram;
 mod widget;

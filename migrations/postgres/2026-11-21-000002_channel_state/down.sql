@@ -1,0 +1,2 @@
+DROP TABLE raw_updates;
+DROP TABLE channel_state;

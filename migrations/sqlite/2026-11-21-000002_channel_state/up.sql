@@ -1,0 +1,18 @@
+-- Small per-channel state that must survive restarts (e.g. Telegram's getUpdates offset).
+CREATE TABLE channel_state (
+    id INTEGER PRIMARY KEY,
+    channel_id BIGINT NOT NULL REFERENCES channels(id),
+    key TEXT NOT NULL,
+    value TEXT NOT NULL,
+    updated_at TIMESTAMP NOT NULL,
+    UNIQUE (channel_id, key)
+);
+
+-- Platform updates we could not understand: kept for inspection, never retried.
+CREATE TABLE raw_updates (
+    id INTEGER PRIMARY KEY,
+    channel_id BIGINT NOT NULL REFERENCES channels(id),
+    payload TEXT NOT NULL,
+    error TEXT NOT NULL,
+    created_at TIMESTAMP NOT NULL
+);

@@ -1,0 +1,159 @@
+//! Background work some channels need: Telegram's long polling (or registering its webhook).
+//! Each poller feeds the same path as webhooks: parse, fetch files, commit, and only then
+//! move the platform's offset, so nothing accepted is lost and a crash replays at most the
+//! last batch (which the platform message ids de-duplicate).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::watch;
+
+use super::ChannelEntry;
+use super::telegram::{Mode, Telegram};
+use crate::inbox::Inbox;
+use crate::store::channels;
+
+const OFFSET_KEY: &str = "telegram.offset";
+
+/// Starts what each channel needs. Webhook mode registers the webhook now; a failure to do so
+/// (no public URL, platform unreachable) is returned so start-up says which channel and why.
+pub async fn start(
+    inbox: &Inbox,
+    public_url: Option<&str>,
+    shutdown: &watch::Receiver<bool>,
+) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+    let mut tasks = Vec::new();
+    for entry in inbox.registry.all() {
+        if entry.channel.kind != "telegram" {
+            continue;
+        }
+        let config: serde_json::Value =
+            serde_json::from_str(&entry.channel.config).unwrap_or_default();
+        let tg = Telegram::from_config(
+            &entry.channel.name,
+            &config,
+            crate::bootstrap::http_client()?,
+        )
+        .map_err(|e| anyhow::anyhow!("channel \"{}\": {e}", entry.channel.key))?;
+        match tg.mode {
+            Mode::Webhook => {
+                let base = public_url.ok_or_else(|| {
+                    anyhow::anyhow!(
+                        "channel \"{}\": mode = \"webhook\" needs PEREPISKA_PUBLIC_URL (the https address Telegram can reach)",
+                        entry.channel.key
+                    )
+                })?;
+                let url = format!(
+                    "{}/webhooks/{}",
+                    base.trim_end_matches('/'),
+                    entry.channel.key
+                );
+                tg.set_webhook(&url).await.map_err(|e| {
+                    anyhow::anyhow!("channel \"{}\": setWebhook failed: {e}", entry.channel.key)
+                })?;
+                tracing::info!(
+                    "channel \"{}\": Telegram webhook set to {url}",
+                    entry.channel.key
+                );
+            }
+            Mode::Polling => {
+                tasks.push(tokio::spawn(poll_telegram(
+                    inbox.clone(),
+                    entry.clone(),
+                    tg,
+                    shutdown.clone(),
+                )));
+            }
+        }
+    }
+    Ok(tasks)
+}
+
+async fn poll_telegram(
+    inbox: Inbox,
+    entry: Arc<ChannelEntry>,
+    tg: Telegram,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let key = entry.channel.key.clone();
+    let channel_id = entry.channel.id;
+    // getUpdates does not work while a webhook is set.
+    let mut webhook_removed = false;
+    let mut offset: i64 = match inbox
+        .store
+        .read(move |c| channels::state(c, channel_id, OFFSET_KEY))
+        .await
+    {
+        Ok(v) => v.and_then(|s| s.parse().ok()).unwrap_or(0),
+        Err(e) => {
+            tracing::error!("channel \"{key}\": cannot read the poll offset: {e}");
+            0
+        }
+    };
+    let mut backoff = Duration::from_secs(1);
+    loop {
+        if *shutdown.borrow() || shutdown.has_changed().is_err() {
+            break;
+        }
+        if !webhook_removed {
+            match tg.delete_webhook().await {
+                Ok(()) => webhook_removed = true,
+                Err(e) => tracing::warn!("channel \"{key}\": deleteWebhook failed: {e}"),
+            }
+        }
+        let polled = tokio::select! {
+            r = tg.get_updates(offset) => r,
+            _ = shutdown.changed() => break,
+        };
+        let wait = match polled {
+            Ok(updates) if updates.is_empty() => None,
+            Ok(updates) => {
+                let last = updates.iter().filter_map(|u| u["update_id"].as_i64()).max();
+                let parsed = tg.parse_updates(&updates);
+                match inbox.receive_parsed(&entry, parsed).await {
+                    Ok(_) => {
+                        if let Some(last) = last {
+                            offset = last + 1;
+                            let value = offset.to_string();
+                            if let Err(e) = inbox
+                                .store
+                                .write(move |c| {
+                                    channels::set_state(c, channel_id, OFFSET_KEY, &value)
+                                })
+                                .await
+                            {
+                                tracing::error!(
+                                    "channel \"{key}\": cannot save the poll offset: {e}"
+                                );
+                            }
+                        }
+                        backoff = Duration::from_secs(1);
+                        None
+                    }
+                    // Not committed: keep the offset, Telegram gives the same updates again.
+                    Err(e) => {
+                        tracing::error!("channel \"{key}\": updates not stored, will retry: {e}");
+                        Some(backoff)
+                    }
+                }
+            }
+            Err(e) => {
+                if e.message.contains("409") {
+                    tracing::error!(
+                        "channel \"{key}\": another process is polling this bot (409); only one may"
+                    );
+                } else {
+                    tracing::warn!("channel \"{key}\": getUpdates failed: {e}");
+                }
+                Some(e.retry_after.unwrap_or(backoff).max(backoff))
+            }
+        };
+        if let Some(w) = wait {
+            backoff = (backoff * 2).min(Duration::from_secs(60));
+            tokio::select! {
+                _ = tokio::time::sleep(w) => {}
+                _ = shutdown.changed() => break,
+            }
+        }
+    }
+}

@@ -1,0 +1,625 @@
+//! Telegram: a business's own bot (token from @BotFather), by long polling (works without a
+//! public URL) or by webhook. Updates are decoded one by one with frankenstein's types, so a
+//! kind of update the crate does not know yet is kept raw and skipped instead of stalling.
+
+use std::time::Duration;
+
+use frankenstein::AsyncTelegramApi;
+use frankenstein::client_reqwest::Bot;
+use frankenstein::methods::{
+    DeleteWebhookParams, GetFileParams, SendMessageParams, SetWebhookParams,
+};
+use frankenstein::types::{AllowedUpdate, ChatMember, ChatType, Message};
+use frankenstein::updates::{Update, UpdateContent};
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::{
+    AccountInfo, Capabilities, ChannelAdapter, Inbound, InboundEvent, Outbound, Parsed, RawRequest,
+    RemoteFile, SendError, Sent, WebhookError, WebhookReply,
+};
+use crate::store::contacts::ContactHint;
+
+pub const MAX_TEXT_CHARS: usize = 4096;
+pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
+/// Bot API limit for files a bot may download.
+const MAX_DOWNLOAD_BYTES: u64 = 20 * 1024 * 1024;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Polling,
+    Webhook,
+}
+
+pub struct Telegram {
+    token: String,
+    api_base: String,
+    pub mode: Mode,
+    /// Seconds getUpdates waits for news (tests use 1).
+    pub poll_timeout: u32,
+    secret: String,
+    show_operator_name: bool,
+    http: reqwest::Client,
+    bot: Bot,
+}
+
+fn get_str(config: &Value, key: &str) -> Result<Option<String>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("{key} must be a string")),
+    }
+}
+
+impl Telegram {
+    pub fn from_config(_name: &str, config: &Value, http: reqwest::Client) -> Result<Self, String> {
+        let token = get_str(config, "token")?.ok_or("token is required for kind \"telegram\"")?;
+        let token_ok = token.split_once(':').is_some_and(|(id, secret)| {
+            !id.is_empty()
+                && id.chars().all(|c| c.is_ascii_digit())
+                && !secret.is_empty()
+                && secret
+                    .chars()
+                    .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+        });
+        if !token_ok {
+            return Err("token must look like 123456789:AAE… (the token @BotFather gave)".into());
+        }
+        let mode = match get_str(config, "mode")?.as_deref() {
+            None | Some("polling") => Mode::Polling,
+            Some("webhook") => Mode::Webhook,
+            Some(other) => {
+                return Err(format!(
+                    "mode \"{other}\" must be \"polling\" or \"webhook\""
+                ));
+            }
+        };
+        let api_base = get_str(config, "api_base")?
+            .unwrap_or_else(|| "https://api.telegram.org".into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+            return Err(format!(
+                "api_base \"{api_base}\" must start with http:// or https://"
+            ));
+        }
+        match get_str(config, "routing")?.as_deref() {
+            None | Some("chat") => {}
+            Some("helpdesk") => {
+                return Err("routing = \"helpdesk\" needs the customer bot, which this version does not have yet; use routing = \"chat\"".into());
+            }
+            Some(other) => {
+                return Err(format!(
+                    "routing \"{other}\" must be \"helpdesk\" or \"chat\""
+                ));
+            }
+        }
+        match get_str(config, "registration")?.as_deref() {
+            None | Some("open") => {}
+            Some("phone") => {
+                return Err("registration = \"phone\" needs the customer bot, which this version does not have yet; use registration = \"open\"".into());
+            }
+            Some(other) => {
+                return Err(format!(
+                    "registration \"{other}\" must be \"open\" or \"phone\""
+                ));
+            }
+        }
+        let show_operator_name = match config.get("show_operator_name") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err("show_operator_name must be true or false".into()),
+        };
+        let poll_timeout = match config.get("poll_timeout") {
+            None => 25,
+            Some(v) => v
+                .as_u64()
+                .filter(|t| *t <= 50)
+                .ok_or("poll_timeout must be a whole number of seconds from 0 to 50")?
+                as u32,
+        };
+        // Derived from the token: stable across restarts and instances, unguessable without it.
+        let secret = crate::crypto::sha256_hex(format!("perepiska-webhook:{token}").as_bytes())
+            [..48]
+            .to_string();
+        let bot = Bot::builder()
+            .api_url(format!("{api_base}/bot{token}"))
+            .client(http.clone())
+            .build();
+        Ok(Telegram {
+            token,
+            api_base,
+            mode,
+            poll_timeout,
+            secret,
+            show_operator_name,
+            http,
+            bot,
+        })
+    }
+
+    fn url(&self, method: &str) -> String {
+        format!("{}/bot{}/{method}", self.api_base, self.token)
+    }
+
+    pub fn webhook_secret(&self) -> &str {
+        &self.secret
+    }
+
+    /// The updates after `offset`, each still raw JSON. Waits up to `poll_timeout` seconds.
+    pub async fn get_updates(&self, offset: i64) -> Result<Vec<Value>, SendError> {
+        let body = json!({
+            "offset": offset,
+            "timeout": self.poll_timeout,
+            "allowed_updates": ["message", "edited_message", "callback_query", "my_chat_member"],
+        });
+        let resp = self
+            .http
+            .post(self.url("getUpdates"))
+            .timeout(Duration::from_secs(u64::from(self.poll_timeout) + 15))
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::from_reqwest(&e))?;
+        let status = resp.status().as_u16();
+        let v: Value = resp
+            .json()
+            .await
+            .map_err(|e| SendError::retry(format!("bad getUpdates answer: {e}")))?;
+        if !(200..300).contains(&status) || v["ok"] != json!(true) {
+            return Err(api_error(status, &v));
+        }
+        Ok(v["result"].as_array().cloned().unwrap_or_default())
+    }
+
+    pub async fn delete_webhook(&self) -> Result<(), SendError> {
+        self.bot
+            .delete_webhook(
+                &DeleteWebhookParams::builder()
+                    .drop_pending_updates(false)
+                    .build(),
+            )
+            .await
+            .map_err(map_error)?;
+        Ok(())
+    }
+
+    pub async fn set_webhook(&self, url: &str) -> Result<(), SendError> {
+        let params = SetWebhookParams::builder()
+            .url(url)
+            .secret_token(self.secret.clone())
+            .allowed_updates(vec![
+                AllowedUpdate::Message,
+                AllowedUpdate::EditedMessage,
+                AllowedUpdate::CallbackQuery,
+                AllowedUpdate::MyChatMember,
+            ])
+            .build();
+        self.bot.set_webhook(&params).await.map_err(map_error)?;
+        Ok(())
+    }
+
+    /// Turns raw updates into inbound values; what does not decode is returned as unparsed.
+    pub fn parse_updates(&self, updates: &[Value]) -> Parsed {
+        let mut inbound = Vec::new();
+        let mut unparsed = Vec::new();
+        for raw in updates {
+            match serde_json::from_value::<Update>(raw.clone()) {
+                Ok(u) => inbound.extend(update_to_inbound(u)),
+                Err(e) => unparsed.push((raw.to_string(), format!("cannot decode update: {e}"))),
+            }
+        }
+        Parsed {
+            inbound,
+            reply: WebhookReply::Json(json!({})),
+            unparsed,
+        }
+    }
+
+    async fn send_text(&self, chat_id: i64, text: &str) -> Result<i32, SendError> {
+        let params = SendMessageParams::builder()
+            .chat_id(chat_id)
+            .text(text)
+            .build();
+        let m = self.bot.send_message(&params).await.map_err(map_error)?;
+        Ok(m.result.message_id)
+    }
+
+    /// Uploads a stored file under its real name (frankenstein would use the storage key).
+    async fn send_file(
+        &self,
+        chat_id: i64,
+        f: &super::OutboundFile,
+        caption: Option<&str>,
+    ) -> Result<i64, SendError> {
+        let bytes = tokio::fs::read(&f.path)
+            .await
+            .map_err(|e| SendError::permanent(format!("cannot read attachment {}: {e}", f.name)))?;
+        let is_photo = matches!(
+            f.content_type.as_str(),
+            "image/jpeg" | "image/png" | "image/webp"
+        ) && bytes.len() <= 10 * 1024 * 1024;
+        let (method, field) = if is_photo {
+            ("sendPhoto", "photo")
+        } else {
+            ("sendDocument", "document")
+        };
+        let part = reqwest::multipart::Part::bytes(bytes)
+            .file_name(f.name.clone())
+            .mime_str(&f.content_type)
+            .map_err(|e| SendError::permanent(e.to_string()))?;
+        let mut form = reqwest::multipart::Form::new()
+            .text("chat_id", chat_id.to_string())
+            .part(field, part);
+        if let Some(c) = caption {
+            form = form.text(
+                "caption",
+                crate::domain::text::truncate_chars(c, 1024).to_string(),
+            );
+        }
+        let resp = self
+            .http
+            .post(self.url(method))
+            .multipart(form)
+            .send()
+            .await
+            .map_err(|e| SendError::from_reqwest(&e))?;
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        if !(200..300).contains(&status) || v["ok"] != json!(true) {
+            return Err(api_error(status, &v));
+        }
+        Ok(v["result"]["message_id"].as_i64().unwrap_or_default())
+    }
+}
+
+/// Splits text into pieces of at most `max` characters, preferring line, then word breaks.
+pub fn split_text(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = text.trim();
+    while rest.chars().count() > max {
+        let head = crate::domain::text::truncate_chars(rest, max);
+        let cut = head
+            .rfind('\n')
+            .filter(|i| *i > head.len() / 2)
+            .or_else(|| head.rfind(' ').filter(|i| *i > head.len() / 2))
+            .unwrap_or(head.len());
+        parts.push(rest[..cut].trim_end().to_string());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() {
+        parts.push(rest.to_string());
+    }
+    parts
+}
+
+fn api_error(status: u16, v: &Value) -> SendError {
+    let code = v["error_code"].as_u64().map(|c| c as u16).unwrap_or(status);
+    let description = v["description"]
+        .as_str()
+        .unwrap_or("no description")
+        .to_string();
+    classify(code, &description, v["parameters"]["retry_after"].as_u64())
+}
+
+fn classify(code: u16, description: &str, retry_after: Option<u64>) -> SendError {
+    let msg = format!("Telegram answered {code}: {description}");
+    match code {
+        403 => SendError::blocked(msg),
+        429 => SendError {
+            retry_after: Some(Duration::from_secs(retry_after.unwrap_or(5))),
+            ..SendError::retry(msg)
+        },
+        c if c >= 500 => SendError::retry(msg),
+        // 401: the token was revoked; 400: chat not found, message too long…
+        _ => SendError::permanent(msg),
+    }
+}
+
+fn map_error(e: frankenstein::Error) -> SendError {
+    match e {
+        frankenstein::Error::Api(r) => classify(
+            r.error_code as u16,
+            &r.description,
+            r.parameters.and_then(|p| p.retry_after).map(u64::from),
+        ),
+        other => SendError::retry(format!("Telegram unreachable: {other}")),
+    }
+}
+
+fn full_name(first: &str, last: Option<&str>) -> String {
+    match last {
+        Some(l) if !l.is_empty() => format!("{first} {l}"),
+        _ => first.to_string(),
+    }
+}
+
+/// A phone as digits with a leading +, the way contacts are matched later.
+pub fn normalize_phone(p: &str) -> String {
+    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+    format!("+{digits}")
+}
+
+fn update_to_inbound(u: Update) -> Option<Inbound> {
+    match u.content {
+        UpdateContent::Message(m) => message_to_inbound(&m, false),
+        UpdateContent::EditedMessage(m) => message_to_inbound(&m, true),
+        UpdateContent::MyChatMember(c) if c.chat.type_field == ChatType::Private => {
+            match c.new_chat_member {
+                ChatMember::Kicked(_) => Some(Inbound {
+                    external_user_id: c.chat.id.to_string(),
+                    contact: ContactHint {
+                        name: Some(full_name(&c.from.first_name, c.from.last_name.as_deref())),
+                        ..ContactHint::default()
+                    },
+                    platform_message_id: None,
+                    event: InboundEvent::Blocked,
+                }),
+                _ => None,
+            }
+        }
+        // Button presses and group chats arrive with the customer bot; until then they are
+        // acknowledged and dropped (the bot never sends buttons in "chat" routing).
+        _ => None,
+    }
+}
+
+fn message_to_inbound(m: &Message, edited: bool) -> Option<Inbound> {
+    if m.chat.type_field != ChatType::Private {
+        return None;
+    }
+    let from = m.from.as_deref();
+    let mut text = m
+        .text
+        .clone()
+        .or_else(|| m.caption.clone())
+        .unwrap_or_default();
+    let mut remote = Vec::new();
+    let mut phone = None;
+    if let Some(sizes) = &m.photo
+        && let Some(largest) = sizes
+            .iter()
+            .max_by_key(|p| u64::from(p.width) * u64::from(p.height))
+    {
+        remote.push(RemoteFile {
+            id: largest.file_id.clone(),
+            name: format!("photo_{}.jpg", m.message_id),
+            content_type: Some("image/jpeg".into()),
+            size: largest.file_size,
+        });
+    }
+    if let Some(d) = &m.document {
+        remote.push(RemoteFile {
+            id: d.file_id.clone(),
+            name: d
+                .file_name
+                .clone()
+                .unwrap_or_else(|| format!("file_{}", m.message_id)),
+            content_type: d.mime_type.clone(),
+            size: d.file_size,
+        });
+    }
+    if let Some(v) = &m.voice {
+        remote.push(RemoteFile {
+            id: v.file_id.clone(),
+            name: format!("voice_{}.ogg", m.message_id),
+            content_type: Some(v.mime_type.clone().unwrap_or_else(|| "audio/ogg".into())),
+            size: v.file_size,
+        });
+    }
+    if let Some(v) = &m.video {
+        remote.push(RemoteFile {
+            id: v.file_id.clone(),
+            name: v
+                .file_name
+                .clone()
+                .unwrap_or_else(|| format!("video_{}.mp4", m.message_id)),
+            content_type: Some(v.mime_type.clone().unwrap_or_else(|| "video/mp4".into())),
+            size: v.file_size,
+        });
+    }
+    if let Some(a) = &m.audio {
+        remote.push(RemoteFile {
+            id: a.file_id.clone(),
+            name: a
+                .file_name
+                .clone()
+                .unwrap_or_else(|| format!("audio_{}.mp3", m.message_id)),
+            content_type: a.mime_type.clone(),
+            size: a.file_size,
+        });
+    }
+    if let Some(s) = &m.sticker {
+        text = format!("[Стикер {}]", s.emoji.clone().unwrap_or_default()).replace(" ]", "]");
+    }
+    if let Some(l) = &m.location {
+        text = format!(
+            "📍 Геопозиция: {:.6}, {:.6} https://maps.google.com/?q={:.6},{:.6}",
+            l.latitude, l.longitude, l.latitude, l.longitude
+        );
+    }
+    if let Some(c) = &m.contact {
+        let number = normalize_phone(&c.phone_number);
+        text = format!(
+            "📞 Контакт: {} {number}",
+            full_name(&c.first_name, c.last_name.as_deref())
+        );
+        // Only the customer's own number identifies them; a forwarded card is just data.
+        if from.is_some_and(|f| c.user_id == Some(f.id)) {
+            phone = Some(number);
+        }
+    }
+    if edited {
+        text = format!("✏️ {text}");
+    }
+    if text.trim().is_empty() && remote.is_empty() {
+        text = "[Сообщение без текста]".into();
+    }
+    let platform_message_id = if edited {
+        format!(
+            "{}:{}:edit:{}",
+            m.chat.id,
+            m.message_id,
+            m.edit_date.unwrap_or_default()
+        )
+    } else {
+        format!("{}:{}", m.chat.id, m.message_id)
+    };
+    Some(Inbound {
+        external_user_id: m.chat.id.to_string(),
+        contact: ContactHint {
+            name: from.map(|f| full_name(&f.first_name, f.last_name.as_deref())),
+            email: None,
+            phone,
+        },
+        platform_message_id: Some(platform_message_id),
+        event: InboundEvent::Message {
+            text,
+            files: Vec::new(),
+            remote,
+        },
+    })
+}
+
+impl ChannelAdapter for Telegram {
+    fn kind(&self) -> &'static str {
+        "telegram"
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            buttons: true,
+            files: true,
+            max_text_chars: MAX_TEXT_CHARS,
+        }
+    }
+
+    fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError> {
+        let given = req.header(SECRET_HEADER).unwrap_or("");
+        if !crate::crypto::secure_eq(given, &self.secret) {
+            return Err(WebhookError::Unauthorized(format!(
+                "wrong or missing {SECRET_HEADER}"
+            )));
+        }
+        let v: Value = serde_json::from_slice(&req.body)
+            .map_err(|e| WebhookError::BadRequest(format!("update is not JSON: {e}")))?;
+        Ok(self.parse_updates(&[v]))
+    }
+
+    fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
+        Box::pin(async move {
+            let chat_id: i64 = out.recipient.parse().map_err(|_| {
+                SendError::permanent(format!("\"{}\" is not a Telegram chat id", out.recipient))
+            })?;
+            let text = match (&out.author_name, self.show_operator_name) {
+                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
+                _ => out.text.clone(),
+            };
+            let mut last_id = None;
+            for part in split_text(&text, MAX_TEXT_CHARS) {
+                last_id = Some(i64::from(self.send_text(chat_id, &part).await?));
+            }
+            for f in &out.files {
+                last_id = Some(self.send_file(chat_id, f, None).await?);
+            }
+            Ok(Sent {
+                platform_id: last_id.map(|id| format!("{chat_id}:{id}")),
+            })
+        })
+    }
+
+    fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>> {
+        Box::pin(async move {
+            let me = self.bot.get_me().await.map_err(map_error)?.result;
+            Ok(AccountInfo {
+                name: match &me.username {
+                    Some(u) => format!("{} (@{u})", me.first_name),
+                    None => me.first_name.clone(),
+                },
+                id: me.id.to_string(),
+            })
+        })
+    }
+
+    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move {
+            if file.size.is_some_and(|s| s > MAX_DOWNLOAD_BYTES) {
+                return Err(SendError::permanent(format!(
+                    "{} is larger than the 20 MB a bot may download",
+                    file.name
+                )));
+            }
+            let f = self
+                .bot
+                .get_file(&GetFileParams::builder().file_id(file.id.clone()).build())
+                .await
+                .map_err(map_error)?
+                .result;
+            let path = f
+                .file_path
+                .ok_or_else(|| SendError::permanent("Telegram gave no file_path"))?;
+            let resp = self
+                .http
+                .get(format!("{}/file/bot{}/{path}", self.api_base, self.token))
+                .send()
+                .await
+                .map_err(|e| SendError::from_reqwest(&e))?;
+            if !resp.status().is_success() {
+                return Err(SendError::from_status(resp.status().as_u16(), ""));
+            }
+            Ok(resp
+                .bytes()
+                .await
+                .map_err(|e| SendError::from_reqwest(&e))?
+                .to_vec())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn long_text_splits_at_line_breaks_within_the_limit() {
+        let text = format!("{}\n{}", "а".repeat(3000), "б".repeat(3000));
+        let parts = split_text(&text, MAX_TEXT_CHARS);
+        assert_eq!(parts.len(), 2);
+        assert!(parts.iter().all(|p| p.chars().count() <= MAX_TEXT_CHARS));
+        assert_eq!(parts[1], "б".repeat(3000));
+        let hard = "x".repeat(9000);
+        let parts = split_text(&hard, MAX_TEXT_CHARS);
+        assert_eq!(
+            parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
+            vec![4096, 4096, 808]
+        );
+    }
+
+    #[test]
+    fn errors_map_to_retry_or_not() {
+        assert!(classify(403, "Forbidden: bot was blocked by the user", None).blocked);
+        let r = classify(429, "Too Many Requests", Some(7));
+        assert!(r.retryable && r.retry_after == Some(Duration::from_secs(7)));
+        assert!(classify(502, "Bad Gateway", None).retryable);
+        assert!(!classify(400, "Bad Request: chat not found", None).retryable);
+    }
+
+    #[test]
+    fn unknown_updates_are_kept_not_fatal() {
+        let tg = Telegram::from_config("t", &json!({"token": "1:abc"}), reqwest::Client::new());
+        let tg = match tg {
+            Ok(t) => t,
+            Err(e) => panic!("{e}"),
+        };
+        let parsed = tg.parse_updates(&[
+            json!({"update_id": 1, "brand_new_kind": {"x": 1}}),
+            json!({"update_id": 2, "message": {"message_id": 5, "date": 1, "chat": {"id": 42, "type": "private", "first_name": "Ann"}, "from": {"id": 42, "is_bot": false, "first_name": "Ann"}, "text": "hi"}}),
+        ]);
+        assert_eq!(parsed.unparsed.len(), 1);
+        assert_eq!(parsed.inbound.len(), 1);
+        assert_eq!(
+            parsed.inbound[0].platform_message_id.as_deref(),
+            Some("42:5")
+        );
+    }
+}
