@@ -77,6 +77,23 @@ async fn poll_telegram(
 ) {
     let key = entry.channel.key.clone();
     let channel_id = entry.channel.id;
+    // Telegram allows one getUpdates consumer per bot; with several instances the others get
+    // 409. So one instance polls, elected by a database lock, and the rest stand by.
+    let _lock = loop {
+        match inbox
+            .store
+            .try_exclusive(&format!("telegram-poll:{key}"))
+            .await
+        {
+            Ok(Some(lock)) => break lock,
+            Ok(None) => tracing::debug!("channel \"{key}\": another instance polls this bot"),
+            Err(e) => tracing::warn!("channel \"{key}\": cannot take the poll lock: {e}"),
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            _ = shutdown.changed() => return,
+        }
+    };
     // getUpdates does not work while a webhook is set.
     let mut webhook_removed = false;
     let mut offset: i64 = match inbox

@@ -108,6 +108,7 @@ impl ManageConnection for ConnManager {
 pub struct Store {
     pool: Pool<ConnManager>,
     pub backend: Backend,
+    url: String,
 }
 
 /// The database URL for a settings pair: an explicit URL wins, else SQLite under the data dir.
@@ -138,7 +139,11 @@ impl Store {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(|e| Error::Pool(e.to_string()))?;
-        Ok(Store { pool, backend })
+        Ok(Store {
+            pool,
+            backend,
+            url: url.to_string(),
+        })
     }
 
     /// Runs `f` on a pooled connection off the async runtime.
@@ -165,9 +170,40 @@ impl Store {
         self.read(move |conn| write_tx(conn, f)).await
     }
 
+    /// Holds a cluster-wide lock named `name` for as long as the returned connection lives
+    /// (PostgreSQL advisory lock). Ok(None) when another instance holds it. On SQLite there is
+    /// only ever one instance, so the lock is always granted.
+    pub async fn try_exclusive(&self, name: &str) -> Result<Option<ExclusiveLock>> {
+        if self.backend == Backend::Sqlite {
+            return Ok(Some(ExclusiveLock { _conn: None }));
+        }
+        let url = self.url.clone();
+        let digest = crate::crypto::sha256_hex(format!("perepiska-lock:{name}").as_bytes());
+        let key = i64::from_str_radix(&digest[..15], 16).unwrap_or(0);
+        tokio::task::spawn_blocking(move || {
+            let mut c = diesel::PgConnection::establish(&url)
+                .map_err(|e| Error::Pool(format!("cannot connect to PostgreSQL: {e}")))?;
+            #[derive(QueryableByName)]
+            struct Got {
+                #[diesel(sql_type = diesel::sql_types::Bool)]
+                locked: bool,
+            }
+            let got: Got = diesel::sql_query("SELECT pg_try_advisory_lock($1) AS locked")
+                .bind::<diesel::sql_types::BigInt, _>(key)
+                .get_result(&mut c)?;
+            Ok(got.locked.then_some(ExclusiveLock { _conn: Some(c) }))
+        })
+        .await?
+    }
+
     pub fn get_blocking(&self) -> Result<diesel::r2d2::PooledConnection<ConnManager>> {
         Ok(self.pool.get()?)
     }
+}
+
+/// See `Store::try_exclusive`; the lock is released when this is dropped.
+pub struct ExclusiveLock {
+    _conn: Option<diesel::PgConnection>,
 }
 
 pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T>

@@ -465,3 +465,34 @@ async fn bad_telegram_settings_are_refused_with_the_key_named() {
     .unwrap_or_default();
     assert!(e.contains("token"), "{e}");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_postgresql_only_one_instance_polls_a_bot() {
+    // Several instances exist only on PostgreSQL; the SQLite run has nothing to elect.
+    if std::env::var("TEST_DATABASE_URL")
+        .map(|u| u.is_empty())
+        .unwrap_or(true)
+    {
+        return;
+    }
+    let tg = FakeTelegram::start().await;
+    let app = app_with_bot(&tg).await;
+    app.eventually("the first instance polls", || async {
+        tg.calls("getUpdates") >= 1
+    })
+    .await;
+    let second = perepiska::start(app.settings.clone())
+        .await
+        .expect("second instance");
+    let before = tg.calls("getUpdates");
+    app.eventually("three more polls", || async {
+        tg.calls("getUpdates") >= before + 3
+    })
+    .await;
+    assert_eq!(tg.polling_clients(), 1, "the second instance stands by");
+    tg.push(FakeTelegram::text_update(CHAT, 1, "Один раз"));
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = tg_conversation(&app, &token).await;
+    assert_eq!(customer_texts(&app, &token, id).await, vec!["Один раз"]);
+    second.stop().await;
+}

@@ -36,6 +36,8 @@ struct State {
     webhook: Option<(String, String)>,
     offsets: Vec<i64>,
     calls: Vec<String>,
+    /// Client ports of getUpdates calls: one polling client keeps one connection.
+    poll_peers: Vec<u16>,
 }
 
 #[derive(Clone)]
@@ -161,6 +163,14 @@ impl FakeTelegram {
         self.state.lock().unwrap().webhook.clone()
     }
 
+    /// How many different client connections have long-polled.
+    pub fn polling_clients(&self) -> usize {
+        let mut p = self.state.lock().unwrap().poll_peers.clone();
+        p.sort_unstable();
+        p.dedup();
+        p.len()
+    }
+
     pub fn offsets(&self) -> Vec<i64> {
         self.state.lock().unwrap().offsets.clone()
     }
@@ -231,7 +241,12 @@ async fn method(
             }
             let offset = body["offset"].as_i64().unwrap_or(0);
             let timeout = body["timeout"].as_u64().unwrap_or(0).min(2);
-            state.lock().unwrap().offsets.push(offset);
+            {
+                let mut s = state.lock().unwrap();
+                s.offsets.push(offset);
+                let port = req.peer_addr().map(|a| a.port()).unwrap_or(0);
+                s.poll_peers.push(port);
+            }
             let deadline = tokio::time::Instant::now() + Duration::from_secs(timeout);
             loop {
                 let notified = news.notified();
