@@ -241,6 +241,18 @@ async fn login(
     let form = form.into_inner();
     let email = form.email.trim().to_lowercase();
     let password = form.password;
+    if let Some(wait) = state.logins.blocked(&email) {
+        let page = LoginPage {
+            tr: tr_of(&req),
+            csrf: expected,
+            email,
+            error: true,
+        };
+        return Ok(HttpResponse::TooManyRequests()
+            .insert_header(("Retry-After", wait.as_secs().to_string()))
+            .content_type("text/html; charset=utf-8")
+            .body(page.render()?));
+    }
     let user = state
         .inbox
         .store
@@ -258,6 +270,7 @@ async fn login(
         .await
         .map_err(Error::from)?;
     let Some(user) = user.filter(|_| ok) else {
+        state.logins.failed(&email);
         let page = LoginPage {
             tr: tr_of(&req),
             csrf: expected,
@@ -268,6 +281,7 @@ async fn login(
             .content_type("text/html; charset=utf-8")
             .body(page.render()?));
     };
+    state.logins.succeeded(&email);
     let token = crypto::random_hex(32)?;
     let csrf = crypto::random_hex(16)?;
     let hash = crypto::sha256_hex(token.as_bytes());

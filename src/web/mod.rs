@@ -6,6 +6,7 @@ pub mod console;
 pub mod errors;
 pub mod health;
 pub mod live;
+pub mod throttle;
 pub mod view;
 pub mod webhooks;
 pub mod widget;
@@ -25,6 +26,7 @@ pub struct State {
     pub settings: Settings,
     /// Flips to true on shutdown so live streams end instead of holding the server open.
     pub shutdown: watch::Receiver<bool>,
+    pub logins: std::sync::Arc<throttle::LoginThrottle>,
 }
 
 fn static_dir() -> PathBuf {
@@ -54,6 +56,7 @@ pub fn server(
         inbox,
         settings,
         shutdown,
+        logins: Default::default(),
     };
     let static_root = static_dir();
     Ok(HttpServer::new(move || {

@@ -459,3 +459,61 @@ async fn operator_sends_a_file_and_the_visitor_downloads_it() {
     );
     assert_eq!(r.bytes().await.unwrap().to_vec(), pdf);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn repeated_wrong_passwords_lock_that_email_for_a_while() {
+    let app = TestApp::spawn().await;
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::support::attr(&page, "name=\"csrf\" value=\"").unwrap();
+    let attempt = |password: &'static str| {
+        c.post(format!("{}/login", app.url))
+            .form(&[
+                ("email", ADMIN_EMAIL),
+                ("password", password),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+    };
+    for _ in 0..10 {
+        assert_eq!(attempt("guess").await.unwrap().status(), 401);
+    }
+    // Now even the right password is refused for this email, with a hint when to retry.
+    let r = attempt(ADMIN_PASSWORD).await.unwrap();
+    assert_eq!(r.status(), 429);
+    assert!(
+        r.headers()["retry-after"]
+            .to_str()
+            .unwrap()
+            .parse::<u64>()
+            .unwrap()
+            > 0
+    );
+    // Other accounts are not affected.
+    app.store()
+        .write(|c| {
+            perepiska::bootstrap::create_user(
+                c,
+                "ops@example.com",
+                "Ops",
+                "password-3333",
+                perepiska::domain::Role::Operator,
+                1,
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    app.login("ops@example.com", "password-3333").await;
+}
