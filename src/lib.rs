@@ -2,6 +2,7 @@
 //! main.rs and the integration tests both use it.
 
 pub mod bootstrap;
+pub mod bot;
 pub mod bus;
 pub mod channels;
 pub mod config;
@@ -91,6 +92,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
                 boot.store.clone(),
                 inbox.bus.clone(),
                 ingest_rx.clone(),
+                inbox.outbox_wake.clone(),
             ))
         })
         .collect();

@@ -82,19 +82,46 @@ pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<
 
 struct Prepared {
     out: Outbound,
-    conversation_id: i64,
-    contact_id: i64,
+    /// The thread to report in; None for bot messages outside any conversation.
+    conversation: Option<(i64, i64)>,
     blocked: bool,
+}
+
+/// A bot message's payload as stored in its outbox row.
+#[derive(serde::Serialize, serde::Deserialize)]
+pub struct DirectPayload {
+    pub text: String,
+    #[serde(default)]
+    pub keyboard: Option<crate::channels::Keyboard>,
 }
 
 async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
     let files = inbox.files.clone();
-    let (project_id, message_id) = (row.project_id, row.message_id);
+    let row = row.clone();
     inbox
         .store
         .read(move |conn| {
-            let msg = messages::by_id(conn, project_id, message_id)?;
-            let conv = conversations::by_id(conn, project_id, msg.conversation_id)?;
+            let Some(message_id) = row.message_id else {
+                let recipient = row.recipient.clone().unwrap_or_default();
+                let p: DirectPayload = serde_json::from_str(row.payload.as_deref().unwrap_or("{}"))
+                    .map_err(|e| Error::internal(format!("bad bot payload: {e}")))?;
+                let blocked = contacts::identity_blocked(conn, row.channel_id, &recipient)?;
+                return Ok(Prepared {
+                    out: Outbound {
+                        message_id: 0,
+                        conversation_number: 0,
+                        recipient,
+                        text: p.text,
+                        author_name: None,
+                        files: Vec::new(),
+                        keyboard: p.keyboard,
+                    },
+                    conversation: None,
+                    blocked,
+                });
+            };
+            let msg = messages::by_id(conn, row.project_id, message_id)?;
+            let conv = conversations::by_id(conn, row.project_id, msg.conversation_id)?;
             let (recipient, blocked) = contacts::recipient(conn, conv.contact_id, conv.channel_id)?
                 .ok_or_else(|| Error::not_found("the customer has no identity in this channel"))?;
             let author_name = match msg.author_id {
@@ -117,9 +144,9 @@ async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
                     text: msg.text,
                     author_name,
                     files: out_files,
+                    keyboard: None,
                 },
-                conversation_id: conv.id,
-                contact_id: conv.contact_id,
+                conversation: Some((conv.id, conv.contact_id)),
                 blocked,
             })
         })
@@ -146,20 +173,25 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
             "unknown".to_string(),
         ),
     };
-    let (conversation_id, contact_id) = match &prepared {
-        Ok(p) => (p.conversation_id, p.contact_id),
-        Err(_) => (0, 0),
-    };
-    let (project_id, message_id, outbox_id, attempts) =
-        (row.project_id, row.message_id, row.id, row.attempts);
-    let event = |kind| Event {
-        project_id,
-        conversation_id,
-        contact_id,
-        message_id: Some(message_id),
-        kind,
-        from_customer: false,
-        public: true,
+    let conversation = prepared.as_ref().ok().and_then(|p| p.conversation);
+    let recipient = prepared.as_ref().ok().map(|p| p.out.recipient.clone());
+    let (project_id, message_id, outbox_id, attempts, channel_id) = (
+        row.project_id,
+        row.message_id,
+        row.id,
+        row.attempts,
+        row.channel_id,
+    );
+    let event = |kind| {
+        conversation.map(|(conversation_id, contact_id)| Event {
+            project_id,
+            conversation_id,
+            contact_id,
+            message_id,
+            kind,
+            from_customer: false,
+            public: true,
+        })
     };
     match result {
         Ok(sent) => {
@@ -167,17 +199,22 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                 .store
                 .write(move |c| {
                     outbox::mark_done(c, outbox_id)?;
-                    messages::set_delivery(
-                        c,
-                        message_id,
-                        delivery::SENT,
-                        sent.platform_id.as_deref(),
-                        None,
-                    )
+                    match message_id {
+                        Some(m) => messages::set_delivery(
+                            c,
+                            m,
+                            delivery::SENT,
+                            sent.platform_id.as_deref(),
+                            None,
+                        ),
+                        None => Ok(()),
+                    }
                 })
                 .await?;
             inbox.metrics.sent(&kind);
-            inbox.bus.publish(event(EventKind::Delivery));
+            if let Some(e) = event(EventKind::Delivery) {
+                inbox.bus.publish(e);
+            }
         }
         Err(e) => {
             inbox.metrics.send_error(&kind);
@@ -187,37 +224,44 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                 let at = now()
                     + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
                 tracing::info!(
-                    "delivery of message {message_id} failed (attempt {attempts}), retrying in {wait:?}: {msg}"
+                    "delivery of outbox row {outbox_id} failed (attempt {attempts}), retrying in {wait:?}: {msg}"
                 );
                 inbox
                     .store
                     .write(move |c| {
                         outbox::retry_later(c, outbox_id, at, &msg)?;
-                        messages::set_delivery(c, message_id, delivery::PENDING, None, Some(&msg))
+                        match message_id {
+                            Some(m) => {
+                                messages::set_delivery(c, m, delivery::PENDING, None, Some(&msg))
+                            }
+                            None => Ok(()),
+                        }
                     })
                     .await?;
-                inbox.bus.publish(event(EventKind::Delivery));
+                if let Some(e) = event(EventKind::Delivery) {
+                    inbox.bus.publish(e);
+                }
             } else {
-                tracing::warn!("delivery of message {message_id} failed for good: {msg}");
+                tracing::warn!("delivery of outbox row {outbox_id} failed for good: {msg}");
                 let blocked = e.blocked;
-                let recipient = prepared.as_ref().ok().map(|p| p.out.recipient.clone());
-                let channel_id = row.channel_id;
                 inbox
                     .store
                     .write(move |c| {
                         outbox::mark_failed(c, outbox_id, &msg)?;
-                        messages::set_delivery(c, message_id, delivery::FAILED, None, Some(&msg))?;
-                        if conversation_id != 0 {
-                            if blocked && let Some(r) = &recipient {
-                                contacts::set_blocked(c, channel_id, r, true)?;
-                            }
+                        if blocked && let Some(r) = &recipient {
+                            contacts::set_blocked(c, channel_id, r, true)?;
+                        }
+                        if let (Some(m), Some((conversation_id, _))) = (message_id, conversation) {
+                            messages::set_delivery(c, m, delivery::FAILED, None, Some(&msg))?;
                             let ev = SystemEvent::DeliveryFailed { error: msg.clone() };
                             messages::system(c, project_id, conversation_id, &ev.to_json())?;
                         }
                         Ok(())
                     })
                     .await?;
-                inbox.bus.publish(event(EventKind::Message));
+                if let Some(e) = event(EventKind::Message) {
+                    inbox.bus.publish(e);
+                }
             }
         }
     }

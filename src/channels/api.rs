@@ -121,6 +121,7 @@ impl ChannelAdapter for ApiChannel {
             name: p.contact.name,
             email: p.contact.email,
             phone: p.contact.phone,
+            language: None,
         };
         let inbound = match p.event.as_str() {
             "message" => {

@@ -60,6 +60,8 @@ pub enum InboundEvent {
     },
     /// The customer blocked the bot or unsubscribed: stop delivering to them.
     Blocked,
+    /// The customer pressed one of the bot's buttons.
+    Button { data: String },
 }
 
 #[derive(Clone, Debug)]
@@ -103,7 +105,24 @@ pub struct OutboundFile {
     pub path: PathBuf,
 }
 
-/// One operator message to deliver.
+/// A choice offered to the customer; `data` comes back in `InboundEvent::Button`.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Button {
+    pub label: String,
+    pub data: String,
+}
+
+/// Buttons under a message. Platforms without buttons get a numbered list instead (the bot
+/// keeps the numbers' meaning in its session).
+#[derive(Clone, Debug, Default, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Keyboard {
+    pub rows: Vec<Vec<Button>>,
+    /// Label of a "share my phone number" button, where the platform has one.
+    #[serde(default)]
+    pub request_phone: Option<String>,
+}
+
+/// One message to deliver: an operator's reply, or a bot message (message_id 0).
 #[derive(Clone, Debug)]
 pub struct Outbound {
     pub message_id: i64,
@@ -113,6 +132,7 @@ pub struct Outbound {
     pub text: String,
     pub author_name: Option<String>,
     pub files: Vec<OutboundFile>,
+    pub keyboard: Option<Keyboard>,
 }
 
 #[derive(Clone, Debug, Default)]
@@ -204,6 +224,11 @@ pub trait ChannelAdapter: Send + Sync {
     fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError>;
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>>;
     fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>>;
+    /// Called after an inbound event is committed, for platforms that want an answer to it
+    /// (Telegram's answerCallbackQuery).
+    fn acknowledge<'a>(&'a self, _inbound: &'a Inbound) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
     /// Fetches a file the customer sent; platforms that deliver files inline never get here.
     fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
         Box::pin(async move {
@@ -226,6 +251,9 @@ pub fn build_adapter(
     config: &serde_json::Value,
     http: &reqwest::Client,
 ) -> Result<std::sync::Arc<dyn ChannelAdapter>, String> {
+    if kind != "widget" {
+        crate::bot::BotConfig::from_config(config)?;
+    }
     match kind {
         "widget" => Ok(std::sync::Arc::new(widget::Widget::new(name))),
         "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(

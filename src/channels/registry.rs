@@ -9,6 +9,20 @@ use crate::store::channels::Channel;
 pub struct ChannelEntry {
     pub channel: Channel,
     pub adapter: Arc<dyn ChannelAdapter>,
+    /// Set when customers talk to the helpdesk bot here (routing = "helpdesk").
+    pub bot: Option<crate::bot::BotConfig>,
+}
+
+impl ChannelEntry {
+    pub fn bot_ctx(&self) -> Option<crate::bot::BotCtx> {
+        self.bot.clone().map(|config| crate::bot::BotCtx {
+            project_id: self.channel.project_id,
+            channel_id: self.channel.id,
+            channel_name: self.channel.name.clone(),
+            config,
+            buttons: self.adapter.capabilities().buttons,
+        })
+    }
 }
 
 pub struct Registry {
@@ -31,13 +45,20 @@ impl Registry {
         for ch in channels.into_iter().filter(|c| c.enabled) {
             let config: serde_json::Value =
                 serde_json::from_str(&ch.config).unwrap_or(serde_json::Value::Null);
-            match build_adapter(&ch.kind, &ch.name, &config, &self.http) {
-                Ok(adapter) => {
+            let bot = if ch.kind == "widget" {
+                Ok(None)
+            } else {
+                crate::bot::BotConfig::from_config(&config)
+            };
+            match build_adapter(&ch.kind, &ch.name, &config, &self.http).and_then(|a| Ok((a, bot?)))
+            {
+                Ok((adapter, bot)) => {
                     map.insert(
                         ch.id,
                         Arc::new(ChannelEntry {
                             channel: ch,
                             adapter,
+                            bot,
                         }),
                     );
                 }

@@ -6,10 +6,14 @@ use std::time::Duration;
 
 use frankenstein::AsyncTelegramApi;
 use frankenstein::client_reqwest::Bot;
+use frankenstein::methods::AnswerCallbackQueryParams;
 use frankenstein::methods::{
     DeleteWebhookParams, GetFileParams, SendMessageParams, SetWebhookParams,
 };
-use frankenstein::types::{AllowedUpdate, ChatMember, ChatType, Message};
+use frankenstein::types::{
+    AllowedUpdate, ChatMember, ChatType, InlineKeyboardButton, InlineKeyboardMarkup,
+    KeyboardButton, Message, ReplyKeyboardMarkup, ReplyMarkup,
+};
 use frankenstein::updates::{Update, UpdateContent};
 use futures_util::future::BoxFuture;
 use serde_json::{Value, json};
@@ -83,28 +87,7 @@ impl Telegram {
                 "api_base \"{api_base}\" must start with http:// or https://"
             ));
         }
-        match get_str(config, "routing")?.as_deref() {
-            None | Some("chat") => {}
-            Some("helpdesk") => {
-                return Err("routing = \"helpdesk\" needs the customer bot, which this version does not have yet; use routing = \"chat\"".into());
-            }
-            Some(other) => {
-                return Err(format!(
-                    "routing \"{other}\" must be \"helpdesk\" or \"chat\""
-                ));
-            }
-        }
-        match get_str(config, "registration")?.as_deref() {
-            None | Some("open") => {}
-            Some("phone") => {
-                return Err("registration = \"phone\" needs the customer bot, which this version does not have yet; use registration = \"open\"".into());
-            }
-            Some(other) => {
-                return Err(format!(
-                    "registration \"{other}\" must be \"open\" or \"phone\""
-                ));
-            }
-        }
+        crate::bot::BotConfig::from_config(config)?;
         let show_operator_name = match config.get("show_operator_name") {
             None => true,
             Some(Value::Bool(b)) => *b,
@@ -216,10 +199,16 @@ impl Telegram {
         }
     }
 
-    async fn send_text(&self, chat_id: i64, text: &str) -> Result<i32, SendError> {
+    async fn send_text(
+        &self,
+        chat_id: i64,
+        text: &str,
+        keyboard: Option<&super::Keyboard>,
+    ) -> Result<i32, SendError> {
         let params = SendMessageParams::builder()
             .chat_id(chat_id)
             .text(text)
+            .maybe_reply_markup(keyboard.map(reply_markup))
             .build();
         let m = self.bot.send_message(&params).await.map_err(map_error)?;
         Ok(m.result.message_id)
@@ -270,6 +259,43 @@ impl Telegram {
             return Err(api_error(status, &v));
         }
         Ok(v["result"]["message_id"].as_i64().unwrap_or_default())
+    }
+}
+
+fn reply_markup(k: &super::Keyboard) -> ReplyMarkup {
+    match &k.request_phone {
+        // Telegram shares a phone only through a reply-keyboard button.
+        Some(label) => ReplyMarkup::ReplyKeyboardMarkup(
+            ReplyKeyboardMarkup::builder()
+                .keyboard(vec![vec![
+                    KeyboardButton::builder()
+                        .text(label.clone())
+                        .request_contact(true)
+                        .build(),
+                ]])
+                .resize_keyboard(true)
+                .one_time_keyboard(true)
+                .build(),
+        ),
+        None => ReplyMarkup::InlineKeyboardMarkup(
+            InlineKeyboardMarkup::builder()
+                .inline_keyboard(
+                    k.rows
+                        .iter()
+                        .map(|row| {
+                            row.iter()
+                                .map(|b| {
+                                    InlineKeyboardButton::builder()
+                                        .text(b.label.clone())
+                                        .callback_data(b.data.clone())
+                                        .build()
+                                })
+                                .collect()
+                        })
+                        .collect(),
+                )
+                .build(),
+        ),
     }
 }
 
@@ -358,8 +384,20 @@ fn update_to_inbound(u: Update) -> Option<Inbound> {
                 _ => None,
             }
         }
-        // Button presses and group chats arrive with the customer bot; until then they are
-        // acknowledged and dropped (the bot never sends buttons in "chat" routing).
+        UpdateContent::CallbackQuery(q) => Some(Inbound {
+            // In a private chat the chat id is the user's id.
+            external_user_id: q.from.id.to_string(),
+            contact: ContactHint {
+                name: Some(full_name(&q.from.first_name, q.from.last_name.as_deref())),
+                language: q.from.language_code.clone(),
+                ..ContactHint::default()
+            },
+            platform_message_id: Some(format!("cb:{}", q.id)),
+            event: InboundEvent::Button {
+                data: q.data.clone().unwrap_or_default(),
+            },
+        }),
+        // Group chats arrive with group mode; other kinds need no answer.
         _ => None,
     }
 }
@@ -471,6 +509,7 @@ fn message_to_inbound(m: &Message, edited: bool) -> Option<Inbound> {
             name: from.map(|f| full_name(&f.first_name, f.last_name.as_deref())),
             email: None,
             phone,
+            language: from.and_then(|f| f.language_code.clone()),
         },
         platform_message_id: Some(platform_message_id),
         event: InboundEvent::Message {
@@ -516,8 +555,16 @@ impl ChannelAdapter for Telegram {
                 _ => out.text.clone(),
             };
             let mut last_id = None;
-            for part in split_text(&text, MAX_TEXT_CHARS) {
-                last_id = Some(i64::from(self.send_text(chat_id, &part).await?));
+            let parts = split_text(&text, MAX_TEXT_CHARS);
+            let count = parts.len();
+            for (i, part) in parts.into_iter().enumerate() {
+                // Buttons go under the last piece.
+                let keyboard = if i + 1 == count {
+                    out.keyboard.as_ref()
+                } else {
+                    None
+                };
+                last_id = Some(i64::from(self.send_text(chat_id, &part, keyboard).await?));
             }
             for f in &out.files {
                 last_id = Some(self.send_file(chat_id, f, None).await?);
@@ -538,6 +585,24 @@ impl ChannelAdapter for Telegram {
                 },
                 id: me.id.to_string(),
             })
+        })
+    }
+
+    fn acknowledge<'a>(&'a self, inbound: &'a Inbound) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            // Stops the spinner on the pressed button; losing this is harmless.
+            if let Some(id) = inbound
+                .platform_message_id
+                .as_deref()
+                .and_then(|p| p.strip_prefix("cb:"))
+            {
+                let params = AnswerCallbackQueryParams::builder()
+                    .callback_query_id(id.to_string())
+                    .build();
+                if let Err(e) = self.bot.answer_callback_query(&params).await {
+                    tracing::debug!("answerCallbackQuery failed: {e}");
+                }
+            }
         })
     }
 

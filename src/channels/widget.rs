@@ -141,6 +141,7 @@ impl ChannelAdapter for Widget {
                     name: clean_opt(m.name, 100),
                     email,
                     phone: clean_opt(m.phone, 32),
+                    language: None,
                 },
                 event: InboundEvent::Message {
                     text,

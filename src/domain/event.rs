@@ -33,6 +33,11 @@ pub enum SystemEvent {
         due: Option<String>,
         by: String,
     },
+    Rated {
+        stars: i32,
+        comment: Option<String>,
+        by: String,
+    },
     DeliveryFailed {
         error: String,
     },
@@ -84,6 +89,14 @@ impl SystemEvent {
             (Due { due: Some(d), by }, Lang::En) => format!("Due date: {d} ({by})"),
             (Due { due: None, by }, Lang::Ru) => format!("Срок снят ({by})"),
             (Due { due: None, by }, Lang::En) => format!("Due date removed ({by})"),
+            (Rated { stars, comment, by }, Lang::Ru) => match comment {
+                Some(c) => format!("Оценка {}: «{c}» ({by})", "★".repeat(*stars as usize)),
+                None => format!("Оценка {} ({by})", "★".repeat(*stars as usize)),
+            },
+            (Rated { stars, comment, by }, Lang::En) => match comment {
+                Some(c) => format!("Rated {}: \"{c}\" ({by})", "★".repeat(*stars as usize)),
+                None => format!("Rated {} ({by})", "★".repeat(*stars as usize)),
+            },
             (DeliveryFailed { error }, Lang::Ru) => format!("Сообщение не доставлено: {error}"),
             (DeliveryFailed { error }, Lang::En) => format!("Message not delivered: {error}"),
             (Blocked, Lang::Ru) => {

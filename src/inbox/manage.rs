@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 
 use super::Inbox;
+use crate::bot;
 use crate::bus::{Event, EventKind};
 use crate::domain::event::SystemEvent;
 use crate::domain::{Actor, Priority, Status};
@@ -58,10 +59,14 @@ impl Inbox {
         ch: Changes,
     ) -> Result<Conversation> {
         let op2 = op.clone();
-        let conv = self
+        let registry = self.registry.clone();
+        let (conv, notified) = self
             .store
             .write(move |conn| {
                 let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
+                // Customers of helpdesk channels hear about what operators change.
+                let bot = registry.by_id(conv.channel_id).and_then(|e| e.bot_ctx());
+                let mut said = false;
                 if let Some(a) = ch.assignee
                     && a != conv.assignee_id
                 {
@@ -77,6 +82,10 @@ impl Inbox {
                         None => None,
                     };
                     conversations::set_assignee(conn, conv.id, a)?;
+                    if let (Some(ctx), Some(name)) = (&bot, &to_name) {
+                        bot::notify(conn, ctx, &conv, bot::Change::Assignee(name))?;
+                        said = true;
+                    }
                     let ev = SystemEvent::Assigned {
                         to: to_name,
                         by: op2.name.clone(),
@@ -112,6 +121,10 @@ impl Inbox {
                     && d != conv.due_at
                 {
                     conversations::set_due(conn, conv.id, d)?;
+                    if let Some(ctx) = &bot {
+                        bot::notify(conn, ctx, &conv, bot::Change::Due(d))?;
+                        said = true;
+                    }
                     let ev = SystemEvent::Due {
                         due: d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()),
                         by: op2.name.clone(),
@@ -120,10 +133,20 @@ impl Inbox {
                 }
                 if let Some(s) = ch.status {
                     change_status_tx(conn, &op2, &conv, s, Actor::Operator)?;
+                    if let Some(ctx) = &bot {
+                        bot::notify(conn, ctx, &conv, bot::Change::Status(s))?;
+                        said = true;
+                    }
                 }
-                conversations::by_id(conn, op2.project_id, conversation_id)
+                Ok((
+                    conversations::by_id(conn, op2.project_id, conversation_id)?,
+                    said,
+                ))
             })
             .await?;
+        if notified {
+            self.outbox_wake.notify_one();
+        }
         self.announce(&conv);
         Ok(conv)
     }

@@ -27,6 +27,7 @@ pub struct Job {
     project_id: i64,
     channel_id: i64,
     channel_name: String,
+    bot: Option<crate::bot::BotCtx>,
     inbound: Inbound,
     reply: oneshot::Sender<Result<Received>>,
 }
@@ -71,7 +72,16 @@ impl Inbox {
         for item in &mut inbound {
             self.fetch_remote_files(channel, item).await;
         }
-        self.receive(channel, inbound).await
+        let presses: Vec<Inbound> = inbound
+            .iter()
+            .filter(|i| matches!(i.event, InboundEvent::Button { .. }))
+            .cloned()
+            .collect();
+        let received = self.receive(channel, inbound).await?;
+        for p in &presses {
+            channel.adapter.acknowledge(p).await;
+        }
+        Ok(received)
     }
 
     /// Downloads and stores the files a message refers to. A file that cannot be fetched is
@@ -125,6 +135,7 @@ impl Inbox {
                     project_id: channel.channel.project_id,
                     channel_id: channel.channel.id,
                     channel_name: channel.channel.name.clone(),
+                    bot: channel.bot_ctx(),
                     inbound: item,
                     reply: tx,
                 })
@@ -176,6 +187,7 @@ pub async fn run_committer(
     store: Store,
     bus: crate::bus::Bus,
     rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    outbox_wake: Arc<tokio::sync::Notify>,
 ) {
     while let Some(jobs) = next_batch(&rx).await {
         let work: Vec<Item> = jobs
@@ -184,9 +196,11 @@ pub async fn run_committer(
                 project_id: j.project_id,
                 channel_id: j.channel_id,
                 channel_name: j.channel_name.clone(),
+                bot: j.bot.clone(),
                 inbound: j.inbound.clone(),
             })
             .collect();
+        let bot_answers = work.iter().any(|w| w.bot.is_some());
         let result = store
             .read(move |conn| {
                 let started = std::time::Instant::now();
@@ -201,6 +215,9 @@ pub async fn run_committer(
             .await;
         match result {
             Ok(results) => {
+                if bot_answers {
+                    outbox_wake.notify_one();
+                }
                 for (job, r) in jobs.into_iter().zip(results) {
                     if let Ok(rec) = &r
                         && !rec.duplicate
@@ -234,6 +251,7 @@ struct Item {
     project_id: i64,
     channel_id: i64,
     channel_name: String,
+    bot: Option<crate::bot::BotCtx>,
     inbound: Inbound,
 }
 
@@ -245,7 +263,7 @@ impl Item {
                 .platform_message_id
                 .as_ref()
                 .map(|p| format!("{}:{p}", self.channel_id)),
-            InboundEvent::Blocked => None,
+            InboundEvent::Blocked | InboundEvent::Button { .. } => None,
         }
     }
 }
@@ -290,6 +308,18 @@ impl Known {
     }
 }
 
+impl Learned {
+    fn nothing() -> Learned {
+        Learned {
+            message: None,
+            contact: None,
+            open: None,
+            forget_contact: None,
+            touched: None,
+        }
+    }
+}
+
 /// What one successful item teaches the rest of the batch.
 struct Learned {
     message: Option<(String, (i64, i64, i64, i64))>,
@@ -306,14 +336,30 @@ struct Learned {
 /// message turns the foreign-key row locks into MultiXacts and made batches quadratic.
 fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received>>> {
     let alone = |conn: &mut DbConn, it: &Item| -> Result<Received> {
-        store::write_tx(conn, |conn| receive_batch(conn, std::slice::from_ref(it)))?
-            .pop()
-            .ok_or_else(|| Error::internal("an item produced no result"))
+        let once = |conn: &mut DbConn| {
+            store::write_tx(conn, |conn| receive_batch(conn, std::slice::from_ref(it)))?
+                .pop()
+                .ok_or_else(|| Error::internal("an item produced no result"))
+        };
+        match once(conn) {
+            // Another committer stored the same platform message meanwhile. PostgreSQL
+            // reports the clash only once that transaction has committed, so a second
+            // attempt finds the message and answers "duplicate".
+            Err(Error::Db(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::UniqueViolation,
+                _,
+            ))) => once(conn),
+            other => other,
+        }
     };
     match store::write_tx(conn, |conn| receive_batch(conn, items)) {
         Ok(received) => Ok(received.into_iter().map(Ok).collect()),
         // The database is unreachable: every item would fail the same way.
         Err(e @ Error::Pool(_)) => Err(e),
+        Err(Error::Db(diesel::result::Error::DatabaseError(
+            diesel::result::DatabaseErrorKind::UniqueViolation,
+            _,
+        ))) if items.len() == 1 => Ok(vec![alone(conn, &items[0])]),
         Err(e) if items.len() == 1 => Ok(vec![Err(e)]),
         Err(e) => {
             tracing::warn!(
@@ -331,7 +377,14 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     let mut touched: Vec<i64> = Vec::new();
     let mut results = Vec::with_capacity(items.len());
     for it in items {
-        let (received, learned) = receive_one(conn, &known, it)?;
+        let (received, learned) = match &it.bot {
+            // Helpdesk channels: the bot decides what the event means.
+            Some(ctx) => (
+                crate::bot::handle(conn, ctx, &it.inbound)?,
+                Learned::nothing(),
+            ),
+            None => receive_one(conn, &known, it)?,
+        };
         if let Some((k, v)) = learned.message {
             known.messages.insert(k, v);
         }
@@ -485,6 +538,18 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
                 },
             ))
         }
+        // Buttons exist only with the helpdesk bot; on a chat channel they mean nothing.
+        InboundEvent::Button { .. } => Ok((
+            Received {
+                message_id: None,
+                conversation_id: None,
+                conversation_number: None,
+                contact_id: 0,
+                duplicate: false,
+                new_conversation: false,
+            },
+            Learned::nothing(),
+        )),
         InboundEvent::Blocked => {
             let (contact, _) = contacts::find_or_create(
                 conn,

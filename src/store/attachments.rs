@@ -21,7 +21,7 @@ pub struct Attachment {
 }
 
 /// A file already written to storage, waiting to be linked to its message.
-#[derive(Clone, Debug)]
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct StoredFile {
     pub file_name: String,
     pub content_type: String,

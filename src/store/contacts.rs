@@ -16,6 +16,8 @@ pub struct Contact {
     pub email: Option<String>,
     pub vip: bool,
     pub organization_id: Option<i64>,
+    /// The customer's language as their messenger reports it ("ru", "en"…).
+    pub language: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
 }
@@ -26,6 +28,7 @@ pub struct ContactHint {
     pub name: Option<String>,
     pub email: Option<String>,
     pub phone: Option<String>,
+    pub language: Option<String>,
 }
 
 /// Finds the contact behind a channel identity, creating both on first contact.
@@ -71,6 +74,7 @@ pub fn find_or_create(
             contacts::phone.eq(hint.phone.as_deref()),
             contacts::email.eq(hint.email.as_deref()),
             contacts::vip.eq(false),
+            contacts::language.eq(hint.language.as_deref()),
             contacts::created_at.eq(t),
             contacts::updated_at.eq(t),
         ))
@@ -94,6 +98,7 @@ pub fn find_or_create(
             email: hint.email.clone(),
             vip: false,
             organization_id: None,
+            language: hint.language.clone(),
             created_at: t,
             updated_at: t,
         },
@@ -125,6 +130,12 @@ pub fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Resul
     if c.email.is_none() && hint.email.is_some() {
         diesel::update(contacts::table.find(c.id))
             .set(contacts::email.eq(hint.email.as_deref()))
+            .execute(conn)?;
+        changed = true;
+    }
+    if hint.language.is_some() && c.language != hint.language {
+        diesel::update(contacts::table.find(c.id))
+            .set(contacts::language.eq(hint.language.as_deref()))
             .execute(conn)?;
         changed = true;
     }
@@ -318,4 +329,57 @@ pub fn by_identities(
         );
     }
     Ok(out)
+}
+
+/// Whether this channel identity blocked us (false when unknown).
+pub fn identity_blocked(conn: &mut DbConn, channel_id: i64, external_id: &str) -> Result<bool> {
+    Ok(contact_identities::table
+        .filter(contact_identities::channel_id.eq(channel_id))
+        .filter(contact_identities::external_id.eq(external_id))
+        .select(contact_identities::blocked)
+        .first::<bool>(conn)
+        .optional()?
+        .unwrap_or(false))
+}
+
+fn phone_digits(p: &str) -> String {
+    p.chars().filter(char::is_ascii_digit).collect()
+}
+
+/// The contact with this phone number, compared by digits (formats differ between sources).
+/// Scans the project's contacts with a phone; a normalized, indexed column is the next step
+/// once contact lists grow large.
+pub fn by_phone(conn: &mut DbConn, project_id: i64, phone: &str) -> Result<Option<Contact>> {
+    let wanted = phone_digits(phone);
+    if wanted.len() < 5 {
+        return Ok(None);
+    }
+    let candidates: Vec<Contact> = contacts::table
+        .filter(contacts::project_id.eq(project_id))
+        .filter(contacts::phone.is_not_null())
+        .select(Contact::as_select())
+        .load(conn)?;
+    Ok(candidates
+        .into_iter()
+        .find(|c| c.phone.as_deref().map(phone_digits).as_deref() == Some(wanted.as_str())))
+}
+
+/// Links a channel identity to an existing contact (registration by phone).
+pub fn link_identity(
+    conn: &mut DbConn,
+    project_id: i64,
+    channel_id: i64,
+    external_id: &str,
+    contact_id: i64,
+) -> Result<()> {
+    diesel::insert_into(contact_identities::table)
+        .values((
+            contact_identities::project_id.eq(project_id),
+            contact_identities::channel_id.eq(channel_id),
+            contact_identities::external_id.eq(external_id),
+            contact_identities::contact_id.eq(contact_id),
+            contact_identities::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

@@ -28,6 +28,8 @@ pub struct Conversation {
     pub last_customer_at: Option<NaiveDateTime>,
     pub last_operator_at: Option<NaiveDateTime>,
     pub closed_at: Option<NaiveDateTime>,
+    pub rating: Option<i32>,
+    pub rating_comment: Option<String>,
 }
 
 impl Conversation {
@@ -425,4 +427,15 @@ pub fn open_for_contacts(conn: &mut DbConn, contact_ids: &[i64]) -> Result<Vec<C
         );
     }
     Ok(out)
+}
+
+pub fn set_rating(conn: &mut DbConn, id: i64, stars: i32, comment: Option<&str>) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::rating.eq(Some(stars)),
+            conversations::rating_comment.eq(comment),
+            conversations::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
 }

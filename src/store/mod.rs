@@ -2,6 +2,7 @@
 //! SQLite and PostgreSQL through `DbConn`; backend-only SQL lives in `match` arms here.
 
 pub mod attachments;
+pub mod bot_sessions;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;

@@ -10,8 +10,10 @@ use crate::error::Result;
 pub struct OutboxRow {
     pub id: i64,
     pub project_id: i64,
-    pub message_id: i64,
+    pub message_id: Option<i64>,
     pub channel_id: i64,
+    pub recipient: Option<String>,
+    pub payload: Option<String>,
     pub status: String,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
@@ -32,6 +34,30 @@ pub fn enqueue(
             outbox::project_id.eq(project_id),
             outbox::message_id.eq(message_id),
             outbox::channel_id.eq(channel_id),
+            outbox::status.eq("pending"),
+            outbox::attempts.eq(0),
+            outbox::next_attempt_at.eq(t),
+            outbox::created_at.eq(t),
+        ))
+        .returning(outbox::id)
+        .get_result(conn)?)
+}
+
+/// A bot message that belongs to no conversation (menus, prompts): what to send and to whom.
+pub fn enqueue_direct(
+    conn: &mut DbConn,
+    project_id: i64,
+    channel_id: i64,
+    recipient: &str,
+    payload: &str,
+) -> Result<i64> {
+    let t = now();
+    Ok(diesel::insert_into(outbox::table)
+        .values((
+            outbox::project_id.eq(project_id),
+            outbox::channel_id.eq(channel_id),
+            outbox::recipient.eq(recipient),
+            outbox::payload.eq(payload),
             outbox::status.eq("pending"),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(t),

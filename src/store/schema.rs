@@ -97,6 +97,7 @@ diesel::table! {
         email -> Nullable<Text>,
         vip -> Bool,
         organization_id -> Nullable<BigInt>,
+        language -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
     }
@@ -134,6 +135,8 @@ diesel::table! {
         last_customer_at -> Nullable<Timestamp>,
         last_operator_at -> Nullable<Timestamp>,
         closed_at -> Nullable<Timestamp>,
+        rating -> Nullable<Integer>,
+        rating_comment -> Nullable<Text>,
     }
 }
 
@@ -170,8 +173,10 @@ diesel::table! {
     outbox (id) {
         id -> BigInt,
         project_id -> BigInt,
-        message_id -> BigInt,
+        message_id -> Nullable<BigInt>,
         channel_id -> BigInt,
+        recipient -> Nullable<Text>,
+        payload -> Nullable<Text>,
         status -> Text,
         attempts -> Integer,
         next_attempt_at -> Timestamp,
@@ -201,6 +206,17 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    bot_sessions (id) {
+        id -> BigInt,
+        channel_id -> BigInt,
+        external_id -> Text,
+        state -> Text,
+        last_event -> Nullable<Text>,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(conversations -> contacts (contact_id));
@@ -226,4 +242,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     outbox,
     channel_state,
     raw_updates,
+    bot_sessions,
 );

@@ -74,6 +74,9 @@ struct ConversationOut {
     channel: ChannelOut,
     contact: ContactOut,
     due_at: Option<String>,
+    /// The customer's 1-5 rating, and what they wrote with it.
+    rating: Option<i32>,
+    rating_comment: Option<String>,
     created_at: String,
     updated_at: String,
     last_message_at: String,
@@ -120,6 +123,8 @@ fn conversation_out(conn: &mut DbConn, c: Conversation) -> Result<ConversationOu
             vip: contact.vip,
         },
         due_at: c.due_at.map(rfc3339),
+        rating: c.rating,
+        rating_comment: c.rating_comment,
         created_at: rfc3339(c.created_at),
         updated_at: rfc3339(c.updated_at),
         last_message_at: rfc3339(c.last_message_at),

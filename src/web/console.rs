@@ -168,6 +168,7 @@ pub struct ConvView {
     pub manager_id: i64,
     pub others: Vec<(i64, i64, String, String)>,
     pub is_final: bool,
+    pub rating: String,
 }
 
 #[derive(Template)]
@@ -278,6 +279,10 @@ fn load_conv(
         manager: org.and_then(|o| o.manager_name).unwrap_or_default(),
         others,
         is_final: status.is_final(),
+        rating: c
+            .rating
+            .map(|r| "★".repeat(r.clamp(0, 5) as usize))
+            .unwrap_or_default(),
     })
 }
 

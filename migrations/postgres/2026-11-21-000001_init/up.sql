@@ -79,6 +79,7 @@ CREATE TABLE contacts (
     email TEXT,
     vip BOOLEAN NOT NULL DEFAULT FALSE,
     organization_id BIGINT REFERENCES organizations(id),
+    language TEXT,
     created_at TIMESTAMP NOT NULL,
     updated_at TIMESTAMP NOT NULL
 );
@@ -115,6 +116,8 @@ CREATE TABLE conversations (
     last_customer_at TIMESTAMP,
     last_operator_at TIMESTAMP,
     closed_at TIMESTAMP,
+    rating INTEGER,
+    rating_comment TEXT,
     UNIQUE (project_id, number)
 );
 CREATE INDEX conversations_list ON conversations (project_id, status, last_message_at);
@@ -151,8 +154,12 @@ CREATE INDEX attachments_message ON attachments (message_id);
 CREATE TABLE outbox (
     id BIGSERIAL PRIMARY KEY,
     project_id BIGINT NOT NULL REFERENCES projects(id),
-    message_id BIGINT NOT NULL REFERENCES messages(id),
+    -- NULL for bot messages that belong to no conversation (menus); then recipient and
+    -- payload say what to send.
+    message_id BIGINT REFERENCES messages(id),
     channel_id BIGINT NOT NULL REFERENCES channels(id),
+    recipient TEXT,
+    payload TEXT,
     status TEXT NOT NULL,
     attempts INTEGER NOT NULL DEFAULT 0,
     next_attempt_at TIMESTAMP NOT NULL,

@@ -1,2 +1,3 @@
+DROP TABLE bot_sessions;
 DROP TABLE raw_updates;
 DROP TABLE channel_state;

@@ -16,3 +16,14 @@ CREATE TABLE raw_updates (
     error TEXT NOT NULL,
     created_at TIMESTAMP NOT NULL
 );
+
+-- Where each customer is in the bot's dialog (menus, pending choices), per channel.
+CREATE TABLE bot_sessions (
+    id BIGSERIAL PRIMARY KEY,
+    channel_id BIGINT NOT NULL REFERENCES channels(id),
+    external_id TEXT NOT NULL,
+    state TEXT NOT NULL,
+    last_event TEXT,
+    updated_at TIMESTAMP NOT NULL,
+    UNIQUE (channel_id, external_id)
+);

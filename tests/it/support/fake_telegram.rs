@@ -23,6 +23,10 @@ pub struct SentMessage {
     pub text: String,
     pub file_name: Option<String>,
     pub file_len: usize,
+    /// Inline buttons as (label, callback_data).
+    pub buttons: Vec<(String, String)>,
+    /// A "share phone" reply-keyboard button was shown.
+    pub request_phone: bool,
 }
 
 #[derive(Default)]
@@ -139,6 +143,16 @@ impl FakeTelegram {
             .unwrap()
             .files
             .insert(file_id.into(), (path.into(), bytes.to_vec()));
+    }
+
+    /// A press on one of the bot's inline buttons.
+    pub fn press(chat_id: i64, id: &str, data: &str, language: &str) -> Value {
+        json!({ "callback_query": {
+            "id": id,
+            "from": { "id": chat_id, "is_bot": false, "first_name": "Ирина", "language_code": language },
+            "message": { "message_id": 1, "date": 1_763_700_000, "chat": { "id": chat_id, "type": "private" } },
+            "chat_instance": "-1", "data": data
+        }})
     }
 
     pub fn fail_next_send(&self, code: u16, body: Value) {
@@ -269,7 +283,36 @@ async fn method(
         "sendMessage" => {
             let chat_id = body["chat_id"].as_i64().unwrap_or(0);
             let text = body["text"].as_str().unwrap_or_default().to_string();
-            record(state, "sendMessage", chat_id, text, None, 0)
+            let markup = &body["reply_markup"];
+            let buttons = markup["inline_keyboard"]
+                .as_array()
+                .map(|rows| {
+                    rows.iter()
+                        .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+                        .map(|b| {
+                            (
+                                b["text"].as_str().unwrap_or_default().to_string(),
+                                b["callback_data"].as_str().unwrap_or_default().to_string(),
+                            )
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            let request_phone = markup["keyboard"].as_array().is_some_and(|rows| {
+                rows.iter()
+                    .flat_map(|r| r.as_array().cloned().unwrap_or_default())
+                    .any(|b| b["request_contact"] == json!(true))
+            });
+            let before = state.lock().unwrap().sent.len();
+            let resp = record(state, "sendMessage", chat_id, text, None, 0);
+            let mut st = state.lock().unwrap();
+            if st.sent.len() > before
+                && let Some(last) = st.sent.last_mut()
+            {
+                last.buttons = buttons;
+                last.request_phone = request_phone;
+            }
+            resp
         }
         "getFile" => {
             let id = body["file_id"].as_str().unwrap_or_default().to_string();
@@ -306,6 +349,8 @@ fn record(
         text: text.clone(),
         file_name,
         file_len,
+        buttons: Vec::new(),
+        request_phone: false,
     });
     ok(
         json!({ "message_id": id, "date": 1_763_700_000, "chat": { "id": chat_id, "type": "private" }, "text": text }),

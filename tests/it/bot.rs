@@ -1,0 +1,496 @@
+//! Customer journeys with the helpdesk bot, through the fake Telegram Bot API (buttons) and
+//! through the signed API channel (a platform without buttons: numbered menus).
+
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::fake_telegram::{FakeTelegram, SentMessage, TOKEN};
+use crate::support::{ADMIN_EMAIL, TestApp};
+
+const CHAT: i64 = 555_000_222;
+
+fn helpdesk_toml(tg: &FakeTelegram, extra: &str) -> String {
+    format!(
+        "[[channels]]\nid = \"tg\"\nkind = \"telegram\"\nname = \"Бот\"\ntoken = \"{TOKEN}\"\napi_base = \"{}\"\nrouting = \"helpdesk\"\npoll_timeout = 1\n{extra}",
+        tg.url
+    )
+}
+
+async fn bot_app(tg: &FakeTelegram, extra: &str) -> TestApp {
+    let toml = helpdesk_toml(tg, extra);
+    TestApp::spawn_with(|s| std::fs::write(&s.channels_path, &toml).unwrap()).await
+}
+
+/// Waits until the bot has sent `n` messages in total and returns the ones after `seen`.
+async fn replies(tg: &FakeTelegram, seen: &mut usize, n: usize) -> Vec<SentMessage> {
+    let all = tg.wait_sent(*seen + n).await;
+    let new = all[*seen..].to_vec();
+    *seen = all.len();
+    new
+}
+
+fn button<'a>(m: &'a SentMessage, data_prefix: &str) -> &'a str {
+    m.buttons
+        .iter()
+        .find(|(_, d)| d.starts_with(data_prefix))
+        .map(|(_, d)| d.as_str())
+        .unwrap_or_else(|| panic!("no button {data_prefix} in {:?}", m.buttons))
+}
+
+async fn conversation(app: &TestApp, token: &str, id: i64) -> Value {
+    app.api(token, Method::GET, &format!("/conversations/{id}"), None)
+        .await
+        .1
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_request_status_comment_resolution_and_rating() {
+    let tg = FakeTelegram::start().await;
+    let app = bot_app(&tg, "").await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let mut seen = 0;
+
+    tg.push(FakeTelegram::text_update(CHAT, 1, "/start"));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert!(r[0].text.starts_with("Здравствуйте! Я бот поддержки"));
+    let labels: Vec<&str> = r[1].buttons.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        vec!["➕ Новая заявка", "📞 Я оставлял заявку, свяжитесь со мной"],
+        "no requests yet"
+    );
+
+    tg.push(FakeTelegram::press(CHAT, "cb1", "new", "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(r[0].text.starts_with("Опишите ваш вопрос"));
+    assert!(
+        tg.calls("answerCallbackQuery") >= 1,
+        "the button press is answered"
+    );
+
+    let text = "Не работает принтер в бухгалтерии на третьем этаже, горит красная лампа";
+    tg.push(FakeTelegram::text_update(CHAT, 2, text));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Ваша заявка зарегистрирована под номером #1");
+    let labels: Vec<&str> = r[1].buttons.iter().map(|(l, _)| l.as_str()).collect();
+    assert_eq!(
+        labels,
+        vec![
+            "➕ Новая заявка",
+            "❓ Статус заявки",
+            "💬 Добавить комментарий",
+            "🛑 Отменить заявку"
+        ]
+    );
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=tg", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    assert_eq!(
+        list["data"][0]["subject"],
+        "Не работает принтер в бухгалтерии на третьем этаже…"
+    );
+    assert_eq!(
+        app.thread(&token, id)
+            .await
+            .iter()
+            .filter(|m| m["kind"] == "customer")
+            .count(),
+        1
+    );
+
+    // A message without the menu while a request is open: the bot asks where it belongs.
+    tg.push(FakeTelegram::text_update(
+        CHAT,
+        3,
+        "Модель HP LaserJet 1020",
+    ));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(r[0].text.starts_with("У вас есть заявки в работе"));
+    let attach = button(&r[0], "attach:").to_string();
+    tg.push(FakeTelegram::press(CHAT, "cb2", &attach, "ru"));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "💬 Комментарий добавлен к заявке #1");
+    let texts: Vec<String> = app
+        .thread(&token, id)
+        .await
+        .iter()
+        .filter(|m| m["kind"] == "customer")
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(
+        texts,
+        vec![text.to_string(), "Модель HP LaserJet 1020".to_string()]
+    );
+
+    // Status of active requests.
+    tg.push(FakeTelegram::text_update(CHAT, 4, "/tickets"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(
+        r[0].text.contains("#1 Не работает принтер"),
+        "{}",
+        r[0].text
+    );
+    assert!(
+        r[0].text.contains("Исполнитель: не назначен")
+            && r[0].text.contains("Статус: Новое")
+            && r[0].text.contains("Срок: не установлен"),
+        "{}",
+        r[0].text
+    );
+    tg.push(FakeTelegram::press(
+        CHAT,
+        "cb3",
+        &format!("view:{id}"),
+        "ru",
+    ));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert!(
+        r[0].text.contains("Приоритет: normal") && r[0].text.contains("Создана:"),
+        "{}",
+        r[0].text
+    );
+
+    // The operator takes it and resolves it: the customer is told and asked to rate.
+    let (s, _) = app
+        .api(
+            &token,
+            Method::PATCH,
+            &format!("/conversations/{id}"),
+            Some(json!({"assignee_id": 1})),
+        )
+        .await;
+    assert_eq!(s, 200);
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].text, "Заявка #1: исполнитель Admin.");
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{id}"),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(r[0].text.starts_with("✅ Заявка #1"));
+    let rate = button(&r[0], "rate:").to_string();
+    button(&r[0], "reopen:");
+    button(&r[0], "view:");
+    tg.push(FakeTelegram::press(CHAT, "cb4", &rate, "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].buttons.len(), 5, "1 to 5 stars");
+    let five = r[0].buttons[4].1.clone();
+    tg.push(FakeTelegram::press(CHAT, "cb5", &five, "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(r[0].text.starts_with("Спасибо! Добавьте комментарий"));
+    let c = conversation(&app, &token, id).await;
+    assert_eq!(c["rating"], 5);
+    assert_eq!(c["status"], "closed", "a rating closes a resolved request");
+    tg.push(FakeTelegram::text_update(CHAT, 5, "Быстро и вежливо"));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "Спасибо за оценку! Заявка #1 закрыта.");
+    let c = conversation(&app, &token, id).await;
+    assert_eq!(c["rating_comment"], "Быстро и вежливо");
+    let op = app.admin().await;
+    let (_, html) = op.get(&format!("/console?c={id}")).await;
+    assert!(html.contains("★★★★★"), "the console shows the rating");
+    // Closed requests allow a question about them from the menu.
+    let labels: Vec<&str> = r[1].buttons.iter().map(|(l, _)| l.as_str()).collect();
+    assert!(
+        labels.contains(&"❔ Вопрос по выполненной заявке"),
+        "{labels:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cancel_and_return_to_work_with_a_reason() {
+    let tg = FakeTelegram::start().await;
+    let app = bot_app(&tg, "").await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let mut seen = 0;
+    // A first message without /start simply becomes a request.
+    tg.push(FakeTelegram::text_update(CHAT, 1, "Первая заявка"));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Ваша заявка зарегистрирована под номером #1");
+    tg.push(FakeTelegram::press(CHAT, "a1", "new", "ru"));
+    replies(&tg, &mut seen, 1).await;
+    tg.push(FakeTelegram::text_update(CHAT, 2, "Вторая заявка"));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Ваша заявка зарегистрирована под номером #2");
+    let (_, list) = app
+        .api(
+            &token,
+            Method::GET,
+            "/conversations?channel=tg&per_page=10",
+            None,
+        )
+        .await;
+    let id_of = |n: i64| {
+        list["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["number"] == n)
+            .unwrap()["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let (first, second) = (id_of(1), id_of(2));
+
+    // Cancel #2, then #1: the customer is told when nothing is left.
+    tg.push(FakeTelegram::press(CHAT, "a2", "cancel", "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].buttons.len(), 2);
+    tg.push(FakeTelegram::press(
+        CHAT,
+        "a3",
+        &format!("x:{second}"),
+        "ru",
+    ));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "🛑 Заявка #2 отменена");
+    // The same press delivered again does nothing more.
+    tg.push(FakeTelegram::press(
+        CHAT,
+        "a3",
+        &format!("x:{second}"),
+        "ru",
+    ));
+    tg.push(FakeTelegram::press(CHAT, "a4", &format!("x:{first}"), "ru"));
+    let r = replies(&tg, &mut seen, 3).await;
+    assert_eq!(r[0].text, "🛑 Заявка #1 отменена");
+    assert_eq!(r[1].text, "У вас больше нет заявок в работе.");
+    assert_eq!(
+        conversation(&app, &token, second).await["status"],
+        "cancelled"
+    );
+    let events: Vec<String> = app
+        .thread(&token, second)
+        .await
+        .iter()
+        .filter(|m| m["kind"] == "system")
+        .map(|m| m["text"].as_str().unwrap().to_string())
+        .collect();
+    assert!(
+        events.iter().any(|e| e.contains("new → cancelled")),
+        "{events:?}"
+    );
+
+    // A resolved request goes back to work with the customer's reason.
+    tg.push(FakeTelegram::press(CHAT, "a5", "new", "ru"));
+    replies(&tg, &mut seen, 1).await;
+    tg.push(FakeTelegram::text_update(CHAT, 3, "Третья заявка"));
+    replies(&tg, &mut seen, 2).await;
+    let (_, list) = app
+        .api(
+            &token,
+            Method::GET,
+            "/conversations?status=new&channel=tg",
+            None,
+        )
+        .await;
+    let third = list["data"][0]["id"].as_i64().unwrap();
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{third}"),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    let r = replies(&tg, &mut seen, 1).await;
+    let reopen = button(&r[0], "reopen:").to_string();
+    tg.push(FakeTelegram::press(CHAT, "a6", &reopen, "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].text, "Вернуть заявку #3 в работу?");
+    let yes = button(&r[0], "reopen_yes:").to_string();
+    tg.push(FakeTelegram::press(CHAT, "a7", &yes, "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(r[0].text.starts_with("Опишите, пожалуйста"));
+    tg.push(FakeTelegram::text_update(
+        CHAT,
+        4,
+        "Принтер снова не печатает",
+    ));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "↩️ Заявка #3 возвращена в работу.");
+    assert_eq!(
+        conversation(&app, &token, third).await["status"],
+        "reopened"
+    );
+    let last = app
+        .thread(&token, third)
+        .await
+        .into_iter()
+        .rfind(|m| m["kind"] == "customer")
+        .unwrap();
+    assert_eq!(last["text"], "Принтер снова не печатает");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn registration_by_phone_links_known_customers_only() {
+    let tg = FakeTelegram::start().await;
+    let app = bot_app(
+        &tg,
+        "registration = \"phone\"\nsupport_phone = \"+7 800 555-35-35\"\n",
+    )
+    .await;
+    // A customer the business already knows, with the number written its own way.
+    app.store()
+        .write(|c| {
+            let (contact, _) = perepiska::store::contacts::find_or_create(
+                c,
+                1,
+                1,
+                "imported-1",
+                &perepiska::store::contacts::ContactHint {
+                    name: Some("Ирина Ким".into()),
+                    phone: Some("+7 (900) 123-45-67".into()),
+                    ..Default::default()
+                },
+            )?;
+            Ok(contact.id)
+        })
+        .await
+        .unwrap();
+    let mut seen = 0;
+    tg.push(FakeTelegram::text_update(CHAT, 1, "Здравствуйте"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(r[0].request_phone, "asks for the phone with a share button");
+    // A stranger's card does not count.
+    tg.push(FakeTelegram::message_update(CHAT, 2, json!({ "contact": { "phone_number": "79001234567", "first_name": "Кто-то", "user_id": 42 } })));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(r[0].request_phone);
+    // Their own number: linked to the known contact.
+    tg.push(FakeTelegram::message_update(CHAT, 3, json!({ "contact": { "phone_number": "79001234567", "first_name": "Ирина", "user_id": CHAT } })));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "Спасибо, Ирина Ким! Номер подтверждён.");
+    tg.push(FakeTelegram::text_update(CHAT, 4, "Нужен счёт за ноябрь"));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Ваша заявка зарегистрирована под номером #1");
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=tg", None)
+        .await;
+    assert_eq!(list["data"][0]["contact"]["name"], "Ирина Ким");
+
+    // An unknown number is told where to call.
+    tg.push(FakeTelegram::message_update(CHAT + 1, 1, json!({ "contact": { "phone_number": "79990000000", "first_name": "Пётр", "user_id": CHAT + 1 } })));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(
+        r[0].text,
+        "Мы не нашли ваш номер среди клиентов. Позвоните нам: +7 800 555-35-35"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_bot_speaks_english_to_english_speakers() {
+    let tg = FakeTelegram::start().await;
+    let app = bot_app(&tg, "").await;
+    let mut seen = 0;
+    let mut u = FakeTelegram::text_update(CHAT, 1, "My invoice is wrong");
+    u["message"]["from"]["language_code"] = json!("en");
+    tg.push(u);
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Your request is registered as #1");
+    assert_eq!(r[1].buttons[0].0, "➕ New request");
+    let _ = app;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhook_mode_runs_the_same_bot() {
+    let tg = FakeTelegram::start().await;
+    let toml = helpdesk_toml(&tg, "mode = \"webhook\"\n");
+    let app = TestApp::spawn_with(|s| {
+        std::fs::write(&s.channels_path, &toml).unwrap();
+        s.public_url = Some("https://support.example.com".into());
+    })
+    .await;
+    let (_, secret) = tg.webhook().unwrap();
+    let post = |update: Value| {
+        app.http
+            .post(format!("{}/webhooks/tg", app.url))
+            .header("X-Telegram-Bot-Api-Secret-Token", secret.clone())
+            .json(&update)
+            .send()
+    };
+    let mut seen = 0;
+    let mut start = FakeTelegram::text_update(CHAT, 1, "/start");
+    start["update_id"] = json!(1);
+    assert_eq!(post(start).await.unwrap().status(), 200);
+    replies(&tg, &mut seen, 2).await;
+    let mut press = FakeTelegram::press(CHAT, "w1", "new", "ru");
+    press["update_id"] = json!(2);
+    post(press.clone()).await.unwrap();
+    // Telegram retries a webhook it thinks failed: the press counts once.
+    post(press).await.unwrap();
+    let r = replies(&tg, &mut seen, 1).await;
+    assert!(r[0].text.starts_with("Опишите ваш вопрос"));
+    let mut text = FakeTelegram::text_update(CHAT, 2, "Через вебхук");
+    text["update_id"] = json!(3);
+    post(text).await.unwrap();
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Ваша заявка зарегистрирована под номером #1");
+    assert_eq!(tg.sent().len(), seen, "nothing extra was sent");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn platforms_without_buttons_get_numbered_menus() {
+    use wiremock::matchers::method;
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .respond_with(ResponseTemplate::new(200))
+        .mount(&server)
+        .await;
+    let toml = format!(
+        "[[channels]]\nid = \"crm\"\nkind = \"api\"\ncallback_url = \"{}/cb\"\nsecret = \"crm-shared-secret-123\"\nrouting = \"helpdesk\"\n",
+        server.uri()
+    );
+    let app = TestApp::spawn_with(|s| std::fs::write(&s.channels_path, &toml).unwrap()).await;
+    let send = |id: &str, text: &str| {
+        let body = serde_json::to_vec(
+            &json!({"contact": {"id": "c-1", "name": "Олег"}, "message": {"id": id, "text": text}}),
+        )
+        .unwrap();
+        app.http
+            .post(format!("{}/webhooks/crm", app.url))
+            .header(
+                "X-Perepiska-Signature",
+                perepiska::channels::api::signature("crm-shared-secret-123", &body),
+            )
+            .body(body)
+            .send()
+    };
+    let bot_texts = || async {
+        server
+            .received_requests()
+            .await
+            .unwrap()
+            .iter()
+            .map(|r| {
+                serde_json::from_slice::<Value>(&r.body).unwrap()["message"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string()
+            })
+            .collect::<Vec<String>>()
+    };
+    send("1", "/start").await.unwrap();
+    app.eventually("menu", || async { bot_texts().await.len() >= 2 })
+        .await;
+    let menu = bot_texts().await[1].clone();
+    assert!(
+        menu.contains("1. ➕ Новая заявка") && menu.contains("Ответьте номером варианта"),
+        "{menu}"
+    );
+    send("2", "1").await.unwrap();
+    app.eventually("prompt", || async { bot_texts().await.len() >= 3 })
+        .await;
+    assert!(bot_texts().await[2].starts_with("Опишите ваш вопрос"));
+    send("3", "Не приходит чек на почту").await.unwrap();
+    app.eventually("registered", || async { bot_texts().await.len() >= 4 })
+        .await;
+    assert_eq!(
+        bot_texts().await[3],
+        "✔️ Ваша заявка зарегистрирована под номером #1"
+    );
+}
