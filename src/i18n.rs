@@ -73,6 +73,8 @@ impl Tr {
             "nobody" => ("— не назначен —", "— unassigned —"),
             "priority" => ("Приоритет", "Priority"),
             "team" => ("Команда", "Team"),
+            "notifications" => ("Уведомления", "Notifications"),
+            "no_notifications" => ("Уведомлений нет", "No notifications"),
             "no_team" => ("— без команды —", "— no team —"),
             "due" => ("Срок", "Due date"),
             "save" => ("Сохранить", "Save"),

@@ -56,6 +56,13 @@
       pending = null;
       var listUrl = "/console/partials/list?" + (qs ? qs + "&" : "") + "c=" + selected;
       fetchInto(listUrl, "list", unreadTitle);
+      fetch("/console/partials/bell", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.text() : null; })
+        .then(function (n) {
+          var b = document.getElementById("bell-count");
+          if (b && n !== null) { b.textContent = n; b.parentNode.classList.toggle("has", n !== "0"); }
+        })
+        .catch(function () {});
       if (needThread && selected) {
         needThread = false;
         var t = document.getElementById("thread");

@@ -16,7 +16,7 @@ pub use config::{BotConfig, Registration};
 use texts::{Lang, fill, t};
 
 use crate::channels::{Button, Inbound, InboundEvent, Keyboard};
-use crate::domain::event::SystemEvent;
+use crate::domain::event::{Notice, SystemEvent};
 use crate::domain::text::subject_from;
 use crate::domain::{Actor, Status};
 use crate::error::{Error, Result};
@@ -26,7 +26,7 @@ use crate::store::attachments::{self, StoredFile};
 use crate::store::contacts::{self, Contact};
 use crate::store::conversations::{self, Conversation};
 use crate::store::messages::{self, Kind, NewMessage, delivery};
-use crate::store::{DbConn, bot_sessions, now, outbox, projects, users};
+use crate::store::{DbConn, bot_sessions, notifications, now, outbox, projects, users};
 
 /// What the bot needs to know about the channel it answers in.
 #[derive(Clone, Debug)]
@@ -747,6 +747,18 @@ fn create_request(
     };
     messages::system(conn, ctx.project_id, c.id, &ev.to_json())?;
     insert_customer_message(conn, ctx, &c, m)?;
+    // The manager of a VIP organization hears of every new request.
+    if let Some(org) = contacts::organization(conn, contact)?
+        && org.vip
+        && let Some(manager) = org.manager_id
+    {
+        let notice = Notice::VipRequest {
+            number: c.number,
+            organization: org.name.clone(),
+            by: contact.name.clone(),
+        };
+        notifications::create(conn, ctx.project_id, manager, Some(c.id), &notice.to_json())?;
+    }
     Ok(c)
 }
 
@@ -788,7 +800,22 @@ fn add_comment(
     if c.status == Status::Pending.as_str() {
         customer_status(conn, ctx, contact, c, Status::Open)?;
     }
-    insert_customer_message(conn, ctx, c, m)
+    let mid = insert_customer_message(conn, ctx, c, m)?;
+    if let Some(assignee) = c.assignee_id {
+        let notice = Notice::Comment {
+            number: c.number,
+            by: contact.name.clone(),
+            preview: crate::domain::text::truncate_chars(m.text.trim(), 100).to_string(),
+        };
+        notifications::create(
+            conn,
+            ctx.project_id,
+            assignee,
+            Some(c.id),
+            &notice.to_json(),
+        )?;
+    }
+    Ok(mid)
 }
 
 fn customer_status(
@@ -843,6 +870,11 @@ fn contact_me(conn: &mut DbConn, ctx: &BotCtx, contact: &Contact) -> Result<()> 
         && let Some(manager) = org.manager_id
     {
         conversations::set_assignee(conn, c.id, Some(manager))?;
+        let notice = Notice::ContactMe {
+            number: c.number,
+            by: contact.name.clone(),
+        };
+        notifications::create(conn, ctx.project_id, manager, Some(c.id), &notice.to_json())?;
         let ev = SystemEvent::Assigned {
             to: org.manager_name.clone(),
             by: contact.name.clone(),

@@ -108,3 +108,78 @@ impl SystemEvent {
         }
     }
 }
+
+/// What a console notification says; stored as JSON and rendered in the reader's language.
+#[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "notice", rename_all = "snake_case")]
+pub enum Notice {
+    /// The customer commented on a request assigned to you.
+    Comment {
+        number: i64,
+        by: String,
+        preview: String,
+    },
+    /// A VIP organization you manage sent a new request.
+    VipRequest {
+        number: i64,
+        organization: String,
+        by: String,
+    },
+    /// A customer of your organization asks to be contacted.
+    ContactMe { number: i64, by: String },
+}
+
+impl Notice {
+    pub fn to_json(&self) -> String {
+        serde_json::to_string(self).unwrap_or_default()
+    }
+
+    pub fn render_stored(text: &str, lang: Lang) -> String {
+        match serde_json::from_str::<Notice>(text) {
+            Ok(n) => n.render(lang),
+            Err(_) => text.to_string(),
+        }
+    }
+
+    pub fn render(&self, lang: Lang) -> String {
+        use Notice::*;
+        match (self, lang) {
+            (
+                Comment {
+                    number,
+                    by,
+                    preview,
+                },
+                Lang::Ru,
+            ) => format!("💬 {by} добавил(а) комментарий к #{number}: {preview}"),
+            (
+                Comment {
+                    number,
+                    by,
+                    preview,
+                },
+                Lang::En,
+            ) => format!("💬 {by} commented on #{number}: {preview}"),
+            (
+                VipRequest {
+                    number,
+                    organization,
+                    by,
+                },
+                Lang::Ru,
+            ) => format!("⭐ Новая заявка #{number} от VIP-организации {organization} ({by})"),
+            (
+                VipRequest {
+                    number,
+                    organization,
+                    by,
+                },
+                Lang::En,
+            ) => format!("⭐ New request #{number} from VIP organization {organization} ({by})"),
+            (ContactMe { number, by }, Lang::Ru) => format!("📞 {by} просит связаться (#{number})"),
+            (ContactMe { number, by }, Lang::En) => {
+                format!("📞 {by} asks to be contacted (#{number})")
+            }
+        }
+    }
+}

@@ -7,6 +7,7 @@ pub mod channels;
 pub mod contacts;
 pub mod conversations;
 pub mod messages;
+pub mod notifications;
 pub mod outbox;
 pub mod projects;
 pub mod schema;

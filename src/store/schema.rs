@@ -217,6 +217,18 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    notifications (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        user_id -> BigInt,
+        conversation_id -> Nullable<BigInt>,
+        text -> Text,
+        seen -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(conversations -> contacts (contact_id));
@@ -243,4 +255,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     channel_state,
     raw_updates,
     bot_sessions,
+    notifications,
 );

@@ -20,7 +20,7 @@ use crate::i18n::Tr;
 use crate::inbox::manage::Changes;
 use crate::store::attachments::{self, StoredFile};
 use crate::store::conversations::{self, Filter, Row, Tab};
-use crate::store::{channels, contacts, messages, teams, users};
+use crate::store::{channels, contacts, messages, notifications, teams, users};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console", web::get().to(page))
@@ -36,6 +36,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/presence", web::post().to(presence))
         .route("/console/project", web::post().to(switch_project))
         .route("/console/attachments/{id}", web::get().to(attachment))
+        .route("/console/notifications", web::get().to(notifications_page))
+        .route("/console/partials/bell", web::get().to(bell))
         .route("/console/live", web::get().to(super::live::console));
 }
 
@@ -197,6 +199,7 @@ struct InboxPage {
     selected_id: i64,
     page: i64,
     has_more: bool,
+    unseen: i64,
 }
 
 #[derive(Template)]
@@ -231,6 +234,7 @@ struct Loaded {
     members: Vec<(i64, String)>,
     teams: Vec<(i64, String)>,
     selected: Option<ConvView>,
+    unseen: i64,
 }
 
 fn load_conv(
@@ -342,6 +346,7 @@ async fn load(
                 members,
                 teams,
                 selected,
+                unseen: notifications::unseen(conn, project_id, user_id)?,
             })
         })
         .await?;
@@ -402,6 +407,7 @@ async fn page(
             .collect(),
         selected_id: loaded.selected.as_ref().map(|c| c.id).unwrap_or(0),
         selected: loaded.selected,
+        unseen: loaded.unseen,
     };
     Ok(html(page.render()?))
 }
@@ -809,4 +815,58 @@ async fn edit_contact(
         })
         .await?;
     Ok(back_to(conv_id, &form.back))
+}
+
+#[derive(Template)]
+#[template(path = "console/notifications.html")]
+struct NotificationsPage {
+    tr: Tr,
+    items: Vec<(Option<i64>, String, String, bool)>,
+}
+
+/// The operator's notifications, newest first; opening the page marks them seen.
+async fn notifications_page(
+    state: web::Data<State>,
+    console: Console,
+) -> Result<HttpResponse, HtmlError> {
+    let (pid, uid, tr, tz) = (
+        console.project.id,
+        console.user.id,
+        console.tr,
+        console.project.timezone.clone(),
+    );
+    let items = state
+        .inbox
+        .store
+        .write(move |c| {
+            let list = notifications::latest(c, pid, uid, 200)?;
+            notifications::mark_seen(c, pid, uid)?;
+            Ok(list
+                .into_iter()
+                .map(|n| {
+                    (
+                        n.conversation_id,
+                        crate::domain::event::Notice::render_stored(&n.text, tr.lang),
+                        view::local(n.created_at, &tz),
+                        !n.seen,
+                    )
+                })
+                .collect())
+        })
+        .await?;
+    Ok(html(NotificationsPage { tr, items }.render()?))
+}
+
+/// The unseen count, for the bell's live refresh.
+async fn bell(state: web::Data<State>, console: Console) -> Result<HttpResponse, HtmlError> {
+    let (pid, uid) = (console.project.id, console.user.id);
+    let n = state
+        .inbox
+        .store
+        .read(move |c| notifications::unseen(c, pid, uid))
+        .await?;
+    Ok(HttpResponse::Ok()
+        .content_type("text/plain; charset=utf-8")
+        .insert_header(("Cache-Control", "no-store"))
+        .body(n.to_string()))
 }

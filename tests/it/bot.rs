@@ -494,3 +494,106 @@ async fn platforms_without_buttons_get_numbered_menus() {
         "✔️ Ваша заявка зарегистрирована под номером #1"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_are_notified_of_vip_requests_comments_and_callback_requests() {
+    let tg = FakeTelegram::start().await;
+    let app = bot_app(&tg, "").await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let mut seen = 0;
+    tg.push(FakeTelegram::text_update(CHAT, 1, "/start"));
+    replies(&tg, &mut seen, 2).await;
+    // The customer belongs to a VIP organization managed by an operator.
+    app.store()
+        .write(|c| {
+            let manager = perepiska::bootstrap::create_user(
+                c,
+                "manager@example.com",
+                "Мария",
+                "password-4444",
+                perepiska::domain::Role::Operator,
+                1,
+            )?;
+            let tg_channel = perepiska::store::channels::by_key(c, "tg")?.expect("tg");
+            let contact =
+                perepiska::store::contacts::by_identity(c, tg_channel.id, &CHAT.to_string())?
+                    .expect("contact");
+            let edit = perepiska::store::contacts::ContactEdit {
+                name: "Ирина Ким".into(),
+                organization: Some("ООО Ромашка".into()),
+                organization_vip: true,
+                manager_id: Some(manager.id),
+                ..Default::default()
+            };
+            perepiska::store::contacts::update(c, 1, contact, &edit)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    tg.push(FakeTelegram::press(CHAT, "n1", "new", "ru"));
+    replies(&tg, &mut seen, 1).await;
+    tg.push(FakeTelegram::text_update(
+        CHAT,
+        2,
+        "Срочно нужен доступ к отчётам",
+    ));
+    replies(&tg, &mut seen, 2).await;
+    let manager = app.login("manager@example.com", "password-4444").await;
+    let (_, html) = manager.get("/console").await;
+    assert!(
+        html.contains("id=\"bell-count\">1<"),
+        "one notification for the manager"
+    );
+    let (_, page) = manager.get("/console/notifications").await;
+    assert!(
+        page.contains("Новая заявка #1 от VIP-организации ООО Ромашка"),
+        "{page}"
+    );
+    let (_, n) = manager.get("/console/partials/bell").await;
+    assert_eq!(n, "0", "seen once the page was opened");
+
+    // A comment on a request assigned to someone notifies them.
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=tg", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{id}"),
+        Some(json!({"assignee_id": 1})),
+    )
+    .await;
+    replies(&tg, &mut seen, 1).await;
+    tg.push(FakeTelegram::press(CHAT, "n2", "comment", "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(
+        r[0].text,
+        "Напишите комментарий к заявке #1, можно приложить файлы."
+    );
+    tg.push(FakeTelegram::text_update(
+        CHAT,
+        3,
+        "Нужны отчёты за октябрь",
+    ));
+    replies(&tg, &mut seen, 2).await;
+    let admin = app.admin().await;
+    let (_, n) = admin.get("/console/partials/bell").await;
+    assert_eq!(n, "1");
+    let (_, page) = admin.get("/console/notifications").await;
+    assert!(
+        page.contains("Ирина Ким добавил(а) комментарий к #1: Нужны отчёты за октябрь"),
+        "{page}"
+    );
+
+    // "Please contact me" becomes a request for the manager.
+    tg.push(FakeTelegram::press(CHAT, "n3", "contact_me", "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].text, "Мы передали просьбу менеджеру, с вами свяжутся.");
+    let (_, page) = manager.get("/console/notifications").await;
+    assert!(page.contains("Ирина Ким просит связаться (#2)"), "{page}");
+    let (_, c) = app
+        .api(&token, Method::GET, "/conversations?assignee=2", None)
+        .await;
+    assert_eq!(c["total"], 1);
+}

@@ -1,3 +1,4 @@
+DROP TABLE notifications;
 DROP TABLE bot_sessions;
 DROP TABLE raw_updates;
 DROP TABLE channel_state;

@@ -27,3 +27,15 @@ CREATE TABLE bot_sessions (
     updated_at TIMESTAMP NOT NULL,
     UNIQUE (channel_id, external_id)
 );
+
+-- What an operator should look at: shown under the bell in the console.
+CREATE TABLE notifications (
+    id BIGSERIAL PRIMARY KEY,
+    project_id BIGINT NOT NULL REFERENCES projects(id),
+    user_id BIGINT NOT NULL REFERENCES users(id),
+    conversation_id BIGINT REFERENCES conversations(id),
+    text TEXT NOT NULL,
+    seen BOOLEAN NOT NULL DEFAULT FALSE,
+    created_at TIMESTAMP NOT NULL
+);
+CREATE INDEX notifications_user ON notifications (user_id, project_id, seen);
