@@ -193,6 +193,39 @@ pub fn handle(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Result<Rece
             ..nothing(0)
         });
     }
+    // Group chats: requests for registered authors and team binding; no private dialog.
+    if let InboundEvent::Group {
+        chat,
+        text,
+        command,
+        reply_body,
+        bot_handle,
+    } = &inbound.event
+    {
+        let g = GroupMessage {
+            chat,
+            text,
+            command: command.as_deref(),
+            reply_body: reply_body.as_deref(),
+            bot_handle,
+        };
+        let received = group(
+            conn,
+            ctx,
+            inbound,
+            &g,
+            dedup_group(ctx, event_id.as_deref()),
+        )?;
+        save(conn, ctx, ext, &session, event_id.as_deref())?;
+        return Ok(received);
+    }
+    if let InboundEvent::Button { data } = &inbound.event
+        && let Some(rest) = data.strip_prefix("team:")
+    {
+        bind_team(conn, ctx, inbound, rest)?;
+        save(conn, ctx, ext, &session, event_id.as_deref())?;
+        return Ok(nothing(0));
+    }
     let lang_hint = Lang::of(inbound.contact.language.as_deref());
     let mut r = Replies {
         ctx,
@@ -222,6 +255,7 @@ pub fn handle(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Result<Rece
             return Ok(nothing(contact.id));
         }
         InboundEvent::Button { data } => Action::Button(data.clone()),
+        InboundEvent::Group { .. } => return Ok(nothing(contact.id)),
         InboundEvent::Message { text, files, .. } => {
             let trimmed = text.trim();
             let number = trimmed
@@ -895,6 +929,136 @@ fn local_time(conn: &mut DbConn, ctx: &BotCtx, t: chrono::NaiveDateTime) -> Resu
     })
 }
 
+struct GroupMessage<'a> {
+    chat: &'a str,
+    text: &'a str,
+    command: Option<&'a str>,
+    reply_body: Option<&'a str>,
+    bot_handle: &'a str,
+}
+
+fn dedup_group(ctx: &BotCtx, event_id: Option<&str>) -> Option<String> {
+    event_id.map(|p| format!("{}:{p}", ctx.channel_id))
+}
+
+const GROUP_TEAM: &str = "group_team:";
+
+/// A message in a group: "/config" offers teams to route the group's requests to; a mention
+/// of at least 10 characters (or a mention replying to someone's message, whose text becomes
+/// the body) makes a request for its author if they have registered in a private chat.
+fn group(
+    conn: &mut DbConn,
+    ctx: &BotCtx,
+    inbound: &Inbound,
+    g: &GroupMessage,
+    dedup: Option<String>,
+) -> Result<Received> {
+    let lang = Lang::of(inbound.contact.language.as_deref());
+    let mut to_group = Replies {
+        ctx,
+        to: g.chat.to_string(),
+        lang,
+        out: Vec::new(),
+        options: Vec::new(),
+    };
+    if g.command == Some("config") {
+        let teams = crate::store::teams::of_project(conn, ctx.project_id)?;
+        if teams.is_empty() {
+            to_group.say(t(lang, "no_teams"));
+        } else {
+            let choices = teams
+                .into_iter()
+                .map(|tm| (tm.name, format!("team:{}:{}", g.chat, tm.id)))
+                .collect();
+            to_group.ask(t(lang, "choose_team"), choices);
+        }
+        to_group.flush(conn)?;
+        return Ok(nothing(0));
+    }
+    let body = g
+        .reply_body
+        .filter(|b| !b.trim().is_empty())
+        .unwrap_or(g.text)
+        .trim();
+    if body.chars().count() < 10 {
+        return Ok(nothing(0));
+    }
+    let author = inbound.contact.name.clone().unwrap_or_default();
+    let Some(contact_id) = contacts::by_identity(conn, ctx.channel_id, &inbound.external_user_id)?
+    else {
+        to_group.say(format!(
+            "{} {}",
+            fill(lang, "group_register", 0, &author),
+            g.bot_handle
+        ));
+        to_group.flush(conn)?;
+        return Ok(nothing(0));
+    };
+    let contact = contacts::by_id(conn, ctx.project_id, contact_id)?;
+    let m = Incoming {
+        text: body.to_string(),
+        files: Vec::new(),
+        dedup,
+        platform_id: inbound.platform_message_id.clone(),
+    };
+    let c = create_request(conn, ctx, &contact, &m, None)?;
+    let team =
+        crate::store::channels::state(conn, ctx.channel_id, &format!("{GROUP_TEAM}{}", g.chat))?
+            .and_then(|v| v.parse::<i64>().ok());
+    conversations::set_origin(conn, c.id, g.chat, team)?;
+    to_group.say(fill(lang, "group_registered", c.number, &contact.name));
+    to_group.flush(conn)?;
+    let private_lang = Lang::of(contact.language.as_deref());
+    let mut private = Replies {
+        ctx,
+        to: inbound.external_user_id.clone(),
+        lang: private_lang,
+        out: Vec::new(),
+        options: Vec::new(),
+    };
+    private.say(fill(private_lang, "registered", c.number, ""));
+    private.flush(conn)?;
+    Ok(Received {
+        message_id: Some(last_customer_message(conn, c.id)?),
+        conversation_id: Some(c.id),
+        conversation_number: Some(c.number),
+        contact_id: contact.id,
+        duplicate: false,
+        new_conversation: true,
+    })
+}
+
+/// "team:{group}:{team id}" pressed in a group: that group's requests go to the team.
+fn bind_team(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound, rest: &str) -> Result<()> {
+    let (chat, team) = rest
+        .rsplit_once(':')
+        .ok_or_else(|| Error::invalid("bad team choice"))?;
+    let team_id: i64 = team
+        .parse()
+        .map_err(|_| Error::invalid("bad team choice"))?;
+    if chat.parse::<i64>().is_err() {
+        return Err(Error::invalid("bad group id"));
+    }
+    let team = crate::store::teams::by_id(conn, ctx.project_id, team_id)?;
+    crate::store::channels::set_state(
+        conn,
+        ctx.channel_id,
+        &format!("{GROUP_TEAM}{chat}"),
+        &team.id.to_string(),
+    )?;
+    let lang = Lang::of(inbound.contact.language.as_deref());
+    let mut r = Replies {
+        ctx,
+        to: chat.to_string(),
+        lang,
+        out: Vec::new(),
+        options: Vec::new(),
+    };
+    r.say(fill(lang, "team_bound", 0, &team.name));
+    r.flush(conn)?;
+    Ok(())
+}
+
 /// What an operator changed, for the customer's notice.
 pub enum Change<'a> {
     Status(Status),
@@ -946,6 +1110,17 @@ pub fn notify(conn: &mut DbConn, ctx: &BotCtx, c: &Conversation, change: Change)
             };
             r.say(fill(lang, "due_changed", c.number, &when));
         }
+    }
+    // A request made in a group is followed there too (text only: the buttons are personal).
+    if let Some(group) = &c.origin
+        && let Some(first) = r.out.first()
+    {
+        let payload = serde_json::to_string(&DirectPayload {
+            text: first.text.clone(),
+            keyboard: None,
+        })
+        .map_err(|e| Error::internal(e.to_string()))?;
+        outbox::enqueue_direct(conn, ctx.project_id, ctx.channel_id, group, &payload)?;
     }
     let options = r.flush(conn)?;
     // Numbered choices in a notice must be answerable too.

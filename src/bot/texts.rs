@@ -159,6 +159,26 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "Ответьте номером варианта.",
             "Reply with the number of your choice.",
         ),
+        "choose_team" => (
+            "Выберите команду, которой будут уходить заявки из этой группы:",
+            "Choose the team that gets requests from this group:",
+        ),
+        "no_teams" => (
+            "В проекте пока нет команд.",
+            "The project has no teams yet.",
+        ),
+        "team_bound" => (
+            "Заявки из этой группы получает команда «{s}».",
+            "Requests from this group go to the team \"{s}\".",
+        ),
+        "group_register" => (
+            "{s}, чтобы оставлять заявки, сначала напишите мне в личные сообщения и зарегистрируйтесь:",
+            "{s}, to make requests, first write to me in a private chat and register:",
+        ),
+        "group_registered" => (
+            "✔️ Заявка #{n} зарегистрирована ({s})",
+            "✔️ Request #{n} is registered ({s})",
+        ),
         _ => ("", ""),
     };
     match lang {
@@ -252,6 +272,11 @@ mod tests {
             "unknown_choice",
             "files_from",
             "pick_number",
+            "choose_team",
+            "no_teams",
+            "team_bound",
+            "group_register",
+            "group_registered",
         ] {
             assert!(
                 !t(Lang::Ru, key).is_empty() && !t(Lang::En, key).is_empty(),

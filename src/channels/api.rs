@@ -85,6 +85,10 @@ impl ApiChannel {
 }
 
 impl ChannelAdapter for ApiChannel {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn kind(&self) -> &'static str {
         "api"
     }

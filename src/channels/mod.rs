@@ -62,6 +62,19 @@ pub enum InboundEvent {
     Blocked,
     /// The customer pressed one of the bot's buttons.
     Button { data: String },
+    /// A message in a group chat that mentions the bot or is a command to it.
+    Group {
+        /// The group's id on the platform (where answers go).
+        chat: String,
+        /// The text without the mention.
+        text: String,
+        /// A command such as "config".
+        command: Option<String>,
+        /// The text of the message replied to, which becomes the request's body.
+        reply_body: Option<String>,
+        /// How customers find the bot for a private chat ("@support_bot").
+        bot_handle: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -220,6 +233,8 @@ pub struct Capabilities {
 
 pub trait ChannelAdapter: Send + Sync {
     fn kind(&self) -> &'static str;
+    /// For platform-specific background work (Telegram's poller) on the shared instance.
+    fn as_any(&self) -> &dyn std::any::Any;
     fn capabilities(&self) -> Capabilities;
     fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError>;
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>>;

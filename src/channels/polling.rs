@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use super::ChannelAdapter;
 use super::ChannelEntry;
 use super::telegram::{Mode, Telegram};
 use crate::inbox::Inbox;
@@ -27,14 +28,10 @@ pub async fn start(
         if entry.channel.kind != "telegram" {
             continue;
         }
-        let config: serde_json::Value =
-            serde_json::from_str(&entry.channel.config).unwrap_or_default();
-        let tg = Telegram::from_config(
-            &entry.channel.name,
-            &config,
-            crate::bootstrap::http_client()?,
-        )
-        .map_err(|e| anyhow::anyhow!("channel \"{}\": {e}", entry.channel.key))?;
+        // The registry's own instance: webhooks and the poller share what it learns (getMe).
+        let Some(tg) = entry.adapter.as_any().downcast_ref::<Telegram>() else {
+            continue;
+        };
         match tg.mode {
             Mode::Webhook => {
                 let base = public_url.ok_or_else(|| {
@@ -43,6 +40,7 @@ pub async fn start(
                         entry.channel.key
                     )
                 })?;
+                learn_identity(tg, &entry.channel.key).await;
                 let url = format!(
                     "{}/webhooks/{}",
                     base.trim_end_matches('/'),
@@ -60,7 +58,6 @@ pub async fn start(
                 tasks.push(tokio::spawn(poll_telegram(
                     inbox.clone(),
                     entry.clone(),
-                    tg,
                     shutdown.clone(),
                 )));
             }
@@ -69,12 +66,26 @@ pub async fn start(
     Ok(tasks)
 }
 
+/// getMe, so that mentions of the bot in groups can be recognised. Without it private chats
+/// still work; the poller tries again on every round.
+async fn learn_identity(tg: &Telegram, key: &str) {
+    if tg.knows_itself() {
+        return;
+    }
+    match tg.identity().await {
+        Ok(me) => tracing::info!("channel \"{key}\": Telegram bot {}", me.name),
+        Err(e) => tracing::warn!("channel \"{key}\": getMe failed, group chats wait for it: {e}"),
+    }
+}
+
 async fn poll_telegram(
     inbox: Inbox,
     entry: Arc<ChannelEntry>,
-    tg: Telegram,
     mut shutdown: watch::Receiver<bool>,
 ) {
+    let Some(tg) = entry.adapter.as_any().downcast_ref::<Telegram>() else {
+        return;
+    };
     let key = entry.channel.key.clone();
     let channel_id = entry.channel.id;
     // Telegram allows one getUpdates consumer per bot; with several instances the others get
@@ -112,6 +123,7 @@ async fn poll_telegram(
         if *shutdown.borrow() || shutdown.has_changed().is_err() {
             break;
         }
+        learn_identity(tg, &key).await;
         if !webhook_removed {
             match tg.delete_webhook().await {
                 Ok(()) => webhook_removed = true,

@@ -12,7 +12,7 @@ use frankenstein::methods::{
 };
 use frankenstein::types::{
     AllowedUpdate, ChatMember, ChatType, InlineKeyboardButton, InlineKeyboardMarkup,
-    KeyboardButton, Message, ReplyKeyboardMarkup, ReplyMarkup,
+    KeyboardButton, Message, MessageEntityType, ReplyKeyboardMarkup, ReplyMarkup,
 };
 use frankenstein::updates::{Update, UpdateContent};
 use futures_util::future::BoxFuture;
@@ -45,6 +45,8 @@ pub struct Telegram {
     show_operator_name: bool,
     http: reqwest::Client,
     bot: Bot,
+    /// The bot's own id and username, learned from getMe: needed to see mentions in groups.
+    me: std::sync::OnceLock<(u64, String)>,
 }
 
 fn get_str(config: &Value, key: &str) -> Result<Option<String>, String> {
@@ -118,6 +120,7 @@ impl Telegram {
             show_operator_name,
             http,
             bot,
+            me: std::sync::OnceLock::new(),
         })
     }
 
@@ -182,13 +185,18 @@ impl Telegram {
         Ok(())
     }
 
+    /// Whether group messages can be understood yet (the bot's username is known).
+    pub fn knows_itself(&self) -> bool {
+        self.me.get().is_some()
+    }
+
     /// Turns raw updates into inbound values; what does not decode is returned as unparsed.
     pub fn parse_updates(&self, updates: &[Value]) -> Parsed {
         let mut inbound = Vec::new();
         let mut unparsed = Vec::new();
         for raw in updates {
             match serde_json::from_value::<Update>(raw.clone()) {
-                Ok(u) => inbound.extend(update_to_inbound(u)),
+                Ok(u) => inbound.extend(update_to_inbound(u, self.me.get())),
                 Err(e) => unparsed.push((raw.to_string(), format!("cannot decode update: {e}"))),
             }
         }
@@ -366,8 +374,89 @@ pub fn normalize_phone(p: &str) -> String {
     format!("+{digits}")
 }
 
-fn update_to_inbound(u: Update) -> Option<Inbound> {
+/// The text an entity covers; Telegram counts offsets in UTF-16 code units.
+fn entity_text(text: &str, offset: u16, length: u16) -> String {
+    let units: Vec<u16> = text.encode_utf16().collect();
+    let (start, end) = (
+        usize::from(offset),
+        usize::from(offset) + usize::from(length),
+    );
+    units
+        .get(start..end)
+        .map(String::from_utf16_lossy)
+        .unwrap_or_default()
+}
+
+/// A group message addressed to the bot: a mention, a reply to it, or a command to it.
+fn group_to_inbound(m: &Message, me: &(u64, String)) -> Option<Inbound> {
+    let from = m.from.as_deref()?;
+    let text = m
+        .text
+        .clone()
+        .or_else(|| m.caption.clone())
+        .unwrap_or_default();
+    let handle = format!("@{}", me.1);
+    let entities = m
+        .entities
+        .clone()
+        .or_else(|| m.caption_entities.clone())
+        .unwrap_or_default();
+    let mut mentioned = false;
+    let mut command = None;
+    for e in &entities {
+        let covered = entity_text(&text, e.offset, e.length);
+        match e.type_field {
+            MessageEntityType::Mention if covered.eq_ignore_ascii_case(&handle) => mentioned = true,
+            MessageEntityType::TextMention if e.user.as_ref().is_some_and(|u| u.id == me.0) => {
+                mentioned = true
+            }
+            MessageEntityType::BotCommand => {
+                let (cmd, target) = covered.split_once('@').unwrap_or((covered.as_str(), ""));
+                if target.is_empty() || target.eq_ignore_ascii_case(&me.1) {
+                    command = Some(cmd.trim_start_matches('/').to_string());
+                }
+            }
+            _ => {}
+        }
+    }
+    let replied = m.reply_to_message.as_deref();
+    if replied
+        .and_then(|r| r.from.as_deref())
+        .is_some_and(|u| u.id == me.0)
+    {
+        mentioned = true;
+    }
+    if !mentioned && command.is_none() {
+        return None;
+    }
+    // The replied-to text is the body when someone asks the bot about another message.
+    let reply_body = replied
+        .filter(|r| r.from.as_deref().is_none_or(|u| u.id != me.0))
+        .and_then(|r| r.text.clone().or_else(|| r.caption.clone()));
+    let cleaned = text.replace(&handle, "").trim().to_string();
+    Some(Inbound {
+        external_user_id: from.id.to_string(),
+        contact: ContactHint {
+            name: Some(full_name(&from.first_name, from.last_name.as_deref())),
+            language: from.language_code.clone(),
+            ..ContactHint::default()
+        },
+        platform_message_id: Some(format!("g{}:{}", m.chat.id, m.message_id)),
+        event: InboundEvent::Group {
+            chat: m.chat.id.to_string(),
+            text: cleaned,
+            command,
+            reply_body,
+            bot_handle: handle,
+        },
+    })
+}
+
+fn update_to_inbound(u: Update, me: Option<&(u64, String)>) -> Option<Inbound> {
     match u.content {
+        UpdateContent::Message(m) if m.chat.type_field != ChatType::Private => {
+            group_to_inbound(&m, me?)
+        }
         UpdateContent::Message(m) => message_to_inbound(&m, false),
         UpdateContent::EditedMessage(m) => message_to_inbound(&m, true),
         UpdateContent::MyChatMember(c) if c.chat.type_field == ChatType::Private => {
@@ -525,6 +614,10 @@ impl ChannelAdapter for Telegram {
         "telegram"
     }
 
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             buttons: true,
@@ -578,6 +671,9 @@ impl ChannelAdapter for Telegram {
     fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>> {
         Box::pin(async move {
             let me = self.bot.get_me().await.map_err(map_error)?.result;
+            if let Some(u) = &me.username {
+                let _ = self.me.set((me.id, u.clone()));
+            }
             Ok(AccountInfo {
                 name: match &me.username {
                     Some(u) => format!("{} (@{u})", me.first_name),

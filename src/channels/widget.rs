@@ -96,6 +96,10 @@ impl Widget {
 }
 
 impl ChannelAdapter for Widget {
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
     fn kind(&self) -> &'static str {
         "widget"
     }

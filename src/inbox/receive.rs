@@ -263,7 +263,9 @@ impl Item {
                 .platform_message_id
                 .as_ref()
                 .map(|p| format!("{}:{p}", self.channel_id)),
-            InboundEvent::Blocked | InboundEvent::Button { .. } => None,
+            InboundEvent::Blocked | InboundEvent::Button { .. } | InboundEvent::Group { .. } => {
+                None
+            }
         }
     }
 }
@@ -538,8 +540,8 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
                 },
             ))
         }
-        // Buttons exist only with the helpdesk bot; on a chat channel they mean nothing.
-        InboundEvent::Button { .. } => Ok((
+        // Buttons and group requests exist only with the helpdesk bot.
+        InboundEvent::Button { .. } | InboundEvent::Group { .. } => Ok((
             Received {
                 message_id: None,
                 conversation_id: None,

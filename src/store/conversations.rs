@@ -30,6 +30,7 @@ pub struct Conversation {
     pub closed_at: Option<NaiveDateTime>,
     pub rating: Option<i32>,
     pub rating_comment: Option<String>,
+    pub origin: Option<String>,
 }
 
 impl Conversation {
@@ -435,6 +436,17 @@ pub fn set_rating(conn: &mut DbConn, id: i64, stars: i32, comment: Option<&str>)
             conversations::rating.eq(Some(stars)),
             conversations::rating_comment.eq(comment),
             conversations::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Records the group chat a request was made in, and the team it routes to.
+pub fn set_origin(conn: &mut DbConn, id: i64, origin: &str, team: Option<i64>) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::origin.eq(origin),
+            conversations::team_id.eq(team),
         ))
         .execute(conn)?;
     Ok(())

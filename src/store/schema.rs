@@ -137,6 +137,7 @@ diesel::table! {
         closed_at -> Nullable<Timestamp>,
         rating -> Nullable<Integer>,
         rating_comment -> Nullable<Text>,
+        origin -> Nullable<Text>,
     }
 }
 

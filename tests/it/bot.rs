@@ -597,3 +597,155 @@ async fn operators_are_notified_of_vip_requests_comments_and_callback_requests()
         .await;
     assert_eq!(c["total"], 1);
 }
+
+fn group_update(
+    group: i64,
+    from: i64,
+    name: &str,
+    message_id: i64,
+    text: &str,
+    entities: Value,
+    reply: Option<Value>,
+) -> Value {
+    let mut m = json!({
+        "message_id": message_id, "date": 1_763_700_000,
+        "chat": { "id": group, "type": "supergroup", "title": "Офис" },
+        "from": { "id": from, "is_bot": false, "first_name": name, "language_code": "ru" },
+        "text": text, "entities": entities
+    });
+    if let Some(r) = reply {
+        m["reply_to_message"] = r;
+    }
+    json!({ "message": m })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn group_mode_binds_a_team_and_turns_mentions_into_requests() {
+    const GROUP: i64 = -1_001_234_567_890;
+    let tg = FakeTelegram::start().await;
+    let app = bot_app(&tg, "").await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let team = app
+        .store()
+        .write(|c| perepiska::store::teams::create(c, 1, "Офис"))
+        .await
+        .unwrap();
+    let mut seen = 0;
+    // The author registers in a private chat first.
+    tg.push(FakeTelegram::text_update(CHAT, 1, "/start"));
+    replies(&tg, &mut seen, 2).await;
+
+    // A member binds the group to a team.
+    tg.push(group_update(
+        GROUP,
+        CHAT,
+        "Ирина",
+        10,
+        "/config@support_test_bot",
+        json!([{ "type": "bot_command", "offset": 0, "length": 24 }]),
+        None,
+    ));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].chat_id, GROUP);
+    let choice = button(&r[0], "team:").to_string();
+    assert_eq!(choice, format!("team:{GROUP}:{}", team.id));
+    let mut press = FakeTelegram::press(CHAT, "g1", &choice, "ru");
+    press["callback_query"]["message"]["chat"] =
+        json!({ "id": GROUP, "type": "supergroup", "title": "Офис" });
+    tg.push(press);
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(
+        (r[0].chat_id, r[0].text.as_str()),
+        (GROUP, "Заявки из этой группы получает команда «Офис».")
+    );
+
+    // A mention of at least 10 characters makes a request for its author.
+    let text = "@support_test_bot не работает проектор в переговорной";
+    tg.push(group_update(
+        GROUP,
+        CHAT,
+        "Ирина",
+        11,
+        text,
+        json!([{ "type": "mention", "offset": 0, "length": 17 }]),
+        None,
+    ));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(
+        (r[0].chat_id, r[0].text.as_str()),
+        (GROUP, "✔️ Заявка #1 зарегистрирована (Ирина Ким)")
+    );
+    assert_eq!(
+        (r[1].chat_id, r[1].text.as_str()),
+        (CHAT, "✔️ Ваша заявка зарегистрирована под номером #1")
+    );
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=tg", None)
+        .await;
+    let first = &list["data"][0];
+    assert_eq!(first["subject"], "не работает проектор в переговорной");
+    assert_eq!(first["team"]["name"], "Офис");
+    let first_id = first["id"].as_i64().unwrap();
+
+    // Too short: ignored. A reply that mentions the bot: the replied-to text is the body.
+    tg.push(group_update(
+        GROUP,
+        CHAT,
+        "Ирина",
+        12,
+        "@support_test_bot ок",
+        json!([{ "type": "mention", "offset": 0, "length": 17 }]),
+        None,
+    ));
+    let replied = json!({ "message_id": 5, "date": 1_763_700_000, "chat": { "id": GROUP, "type": "supergroup" },
+        "from": { "id": 31337, "is_bot": false, "first_name": "Коллега" }, "text": "Кондиционер течёт прямо на стол" });
+    tg.push(group_update(
+        GROUP,
+        CHAT,
+        "Ирина",
+        13,
+        "@support_test_bot",
+        json!([{ "type": "mention", "offset": 0, "length": 17 }]),
+        Some(replied),
+    ));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Заявка #2 зарегистрирована (Ирина Ким)");
+    let (_, list) = app.api(&token, Method::GET, "/conversations?channel=tg&q=%D0%9A%D0%BE%D0%BD%D0%B4%D0%B8%D1%86%D0%B8%D0%BE%D0%BD%D0%B5%D1%80", None).await;
+    assert_eq!(list["total"], 1, "the replied-to text became request #2");
+
+    // Someone who never registered is sent to a private chat.
+    tg.push(group_update(
+        GROUP,
+        4242,
+        "Олег",
+        14,
+        "@support_test_bot сломался стул в кабинете",
+        json!([{ "type": "mention", "offset": 0, "length": 17 }]),
+        None,
+    ));
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].chat_id, GROUP);
+    assert!(
+        r[0].text.starts_with("Олег, чтобы оставлять заявки")
+            && r[0].text.ends_with("@support_test_bot"),
+        "{}",
+        r[0].text
+    );
+
+    // Notices about a group request reach the author and the group.
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{first_id}"),
+        Some(json!({"status": "pending"})),
+    )
+    .await;
+    let r = replies(&tg, &mut seen, 2).await;
+    let mut chats: Vec<i64> = r.iter().map(|m| m.chat_id).collect();
+    chats.sort_unstable();
+    assert_eq!(chats, vec![GROUP, CHAT]);
+    assert!(
+        r.iter()
+            .all(|m| m.text == "Заявка #1: статус «Ждёт клиента».")
+    );
+}

@@ -118,6 +118,9 @@ CREATE TABLE conversations (
     closed_at TIMESTAMP,
     rating INTEGER,
     rating_comment TEXT,
+    -- Where the request was made when not in the customer's private chat (a Telegram group):
+    -- notices go there too.
+    origin TEXT,
     UNIQUE (project_id, number)
 );
 CREATE INDEX conversations_list ON conversations (project_id, status, last_message_at);
