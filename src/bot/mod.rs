@@ -1061,6 +1061,8 @@ fn bind_team(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound, rest: &str) -> 
 
 /// What an operator changed, for the customer's notice.
 pub enum Change<'a> {
+    /// An operator opened a request for the customer.
+    Created,
     Status(Status),
     Assignee(&'a str),
     Due(Option<chrono::NaiveDateTime>),
@@ -1095,6 +1097,7 @@ pub fn notify(conn: &mut DbConn, ctx: &BotCtx, c: &Conversation, change: Change)
                 (t(lang, "btn_view").to_string(), format!("view:{}", c.id)),
             ],
         ),
+        Change::Created => r.say(fill(lang, "opened_for_you", c.number, &c.subject)),
         Change::Status(Status::Closed) => r.say(fill(lang, "closed", c.number, "")),
         Change::Status(s) => r.say(fill(
             lang,

@@ -159,6 +159,10 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "Ответьте номером варианта.",
             "Reply with the number of your choice.",
         ),
+        "opened_for_you" => (
+            "📝 Для вас создана заявка #{n} «{s}».",
+            "📝 Request #{n} \"{s}\" was opened for you.",
+        ),
         "choose_team" => (
             "Выберите команду, которой будут уходить заявки из этой группы:",
             "Choose the team that gets requests from this group:",
@@ -272,6 +276,7 @@ mod tests {
             "unknown_choice",
             "files_from",
             "pick_number",
+            "opened_for_you",
             "choose_team",
             "no_teams",
             "team_bound",

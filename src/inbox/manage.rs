@@ -168,7 +168,7 @@ impl Inbox {
         Ok(())
     }
 
-    fn announce(&self, conv: &Conversation) {
+    pub(crate) fn announce(&self, conv: &Conversation) {
         self.bus.publish(Event {
             project_id: conv.project_id,
             conversation_id: conv.id,

@@ -97,3 +97,55 @@ impl Inbox {
         Ok(mid)
     }
 }
+
+impl Inbox {
+    /// An operator opens a new request for the customer of an existing conversation, in the
+    /// same channel; the customer is told its number (where a bot speaks for the channel) and
+    /// gets the operator's first message.
+    pub async fn open_for_customer(
+        &self,
+        op: &Operator,
+        from_conversation: i64,
+        subject: String,
+        text: String,
+    ) -> Result<i64> {
+        let subject = subject.trim().to_string();
+        if subject.is_empty() || subject.chars().count() > 200 {
+            return Err(Error::invalid("the subject must be 1-200 characters"));
+        }
+        let op2 = op.clone();
+        let registry = self.registry.clone();
+        let conv = self
+            .store
+            .write(move |conn| {
+                let base = conversations::by_id(conn, op2.project_id, from_conversation)?;
+                let number = crate::store::projects::next_number(conn, op2.project_id)?;
+                let c = conversations::create(
+                    conn,
+                    op2.project_id,
+                    number,
+                    base.contact_id,
+                    base.channel_id,
+                    &subject,
+                )?;
+                let channel = crate::store::channels::by_id(conn, c.channel_id)?;
+                let ev = SystemEvent::Created {
+                    channel: channel.name,
+                };
+                messages::system(conn, op2.project_id, c.id, &ev.to_json())?;
+                conversations::set_assignee(conn, c.id, Some(op2.user_id))?;
+                change_status_tx(conn, &op2, &c, Status::Open, Actor::Operator)?;
+                if let Some(ctx) = registry.by_id(c.channel_id).and_then(|e| e.bot_ctx()) {
+                    crate::bot::notify(conn, &ctx, &c, crate::bot::Change::Created)?;
+                }
+                Ok(c)
+            })
+            .await?;
+        self.announce(&conv);
+        if !text.trim().is_empty() {
+            self.reply(op, conv.id, text, Vec::new(), false).await?;
+        }
+        self.outbox_wake.notify_one();
+        Ok(conv.id)
+    }
+}

@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/c/{id}/update", web::post().to(update))
         .route("/console/c/{id}/read", web::post().to(mark_read))
         .route("/console/c/{id}/contact", web::post().to(edit_contact))
+        .route("/console/c/{id}/new", web::post().to(new_request))
         .route("/console/presence", web::post().to(presence))
         .route("/console/project", web::post().to(switch_project))
         .route("/console/attachments/{id}", web::get().to(attachment))
@@ -869,4 +870,34 @@ async fn bell(state: web::Data<State>, console: Console) -> Result<HttpResponse,
         .content_type("text/plain; charset=utf-8")
         .insert_header(("Cache-Control", "no-store"))
         .body(n.to_string()))
+}
+
+#[derive(Deserialize)]
+pub struct NewRequestForm {
+    #[serde(default)]
+    csrf: String,
+    subject: String,
+    #[serde(default)]
+    text: String,
+}
+
+/// An operator opens a new request for this conversation's customer.
+async fn new_request(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+    form: web::Form<NewRequestForm>,
+) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(&form.csrf)?;
+    let form = form.into_inner();
+    let id = state
+        .inbox
+        .open_for_customer(
+            &console.operator(),
+            path.into_inner(),
+            form.subject,
+            form.text,
+        )
+        .await?;
+    Ok(back_to(id, ""))
 }

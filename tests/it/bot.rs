@@ -749,3 +749,98 @@ async fn group_mode_binds_a_team_and_turns_mentions_into_requests() {
             .all(|m| m.text == "Заявка #1: статус «Ждёт клиента».")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operator_opened_requests_due_dates_files_and_questions_about_done_requests() {
+    let tg = FakeTelegram::start().await;
+    let app = bot_app(&tg, "").await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let mut seen = 0;
+    // Files only: the subject names the customer.
+    tg.add_file("scan-1", "documents/scan.pdf", b"%PDF scan");
+    tg.push(FakeTelegram::message_update(CHAT, 1, json!({
+        "document": { "file_id": "scan-1", "file_unique_id": "s1", "file_name": "Скан.pdf", "mime_type": "application/pdf", "file_size": 9 }
+    })));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Ваша заявка зарегистрирована под номером #1");
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=tg", None)
+        .await;
+    let first = list["data"][0]["id"].as_i64().unwrap();
+    assert_eq!(list["data"][0]["subject"], "Файлы от Ирина");
+    let files = app.thread(&token, first).await;
+    assert_eq!(
+        files.iter().find(|m| m["kind"] == "customer").unwrap()["attachments"][0]["file_name"],
+        "Скан.pdf"
+    );
+
+    // A due date is announced in the project's time zone.
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{first}"),
+        Some(json!({"due_at": "2027-03-01T12:00:00Z"})),
+    )
+    .await;
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].text, "Заявка #1: срок 01.03.2027 15:00.");
+
+    // The operator opens another request for the same customer from the console.
+    let op = app.admin().await;
+    let (s, _) = op
+        .post_form(
+            &format!("/console/c/{first}/new"),
+            &[
+                ("csrf", op.csrf.as_str()),
+                ("subject", "Замена картриджа"),
+                ("text", "Привезём картридж завтра"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(
+        r[0].text,
+        "📝 Для вас создана заявка #2 «Замена картриджа»."
+    );
+    assert_eq!(r[1].text, "Admin:\nПривезём картридж завтра");
+    let (s, body) = op
+        .post_form(
+            &format!("/console/c/{first}/new"),
+            &[("csrf", op.csrf.as_str()), ("subject", " ")],
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(body.contains("subject"));
+
+    // A question about a completed request makes a new one that names it.
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{first}"),
+        Some(json!({"status": "closed"})),
+    )
+    .await;
+    replies(&tg, &mut seen, 1).await;
+    tg.push(FakeTelegram::press(CHAT, "d1", "done_q", "ru"));
+    let r = replies(&tg, &mut seen, 1).await;
+    let about = button(&r[0], "q:").to_string();
+    tg.push(FakeTelegram::press(CHAT, "d2", &about, "ru"));
+    replies(&tg, &mut seen, 1).await;
+    tg.push(FakeTelegram::text_update(
+        CHAT,
+        2,
+        "Где закрывающие документы?",
+    ));
+    let r = replies(&tg, &mut seen, 2).await;
+    assert_eq!(r[0].text, "✔️ Ваша заявка зарегистрирована под номером #3");
+    let (_, list) = app
+        .api(
+            &token,
+            Method::GET,
+            "/conversations?channel=tg&status=new",
+            None,
+        )
+        .await;
+    assert_eq!(list["data"][0]["subject"], "#1: Где закрывающие документы?");
+}
