@@ -254,6 +254,28 @@ async fn long_replies_are_split_and_files_are_uploaded_with_their_names() {
     assert_eq!(sent[2].method, "sendDocument");
     assert_eq!(sent[2].file_name.as_deref(), Some("Инструкция.pdf"));
     assert_eq!(sent[2].file_len, 14);
+    // Pictures go as photos.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", op.csrf.clone())
+        .text("text", "")
+        .part(
+            "file",
+            reqwest::multipart::Part::bytes(b"\x89PNG\r\n\x1a\nschema".to_vec())
+                .file_name("Схема.png")
+                .mime_str("image/png")
+                .unwrap(),
+        );
+    let r = op
+        .http
+        .post(format!("{}/console/c/{id}/reply", app.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 303);
+    let sent = tg.wait_sent(4).await;
+    assert_eq!(sent[3].method, "sendPhoto");
+    assert_eq!(sent[3].file_name.as_deref(), Some("Схема.png"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
