@@ -419,24 +419,17 @@ async fn operator_sends_a_file_and_the_visitor_downloads_it() {
     let id = conversation(&app, visitor, "Пришлите договор").await;
     let op = app.admin().await;
     let pdf = b"%PDF-1.4 fake contract".to_vec();
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", op.csrf.clone())
-        .text("text", "Договор во вложении")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(pdf.clone())
-                .file_name("Договор №5.pdf")
-                .mime_str("application/pdf")
-                .unwrap(),
-        );
-    let r = op
-        .http
-        .post(format!("{}/console/c/{id}/reply", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    assert_eq!(
+        op.send_file(
+            id,
+            "Договор во вложении",
+            "Договор №5.pdf",
+            "application/pdf",
+            &pdf
+        )
+        .await,
+        303
+    );
     let msgs = app.widget_messages(visitor).await;
     let reply = msgs.iter().find(|m| m["kind"] == "operator").unwrap();
     assert_eq!(reply["attachments"][0]["file_name"], "Договор №5.pdf");

@@ -232,47 +232,27 @@ async fn long_replies_are_split_and_files_are_uploaded_with_their_names() {
     let joined = format!("{} {}", sent[0].text, sent[1].text);
     assert_eq!(joined, format!("Admin:\n{}", long.trim()));
 
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", op.csrf.clone())
-        .text("text", "")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(b"%PDF-1.4 guide".to_vec())
-                .file_name("Инструкция.pdf")
-                .mime_str("application/pdf")
-                .unwrap(),
-        );
-    let r = op
-        .http
-        .post(format!("{}/console/c/{id}/reply", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    assert_eq!(
+        op.send_file(
+            id,
+            "",
+            "Инструкция.pdf",
+            "application/pdf",
+            b"%PDF-1.4 guide"
+        )
+        .await,
+        303
+    );
     let sent = tg.wait_sent(3).await;
     assert_eq!(sent[2].method, "sendDocument");
     assert_eq!(sent[2].file_name.as_deref(), Some("Инструкция.pdf"));
     assert_eq!(sent[2].file_len, 14);
     // Pictures go as photos.
-    let form = reqwest::multipart::Form::new()
-        .text("csrf", op.csrf.clone())
-        .text("text", "")
-        .part(
-            "file",
-            reqwest::multipart::Part::bytes(b"\x89PNG\r\n\x1a\nschema".to_vec())
-                .file_name("Схема.png")
-                .mime_str("image/png")
-                .unwrap(),
-        );
-    let r = op
-        .http
-        .post(format!("{}/console/c/{id}/reply", app.url))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 303);
+    assert_eq!(
+        op.send_file(id, "", "Схема.png", "image/png", b"\x89PNG\r\n\x1a\nschema")
+            .await,
+        303
+    );
     let sent = tg.wait_sent(4).await;
     assert_eq!(sent[3].method, "sendPhoto");
     assert_eq!(sent[3].file_name.as_deref(), Some("Схема.png"));

@@ -330,6 +330,33 @@ impl Operator {
             .as_u16()
     }
 
+    /// Sends a file (with optional text) from the console's reply form.
+    pub async fn send_file(
+        &self,
+        conversation_id: i64,
+        text: &str,
+        name: &str,
+        mime: &str,
+        bytes: &[u8],
+    ) -> u16 {
+        let part = reqwest::multipart::Part::bytes(bytes.to_vec())
+            .file_name(name.to_string())
+            .mime_str(mime)
+            .expect("mime");
+        let form = reqwest::multipart::Form::new()
+            .text("csrf", self.csrf.clone())
+            .text("text", text.to_string())
+            .part("file", part);
+        self.http
+            .post(format!("{}/console/c/{conversation_id}/reply", self.url))
+            .multipart(form)
+            .send()
+            .await
+            .expect("reply with file")
+            .status()
+            .as_u16()
+    }
+
     pub async fn update(&self, conversation_id: i64, fields: &[(&str, &str)]) -> (u16, String) {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
