@@ -123,6 +123,44 @@ pub fn create_user(
     Ok(user)
 }
 
+/// A new project, with a chat widget of its own so it can be reached at once.
+pub fn create_project(
+    conn: &mut store::DbConn,
+    slug: &str,
+    name: &str,
+    timezone: &str,
+) -> Result<projects::Project> {
+    let slug = slug.trim();
+    let valid = (1..=40).contains(&slug.len())
+        && slug
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-');
+    if !valid {
+        return Err(Error::invalid(
+            "slug must be 1-40 characters of a-z, 0-9 and '-'",
+        ));
+    }
+    if projects::by_slug(conn, slug)?.is_some() {
+        return Err(Error::Conflict(format!(
+            "project \"{slug}\" already exists"
+        )));
+    }
+    if name.trim().is_empty() {
+        return Err(Error::invalid("name must not be empty"));
+    }
+    let p = projects::create(conn, slug, name.trim(), timezone)?;
+    channels::upsert(
+        conn,
+        p.id,
+        &format!("web-{slug}"),
+        "widget",
+        name.trim(),
+        "{}",
+        "builtin",
+    )?;
+    Ok(p)
+}
+
 /// Resolves a project by slug, or the first project.
 pub fn project_for(conn: &mut store::DbConn, slug: Option<&str>) -> Result<projects::Project> {
     match slug {

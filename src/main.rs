@@ -87,6 +87,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Manage projects (one business each, with its own team, channels and data).
+    Project {
+        #[command(subcommand)]
+        cmd: ProjectCmd,
+    },
     /// Manage teams (groups of operators a conversation can be routed to).
     Team {
         #[command(subcommand)]
@@ -97,6 +102,21 @@ enum Cmd {
         /// Also ask each platform who the credentials belong to (e.g. Telegram getMe).
         #[arg(long)]
         online: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ProjectCmd {
+    /// Create a project; add people to it with `admin create --project SLUG`.
+    Create {
+        /// Short id used on the command line and in channels.toml (`project = "…"`).
+        #[arg(long)]
+        slug: String,
+        #[arg(long)]
+        name: String,
+        /// IANA time zone for schedules and the times the console shows.
+        #[arg(long, default_value = "Europe/Moscow")]
+        timezone: String,
     },
 }
 
@@ -253,6 +273,20 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 role.as_str(),
                 user.1.slug
             );
+        }
+        Cmd::Project {
+            cmd:
+                ProjectCmd::Create {
+                    slug,
+                    name,
+                    timezone,
+                },
+        } => {
+            let store = perepiska::bootstrap::open_store(&s)?;
+            let p = store
+                .write(move |c| perepiska::bootstrap::create_project(c, &slug, &name, &timezone))
+                .await?;
+            println!("project \"{}\" ({}) created", p.slug, p.name);
         }
         Cmd::Team {
             cmd: TeamCmd::Create { name, project },

@@ -101,3 +101,75 @@ fn admin_and_token_commands() {
     );
     assert!(!ok && out.contains("no user"), "{out}");
 }
+
+#[test]
+fn projects_are_created_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "project",
+            "create",
+            "--slug",
+            "romashka",
+            "--name",
+            "ООО Ромашка",
+            "--timezone",
+            "Asia/Novosibirsk",
+        ],
+    );
+    assert!(ok && out.contains("project \"romashka\""), "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &["project", "create", "--slug", "romashka", "--name", "Again"],
+    );
+    assert!(!ok && out.contains("already exists"), "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &["project", "create", "--slug", "Bad Slug", "--name", "X"],
+    );
+    assert!(!ok && out.contains("slug"), "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "project",
+            "create",
+            "--slug",
+            "mars",
+            "--name",
+            "X",
+            "--timezone",
+            "Mars/Olympus",
+        ],
+    );
+    assert!(!ok && out.contains("time zone"), "{out}");
+    // People join it by role; a token for its API works there.
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "create",
+            "--email",
+            "olga@example.com",
+            "--password",
+            "long-enough-2",
+            "--role",
+            "admin",
+            "--project",
+            "romashka",
+        ],
+    );
+    assert!(ok && out.contains("in project \"romashka\""), "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "token",
+            "create",
+            "--email",
+            "olga@example.com",
+            "--project",
+            "romashka",
+        ],
+    );
+    assert!(ok && out.trim().starts_with("ppk_"), "{out}");
+}
