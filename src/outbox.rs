@@ -108,6 +108,7 @@ async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
                 let blocked = contacts::identity_blocked(conn, row.channel_id, &recipient)?;
                 return Ok(Prepared {
                     out: Outbound {
+                        delivery_id: row.id,
                         message_id: 0,
                         conversation_number: 0,
                         recipient,
@@ -138,6 +139,7 @@ async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
             }
             Ok(Prepared {
                 out: Outbound {
+                    delivery_id: row.id,
                     message_id: msg.id,
                     conversation_number: conv.number,
                     recipient,

@@ -7,6 +7,7 @@ pub mod api;
 pub mod polling;
 pub mod registry;
 pub mod telegram;
+pub mod vk;
 pub mod widget;
 
 use std::path::PathBuf;
@@ -138,6 +139,9 @@ pub struct Keyboard {
 /// One message to deliver: an operator's reply, or a bot message (message_id 0).
 #[derive(Clone, Debug)]
 pub struct Outbound {
+    /// The outbox row: the same on every retry, so platforms with an idempotency key (VK's
+    /// random_id) never deliver a retried message twice.
+    pub delivery_id: i64,
     pub message_id: i64,
     pub conversation_number: i64,
     /// The customer's id on the platform.
@@ -257,7 +261,7 @@ pub trait ChannelAdapter: Send + Sync {
 }
 
 /// Channel kinds this build understands, for config validation.
-pub const KINDS: [&str; 3] = ["widget", "api", "telegram"];
+pub const KINDS: [&str; 4] = ["widget", "api", "telegram", "vk"];
 
 /// Builds the adapter for a stored channel from its kind and JSON config.
 pub fn build_adapter(
@@ -278,6 +282,10 @@ pub fn build_adapter(
         )?)),
         "telegram" => Ok(std::sync::Arc::new(telegram::Telegram::from_config(
             name,
+            config,
+            http.clone(),
+        )?)),
+        "vk" => Ok(std::sync::Arc::new(vk::Vk::from_config(
             config,
             http.clone(),
         )?)),

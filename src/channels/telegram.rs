@@ -307,26 +307,6 @@ fn reply_markup(k: &super::Keyboard) -> ReplyMarkup {
     }
 }
 
-/// Splits text into pieces of at most `max` characters, preferring line, then word breaks.
-pub fn split_text(text: &str, max: usize) -> Vec<String> {
-    let mut parts = Vec::new();
-    let mut rest = text.trim();
-    while rest.chars().count() > max {
-        let head = crate::domain::text::truncate_chars(rest, max);
-        let cut = head
-            .rfind('\n')
-            .filter(|i| *i > head.len() / 2)
-            .or_else(|| head.rfind(' ').filter(|i| *i > head.len() / 2))
-            .unwrap_or(head.len());
-        parts.push(rest[..cut].trim_end().to_string());
-        rest = rest[cut..].trim_start();
-    }
-    if !rest.is_empty() {
-        parts.push(rest.to_string());
-    }
-    parts
-}
-
 fn api_error(status: u16, v: &Value) -> SendError {
     let code = v["error_code"].as_u64().map(|c| c as u16).unwrap_or(status);
     let description = v["description"]
@@ -648,7 +628,7 @@ impl ChannelAdapter for Telegram {
                 _ => out.text.clone(),
             };
             let mut last_id = None;
-            let parts = split_text(&text, MAX_TEXT_CHARS);
+            let parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
             let count = parts.len();
             for (i, part) in parts.into_iter().enumerate() {
                 // Buttons go under the last piece.
@@ -744,12 +724,12 @@ mod tests {
     #[test]
     fn long_text_splits_at_line_breaks_within_the_limit() {
         let text = format!("{}\n{}", "а".repeat(3000), "б".repeat(3000));
-        let parts = split_text(&text, MAX_TEXT_CHARS);
+        let parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
         assert_eq!(parts.len(), 2);
         assert!(parts.iter().all(|p| p.chars().count() <= MAX_TEXT_CHARS));
         assert_eq!(parts[1], "б".repeat(3000));
         let hard = "x".repeat(9000);
-        let parts = split_text(&hard, MAX_TEXT_CHARS);
+        let parts = crate::domain::text::split_text(&hard, MAX_TEXT_CHARS);
         assert_eq!(
             parts.iter().map(|p| p.len()).collect::<Vec<_>>(),
             vec![4096, 4096, 808]

@@ -37,6 +37,26 @@ pub fn clean_file_name(name: &str) -> String {
     }
 }
 
+/// Splits text into pieces of at most `max` characters, preferring line, then word breaks.
+pub fn split_text(text: &str, max: usize) -> Vec<String> {
+    let mut parts = Vec::new();
+    let mut rest = text.trim();
+    while rest.chars().count() > max {
+        let head = truncate_chars(rest, max);
+        let cut = head
+            .rfind('\n')
+            .filter(|i| *i > head.len() / 2)
+            .or_else(|| head.rfind(' ').filter(|i| *i > head.len() / 2))
+            .unwrap_or(head.len());
+        parts.push(rest[..cut].trim_end().to_string());
+        rest = rest[cut..].trim_start();
+    }
+    if !rest.is_empty() {
+        parts.push(rest.to_string());
+    }
+    parts
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -11,4 +11,5 @@ mod cli;
 mod console;
 mod durability;
 mod telegram;
+mod vk;
 mod widget;
