@@ -255,7 +255,7 @@ pub fn handle(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Result<Rece
             return Ok(nothing(contact.id));
         }
         InboundEvent::Button { data } => Action::Button(data.clone()),
-        InboundEvent::Group { .. } => return Ok(nothing(contact.id)),
+        InboundEvent::Group { .. } | InboundEvent::Status { .. } => return Ok(nothing(contact.id)),
         InboundEvent::Message { text, files, .. } => {
             let trimmed = text.trim();
             let number = trimmed

@@ -7,6 +7,7 @@ pub mod api;
 pub mod polling;
 pub mod registry;
 pub mod telegram;
+pub mod viber;
 pub mod vk;
 pub mod widget;
 
@@ -63,6 +64,12 @@ pub enum InboundEvent {
     Blocked,
     /// The customer pressed one of the bot's buttons.
     Button { data: String },
+    /// The platform reports what happened to one of our messages (delivered, read, failed).
+    Status {
+        platform_id: String,
+        state: String,
+        error: Option<String>,
+    },
     /// A message in a group chat that mentions the bot or is a command to it.
     Group {
         /// The group's id on the platform (where answers go).
@@ -261,7 +268,7 @@ pub trait ChannelAdapter: Send + Sync {
 }
 
 /// Channel kinds this build understands, for config validation.
-pub const KINDS: [&str; 4] = ["widget", "api", "telegram", "vk"];
+pub const KINDS: [&str; 5] = ["widget", "api", "telegram", "vk", "viber"];
 
 /// Builds the adapter for a stored channel from its kind and JSON config.
 pub fn build_adapter(
@@ -286,6 +293,11 @@ pub fn build_adapter(
             http.clone(),
         )?)),
         "vk" => Ok(std::sync::Arc::new(vk::Vk::from_config(
+            config,
+            http.clone(),
+        )?)),
+        "viber" => Ok(std::sync::Arc::new(viber::Viber::from_config(
+            name,
             config,
             http.clone(),
         )?)),

@@ -25,6 +25,14 @@ pub async fn start(
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut tasks = Vec::new();
     for entry in inbox.registry.all() {
+        if entry.channel.kind == "viber" {
+            tasks.push(tokio::spawn(register_viber(
+                entry.clone(),
+                public_url.map(str::to_string),
+                shutdown.clone(),
+            )));
+            continue;
+        }
         if entry.channel.kind != "telegram" {
             continue;
         }
@@ -184,5 +192,40 @@ async fn poll_telegram(
                 _ = shutdown.changed() => break,
             }
         }
+    }
+}
+
+/// Viber checks the webhook by calling it while set_webhook is in flight, so this runs in the
+/// background once the server accepts requests, and retries a few times.
+async fn register_viber(
+    entry: Arc<ChannelEntry>,
+    public_url: Option<String>,
+    mut shutdown: watch::Receiver<bool>,
+) {
+    let key = entry.channel.key.clone();
+    let Some(viber) = entry.adapter.as_any().downcast_ref::<super::viber::Viber>() else {
+        return;
+    };
+    let Some(base) = public_url else {
+        tracing::warn!(
+            "channel \"{key}\": set PEREPISKA_PUBLIC_URL so Viber can be told where to send messages"
+        );
+        return;
+    };
+    let url = format!("{}/webhooks/{key}", base.trim_end_matches('/'));
+    let mut wait = Duration::from_millis(200);
+    for _ in 0..5 {
+        tokio::select! {
+            _ = tokio::time::sleep(wait) => {}
+            _ = shutdown.changed() => return,
+        }
+        match viber.set_webhook(&url).await {
+            Ok(()) => {
+                tracing::info!("channel \"{key}\": Viber webhook set to {url}");
+                return;
+            }
+            Err(e) => tracing::warn!("channel \"{key}\": set_webhook failed: {e}"),
+        }
+        wait *= 4;
     }
 }

@@ -223,13 +223,18 @@ pub async fn run_committer(
                         && !rec.duplicate
                         && let Some(cid) = rec.conversation_id
                     {
+                        let report = matches!(job.inbound.event, InboundEvent::Status { .. });
                         bus.publish(Event {
                             project_id: job.project_id,
                             conversation_id: cid,
                             contact_id: rec.contact_id,
                             message_id: rec.message_id,
-                            kind: EventKind::Message,
-                            from_customer: true,
+                            kind: if report {
+                                EventKind::Delivery
+                            } else {
+                                EventKind::Message
+                            },
+                            from_customer: !report,
                             public: rec.message_id.is_some(),
                         });
                     }
@@ -263,9 +268,10 @@ impl Item {
                 .platform_message_id
                 .as_ref()
                 .map(|p| format!("{}:{p}", self.channel_id)),
-            InboundEvent::Blocked | InboundEvent::Button { .. } | InboundEvent::Group { .. } => {
-                None
-            }
+            InboundEvent::Blocked
+            | InboundEvent::Button { .. }
+            | InboundEvent::Group { .. }
+            | InboundEvent::Status { .. } => None,
         }
     }
 }
@@ -379,6 +385,30 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     let mut touched: Vec<i64> = Vec::new();
     let mut results = Vec::with_capacity(items.len());
     for it in items {
+        // Delivery reports concern our own messages, whatever the channel's routing.
+        if let InboundEvent::Status {
+            platform_id,
+            state,
+            error,
+        } = &it.inbound.event
+        {
+            let found = messages::report_delivery(
+                conn,
+                it.channel_id,
+                platform_id,
+                state,
+                error.as_deref(),
+            )?;
+            results.push(Received {
+                message_id: found.map(|f| f.0),
+                conversation_id: found.map(|f| f.1),
+                conversation_number: None,
+                contact_id: 0,
+                duplicate: found.is_none(),
+                new_conversation: false,
+            });
+            continue;
+        }
         let (received, learned) = match &it.bot {
             // Helpdesk channels: the bot decides what the event means.
             Some(ctx) => (
@@ -541,17 +571,19 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
             ))
         }
         // Buttons and group requests exist only with the helpdesk bot.
-        InboundEvent::Button { .. } | InboundEvent::Group { .. } => Ok((
-            Received {
-                message_id: None,
-                conversation_id: None,
-                conversation_number: None,
-                contact_id: 0,
-                duplicate: false,
-                new_conversation: false,
-            },
-            Learned::nothing(),
-        )),
+        InboundEvent::Button { .. } | InboundEvent::Group { .. } | InboundEvent::Status { .. } => {
+            Ok((
+                Received {
+                    message_id: None,
+                    conversation_id: None,
+                    conversation_number: None,
+                    contact_id: 0,
+                    duplicate: false,
+                    new_conversation: false,
+                },
+                Learned::nothing(),
+            ))
+        }
         InboundEvent::Blocked => {
             let (contact, _) = contacts::find_or_create(
                 conn,

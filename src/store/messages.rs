@@ -255,3 +255,41 @@ pub fn by_dedup_keys(conn: &mut DbConn, keys: &[String]) -> Result<Vec<KnownMess
     }
     Ok(out)
 }
+
+/// Applies a platform's delivery report to the operator message it sent as `platform_id`.
+/// States only move forward (a late "delivered" never undoes "read").
+pub fn report_delivery(
+    conn: &mut DbConn,
+    channel_id: i64,
+    platform_id: &str,
+    state: &str,
+    error: Option<&str>,
+) -> Result<Option<(i64, i64)>> {
+    use super::schema::conversations;
+    let rank = |s: &str| match s {
+        delivery::PENDING => 0,
+        delivery::SENT => 1,
+        delivery::DELIVERED => 2,
+        delivery::READ => 3,
+        delivery::FAILED => 4,
+        _ => -1,
+    };
+    let found: Option<(i64, String, i64)> = messages::table
+        .inner_join(conversations::table)
+        .filter(conversations::channel_id.eq(channel_id))
+        .filter(messages::platform_id.eq(platform_id))
+        .filter(messages::kind.eq("operator"))
+        .select((messages::id, messages::delivery, messages::conversation_id))
+        .first(conn)
+        .optional()?;
+    let Some((id, current, conversation_id)) = found else {
+        return Ok(None);
+    };
+    if rank(state) <= rank(&current) {
+        return Ok(None);
+    }
+    diesel::update(messages::table.find(id))
+        .set((messages::delivery.eq(state), messages::error.eq(error)))
+        .execute(conn)?;
+    Ok(Some((id, conversation_id)))
+}

@@ -11,5 +11,6 @@ mod cli;
 mod console;
 mod durability;
 mod telegram;
+mod viber;
 mod vk;
 mod widget;

@@ -1,0 +1,400 @@
+//! Viber bots (REST Bot API). Webhook only: Viber signs every callback with HMAC-SHA256 of
+//! the body keyed by the bot token (`X-Viber-Content-Signature`). Keyboard buttons come back
+//! as ordinary text messages, so ours carry a marker the parser recognises.
+
+use std::time::Duration;
+
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::{
+    AccountInfo, Capabilities, ChannelAdapter, Inbound, InboundEvent, Keyboard, Outbound, Parsed,
+    RawRequest, RemoteFile, SendError, Sent, WebhookError, WebhookReply,
+};
+use crate::store::contacts::ContactHint;
+
+pub const MAX_TEXT_CHARS: usize = 7000;
+pub const SIGNATURE_HEADER: &str = "X-Viber-Content-Signature";
+/// What our buttons send back as text: "#cmd:<data>".
+const BUTTON_MARK: &str = "#cmd:";
+
+pub struct Viber {
+    token: String,
+    sender_name: String,
+    sender_avatar: Option<String>,
+    api_base: String,
+    show_operator_name: bool,
+    http: reqwest::Client,
+}
+
+fn string_key(config: &Value, key: &str) -> Result<Option<String>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("{key} must be a string")),
+    }
+}
+
+impl Viber {
+    pub fn from_config(name: &str, config: &Value, http: reqwest::Client) -> Result<Self, String> {
+        let token = string_key(config, "token")?
+            .filter(|t| !t.trim().is_empty())
+            .ok_or("token is required for kind \"viber\"")?;
+        let sender_name = string_key(config, "sender_name")?.unwrap_or_else(|| name.to_string());
+        if sender_name.chars().count() > 28 || sender_name.trim().is_empty() {
+            return Err("sender_name must be 1-28 characters (Viber's limit)".into());
+        }
+        let api_base = string_key(config, "api_base")?
+            .unwrap_or_else(|| "https://chatapi.viber.com".into())
+            .trim_end_matches('/')
+            .to_string();
+        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+            return Err(format!(
+                "api_base \"{api_base}\" must start with http:// or https://"
+            ));
+        }
+        let show_operator_name = match config.get("show_operator_name") {
+            None => true,
+            Some(Value::Bool(b)) => *b,
+            Some(_) => return Err("show_operator_name must be true or false".into()),
+        };
+        Ok(Viber {
+            token,
+            sender_name,
+            sender_avatar: string_key(config, "sender_avatar")?,
+            api_base,
+            show_operator_name,
+            http,
+        })
+    }
+
+    async fn call(&self, method: &str, body: Value) -> Result<Value, SendError> {
+        let resp = self
+            .http
+            .post(format!("{}/pa/{method}", self.api_base))
+            .timeout(Duration::from_secs(30))
+            .header("X-Viber-Auth-Token", &self.token)
+            .json(&body)
+            .send()
+            .await
+            .map_err(|e| SendError::from_reqwest(&e))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            return Err(SendError::from_status(status, &text));
+        }
+        let v: Value = serde_json::from_str(&text)
+            .map_err(|e| SendError::retry(format!("bad Viber answer: {e}")))?;
+        match v["status"].as_i64() {
+            Some(0) => Ok(v),
+            code => Err(classify(
+                code.unwrap_or(-1),
+                v["status_message"].as_str().unwrap_or(""),
+            )),
+        }
+    }
+
+    /// Registers our webhook; Viber calls it back at once, so the server must be up.
+    pub async fn set_webhook(&self, url: &str) -> Result<(), SendError> {
+        self.call(
+            "set_webhook",
+            json!({
+                "url": url,
+                "event_types": ["delivered", "seen", "failed", "subscribed", "unsubscribed", "conversation_started"],
+                "send_name": true,
+                "send_photo": false,
+            }),
+        )
+        .await
+        .map(|_| ())
+    }
+}
+
+/// Viber's status codes (sent inside HTTP 200 answers).
+fn classify(code: i64, msg: &str) -> SendError {
+    let text = format!("Viber status {code}: {msg}");
+    match code {
+        // Receiver not registered / not subscribed (unsubscribed or never wrote).
+        5 | 6 => SendError::blocked(text),
+        // Too many requests.
+        12 => SendError::retry(text),
+        _ => SendError::permanent(text),
+    }
+}
+
+/// message_token is a ~63-bit integer (beyond what f64 keeps exactly) or a string.
+fn token_of(v: &Value) -> Option<String> {
+    match v {
+        Value::Number(n) => n
+            .as_u64()
+            .map(|t| t.to_string())
+            .or_else(|| n.as_i64().map(|t| t.to_string())),
+        Value::String(s) if !s.is_empty() => Some(s.clone()),
+        _ => None,
+    }
+}
+
+fn message_to_inbound(ev: &Value) -> Option<Inbound> {
+    let sender = &ev["sender"];
+    let user = sender["id"].as_str()?.to_string();
+    let token = token_of(&ev["message_token"])?;
+    let m = &ev["message"];
+    let hint = ContactHint {
+        name: sender["name"].as_str().map(str::to_string),
+        language: sender["language"].as_str().map(str::to_string),
+        ..ContactHint::default()
+    };
+    let mut text = m["text"].as_str().unwrap_or_default().to_string();
+    if let Some(data) = text.strip_prefix(BUTTON_MARK) {
+        return Some(Inbound {
+            external_user_id: user,
+            contact: hint,
+            platform_message_id: Some(token),
+            event: InboundEvent::Button {
+                data: data.to_string(),
+            },
+        });
+    }
+    let mut remote = Vec::new();
+    let mut phone = None;
+    match m["type"].as_str().unwrap_or_default() {
+        "picture" => remote.push(RemoteFile {
+            id: m["media"].as_str()?.to_string(),
+            name: format!("photo_{token}.jpg"),
+            content_type: Some("image/jpeg".into()),
+            size: None,
+        }),
+        "video" | "file" => remote.push(RemoteFile {
+            id: m["media"].as_str()?.to_string(),
+            name: m["file_name"]
+                .as_str()
+                .map(str::to_string)
+                .unwrap_or_else(|| format!("video_{token}.mp4")),
+            content_type: None,
+            size: m["size"].as_u64(),
+        }),
+        "sticker" => text = "[Стикер]".into(),
+        "location" => {
+            let (lat, lon) = (
+                m["location"]["lat"].as_f64()?,
+                m["location"]["lon"].as_f64()?,
+            );
+            text = format!(
+                "📍 Геопозиция: {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"
+            );
+        }
+        "contact" => {
+            let number = crate::channels::telegram::normalize_phone(
+                m["contact"]["phone_number"].as_str().unwrap_or_default(),
+            );
+            text = format!(
+                "📞 Контакт: {} {number}",
+                m["contact"]["name"].as_str().unwrap_or_default()
+            );
+            // The share-phone button sends the customer's own number.
+            phone = Some(number);
+        }
+        "url" => text = m["media"].as_str().unwrap_or_default().to_string(),
+        _ => {}
+    }
+    if text.trim().is_empty() && remote.is_empty() {
+        text = "[Сообщение без текста]".into();
+    }
+    Some(Inbound {
+        external_user_id: user,
+        contact: ContactHint { phone, ..hint },
+        platform_message_id: Some(token),
+        event: InboundEvent::Message {
+            text,
+            files: Vec::new(),
+            remote,
+        },
+    })
+}
+
+fn keyboard_json(k: &Keyboard) -> Value {
+    let mut buttons: Vec<Value> = k
+        .rows
+        .iter()
+        .flatten()
+        .map(|b| {
+            json!({
+                "Columns": 6, "Rows": 1, "ActionType": "reply", "Silent": true,
+                "ActionBody": format!("{BUTTON_MARK}{}", b.data),
+                "Text": b.label,
+            })
+        })
+        .collect();
+    if let Some(label) = &k.request_phone {
+        buttons.push(json!({ "Columns": 6, "Rows": 1, "ActionType": "share-phone", "ActionBody": "phone", "Text": label }));
+    }
+    json!({ "Type": "keyboard", "DefaultHeight": false, "Buttons": buttons })
+}
+
+impl ChannelAdapter for Viber {
+    fn kind(&self) -> &'static str {
+        "viber"
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            buttons: true,
+            // Viber takes media only as public URLs; files are named in the text instead.
+            files: false,
+            max_text_chars: MAX_TEXT_CHARS,
+        }
+    }
+
+    fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError> {
+        let sig = req
+            .header(SIGNATURE_HEADER)
+            .ok_or_else(|| WebhookError::Unauthorized(format!("missing {SIGNATURE_HEADER}")))?;
+        if !crate::crypto::verify_hmac_sha256(self.token.as_bytes(), &req.body, sig) {
+            return Err(WebhookError::Unauthorized(
+                "signature does not match the body".into(),
+            ));
+        }
+        let ev: Value = serde_json::from_slice(&req.body)
+            .map_err(|e| WebhookError::BadRequest(format!("callback is not JSON: {e}")))?;
+        let user = ev["user_id"].as_str().map(str::to_string);
+        let token = token_of(&ev["message_token"]);
+        let status = |state: &str| -> Option<Inbound> {
+            Some(Inbound {
+                external_user_id: user.clone()?,
+                contact: ContactHint::default(),
+                platform_message_id: None,
+                event: InboundEvent::Status {
+                    platform_id: token.clone()?,
+                    state: state.to_string(),
+                    error: ev["desc"].as_str().map(str::to_string),
+                },
+            })
+        };
+        let (inbound, unparsed) = match ev["event"].as_str().unwrap_or_default() {
+            "message" => match message_to_inbound(&ev) {
+                Some(i) => (vec![i], Vec::new()),
+                None => (
+                    Vec::new(),
+                    vec![(
+                        ev.to_string(),
+                        "message without sender or token".to_string(),
+                    )],
+                ),
+            },
+            "unsubscribed" => (
+                user.clone()
+                    .map(|u| Inbound {
+                        external_user_id: u,
+                        contact: ContactHint::default(),
+                        platform_message_id: None,
+                        event: InboundEvent::Blocked,
+                    })
+                    .into_iter()
+                    .collect(),
+                Vec::new(),
+            ),
+            "delivered" => (status("delivered").into_iter().collect(), Vec::new()),
+            "seen" => (status("read").into_iter().collect(), Vec::new()),
+            "failed" => (status("failed").into_iter().collect(), Vec::new()),
+            // webhook (the set_webhook check), subscribed, conversation_started: just 200.
+            "webhook" | "subscribed" | "conversation_started" | "client_status" => {
+                (Vec::new(), Vec::new())
+            }
+            other => (
+                Vec::new(),
+                vec![(ev.to_string(), format!("event {other} is not handled"))],
+            ),
+        };
+        Ok(Parsed {
+            inbound,
+            reply: WebhookReply::Json(json!({})),
+            unparsed,
+        })
+    }
+
+    fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
+        Box::pin(async move {
+            let mut text = match (&out.author_name, self.show_operator_name) {
+                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
+                _ => out.text.clone(),
+            };
+            for f in &out.files {
+                text.push_str(&format!("\n📎 {}", f.name));
+            }
+            let mut sender = json!({ "name": self.sender_name });
+            if let Some(a) = &self.sender_avatar {
+                sender["avatar"] = json!(a);
+            }
+            let parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
+            let count = parts.len();
+            let mut last = None;
+            for (i, part) in parts.into_iter().enumerate() {
+                let mut body = json!({ "receiver": out.recipient, "type": "text", "text": part, "sender": sender });
+                if i + 1 == count
+                    && let Some(k) = &out.keyboard
+                {
+                    body["keyboard"] = keyboard_json(k);
+                    if k.request_phone.is_some() {
+                        body["min_api_version"] = json!(3);
+                    }
+                }
+                let v = self.call("send_message", body).await?;
+                last = token_of(&v["message_token"]);
+            }
+            Ok(Sent { platform_id: last })
+        })
+    }
+
+    fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>> {
+        Box::pin(async move {
+            let v = self.call("get_account_info", json!({})).await?;
+            Ok(AccountInfo {
+                name: v["name"].as_str().unwrap_or_default().to_string(),
+                id: v["id"].as_str().unwrap_or_default().to_string(),
+            })
+        })
+    }
+
+    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move {
+            let resp = self
+                .http
+                .get(&file.id)
+                .timeout(Duration::from_secs(60))
+                .send()
+                .await
+                .map_err(|e| SendError::from_reqwest(&e))?;
+            if !resp.status().is_success() {
+                return Err(SendError::from_status(resp.status().as_u16(), ""));
+            }
+            Ok(resp
+                .bytes()
+                .await
+                .map_err(|e| SendError::from_reqwest(&e))?
+                .to_vec())
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn message_tokens_beyond_f64_precision_stay_exact() {
+        let v: Value = serde_json::from_str(r#"{"t": 4912661846655238145}"#).unwrap_or_default();
+        assert_eq!(token_of(&v["t"]).as_deref(), Some("4912661846655238145"));
+        assert_eq!(token_of(&json!("5")).as_deref(), Some("5"));
+    }
+
+    #[test]
+    fn statuses_map_to_blocked_retry_or_permanent() {
+        assert!(classify(6, "receiverNotSubscribed").blocked);
+        assert!(classify(12, "tooManyRequests").retryable);
+        assert!(!classify(3, "badData").retryable);
+    }
+}
