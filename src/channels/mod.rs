@@ -9,6 +9,7 @@ pub mod registry;
 pub mod telegram;
 pub mod viber;
 pub mod vk;
+pub mod whatsapp;
 pub mod widget;
 
 use std::path::PathBuf;
@@ -268,7 +269,7 @@ pub trait ChannelAdapter: Send + Sync {
 }
 
 /// Channel kinds this build understands, for config validation.
-pub const KINDS: [&str; 5] = ["widget", "api", "telegram", "vk", "viber"];
+pub const KINDS: [&str; 6] = ["widget", "api", "telegram", "vk", "viber", "whatsapp"];
 
 /// Builds the adapter for a stored channel from its kind and JSON config.
 pub fn build_adapter(
@@ -298,6 +299,10 @@ pub fn build_adapter(
         )?)),
         "viber" => Ok(std::sync::Arc::new(viber::Viber::from_config(
             name,
+            config,
+            http.clone(),
+        )?)),
+        "whatsapp" => Ok(std::sync::Arc::new(whatsapp::WhatsApp::from_config(
             config,
             http.clone(),
         )?)),

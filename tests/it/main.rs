@@ -13,4 +13,5 @@ mod durability;
 mod telegram;
 mod viber;
 mod vk;
+mod whatsapp;
 mod widget;
