@@ -87,6 +87,11 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TokenCmd,
     },
+    /// Channel operations.
+    Channels {
+        #[command(subcommand)]
+        cmd: ChannelsCmd,
+    },
     /// Manage projects (one business each, with its own team, channels and data).
     Project {
         #[command(subcommand)]
@@ -102,6 +107,15 @@ enum Cmd {
         /// Also ask each platform who the credentials belong to (e.g. Telegram getMe).
         #[arg(long)]
         online: bool,
+    },
+}
+
+#[derive(Subcommand)]
+enum ChannelsCmd {
+    /// Register this server's webhook with the platform (OK, Avito); needs PEREPISKA_PUBLIC_URL.
+    Subscribe {
+        /// The channel's id in channels.toml.
+        id: String,
     },
 }
 
@@ -273,6 +287,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 role.as_str(),
                 user.1.slug
             );
+        }
+        Cmd::Channels {
+            cmd: ChannelsCmd::Subscribe { id },
+        } => {
+            let decls = load_channels(&s.channels_path)?;
+            let d = decls.iter().find(|d| d.id == id).ok_or_else(|| {
+                anyhow::anyhow!("no channel \"{id}\" in {}", s.channels_path.display())
+            })?;
+            let base = s
+                .public_url
+                .as_deref()
+                .ok_or_else(|| anyhow::anyhow!("set PEREPISKA_PUBLIC_URL (or --public-url): the https address the platform will call"))?;
+            let adapter = perepiska::channels::build_adapter(
+                &d.kind,
+                &d.name,
+                &d.config,
+                &perepiska::bootstrap::http_client()?,
+            )
+            .map_err(|e| anyhow::anyhow!("channel \"{id}\": {e}"))?;
+            let url = format!(
+                "{}{}",
+                base.trim_end_matches('/'),
+                adapter.webhook_path(&d.id)
+            );
+            adapter
+                .subscribe(&url)
+                .await
+                .map_err(|e| anyhow::anyhow!("channel \"{id}\": subscription failed: {e}"))?;
+            println!("channel \"{id}\" is subscribed: the platform now calls this server");
         }
         Cmd::Project {
             cmd:

@@ -4,8 +4,11 @@
 //! tested and fuzzed alone; `send` delivers one operator message and says whether a retry can help.
 
 pub mod api;
+pub mod avito;
+pub mod ok;
 pub mod polling;
 pub mod registry;
+pub mod secret_path;
 pub mod telegram;
 pub mod viber;
 pub mod vk;
@@ -251,6 +254,20 @@ pub trait ChannelAdapter: Send + Sync {
     fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError>;
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>>;
     fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>>;
+    /// The path the platform must call; platforms that sign nothing get a secret segment.
+    fn webhook_path(&self, key: &str) -> String {
+        format!("/webhooks/{key}")
+    }
+    /// Registers `url` with the platform, for those whose webhooks are set through the API
+    /// (OK, Avito); `perepiska channels subscribe ID` calls it.
+    fn subscribe<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            Err(SendError::permanent(format!(
+                "{} channels are not subscribed this way",
+                self.kind()
+            )))
+        })
+    }
     /// Called after an inbound event is committed, for platforms that want an answer to it
     /// (Telegram's answerCallbackQuery).
     fn acknowledge<'a>(&'a self, _inbound: &'a Inbound) -> BoxFuture<'a, ()> {
@@ -269,7 +286,9 @@ pub trait ChannelAdapter: Send + Sync {
 }
 
 /// Channel kinds this build understands, for config validation.
-pub const KINDS: [&str; 6] = ["widget", "api", "telegram", "vk", "viber", "whatsapp"];
+pub const KINDS: [&str; 8] = [
+    "widget", "api", "telegram", "vk", "viber", "whatsapp", "ok", "avito",
+];
 
 /// Builds the adapter for a stored channel from its kind and JSON config.
 pub fn build_adapter(
@@ -303,6 +322,14 @@ pub fn build_adapter(
             http.clone(),
         )?)),
         "whatsapp" => Ok(std::sync::Arc::new(whatsapp::WhatsApp::from_config(
+            config,
+            http.clone(),
+        )?)),
+        "ok" => Ok(std::sync::Arc::new(ok::Ok::from_config(
+            config,
+            http.clone(),
+        )?)),
+        "avito" => Ok(std::sync::Arc::new(avito::Avito::from_config(
             config,
             http.clone(),
         )?)),

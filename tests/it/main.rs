@@ -10,6 +10,7 @@ mod bot;
 mod cli;
 mod console;
 mod durability;
+mod ok_avito;
 mod telegram;
 mod viber;
 mod vk;

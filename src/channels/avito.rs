@@ -1,0 +1,312 @@
+//! Avito Messenger: chats about listings. OAuth client-credentials token (24 h), cached and
+//! fetched anew shortly before expiry or when Avito refuses it. Avito signs nothing, so the
+//! webhook URL carries a secret; `perepiska channels subscribe ID` registers it.
+
+use std::sync::Mutex;
+use std::time::{Duration, Instant};
+
+use futures_util::future::BoxFuture;
+use serde_json::{Value, json};
+
+use super::{
+    AccountInfo, Capabilities, ChannelAdapter, Inbound, InboundEvent, Outbound, Parsed, RawRequest,
+    RemoteFile, SendError, Sent, WebhookError, WebhookReply, secret_path,
+};
+use crate::store::contacts::ContactHint;
+
+pub const MAX_TEXT_CHARS: usize = 4000;
+
+pub struct Avito {
+    client_id: String,
+    client_secret: String,
+    /// Our account id: the `user_id` of every messenger call.
+    user_id: i64,
+    webhook_secret: String,
+    api_base: String,
+    show_operator_name: bool,
+    http: reqwest::Client,
+    token: Mutex<Option<(String, Instant)>>,
+}
+
+impl Avito {
+    pub fn from_config(config: &Value, http: reqwest::Client) -> Result<Self, String> {
+        let s = |k: &str| -> Result<String, String> {
+            config
+                .get(k)
+                .and_then(|v| v.as_str())
+                .filter(|v| !v.trim().is_empty())
+                .map(str::to_string)
+                .ok_or_else(|| format!("{k} is required for kind \"avito\""))
+        };
+        let user_id = match config.get("user_id") {
+            Some(Value::Number(n)) => n.as_i64(),
+            Some(Value::String(v)) => v.trim().parse().ok(),
+            _ => None,
+        }
+        .ok_or(
+            "user_id is required for kind \"avito\": the account id (GET /core/v1/accounts/self)",
+        )?;
+        let api_base = config
+            .get("api_base")
+            .and_then(|v| v.as_str())
+            .unwrap_or("https://api.avito.ru")
+            .trim_end_matches('/')
+            .to_string();
+        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
+            return Err(format!(
+                "api_base \"{api_base}\" must start with http:// or https://"
+            ));
+        }
+        Ok(Avito {
+            client_id: s("client_id")?,
+            client_secret: s("client_secret")?,
+            user_id,
+            webhook_secret: secret_path::from_config(config, "avito")?,
+            api_base,
+            show_operator_name: config
+                .get("show_operator_name")
+                .and_then(Value::as_bool)
+                .unwrap_or(true),
+            http,
+            token: Mutex::new(None),
+        })
+    }
+
+    /// A valid access token, fetched when missing or within a minute of expiry.
+    async fn token(&self) -> Result<String, SendError> {
+        if let Some((t, until)) = self.token.lock().unwrap_or_else(|e| e.into_inner()).clone()
+            && Instant::now() + Duration::from_secs(60) < until
+        {
+            return Ok(t);
+        }
+        let resp = self
+            .http
+            .post(format!("{}/token", self.api_base))
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.client_id.as_str()),
+                ("client_secret", self.client_secret.as_str()),
+            ])
+            .send()
+            .await
+            .map_err(|e| SendError::from_reqwest(&e))?;
+        let status = resp.status().as_u16();
+        let v: Value = resp.json().await.unwrap_or(Value::Null);
+        let Some(t) = v["access_token"].as_str() else {
+            let e = SendError::from_status(status, &v.to_string());
+            return Err(if status == 400 || status == 401 || status == 403 {
+                SendError::permanent(format!(
+                    "Avito refused client_id/client_secret: {}",
+                    e.message
+                ))
+            } else {
+                e
+            });
+        };
+        let ttl = Duration::from_secs(v["expires_in"].as_u64().unwrap_or(3600));
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) =
+            Some((t.to_string(), Instant::now() + ttl));
+        Ok(t.to_string())
+    }
+
+    fn forget_token(&self) {
+        *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
+    }
+
+    /// Sends a request with the token; a refused token is replaced once and the call repeated.
+    async fn call(
+        &self,
+        make: impl Fn(&str) -> reqwest::RequestBuilder,
+    ) -> Result<Value, SendError> {
+        for attempt in 0..2 {
+            let token = self.token().await?;
+            let resp = make(&token)
+                .timeout(Duration::from_secs(30))
+                .send()
+                .await
+                .map_err(|e| SendError::from_reqwest(&e))?;
+            let status = resp.status().as_u16();
+            if (status == 401 || status == 403) && attempt == 0 {
+                self.forget_token();
+                continue;
+            }
+            let text = resp.text().await.unwrap_or_default();
+            if !(200..300).contains(&status) {
+                return Err(SendError::from_status(status, &text));
+            }
+            return Ok(serde_json::from_str(&text).unwrap_or(Value::Null));
+        }
+        Err(SendError::permanent("Avito refused a fresh token"))
+    }
+}
+
+fn to_inbound(v: &Value, our_id: i64) -> Option<Inbound> {
+    let m = &v["payload"]["value"];
+    // Our own messages come back too; system messages are Avito's.
+    if m["author_id"].as_i64() == Some(our_id) || m["type"] == "system" {
+        return None;
+    }
+    let chat = m["chat_id"].as_str()?.to_string();
+    let c = &m["content"];
+    let mut text = c["text"].as_str().unwrap_or_default().to_string();
+    let mut remote = Vec::new();
+    match m["type"].as_str().unwrap_or_default() {
+        "image" => {
+            // A map from size to URL; the largest by pixel count is kept.
+            let best = c["image"]["sizes"].as_object().and_then(|sizes| {
+                sizes
+                    .iter()
+                    .max_by_key(|(k, _)| {
+                        k.split('x')
+                            .filter_map(|n| n.parse::<u64>().ok())
+                            .product::<u64>()
+                    })
+                    .and_then(|(_, url)| url.as_str())
+            });
+            remote.extend(best.map(|u| RemoteFile {
+                id: u.to_string(),
+                name: format!("photo_{}.jpg", m["id"].as_str().unwrap_or("avito")),
+                content_type: Some("image/jpeg".into()),
+                size: None,
+            }));
+        }
+        "link" => text = c["link"]["url"].as_str().unwrap_or_default().to_string(),
+        "location" => {
+            text = format!(
+                "📍 Геопозиция: {}, {}",
+                c["location"]["lat"], c["location"]["lon"]
+            )
+        }
+        "voice" => text = "[Голосовое сообщение]".into(),
+        _ => {}
+    }
+    // Chats about a listing say which one.
+    if let Some(item) = m["item_id"].as_i64() {
+        text = format!("🏷 Объявление https://www.avito.ru/{item}\n{text}");
+    }
+    Some(Inbound {
+        external_user_id: chat,
+        contact: ContactHint::default(),
+        platform_message_id: m["id"].as_str().map(str::to_string),
+        event: InboundEvent::Message {
+            text: text.trim().to_string(),
+            files: Vec::new(),
+            remote,
+        },
+    })
+}
+
+impl ChannelAdapter for Avito {
+    fn kind(&self) -> &'static str {
+        "avito"
+    }
+
+    fn as_any(&self) -> &dyn std::any::Any {
+        self
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        // No buttons on Avito: the bot numbers its menus.
+        Capabilities {
+            buttons: false,
+            files: false,
+            max_text_chars: MAX_TEXT_CHARS,
+        }
+    }
+
+    fn webhook_path(&self, key: &str) -> String {
+        format!("/webhooks/{key}/{}", self.webhook_secret)
+    }
+
+    fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError> {
+        secret_path::check(req, &self.webhook_secret)?;
+        let v: Value = serde_json::from_slice(&req.body)
+            .map_err(|e| WebhookError::BadRequest(format!("not JSON: {e}")))?;
+        // Avito checks the URL with an empty object when subscribing.
+        let is_message = v["payload"]["type"] == "message";
+        let inbound: Vec<Inbound> = if is_message {
+            to_inbound(&v, self.user_id).into_iter().collect()
+        } else {
+            Vec::new()
+        };
+        let unparsed = if !is_message && v.as_object().is_some_and(|o| !o.is_empty()) {
+            vec![(v.to_string(), "not a message notification".to_string())]
+        } else {
+            Vec::new()
+        };
+        Ok(Parsed {
+            inbound,
+            reply: WebhookReply::Json(json!({"ok": true})),
+            unparsed,
+        })
+    }
+
+    fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
+        Box::pin(async move {
+            let mut text = match (&out.author_name, self.show_operator_name) {
+                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
+                _ => out.text.clone(),
+            };
+            for f in &out.files {
+                text.push_str(&format!("\n📎 {}", f.name));
+            }
+            let url = format!(
+                "{}/messenger/v1/accounts/{}/chats/{}/messages",
+                self.api_base, self.user_id, out.recipient
+            );
+            let mut last = None;
+            for part in crate::domain::text::split_text(&text, MAX_TEXT_CHARS) {
+                let body = json!({ "message": { "text": part }, "type": "text" });
+                let v = self
+                    .call(|t| self.http.post(&url).bearer_auth(t).json(&body))
+                    .await?;
+                last = v["id"].as_str().map(str::to_string);
+            }
+            Ok(Sent { platform_id: last })
+        })
+    }
+
+    fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>> {
+        Box::pin(async move {
+            let url = format!("{}/core/v1/accounts/self", self.api_base);
+            let v = self.call(|t| self.http.get(&url).bearer_auth(t)).await?;
+            Ok(AccountInfo {
+                name: v["name"].as_str().unwrap_or_default().to_string(),
+                id: v["id"].to_string(),
+            })
+        })
+    }
+
+    fn subscribe<'a>(&'a self, hook: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let url = format!("{}/messenger/v3/webhook", self.api_base);
+            self.call(|t| {
+                self.http
+                    .post(&url)
+                    .bearer_auth(t)
+                    .json(&json!({ "url": hook }))
+            })
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move {
+            let resp = self
+                .http
+                .get(&file.id)
+                .send()
+                .await
+                .map_err(|e| SendError::from_reqwest(&e))?;
+            if !resp.status().is_success() {
+                return Err(SendError::from_status(resp.status().as_u16(), ""));
+            }
+            Ok(resp
+                .bytes()
+                .await
+                .map_err(|e| SendError::from_reqwest(&e))?
+                .to_vec())
+        })
+    }
+}
