@@ -243,10 +243,7 @@ impl ChannelAdapter for Avito {
 
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
         Box::pin(async move {
-            let mut text = match (&out.author_name, self.show_operator_name) {
-                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
-                _ => out.text.clone(),
-            };
+            let mut text = super::common::signed_text(out, self.show_operator_name);
             for f in &out.files {
                 text.push_str(&format!("\n📎 {}", f.name));
             }
@@ -292,21 +289,6 @@ impl ChannelAdapter for Avito {
     }
 
     fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
-        Box::pin(async move {
-            let resp = self
-                .http
-                .get(&file.id)
-                .send()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?;
-            if !resp.status().is_success() {
-                return Err(SendError::from_status(resp.status().as_u16(), ""));
-            }
-            Ok(resp
-                .bytes()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?
-                .to_vec())
-        })
+        Box::pin(async move { super::common::fetch(&self.http, &file.id, None).await })
     }
 }

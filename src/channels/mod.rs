@@ -5,6 +5,7 @@
 
 pub mod api;
 pub mod avito;
+pub mod common;
 pub mod ok;
 pub mod polling;
 pub mod registry;

@@ -185,10 +185,7 @@ impl ChannelAdapter for Ok {
 
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
         Box::pin(async move {
-            let mut text = match (&out.author_name, self.show_operator_name) {
-                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
-                _ => out.text.clone(),
-            };
+            let mut text = super::common::signed_text(out, self.show_operator_name);
             // OK's upload flow is not wired yet: files are named in the text.
             for f in &out.files {
                 text.push_str(&format!("\n📎 {}", f.name));
@@ -253,22 +250,6 @@ impl ChannelAdapter for Ok {
     }
 
     fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
-        Box::pin(async move {
-            let resp = self
-                .http
-                .get(&file.id)
-                .send()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?;
-            if !resp.status().is_success() {
-                return Err(SendError::from_status(resp.status().as_u16(), ""));
-            }
-            Result::Ok(
-                resp.bytes()
-                    .await
-                    .map_err(|e| SendError::from_reqwest(&e))?
-                    .to_vec(),
-            )
-        })
+        Box::pin(async move { super::common::fetch(&self.http, &file.id, None).await })
     }
 }

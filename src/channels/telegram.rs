@@ -623,10 +623,7 @@ impl ChannelAdapter for Telegram {
             let chat_id: i64 = out.recipient.parse().map_err(|_| {
                 SendError::permanent(format!("\"{}\" is not a Telegram chat id", out.recipient))
             })?;
-            let text = match (&out.author_name, self.show_operator_name) {
-                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
-                _ => out.text.clone(),
-            };
+            let text = super::common::signed_text(out, self.show_operator_name);
             let mut last_id = None;
             let parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
             let count = parts.len();

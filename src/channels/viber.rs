@@ -27,41 +27,22 @@ pub struct Viber {
     http: reqwest::Client,
 }
 
-fn string_key(config: &Value, key: &str) -> Result<Option<String>, String> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("{key} must be a string")),
-    }
-}
-
 impl Viber {
     pub fn from_config(name: &str, config: &Value, http: reqwest::Client) -> Result<Self, String> {
-        let token = string_key(config, "token")?
+        let token = super::common::opt_str(config, "token")?
             .filter(|t| !t.trim().is_empty())
             .ok_or("token is required for kind \"viber\"")?;
-        let sender_name = string_key(config, "sender_name")?.unwrap_or_else(|| name.to_string());
+        let sender_name =
+            super::common::opt_str(config, "sender_name")?.unwrap_or_else(|| name.to_string());
         if sender_name.chars().count() > 28 || sender_name.trim().is_empty() {
             return Err("sender_name must be 1-28 characters (Viber's limit)".into());
         }
-        let api_base = string_key(config, "api_base")?
-            .unwrap_or_else(|| "https://chatapi.viber.com".into())
-            .trim_end_matches('/')
-            .to_string();
-        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
-            return Err(format!(
-                "api_base \"{api_base}\" must start with http:// or https://"
-            ));
-        }
-        let show_operator_name = match config.get("show_operator_name") {
-            None => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err("show_operator_name must be true or false".into()),
-        };
+        let api_base = super::common::api_base(config, "https://chatapi.viber.com")?;
+        let show_operator_name = super::common::flag(config, "show_operator_name", true)?;
         Ok(Viber {
             token,
             sender_name,
-            sender_avatar: string_key(config, "sender_avatar")?,
+            sender_avatar: super::common::opt_str(config, "sender_avatar")?,
             api_base,
             show_operator_name,
             http,
@@ -318,10 +299,7 @@ impl ChannelAdapter for Viber {
 
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
         Box::pin(async move {
-            let mut text = match (&out.author_name, self.show_operator_name) {
-                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
-                _ => out.text.clone(),
-            };
+            let mut text = super::common::signed_text(out, self.show_operator_name);
             for f in &out.files {
                 text.push_str(&format!("\n📎 {}", f.name));
             }
@@ -360,23 +338,7 @@ impl ChannelAdapter for Viber {
     }
 
     fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
-        Box::pin(async move {
-            let resp = self
-                .http
-                .get(&file.id)
-                .timeout(Duration::from_secs(60))
-                .send()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?;
-            if !resp.status().is_success() {
-                return Err(SendError::from_status(resp.status().as_u16(), ""));
-            }
-            Ok(resp
-                .bytes()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?
-                .to_vec())
-        })
+        Box::pin(async move { super::common::fetch(&self.http, &file.id, None).await })
     }
 }
 

@@ -28,20 +28,6 @@ pub struct Vk {
     http: reqwest::Client,
 }
 
-fn text_key(config: &Value, key: &str) -> Result<Option<String>, String> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("{key} must be a string")),
-    }
-}
-
-fn required(config: &Value, key: &str) -> Result<String, String> {
-    text_key(config, key)?
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| format!("{key} is required for kind \"vk\""))
-}
-
 impl Vk {
     pub fn from_config(config: &Value, http: reqwest::Client) -> Result<Self, String> {
         let group_id = match config.get("group_id") {
@@ -51,26 +37,15 @@ impl Vk {
         }
         .filter(|g| *g > 0)
         .ok_or("group_id is required for kind \"vk\": the community's numeric id")?;
-        let api_base = text_key(config, "api_base")?
-            .unwrap_or_else(|| "https://api.vk.com".into())
-            .trim_end_matches('/')
-            .to_string();
-        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
-            return Err(format!(
-                "api_base \"{api_base}\" must start with http:// or https://"
-            ));
-        }
-        let show_operator_name = match config.get("show_operator_name") {
-            None => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err("show_operator_name must be true or false".into()),
-        };
+        let api_base = super::common::api_base(config, "https://api.vk.com")?;
+        let show_operator_name = super::common::flag(config, "show_operator_name", true)?;
         Ok(Vk {
             group_id,
-            access_token: required(config, "access_token")?,
-            confirmation: required(config, "confirmation")?,
-            secret: required(config, "secret")?,
-            api_version: text_key(config, "api_version")?.unwrap_or_else(|| "5.199".into()),
+            access_token: super::common::required(config, "access_token", "vk")?,
+            confirmation: super::common::required(config, "confirmation", "vk")?,
+            secret: super::common::required(config, "secret", "vk")?,
+            api_version: super::common::opt_str(config, "api_version")?
+                .unwrap_or_else(|| "5.199".into()),
             api_base,
             show_operator_name,
             http,
@@ -473,10 +448,7 @@ impl ChannelAdapter for Vk {
             let peer: i64 = out.recipient.parse().map_err(|_| {
                 SendError::permanent(format!("\"{}\" is not a VK peer id", out.recipient))
             })?;
-            let text = match (&out.author_name, self.show_operator_name) {
-                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
-                _ => out.text.clone(),
-            };
+            let text = super::common::signed_text(out, self.show_operator_name);
             let mut attachments = Vec::new();
             for f in &out.files {
                 attachments.push(self.upload(peer, f).await?);
@@ -562,21 +534,7 @@ impl ChannelAdapter for Vk {
     fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
         Box::pin(async move {
             // VK attachments come with direct URLs.
-            let resp = self
-                .http
-                .get(&file.id)
-                .timeout(Duration::from_secs(60))
-                .send()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?;
-            if !resp.status().is_success() {
-                return Err(SendError::from_status(resp.status().as_u16(), ""));
-            }
-            Ok(resp
-                .bytes()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?
-                .to_vec())
+            super::common::fetch(&self.http, &file.id, None).await
         })
     }
 }

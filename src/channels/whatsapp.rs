@@ -31,43 +31,17 @@ pub struct WhatsApp {
     http: reqwest::Client,
 }
 
-fn string_key(config: &Value, key: &str) -> Result<Option<String>, String> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(Value::Number(n)) => Ok(Some(n.to_string())),
-        Some(_) => Err(format!("{key} must be a string")),
-    }
-}
-
-fn required(config: &Value, key: &str) -> Result<String, String> {
-    string_key(config, key)?
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| format!("{key} is required for kind \"whatsapp\""))
-}
-
 impl WhatsApp {
     pub fn from_config(config: &Value, http: reqwest::Client) -> Result<Self, String> {
-        let api_base = string_key(config, "api_base")?
-            .unwrap_or_else(|| "https://graph.facebook.com".into())
-            .trim_end_matches('/')
-            .to_string();
-        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
-            return Err(format!(
-                "api_base \"{api_base}\" must start with http:// or https://"
-            ));
-        }
-        let version = string_key(config, "api_version")?.unwrap_or_else(|| "v25.0".into());
-        let show_operator_name = match config.get("show_operator_name") {
-            None => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err("show_operator_name must be true or false".into()),
-        };
+        let api_base = super::common::api_base(config, "https://graph.facebook.com")?;
+        let version =
+            super::common::opt_str(config, "api_version")?.unwrap_or_else(|| "v25.0".into());
+        let show_operator_name = super::common::flag(config, "show_operator_name", true)?;
         Ok(WhatsApp {
-            phone_number_id: required(config, "phone_number_id")?,
-            access_token: required(config, "access_token")?,
-            app_secret: required(config, "app_secret")?,
-            verify_token: required(config, "verify_token")?,
+            phone_number_id: super::common::required(config, "phone_number_id", "whatsapp")?,
+            access_token: super::common::required(config, "access_token", "whatsapp")?,
+            app_secret: super::common::required(config, "app_secret", "whatsapp")?,
+            verify_token: super::common::required(config, "verify_token", "whatsapp")?,
             graph: format!("{api_base}/{version}"),
             show_operator_name,
             http,
@@ -398,10 +372,7 @@ impl ChannelAdapter for WhatsApp {
         Box::pin(async move {
             let path = format!("{}/messages", self.phone_number_id);
             let to = json!(out.recipient);
-            let text = match (&out.author_name, self.show_operator_name) {
-                (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
-                _ => out.text.clone(),
-            };
+            let text = super::common::signed_text(out, self.show_operator_name);
             let mut last = None;
             let parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
             let count = parts.len();
@@ -476,22 +447,7 @@ impl ChannelAdapter for WhatsApp {
             let url = meta["url"]
                 .as_str()
                 .ok_or_else(|| SendError::permanent("media has no url"))?;
-            let resp = self
-                .http
-                .get(url)
-                .bearer_auth(&self.access_token)
-                .timeout(Duration::from_secs(60))
-                .send()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?;
-            if !resp.status().is_success() {
-                return Err(SendError::from_status(resp.status().as_u16(), ""));
-            }
-            Ok(resp
-                .bytes()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?
-                .to_vec())
+            super::common::fetch(&self.http, url, Some(&self.access_token)).await
         })
     }
 }

@@ -1,0 +1,75 @@
+//! Small pieces every adapter needs: reading its keys from the channel config, the text an
+//! operator's message is sent as, and fetching a file the platform points at.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use super::{Outbound, SendError};
+
+/// An optional string key (numbers are accepted as their text, ids often are numbers).
+pub fn opt_str(config: &Value, key: &str) -> Result<Option<String>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.clone())),
+        Some(Value::Number(n)) => Ok(Some(n.to_string())),
+        Some(_) => Err(format!("{key} must be a string")),
+    }
+}
+
+pub fn required(config: &Value, key: &str, kind: &str) -> Result<String, String> {
+    opt_str(config, key)?
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| format!("{key} is required for kind \"{kind}\""))
+}
+
+/// `api_base`, defaulting to the platform's real address; tests point it at a fake.
+pub fn api_base(config: &Value, default: &str) -> Result<String, String> {
+    let base = opt_str(config, "api_base")?
+        .unwrap_or_else(|| default.to_string())
+        .trim_end_matches('/')
+        .to_string();
+    if !(base.starts_with("http://") || base.starts_with("https://")) {
+        return Err(format!(
+            "api_base \"{base}\" must start with http:// or https://"
+        ));
+    }
+    Ok(base)
+}
+
+pub fn flag(config: &Value, key: &str, default: bool) -> Result<bool, String> {
+    match config.get(key) {
+        None => Ok(default),
+        Some(Value::Bool(b)) => Ok(*b),
+        Some(_) => Err(format!("{key} must be true or false")),
+    }
+}
+
+/// The text to send: "Anna:\n…" when the channel shows operator names.
+pub fn signed_text(out: &Outbound, show_operator_name: bool) -> String {
+    match (&out.author_name, show_operator_name) {
+        (Some(name), true) if !out.text.is_empty() => format!("{name}:\n{}", out.text),
+        _ => out.text.clone(),
+    }
+}
+
+/// Downloads a file a platform links to (with its token where the platform wants one).
+pub async fn fetch(
+    http: &reqwest::Client,
+    url: &str,
+    bearer: Option<&str>,
+) -> Result<Vec<u8>, SendError> {
+    let mut req = http.get(url).timeout(Duration::from_secs(60));
+    if let Some(t) = bearer {
+        req = req.bearer_auth(t);
+    }
+    let resp = req.send().await.map_err(|e| SendError::from_reqwest(&e))?;
+    if !resp.status().is_success() {
+        return Err(SendError::from_status(resp.status().as_u16(), ""));
+    }
+    Ok(resp
+        .bytes()
+        .await
+        .map_err(|e| SendError::from_reqwest(&e))?
+        .to_vec())
+}
