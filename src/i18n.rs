@@ -78,6 +78,13 @@ impl Tr {
             "subject" => ("Тема", "Subject"),
             "first_message" => ("Первое сообщение клиенту", "First message to the customer"),
             "create" => ("Создать", "Create"),
+            "wa_template" => (
+                "Шаблон WhatsApp (после 24 часов)",
+                "WhatsApp template (after 24 hours)",
+            ),
+            "template_name" => ("Название шаблона", "Template name"),
+            "template_language" => ("Язык", "Language"),
+            "template_parameters" => ("Параметры, по одному в строке", "Parameters, one per line"),
             "no_notifications" => ("Уведомлений нет", "No notifications"),
             "no_team" => ("— без команды —", "— no team —"),
             "due" => ("Срок", "Due date"),

@@ -116,6 +116,7 @@ async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
                         author_name: None,
                         files: Vec::new(),
                         keyboard: p.keyboard,
+                        template: None,
                     },
                     conversation: None,
                     blocked,
@@ -147,6 +148,10 @@ async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
                     author_name,
                     files: out_files,
                     keyboard: None,
+                    template: row
+                        .payload
+                        .as_deref()
+                        .and_then(|p| serde_json::from_str::<crate::channels::Template>(p).ok()),
                 },
                 conversation: Some((conv.id, conv.contact_id)),
                 blocked,

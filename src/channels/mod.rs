@@ -148,6 +148,50 @@ pub struct Keyboard {
     pub request_phone: Option<String>,
 }
 
+/// An approved WhatsApp template: the only thing that may be sent outside the 24-hour
+/// customer-service window.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct Template {
+    pub name: String,
+    pub language: String,
+    #[serde(default)]
+    pub parameters: Vec<String>,
+}
+
+impl Template {
+    /// Checks what Meta would refuse anyway, so the operator hears it at once.
+    pub fn validate(&self) -> Result<(), String> {
+        let name_ok = (1..=512).contains(&self.name.len())
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_');
+        if !name_ok {
+            return Err("template name must be 1-512 characters of a-z, 0-9 and '_'".into());
+        }
+        let lang_ok = (2..=8).contains(&self.language.len())
+            && self
+                .language
+                .chars()
+                .all(|c| c.is_ascii_alphabetic() || c == '_');
+        if !lang_ok {
+            return Err(format!(
+                "\"{}\" is not a template language code such as ru or en_US",
+                self.language
+            ));
+        }
+        if self.parameters.len() > 10
+            || self
+                .parameters
+                .iter()
+                .any(|p| p.trim().is_empty() || p.chars().count() > 1024)
+        {
+            return Err("up to 10 parameters, each 1-1024 characters".into());
+        }
+        Ok(())
+    }
+}
+
 /// One message to deliver: an operator's reply, or a bot message (message_id 0).
 #[derive(Clone, Debug)]
 pub struct Outbound {
@@ -162,6 +206,8 @@ pub struct Outbound {
     pub author_name: Option<String>,
     pub files: Vec<OutboundFile>,
     pub keyboard: Option<Keyboard>,
+    /// Send this template instead of the text (WhatsApp).
+    pub template: Option<Template>,
 }
 
 #[derive(Clone, Debug, Default)]

@@ -373,6 +373,22 @@ impl ChannelAdapter for WhatsApp {
             let path = format!("{}/messages", self.phone_number_id);
             let to = json!(out.recipient);
             let text = super::common::signed_text(out, self.show_operator_name);
+            if let Some(t) = &out.template {
+                let mut template = json!({ "name": t.name, "language": { "code": t.language } });
+                if !t.parameters.is_empty() {
+                    let params: Vec<Value> = t
+                        .parameters
+                        .iter()
+                        .map(|p| json!({ "type": "text", "text": p }))
+                        .collect();
+                    template["components"] = json!([{ "type": "body", "parameters": params }]);
+                }
+                let body = json!({ "messaging_product": "whatsapp", "recipient_type": "individual", "to": to, "type": "template", "template": template });
+                let v = self.post_json(&path, &body).await?;
+                return Ok(Sent {
+                    platform_id: v["messages"][0]["id"].as_str().map(str::to_string),
+                });
+            }
             let mut last = None;
             let parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
             let count = parts.len();

@@ -149,3 +149,70 @@ impl Inbox {
         Ok(conv.id)
     }
 }
+
+impl Inbox {
+    /// Sends an approved WhatsApp template (the way to reach a customer after 24 hours).
+    pub async fn send_template(
+        &self,
+        op: &Operator,
+        conversation_id: i64,
+        template: crate::channels::Template,
+    ) -> Result<i64> {
+        template.validate().map_err(Error::invalid)?;
+        let op2 = op.clone();
+        let (mid, contact_id) = self
+            .store
+            .write(move |conn| {
+                let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
+                let channel = crate::store::channels::by_id(conn, conv.channel_id)?;
+                if channel.kind != "whatsapp" {
+                    return Err(Error::invalid(format!(
+                        "templates are a WhatsApp feature; this conversation is on {}",
+                        channel.kind
+                    )));
+                }
+                let text = if template.parameters.is_empty() {
+                    format!("📋 {} ({})", template.name, template.language)
+                } else {
+                    format!(
+                        "📋 {} ({}): {}",
+                        template.name,
+                        template.language,
+                        template.parameters.join(", ")
+                    )
+                };
+                let t = now();
+                let mid = messages::insert(
+                    conn,
+                    &NewMessage {
+                        project_id: op2.project_id,
+                        conversation_id: conv.id,
+                        kind: Kind::Operator,
+                        author_id: Some(op2.user_id),
+                        text: &text,
+                        delivery: delivery::PENDING,
+                        dedup_key: None,
+                        platform_id: None,
+                        at: t,
+                    },
+                )?;
+                let payload =
+                    serde_json::to_string(&template).map_err(|e| Error::internal(e.to_string()))?;
+                outbox::enqueue_with(conn, op2.project_id, mid, conv.channel_id, Some(&payload))?;
+                conversations::touch_operator(conn, conv.id, t)?;
+                Ok((mid, conv.contact_id))
+            })
+            .await?;
+        self.outbox_wake.notify_one();
+        self.bus.publish(Event {
+            project_id: op.project_id,
+            conversation_id,
+            contact_id,
+            message_id: Some(mid),
+            kind: EventKind::Message,
+            from_customer: false,
+            public: false,
+        });
+        Ok(mid)
+    }
+}

@@ -28,12 +28,24 @@ pub fn enqueue(
     message_id: i64,
     channel_id: i64,
 ) -> Result<i64> {
+    enqueue_with(conn, project_id, message_id, channel_id, None)
+}
+
+/// An operator message whose delivery needs more than its text (a WhatsApp template).
+pub fn enqueue_with(
+    conn: &mut DbConn,
+    project_id: i64,
+    message_id: i64,
+    channel_id: i64,
+    payload: Option<&str>,
+) -> Result<i64> {
     let t = now();
     Ok(diesel::insert_into(outbox::table)
         .values((
             outbox::project_id.eq(project_id),
             outbox::message_id.eq(message_id),
             outbox::channel_id.eq(channel_id),
+            outbox::payload.eq(payload),
             outbox::status.eq("pending"),
             outbox::attempts.eq(0),
             outbox::next_attempt_at.eq(t),

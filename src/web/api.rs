@@ -24,6 +24,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route("/conversations/{id}", web::patch().to(patch))
             .route("/conversations/{id}/messages", web::get().to(list_messages))
             .route("/conversations/{id}/messages", web::post().to(post_message))
+            .route(
+                "/conversations/{id}/template",
+                web::post().to(post_template),
+            )
             .default_service(web::to(|| async {
                 Err::<HttpResponse, _>(ApiError::new(
                     actix_web::http::StatusCode::NOT_FOUND,
@@ -357,4 +361,33 @@ async fn openapi() -> HttpResponse {
     HttpResponse::Ok()
         .content_type("application/json")
         .body(include_str!("openapi.json"))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct TemplateBody {
+    name: String,
+    language: String,
+    #[serde(default)]
+    parameters: Vec<String>,
+}
+
+/// An approved WhatsApp template, for customers whose 24-hour window has closed.
+async fn post_template(
+    state: web::Data<State>,
+    who: ApiUser,
+    path: web::Path<i64>,
+    body: web::Json<TemplateBody>,
+) -> Result<HttpResponse, ApiError> {
+    let b = body.into_inner();
+    let template = crate::channels::Template {
+        name: b.name,
+        language: b.language,
+        parameters: b.parameters,
+    };
+    let mid = state
+        .inbox
+        .send_template(&who.operator(), path.into_inner(), template)
+        .await?;
+    Ok(HttpResponse::Created().json(serde_json::json!({ "id": mid })))
 }

@@ -34,6 +34,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/c/{id}/read", web::post().to(mark_read))
         .route("/console/c/{id}/contact", web::post().to(edit_contact))
         .route("/console/c/{id}/new", web::post().to(new_request))
+        .route("/console/c/{id}/template", web::post().to(send_template))
         .route("/console/presence", web::post().to(presence))
         .route("/console/project", web::post().to(switch_project))
         .route("/console/attachments/{id}", web::get().to(attachment))
@@ -159,6 +160,7 @@ pub struct ConvView {
     pub team_id: i64,
     pub due_local: String,
     pub channel_name: String,
+    pub channel_kind: String,
     pub created: String,
     pub messages: Vec<MessageView>,
     pub contact_name: String,
@@ -271,6 +273,7 @@ fn load_conv(
         assignee_id: c.assignee_id.unwrap_or(0),
         team_id: c.team_id.unwrap_or(0),
         due_local,
+        channel_kind: channel.kind.clone(),
         channel_name: channel.name,
         created: view::local(c.created_at, tz),
         messages: msgs,
@@ -898,6 +901,44 @@ async fn new_request(
             form.subject,
             form.text,
         )
+        .await?;
+    Ok(back_to(id, ""))
+}
+
+#[derive(Deserialize)]
+pub struct TemplateForm {
+    #[serde(default)]
+    csrf: String,
+    name: String,
+    language: String,
+    /// One parameter per line.
+    #[serde(default)]
+    parameters: String,
+}
+
+async fn send_template(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+    form: web::Form<TemplateForm>,
+) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(&form.csrf)?;
+    let id = path.into_inner();
+    let form = form.into_inner();
+    let template = crate::channels::Template {
+        name: form.name.trim().to_string(),
+        language: form.language.trim().to_string(),
+        parameters: form
+            .parameters
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect(),
+    };
+    state
+        .inbox
+        .send_template(&console.operator(), id, template)
         .await?;
     Ok(back_to(id, ""))
 }

@@ -310,3 +310,100 @@ async fn the_helpdesk_bot_with_reply_buttons_and_lists() {
         4
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn templates_reach_customers_after_the_window() {
+    let server = fake_graph().await;
+    sends_ok(&server).await;
+    let app = wa_app(&server, "routing = \"chat\"\n").await;
+    post(&app, &messages(json!([{ "from": CUSTOMER, "id": "wamid.T1", "timestamp": "1", "type": "text", "text": { "body": "Где заказ?" } }])), false).await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = wa_conversation(&app, &token).await;
+    let (s, e) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{id}/template"),
+            Some(json!({"name": "Order Update!", "language": "ru"})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("template name")
+    );
+    let (s, _) = app
+        .api(&token, Method::POST, &format!("/conversations/{id}/template"), Some(json!({"name": "order_update", "language": "ru", "parameters": ["#4411", "завтра"]})))
+        .await;
+    assert_eq!(s, 201);
+    app.eventually("template sent", || async {
+        !sent(&server).await.is_empty()
+    })
+    .await;
+    let t = &sent(&server).await[0];
+    assert_eq!(t["type"], "template");
+    assert_eq!(t["template"]["name"], "order_update");
+    assert_eq!(t["template"]["language"]["code"], "ru");
+    assert_eq!(
+        t["template"]["components"][0]["parameters"][1]["text"],
+        "завтра"
+    );
+    let m = app
+        .thread(&token, id)
+        .await
+        .into_iter()
+        .find(|m| m["kind"] == "operator")
+        .unwrap();
+    assert_eq!(m["text"], "📋 order_update (ru): #4411, завтра");
+    // From the console too, one parameter per line.
+    let op = app.admin().await;
+    let (_, html) = op.get(&format!("/console?c={id}")).await;
+    assert!(
+        html.contains("/template\""),
+        "the console offers the template form on WhatsApp"
+    );
+    let (s, _) = op
+        .post_form(
+            &format!("/console/c/{id}/template"),
+            &[
+                ("csrf", op.csrf.as_str()),
+                ("name", "delivery_slot"),
+                ("language", "ru"),
+                ("parameters", "10:00\n14:00"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    app.eventually("second template", || async {
+        sent(&server).await.len() == 2
+    })
+    .await;
+    assert_eq!(
+        sent(&server).await[1]["template"]["components"][0]["parameters"][0]["text"],
+        "10:00"
+    );
+    // Other channels have no templates.
+    let v: Value = app
+        .widget_send("visitor-token-0000000001", "w1", "Привет")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let (s, e) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{}/template", v["conversation_id"]),
+            Some(json!({"name": "x", "language": "ru"})),
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(
+        e["error"]["message"]
+            .as_str()
+            .unwrap()
+            .contains("WhatsApp feature")
+    );
+}
