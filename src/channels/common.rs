@@ -73,3 +73,9 @@ pub async fn fetch(
         .map_err(|e| SendError::from_reqwest(&e))?
         .to_vec())
 }
+
+/// A phone as digits with a leading +, the way contacts are matched later.
+pub fn normalize_phone(p: &str) -> String {
+    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
+    format!("+{digits}")
+}

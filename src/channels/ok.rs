@@ -94,9 +94,8 @@ fn to_inbound(ev: &Value) -> Option<Inbound> {
                         size: None,
                     })),
                     "CONTACT" => {
-                        let number = crate::channels::telegram::normalize_phone(
-                            p["phone"].as_str().unwrap_or_default(),
-                        );
+                        let number =
+                            super::common::normalize_phone(p["phone"].as_str().unwrap_or_default());
                         text = format!(
                             "📞 Контакт: {} {number}",
                             p["name"].as_str().unwrap_or_default()

@@ -348,12 +348,6 @@ fn full_name(first: &str, last: Option<&str>) -> String {
     }
 }
 
-/// A phone as digits with a leading +, the way contacts are matched later.
-pub fn normalize_phone(p: &str) -> String {
-    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
-    format!("+{digits}")
-}
-
 /// The text an entity covers; Telegram counts offsets in UTF-16 code units.
 fn entity_text(text: &str, offset: u16, length: u16) -> String {
     let units: Vec<u16> = text.encode_utf16().collect();
@@ -546,7 +540,7 @@ fn message_to_inbound(m: &Message, edited: bool) -> Option<Inbound> {
         );
     }
     if let Some(c) = &m.contact {
-        let number = normalize_phone(&c.phone_number);
+        let number = super::common::normalize_phone(&c.phone_number);
         text = format!(
             "📞 Контакт: {} {number}",
             full_name(&c.first_name, c.last_name.as_deref())

@@ -165,7 +165,7 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
             );
         }
         "contact" => {
-            let number = crate::channels::telegram::normalize_phone(
+            let number = super::common::normalize_phone(
                 m["contact"]["phone_number"].as_str().unwrap_or_default(),
             );
             text = format!(

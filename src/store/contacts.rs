@@ -199,16 +199,6 @@ pub fn organization(conn: &mut DbConn, c: &Contact) -> Result<Option<Organizatio
     }))
 }
 
-pub fn identities(conn: &mut DbConn, contact_id: i64) -> Result<Vec<(i64, String)>> {
-    Ok(contact_identities::table
-        .filter(contact_identities::contact_id.eq(contact_id))
-        .select((
-            contact_identities::channel_id,
-            contact_identities::external_id,
-        ))
-        .load(conn)?)
-}
-
 /// The customer's id in a channel and whether they blocked us there.
 pub fn recipient(
     conn: &mut DbConn,

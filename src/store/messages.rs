@@ -123,15 +123,6 @@ pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Message> {
         .ok_or_else(|| Error::not_found(format!("message {id} not found")))
 }
 
-pub fn by_id_any(conn: &mut DbConn, id: i64) -> Result<Message> {
-    messages::table
-        .find(id)
-        .select(Message::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or_else(|| Error::not_found(format!("message {id} not found")))
-}
-
 /// A thread in order, with author names; `public_only` hides notes (what a customer may see).
 pub fn thread(
     conn: &mut DbConn,
@@ -170,13 +161,6 @@ pub fn set_delivery(
             .execute(conn)?;
     }
     Ok(())
-}
-
-pub fn count_in_project(conn: &mut DbConn, project_id: i64) -> Result<i64> {
-    Ok(messages::table
-        .filter(messages::project_id.eq(project_id))
-        .count()
-        .get_result(conn)?)
 }
 
 /// Which of these message ids exist (the load generator's durability check).

@@ -197,10 +197,6 @@ impl Store {
         })
         .await?
     }
-
-    pub fn get_blocking(&self) -> Result<diesel::r2d2::PooledConnection<ConnManager>> {
-        Ok(self.pool.get()?)
-    }
 }
 
 /// See `Store::try_exclusive`; the lock is released when this is dropped.

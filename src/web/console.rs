@@ -324,7 +324,7 @@ async fn load(
                     q: None,
                     ..filter.clone()
                 };
-                counts[i] = conversations::count(conn, &Filter { user_id, ..f })?;
+                counts[i] = conversations::count(conn, &f)?;
             }
             let channels = channels::of_project(conn, project_id)?
                 .into_iter()
