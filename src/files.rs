@@ -55,6 +55,29 @@ pub fn guess_type(name: &str, declared: Option<&str>) -> String {
     }
 }
 
+/// The public address of an operator's attachment: the storage key is 128 random bits, so
+/// the URL is unguessable; the name is only there for platforms that show it.
+pub fn media_url(public_base: &str, storage_key: &str, file_name: &str) -> String {
+    let id = storage_key.rsplit('/').next().unwrap_or(storage_key);
+    let name: String = file_name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '_') {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    format!("{}/media/{id}/{name}", public_base.trim_end_matches('/'))
+}
+
+/// The storage key behind a media URL's id (see `media_url`), if the id is well formed.
+pub fn media_key(id: &str) -> Option<String> {
+    (id.len() == 32 && id.chars().all(|c| c.is_ascii_hexdigit()))
+        .then(|| format!("{}/{id}", &id[..2]))
+}
+
 impl FileStore {
     pub fn new(data_dir: &Path, max_bytes: u64) -> FileStore {
         FileStore {

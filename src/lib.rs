@@ -101,6 +101,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         outbox::OutboxConfig {
             backoff_base: settings.outbox_backoff,
             max_attempts: settings.outbox_max_attempts,
+            public_url: settings.public_url.clone(),
             ..Default::default()
         },
         shutdown_rx.clone(),

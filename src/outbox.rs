@@ -21,6 +21,8 @@ pub struct OutboxConfig {
     pub backoff_base: Duration,
     pub max_attempts: i32,
     pub lease: Duration,
+    /// The server's public address, for media URLs handed to platforms.
+    pub public_url: Option<String>,
 }
 
 impl Default for OutboxConfig {
@@ -28,6 +30,7 @@ impl Default for OutboxConfig {
         OutboxConfig {
             backoff_base: Duration::from_secs(2),
             max_attempts: 10,
+            public_url: None,
             lease: Duration::from_secs(120),
         }
     }
@@ -95,8 +98,9 @@ pub struct DirectPayload {
     pub keyboard: Option<crate::channels::Keyboard>,
 }
 
-async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
+async fn prepare(inbox: &Inbox, cfg: &OutboxConfig, row: &OutboxRow) -> Result<Prepared> {
     let files = inbox.files.clone();
+    let public_url = cfg.public_url.clone();
     let row = row.clone();
     inbox
         .store
@@ -134,8 +138,12 @@ async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
             for a in attachments::of_messages(conn, &[msg.id])? {
                 out_files.push(OutboundFile {
                     path: files.path(&a.storage_key)?,
+                    public_url: public_url
+                        .as_deref()
+                        .map(|base| crate::files::media_url(base, &a.storage_key, &a.file_name)),
                     name: a.file_name,
                     content_type: a.content_type,
+                    size: a.size,
                 });
             }
             Ok(Prepared {
@@ -162,7 +170,7 @@ async fn prepare(inbox: &Inbox, row: &OutboxRow) -> Result<Prepared> {
 
 async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()> {
     let entry = inbox.registry.by_id(row.channel_id);
-    let prepared = prepare(inbox, &row).await;
+    let prepared = prepare(inbox, cfg, &row).await;
     let (result, kind) = match (&entry, &prepared) {
         (Some(e), Ok(p)) if p.blocked => (
             Err(SendError::blocked(

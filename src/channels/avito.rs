@@ -2,6 +2,7 @@
 //! fetched anew shortly before expiry or when Avito refuses it. Avito signs nothing, so the
 //! webhook URL carries a secret; `perepiska channels subscribe ID` registers it.
 
+use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
@@ -26,6 +27,31 @@ pub struct Avito {
     show_operator_name: bool,
     http: reqwest::Client,
     token: Mutex<Option<(String, Instant)>>,
+    /// What each chat is about and who the buyer is, fetched once per chat.
+    chats: Mutex<HashMap<String, ChatInfo>>,
+}
+
+#[derive(Clone, Debug, Default)]
+struct ChatInfo {
+    item_id: Option<i64>,
+    title: Option<String>,
+    url: Option<String>,
+    buyer: Option<String>,
+}
+
+/// Chats remembered before the cache starts over (a few hundred bytes each).
+const CHAT_CACHE: usize = 10_000;
+
+fn item_url(item: i64) -> String {
+    format!("https://www.avito.ru/{item}")
+}
+
+/// The first line of a message in a chat about a listing.
+fn listing_line(title: Option<&str>, url: &str) -> String {
+    match title {
+        Some(t) => format!("🏷 Объявление «{t}» {url}"),
+        None => format!("🏷 Объявление {url}"),
+    }
 }
 
 impl Avito {
@@ -69,6 +95,7 @@ impl Avito {
                 .unwrap_or(true),
             http,
             token: Mutex::new(None),
+            chats: Mutex::new(HashMap::new()),
         })
     }
 
@@ -109,6 +136,66 @@ impl Avito {
         Ok(t.to_string())
     }
 
+    /// The listing and the buyer of a chat (GET …/chats/{id}), cached.
+    async fn chat_info(&self, chat: &str) -> Result<ChatInfo, SendError> {
+        if let Some(i) = self
+            .chats
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .get(chat)
+        {
+            return Ok(i.clone());
+        }
+        let url = format!(
+            "{}/messenger/v2/accounts/{}/chats/{chat}",
+            self.api_base, self.user_id
+        );
+        let v = self.call(|t| self.http.get(&url).bearer_auth(t)).await?;
+        let item = &v["context"]["value"];
+        let info = ChatInfo {
+            item_id: item["id"].as_i64(),
+            title: item["title"].as_str().map(str::to_string),
+            url: item["url"].as_str().map(str::to_string),
+            buyer: v["users"].as_array().and_then(|users| {
+                users
+                    .iter()
+                    .find(|u| u["id"].as_i64() != Some(self.user_id))
+                    .and_then(|u| u["name"].as_str())
+                    .map(str::to_string)
+            }),
+        };
+        let mut chats = self.chats.lock().unwrap_or_else(|e| e.into_inner());
+        if chats.len() >= CHAT_CACHE {
+            chats.clear();
+        }
+        chats.insert(chat.to_string(), info.clone());
+        Ok(info)
+    }
+
+    /// Uploads an image (the only kind of file Avito chats carry) and returns its id.
+    async fn upload_image(&self, f: &super::OutboundFile) -> Result<String, SendError> {
+        let bytes = tokio::fs::read(&f.path)
+            .await
+            .map_err(|e| SendError::permanent(format!("cannot read attachment {}: {e}", f.name)))?;
+        let url = format!(
+            "{}/messenger/v1/accounts/{}/uploadImages",
+            self.api_base, self.user_id
+        );
+        let v = self
+            .call(|t| {
+                // Rebuilt per attempt: a refused token repeats the request.
+                let part = reqwest::multipart::Part::bytes(bytes.clone()).file_name(f.name.clone());
+                self.http
+                    .post(&url)
+                    .bearer_auth(t)
+                    .multipart(reqwest::multipart::Form::new().part("uploadfile[]", part))
+            })
+            .await?;
+        v.as_object()
+            .and_then(|o| o.keys().next().cloned())
+            .ok_or_else(|| SendError::retry(format!("Avito returned no image id for {}", f.name)))
+    }
+
     fn forget_token(&self) {
         *self.token.lock().unwrap_or_else(|e| e.into_inner()) = None;
     }
@@ -138,6 +225,13 @@ impl Avito {
         }
         Err(SendError::permanent("Avito refused a fresh token"))
     }
+}
+
+fn is_image(content_type: &str) -> bool {
+    matches!(
+        content_type,
+        "image/jpeg" | "image/png" | "image/gif" | "image/bmp" | "image/heic"
+    )
 }
 
 fn to_inbound(v: &Value, our_id: i64) -> Option<Inbound> {
@@ -180,9 +274,9 @@ fn to_inbound(v: &Value, our_id: i64) -> Option<Inbound> {
         "voice" => text = "[Голосовое сообщение]".into(),
         _ => {}
     }
-    // Chats about a listing say which one.
+    // Chats about a listing say which one (the title is added by `enrich`).
     if let Some(item) = m["item_id"].as_i64() {
-        text = format!("🏷 Объявление https://www.avito.ru/{item}\n{text}");
+        text = format!("{}\n{text}", listing_line(None, &item_url(item)));
     }
     Some(Inbound {
         external_user_id: chat,
@@ -209,7 +303,7 @@ impl ChannelAdapter for Avito {
         // No buttons on Avito: the bot numbers its menus.
         Capabilities {
             buttons: false,
-            files: false,
+            files: true,
             max_text_chars: MAX_TEXT_CHARS,
         }
     }
@@ -243,15 +337,30 @@ impl ChannelAdapter for Avito {
 
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
         Box::pin(async move {
-            let mut text = super::common::signed_text(out, self.show_operator_name);
-            for f in &out.files {
-                text.push_str(&format!("\n📎 {}", f.name));
+            let text = super::common::signed_text(out, self.show_operator_name);
+            if let Some(f) = out.files.iter().find(|f| !is_image(&f.content_type)) {
+                return Err(SendError::permanent(format!(
+                    "Avito chats carry only images (JPEG, PNG, GIF, BMP, HEIC); {} is {}",
+                    f.name, f.content_type
+                )));
             }
             let url = format!(
                 "{}/messenger/v1/accounts/{}/chats/{}/messages",
                 self.api_base, self.user_id, out.recipient
             );
             let mut last = None;
+            for f in &out.files {
+                let image_id = self.upload_image(f).await?;
+                let v = self
+                    .call(|t| {
+                        self.http
+                            .post(format!("{url}/image"))
+                            .bearer_auth(t)
+                            .json(&json!({ "image_id": image_id }))
+                    })
+                    .await?;
+                last = v["id"].as_str().map(str::to_string);
+            }
             for part in crate::domain::text::split_text(&text, MAX_TEXT_CHARS) {
                 let body = json!({ "message": { "text": part }, "type": "text" });
                 let v = self
@@ -285,6 +394,33 @@ impl ChannelAdapter for Avito {
             })
             .await
             .map(|_| ())
+        })
+    }
+
+    fn enrich<'a>(&'a self, inbound: &'a mut Inbound) -> BoxFuture<'a, ()> {
+        Box::pin(async move {
+            let info = match self.chat_info(&inbound.external_user_id).await {
+                Ok(i) => i,
+                Err(e) => {
+                    tracing::warn!(
+                        "Avito chat {}: listing not fetched: {e}",
+                        inbound.external_user_id
+                    );
+                    return;
+                }
+            };
+            if inbound.contact.name.is_none() {
+                inbound.contact.name = info.buyer.clone();
+            }
+            if let (Some(item), Some(title), InboundEvent::Message { text, .. }) =
+                (info.item_id, &info.title, &mut inbound.event)
+            {
+                let plain = listing_line(None, &item_url(item));
+                if let Some(rest) = text.strip_prefix(&plain) {
+                    let url = info.url.clone().unwrap_or_else(|| item_url(item));
+                    *text = format!("{}{rest}", listing_line(Some(title), &url));
+                }
+            }
         })
     }
 

@@ -79,3 +79,19 @@ pub fn normalize_phone(p: &str) -> String {
     let digits: String = p.chars().filter(char::is_ascii_digit).collect();
     format!("+{digits}")
 }
+
+/// An operator's attachment as a multipart part, with its size (some platforms choose the
+/// upload method by it).
+pub async fn file_part(
+    f: &super::OutboundFile,
+) -> Result<(reqwest::multipart::Part, usize), SendError> {
+    let bytes = tokio::fs::read(&f.path)
+        .await
+        .map_err(|e| SendError::permanent(format!("cannot read attachment {}: {e}", f.name)))?;
+    let len = bytes.len();
+    let part = reqwest::multipart::Part::bytes(bytes)
+        .file_name(f.name.clone())
+        .mime_str(&f.content_type)
+        .map_err(|e| SendError::permanent(format!("attachment {}: {e}", f.name)))?;
+    Ok((part, len))
+}

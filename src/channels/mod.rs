@@ -128,7 +128,11 @@ pub enum WebhookError {
 pub struct OutboundFile {
     pub name: String,
     pub content_type: String,
+    pub size: i64,
     pub path: PathBuf,
+    /// Where the platform can fetch it (`/media/…` under the public URL), for platforms that
+    /// take media only by URL (Viber). None when the server has no public URL.
+    pub public_url: Option<String>,
 }
 
 /// A choice offered to the customer; `data` comes back in `InboundEvent::Button`.
@@ -318,6 +322,11 @@ pub trait ChannelAdapter: Send + Sync {
     /// Called after an inbound event is committed, for platforms that want an answer to it
     /// (Telegram's answerCallbackQuery).
     fn acknowledge<'a>(&'a self, _inbound: &'a Inbound) -> BoxFuture<'a, ()> {
+        Box::pin(async {})
+    }
+    /// Adds what the platform tells only on request (Avito: the listing's title, the buyer's
+    /// name). Runs before the commit; a failure leaves the inbound as parsed.
+    fn enrich<'a>(&'a self, _inbound: &'a mut Inbound) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
     /// Fetches a file the customer sent; platforms that deliver files inline never get here.

@@ -75,6 +75,57 @@ impl Ok {
     }
 }
 
+impl Ok {
+    /// Uploads an attachment and returns it as a message attachment. The token comes from
+    /// fileUploadUrl (files) or from the upload's answer (photos answer with
+    /// `{"photos": {id: {"token": …}}}`), whichever is there.
+    async fn upload(&self, f: &super::OutboundFile) -> Result<Value, SendError> {
+        let kind = if matches!(
+            f.content_type.as_str(),
+            "image/jpeg" | "image/png" | "image/gif"
+        ) {
+            "IMAGE"
+        } else {
+            "FILE"
+        };
+        let slot = self
+            .call(
+                self.http
+                    .get(format!("{}/graph/me/fileUploadUrl", self.api_base))
+                    .query(&[("type", kind)]),
+            )
+            .await?;
+        let url = slot["url"]
+            .as_str()
+            .ok_or_else(|| SendError::retry("OK gave no upload url"))?;
+        let (part, _) = super::common::file_part(f).await?;
+        let resp = self
+            .http
+            .post(url)
+            .timeout(Duration::from_secs(120))
+            .multipart(reqwest::multipart::Form::new().part("file", part))
+            .send()
+            .await
+            .map_err(|e| SendError::from_reqwest(&e))?;
+        let status = resp.status().as_u16();
+        let text = resp.text().await.unwrap_or_default();
+        if !(200..300).contains(&status) {
+            return Err(SendError::from_status(status, &text));
+        }
+        let uploaded: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+        let token = uploaded["token"]
+            .as_str()
+            .or_else(|| {
+                uploaded["photos"]
+                    .as_object()
+                    .and_then(|p| p.values().find_map(|v| v["token"].as_str()))
+            })
+            .or_else(|| slot["token"].as_str())
+            .ok_or_else(|| SendError::retry(format!("OK upload gave no token for {}", f.name)))?;
+        Result::Ok(json!({ "type": kind, "payload": { "token": token } }))
+    }
+}
+
 fn to_inbound(ev: &Value) -> Option<Inbound> {
     let chat = ev["recipient"]["chat_id"].as_str()?.to_string();
     let name = ev["sender"]["name"].as_str().map(str::to_string);
@@ -184,16 +235,23 @@ impl ChannelAdapter for Ok {
 
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
         Box::pin(async move {
-            let mut text = super::common::signed_text(out, self.show_operator_name);
-            // OK's upload flow is not wired yet: files are named in the text.
+            let text = super::common::signed_text(out, self.show_operator_name);
+            let mut attachments = Vec::new();
             for f in &out.files {
-                text.push_str(&format!("\n📎 {}", f.name));
+                attachments.push(self.upload(f).await?);
             }
-            let parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
+            let mut parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
+            if parts.is_empty() {
+                parts.push(String::new());
+            }
             let count = parts.len();
             let mut last = None;
             for (i, part) in parts.into_iter().enumerate() {
                 let mut message = json!({ "text": part });
+                // Files go with the first part; the keyboard with the last.
+                if i == 0 && !attachments.is_empty() {
+                    message["attachments"] = json!(std::mem::take(&mut attachments));
+                }
                 if i + 1 == count
                     && let Some(k) = &out.keyboard
                 {
@@ -207,7 +265,11 @@ impl ChannelAdapter for Ok {
                             json!({"type": "REQUEST_CONTACT", "text": label, "intent": "DEFAULT"}),
                         ]);
                     }
-                    message["attachment"] = json!({ "type": "INLINE_KEYBOARD", "payload": { "keyboard": { "buttons": rows } } });
+                    let keyboard = json!({ "type": "INLINE_KEYBOARD", "payload": { "keyboard": { "buttons": rows } } });
+                    match message["attachments"].as_array_mut() {
+                        Some(list) => list.push(keyboard),
+                        None => message["attachment"] = keyboard,
+                    }
                 }
                 let body = json!({ "recipient": { "chat_id": out.recipient }, "message": message });
                 let req = self

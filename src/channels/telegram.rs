@@ -229,22 +229,16 @@ impl Telegram {
         f: &super::OutboundFile,
         caption: Option<&str>,
     ) -> Result<i64, SendError> {
-        let bytes = tokio::fs::read(&f.path)
-            .await
-            .map_err(|e| SendError::permanent(format!("cannot read attachment {}: {e}", f.name)))?;
+        let (part, len) = super::common::file_part(f).await?;
         let is_photo = matches!(
             f.content_type.as_str(),
             "image/jpeg" | "image/png" | "image/webp"
-        ) && bytes.len() <= 10 * 1024 * 1024;
+        ) && len <= 10 * 1024 * 1024;
         let (method, field) = if is_photo {
             ("sendPhoto", "photo")
         } else {
             ("sendDocument", "document")
         };
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(f.name.clone())
-            .mime_str(&f.content_type)
-            .map_err(|e| SendError::permanent(e.to_string()))?;
         let mut form = reqwest::multipart::Form::new()
             .text("chat_id", chat_id.to_string())
             .part(field, part);

@@ -24,6 +24,10 @@ pub struct Viber {
     sender_avatar: Option<String>,
     api_base: String,
     show_operator_name: bool,
+    /// Answer to conversation_started (the only message Viber lets us send before the
+    /// customer subscribes).
+    welcome_message: Option<String>,
+    helpdesk: bool,
     http: reqwest::Client,
 }
 
@@ -39,7 +43,20 @@ impl Viber {
         }
         let api_base = super::common::api_base(config, "https://chatapi.viber.com")?;
         let show_operator_name = super::common::flag(config, "show_operator_name", true)?;
+        let welcome_message =
+            super::common::opt_str(config, "welcome_message")?.filter(|w| !w.trim().is_empty());
+        if welcome_message
+            .as_ref()
+            .is_some_and(|w| w.chars().count() > MAX_TEXT_CHARS)
+        {
+            return Err(format!(
+                "welcome_message must be at most {MAX_TEXT_CHARS} characters"
+            ));
+        }
+        let helpdesk = super::common::opt_str(config, "routing")?.as_deref() == Some("helpdesk");
         Ok(Viber {
+            welcome_message,
+            helpdesk,
             token,
             sender_name,
             sender_avatar: super::common::opt_str(config, "sender_avatar")?,
@@ -73,6 +90,31 @@ impl Viber {
                 v["status_message"].as_str().unwrap_or(""),
             )),
         }
+    }
+
+    /// The welcome shown when a customer opens the chat: the configured text, or the bot's
+    /// greeting and first buttons when the bot answers this channel.
+    fn welcome(&self, ev: &Value) -> Value {
+        let lang = crate::bot::texts::Lang::of(ev["user"]["language"].as_str());
+        let t = |k| crate::bot::texts::t(lang, k).to_string();
+        let text = match (&self.welcome_message, self.helpdesk) {
+            (Some(w), _) => w.clone(),
+            (None, true) => t("welcome"),
+            (None, false) => return json!({}),
+        };
+        let mut body =
+            json!({ "sender": { "name": self.sender_name }, "type": "text", "text": text });
+        if self.helpdesk {
+            let b = |k, data: &str| super::Button {
+                label: t(k),
+                data: data.to_string(),
+            };
+            body["keyboard"] = keyboard_json(&Keyboard {
+                rows: vec![vec![b("btn_new", "new")], vec![b("btn_status", "status")]],
+                request_phone: None,
+            });
+        }
+        body
     }
 
     /// Registers our webhook; Viber calls it back at once, so the server must be up.
@@ -193,6 +235,21 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
     })
 }
 
+/// A picture (Viber shows JPEG/PNG/GIF up to 1 MB inline) or a file message for an
+/// attachment; None when the server has no public URL to give Viber.
+fn media_message(f: &super::OutboundFile) -> Option<Value> {
+    let url = f.public_url.as_ref()?;
+    let picture = matches!(
+        f.content_type.as_str(),
+        "image/jpeg" | "image/png" | "image/gif"
+    ) && f.size <= 1024 * 1024;
+    Some(if picture {
+        json!({ "type": "picture", "text": "", "media": url })
+    } else {
+        json!({ "type": "file", "media": url, "size": f.size, "file_name": crate::domain::text::truncate_chars(&f.name, 256) })
+    })
+}
+
 fn keyboard_json(k: &Keyboard) -> Value {
     let mut buttons: Vec<Value> = k
         .rows
@@ -224,8 +281,8 @@ impl ChannelAdapter for Viber {
     fn capabilities(&self) -> Capabilities {
         Capabilities {
             buttons: true,
-            // Viber takes media only as public URLs; files are named in the text instead.
-            files: false,
+            // Viber takes media only by public URL (served from /media/…).
+            files: true,
             max_text_chars: MAX_TEXT_CHARS,
         }
     }
@@ -281,10 +338,15 @@ impl ChannelAdapter for Viber {
             "delivered" => (status("delivered").into_iter().collect(), Vec::new()),
             "seen" => (status("read").into_iter().collect(), Vec::new()),
             "failed" => (status("failed").into_iter().collect(), Vec::new()),
-            // webhook (the set_webhook check), subscribed, conversation_started: just 200.
-            "webhook" | "subscribed" | "conversation_started" | "client_status" => {
-                (Vec::new(), Vec::new())
+            "conversation_started" => {
+                return Ok(Parsed {
+                    inbound: Vec::new(),
+                    reply: WebhookReply::Json(self.welcome(&ev)),
+                    unparsed: Vec::new(),
+                });
             }
+            // webhook (the set_webhook check), subscribed: just 200.
+            "webhook" | "subscribed" | "client_status" => (Vec::new(), Vec::new()),
             other => (
                 Vec::new(),
                 vec![(ev.to_string(), format!("event {other} is not handled"))],
@@ -299,19 +361,35 @@ impl ChannelAdapter for Viber {
 
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
         Box::pin(async move {
-            let mut text = super::common::signed_text(out, self.show_operator_name);
-            for f in &out.files {
-                text.push_str(&format!("\n📎 {}", f.name));
-            }
+            let text = super::common::signed_text(out, self.show_operator_name);
+            // Viber fetches media from a public URL; without one, say so before sending anything.
+            let media = out
+                .files
+                .iter()
+                .map(|f| {
+                    media_message(f).ok_or_else(|| {
+                        SendError::permanent(format!(
+                            "Viber takes files only by public URL: set --public-url to send {}",
+                            f.name
+                        ))
+                    })
+                })
+                .collect::<Result<Vec<Value>, SendError>>()?;
             let mut sender = json!({ "name": self.sender_name });
             if let Some(a) = &self.sender_avatar {
                 sender["avatar"] = json!(a);
             }
-            let parts = crate::domain::text::split_text(&text, MAX_TEXT_CHARS);
-            let count = parts.len();
+            let mut bodies: Vec<Value> = media;
+            if !text.trim().is_empty() || bodies.is_empty() {
+                for part in crate::domain::text::split_text(&text, MAX_TEXT_CHARS) {
+                    bodies.push(json!({ "type": "text", "text": part }));
+                }
+            }
+            let count = bodies.len();
             let mut last = None;
-            for (i, part) in parts.into_iter().enumerate() {
-                let mut body = json!({ "receiver": out.recipient, "type": "text", "text": part, "sender": sender });
+            for (i, mut body) in bodies.into_iter().enumerate() {
+                body["receiver"] = json!(out.recipient);
+                body["sender"] = sender.clone();
                 if i + 1 == count
                     && let Some(k) = &out.keyboard
                 {

@@ -83,9 +83,7 @@ impl Vk {
 
     /// Uploads a file for a message and returns its attachment id ("photo…" or "doc…").
     async fn upload(&self, peer_id: i64, f: &OutboundFile) -> Result<String, SendError> {
-        let bytes = tokio::fs::read(&f.path)
-            .await
-            .map_err(|e| SendError::permanent(format!("cannot read attachment {}: {e}", f.name)))?;
+        let (part, _) = super::common::file_part(f).await?;
         let photo = matches!(
             f.content_type.as_str(),
             "image/jpeg" | "image/png" | "image/gif"
@@ -103,10 +101,6 @@ impl Vk {
         let url = server["upload_url"]
             .as_str()
             .ok_or_else(|| SendError::retry("VK gave no upload_url"))?;
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(f.name.clone())
-            .mime_str(&f.content_type)
-            .map_err(|e| SendError::permanent(e.to_string()))?;
         let uploaded: Value = self
             .http
             .post(url)

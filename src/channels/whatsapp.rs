@@ -79,13 +79,7 @@ impl WhatsApp {
     }
 
     async fn upload(&self, f: &OutboundFile) -> Result<String, SendError> {
-        let bytes = tokio::fs::read(&f.path)
-            .await
-            .map_err(|e| SendError::permanent(format!("cannot read attachment {}: {e}", f.name)))?;
-        let part = reqwest::multipart::Part::bytes(bytes)
-            .file_name(f.name.clone())
-            .mime_str(&f.content_type)
-            .map_err(|e| SendError::permanent(e.to_string()))?;
+        let (part, _) = super::common::file_part(f).await?;
         let form = reqwest::multipart::Form::new()
             .text("messaging_product", "whatsapp")
             .text("type", f.content_type.clone())

@@ -70,6 +70,7 @@ impl Inbox {
         }
         let mut inbound = parsed.inbound;
         for item in &mut inbound {
+            channel.adapter.enrich(item).await;
             self.fetch_remote_files(channel, item).await;
         }
         let presses: Vec<Inbound> = inbound

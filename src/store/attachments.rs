@@ -54,6 +54,20 @@ pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Attachment> 
         .ok_or_else(|| Error::not_found(format!("attachment {id} not found")))
 }
 
+/// An attachment an operator sent, by storage key: the only ones served without a login
+/// (platforms that take media by URL fetch them).
+pub fn outgoing_by_key(conn: &mut DbConn, key: &str) -> Result<Attachment> {
+    use super::schema::messages;
+    attachments::table
+        .inner_join(messages::table.on(messages::id.eq(attachments::message_id)))
+        .filter(attachments::storage_key.eq(key))
+        .filter(messages::kind.eq("operator"))
+        .select(Attachment::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or_else(|| Error::not_found("no such file"))
+}
+
 pub fn of_messages(conn: &mut DbConn, message_ids: &[i64]) -> Result<Vec<Attachment>> {
     Ok(attachments::table
         .filter(attachments::message_id.eq_any(message_ids))

@@ -6,6 +6,7 @@ pub mod console;
 pub mod errors;
 pub mod health;
 pub mod live;
+pub mod media;
 pub mod throttle;
 pub mod view;
 pub mod webhooks;
@@ -83,6 +84,7 @@ pub fn server(
             .configure(console::routes)
             .configure(widget::routes)
             .configure(webhooks::routes)
+            .configure(media::routes)
             .configure(api::routes)
             .service(actix_files::Files::new("/static", static_root.clone()))
     })

@@ -219,6 +219,15 @@ async fn fake_avito() -> MockServer {
         )
         .mount(&server)
         .await;
+    Mock::given(method("GET"))
+        .and(path("/messenger/v2/accounts/42/chats/u2i-abc"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({
+            "id": "u2i-abc",
+            "context": { "type": "item", "value": { "id": 3_123_456_789i64, "title": "Велосипед Stels Navigator 500",
+                "url": "https://www.avito.ru/moskva/velosipedy/stels_3123456789", "price_string": "15 000 ₽" } },
+            "users": [ { "id": 42, "name": "Магазин велосипедов" }, { "id": 777, "name": "Пётр" } ] })))
+        .mount(&server)
+        .await;
     Mock::given(path("/messenger/v3/webhook"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json!({"ok": true})))
         .mount(&server)
@@ -307,7 +316,11 @@ async fn avito_listing_chats_token_refresh_and_echoes() {
     assert_eq!(customer.len(), 1);
     assert_eq!(
         customer[0]["text"],
-        "🏷 Объявление https://www.avito.ru/3123456789\nВелосипед ещё продаётся?"
+        "🏷 Объявление «Велосипед Stels Navigator 500» https://www.avito.ru/moskva/velosipedy/stels_3123456789\nВелосипед ещё продаётся?"
+    );
+    assert_eq!(
+        list["data"][0]["contact"]["name"], "Пётр",
+        "the buyer's name from the chat"
     );
 
     for text in ["Да, продаётся", "Можно посмотреть завтра"] {
@@ -354,5 +367,171 @@ async fn avito_listing_chats_token_refresh_and_echoes() {
     assert_eq!(
         sends[2].url.path(),
         "/messenger/v1/accounts/42/chats/u2i-abc/messages"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ok_files_are_uploaded_and_sent_as_attachments() {
+    let server = fake_ok().await;
+    Mock::given(path("/graph/me/fileUploadUrl"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"url": format!("{}/upload/slot-1", server.uri()), "token": "FILE-TOKEN"}),
+        ))
+        .mount(&server)
+        .await;
+    // Photos answer with their own token; files keep the one from fileUploadUrl.
+    Mock::given(method("POST"))
+        .and(path("/upload/slot-1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"photos": {"p1": {"token": "IMG-TOKEN"}}})),
+        )
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/upload/slot-1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({})))
+        .mount(&server)
+        .await;
+    let app = app_with(&ok_toml(&server, "chat")).await;
+    let hook = format!("/webhooks/ok/{HOOK_SECRET}");
+    post(
+        &app,
+        &hook,
+        &ok_message("mid:F.1", "Пришлите схему посадки"),
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=ok", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    let op = app.admin().await;
+    assert_eq!(
+        op.send_file(id, "Схема", "схема.png", "image/png", b"\x89PNG scheme")
+            .await,
+        303
+    );
+    assert_eq!(
+        op.send_file(id, "", "Инструкция.pdf", "application/pdf", b"%PDF guide")
+            .await,
+        303
+    );
+    app.eventually("two sent", || async {
+        bodies(&server, "/graph/me/messages/").await.len() >= 2
+    })
+    .await;
+    let sent = bodies(&server, "/graph/me/messages/").await;
+    assert_eq!(sent[0]["message"]["text"], "Admin:\nСхема");
+    assert_eq!(
+        sent[0]["message"]["attachments"],
+        json!([{"type": "IMAGE", "payload": {"token": "IMG-TOKEN"}}])
+    );
+    assert_eq!(
+        sent[1]["message"]["attachments"],
+        json!([{"type": "FILE", "payload": {"token": "FILE-TOKEN"}}])
+    );
+    let uploads: Vec<_> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/upload/slot-1")
+        .collect();
+    assert_eq!(uploads.len(), 2);
+    let body = String::from_utf8_lossy(&uploads[1].body);
+    assert!(
+        body.contains("name=\"file\"") && body.contains("%PDF guide"),
+        "multipart field file with the bytes"
+    );
+    let kinds: Vec<String> = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == "/graph/me/fileUploadUrl")
+        .map(|r| r.url.query().unwrap_or_default().to_string())
+        .collect();
+    assert!(
+        kinds[0].contains("type=IMAGE") && kinds[1].contains("type=FILE"),
+        "{kinds:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn avito_images_go_out_and_other_files_are_refused_with_the_reason() {
+    let server = fake_avito().await;
+    Mock::given(method("POST"))
+        .and(path("/messenger/v1/accounts/42/uploadImages"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"12345.abcdef": {"140x105": "https://img.avito.st/140x105/1.jpg"}}),
+        ))
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path(
+            "/messenger/v1/accounts/42/chats/u2i-abc/messages/image",
+        ))
+        .respond_with(
+            ResponseTemplate::new(200).set_body_json(json!({"id": "img-out-1", "type": "image"})),
+        )
+        .mount(&server)
+        .await;
+    let toml = format!(
+        "[[channels]]\nid = \"avito\"\nkind = \"avito\"\nname = \"Авито\"\nclient_id = \"cid\"\nclient_secret = \"csecret\"\nuser_id = 42\nwebhook_secret = \"{HOOK_SECRET}\"\napi_base = \"{}\"\n",
+        server.uri()
+    );
+    let app = app_with(&toml).await;
+    let hook = format!("/webhooks/avito/{HOOK_SECRET}");
+    post(&app, &hook, &avito_message("m1", 777, "Есть фото рамы?")).await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=avito", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    let op = app.admin().await;
+    op.send_file(id, "Вот рама", "рама.jpg", "image/jpeg", b"\xff\xd8frame")
+        .await;
+    op.send_file(id, "Паспорт", "паспорт.pdf", "application/pdf", b"%PDF")
+        .await;
+    app.eventually("image sent, pdf failed", || async {
+        let t = app.thread(&token, id).await;
+        let ops: Vec<&Value> = t.iter().filter(|m| m["kind"] == "operator").collect();
+        ops.len() == 2
+            && ops[0]["delivery"] == "sent"
+            && ops[1]["delivery"] == "failed"
+            && ops[1]["error"]
+                .as_str()
+                .is_some_and(|e| e.contains("only images"))
+    })
+    .await;
+    let images = bodies(&server, "/messages/image").await;
+    assert_eq!(images, vec![json!({"image_id": "12345.abcdef"})]);
+    let upload = server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|r| r.url.path().ends_with("/uploadImages"))
+        .unwrap();
+    assert!(String::from_utf8_lossy(&upload.body).contains("name=\"uploadfile[]\""));
+    let texts: Vec<Value> = bodies(&server, "/chats/u2i-abc/messages")
+        .await
+        .into_iter()
+        .filter(|b| b.get("type") == Some(&json!("text")))
+        .collect();
+    assert!(
+        texts
+            .iter()
+            .any(|b| b["message"]["text"] == "Admin:\nВот рама"),
+        "the caption goes as text: {texts:?}"
+    );
+    assert!(
+        !texts.iter().any(|b| b["message"]["text"]
+            .as_str()
+            .unwrap_or("")
+            .contains("Паспорт")),
+        "a refused message sends nothing"
     );
 }

@@ -317,3 +317,123 @@ async fn the_helpdesk_bot_on_viber_keyboards() {
         "button presses are not stored as messages"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_go_out_by_public_url_and_opening_the_chat_gets_a_welcome() {
+    let server = fake_viber().await;
+    sends_ok(&server).await;
+    let app = viber_app(
+        &server,
+        "routing = \"chat\"\nwelcome_message = \"Здравствуйте! Напишите, чем помочь.\"\n",
+    )
+    .await;
+    // Opening the chat: Viber shows what the webhook answers.
+    let started = json!({"event": "conversation_started", "timestamp": 1, "message_token": 7, "type": "open",
+        "user": {"id": USER, "name": "Анна", "language": "ru", "api_version": 10}, "subscribed": false});
+    let bytes = serde_json::to_vec(&started).unwrap();
+    let resp = app
+        .http
+        .post(format!("{}/webhooks/viber", app.url))
+        .header(
+            "X-Viber-Content-Signature",
+            perepiska::crypto::hmac_sha256_hex(TOKEN.as_bytes(), &bytes),
+        )
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 200);
+    let welcome: Value = resp.json().await.unwrap();
+    assert_eq!(welcome["type"], "text");
+    assert_eq!(welcome["text"], "Здравствуйте! Напишите, чем помочь.");
+    assert_eq!(welcome["sender"]["name"], "Пекарня");
+
+    post(
+        &app,
+        &message(10, json!({"type": "text", "text": "Пришлите меню"})),
+        false,
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = viber_conversation(&app, &token).await;
+    let op = app.admin().await;
+    let jpeg = b"\xff\xd8\xff\xe0menu-photo".to_vec();
+    assert_eq!(
+        op.send_file(id, "Вот меню", "menu.jpg", "image/jpeg", &jpeg)
+            .await,
+        303
+    );
+    assert_eq!(
+        op.send_file(id, "", "Прайс.pdf", "application/pdf", b"%PDF price")
+            .await,
+        303
+    );
+    app.eventually("three sends", || async { sends(&server).await.len() >= 3 })
+        .await;
+    let sent = sends(&server).await;
+    assert_eq!(sent[0]["type"], "picture");
+    assert_eq!(sent[1]["type"], "text", "the caption follows the picture");
+    assert_eq!(sent[1]["text"], "Admin:\nВот меню");
+    assert_eq!(sent[2]["type"], "file");
+    assert_eq!(sent[2]["file_name"], "Прайс.pdf");
+    assert_eq!(sent[2]["size"], 10);
+    // Viber fetches the media from our public URL, which serves the operator's file.
+    for (i, expected) in [(0, &jpeg[..]), (2, &b"%PDF price"[..])] {
+        let url = sent[i]["media"].as_str().unwrap();
+        let local = url.replace("https://support.example.com", &app.url);
+        assert!(
+            url.starts_with("https://support.example.com/media/"),
+            "{url}"
+        );
+        let got = app.http.get(&local).send().await.unwrap();
+        assert_eq!(got.status(), 200);
+        assert_eq!(&got.bytes().await.unwrap()[..], expected);
+    }
+    // Customers' files and made-up ids are not served.
+    for path in [
+        "/media/0123456789abcdef0123456789abcdef/x.jpg",
+        "/media/..%2F..%2Fetc/passwd",
+    ] {
+        let s = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap()
+            .status();
+        assert_eq!(s, 404, "{path}");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn without_a_public_url_a_file_fails_with_the_reason() {
+    let server = fake_viber().await;
+    sends_ok(&server).await;
+    let toml = format!(
+        "[[channels]]\nid = \"viber\"\nkind = \"viber\"\nname = \"Пекарня\"\ntoken = \"{TOKEN}\"\napi_base = \"{}\"\n",
+        server.uri()
+    );
+    let app = TestApp::spawn_with(|s| std::fs::write(&s.channels_path, &toml).unwrap()).await;
+    post(
+        &app,
+        &message(10, json!({"type": "text", "text": "Пришлите меню"})),
+        false,
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = viber_conversation(&app, &token).await;
+    let op = app.admin().await;
+    op.send_file(id, "Вот меню", "menu.jpg", "image/jpeg", b"\xff\xd8jpg")
+        .await;
+    app.eventually("failed", || async {
+        app.thread(&token, id).await.iter().any(|m| {
+            m["kind"] == "operator"
+                && m["delivery"] == "failed"
+                && m["error"]
+                    .as_str()
+                    .is_some_and(|e| e.contains("public URL"))
+        })
+    })
+    .await;
+    assert!(sends(&server).await.is_empty(), "nothing half-sent");
+}
