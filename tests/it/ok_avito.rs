@@ -535,3 +535,56 @@ async fn avito_images_go_out_and_other_files_are_refused_with_the_reason() {
         "a refused message sends nothing"
     );
 }
+
+struct OkCustomer<'a> {
+    server: &'a MockServer,
+}
+
+impl crate::support::journey::Customer for OkCustomer<'_> {
+    async fn say(&mut self, app: &TestApp, n: u32, text: &str) {
+        let hook = format!("/webhooks/ok/{HOOK_SECRET}");
+        assert_eq!(
+            post(app, &hook, &ok_message(&format!("mid:J{n}"), text)).await,
+            200
+        );
+    }
+
+    async fn press(&mut self, app: &TestApp, n: u32, data: &str) {
+        let hook = format!("/webhooks/ok/{HOOK_SECRET}");
+        let press = json!({"webhookType": "MESSAGE_CALLBACK", "sender": {"user_id": "user:5500", "name": "Галина"},
+            "recipient": {"chat_id": "chat:C3ecb9d02a600"}, "callbackId": format!("cb-{n}"), "payload": data, "timestamp": n});
+        assert_eq!(post(app, &hook, &press).await, 200);
+    }
+
+    async fn replies(&self) -> Vec<crate::support::journey::Reply> {
+        bodies(self.server, "/graph/me/messages/")
+            .await
+            .into_iter()
+            .map(|b| crate::support::journey::Reply {
+                text: b["message"]["text"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                buttons: b["message"]["attachment"]["payload"]["keyboard"]["buttons"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+                    .filter_map(|k| {
+                        Some((
+                            k["text"].as_str()?.to_string(),
+                            k["payload"].as_str()?.to_string(),
+                        ))
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_bot_journey_on_ok() {
+    let server = fake_ok().await;
+    let app = app_with(&ok_toml(&server, "helpdesk")).await;
+    crate::support::journey::full_journey(&app, "ok", &mut OkCustomer { server: &server }).await;
+}

@@ -437,3 +437,50 @@ async fn without_a_public_url_a_file_fails_with_the_reason() {
     .await;
     assert!(sends(&server).await.is_empty(), "nothing half-sent");
 }
+
+struct ViberCustomer<'a> {
+    server: &'a MockServer,
+}
+
+impl crate::support::journey::Customer for ViberCustomer<'_> {
+    async fn say(&mut self, app: &TestApp, n: u32, text: &str) {
+        let body = message(1000 + u64::from(n), json!({"type": "text", "text": text}));
+        assert_eq!(post(app, &body, false).await, 200);
+    }
+
+    async fn press(&mut self, app: &TestApp, n: u32, data: &str) {
+        // A reply button comes back as a message carrying its ActionBody.
+        self.say(app, n, &format!("#cmd:{data}")).await;
+    }
+
+    async fn replies(&self) -> Vec<crate::support::journey::Reply> {
+        sends(self.server)
+            .await
+            .into_iter()
+            .filter(|b| b["type"] == "text")
+            .map(|b| crate::support::journey::Reply {
+                text: b["text"].as_str().unwrap_or_default().to_string(),
+                buttons: b["keyboard"]["Buttons"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|k| {
+                        Some((
+                            k["Text"].as_str()?.to_string(),
+                            k["ActionBody"].as_str()?.strip_prefix("#cmd:")?.to_string(),
+                        ))
+                    })
+                    .collect(),
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_bot_journey_on_viber() {
+    let server = fake_viber().await;
+    sends_ok(&server).await;
+    let app = viber_app(&server, "routing = \"helpdesk\"\n").await;
+    crate::support::journey::full_journey(&app, "viber", &mut ViberCustomer { server: &server })
+        .await;
+}

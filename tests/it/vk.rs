@@ -408,3 +408,69 @@ fn check_config_online_names_the_community() {
     .unwrap_or_default();
     assert!(e.contains("access_token"), "{e}");
 }
+
+struct VkCustomer<'a> {
+    server: &'a MockServer,
+}
+
+impl crate::support::journey::Customer for VkCustomer<'_> {
+    async fn say(&mut self, app: &TestApp, n: u32, text: &str) {
+        let (s, body) = post(app, &message(100 + i64::from(n), text, json!([]))).await;
+        assert_eq!((s, body.as_str()), (200, "ok"));
+    }
+
+    async fn press(&mut self, app: &TestApp, n: u32, data: &str) {
+        let ev = event(
+            "message_event",
+            json!({"user_id": USER, "peer_id": USER, "event_id": format!("ev-{n}"), "payload": {"cmd": data}}),
+        );
+        let (s, _) = post(app, &ev).await;
+        assert_eq!(s, 200);
+    }
+
+    async fn replies(&self) -> Vec<crate::support::journey::Reply> {
+        calls(self.server, "messages.send")
+            .await
+            .into_iter()
+            .map(|c| {
+                let keyboard: Value = c
+                    .get("keyboard")
+                    .and_then(|k| serde_json::from_str(k).ok())
+                    .unwrap_or(Value::Null);
+                let buttons = keyboard["buttons"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .flat_map(|row| row.as_array().cloned().unwrap_or_default())
+                    .filter_map(|b| {
+                        let payload: Value =
+                            serde_json::from_str(b["action"]["payload"].as_str()?).ok()?;
+                        Some((
+                            b["action"]["label"].as_str()?.to_string(),
+                            payload["cmd"].as_str()?.to_string(),
+                        ))
+                    })
+                    .collect();
+                crate::support::journey::Reply {
+                    text: c.get("message").cloned().unwrap_or_default(),
+                    buttons,
+                }
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_bot_journey_on_vk() {
+    let server = fake_vk().await;
+    send_ok(&server).await;
+    let app = vk_app(&server, "routing = \"helpdesk\"\n").await;
+    crate::support::journey::full_journey(&app, "vk", &mut VkCustomer { server: &server }).await;
+    assert!(
+        calls(&server, "messages.sendMessageEventAnswer")
+            .await
+            .len()
+            >= 5,
+        "every press is answered"
+    );
+}

@@ -407,3 +407,68 @@ async fn templates_reach_customers_after_the_window() {
             .contains("WhatsApp feature")
     );
 }
+
+struct WaCustomer<'a> {
+    server: &'a MockServer,
+}
+
+impl crate::support::journey::Customer for WaCustomer<'_> {
+    async fn say(&mut self, app: &TestApp, n: u32, text: &str) {
+        let body = messages(
+            json!([{ "from": CUSTOMER, "id": format!("wamid.J{n}"), "timestamp": "1", "type": "text", "text": { "body": text } }]),
+        );
+        assert_eq!(post(app, &body, false).await, 200);
+    }
+
+    async fn press(&mut self, app: &TestApp, n: u32, data: &str) {
+        // Lists and reply buttons answer alike; the id is what we sent.
+        let body = messages(
+            json!([{ "from": CUSTOMER, "id": format!("wamid.J{n}"), "timestamp": "2", "type": "interactive",
+                "interactive": { "type": "list_reply", "list_reply": { "id": data, "title": "…" } } }]),
+        );
+        assert_eq!(post(app, &body, false).await, 200);
+    }
+
+    async fn replies(&self) -> Vec<crate::support::journey::Reply> {
+        sent(self.server)
+            .await
+            .into_iter()
+            .map(|m| {
+                let i = &m["interactive"];
+                let mut buttons: Vec<(String, String)> = i["action"]["buttons"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|b| {
+                        Some((
+                            b["reply"]["title"].as_str()?.to_string(),
+                            b["reply"]["id"].as_str()?.to_string(),
+                        ))
+                    })
+                    .collect();
+                for s in i["action"]["sections"].as_array().into_iter().flatten() {
+                    for r in s["rows"].as_array().into_iter().flatten() {
+                        buttons.push((
+                            r["title"].as_str().unwrap_or_default().to_string(),
+                            r["id"].as_str().unwrap_or_default().to_string(),
+                        ));
+                    }
+                }
+                let text = m["text"]["body"]
+                    .as_str()
+                    .or_else(|| i["body"]["text"].as_str())
+                    .unwrap_or_default()
+                    .to_string();
+                crate::support::journey::Reply { text, buttons }
+            })
+            .collect()
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_whole_bot_journey_on_whatsapp() {
+    let server = fake_graph().await;
+    sends_ok(&server).await;
+    let app = wa_app(&server, "routing = \"helpdesk\"\n").await;
+    crate::support::journey::full_journey(&app, "wa", &mut WaCustomer { server: &server }).await;
+}

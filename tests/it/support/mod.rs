@@ -5,6 +5,7 @@
 #![allow(dead_code)]
 
 pub mod fake_telegram;
+pub mod journey;
 
 use std::sync::Arc;
 use std::time::Duration;
