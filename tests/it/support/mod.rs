@@ -48,9 +48,18 @@ impl Drop for PgDb {
 fn fresh_pg() -> Option<PgDb> {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
-    let admin_url = std::env::var("TEST_DATABASE_URL")
+    let mut admin_url = std::env::var("TEST_DATABASE_URL")
         .ok()
         .filter(|u| !u.is_empty())?;
+    // Tests talk to 127.0.0.1: without TLS, no connection closing in a pool's thread can race
+    // OpenSSL's clean-up at process exit (seen once as a "double free" after all tests passed).
+    if !admin_url.contains("sslmode=") {
+        admin_url.push_str(if admin_url.contains('?') {
+            "&sslmode=disable"
+        } else {
+            "?sslmode=disable"
+        });
+    }
     let name = format!(
         "perepiska_test_{}",
         perepiska::crypto::random_hex(6).unwrap_or_default()
@@ -59,12 +68,13 @@ fn fresh_pg() -> Option<PgDb> {
         .unwrap_or_else(|e| panic!("TEST_DATABASE_URL is set but PostgreSQL is unreachable: {e}"));
     c.batch_execute(&format!("CREATE DATABASE {name}"))
         .unwrap_or_else(|e| panic!("cannot create test database: {e}"));
-    let base = admin_url
+    let (without_query, query) = admin_url.split_once('?').unwrap_or((&admin_url, ""));
+    let base = without_query
         .rsplit_once('/')
         .map(|(b, _)| b.to_string())
-        .unwrap_or(admin_url.clone());
+        .unwrap_or(without_query.to_string());
     Some(PgDb {
-        url: format!("{base}/{name}"),
+        url: format!("{base}/{name}?{query}"),
         admin_url,
         name,
     })
