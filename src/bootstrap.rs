@@ -4,7 +4,7 @@
 use std::sync::Arc;
 
 use crate::channels::Registry;
-use crate::config::{Settings, load_channels};
+use crate::config::{Settings, load_automation, load_channels};
 use crate::crypto;
 use crate::domain::Role;
 use crate::error::{Error, Result};
@@ -30,6 +30,7 @@ pub fn open_store(settings: &Settings) -> anyhow::Result<Store> {
 pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
     // Validate the file before touching the database: a wrong file stops start-up.
     let decls = load_channels(&settings.channels_path)?;
+    let file_auto = load_automation(&settings.channels_path)?;
     let store = open_store(settings)?;
     let (admin_email, admin_password) = (
         settings.admin_email.clone(),
@@ -53,6 +54,15 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                 keep.push(d.id.clone());
             }
             channels::disable_file_channels_except(conn, &keep)?;
+            if file_auto.schedule.is_some() || file_auto.alerts.is_some() {
+                let project = match &file_auto.project {
+                    Some(slug) => projects::by_slug(conn, slug)?.ok_or_else(|| {
+                        Error::invalid(format!("schedule: project \"{slug}\" does not exist"))
+                    })?,
+                    None => default.clone(),
+                };
+                apply_file_automation(conn, project.id, &file_auto)?;
+            }
             let has_widget = channels::of_project(conn, default.id)?
                 .iter()
                 .any(|c| c.kind == "widget");
@@ -84,6 +94,29 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
         registry,
         admin_notice,
     })
+}
+
+/// The file's schedule and alerts, unless the settings page has saved its own since.
+fn apply_file_automation(
+    conn: &mut store::DbConn,
+    project_id: i64,
+    file: &crate::config::FileAutomation,
+) -> Result<()> {
+    use crate::store::project_settings;
+    if project_settings::get(conn, project_id)?.is_some_and(|r| r.source == "web") {
+        tracing::info!("schedule and alerts: keeping what the settings page saved");
+        return Ok(());
+    }
+    let json = |v: Option<String>| v.filter(|s| s != "null");
+    let schedule = json(serde_json::to_string(&file.schedule).ok());
+    let alerts = json(serde_json::to_string(&file.alerts).ok());
+    project_settings::save(
+        conn,
+        project_id,
+        schedule.as_deref(),
+        alerts.as_deref(),
+        "file",
+    )
 }
 
 pub fn http_client() -> anyhow::Result<reqwest::Client> {

@@ -20,6 +20,10 @@ pub struct Settings {
     /// Mark cookies Secure (set when the console is served over HTTPS).
     pub secure_cookies: bool,
     pub workers: usize,
+    /// The time automation runs on (tests set it by hand).
+    pub clock: crate::clock::Clock,
+    /// How often due timers are looked for.
+    pub scheduler_tick: Duration,
 }
 
 impl Default for Settings {
@@ -37,6 +41,8 @@ impl Default for Settings {
             outbox_max_attempts: 10,
             secure_cookies: false,
             workers: 0,
+            clock: crate::clock::Clock::System,
+            scheduler_tick: Duration::from_secs(1),
         }
     }
 }
@@ -92,13 +98,17 @@ pub fn parse_channels(
 ) -> Result<Vec<ChannelDecl>, String> {
     let doc: toml::Table = toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
     for key in doc.keys() {
-        if key != "channels" && key != "schedule" {
+        if !["channels", "schedule", "alerts"].contains(&key.as_str()) {
             return Err(format!(
-                "unknown top-level key \"{key}\" (expected [[channels]])"
+                "unknown top-level key \"{key}\" (expected [[channels]], [schedule] or [alerts])"
             ));
         }
     }
+    let automation = automation_of(&doc, &env)?;
     let Some(list) = doc.get("channels") else {
+        if automation.alerts.is_some() {
+            return Err("alerts.channel must name a telegram channel declared in this file".into());
+        }
         return Ok(Vec::new());
     };
     let list = list
@@ -157,7 +167,92 @@ pub fn parse_channels(
             config,
         });
     }
+    if let Some(a) = &automation.alerts
+        && !out
+            .iter()
+            .any(|c| c.id == a.channel && c.kind == "telegram")
+    {
+        return Err(format!(
+            "alerts.channel \"{}\" must name a telegram channel declared in this file",
+            a.channel
+        ));
+    }
     Ok(out)
+}
+
+/// Project-wide automation declared in channels.toml: `[schedule]` and `[alerts]`.
+#[derive(Clone, Debug, Default)]
+pub struct FileAutomation {
+    /// Project slug; the first project when absent.
+    pub project: Option<String>,
+    pub schedule: Option<crate::automation::Schedule>,
+    pub alerts: Option<crate::automation::StaffAlerts>,
+}
+
+fn automation_of(
+    doc: &toml::Table,
+    env: &impl Fn(&str) -> Option<String>,
+) -> Result<FileAutomation, String> {
+    let json = |key: &str| -> Result<Option<serde_json::Value>, String> {
+        doc.get(key)
+            .map(|v| {
+                toml_to_json(v, &|s| {
+                    expand_env(s, env).map_err(|e| format!("{key}: {e}"))
+                })
+            })
+            .transpose()
+    };
+    let schedule = json("schedule")?;
+    let project = schedule
+        .as_ref()
+        .and_then(|s| s["project"].as_str().map(str::to_string));
+    let schedule = schedule
+        .map(|s| crate::automation::Schedule::from_config(&s))
+        .transpose()?;
+    let alerts = match json("alerts")? {
+        None => None,
+        Some(a) => {
+            let field = |k: &str| {
+                a[k].as_str()
+                    .map(str::trim)
+                    .filter(|s| !s.is_empty())
+                    .map(str::to_string)
+                    .or_else(|| a[k].as_i64().map(|n| n.to_string()))
+                    .ok_or(format!("alerts.{k} is required"))
+            };
+            Some(crate::automation::StaffAlerts {
+                channel: field("channel")?,
+                chat_id: field("chat_id")?,
+            })
+        }
+    };
+    Ok(FileAutomation {
+        project,
+        schedule,
+        alerts,
+    })
+}
+
+/// The `[schedule]` and `[alerts]` of channels.toml (validated with the channels).
+pub fn load_automation(path: &Path) -> Result<FileAutomation, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(FileAutomation::default()),
+        Err(e) => {
+            return Err(ConfigError {
+                path: path.display().to_string(),
+                message: format!("cannot read: {e}"),
+            });
+        }
+    };
+    let doc: toml::Table = toml::from_str(&text).map_err(|e| ConfigError {
+        path: path.display().to_string(),
+        message: format!("not valid TOML: {e}"),
+    })?;
+    automation_of(&doc, &|k| std::env::var(k).ok()).map_err(|message| ConfigError {
+        path: path.display().to_string(),
+        message,
+    })
 }
 
 fn toml_to_json(

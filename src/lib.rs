@@ -1,10 +1,12 @@
 //! perepiska: an omnichannel inbox server. `start` builds everything from `Settings`;
 //! main.rs and the integration tests both use it.
 
+pub mod automation;
 pub mod bootstrap;
 pub mod bot;
 pub mod bus;
 pub mod channels;
+pub mod clock;
 pub mod config;
 pub mod crypto;
 pub mod domain;
@@ -82,7 +84,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         boot.registry.clone(),
         files::FileStore::new(&settings.data_dir, settings.max_attachment_bytes),
         metrics,
+        Arc::new(automation::Automation::new(settings.clock.clone())),
     );
+    automation::scheduler::reload(&inbox).await?;
     let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // Committers end when the last Inbox clone (the server's) is dropped.
     let ingest_rx = Arc::new(tokio::sync::Mutex::new(ingest_rx));
@@ -107,6 +111,11 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         shutdown_rx.clone(),
     ));
     tasks.push(outbox_worker);
+    tasks.push(tokio::spawn(automation::scheduler::run(
+        inbox.clone(),
+        settings.scheduler_tick,
+        shutdown_rx.clone(),
+    )));
     match channels::polling::start(&inbox, settings.public_url.as_deref(), &shutdown_rx).await {
         Ok(pollers) => tasks.extend(pollers),
         Err(e) => {

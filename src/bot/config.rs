@@ -17,6 +17,15 @@ pub struct BotConfig {
     pub support_phone: Option<String>,
 }
 
+impl Default for BotConfig {
+    fn default() -> Self {
+        BotConfig {
+            registration: Registration::Open,
+            support_phone: None,
+        }
+    }
+}
+
 impl BotConfig {
     /// None when the channel routes every message to the open conversation ("chat", the
     /// default); the bot is switched on per channel with routing = "helpdesk".

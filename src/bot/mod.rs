@@ -37,6 +37,20 @@ pub struct BotCtx {
     pub config: BotConfig,
     /// The platform shows buttons; otherwise options are numbered.
     pub buttons: bool,
+    pub rules: std::sync::Arc<crate::automation::ChannelRules>,
+}
+
+impl BotCtx {
+    /// Automation as the bot changes statuses (closing message, timers).
+    pub fn auto(&self) -> crate::automation::Ctx {
+        crate::automation::Ctx {
+            rules: self.rules.clone(),
+            project: Default::default(),
+            now: now(),
+            helpdesk: true,
+            buttons: self.buttons,
+        }
+    }
 }
 
 #[derive(Serialize, Deserialize, Default, Clone, Debug, PartialEq)]
@@ -859,16 +873,7 @@ fn customer_status(
     c: &Conversation,
     to: Status,
 ) -> Result<()> {
-    let from = Status::parse(&c.status)?;
-    from.can_change(to, Actor::Customer)?;
-    conversations::set_status(conn, c.id, to)?;
-    let ev = SystemEvent::Status {
-        from: from.as_str().into(),
-        to: to.as_str().into(),
-        by: contact.name.clone(),
-    };
-    messages::system(conn, ctx.project_id, c.id, &ev.to_json())?;
-    Ok(())
+    crate::inbox::manage::transition(conn, &ctx.auto(), c, to, Actor::Customer, &contact.name)
 }
 
 fn system_status(
@@ -878,16 +883,7 @@ fn system_status(
     to: Status,
     by: &str,
 ) -> Result<()> {
-    let from = Status::parse(&c.status)?;
-    from.can_change(to, Actor::System)?;
-    conversations::set_status(conn, c.id, to)?;
-    let ev = SystemEvent::Status {
-        from: from.as_str().into(),
-        to: to.as_str().into(),
-        by: by.to_string(),
-    };
-    messages::system(conn, ctx.project_id, c.id, &ev.to_json())?;
-    Ok(())
+    crate::inbox::manage::transition(conn, &ctx.auto(), c, to, Actor::System, by)
 }
 
 /// "Please contact me": a request for the organization's manager (or the team) to call back.
@@ -1086,17 +1082,23 @@ pub fn notify(conn: &mut DbConn, ctx: &BotCtx, c: &Conversation, change: Change)
         options: Vec::new(),
     };
     match change {
-        Change::Status(Status::Resolved) => r.ask(
-            fill(lang, "resolved", c.number, &c.subject),
-            vec![
-                (t(lang, "btn_rate").to_string(), format!("rate:{}", c.id)),
+        Change::Status(Status::Resolved) => {
+            let mut choices = vec![
                 (
                     t(lang, "btn_reopen").to_string(),
                     format!("reopen:{}", c.id),
                 ),
                 (t(lang, "btn_view").to_string(), format!("view:{}", c.id)),
-            ],
-        ),
+            ];
+            // Rating is on for helpdesk channels unless the channel turns it off.
+            if ctx.rules.rating.unwrap_or(true) {
+                choices.insert(
+                    0,
+                    (t(lang, "btn_rate").to_string(), format!("rate:{}", c.id)),
+                );
+            }
+            r.ask(fill(lang, "resolved", c.number, &c.subject), choices)
+        }
         Change::Created => r.say(fill(lang, "opened_for_you", c.number, &c.subject)),
         Change::Status(Status::Closed) => r.say(fill(lang, "closed", c.number, "")),
         Change::Status(s) => r.say(fill(

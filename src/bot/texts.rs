@@ -92,6 +92,17 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "✅ Заявка #{n} «{s}» решена. Оцените, пожалуйста, работу или верните заявку, если вопрос не решён.",
             "✅ Request #{n} \"{s}\" is resolved. Please rate the work, or return the request if the problem remains.",
         ),
+        "rate_by_digit" => (
+            "Ответьте цифрой от 1 до 5.",
+            "Reply with a digit from 1 to 5.",
+        ),
+        "rated_chat_ask_comment" => (
+            "Спасибо за оценку! Если хотите, напишите пару слов о нашей работе.",
+            "Thank you for the rating! If you like, write a few words about our work.",
+        ),
+        "rated_chat_thanks" => ("Спасибо за отзыв!", "Thank you for the feedback!"),
+        "our_specialist" => ("Наш специалист", "Our specialist"),
+        "auto_close_actor" => ("автозакрытие", "auto-close"),
         "ask_stars" => (
             "Оцените работу по заявке #{n} от 1 до 5:",
             "Rate the work on request #{n} from 1 to 5:",

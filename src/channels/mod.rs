@@ -356,6 +356,7 @@ pub fn build_adapter(
     if kind != "widget" {
         crate::bot::BotConfig::from_config(config)?;
     }
+    crate::automation::ChannelRules::from_config(config)?;
     match kind {
         "widget" => Ok(std::sync::Arc::new(widget::Widget::new(name))),
         "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(

@@ -11,6 +11,8 @@ pub struct ChannelEntry {
     pub adapter: Arc<dyn ChannelAdapter>,
     /// Set when customers talk to the helpdesk bot here (routing = "helpdesk").
     pub bot: Option<crate::bot::BotConfig>,
+    /// Automation rules: the settings page's if saved, else the channel's keys.
+    pub rules: Arc<crate::automation::ChannelRules>,
 }
 
 impl ChannelEntry {
@@ -21,7 +23,20 @@ impl ChannelEntry {
             channel_name: self.channel.name.clone(),
             config,
             buttons: self.adapter.capabilities().buttons,
+            rules: self.rules.clone(),
         })
+    }
+
+    /// The bot for customers of a chat channel outside working hours (off_hours = "bot").
+    pub fn off_hours_bot(&self) -> crate::bot::BotCtx {
+        crate::bot::BotCtx {
+            project_id: self.channel.project_id,
+            channel_id: self.channel.id,
+            channel_name: self.channel.name.clone(),
+            config: crate::bot::BotConfig::default(),
+            buttons: self.adapter.capabilities().buttons,
+            rules: self.rules.clone(),
+        }
     }
 }
 
@@ -50,15 +65,22 @@ impl Registry {
             } else {
                 crate::bot::BotConfig::from_config(&config)
             };
-            match build_adapter(&ch.kind, &ch.name, &config, &self.http).and_then(|a| Ok((a, bot?)))
+            let rules = match &ch.automation {
+                Some(saved) => serde_json::from_str::<crate::automation::ChannelRules>(saved)
+                    .map_err(|e| format!("saved automation settings: {e}")),
+                None => crate::automation::ChannelRules::from_config(&config),
+            };
+            match build_adapter(&ch.kind, &ch.name, &config, &self.http)
+                .and_then(|a| Ok((a, bot?, rules?)))
             {
-                Ok((adapter, bot)) => {
+                Ok((adapter, bot, rules)) => {
                     map.insert(
                         ch.id,
                         Arc::new(ChannelEntry {
                             channel: ch,
                             adapter,
                             bot,
+                            rules: Arc::new(rules),
                         }),
                     );
                 }

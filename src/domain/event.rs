@@ -127,6 +127,12 @@ pub enum Notice {
     },
     /// A customer of your organization asks to be contacted.
     ContactMe { number: i64, by: String },
+    /// A customer's message has waited for an answer too long.
+    Unanswered {
+        number: i64,
+        minutes: i64,
+        by: String,
+    },
 }
 
 impl Notice {
@@ -180,6 +186,22 @@ impl Notice {
             (ContactMe { number, by }, Lang::En) => {
                 format!("📞 {by} asks to be contacted (#{number})")
             }
+            (
+                Unanswered {
+                    number,
+                    minutes,
+                    by,
+                },
+                Lang::Ru,
+            ) => format!("⏰ #{number}: {by} ждёт ответа больше {minutes} мин"),
+            (
+                Unanswered {
+                    number,
+                    minutes,
+                    by,
+                },
+                Lang::En,
+            ) => format!("⏰ #{number}: {by} has waited for an answer over {minutes} min"),
         }
     }
 }

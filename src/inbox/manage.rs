@@ -3,6 +3,7 @@
 use chrono::NaiveDateTime;
 
 use super::Inbox;
+use crate::automation;
 use crate::bot;
 use crate::bus::{Event, EventKind};
 use crate::domain::event::SystemEvent;
@@ -32,12 +33,15 @@ pub struct Changes {
     pub due_at: Option<Option<NaiveDateTime>>,
 }
 
-pub fn change_status_tx(
+/// Every status change goes through here, whoever makes it (operator, customer, bot,
+/// timer): the rule check, the thread's record and what automation does about it.
+pub fn transition(
     conn: &mut DbConn,
-    op: &Operator,
+    ctx: &automation::Ctx,
     conv: &Conversation,
     to: Status,
     actor: Actor,
+    by: &str,
 ) -> Result<()> {
     let from = conv.status()?;
     from.can_change(to, actor)?;
@@ -45,10 +49,10 @@ pub fn change_status_tx(
     let ev = SystemEvent::Status {
         from: from.as_str().into(),
         to: to.as_str().into(),
-        by: op.name.clone(),
+        by: by.to_string(),
     };
-    messages::system(conn, op.project_id, conv.id, &ev.to_json())?;
-    Ok(())
+    messages::system(conn, conv.project_id, conv.id, &ev.to_json())?;
+    automation::status_changed(conn, ctx, conv, from, to)
 }
 
 impl Inbox {
@@ -60,12 +64,14 @@ impl Inbox {
     ) -> Result<Conversation> {
         let op2 = op.clone();
         let registry = self.registry.clone();
+        let auto = self.automation.clone();
         let (conv, notified) = self
             .store
             .write(move |conn| {
                 let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
+                let entry = registry.by_id(conv.channel_id);
                 // Customers of helpdesk channels hear about what operators change.
-                let bot = registry.by_id(conv.channel_id).and_then(|e| e.bot_ctx());
+                let bot = entry.as_ref().and_then(|e| e.bot_ctx());
                 let mut said = false;
                 if let Some(a) = ch.assignee
                     && a != conv.assignee_id
@@ -132,7 +138,10 @@ impl Inbox {
                     messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
                 }
                 if let Some(s) = ch.status {
-                    change_status_tx(conn, &op2, &conv, s, Actor::Operator)?;
+                    let ctx = auto.ctx(entry.as_deref());
+                    transition(conn, &ctx, &conv, s, Actor::Operator, &op2.name)?;
+                    // Automation may have queued a closing message or a rating request.
+                    said = true;
                     if let Some(ctx) = &bot {
                         bot::notify(conn, ctx, &conv, bot::Change::Status(s))?;
                         said = true;

@@ -23,6 +23,7 @@ pub struct Inbox {
     pub registry: Arc<Registry>,
     pub files: FileStore,
     pub metrics: Arc<Metrics>,
+    pub automation: Arc<crate::automation::Automation>,
     ingest: mpsc::Sender<receive::Job>,
     pub outbox_wake: Arc<Notify>,
 }
@@ -35,6 +36,7 @@ impl Inbox {
         registry: Arc<Registry>,
         files: FileStore,
         metrics: Arc<Metrics>,
+        automation: Arc<crate::automation::Automation>,
     ) -> (Inbox, mpsc::Receiver<receive::Job>) {
         let (tx, rx) = mpsc::channel(16_384);
         (
@@ -44,6 +46,7 @@ impl Inbox {
                 registry,
                 files,
                 metrics,
+                automation,
                 ingest: tx,
                 outbox_wake: Arc::new(Notify::new()),
             },

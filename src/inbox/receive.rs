@@ -28,6 +28,8 @@ pub struct Job {
     channel_id: i64,
     channel_name: String,
     bot: Option<crate::bot::BotCtx>,
+    /// Set when the channel has automation rules (most have none: no cost then).
+    auto: Option<crate::automation::Ctx>,
     inbound: Inbound,
     reply: oneshot::Sender<Result<Received>>,
 }
@@ -129,6 +131,12 @@ impl Inbox {
         inbound: Vec<Inbound>,
     ) -> Result<Vec<Received>> {
         let mut waits = Vec::with_capacity(inbound.len());
+        let auto = self.automation.ctx(Some(channel));
+        // Outside working hours a chat channel may hand its customers to the bot.
+        let bot = channel
+            .bot_ctx()
+            .or_else(|| auto.bot_off_hours().then(|| channel.off_hours_bot()));
+        let auto = (auto.rules.any() || (!auto.helpdesk && auto.rating())).then_some(auto);
         for item in inbound {
             let (tx, rx) = oneshot::channel();
             self.ingest
@@ -136,7 +144,8 @@ impl Inbox {
                     project_id: channel.channel.project_id,
                     channel_id: channel.channel.id,
                     channel_name: channel.channel.name.clone(),
-                    bot: channel.bot_ctx(),
+                    bot: bot.clone(),
+                    auto: auto.clone(),
                     inbound: item,
                     reply: tx,
                 })
@@ -198,10 +207,11 @@ pub async fn run_committer(
                 channel_id: j.channel_id,
                 channel_name: j.channel_name.clone(),
                 bot: j.bot.clone(),
+                auto: j.auto.clone(),
                 inbound: j.inbound.clone(),
             })
             .collect();
-        let bot_answers = work.iter().any(|w| w.bot.is_some());
+        let bot_answers = work.iter().any(|w| w.bot.is_some() || w.auto.is_some());
         let result = store
             .read(move |conn| {
                 let started = std::time::Instant::now();
@@ -258,6 +268,7 @@ struct Item {
     channel_id: i64,
     channel_name: String,
     bot: Option<crate::bot::BotCtx>,
+    auto: Option<crate::automation::Ctx>,
     inbound: Inbound,
 }
 
@@ -384,6 +395,7 @@ fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received
 fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     let mut known = Known::prefetch(conn, items)?;
     let mut touched: Vec<i64> = Vec::new();
+    let mut automated: Vec<(i64, i64, &crate::automation::Ctx)> = Vec::new();
     let mut results = Vec::with_capacity(items.len());
     for it in items {
         // Delivery reports concern our own messages, whatever the channel's routing.
@@ -410,14 +422,26 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
             });
             continue;
         }
-        let (received, learned) = match &it.bot {
+        let (received, learned) = match (&it.bot, &it.auto) {
             // Helpdesk channels: the bot decides what the event means.
-            Some(ctx) => (
+            (Some(ctx), _) => (
                 crate::bot::handle(conn, ctx, &it.inbound)?,
                 Learned::nothing(),
             ),
-            None => receive_one(conn, &known, it)?,
+            (None, Some(auto)) if auto.rating() => match rating_answer(conn, it, auto)? {
+                Some(r) => (r, Learned::nothing()),
+                None => receive_one(conn, &known, it)?,
+            },
+            (None, _) => receive_one(conn, &known, it)?,
         };
+        if let (Some(auto), Some(cid), Some(_), false) = (
+            &it.auto,
+            received.conversation_id,
+            received.message_id,
+            received.duplicate,
+        ) {
+            automated.push((cid, it.project_id, auto));
+        }
         if let Some((k, v)) = learned.message {
             known.messages.insert(k, v);
         }
@@ -444,7 +468,56 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     for c in touched {
         conversations::touch_customer(conn, c, t)?;
     }
+    // Timers see the conversation as it is after this batch, once per conversation.
+    automated.sort_unstable_by_key(|(c, _, _)| *c);
+    automated.dedup_by_key(|(c, _, _)| *c);
+    for (cid, project_id, auto) in automated {
+        let conv = conversations::by_id(conn, project_id, cid)?;
+        crate::automation::customer_wrote(conn, auto, &conv)?;
+    }
     Ok(results)
+}
+
+/// A chat channel's customer answering a rating request (a star button, a digit, or the
+/// comment after it): recorded on the rated conversation, not stored as a new message.
+fn rating_answer(
+    conn: &mut DbConn,
+    it: &Item,
+    auto: &crate::automation::Ctx,
+) -> Result<Option<Received>> {
+    use crate::automation::{RatingAnswer, parse_rating_button};
+    let press = match &it.inbound.event {
+        InboundEvent::Button { data } => match parse_rating_button(data) {
+            Some(p) => Some(p),
+            None => return Ok(None),
+        },
+        InboundEvent::Message { files, .. } if files.is_empty() => None,
+        _ => return Ok(None),
+    };
+    let Some(contact_id) =
+        contacts::by_identity(conn, it.channel_id, &it.inbound.external_user_id)?
+    else {
+        return Ok(None);
+    };
+    let answer = match (press, &it.inbound.event) {
+        (Some((c, n)), _) => RatingAnswer::Stars(c, n),
+        (None, InboundEvent::Message { text, .. }) => {
+            match crate::automation::rating_answer(conn, contact_id, it.channel_id, text)? {
+                Some(a) => a,
+                None => return Ok(None),
+            }
+        }
+        _ => return Ok(None),
+    };
+    crate::automation::record_rating(conn, auto, it.project_id, contact_id, answer)?;
+    Ok(Some(Received {
+        message_id: None,
+        conversation_id: None,
+        conversation_number: None,
+        contact_id,
+        duplicate: false,
+        new_conversation: false,
+    }))
 }
 
 fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received, Learned)> {

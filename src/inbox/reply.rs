@@ -2,7 +2,7 @@
 //! inside the team.
 
 use super::Inbox;
-use super::manage::{Operator, change_status_tx};
+use super::manage::{Operator, transition};
 use crate::bus::{Event, EventKind};
 use crate::domain::event::SystemEvent;
 use crate::domain::{Actor, Status};
@@ -33,16 +33,19 @@ impl Inbox {
             )));
         }
         let op2 = op.clone();
+        let registry = self.registry.clone();
+        let auto = self.automation.clone();
         let (mid, contact_id) = self
             .store
             .write(move |conn| {
                 let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
                 let t = now();
+                let ctx = auto.ctx(registry.by_id(conv.channel_id).as_deref());
                 if !private {
                     // Answering a new or finished conversation puts it (back) to work.
                     let status = conv.status()?;
                     if status == Status::New || status.is_final() || status == Status::Reopened {
-                        change_status_tx(conn, &op2, &conv, Status::Open, Actor::Operator)?;
+                        transition(conn, &ctx, &conv, Status::Open, Actor::Operator, &op2.name)?;
                     }
                     if conv.assignee_id.is_none() {
                         conversations::set_assignee(conn, conv.id, Some(op2.user_id))?;
@@ -77,6 +80,7 @@ impl Inbox {
                 if !private {
                     outbox::enqueue(conn, op2.project_id, mid, conv.channel_id)?;
                     conversations::touch_operator(conn, conv.id, t)?;
+                    crate::automation::operator_answered(conn, &ctx, &conv)?;
                 }
                 Ok((mid, conv.contact_id))
             })
@@ -115,6 +119,7 @@ impl Inbox {
         }
         let op2 = op.clone();
         let registry = self.registry.clone();
+        let auto = self.automation.clone();
         let conv = self
             .store
             .write(move |conn| {
@@ -134,7 +139,8 @@ impl Inbox {
                 };
                 messages::system(conn, op2.project_id, c.id, &ev.to_json())?;
                 conversations::set_assignee(conn, c.id, Some(op2.user_id))?;
-                change_status_tx(conn, &op2, &c, Status::Open, Actor::Operator)?;
+                let ctx = auto.ctx(registry.by_id(c.channel_id).as_deref());
+                transition(conn, &ctx, &c, Status::Open, Actor::Operator, &op2.name)?;
                 if let Some(ctx) = registry.by_id(c.channel_id).and_then(|e| e.bot_ctx()) {
                     crate::bot::notify(conn, &ctx, &c, crate::bot::Change::Created)?;
                 }
@@ -160,6 +166,8 @@ impl Inbox {
     ) -> Result<i64> {
         template.validate().map_err(Error::invalid)?;
         let op2 = op.clone();
+        let registry = self.registry.clone();
+        let auto = self.automation.clone();
         let (mid, contact_id) = self
             .store
             .write(move |conn| {
@@ -200,6 +208,8 @@ impl Inbox {
                     serde_json::to_string(&template).map_err(|e| Error::internal(e.to_string()))?;
                 outbox::enqueue_with(conn, op2.project_id, mid, conv.channel_id, Some(&payload))?;
                 conversations::touch_operator(conn, conv.id, t)?;
+                let ctx = auto.ctx(registry.by_id(conv.channel_id).as_deref());
+                crate::automation::operator_answered(conn, &ctx, &conv)?;
                 Ok((mid, conv.contact_id))
             })
             .await?;

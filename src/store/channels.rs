@@ -19,6 +19,9 @@ pub struct Channel {
     pub source: String,
     pub enabled: bool,
     pub created_at: NaiveDateTime,
+    /// Automation rules saved from the settings page (JSON); they win over the file's keys.
+    #[serde(skip)]
+    pub automation: Option<String>,
 }
 
 /// Creates or updates the channel with this key. Channels from channels.toml are re-applied

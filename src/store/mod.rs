@@ -9,9 +9,11 @@ pub mod conversations;
 pub mod messages;
 pub mod notifications;
 pub mod outbox;
+pub mod project_settings;
 pub mod projects;
 pub mod schema;
 pub mod teams;
+pub mod timers;
 pub mod users;
 
 use std::path::Path;

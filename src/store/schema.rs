@@ -85,6 +85,7 @@ diesel::table! {
         source -> Text,
         enabled -> Bool,
         created_at -> Timestamp,
+        automation -> Nullable<Text>,
     }
 }
 
@@ -230,6 +231,29 @@ diesel::table! {
     }
 }
 
+diesel::table! {
+    timers (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        kind -> Text,
+        step -> Integer,
+        due_at -> Timestamp,
+        state -> Text,
+        fired_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    project_settings (project_id) {
+        project_id -> BigInt,
+        schedule -> Nullable<Text>,
+        alerts -> Nullable<Text>,
+        source -> Text,
+        updated_at -> Timestamp,
+    }
+}
+
 diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> users (user_id));
 diesel::joinable!(conversations -> contacts (contact_id));
@@ -257,4 +281,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     raw_updates,
     bot_sessions,
     notifications,
+    timers,
+    project_settings,
 );

@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod api_channel;
+mod automation;
 mod bot;
 mod cli;
 mod console;

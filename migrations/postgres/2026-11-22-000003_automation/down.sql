@@ -1,0 +1,3 @@
+ALTER TABLE channels DROP COLUMN automation;
+DROP TABLE project_settings;
+DROP TABLE timers;

@@ -1,0 +1,261 @@
+//! Per-channel automation rules: auto-replies, off-hours handling, inactivity auto-close,
+//! the closing message, the rating request and unanswered alerts. Read from the channel's
+//! keys (channels.toml) or from the settings page, validated the same way for both.
+
+use chrono::Duration;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+pub const CLOSING_MESSAGE_CHARS: usize = 250;
+pub const AUTO_REPLY_CHARS: usize = 1000;
+pub const MAX_AUTO_REPLIES: usize = 10;
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct AutoReply {
+    /// Seconds the customer's last message stays unanswered before this is sent.
+    pub after_secs: i64,
+    pub text: String,
+}
+
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OffHours {
+    /// Outside working hours the usual auto-replies apply.
+    #[default]
+    Same,
+    /// Outside working hours `off_hours_replies` are sent instead.
+    AutoReply,
+    /// Outside working hours the customer bot answers (no auto-replies then).
+    Bot,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ChannelRules {
+    pub auto_close_after_secs: Option<i64>,
+    pub closing_message: Option<String>,
+    /// Ask for a 1-5 rating when resolved or closed; unset: on for helpdesk channels.
+    pub rating: Option<bool>,
+    pub unanswered_alert_after_secs: Option<i64>,
+    pub auto_replies: Vec<AutoReply>,
+    /// Keep auto-replying after an operator has answered in the conversation (default: stop).
+    pub auto_reply_after_operator: bool,
+    pub off_hours: OffHours,
+    pub off_hours_replies: Vec<AutoReply>,
+}
+
+/// "90s", "15m", "24h", "3d" → seconds. Refuses anything else, zero and negatives included
+/// where `positive` is asked for.
+pub fn parse_duration(s: &str, positive: bool) -> Result<i64, String> {
+    let s = s.trim();
+    let split = s
+        .find(|c: char| !c.is_ascii_digit() && c != '-')
+        .unwrap_or(s.len());
+    let (num, unit) = s.split_at(split);
+    let n: i64 = num.parse().map_err(|_| {
+        format!("\"{s}\" is not a duration: write a number and a unit, e.g. 90m, 24h or 3d")
+    })?;
+    let secs = match unit.trim() {
+        "s" => Some(n),
+        "m" => n.checked_mul(60),
+        "h" => n.checked_mul(3600),
+        "d" => n.checked_mul(86_400),
+        _ => None,
+    }
+    .ok_or_else(|| format!("\"{s}\" is not a duration: the unit must be s, m, h or d"))?;
+    if secs < 0 || (positive && secs == 0) {
+        return Err(format!("\"{s}\" must be greater than zero"));
+    }
+    if secs > 366 * 86_400 {
+        return Err(format!("\"{s}\" is longer than a year"));
+    }
+    Ok(secs)
+}
+
+/// Seconds back as the shortest exact form ("2m", "24h", "3d").
+pub fn format_duration(secs: i64) -> String {
+    match secs {
+        0 => "0s".into(),
+        s if s % 86_400 == 0 => format!("{}d", s / 86_400),
+        s if s % 3600 == 0 => format!("{}h", s / 3600),
+        s if s % 60 == 0 => format!("{}m", s / 60),
+        s => format!("{s}s"),
+    }
+}
+
+fn duration_key(config: &Value, key: &str, positive: bool) -> Result<Option<i64>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => parse_duration(s, positive)
+            .map(Some)
+            .map_err(|e| format!("{key}: {e}")),
+        Some(_) => Err(format!("{key} must be a duration such as \"24h\"")),
+    }
+}
+
+fn replies_key(config: &Value, key: &str) -> Result<Vec<AutoReply>, String> {
+    let list = match config.get(key) {
+        None | Some(Value::Null) => return Ok(Vec::new()),
+        Some(Value::Array(a)) => a,
+        Some(_) => {
+            return Err(format!(
+                "{key} must be a list like [{{ after = \"2m\", text = \"…\" }}]"
+            ));
+        }
+    };
+    if list.len() > MAX_AUTO_REPLIES {
+        return Err(format!("{key}: at most {MAX_AUTO_REPLIES} replies"));
+    }
+    let mut out = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let at = format!("{key}[{i}]");
+        let after = item["after"]
+            .as_str()
+            .ok_or(format!("{at}.after is required, e.g. \"2m\""))?;
+        let after_secs = parse_duration(after, false).map_err(|e| format!("{at}.after: {e}"))?;
+        let text = item["text"]
+            .as_str()
+            .map(str::trim)
+            .filter(|t| !t.is_empty())
+            .ok_or(format!("{at}.text is required"))?;
+        if text.chars().count() > AUTO_REPLY_CHARS {
+            return Err(format!(
+                "{at}.text is longer than {AUTO_REPLY_CHARS} characters"
+            ));
+        }
+        out.push(AutoReply {
+            after_secs,
+            text: text.to_string(),
+        });
+    }
+    out.sort_by_key(|r| r.after_secs);
+    Ok(out)
+}
+
+impl ChannelRules {
+    pub fn from_config(config: &Value) -> Result<ChannelRules, String> {
+        let closing_message = match config.get("closing_message") {
+            None | Some(Value::Null) => None,
+            Some(Value::String(s)) if s.trim().is_empty() => None,
+            Some(Value::String(s)) => Some(s.trim().to_string()),
+            Some(_) => return Err("closing_message must be text".into()),
+        };
+        let rules = ChannelRules {
+            auto_close_after_secs: duration_key(config, "auto_close_after", true)?,
+            closing_message,
+            rating: match config.get("rating") {
+                None | Some(Value::Null) => None,
+                Some(Value::Bool(b)) => Some(*b),
+                Some(_) => return Err("rating must be true or false".into()),
+            },
+            unanswered_alert_after_secs: duration_key(config, "unanswered_alert_after", true)?,
+            auto_replies: replies_key(config, "auto_replies")?,
+            auto_reply_after_operator: super::super::channels::common::flag(
+                config,
+                "auto_reply_after_operator",
+                false,
+            )?,
+            off_hours: match config.get("off_hours").and_then(Value::as_str) {
+                None | Some("") => OffHours::Same,
+                Some("auto_reply") => OffHours::AutoReply,
+                Some("bot") => OffHours::Bot,
+                Some(other) => {
+                    return Err(format!(
+                        "off_hours \"{other}\" must be \"auto_reply\" or \"bot\""
+                    ));
+                }
+            },
+            off_hours_replies: replies_key(config, "off_hours_replies")?,
+        };
+        rules.validate()?;
+        Ok(rules)
+    }
+
+    /// The checks shared by the file and the settings page.
+    pub fn validate(&self) -> Result<(), String> {
+        if let Some(m) = &self.closing_message
+            && m.chars().count() > CLOSING_MESSAGE_CHARS
+        {
+            return Err(format!(
+                "closing_message is {} characters; at most {CLOSING_MESSAGE_CHARS}",
+                m.chars().count()
+            ));
+        }
+        if self.auto_close_after_secs.is_some_and(|s| s <= 0) {
+            return Err("auto_close_after must be greater than zero".into());
+        }
+        if self.unanswered_alert_after_secs.is_some_and(|s| s <= 0) {
+            return Err("unanswered_alert_after must be greater than zero".into());
+        }
+        match self.off_hours {
+            OffHours::Bot if !self.off_hours_replies.is_empty() => Err(
+                "off_hours = \"bot\" and off_hours_replies cannot both be set: outside working hours either the bot answers or the auto-replies do".into(),
+            ),
+            OffHours::AutoReply if self.off_hours_replies.is_empty() => {
+                Err("off_hours = \"auto_reply\" needs off_hours_replies".into())
+            }
+            OffHours::Same if !self.off_hours_replies.is_empty() => {
+                Err("off_hours_replies are used only with off_hours = \"auto_reply\"".into())
+            }
+            _ => Ok(()),
+        }
+    }
+
+    /// Whether anything here needs timers at all (most channels: no).
+    pub fn any(&self) -> bool {
+        self.auto_close_after_secs.is_some()
+            || self.unanswered_alert_after_secs.is_some()
+            || !self.auto_replies.is_empty()
+            || !self.off_hours_replies.is_empty()
+    }
+
+    pub fn auto_close_after(&self) -> Option<Duration> {
+        self.auto_close_after_secs.map(Duration::seconds)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn durations_take_units_and_refuse_zero_where_it_makes_no_sense() {
+        assert_eq!(parse_duration("90m", true), Ok(5400));
+        assert_eq!(parse_duration("24h", true), Ok(86_400));
+        assert_eq!(parse_duration("3d", true), Ok(259_200));
+        assert_eq!(parse_duration("0s", false), Ok(0));
+        assert!(
+            parse_duration("0h", true)
+                .err()
+                .unwrap_or_default()
+                .contains("greater than zero")
+        );
+        assert!(parse_duration("-2h", true).is_err());
+        assert!(parse_duration("2 weeks", true).is_err());
+        assert!(parse_duration("h", true).is_err());
+        assert_eq!(format_duration(5400), "90m");
+        assert_eq!(format_duration(86_400), "1d");
+    }
+
+    #[test]
+    fn the_file_keys_are_validated_with_the_key_named() {
+        let err = |v: Value| ChannelRules::from_config(&v).err().unwrap_or_default();
+        assert!(err(json!({"auto_close_after": "0h"})).starts_with("auto_close_after"));
+        assert!(err(json!({"closing_message": "ы".repeat(251)})).contains("251 characters"));
+        assert!(ChannelRules::from_config(&json!({"closing_message": "ы".repeat(250)})).is_ok());
+        assert!(
+            err(json!({"off_hours": "bot", "off_hours_replies": [{"after": "0s", "text": "x"}]}))
+                .contains("cannot both")
+        );
+        assert!(err(json!({"auto_replies": [{"after": "2m"}]})).contains("auto_replies[0].text"));
+        let Ok(r) = ChannelRules::from_config(&json!({
+            "auto_replies": [{"after": "5m", "text": "b"}, {"after": "2m", "text": "a"}],
+            "rating": true
+        })) else {
+            panic!("valid rules refused");
+        };
+        assert_eq!(r.auto_replies[0].text, "a", "sorted by delay");
+        assert!(r.rating == Some(true) && r.any());
+    }
+}

@@ -1,0 +1,92 @@
+//! Fires due timers. Each timer is claimed and acted on in one transaction: if the action
+//! fails the claim is rolled back with it, and the timer is then given up (logged) rather than
+//! retried forever.
+
+use std::time::{Duration, Instant};
+
+use tokio::sync::watch;
+
+use crate::error::Result;
+use crate::inbox::Inbox;
+use crate::store::{conversations, project_settings, timers};
+
+const BATCH: i64 = 200;
+/// How often project settings are re-read (another instance may have saved them).
+const RELOAD: Duration = Duration::from_secs(10);
+
+pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<bool>) {
+    let mut reloaded = Instant::now();
+    loop {
+        if reloaded.elapsed() >= RELOAD {
+            if let Err(e) = reload(&inbox).await {
+                tracing::warn!("automation settings not reloaded: {e}");
+            }
+            reloaded = Instant::now();
+        }
+        if let Err(e) = fire_due(&inbox).await {
+            tracing::warn!("timers: {e}");
+        }
+        tokio::select! {
+            _ = tokio::time::sleep(tick) => {}
+            _ = shutdown.changed() => return,
+        }
+    }
+}
+
+pub async fn reload(inbox: &Inbox) -> Result<()> {
+    let rows = inbox.store.read(project_settings::all).await?;
+    inbox.automation.load(&rows);
+    Ok(())
+}
+
+/// Fires every timer due by the automation clock; returns how many fired.
+pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
+    let now = inbox.automation.clock.now();
+    let due = inbox
+        .store
+        .read(move |c| timers::due(c, now, BATCH))
+        .await?;
+    let mut fired = 0;
+    for t in due {
+        let registry = inbox.registry.clone();
+        let auto = inbox.automation.clone();
+        let timer = t.clone();
+        let done = inbox
+            .store
+            .write(move |conn| {
+                if !timers::claim(conn, timer.id, now)? {
+                    return Ok(None);
+                }
+                let conv = conversations::by_id(conn, timer.project_id, timer.conversation_id)?;
+                let mut ctx = auto.ctx(registry.by_id(conv.channel_id).as_deref());
+                ctx.now = now;
+                super::fire(conn, &ctx, &timer)?;
+                Ok(Some(conversations::by_id(conn, conv.project_id, conv.id)?))
+            })
+            .await;
+        match done {
+            Ok(Some(conv)) => {
+                fired += 1;
+                inbox.announce(&conv);
+            }
+            Ok(None) => {}
+            Err(e) => {
+                tracing::warn!(
+                    "timer {} ({} of conversation {}) failed and is dropped: {e}",
+                    t.id,
+                    t.kind,
+                    t.conversation_id
+                );
+                let id = t.id;
+                inbox
+                    .store
+                    .write(move |conn| timers::claim(conn, id, now).map(|_| ()))
+                    .await?;
+            }
+        }
+    }
+    if fired > 0 {
+        inbox.outbox_wake.notify_one();
+    }
+    Ok(fired)
+}

@@ -1,0 +1,61 @@
+//! Project-wide automation settings (work schedule, staff alerts) as JSON, with who wrote
+//! them last: the file does not overwrite what the settings page saved.
+
+use diesel::prelude::*;
+
+use super::schema::project_settings;
+use super::{DbConn, now};
+use crate::error::Result;
+
+#[derive(Queryable, Selectable, Clone, Debug, Default)]
+#[diesel(table_name = project_settings)]
+pub struct Row {
+    pub project_id: i64,
+    pub schedule: Option<String>,
+    pub alerts: Option<String>,
+    pub source: String,
+    pub updated_at: chrono::NaiveDateTime,
+}
+
+pub fn get(conn: &mut DbConn, project_id: i64) -> Result<Option<Row>> {
+    Ok(project_settings::table
+        .find(project_id)
+        .select(Row::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn all(conn: &mut DbConn) -> Result<Vec<Row>> {
+    Ok(project_settings::table
+        .select(Row::as_select())
+        .load(conn)?)
+}
+
+pub fn save(
+    conn: &mut DbConn,
+    project_id: i64,
+    schedule: Option<&str>,
+    alerts: Option<&str>,
+    source: &str,
+) -> Result<()> {
+    let n = diesel::update(project_settings::table.find(project_id))
+        .set((
+            project_settings::schedule.eq(schedule),
+            project_settings::alerts.eq(alerts),
+            project_settings::source.eq(source),
+            project_settings::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(project_settings::table)
+            .values((
+                project_settings::project_id.eq(project_id),
+                project_settings::schedule.eq(schedule),
+                project_settings::alerts.eq(alerts),
+                project_settings::source.eq(source),
+                project_settings::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}

@@ -1,0 +1,160 @@
+//! Automation timers. A timer is one row per (conversation, kind, step): arming moves a
+//! pending row or adds one, firing flips it to "fired" in the transaction that does its work,
+//! and a fired row keeps the same timer from firing again until the situation resets it.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::schema::timers;
+use crate::error::Result;
+
+pub const PENDING: &str = "pending";
+pub const FIRED: &str = "fired";
+
+#[derive(Queryable, Selectable, Clone, Debug, PartialEq)]
+#[diesel(table_name = timers)]
+pub struct Timer {
+    pub id: i64,
+    pub project_id: i64,
+    pub conversation_id: i64,
+    pub kind: String,
+    pub step: i32,
+    pub due_at: NaiveDateTime,
+    pub state: String,
+    pub fired_at: Option<NaiveDateTime>,
+}
+
+/// How an existing row is treated when the timer is armed again.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Arm {
+    /// A pending timer moves to the new time; a fired one stays fired.
+    Move,
+    /// A pending timer keeps its time (measured from the first event).
+    Keep,
+    /// Pending again at the new time, even if it had fired.
+    Restart,
+}
+
+fn find(conn: &mut DbConn, conversation_id: i64, kind: &str, step: i32) -> Result<Option<Timer>> {
+    Ok(timers::table
+        .filter(timers::conversation_id.eq(conversation_id))
+        .filter(timers::kind.eq(kind))
+        .filter(timers::step.eq(step))
+        .select(Timer::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn arm(
+    conn: &mut DbConn,
+    project_id: i64,
+    conversation_id: i64,
+    kind: &str,
+    step: i32,
+    due_at: NaiveDateTime,
+    how: Arm,
+) -> Result<()> {
+    match find(conn, conversation_id, kind, step)? {
+        None => {
+            diesel::insert_into(timers::table)
+                .values((
+                    timers::project_id.eq(project_id),
+                    timers::conversation_id.eq(conversation_id),
+                    timers::kind.eq(kind),
+                    timers::step.eq(step),
+                    timers::due_at.eq(due_at),
+                    timers::state.eq(PENDING),
+                ))
+                .execute(conn)?;
+        }
+        Some(t) => {
+            let update = match (how, t.state.as_str()) {
+                (Arm::Move, PENDING) | (Arm::Restart, _) => true,
+                (Arm::Keep, _) | (Arm::Move, _) => false,
+            };
+            if update {
+                diesel::update(timers::table.find(t.id))
+                    .set((
+                        timers::due_at.eq(due_at),
+                        timers::state.eq(PENDING),
+                        timers::fired_at.eq(None::<NaiveDateTime>),
+                    ))
+                    .execute(conn)?;
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Forgets these kinds for a conversation, fired ones included, so they can fire anew.
+pub fn reset(conn: &mut DbConn, conversation_id: i64, kinds: &[&str]) -> Result<()> {
+    diesel::delete(
+        timers::table
+            .filter(timers::conversation_id.eq(conversation_id))
+            .filter(timers::kind.eq_any(kinds)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Drops every pending timer of a conversation (it was closed).
+pub fn cancel_pending(conn: &mut DbConn, conversation_id: i64) -> Result<()> {
+    diesel::delete(
+        timers::table
+            .filter(timers::conversation_id.eq(conversation_id))
+            .filter(timers::state.eq(PENDING)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<Timer>> {
+    Ok(timers::table
+        .filter(timers::state.eq(PENDING))
+        .filter(timers::due_at.le(now))
+        .order((timers::due_at, timers::id))
+        .limit(limit)
+        .select(Timer::as_select())
+        .load(conn)?)
+}
+
+/// Marks a due timer fired; false if another worker (or a change) got there first.
+pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<bool> {
+    let n = diesel::update(timers::table.find(id).filter(timers::state.eq(PENDING)))
+        .set((timers::state.eq(FIRED), timers::fired_at.eq(Some(now))))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+pub fn of_conversation(conn: &mut DbConn, conversation_id: i64) -> Result<Vec<Timer>> {
+    Ok(timers::table
+        .filter(timers::conversation_id.eq(conversation_id))
+        .order((timers::due_at, timers::id))
+        .select(Timer::as_select())
+        .load(conn)?)
+}
+
+pub fn pending(conn: &mut DbConn, conversation_id: i64, kind: &str) -> Result<bool> {
+    Ok(find(conn, conversation_id, kind, 0)?.is_some_and(|t| t.state == PENDING))
+}
+
+/// (conversation id, kind) of this customer's pending timers of these kinds in a channel,
+/// newest conversation first.
+pub fn pending_for_contact(
+    conn: &mut DbConn,
+    contact_id: i64,
+    channel_id: i64,
+    kinds: &[&str],
+) -> Result<Vec<(i64, String)>> {
+    use super::schema::conversations;
+    Ok(timers::table
+        .inner_join(conversations::table.on(conversations::id.eq(timers::conversation_id)))
+        .filter(conversations::contact_id.eq(contact_id))
+        .filter(conversations::channel_id.eq(channel_id))
+        .filter(timers::kind.eq_any(kinds))
+        .filter(timers::state.eq(PENDING))
+        .order(timers::conversation_id.desc())
+        .select((timers::conversation_id, timers::kind))
+        .load(conn)?)
+}

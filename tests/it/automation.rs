@@ -1,0 +1,448 @@
+//! Automation with a clock the test sets by hand: auto-replies, off-hours replies, inactivity
+//! auto-close with the closing message and the rating request, unanswered alerts, and timers
+//! that survive a restart. Customers write through the fake Telegram Bot API.
+
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use perepiska::clock::Clock;
+use reqwest::Method;
+use serde_json::{Value, json};
+
+use crate::support::fake_telegram::{FakeTelegram, SentMessage, TOKEN};
+use crate::support::{ADMIN_EMAIL, TestApp};
+
+const CHAT: i64 = 700_100_200;
+
+/// Monday 2026-11-23, 11:00 in Moscow (08:00 UTC).
+fn monday_11_moscow() -> NaiveDateTime {
+    utc("2026-11-23 08:00:00")
+}
+
+fn utc(s: &str) -> NaiveDateTime {
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
+}
+
+const SCHEDULE: &str = "[schedule]\ntimezone = \"Europe/Moscow\"\nmon = [\"09:00-13:00\", \"14:00-18:00\"]\ntue = [\"09:00-18:00\"]\nwed = [\"09:00-18:00\"]\nthu = [\"09:00-18:00\"]\nfri = [\"09:00-18:00\"]\nholidays = [\"2027-01-01\", \"2027-01-07\"]\n\n";
+
+async fn app(tg: &FakeTelegram, clock: &Clock, rules: &str, top: &str) -> TestApp {
+    let toml = format!(
+        "{top}[[channels]]\nid = \"tg\"\nkind = \"telegram\"\nname = \"Поддержка\"\ntoken = \"{TOKEN}\"\napi_base = \"{}\"\npoll_timeout = 1\n{rules}",
+        tg.url
+    );
+    let clock = clock.clone();
+    TestApp::spawn_with(move |s| {
+        std::fs::write(&s.channels_path, &toml).unwrap();
+        s.clock = clock;
+        s.scheduler_tick = Duration::from_millis(20);
+    })
+    .await
+}
+
+/// Everything sent to this chat.
+fn to_chat(tg: &FakeTelegram, chat: i64) -> Vec<SentMessage> {
+    tg.sent()
+        .into_iter()
+        .filter(|m| m.chat_id == chat)
+        .collect()
+}
+
+async fn wait_to_chat(app: &TestApp, tg: &FakeTelegram, chat: i64, n: usize) -> Vec<SentMessage> {
+    app.eventually(&format!("{n} messages to {chat}"), || async {
+        to_chat(tg, chat).len() >= n
+    })
+    .await;
+    to_chat(tg, chat)
+}
+
+/// Lets the scheduler run several times at the clock's current time.
+async fn settle() {
+    tokio::time::sleep(Duration::from_millis(200)).await;
+}
+
+async fn conversation_of(app: &TestApp, token: &str, chat_name: &str) -> Value {
+    for _ in 0..250 {
+        let (_, v) = app
+            .api(token, Method::GET, "/conversations?channel=tg", None)
+            .await;
+        if let Some(c) = v["data"]
+            .as_array()
+            .and_then(|l| l.iter().find(|c| c["contact"]["name"] == chat_name))
+        {
+            return c.clone();
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    panic!("no conversation of {chat_name}");
+}
+
+fn say(chat: i64, id: i64, name: &str, text: &str) -> Value {
+    json!({ "message": {
+        "message_id": id, "date": 1_763_700_000,
+        "chat": { "id": chat, "type": "private", "first_name": name },
+        "from": { "id": chat, "is_bot": false, "first_name": name, "language_code": "ru" },
+        "text": text } })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auto_replies_wait_for_their_delay_and_stop_once_an_operator_answers() {
+    let tg = FakeTelegram::start().await;
+    let clock = Clock::manual(monday_11_moscow());
+    let app = app(
+        &tg,
+        &clock,
+        "auto_replies = [ { after = \"2m\", text = \"{NAME} уже смотрит ваш вопрос.\" }, { after = \"10m\", text = \"Извините за ожидание!\" } ]\n",
+        SCHEDULE,
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    tg.push(say(CHAT, 1, "Ольга", "Где мой заказ 1542?"));
+    let c = conversation_of(&app, &token, "Ольга").await;
+    let id = c["id"].as_i64().unwrap();
+
+    clock.advance(chrono::Duration::seconds(119));
+    settle().await;
+    assert!(to_chat(&tg, CHAT).is_empty(), "nothing before two minutes");
+    clock.advance(chrono::Duration::seconds(1));
+    let sent = wait_to_chat(&app, &tg, CHAT, 1).await;
+    assert_eq!(sent[0].text, "Наш специалист уже смотрит ваш вопрос.");
+    // The auto-reply is in the thread, without an author, and is not an operator's answer.
+    let thread = app.thread(&token, id).await;
+    let auto = thread
+        .iter()
+        .find(|m| m["kind"] == "operator")
+        .expect("auto-reply in the thread");
+    assert!(auto["author_id"].is_null());
+
+    // The customer writes again: the 10-minute reply moves, the 2-minute one does not repeat.
+    clock.advance(chrono::Duration::minutes(5));
+    tg.push(say(CHAT, 2, "Ольга", "Алло?"));
+    app.eventually("second message", || async {
+        app.thread(&token, id)
+            .await
+            .iter()
+            .filter(|m| m["kind"] == "customer")
+            .count()
+            == 2
+    })
+    .await;
+    clock.advance(chrono::Duration::minutes(9));
+    settle().await;
+    assert_eq!(
+        to_chat(&tg, CHAT).len(),
+        1,
+        "10 minutes from the last message, not the first"
+    );
+    clock.advance(chrono::Duration::minutes(1));
+    let sent = wait_to_chat(&app, &tg, CHAT, 2).await;
+    assert_eq!(sent[1].text, "Извините за ожидание!");
+
+    // An operator answers; from now on this conversation gets no auto-replies.
+    let (s, _) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"text": "Заказ уже в пути"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    wait_to_chat(&app, &tg, CHAT, 3).await;
+    tg.push(say(CHAT, 3, "Ольга", "Спасибо!"));
+    app.eventually("thanks stored", || async {
+        app.thread(&token, id)
+            .await
+            .iter()
+            .filter(|m| m["kind"] == "customer")
+            .count()
+            == 3
+    })
+    .await;
+    clock.advance(chrono::Duration::hours(1));
+    settle().await;
+    assert_eq!(
+        to_chat(&tg, CHAT).len(),
+        3,
+        "no auto-reply after an operator answered"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_hours_replies_at_night_and_on_holidays_but_not_in_working_hours() {
+    let tg = FakeTelegram::start().await;
+    // Monday 23:00 in Moscow.
+    let clock = Clock::manual(utc("2026-11-23 20:00:00"));
+    let app = app(
+        &tg,
+        &clock,
+        "auto_replies = [ { after = \"10m\", text = \"Скоро ответим\" } ]\noff_hours = \"auto_reply\"\noff_hours_replies = [ { after = \"0s\", text = \"Мы работаем с 9:00 до 18:00 по Москве.\" } ]\n",
+        SCHEDULE,
+    )
+    .await;
+    tg.push(say(CHAT, 1, "Ночной", "Вы работаете?"));
+    let sent = wait_to_chat(&app, &tg, CHAT, 1).await;
+    assert_eq!(sent[0].text, "Мы работаем с 9:00 до 18:00 по Москве.");
+
+    // 11:00 the next day (Tuesday): working hours, the usual auto-reply only.
+    clock.set(utc("2026-11-24 08:00:00"));
+    tg.push(say(CHAT + 1, 1, "Дневной", "Вы работаете?"));
+    let token = app.api_token(ADMIN_EMAIL).await;
+    conversation_of(&app, &token, "Дневной").await;
+    settle().await;
+    assert!(
+        to_chat(&tg, CHAT + 1).is_empty(),
+        "no off-hours reply at 11:00"
+    );
+    clock.advance(chrono::Duration::minutes(10));
+    let sent = wait_to_chat(&app, &tg, CHAT + 1, 1).await;
+    assert_eq!(sent[0].text, "Скоро ответим");
+
+    // 11:00 on a holiday (a Friday): off hours.
+    clock.set(utc("2027-01-01 08:00:00"));
+    tg.push(say(CHAT + 2, 1, "Праздничный", "Вы работаете?"));
+    let sent = wait_to_chat(&app, &tg, CHAT + 2, 1).await;
+    assert_eq!(sent[0].text, "Мы работаем с 9:00 до 18:00 по Москве.");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn inactivity_closes_with_the_closing_message_and_a_rating_request() {
+    let tg = FakeTelegram::start().await;
+    let clock = Clock::manual(monday_11_moscow());
+    let app = app(
+        &tg,
+        &clock,
+        "auto_close_after = \"24h\"\nclosing_message = \"Спасибо за обращение! Диалог закрыт.\"\nrating = true\n",
+        "",
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    tg.push(say(CHAT, 1, "Пётр", "Как оформить возврат?"));
+    let id = conversation_of(&app, &token, "Пётр").await["id"]
+        .as_i64()
+        .unwrap();
+    clock.advance(chrono::Duration::hours(2));
+    app.api(
+        &token,
+        Method::POST,
+        &format!("/conversations/{id}/messages"),
+        Some(json!({"text": "Через личный кабинет, раздел «Заказы»"})),
+    )
+    .await;
+    wait_to_chat(&app, &tg, CHAT, 1).await;
+
+    // 24 hours after the operator's answer, not after the customer's message.
+    clock.advance(chrono::Duration::hours(23));
+    settle().await;
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
+    assert_eq!(c["status"], "open");
+    clock.advance(chrono::Duration::hours(1));
+    let sent = wait_to_chat(&app, &tg, CHAT, 3).await;
+    assert_eq!(sent[1].text, "Спасибо за обращение! Диалог закрыт.");
+    assert!(
+        sent[2].text.starts_with("Оцените работу по заявке #1"),
+        "{}",
+        sent[2].text
+    );
+    assert_eq!(sent[2].buttons.len(), 5);
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
+    assert_eq!(c["status"], "closed");
+
+    // The customer rates with a button, then adds a comment.
+    let five = sent[2].buttons[4].1.clone();
+    tg.push(FakeTelegram::press(CHAT, "r1", &five, "ru"));
+    let sent = wait_to_chat(&app, &tg, CHAT, 4).await;
+    assert!(
+        sent[3].text.starts_with("Спасибо за оценку!"),
+        "{}",
+        sent[3].text
+    );
+    tg.push(say(CHAT, 2, "Пётр", "Быстро помогли"));
+    let sent = wait_to_chat(&app, &tg, CHAT, 5).await;
+    assert_eq!(sent[4].text, "Спасибо за отзыв!");
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
+    assert_eq!(c["rating"], 5);
+    assert_eq!(c["rating_comment"], "Быстро помогли");
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=tg", None)
+        .await;
+    assert_eq!(list["total"], 1, "rating answers open no new conversation");
+    let op = app.admin().await;
+    let (_, html) = op.get(&format!("/console?c={id}")).await;
+    assert!(html.contains("★★★★★"), "the console shows the rating");
+    // A second press of an old button changes nothing.
+    tg.push(FakeTelegram::press(CHAT, "r2", &sent[2].buttons[0].1, "ru"));
+    settle().await;
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
+    assert_eq!(c["rating"], 5);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rating_closes_a_resolved_conversation_and_operators_closing_sends_the_message() {
+    let tg = FakeTelegram::start().await;
+    let clock = Clock::manual(monday_11_moscow());
+    let app = app(
+        &tg,
+        &clock,
+        "closing_message = \"Спасибо за обращение! Диалог закрыт.\"\nrating = true\n",
+        "",
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    tg.push(say(CHAT, 1, "Анна", "Не приходит чек"));
+    let id = conversation_of(&app, &token, "Анна").await["id"]
+        .as_i64()
+        .unwrap();
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{id}"),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    let sent = wait_to_chat(&app, &tg, CHAT, 1).await;
+    assert!(
+        sent[0].text.starts_with("Оцените работу"),
+        "{}",
+        sent[0].text
+    );
+    tg.push(FakeTelegram::press(CHAT, "r1", &sent[0].buttons[3].1, "ru"));
+    // Closing by the rating sends the closing message and no second rating request.
+    let sent = wait_to_chat(&app, &tg, CHAT, 3).await;
+    let texts: Vec<&str> = sent.iter().map(|m| m.text.as_str()).collect();
+    assert!(
+        texts.contains(&"Спасибо за обращение! Диалог закрыт."),
+        "{texts:?}"
+    );
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
+    assert_eq!(
+        (c["status"].as_str(), c["rating"].as_i64()),
+        (Some("closed"), Some(4))
+    );
+    settle().await;
+    assert_eq!(
+        to_chat(&tg, CHAT)
+            .iter()
+            .filter(|m| m.text.starts_with("Оцените"))
+            .count(),
+        1
+    );
+
+    // An operator closing another conversation: the closing message, then the rating request.
+    tg.push(say(CHAT + 1, 1, "Борис", "Вопрос по доставке"));
+    let id2 = conversation_of(&app, &token, "Борис").await["id"]
+        .as_i64()
+        .unwrap();
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{id2}"),
+        Some(json!({"status": "closed"})),
+    )
+    .await;
+    let sent = wait_to_chat(&app, &tg, CHAT + 1, 2).await;
+    assert_eq!(sent[0].text, "Спасибо за обращение! Диалог закрыт.");
+    assert!(sent[1].text.starts_with("Оцените работу по заявке #2"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unanswered_alerts_reach_the_console_and_the_staff_chat() {
+    let tg = FakeTelegram::start().await;
+    let clock = Clock::manual(monday_11_moscow());
+    let app = app(
+        &tg,
+        &clock,
+        "unanswered_alert_after = \"15m\"\n",
+        "[alerts]\nchannel = \"tg\"\nchat_id = \"-100777\"\n\n",
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    tg.push(say(CHAT, 1, "Вера", "Спасибо!"));
+    conversation_of(&app, &token, "Вера").await;
+    clock.advance(chrono::Duration::minutes(14));
+    settle().await;
+    assert!(to_chat(&tg, -100_777).is_empty());
+    clock.advance(chrono::Duration::minutes(1));
+    let staff = wait_to_chat(&app, &tg, -100_777, 1).await;
+    assert_eq!(staff[0].text, "⏰ #1: Вера ждёт ответа больше 15 мин");
+    let op = app.admin().await;
+    let (_, html) = op.get("/console/notifications").await;
+    assert!(html.contains("Вера ждёт ответа больше 15 мин"), "{html}");
+    // It fires once, however long the customer waits.
+    clock.advance(chrono::Duration::hours(3));
+    settle().await;
+    assert_eq!(to_chat(&tg, -100_777).len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn timers_survive_a_restart_and_fire_once() {
+    let tg = FakeTelegram::start().await;
+    let clock = Clock::manual(monday_11_moscow());
+    let mut app = app(
+        &tg,
+        &clock,
+        "auto_replies = [ { after = \"30m\", text = \"Мы скоро ответим\" } ]\n",
+        SCHEDULE,
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    tg.push(say(CHAT, 1, "Олег", "Здравствуйте"));
+    conversation_of(&app, &token, "Олег").await;
+    app.restart().await;
+    clock.advance(chrono::Duration::minutes(30));
+    let sent = wait_to_chat(&app, &tg, CHAT, 1).await;
+    assert_eq!(sent[0].text, "Мы скоро ответим");
+    app.restart().await;
+    settle().await;
+    assert_eq!(to_chat(&tg, CHAT).len(), 1, "fired once");
+}
+
+#[test]
+fn check_config_refuses_zero_hours_and_long_closing_messages() {
+    let dir = tempfile::tempdir().unwrap();
+    let check = |rules: &str| {
+        std::fs::write(
+            dir.path().join("channels.toml"),
+            format!("[[channels]]\nid = \"tg\"\nkind = \"telegram\"\ntoken = \"1:x\"\n{rules}"),
+        )
+        .unwrap();
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_perepiska"))
+            .current_dir(dir.path())
+            .arg("check-config")
+            .output()
+            .unwrap();
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).to_string()
+                + &String::from_utf8_lossy(&out.stdout),
+        )
+    };
+    let (ok, text) = check("auto_close_after = \"0h\"\n");
+    assert!(
+        !ok && text.contains("auto_close_after") && text.contains("greater than zero"),
+        "{text}"
+    );
+    let (ok, text) = check("auto_close_after = \"-3d\"\n");
+    assert!(!ok && text.contains("auto_close_after"), "{text}");
+    let (ok, text) = check(&format!("closing_message = \"{}\"\n", "я".repeat(251)));
+    assert!(
+        !ok && text.contains("closing_message") && text.contains("251"),
+        "{text}"
+    );
+    let (ok, text) = check(&format!("closing_message = \"{}\"\n", "я".repeat(250)));
+    assert!(ok, "250 characters (500 bytes) are fine: {text}");
+    let (ok, text) =
+        check("off_hours = \"bot\"\noff_hours_replies = [ { after = \"0s\", text = \"Ночь\" } ]\n");
+    assert!(!ok && text.contains("cannot both"), "{text}");
+    let (ok, text) = check("[schedule]\ntimezone = \"Moscow\"\n");
+    assert!(!ok, "{text}");
+}
