@@ -8,7 +8,7 @@ use tokio::sync::watch;
 
 use crate::error::Result;
 use crate::inbox::Inbox;
-use crate::store::{conversations, project_settings, timers};
+use crate::store::{channels, conversations, project_settings, timers};
 
 const BATCH: i64 = 200;
 /// How often project settings are re-read (another instance may have saved them).
@@ -33,9 +33,32 @@ pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<boo
     }
 }
 
+/// Re-reads project settings and the channels' saved rules (another instance may have
+/// changed them).
 pub async fn reload(inbox: &Inbox) -> Result<()> {
-    let rows = inbox.store.read(project_settings::all).await?;
+    let (rows, saved) = inbox
+        .store
+        .read(|c| Ok((project_settings::all(c)?, channels::automation_of_all(c)?)))
+        .await?;
     inbox.automation.load(&rows);
+    for (id, json) in saved {
+        let Some(entry) = inbox.registry.by_id(id) else {
+            continue;
+        };
+        if entry.channel.automation == json {
+            continue;
+        }
+        let rules = match &json {
+            Some(j) => serde_json::from_str(j).map_err(|e| e.to_string()),
+            None => serde_json::from_str(&entry.channel.config)
+                .map_err(|e: serde_json::Error| e.to_string())
+                .and_then(|v| super::ChannelRules::from_config(&v)),
+        };
+        match rules {
+            Ok(r) => inbox.registry.update_rules(id, json, r),
+            Err(e) => tracing::warn!("channel {id}: automation settings not applied: {e}"),
+        }
+    }
     Ok(())
 }
 

@@ -90,6 +90,30 @@ impl Registry {
         *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = map;
     }
 
+    /// New automation rules for a running channel; the adapter (and what it caches, such as
+    /// tokens) stays.
+    pub fn update_rules(
+        &self,
+        id: i64,
+        saved: Option<String>,
+        rules: crate::automation::ChannelRules,
+    ) {
+        let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
+        if let Some(old) = map.get(&id).cloned() {
+            let mut channel = old.channel.clone();
+            channel.automation = saved;
+            map.insert(
+                id,
+                Arc::new(ChannelEntry {
+                    channel,
+                    adapter: old.adapter.clone(),
+                    bot: old.bot.clone(),
+                    rules: Arc::new(rules),
+                }),
+            );
+        }
+    }
+
     pub fn by_id(&self, id: i64) -> Option<Arc<ChannelEntry>> {
         self.by_id
             .read()

@@ -5,6 +5,8 @@ use crate::error::Error;
 pub enum Role {
     Operator,
     Supervisor,
+    /// Edits automation settings (schedules, auto-replies, rating) without being an admin.
+    Settings,
     Admin,
 }
 
@@ -13,6 +15,7 @@ impl Role {
         match self {
             Role::Operator => "operator",
             Role::Supervisor => "supervisor",
+            Role::Settings => "settings",
             Role::Admin => "admin",
         }
     }
@@ -21,9 +24,10 @@ impl Role {
         match s.trim() {
             "operator" => Ok(Role::Operator),
             "supervisor" => Ok(Role::Supervisor),
+            "settings" => Ok(Role::Settings),
             "admin" => Ok(Role::Admin),
             other => Err(Error::invalid(format!(
-                "unknown role \"{other}\"; expected operator, supervisor or admin"
+                "unknown role \"{other}\"; expected operator, supervisor, settings or admin"
             ))),
         }
     }

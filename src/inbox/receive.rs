@@ -131,6 +131,10 @@ impl Inbox {
         inbound: Vec<Inbound>,
     ) -> Result<Vec<Received>> {
         let mut waits = Vec::with_capacity(inbound.len());
+        // Long-lived callers (pollers) hold the entry they started with; rules saved since
+        // are in the registry's.
+        let current = self.registry.by_id(channel.channel.id);
+        let channel = current.as_ref().unwrap_or(channel);
         let auto = self.automation.ctx(Some(channel));
         // Outside working hours a chat channel may hand its customers to the bot.
         let bot = channel

@@ -173,3 +173,20 @@ pub fn raw_count(conn: &mut DbConn, channel_id: i64) -> Result<i64> {
         .count()
         .get_result(conn)?)
 }
+
+/// Saves the settings page's automation rules (JSON), which win over the file's keys.
+pub fn set_automation(conn: &mut DbConn, id: i64, rules: Option<&str>) -> Result<()> {
+    diesel::update(channels::table.find(id))
+        .set(channels::automation.eq(rules))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// (id, saved automation) of the enabled channels, for instances to pick up each other's
+/// settings changes.
+pub fn automation_of_all(conn: &mut DbConn) -> Result<Vec<(i64, Option<String>)>> {
+    Ok(channels::table
+        .filter(channels::enabled.eq(true))
+        .select((channels::id, channels::automation))
+        .load(conn)?)
+}

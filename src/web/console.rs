@@ -183,6 +183,7 @@ struct InboxPage {
     csrf: String,
     me_name: String,
     me_online: bool,
+    can_settings: bool,
     project_name: String,
     project_id: i64,
     projects: Vec<(i64, String)>,
@@ -376,6 +377,10 @@ async fn page(
         csrf: console.csrf.clone(),
         me_name: console.user.name.clone(),
         me_online: console.user.online,
+        can_settings: matches!(
+            console.role,
+            crate::domain::Role::Admin | crate::domain::Role::Settings
+        ),
         project_name: console.project.name.clone(),
         project_id: console.project.id,
         projects: console

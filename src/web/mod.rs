@@ -7,6 +7,7 @@ pub mod errors;
 pub mod health;
 pub mod live;
 pub mod media;
+pub mod settings;
 pub mod throttle;
 pub mod view;
 pub mod webhooks;
@@ -85,6 +86,7 @@ pub fn server(
             .configure(widget::routes)
             .configure(webhooks::routes)
             .configure(media::routes)
+            .configure(settings::routes)
             .configure(api::routes)
             .service(actix_files::Files::new("/static", static_root.clone()))
     })

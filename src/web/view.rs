@@ -83,8 +83,13 @@ pub fn messages(
                     .collect(),
                 id: m.id,
                 conversation_id: m.conversation_id,
+                // Messages the system sends for the team (auto-replies, closing messages).
+                author: if m.kind == "operator" && author.is_none() {
+                    Some(crate::i18n::Tr { lang }.t("automatic").to_string())
+                } else {
+                    author
+                },
                 kind: m.kind,
-                author,
                 text,
                 delivery: m.delivery,
                 error: m.error,

@@ -275,6 +275,10 @@ async fn inactivity_closes_with_the_closing_message_and_a_rating_request() {
     let op = app.admin().await;
     let (_, html) = op.get(&format!("/console?c={id}")).await;
     assert!(html.contains("★★★★★"), "the console shows the rating");
+    assert!(
+        html.contains("🤖 Автоматически"),
+        "the closing message is shown as automatic, not as the customer's"
+    );
     // A second press of an old button changes nothing.
     tg.push(FakeTelegram::press(CHAT, "r2", &sent[2].buttons[0].1, "ru"));
     settle().await;
@@ -445,4 +449,154 @@ fn check_config_refuses_zero_hours_and_long_closing_messages() {
     assert!(!ok && text.contains("cannot both"), "{text}");
     let (ok, text) = check("[schedule]\ntimezone = \"Moscow\"\n");
     assert!(!ok, "{text}");
+}
+
+/// Posts a settings form as the logged-in user; returns (status, page).
+async fn post_settings(
+    op: &crate::support::Operator,
+    path: &str,
+    fields: &[(&str, &str)],
+) -> (u16, String) {
+    let mut form: Vec<(&str, &str)> = vec![("csrf", &op.csrf)];
+    form.extend_from_slice(fields);
+    op.post_form(path, &form).await
+}
+
+async fn tg_channel_id(app: &TestApp) -> i64 {
+    app.store()
+        .read(|c| perepiska::store::channels::by_key(c, "tg"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn settings_pages_validate_like_the_file_and_take_effect_at_once() {
+    let tg = FakeTelegram::start().await;
+    let clock = Clock::manual(monday_11_moscow());
+    let app = app(&tg, &clock, "", "").await;
+    let op = app.admin().await;
+    let (s, html) = op.get("/console/settings").await;
+    assert_eq!(s, 200);
+    assert!(html.contains("name=\"h_0_9\"") && html.contains("Поддержка"));
+    let (_, inbox) = op.get("/console").await;
+    assert!(
+        inbox.contains("href=\"/console/settings\""),
+        "admins see the link"
+    );
+    let ch = tg_channel_id(&app).await;
+    let path = format!("/console/settings/channels/{ch}");
+
+    // Refused forms: a clear message, the input kept, nothing saved.
+    let (s, html) = post_settings(&op, &path, &[("auto_close_after", "0h")]).await;
+    assert_eq!(s, 400);
+    assert!(
+        html.contains("auto_close_after") && html.contains("greater than zero"),
+        "{html}"
+    );
+    assert!(html.contains("value=\"0h\""), "the input is shown again");
+    let long = "я".repeat(251);
+    let (s, html) = post_settings(
+        &op,
+        &path,
+        &[("closing_on", "on"), ("closing_message", &long)],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(html.contains("251 characters"), "{html}");
+    let (s, html) = post_settings(
+        &op,
+        &path,
+        &[("off_hours", "bot"), ("off_hours_replies", "0s | Ночь")],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(html.contains("cannot both"), "{html}");
+    let saved = app
+        .store()
+        .read(move |c| perepiska::store::channels::by_id(c, ch))
+        .await
+        .unwrap();
+    assert!(saved.automation.is_none(), "nothing saved");
+
+    // A valid form: the auto-reply works for the next customer at once.
+    let (s, _) = post_settings(
+        &op,
+        &path,
+        &[
+            ("auto_replies", "1m | {NAME} скоро ответит"),
+            ("closing_on", "on"),
+            ("closing_message", &"я".repeat(250)),
+            ("rating", "off"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, html) = op.get("/console/settings").await;
+    assert!(html.contains("1m | {NAME} скоро ответит"));
+    tg.push(say(CHAT, 1, "Лида", "Добрый день"));
+    let token = app.api_token(ADMIN_EMAIL).await;
+    conversation_of(&app, &token, "Лида").await;
+    clock.advance(chrono::Duration::minutes(1));
+    let sent = wait_to_chat(&app, &tg, CHAT, 1).await;
+    assert_eq!(sent[0].text, "Наш специалист скоро ответит");
+
+    // The schedule grid: Monday 9-18 only; then Monday 23:00 is off hours.
+    let mut grid: Vec<(String, String)> = (9..18)
+        .map(|h| (format!("h_0_{h}"), "on".to_string()))
+        .collect();
+    grid.push(("timezone".into(), "Europe/Moscow".into()));
+    grid.push(("holidays".into(), "2027-01-01".into()));
+    grid.push((
+        "exceptions".into(),
+        "2026-12-31 09:00-15:00\n2027-01-02 -".into(),
+    ));
+    let fields: Vec<(&str, &str)> = grid.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+    let (s, _) = post_settings(&op, "/console/settings/schedule", &fields).await;
+    assert_eq!(s, 303);
+    let (_, html) = op.get("/console/settings").await;
+    assert!(
+        html.contains("name=\"h_0_9\" aria-label=\"Пн 9:00\" checked"),
+        "ticked hours stay ticked"
+    );
+    assert!(!html.contains("name=\"h_0_18\" aria-label=\"Пн 18:00\" checked"));
+    assert!(html.contains("2026-12-31 09:00-15:00"));
+    let (s, html) = post_settings(
+        &op,
+        "/console/settings/schedule",
+        &[("timezone", "Mars/Olympus")],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(html.contains("schedule.timezone"), "{html}");
+    let (s, html) = post_settings(
+        &op,
+        "/console/settings/alerts",
+        &[("channel", "tg"), ("chat_id", "not a chat")],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(html.contains("chat id"), "{html}");
+
+    // Operators cannot open the settings.
+    app.store()
+        .write(|c| {
+            perepiska::bootstrap::create_user(
+                c,
+                "op@example.com",
+                "Оператор",
+                "password-3333",
+                perepiska::domain::Role::Operator,
+                1,
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    let plain = app.login("op@example.com", "password-3333").await;
+    let (s, _) = plain.get("/console/settings").await;
+    assert_eq!(s, 403);
+    let (_, inbox) = plain.get("/console").await;
+    assert!(!inbox.contains("href=\"/console/settings\""));
 }

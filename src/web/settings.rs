@@ -1,0 +1,550 @@
+//! Automation settings pages (admins and the "settings" role): the work schedule as a
+//! week-by-hour grid with holidays and exceptions, where unanswered alerts go, and each
+//! channel's auto-replies, auto-close, closing message and rating. Every form is validated by
+//! the same code as channels.toml; a refused form saves nothing.
+
+use actix_web::{HttpResponse, web};
+use askama::Template;
+use serde_json::{Value, json};
+
+use super::State;
+use super::auth::Console;
+use super::errors::HtmlError;
+use crate::automation::rules::format_duration;
+use crate::automation::schedule::{DAYS, format_interval};
+use crate::automation::{ChannelRules, OffHours, Schedule, StaffAlerts};
+use crate::domain::Role;
+use crate::error::Error;
+use crate::i18n::Tr;
+use crate::store::{channels, project_settings};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/console/settings", web::get().to(page))
+        .route("/console/settings/schedule", web::post().to(save_schedule))
+        .route("/console/settings/alerts", web::post().to(save_alerts))
+        .route(
+            "/console/settings/channels/{id}",
+            web::post().to(save_channel),
+        );
+}
+
+type FormPairs = web::Form<Pairs>;
+
+fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+    form.iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or("")
+}
+
+fn allowed(console: &Console) -> Result<(), HtmlError> {
+    if matches!(console.role, Role::Admin | Role::Settings) {
+        Ok(())
+    } else {
+        Err(HtmlError::App(Error::Forbidden(
+            "settings are for admins and the settings role".into(),
+        )))
+    }
+}
+
+pub struct DayRow {
+    pub label: &'static str,
+    pub idx: usize,
+    pub hours: Vec<bool>,
+    pub text: String,
+}
+
+pub struct ChannelForm {
+    pub id: i64,
+    pub name: String,
+    pub kind: String,
+    pub auto_close: String,
+    pub closing_on: bool,
+    pub closing: String,
+    pub rating: String,
+    pub unanswered: String,
+    pub replies: String,
+    pub after_operator: bool,
+    pub off_hours: String,
+    pub off_replies: String,
+    pub from_web: bool,
+    pub error: String,
+}
+
+#[derive(Template)]
+#[template(path = "console/settings.html")]
+struct SettingsPage {
+    tr: Tr,
+    csrf: String,
+    project_name: String,
+    saved: bool,
+    schedule_error: String,
+    alerts_error: String,
+    timezone: String,
+    days: Vec<DayRow>,
+    holidays: String,
+    exceptions: String,
+    schedule_source: String,
+    tg_channels: Vec<String>,
+    alerts_channel: String,
+    alerts_chat: String,
+    channels: Vec<ChannelForm>,
+}
+
+const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
+
+fn replies_text(list: &[crate::automation::rules::AutoReply]) -> String {
+    list.iter()
+        .map(|r| format!("{} | {}", format_duration(r.after_secs), r.text))
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+fn channel_form(ch: &channels::Channel, rules: &ChannelRules) -> ChannelForm {
+    ChannelForm {
+        id: ch.id,
+        name: ch.name.clone(),
+        kind: ch.kind.clone(),
+        auto_close: rules
+            .auto_close_after_secs
+            .map(format_duration)
+            .unwrap_or_default(),
+        closing_on: rules.closing_message.is_some(),
+        closing: rules.closing_message.clone().unwrap_or_default(),
+        rating: match rules.rating {
+            None => "default",
+            Some(true) => "on",
+            Some(false) => "off",
+        }
+        .into(),
+        unanswered: rules
+            .unanswered_alert_after_secs
+            .map(format_duration)
+            .unwrap_or_default(),
+        replies: replies_text(&rules.auto_replies),
+        after_operator: rules.auto_reply_after_operator,
+        off_hours: match rules.off_hours {
+            OffHours::Same => "same",
+            OffHours::AutoReply => "auto_reply",
+            OffHours::Bot => "bot",
+        }
+        .into(),
+        off_replies: replies_text(&rules.off_hours_replies),
+        from_web: ch.automation.is_some(),
+        error: String::new(),
+    }
+}
+
+type Pairs = Vec<(String, String)>;
+
+/// What a refused form sends back to be shown again with its message.
+#[derive(Default)]
+struct Refused {
+    schedule: Option<(String, Pairs)>,
+    alerts: Option<(String, Pairs)>,
+    channel: Option<(i64, String, Pairs)>,
+}
+
+async fn render(
+    state: &State,
+    console: &Console,
+    saved: bool,
+    refused: Refused,
+) -> Result<String, HtmlError> {
+    let pid = console.project.id;
+    let (row, chans) = state
+        .inbox
+        .store
+        .read(move |c| {
+            Ok((
+                project_settings::get(c, pid)?,
+                channels::of_project(c, pid)?,
+            ))
+        })
+        .await?;
+    let current = row
+        .as_ref()
+        .map(crate::automation::ProjectAutomation::from_row)
+        .unwrap_or_default();
+    let tr = console.tr;
+    let schedule = current.schedule.clone();
+    let mut days: Vec<DayRow> = DAY_KEYS
+        .iter()
+        .enumerate()
+        .map(|(i, key)| {
+            let intervals = schedule
+                .as_ref()
+                .map(|s| s.week[i].clone())
+                .unwrap_or_default();
+            DayRow {
+                label: tr.t(key),
+                idx: i,
+                // An hour is ticked when its middle falls in working time.
+                hours: (0..24)
+                    .map(|h| {
+                        let mid = chrono::NaiveTime::from_hms_opt(h, 30, 0).unwrap_or_default();
+                        intervals.iter().any(|iv| iv.from <= mid && mid < iv.to)
+                    })
+                    .collect(),
+                text: intervals
+                    .iter()
+                    .map(format_interval)
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            }
+        })
+        .collect();
+    let mut timezone = schedule
+        .as_ref()
+        .map(|s| s.timezone.clone())
+        .unwrap_or_else(|| console.project.timezone.clone());
+    let mut holidays = schedule
+        .as_ref()
+        .map(|s| {
+            s.holidays
+                .iter()
+                .map(|d| d.to_string())
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let mut exceptions = schedule
+        .as_ref()
+        .map(|s| {
+            s.exceptions
+                .iter()
+                .map(|(d, iv)| {
+                    if iv.is_empty() {
+                        format!("{d} -")
+                    } else {
+                        format!(
+                            "{d} {}",
+                            iv.iter()
+                                .map(format_interval)
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )
+                    }
+                })
+                .collect::<Vec<_>>()
+                .join("\n")
+        })
+        .unwrap_or_default();
+    let mut schedule_error = String::new();
+    if let Some((e, form)) = &refused.schedule {
+        schedule_error = e.clone();
+        timezone = field(form, "timezone").to_string();
+        holidays = field(form, "holidays").to_string();
+        exceptions = field(form, "exceptions").to_string();
+        for d in &mut days {
+            for (h, cell) in d.hours.iter_mut().enumerate() {
+                *cell = !field(form, &format!("h_{}_{h}", d.idx)).is_empty();
+            }
+        }
+    }
+    let (mut alerts_channel, mut alerts_chat) = current
+        .alerts
+        .map(|a| (a.channel, a.chat_id))
+        .unwrap_or_default();
+    let mut alerts_error = String::new();
+    if let Some((e, form)) = &refused.alerts {
+        alerts_error = e.clone();
+        alerts_channel = field(form, "channel").to_string();
+        alerts_chat = field(form, "chat_id").to_string();
+    }
+    let mut forms = Vec::new();
+    for ch in chans.iter().filter(|c| c.enabled) {
+        let rules = state
+            .inbox
+            .registry
+            .by_id(ch.id)
+            .map(|e| (*e.rules).clone())
+            .unwrap_or_default();
+        let mut f = channel_form(ch, &rules);
+        if let Some((id, e, form)) = &refused.channel
+            && *id == ch.id
+        {
+            f.error = e.clone();
+            f.auto_close = field(form, "auto_close_after").into();
+            f.closing_on = !field(form, "closing_on").is_empty();
+            f.closing = field(form, "closing_message").into();
+            f.rating = field(form, "rating").into();
+            f.unanswered = field(form, "unanswered_alert_after").into();
+            f.replies = field(form, "auto_replies").into();
+            f.after_operator = !field(form, "auto_reply_after_operator").is_empty();
+            f.off_hours = field(form, "off_hours").into();
+            f.off_replies = field(form, "off_hours_replies").into();
+        }
+        forms.push(f);
+    }
+    Ok(SettingsPage {
+        tr,
+        csrf: console.csrf.clone(),
+        project_name: console.project.name.clone(),
+        saved,
+        schedule_error,
+        alerts_error,
+        timezone,
+        days,
+        holidays,
+        exceptions,
+        schedule_source: row.map(|r| r.source).unwrap_or_default(),
+        tg_channels: chans
+            .iter()
+            .filter(|c| c.kind == "telegram" && c.enabled)
+            .map(|c| c.key.clone())
+            .collect(),
+        alerts_channel,
+        alerts_chat,
+        channels: forms,
+    }
+    .render()?)
+}
+
+#[derive(serde::Deserialize)]
+struct PageQuery {
+    saved: Option<String>,
+}
+
+async fn page(
+    state: web::Data<State>,
+    console: Console,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, HtmlError> {
+    allowed(&console)?;
+    let body = render(&state, &console, q.saved.is_some(), Refused::default()).await?;
+    Ok(html(body))
+}
+
+fn html(body: String) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+fn saved() -> HttpResponse {
+    HttpResponse::SeeOther()
+        .insert_header(("Location", "/console/settings?saved=1"))
+        .finish()
+}
+
+async fn refused(state: &State, console: &Console, r: Refused) -> Result<HttpResponse, HtmlError> {
+    let body = render(state, console, false, r).await?;
+    Ok(HttpResponse::BadRequest()
+        .content_type("text/html; charset=utf-8")
+        .body(body))
+}
+
+/// The grid (h_<day>_<hour> ticks) and the text fields, as the `[schedule]` table.
+fn schedule_json(form: &[(String, String)]) -> Value {
+    let mut v = json!({ "timezone": field(form, "timezone").trim() });
+    for (d, key) in DAYS.iter().enumerate() {
+        let mut intervals = Vec::new();
+        let mut h = 0;
+        while h < 24 {
+            if field(form, &format!("h_{d}_{h}")).is_empty() {
+                h += 1;
+                continue;
+            }
+            let start = h;
+            while h < 24 && !field(form, &format!("h_{d}_{h}")).is_empty() {
+                h += 1;
+            }
+            intervals.push(format!("{start:02}:00-{h:02}:00"));
+        }
+        v[*key] = json!(intervals);
+    }
+    v["holidays"] = json!(field(form, "holidays"));
+    let mut exceptions = serde_json::Map::new();
+    for line in field(form, "exceptions").lines() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (date, hours) = line.split_once(' ').unwrap_or((line, ""));
+        let hours = hours.trim();
+        let hours = if hours == "-" || hours.is_empty() {
+            json!([])
+        } else {
+            json!(hours)
+        };
+        exceptions.insert(date.to_string(), hours);
+    }
+    v["exceptions"] = Value::Object(exceptions);
+    v
+}
+
+async fn save_schedule(
+    state: web::Data<State>,
+    console: Console,
+    form: FormPairs,
+) -> Result<HttpResponse, HtmlError> {
+    allowed(&console)?;
+    let form = form.into_inner();
+    console.check_csrf(field(&form, "csrf"))?;
+    let schedule = match Schedule::from_config(&schedule_json(&form)) {
+        Ok(s) => s,
+        Err(e) => {
+            let r = Refused {
+                schedule: Some((e, form)),
+                ..Refused::default()
+            };
+            return refused(&state, &console, r).await;
+        }
+    };
+    let json = serde_json::to_string(&schedule).map_err(|e| Error::internal(e.to_string()))?;
+    let pid = console.project.id;
+    state
+        .inbox
+        .store
+        .write(move |c| {
+            let alerts = project_settings::get(c, pid)?.and_then(|r| r.alerts);
+            project_settings::save(c, pid, Some(&json), alerts.as_deref(), "web")
+        })
+        .await?;
+    crate::automation::scheduler::reload(&state.inbox).await?;
+    Ok(saved())
+}
+
+async fn save_alerts(
+    state: web::Data<State>,
+    console: Console,
+    form: FormPairs,
+) -> Result<HttpResponse, HtmlError> {
+    allowed(&console)?;
+    let form = form.into_inner();
+    console.check_csrf(field(&form, "csrf"))?;
+    let (channel, chat) = (
+        field(&form, "channel").trim(),
+        field(&form, "chat_id").trim(),
+    );
+    let pid = console.project.id;
+    let alerts = if channel.is_empty() && chat.is_empty() {
+        None
+    } else {
+        let key = channel.to_string();
+        let known = state
+            .inbox
+            .store
+            .read(move |c| channels::by_key(c, &key))
+            .await?
+            .is_some_and(|c| c.project_id == pid && c.kind == "telegram");
+        let chat_ok = chat.parse::<i64>().is_ok() || chat.starts_with('@');
+        if !known || !chat_ok {
+            let e = if !known {
+                format!("\"{channel}\" is not a Telegram channel of this project")
+            } else {
+                "the staff chat is a Telegram chat id such as -1001234567890 or @channel".into()
+            };
+            let r = Refused {
+                alerts: Some((e, form)),
+                ..Refused::default()
+            };
+            return refused(&state, &console, r).await;
+        }
+        Some(StaffAlerts {
+            channel: channel.to_string(),
+            chat_id: chat.to_string(),
+        })
+    };
+    let json = alerts
+        .map(|a| serde_json::to_string(&a))
+        .transpose()
+        .map_err(|e| Error::internal(e.to_string()))?;
+    state
+        .inbox
+        .store
+        .write(move |c| {
+            let schedule = project_settings::get(c, pid)?.and_then(|r| r.schedule);
+            project_settings::save(c, pid, schedule.as_deref(), json.as_deref(), "web")
+        })
+        .await?;
+    crate::automation::scheduler::reload(&state.inbox).await?;
+    Ok(saved())
+}
+
+/// "2m | text" lines as the file's `[{after, text}]`.
+fn replies_json(text: &str, key: &str) -> Result<Value, String> {
+    let mut out = Vec::new();
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (after, body) = line
+            .split_once('|')
+            .ok_or(format!("{key}, line {}: write \"2m | text\"", i + 1))?;
+        out.push(json!({ "after": after.trim(), "text": body.trim() }));
+    }
+    Ok(Value::Array(out))
+}
+
+fn channel_json(form: &[(String, String)]) -> Result<Value, String> {
+    let mut v = json!({});
+    for key in ["auto_close_after", "unanswered_alert_after"] {
+        let s = field(form, key).trim();
+        if !s.is_empty() {
+            v[key] = json!(s);
+        }
+    }
+    if !field(form, "closing_on").is_empty() {
+        let m = field(form, "closing_message").trim();
+        if m.is_empty() {
+            return Err("closing_message: write the message or switch it off".into());
+        }
+        v["closing_message"] = json!(m);
+    }
+    match field(form, "rating") {
+        "on" => v["rating"] = json!(true),
+        "off" => v["rating"] = json!(false),
+        _ => {}
+    }
+    v["auto_replies"] = replies_json(field(form, "auto_replies"), "auto_replies")?;
+    v["auto_reply_after_operator"] = json!(!field(form, "auto_reply_after_operator").is_empty());
+    match field(form, "off_hours") {
+        "auto_reply" | "bot" => v["off_hours"] = json!(field(form, "off_hours")),
+        _ => {}
+    }
+    v["off_hours_replies"] = replies_json(field(form, "off_hours_replies"), "off_hours_replies")?;
+    Ok(v)
+}
+
+async fn save_channel(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+    form: FormPairs,
+) -> Result<HttpResponse, HtmlError> {
+    allowed(&console)?;
+    let form = form.into_inner();
+    console.check_csrf(field(&form, "csrf"))?;
+    let id = path.into_inner();
+    let pid = console.project.id;
+    let channel = state
+        .inbox
+        .store
+        .read(move |c| channels::by_id(c, id))
+        .await?;
+    if channel.project_id != pid {
+        return Err(HtmlError::App(Error::not_found("no such channel")));
+    }
+    let rules = match channel_json(&form).and_then(|v| ChannelRules::from_config(&v)) {
+        Ok(r) => r,
+        Err(e) => {
+            let r = Refused {
+                channel: Some((id, e, form)),
+                ..Refused::default()
+            };
+            return refused(&state, &console, r).await;
+        }
+    };
+    let json = serde_json::to_string(&rules).map_err(|e| Error::internal(e.to_string()))?;
+    let saved_json = json.clone();
+    state
+        .inbox
+        .store
+        .write(move |c| channels::set_automation(c, id, Some(&saved_json)))
+        .await?;
+    state.inbox.registry.update_rules(id, Some(json), rules);
+    Ok(saved())
+}
