@@ -116,6 +116,11 @@ impl Tr {
             "back" => ("Назад", "Back"),
             "settings" => ("Настройки", "Settings"),
             "automatic" => ("🤖 Автоматически", "🤖 Automatic"),
+            "member_hours" => ("Рабочие часы сотрудников", "Team members' working hours"),
+            "member_hours_hint" => (
+                "Строки вида «mon 09:00-18:00» (mon…sun). В эти часы сотрудник автоматически в сети, вне их — не в сети; ручное переключение действует до следующей границы.",
+                "Lines like \"mon 09:00-18:00\" (mon…sun). Within them the member goes online automatically and offline outside; a manual toggle holds until the next boundary.",
+            ),
             "saved" => ("Сохранено.", "Saved."),
             "work_schedule" => ("Рабочее время", "Working hours"),
             "schedule_from_file" => (

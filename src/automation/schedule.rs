@@ -154,17 +154,26 @@ impl Schedule {
 
     /// Whether `at` (UTC) falls in working hours.
     pub fn is_open(&self, at: NaiveDateTime) -> bool {
+        self.interval_start(at).is_some()
+    }
+
+    /// The local start of the working interval `at` (UTC) falls in, if any: it tells one
+    /// working period from the next even when nobody looked in between.
+    pub fn interval_start(&self, at: NaiveDateTime) -> Option<NaiveDateTime> {
         let local = self.tz().from_utc_datetime(&at).naive_local();
         let day = local.date();
         let hours = if let Some(h) = self.exceptions.get(&day) {
             h
         } else if self.holidays.contains(&day) {
-            return false;
+            return None;
         } else {
             &self.week[day.weekday().num_days_from_monday() as usize]
         };
         let t = local.time();
-        hours.iter().any(|i| i.from <= t && t < i.to)
+        hours
+            .iter()
+            .find(|i| i.from <= t && t < i.to)
+            .map(|i| day.and_time(i.from))
     }
 }
 

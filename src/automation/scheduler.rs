@@ -26,6 +26,9 @@ pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<boo
         if let Err(e) = fire_due(&inbox).await {
             tracing::warn!("timers: {e}");
         }
+        if let Err(e) = presence(&inbox).await {
+            tracing::warn!("working hours: {e}");
+        }
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             _ = shutdown.changed() => return,
@@ -60,6 +63,41 @@ pub async fn reload(inbox: &Inbox) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Operators with their own working hours go online when their hours start and offline when
+/// they end. Only a boundary changes presence, so a manual toggle in between holds.
+pub async fn presence(inbox: &Inbox) -> Result<()> {
+    let now = inbox.automation.clock.now();
+    let users = inbox
+        .store
+        .read(crate::store::users::with_work_hours)
+        .await?;
+    let changes: Vec<(i64, String)> = users
+        .into_iter()
+        .filter_map(|(id, hours, applied)| {
+            let start = serde_json::from_str::<super::Schedule>(&hours)
+                .ok()?
+                .interval_start(now);
+            let state = match start {
+                Some(s) => format!("in:{s}"),
+                None => "out".to_string(),
+            };
+            (applied.as_deref() != Some(state.as_str())).then_some((id, state))
+        })
+        .collect();
+    if changes.is_empty() {
+        return Ok(());
+    }
+    inbox
+        .store
+        .write(move |conn| {
+            for (id, state) in changes {
+                crate::store::users::apply_presence(conn, id, &state)?;
+            }
+            Ok(())
+        })
+        .await
 }
 
 /// Fires every timer due by the automation clock; returns how many fired.

@@ -20,6 +20,8 @@ diesel::table! {
         password_hash -> Text,
         online -> Bool,
         created_at -> Timestamp,
+        work_hours -> Nullable<Text>,
+        presence_auto -> Nullable<Text>,
     }
 }
 

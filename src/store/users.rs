@@ -224,3 +224,45 @@ pub fn api_token(conn: &mut DbConn, token_hash: &str) -> Result<Option<(User, i6
         .first(conn)
         .optional()?)
 }
+
+/// Saves (or clears) a user's own working hours, as schedule JSON.
+pub fn set_work_hours(conn: &mut DbConn, user_id: i64, hours: Option<&str>) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::work_hours.eq(hours),
+            users::presence_auto.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// (id, working hours, last state applied) of users with working hours.
+pub fn with_work_hours(conn: &mut DbConn) -> Result<Vec<(i64, String, Option<String>)>> {
+    Ok(users::table
+        .filter(users::work_hours.is_not_null())
+        .select((
+            users::id,
+            users::work_hours.assume_not_null(),
+            users::presence_auto,
+        ))
+        .load(conn)?)
+}
+
+/// Applies the presence a user's working hours call for and remembers which period it was
+/// for ("in:<local start>" or "out").
+pub fn apply_presence(conn: &mut DbConn, user_id: i64, state: &str) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::online.eq(state.starts_with("in")),
+            users::presence_auto.eq(state),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn work_hours(conn: &mut DbConn, user_id: i64) -> Result<Option<String>> {
+    Ok(users::table
+        .find(user_id)
+        .select(users::work_hours)
+        .first(conn)?)
+}

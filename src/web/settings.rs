@@ -16,7 +16,7 @@ use crate::automation::{ChannelRules, OffHours, Schedule, StaffAlerts};
 use crate::domain::Role;
 use crate::error::Error;
 use crate::i18n::Tr;
-use crate::store::{channels, project_settings};
+use crate::store::{channels, project_settings, users};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/settings", web::get().to(page))
@@ -25,6 +25,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/console/settings/channels/{id}",
             web::post().to(save_channel),
+        )
+        .route(
+            "/console/settings/members/{id}",
+            web::post().to(save_member_hours),
         );
 }
 
@@ -71,6 +75,14 @@ pub struct ChannelForm {
     pub error: String,
 }
 
+pub struct MemberHours {
+    pub id: i64,
+    pub name: String,
+    pub online: bool,
+    pub hours: String,
+    pub error: String,
+}
+
 #[derive(Template)]
 #[template(path = "console/settings.html")]
 struct SettingsPage {
@@ -89,6 +101,7 @@ struct SettingsPage {
     alerts_channel: String,
     alerts_chat: String,
     channels: Vec<ChannelForm>,
+    members: Vec<MemberHours>,
 }
 
 const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -143,6 +156,7 @@ struct Refused {
     schedule: Option<(String, Pairs)>,
     alerts: Option<(String, Pairs)>,
     channel: Option<(i64, String, Pairs)>,
+    member: Option<(i64, String, Pairs)>,
 }
 
 async fn render(
@@ -152,13 +166,19 @@ async fn render(
     refused: Refused,
 ) -> Result<String, HtmlError> {
     let pid = console.project.id;
-    let (row, chans) = state
+    let (row, chans, members) = state
         .inbox
         .store
         .read(move |c| {
+            let mut members = Vec::new();
+            for u in users::members(c, pid)? {
+                let hours = users::work_hours(c, u.id)?;
+                members.push((u, hours));
+            }
             Ok((
                 project_settings::get(c, pid)?,
                 channels::of_project(c, pid)?,
+                members,
             ))
         })
         .await?;
@@ -297,6 +317,29 @@ async fn render(
         alerts_channel,
         alerts_chat,
         channels: forms,
+        members: members
+            .into_iter()
+            .map(|(u, hours)| {
+                let mut m = MemberHours {
+                    id: u.id,
+                    name: u.name,
+                    online: u.online,
+                    hours: hours
+                        .as_deref()
+                        .and_then(|h| serde_json::from_str::<Schedule>(h).ok())
+                        .map(|s| week_text(&s))
+                        .unwrap_or_default(),
+                    error: String::new(),
+                };
+                if let Some((id, e, form)) = &refused.member
+                    && *id == m.id
+                {
+                    m.error = e.clone();
+                    m.hours = field(form, "hours").to_string();
+                }
+                m
+            })
+            .collect(),
     }
     .render()?)
 }
@@ -546,5 +589,100 @@ async fn save_channel(
         .write(move |c| channels::set_automation(c, id, Some(&saved_json)))
         .await?;
     state.inbox.registry.update_rules(id, Some(json), rules);
+    Ok(saved())
+}
+
+/// A week as "mon 09:00-18:00" lines (days off left out).
+fn week_text(s: &Schedule) -> String {
+    DAYS.iter()
+        .zip(&s.week)
+        .filter(|(_, iv)| !iv.is_empty())
+        .map(|(d, iv)| {
+            format!(
+                "{d} {}",
+                iv.iter()
+                    .map(format_interval)
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+/// "mon 09:00-18:00" lines as a schedule in the project's time zone.
+fn member_schedule(text: &str, timezone: &str) -> Result<Option<Schedule>, String> {
+    let mut v = json!({ "timezone": timezone });
+    let mut any = false;
+    for (i, line) in text.lines().enumerate() {
+        let line = line.trim();
+        if line.is_empty() {
+            continue;
+        }
+        let (day, hours) = line.split_once(' ').unwrap_or((line, ""));
+        let day = day.trim().trim_end_matches(':').to_ascii_lowercase();
+        if !DAYS.contains(&day.as_str()) {
+            return Err(format!(
+                "line {}: start with a day (mon, tue, wed, thu, fri, sat, sun), e.g. \"mon 09:00-18:00\"",
+                i + 1
+            ));
+        }
+        if !v[day.as_str()].is_null() {
+            return Err(format!("line {}: {day} is given twice", i + 1));
+        }
+        v[day.as_str()] = json!(hours.trim());
+        any = true;
+    }
+    if !any {
+        return Ok(None);
+    }
+    Schedule::from_config(&v).map(Some)
+}
+
+async fn save_member_hours(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+    form: FormPairs,
+) -> Result<HttpResponse, HtmlError> {
+    allowed(&console)?;
+    let form = form.into_inner();
+    console.check_csrf(field(&form, "csrf"))?;
+    let (pid, uid) = (console.project.id, path.into_inner());
+    let member = state
+        .inbox
+        .store
+        .read(move |c| users::role_in(c, pid, uid))
+        .await?;
+    if member.is_none() {
+        return Err(HtmlError::App(Error::not_found("no such member")));
+    }
+    let tz = state
+        .inbox
+        .automation
+        .project(pid)
+        .schedule
+        .as_ref()
+        .map(|s| s.timezone.clone())
+        .unwrap_or_else(|| console.project.timezone.clone());
+    let schedule = match member_schedule(field(&form, "hours"), &tz) {
+        Ok(s) => s,
+        Err(e) => {
+            let r = Refused {
+                member: Some((uid, e, form)),
+                ..Refused::default()
+            };
+            return refused(&state, &console, r).await;
+        }
+    };
+    let json = schedule
+        .map(|s| serde_json::to_string(&s))
+        .transpose()
+        .map_err(|e| Error::internal(e.to_string()))?;
+    state
+        .inbox
+        .store
+        .write(move |c| users::set_work_hours(c, uid, json.as_deref()))
+        .await?;
     Ok(saved())
 }

@@ -600,3 +600,67 @@ async fn settings_pages_validate_like_the_file_and_take_effect_at_once() {
     let (_, inbox) = plain.get("/console").await;
     assert!(!inbox.contains("href=\"/console/settings\""));
 }
+
+async fn online(app: &TestApp, email: &'static str) -> bool {
+    app.store()
+        .read(move |c| perepiska::store::users::by_email(c, email))
+        .await
+        .unwrap()
+        .unwrap()
+        .online
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn operators_go_online_and_offline_with_their_working_hours() {
+    let tg = FakeTelegram::start().await;
+    // Monday 08:00 in Moscow.
+    let clock = Clock::manual(utc("2026-11-23 05:00:00"));
+    let app = app(&tg, &clock, "", SCHEDULE).await;
+    let op = app.admin().await;
+    let (s, html) = post_settings(
+        &op,
+        "/console/settings/members/1",
+        &[("hours", "mon 09:00-18:00\nfriday 10:00")],
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(html.contains("line 2"), "{html}");
+    let (s, _) = post_settings(
+        &op,
+        "/console/settings/members/1",
+        &[("hours", "mon 09:00-18:00\ntue 09:00-18:00")],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let (_, html) = op.get("/console/settings").await;
+    assert!(html.contains("mon 09:00-18:00\ntue 09:00-18:00"));
+    app.eventually("offline before 9:00", || async {
+        !online(&app, ADMIN_EMAIL).await
+    })
+    .await;
+    clock.set(utc("2026-11-23 06:00:00"));
+    app.eventually("online at 9:00", || async {
+        online(&app, ADMIN_EMAIL).await
+    })
+    .await;
+    // A manual "offline" holds until the next boundary.
+    op.post_form("/console/presence", &[("csrf", &op.csrf), ("online", "0")])
+        .await;
+    clock.set(utc("2026-11-23 10:00:00"));
+    settle().await;
+    assert!(
+        !online(&app, ADMIN_EMAIL).await,
+        "the manual toggle holds within the hours"
+    );
+    // Tuesday 09:00: a new start puts them online again; 18:00 takes them offline.
+    clock.set(utc("2026-11-24 06:00:00"));
+    app.eventually("online on Tuesday", || async {
+        online(&app, ADMIN_EMAIL).await
+    })
+    .await;
+    clock.set(utc("2026-11-24 15:00:00"));
+    app.eventually("offline at 18:00", || async {
+        !online(&app, ADMIN_EMAIL).await
+    })
+    .await;
+}

@@ -1,0 +1,2 @@
+ALTER TABLE users DROP COLUMN presence_auto;
+ALTER TABLE users DROP COLUMN work_hours;
