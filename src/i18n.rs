@@ -116,6 +116,23 @@ impl Tr {
             "back" => ("Назад", "Back"),
             "settings" => ("Настройки", "Settings"),
             "automatic" => ("🤖 Автоматически", "🤖 Automatic"),
+            "widget_messages" => ("Сообщения виджета", "Widget messages"),
+            "greeting" => ("Приветствие", "Greeting"),
+            "unread_message" => (
+                "Если оператор не прочитал за",
+                "If no operator has read it within",
+            ),
+            "unanswered_message" => (
+                "Если прочитал, но не ответил за",
+                "If read but unanswered within",
+            ),
+            "contact_request" => ("Запрос контактов", "Contact request"),
+            "hidden" => ("не спрашивать", "do not ask"),
+            "optional" => ("по желанию", "optional"),
+            "required" => ("обязательно", "required"),
+            "with_greeting" => ("с приветствием", "with the greeting"),
+            "with_unread" => ("с сообщением «не прочитано»", "with the unread message"),
+            "with_unanswered" => ("с сообщением «нет ответа»", "with the unanswered message"),
             "member_hours" => ("Рабочие часы сотрудников", "Team members' working hours"),
             "member_hours_hint" => (
                 "Строки вида «mon 09:00-18:00» (mon…sun). В эти часы сотрудник автоматически в сети, вне их — не в сети; ручное переключение действует до следующей границы.",

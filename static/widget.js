@@ -42,6 +42,10 @@
     "button.send,label.attach{border:0;background:#2563eb;color:#fff;border-radius:8px;padding:0 12px;cursor:pointer;display:flex;align-items:center}" +
     "label.attach{background:#e8effd;color:#2563eb}label.attach input{display:none}" +
     ".err{color:#e11d48;font-size:12px;padding:0 10px}" +
+    ".cf{display:flex;flex-direction:column;gap:4px;margin-top:6px;border:0;padding:0}" +
+    ".cf input{border:1px solid #e1e5ea;border-radius:6px;padding:5px;font:inherit}" +
+    ".cf button{border:0;background:#2563eb;color:#fff;border-radius:6px;padding:5px;cursor:pointer}" +
+    ".cf .cerr{color:#e11d48;font-size:12px}" +
     "</style>" +
     "<button class='btn' aria-label='Chat'><svg width='26' height='26' viewBox='0 0 24 24' fill='none' stroke='currentColor' stroke-width='2' stroke-linecap='round' stroke-linejoin='round' aria-hidden='true'><path d='M21 15a2 2 0 0 1-2 2H7l-4 4V5a2 2 0 0 1 2-2h14a2 2 0 0 1 2 2z'/></svg><span class='badge'></span></button>" +
     "<div class='panel' role='dialog' aria-label='Chat'>" +
@@ -66,7 +70,50 @@
 
   fetch(api + "/config").then(function (r) { return r.json(); }).then(function (c) {
     if (c && c.company) head.textContent = c.company;
+    if (c && c.greeting) {
+      var g = document.createElement("div");
+      g.className = "m operator greeting";
+      g.textContent = c.greeting;
+      if (c.greeting_contact_form) g.appendChild(contactForm(c.greeting_contact_form));
+      msgs.insertBefore(g, msgs.firstChild);
+    }
   }).catch(function () {});
+
+  // The contact request: the fields the channel asks for, sent to /contact.
+  function contactForm(spec) {
+    var f = document.createElement("form");
+    f.className = "cf";
+    var labels = { name: "Имя", phone: "Телефон", email: "Email" };
+    var types = { name: "text", phone: "tel", email: "email" };
+    ["name", "phone", "email"].forEach(function (k) {
+      if (!spec[k] || spec[k] === "hidden") return;
+      var i = document.createElement("input");
+      i.name = k; i.type = types[k];
+      i.placeholder = labels[k] + (spec[k] === "required" ? " *" : "");
+      i.setAttribute("aria-label", labels[k]);
+      if (spec[k] === "required") i.required = true;
+      f.appendChild(i);
+    });
+    var b = document.createElement("button");
+    b.type = "submit"; b.textContent = "Отправить";
+    f.appendChild(b);
+    var e = document.createElement("div");
+    e.className = "cerr";
+    f.appendChild(e);
+    f.addEventListener("submit", function (ev) {
+      ev.preventDefault();
+      var body = { visitor: visitor };
+      Array.prototype.forEach.call(f.querySelectorAll("input"), function (i) { body[i.name] = i.value; });
+      fetch(api + "/contact", { method: "POST", headers: { "Content-Type": "application/json" }, body: JSON.stringify(body) })
+        .then(function (r) { return r.json().then(function (d) { return { ok: r.ok, d: d }; }); })
+        .then(function (x) {
+          if (!x.ok) { e.textContent = (x.d.error && x.d.error.message) || "Ошибка"; return; }
+          f.textContent = "Спасибо, мы с вами свяжемся.";
+        })
+        .catch(function () { e.textContent = "Нет связи с сервером"; });
+    });
+    return f;
+  }
 
   function esc(s) { var d = document.createElement("div"); d.textContent = s; return d.innerHTML; }
 
@@ -85,6 +132,7 @@
                       : "<div><a href='" + url + "'>📎 " + esc(a.file_name) + "</a></div>";
     });
     el.innerHTML = html;
+    if (m.contact_form) el.appendChild(contactForm(m.contact_form));
     msgs.appendChild(el);
     msgs.scrollTop = msgs.scrollHeight;
     if (m.kind === "operator" && !panel.classList.contains("open")) {

@@ -35,6 +35,18 @@ pub const UNANSWERED: &str = "unanswered";
 pub const RATING: &str = "rating";
 /// Pending while the customer may add a comment to the rating just given (chat channels).
 pub const RATING_COMMENT: &str = "rating_comment";
+/// Widget: the visitor's message has not been read by an operator.
+pub const WIDGET_UNREAD: &str = "widget_unread";
+/// Widget: read by an operator but not answered.
+pub const WIDGET_UNANSWERED: &str = "widget_unanswered";
+/// What an operator's answer (or a resolution) makes moot.
+const WAITING: [&str; 5] = [
+    AUTO_REPLY,
+    OFF_HOURS_REPLY,
+    UNANSWERED,
+    WIDGET_UNREAD,
+    WIDGET_UNANSWERED,
+];
 
 /// How long a rating request and the comment after it stay answerable.
 const RATING_WINDOW_DAYS: i64 = 7;
@@ -184,6 +196,19 @@ pub fn customer_wrote(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resu
     if let Some(s) = r.unanswered_alert_after_secs {
         timers::arm(conn, pid, cid, UNANSWERED, 0, now + secs(s), Arm::Keep)?;
     }
+    if let Some(m) = &r.unread_message
+        && conv.unread
+    {
+        timers::arm(
+            conn,
+            pid,
+            cid,
+            WIDGET_UNREAD,
+            0,
+            now + secs(m.after_secs),
+            Arm::Keep,
+        )?;
+    }
     if let Some(s) = r.auto_close_after_secs {
         timers::arm(conn, pid, cid, AUTO_CLOSE, 0, now + secs(s), Arm::Restart)?;
     }
@@ -193,7 +218,7 @@ pub fn customer_wrote(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resu
 /// An operator answered: waiting auto-replies and alerts are dropped (a new customer message
 /// starts them again) and the inactivity clock restarts.
 pub fn operator_answered(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<()> {
-    timers::reset(conn, conv.id, &[AUTO_REPLY, OFF_HOURS_REPLY, UNANSWERED])?;
+    timers::reset(conn, conv.id, &WAITING)?;
     if let Some(s) = ctx.rules.auto_close_after_secs {
         timers::arm(
             conn,
@@ -220,9 +245,7 @@ pub fn status_changed(
 ) -> Result<()> {
     match to {
         Status::Closed | Status::Cancelled => timers::cancel_pending(conn, conv.id)?,
-        Status::Resolved => {
-            timers::reset(conn, conv.id, &[AUTO_REPLY, OFF_HOURS_REPLY, UNANSWERED])?
-        }
+        Status::Resolved => timers::reset(conn, conv.id, &WAITING)?,
         _ => {}
     }
     if to == Status::Closed
@@ -235,6 +258,25 @@ pub fn status_changed(
     let asked = from == Status::Resolved && to == Status::Closed;
     if finished && !asked && !ctx.helpdesk && ctx.rating() && conv.rating.is_none() {
         ask_rating(conn, ctx, conv)?;
+    }
+    Ok(())
+}
+
+/// An operator opened the visitor's conversation: the "read but not answered" message may
+/// follow.
+pub fn operator_read(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<()> {
+    if let Some(m) = &ctx.rules.unanswered_message
+        && unanswered(conv)
+    {
+        timers::arm(
+            conn,
+            conv.project_id,
+            conv.id,
+            WIDGET_UNANSWERED,
+            0,
+            ctx.now + secs(m.after_secs),
+            Arm::Keep,
+        )?;
     }
     Ok(())
 }
@@ -487,6 +529,20 @@ pub fn fire(conn: &mut DbConn, ctx: &Ctx, timer: &timers::Timer) -> Result<()> {
                 return Ok(());
             }
             alert_unanswered(conn, ctx, &conv, timer)?;
+        }
+        WIDGET_UNREAD | WIDGET_UNANSWERED => {
+            let (message, wanted_unread) = if timer.kind == WIDGET_UNREAD {
+                (&ctx.rules.unread_message, true)
+            } else {
+                (&ctx.rules.unanswered_message, false)
+            };
+            let Some(m) = message else {
+                return Ok(());
+            };
+            if status.is_final() || !unanswered(&conv) || conv.unread != wanted_unread {
+                return Ok(());
+            }
+            send_auto(conn, &conv, &m.text)?;
         }
         // Rating windows just expire.
         _ => {}

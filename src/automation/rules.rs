@@ -29,7 +29,30 @@ pub enum OffHours {
     Bot,
 }
 
+/// How the contact request asks for one detail.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Ask {
+    #[default]
+    Hidden,
+    Optional,
+    Required,
+}
+
+/// A small form under widget messages asking for the visitor's name, phone and email.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ContactRequest {
+    pub name: Ask,
+    pub phone: Ask,
+    pub email: Ask,
+    /// Which widget messages carry it: greeting, unread_message, unanswered_message.
+    pub with: Vec<String>,
+}
+
+pub const WIDGET_MESSAGES: [&str; 3] = ["greeting", "unread_message", "unanswered_message"];
+
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default)]
 pub struct ChannelRules {
     pub auto_close_after_secs: Option<i64>,
     pub closing_message: Option<String>,
@@ -41,6 +64,13 @@ pub struct ChannelRules {
     pub auto_reply_after_operator: bool,
     pub off_hours: OffHours,
     pub off_hours_replies: Vec<AutoReply>,
+    /// Widget: shown when the visitor opens the chat.
+    pub greeting: Option<String>,
+    /// Widget: sent when no operator has read the visitor's message in time.
+    pub unread_message: Option<AutoReply>,
+    /// Widget: sent when an operator has read it but not answered in time.
+    pub unanswered_message: Option<AutoReply>,
+    pub contact_request: Option<ContactRequest>,
 }
 
 /// "90s", "15m", "24h", "3d" → seconds. Refuses anything else, zero and negatives included
@@ -91,6 +121,76 @@ fn duration_key(config: &Value, key: &str, positive: bool) -> Result<Option<i64>
             .map_err(|e| format!("{key}: {e}")),
         Some(_) => Err(format!("{key} must be a duration such as \"24h\"")),
     }
+}
+
+fn timed_message(config: &Value, key: &str) -> Result<Option<AutoReply>, String> {
+    let v = match config.get(key) {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) => v,
+    };
+    let after = v["after"]
+        .as_str()
+        .ok_or(format!("{key}.after is required, e.g. \"60s\""))?;
+    let after_secs = parse_duration(after, true).map_err(|e| format!("{key}.after: {e}"))?;
+    let text = v["text"]
+        .as_str()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .ok_or(format!("{key}.text is required"))?;
+    if text.chars().count() > AUTO_REPLY_CHARS {
+        return Err(format!(
+            "{key}.text is longer than {AUTO_REPLY_CHARS} characters"
+        ));
+    }
+    Ok(Some(AutoReply {
+        after_secs,
+        text: text.to_string(),
+    }))
+}
+
+fn contact_request(config: &Value) -> Result<Option<ContactRequest>, String> {
+    let v = match config.get("contact_request") {
+        None | Some(Value::Null) => return Ok(None),
+        Some(v) if v.is_object() => v,
+        Some(_) => {
+            return Err(
+                "contact_request must be a table like { name = \"required\", with = [\"greeting\"] }"
+                    .into(),
+            );
+        }
+    };
+    let ask = |k: &str| -> Result<Ask, String> {
+        match v[k].as_str() {
+            None | Some("hidden") => Ok(Ask::Hidden),
+            Some("optional") => Ok(Ask::Optional),
+            Some("required") => Ok(Ask::Required),
+            Some(o) => Err(format!(
+                "contact_request.{k} \"{o}\" must be \"hidden\", \"optional\" or \"required\""
+            )),
+        }
+    };
+    let with: Vec<String> = match &v["with"] {
+        Value::Array(a) => a
+            .iter()
+            .map(|x| x.as_str().map(str::to_string))
+            .collect::<Option<_>>()
+            .ok_or("contact_request.with must list message names")?,
+        Value::Null => Vec::new(),
+        _ => return Err("contact_request.with must be a list".into()),
+    };
+    let r = ContactRequest {
+        name: ask("name")?,
+        phone: ask("phone")?,
+        email: ask("email")?,
+        with,
+    };
+    if [r.name, r.phone, r.email].iter().all(|a| *a == Ask::Hidden) {
+        return Err("contact_request asks for nothing: set name, phone or email".into());
+    }
+    if r.with.is_empty() {
+        return Err("contact_request.with must name the messages that carry it".into());
+    }
+    Ok(Some(r))
 }
 
 fn replies_key(config: &Value, key: &str) -> Result<Vec<AutoReply>, String> {
@@ -166,6 +266,15 @@ impl ChannelRules {
                 }
             },
             off_hours_replies: replies_key(config, "off_hours_replies")?,
+            greeting: match config.get("greeting") {
+                None | Some(Value::Null) => None,
+                Some(Value::String(s)) if s.trim().is_empty() => None,
+                Some(Value::String(s)) => Some(s.trim().to_string()),
+                Some(_) => return Err("greeting must be text".into()),
+            },
+            unread_message: timed_message(config, "unread_message")?,
+            unanswered_message: timed_message(config, "unanswered_message")?,
+            contact_request: contact_request(config)?,
         };
         rules.validate()?;
         Ok(rules)
@@ -187,6 +296,33 @@ impl ChannelRules {
         if self.unanswered_alert_after_secs.is_some_and(|s| s <= 0) {
             return Err("unanswered_alert_after must be greater than zero".into());
         }
+        if self
+            .greeting
+            .as_ref()
+            .is_some_and(|g| g.chars().count() > AUTO_REPLY_CHARS)
+        {
+            return Err(format!(
+                "greeting is longer than {AUTO_REPLY_CHARS} characters"
+            ));
+        }
+        if let Some(c) = &self.contact_request {
+            for w in &c.with {
+                let configured = match w.as_str() {
+                    "greeting" => self.greeting.is_some(),
+                    "unread_message" => self.unread_message.is_some(),
+                    "unanswered_message" => self.unanswered_message.is_some(),
+                    other => {
+                        return Err(format!(
+                            "contact_request.with: \"{other}\" is not one of {}",
+                            WIDGET_MESSAGES.join(", ")
+                        ));
+                    }
+                };
+                if !configured {
+                    return Err(format!("contact_request.with names {w}, which is not set"));
+                }
+            }
+        }
         match self.off_hours {
             OffHours::Bot if !self.off_hours_replies.is_empty() => Err(
                 "off_hours = \"bot\" and off_hours_replies cannot both be set: outside working hours either the bot answers or the auto-replies do".into(),
@@ -207,6 +343,23 @@ impl ChannelRules {
             || self.unanswered_alert_after_secs.is_some()
             || !self.auto_replies.is_empty()
             || !self.off_hours_replies.is_empty()
+            || self.unread_message.is_some()
+            || self.unanswered_message.is_some()
+    }
+
+    /// Rules only the chat widget can carry out.
+    pub fn widget_only(&self) -> bool {
+        self.greeting.is_some()
+            || self.unread_message.is_some()
+            || self.unanswered_message.is_some()
+            || self.contact_request.is_some()
+    }
+
+    /// The contact request, if the message named `which` carries it.
+    pub fn contact_request_with(&self, which: &str) -> Option<&ContactRequest> {
+        self.contact_request
+            .as_ref()
+            .filter(|c| c.with.iter().any(|w| w == which))
     }
 
     pub fn auto_close_after(&self) -> Option<Duration> {

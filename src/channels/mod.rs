@@ -356,7 +356,13 @@ pub fn build_adapter(
     if kind != "widget" {
         crate::bot::BotConfig::from_config(config)?;
     }
-    crate::automation::ChannelRules::from_config(config)?;
+    let rules = crate::automation::ChannelRules::from_config(config)?;
+    if kind != "widget" && rules.widget_only() {
+        return Err(
+            "greeting, unread_message, unanswered_message and contact_request are for widget channels"
+                .into(),
+        );
+    }
     match kind {
         "widget" => Ok(std::sync::Arc::new(widget::Widget::new(name))),
         "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(

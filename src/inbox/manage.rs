@@ -161,12 +161,16 @@ impl Inbox {
     }
 
     pub async fn mark_read(&self, project_id: i64, conversation_id: i64) -> Result<()> {
+        let registry = self.registry.clone();
+        let auto = self.automation.clone();
         let conv = self
             .store
             .write(move |conn| {
                 let c = conversations::by_id(conn, project_id, conversation_id)?;
                 if c.unread {
                     conversations::mark_read(conn, c.id)?;
+                    let ctx = auto.ctx(registry.by_id(c.channel_id).as_deref());
+                    automation::operator_read(conn, &ctx, &c)?;
                 }
                 Ok(c)
             })

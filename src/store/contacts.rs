@@ -373,3 +373,24 @@ pub fn link_identity(
         .execute(conn)?;
     Ok(())
 }
+
+/// Details the customer gave themselves (the widget's contact form): they replace what was
+/// there.
+pub fn set_given(conn: &mut DbConn, id: i64, hint: &ContactHint) -> Result<()> {
+    if let Some(n) = &hint.name {
+        diesel::update(contacts::table.find(id))
+            .set((contacts::name.eq(n), contacts::updated_at.eq(now())))
+            .execute(conn)?;
+    }
+    if let Some(p) = &hint.phone {
+        diesel::update(contacts::table.find(id))
+            .set(contacts::phone.eq(p))
+            .execute(conn)?;
+    }
+    if let Some(e) = &hint.email {
+        diesel::update(contacts::table.find(id))
+            .set(contacts::email.eq(e))
+            .execute(conn)?;
+    }
+    Ok(())
+}

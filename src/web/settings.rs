@@ -73,6 +73,33 @@ pub struct ChannelForm {
     pub off_replies: String,
     pub from_web: bool,
     pub error: String,
+    pub is_widget: bool,
+    pub greeting: String,
+    pub unread_after: String,
+    pub unread_text: String,
+    pub unanswered_after: String,
+    pub unanswered_text: String,
+    pub ask: [String; 3],
+    pub with: [bool; 3],
+}
+
+impl ChannelForm {
+    /// Whether detail `i` of the contact request is asked the way `a` says.
+    pub fn asks(&self, i: &usize, a: &str) -> bool {
+        self.ask.get(*i).is_some_and(|x| x == a)
+    }
+}
+
+const ASK_FIELDS: [&str; 3] = ["name", "phone", "email"];
+
+fn ask_str(a: crate::automation::rules::Ask) -> String {
+    use crate::automation::rules::Ask;
+    match a {
+        Ask::Hidden => "hidden",
+        Ask::Optional => "optional",
+        Ask::Required => "required",
+    }
+    .into()
 }
 
 pub struct MemberHours {
@@ -145,6 +172,34 @@ fn channel_form(ch: &channels::Channel, rules: &ChannelRules) -> ChannelForm {
         off_replies: replies_text(&rules.off_hours_replies),
         from_web: ch.automation.is_some(),
         error: String::new(),
+        is_widget: ch.kind == "widget",
+        greeting: rules.greeting.clone().unwrap_or_default(),
+        unread_after: rules
+            .unread_message
+            .as_ref()
+            .map(|m| format_duration(m.after_secs))
+            .unwrap_or_default(),
+        unread_text: rules
+            .unread_message
+            .as_ref()
+            .map(|m| m.text.clone())
+            .unwrap_or_default(),
+        unanswered_after: rules
+            .unanswered_message
+            .as_ref()
+            .map(|m| format_duration(m.after_secs))
+            .unwrap_or_default(),
+        unanswered_text: rules
+            .unanswered_message
+            .as_ref()
+            .map(|m| m.text.clone())
+            .unwrap_or_default(),
+        ask: match &rules.contact_request {
+            Some(c) => [ask_str(c.name), ask_str(c.phone), ask_str(c.email)],
+            None => ["hidden".into(), "hidden".into(), "hidden".into()],
+        },
+        with: crate::automation::rules::WIDGET_MESSAGES
+            .map(|w| rules.contact_request_with(w).is_some()),
     }
 }
 
@@ -294,6 +349,14 @@ async fn render(
             f.after_operator = !field(form, "auto_reply_after_operator").is_empty();
             f.off_hours = field(form, "off_hours").into();
             f.off_replies = field(form, "off_hours_replies").into();
+            f.greeting = field(form, "greeting").into();
+            f.unread_after = field(form, "unread_after").into();
+            f.unread_text = field(form, "unread_text").into();
+            f.unanswered_after = field(form, "unanswered_after").into();
+            f.unanswered_text = field(form, "unanswered_text").into();
+            f.ask = ASK_FIELDS.map(|k| field(form, &format!("ask_{k}")).to_string());
+            f.with = crate::automation::rules::WIDGET_MESSAGES
+                .map(|w| !field(form, &format!("with_{w}")).is_empty());
         }
         forms.push(f);
     }
@@ -549,6 +612,34 @@ fn channel_json(form: &[(String, String)]) -> Result<Value, String> {
         _ => {}
     }
     v["off_hours_replies"] = replies_json(field(form, "off_hours_replies"), "off_hours_replies")?;
+    let greeting = field(form, "greeting").trim();
+    if !greeting.is_empty() {
+        v["greeting"] = json!(greeting);
+    }
+    for (key, after, text) in [
+        ("unread_message", "unread_after", "unread_text"),
+        ("unanswered_message", "unanswered_after", "unanswered_text"),
+    ] {
+        let (a, t) = (field(form, after).trim(), field(form, text).trim());
+        if !a.is_empty() || !t.is_empty() {
+            v[key] = json!({ "after": a, "text": t });
+        }
+    }
+    let asks: Vec<&str> = ASK_FIELDS
+        .iter()
+        .map(|k| match field(form, &format!("ask_{k}")) {
+            "" => "hidden",
+            a => a,
+        })
+        .collect();
+    if asks.iter().any(|a| *a != "hidden") {
+        let with: Vec<&str> = crate::automation::rules::WIDGET_MESSAGES
+            .into_iter()
+            .filter(|w| !field(form, &format!("with_{w}")).is_empty())
+            .collect();
+        v["contact_request"] =
+            json!({ "name": asks[0], "phone": asks[1], "email": asks[2], "with": with });
+    }
     Ok(v)
 }
 

@@ -22,6 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/widget/{key}/messages", web::post().to(post_message))
         .route("/widget/{key}/messages", web::get().to(history))
         .route("/widget/{key}/files", web::post().to(post_file))
+        .route("/widget/{key}/contact", web::post().to(post_contact))
         .route("/widget/{key}/live", web::get().to(live))
         .route("/widget/{key}/attachments/{id}", web::get().to(attachment))
         .route(
@@ -75,12 +76,109 @@ async fn config(
         .store
         .read(move |c| projects::by_id(c, pid))
         .await?;
+    let rules = &ch.rules;
     Ok(cors(HttpResponse::Ok().json(serde_json::json!({
         "channel": ch.channel.key,
         "name": ch.channel.name,
         "company": project.name,
         "max_file_bytes": state.inbox.files.max_bytes,
+        "greeting": rules.greeting,
+        "greeting_contact_form": rules.contact_request_with("greeting"),
     }))))
+}
+
+#[derive(Deserialize)]
+struct ContactForm {
+    visitor: String,
+    #[serde(default)]
+    name: String,
+    #[serde(default)]
+    phone: String,
+    #[serde(default)]
+    email: String,
+}
+
+/// The visitor's answer to the contact request: checked against what the channel asks for,
+/// then saved on their contact (created if they have not written yet).
+async fn post_contact(
+    state: web::Data<State>,
+    path: web::Path<String>,
+    body: web::Json<ContactForm>,
+) -> Result<HttpResponse, ApiError> {
+    use crate::automation::rules::Ask;
+    let ch = widget_channel(&state, &path)?;
+    let ext = visitor_id(&body.visitor).map_err(webhook_error)?;
+    let Some(request) = ch.rules.contact_request.clone() else {
+        return Err(ApiError::bad_request(
+            "this chat asks for no contact details",
+        ));
+    };
+    let field =
+        |label: &str, value: &str, ask: Ask, max: usize| -> Result<Option<String>, ApiError> {
+            let v = value.trim();
+            match ask {
+                Ask::Hidden => Ok(None),
+                Ask::Required if v.is_empty() => {
+                    Err(ApiError::bad_request(format!("{label} is required")))
+                }
+                _ if v.is_empty() => Ok(None),
+                _ if v.chars().count() > max => {
+                    Err(ApiError::bad_request(format!("{label} is too long")))
+                }
+                _ => Ok(Some(v.to_string())),
+            }
+        };
+    let name = field("name", &body.name, request.name, 100)?;
+    let phone = field("phone", &body.phone, request.phone, 32)?;
+    if let Some(p) = &phone
+        && p.chars().filter(char::is_ascii_digit).count() < 5
+    {
+        return Err(ApiError::bad_request(format!(
+            "\"{p}\" is not a phone number"
+        )));
+    }
+    let email = field("email", &body.email, request.email, 254)?;
+    if let Some(e) = &email
+        && crate::store::users::normalize_email(e).is_err()
+    {
+        return Err(ApiError::bad_request(format!(
+            "\"{e}\" is not an email address"
+        )));
+    }
+    if name.is_none() && phone.is_none() && email.is_none() {
+        return Err(ApiError::bad_request("fill in at least one field"));
+    }
+    let hint = crate::store::contacts::ContactHint {
+        name,
+        phone: phone.map(|p| crate::channels::common::normalize_phone(&p)),
+        email,
+        language: None,
+    };
+    let (pid, cid) = (ch.channel.project_id, ch.channel.id);
+    let conv = state
+        .inbox
+        .store
+        .write(move |c| {
+            let (contact, _) = contacts::find_or_create(c, pid, cid, &ext, &hint)?;
+            contacts::set_given(c, contact.id, &hint)?;
+            let open = conversations::latest_open_for(c, contact.id, cid)?;
+            if let Some(conv) = &open {
+                let given: Vec<&str> = [&hint.name, &hint.phone, &hint.email]
+                    .into_iter()
+                    .flatten()
+                    .map(String::as_str)
+                    .collect();
+                messages::system(c, pid, conv.id, &format!("📇 {}", given.join(", ")))?;
+            }
+            Ok(open)
+        })
+        .await?;
+    if let Some(c) = &conv {
+        state.inbox.announce(c);
+    }
+    Ok(cors(
+        HttpResponse::Ok().json(serde_json::json!({ "ok": true })),
+    ))
 }
 
 async fn post_message(
@@ -193,6 +291,27 @@ async fn history(
             view::messages(c, rows, Lang::Ru, &p.timezone)
         })
         .await?;
+    // Automatic messages that carry the contact request say so.
+    let rules = ch.rules.clone();
+    let msgs: Vec<serde_json::Value> = msgs
+        .into_iter()
+        .map(|m| {
+            let mut v = serde_json::to_value(&m).unwrap_or_default();
+            if m.kind == "operator" {
+                for (which, timed) in [
+                    ("unread_message", &rules.unread_message),
+                    ("unanswered_message", &rules.unanswered_message),
+                ] {
+                    if timed.as_ref().is_some_and(|t| t.text == m.text)
+                        && let Some(form) = rules.contact_request_with(which)
+                    {
+                        v["contact_form"] = serde_json::json!(form);
+                    }
+                }
+            }
+            v
+        })
+        .collect();
     Ok(cors(
         HttpResponse::Ok().json(serde_json::json!({ "messages": msgs })),
     ))

@@ -449,6 +449,8 @@ fn check_config_refuses_zero_hours_and_long_closing_messages() {
     assert!(!ok && text.contains("cannot both"), "{text}");
     let (ok, text) = check("[schedule]\ntimezone = \"Moscow\"\n");
     assert!(!ok, "{text}");
+    let (ok, text) = check("greeting = \"Привет\"\n");
+    assert!(!ok && text.contains("widget channels"), "{text}");
 }
 
 /// Posts a settings form as the logged-in user; returns (status, page).
@@ -663,4 +665,137 @@ async fn operators_go_online_and_offline_with_their_working_hours() {
         !online(&app, ADMIN_EMAIL).await
     })
     .await;
+}
+
+const VISITOR: &str = "0123456789abcdef0123456789abcdef0123456789abcdef";
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widget_greeting_unread_and_unanswered_messages_with_a_contact_request() {
+    let clock = Clock::manual(monday_11_moscow());
+    let toml = "[[channels]]\nid = \"web\"\nkind = \"widget\"\nname = \"Сайт\"\ngreeting = \"Здравствуйте! Чем помочь?\"\nunread_message = { after = \"60s\", text = \"Все операторы заняты, ответим через пару минут.\" }\nunanswered_message = { after = \"2m\", text = \"Оператор уже читает ваше сообщение.\" }\ncontact_request = { name = \"required\", phone = \"optional\", with = [\"greeting\", \"unread_message\"] }\n";
+    let c2 = clock.clone();
+    let app = TestApp::spawn_with(move |s| {
+        std::fs::write(&s.channels_path, toml).unwrap();
+        s.clock = c2;
+        s.scheduler_tick = Duration::from_millis(20);
+    })
+    .await;
+    let config: Value = app
+        .http
+        .get(format!("{}/widget/web/config", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["greeting"], "Здравствуйте! Чем помочь?");
+    assert_eq!(config["greeting_contact_form"]["name"], "required");
+    assert_eq!(config["greeting_contact_form"]["email"], "hidden");
+
+    // The contact form checks what the channel asks for; the visitor need not have written.
+    let contact = |body: Value| {
+        let http = app.http.clone();
+        let url = format!("{}/widget/web/contact", app.url);
+        async move {
+            let r = http.post(url).json(&body).send().await.unwrap();
+            let s = r.status().as_u16();
+            (s, r.text().await.unwrap())
+        }
+    };
+    let (s, body) = contact(json!({"visitor": VISITOR, "phone": "+7 999 123-45-67"})).await;
+    assert_eq!(s, 400);
+    assert!(body.contains("name is required"), "{body}");
+    let (s, body) = contact(json!({"visitor": VISITOR, "name": "Ника", "phone": "abc"})).await;
+    assert_eq!(s, 400, "{body}");
+    let (s, _) =
+        contact(json!({"visitor": VISITOR, "name": "Ника", "phone": "+7 999 123-45-67"})).await;
+    assert_eq!(s, 200);
+
+    assert_eq!(
+        app.widget_send(VISITOR, "c1", "Есть доставка в Тверь?")
+            .await
+            .status(),
+        200
+    );
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=web", None)
+        .await;
+    assert_eq!(list["data"][0]["contact"]["name"], "Ника");
+    assert_eq!(list["data"][0]["contact"]["phone"], "+79991234567");
+    let id = list["data"][0]["id"].as_i64().unwrap();
+
+    clock.advance(chrono::Duration::seconds(59));
+    settle().await;
+    assert_eq!(app.widget_messages(VISITOR).await.len(), 1);
+    clock.advance(chrono::Duration::seconds(1));
+    app.eventually("unread message", || async {
+        app.widget_messages(VISITOR).await.len() == 2
+    })
+    .await;
+    let m = &app.widget_messages(VISITOR).await[1];
+    assert_eq!(m["text"], "Все операторы заняты, ответим через пару минут.");
+    assert_eq!(m["contact_form"]["phone"], "optional");
+
+    // An operator opens it: two minutes later, the "read but unanswered" message.
+    let op = app.admin().await;
+    let (s, _) = op
+        .post_form(&format!("/console/c/{id}/read"), &[("csrf", &op.csrf)])
+        .await;
+    assert!(s < 400, "{s}");
+    clock.advance(chrono::Duration::minutes(2));
+    app.eventually("unanswered message", || async {
+        app.widget_messages(VISITOR).await.len() == 3
+    })
+    .await;
+    let m = &app.widget_messages(VISITOR).await[2];
+    assert_eq!(m["text"], "Оператор уже читает ваше сообщение.");
+    assert!(m["contact_form"].is_null());
+    clock.advance(chrono::Duration::hours(1));
+    settle().await;
+    assert_eq!(app.widget_messages(VISITOR).await.len(), 3, "each once");
+
+    // The settings page shows and edits the widget's messages.
+    let (_, html) = op.get("/console/settings").await;
+    assert!(html.contains("Здравствуйте! Чем помочь?") && html.contains("name=\"ask_name\""));
+    let web = app
+        .store()
+        .read(|c| perepiska::store::channels::by_key(c, "web"))
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let path = format!("/console/settings/channels/{web}");
+    let (s, html) = post_settings(
+        &op,
+        &path,
+        &[("greeting", "Добрый день!"), ("ask_email", "required")],
+    )
+    .await;
+    assert_eq!(s, 400, "a contact request must say which messages carry it");
+    assert!(html.contains("contact_request.with"), "{html}");
+    let (s, _) = post_settings(
+        &op,
+        &path,
+        &[
+            ("greeting", "Добрый день!"),
+            ("ask_email", "required"),
+            ("with_greeting", "on"),
+        ],
+    )
+    .await;
+    assert_eq!(s, 303);
+    let config: Value = app
+        .http
+        .get(format!("{}/widget/web/config", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(config["greeting"], "Добрый день!");
+    assert_eq!(config["greeting_contact_form"]["email"], "required");
+    assert_eq!(config["greeting_contact_form"]["name"], "hidden");
 }
