@@ -126,7 +126,8 @@ impl Automation {
                 project: self.project(e.channel.project_id),
                 now: self.clock.now(),
                 helpdesk: e.bot.is_some(),
-                buttons: e.adapter.capabilities().buttons,
+                buttons: e.adapter.capabilities().buttons && e.channel.kind != "widget",
+                widget: e.channel.kind == "widget",
             },
             None => Ctx {
                 rules: Arc::default(),
@@ -134,6 +135,7 @@ impl Automation {
                 now: self.clock.now(),
                 helpdesk: false,
                 buttons: false,
+                widget: false,
             },
         }
     }
@@ -148,6 +150,9 @@ pub struct Ctx {
     /// The helpdesk bot speaks for the channel (it asks for ratings itself).
     pub helpdesk: bool,
     pub buttons: bool,
+    /// The chat widget: visitors read messages from our database, so what automation says
+    /// is stored in the thread (no buttons there).
+    pub widget: bool,
 }
 
 impl Ctx {
@@ -335,9 +340,7 @@ fn ask_rating(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<()> {
         text.push_str(&format!("\n{}", t(lang, "rate_by_digit")));
         None
     };
-    let payload = serde_json::to_string(&DirectPayload { text, keyboard })
-        .map_err(|e| Error::internal(e.to_string()))?;
-    outbox::enqueue_direct(conn, conv.project_id, conv.channel_id, &recipient, &payload)?;
+    say(conn, ctx, conv, &recipient, text, keyboard)?;
     timers::arm(
         conn,
         conv.project_id,
@@ -347,6 +350,26 @@ fn ask_rating(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<()> {
         ctx.now + Duration::days(RATING_WINDOW_DAYS),
         Arm::Restart,
     )?;
+    Ok(())
+}
+
+/// Tells the customer something outside the conversation's messages: a bot message, or
+/// on the widget (which reads the thread) a message in the thread.
+fn say(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    conv: &Conversation,
+    recipient: &str,
+    text: String,
+    keyboard: Option<Keyboard>,
+) -> Result<()> {
+    if ctx.widget {
+        send_auto(conn, conv, &text)?;
+        return Ok(());
+    }
+    let payload = serde_json::to_string(&DirectPayload { text, keyboard })
+        .map_err(|e| Error::internal(e.to_string()))?;
+    outbox::enqueue_direct(conn, conv.project_id, conv.channel_id, recipient, &payload)?;
     Ok(())
 }
 
@@ -461,12 +484,7 @@ pub fn record_rating(
         (None, None) => return Ok(()),
     };
     if let Some((recipient, false)) = contacts::recipient(conn, conv.contact_id, conv.channel_id)? {
-        let payload = serde_json::to_string(&DirectPayload {
-            text: reply.to_string(),
-            keyboard: None,
-        })
-        .map_err(|e| Error::internal(e.to_string()))?;
-        outbox::enqueue_direct(conn, conv.project_id, conv.channel_id, &recipient, &payload)?;
+        say(conn, ctx, &conv, &recipient, reply.to_string(), None)?;
     }
     Ok(())
 }

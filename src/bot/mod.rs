@@ -49,6 +49,7 @@ impl BotCtx {
             now: now(),
             helpdesk: true,
             buttons: self.buttons,
+            widget: false,
         }
     }
 }

@@ -451,3 +451,22 @@ pub fn set_origin(conn: &mut DbConn, id: i64, origin: &str, team: Option<i64>) -
         .execute(conn)?;
     Ok(())
 }
+
+/// Ratings credited to each operator (the conversation's assignee): (user, sum, count).
+pub fn ratings_by_assignee(conn: &mut DbConn, project_id: i64) -> Result<Vec<(i64, i64, i64)>> {
+    let rows: Vec<(Option<i64>, Option<i32>)> = conversations::table
+        .filter(conversations::project_id.eq(project_id))
+        .filter(conversations::rating.is_not_null())
+        .filter(conversations::assignee_id.is_not_null())
+        .select((conversations::assignee_id, conversations::rating))
+        .load(conn)?;
+    let mut by: std::collections::BTreeMap<i64, (i64, i64)> = Default::default();
+    for (a, r) in rows {
+        if let (Some(a), Some(r)) = (a, r) {
+            let e = by.entry(a).or_default();
+            e.0 += i64::from(r);
+            e.1 += 1;
+        }
+    }
+    Ok(by.into_iter().map(|(a, (s, n))| (a, s, n)).collect())
+}

@@ -105,6 +105,8 @@ fn ask_str(a: crate::automation::rules::Ask) -> String {
 pub struct MemberHours {
     pub id: i64,
     pub name: String,
+    /// "4.5 ★ (12)": the ratings credited to them.
+    pub rating: String,
     pub online: bool,
     pub hours: String,
     pub error: String,
@@ -221,7 +223,7 @@ async fn render(
     refused: Refused,
 ) -> Result<String, HtmlError> {
     let pid = console.project.id;
-    let (row, chans, members) = state
+    let (row, chans, members, ratings) = state
         .inbox
         .store
         .read(move |c| {
@@ -234,6 +236,7 @@ async fn render(
                 project_settings::get(c, pid)?,
                 channels::of_project(c, pid)?,
                 members,
+                crate::store::conversations::ratings_by_assignee(c, pid)?,
             ))
         })
         .await?;
@@ -383,9 +386,15 @@ async fn render(
         members: members
             .into_iter()
             .map(|(u, hours)| {
+                let rating = ratings
+                    .iter()
+                    .find(|(a, _, _)| *a == u.id)
+                    .map(|(_, sum, n)| format!("{:.1} ★ ({n})", *sum as f64 / *n as f64))
+                    .unwrap_or_default();
                 let mut m = MemberHours {
                     id: u.id,
                     name: u.name,
+                    rating,
                     online: u.online,
                     hours: hours
                         .as_deref()

@@ -332,6 +332,20 @@ async fn a_rating_closes_a_resolved_conversation_and_operators_closing_sends_the
         (c["status"].as_str(), c["rating"].as_i64()),
         (Some("closed"), Some(4))
     );
+    // Credited to the operator it was assigned to.
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{id}"),
+        Some(json!({"assignee_id": 1})),
+    )
+    .await;
+    let op = app.admin().await;
+    let (_, html) = op.get("/console/settings").await;
+    assert!(
+        html.contains("4.0 ★ (1)"),
+        "the admin's average rating is shown"
+    );
     settle().await;
     assert_eq!(
         to_chat(&tg, CHAT)
@@ -798,4 +812,87 @@ async fn widget_greeting_unread_and_unanswered_messages_with_a_contact_request()
     assert_eq!(config["greeting"], "Добрый день!");
     assert_eq!(config["greeting_contact_form"]["email"], "required");
     assert_eq!(config["greeting_contact_form"]["name"], "hidden");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_hours_the_bot_answers_a_chat_channel() {
+    let tg = FakeTelegram::start().await;
+    // Monday 23:00 in Moscow.
+    let clock = Clock::manual(utc("2026-11-23 20:00:00"));
+    let app = app(&tg, &clock, "off_hours = \"bot\"\n", SCHEDULE).await;
+    tg.push(say(CHAT, 1, "Ночной", "Не могу войти в личный кабинет"));
+    let sent = wait_to_chat(&app, &tg, CHAT, 1).await;
+    assert_eq!(
+        sent[0].text,
+        "✔️ Ваша заявка зарегистрирована под номером #1"
+    );
+    // In working hours the same channel is a plain chat: no bot.
+    clock.set(monday_11_moscow() + chrono::Duration::days(1));
+    tg.push(say(
+        CHAT + 1,
+        1,
+        "Дневной",
+        "Не могу войти в личный кабинет",
+    ));
+    let token = app.api_token(ADMIN_EMAIL).await;
+    conversation_of(&app, &token, "Дневной").await;
+    settle().await;
+    assert!(to_chat(&tg, CHAT + 1).is_empty(), "no bot in working hours");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn widget_visitors_rate_with_a_digit_in_the_chat() {
+    let clock = Clock::manual(monday_11_moscow());
+    let toml = "[[channels]]\nid = \"web\"\nkind = \"widget\"\nname = \"Сайт\"\nrating = true\n";
+    let c2 = clock.clone();
+    let app = TestApp::spawn_with(move |s| {
+        std::fs::write(&s.channels_path, toml).unwrap();
+        s.clock = c2;
+        s.scheduler_tick = Duration::from_millis(20);
+    })
+    .await;
+    app.widget_send(VISITOR, "c1", "Спасибо, всё получилось")
+        .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=web", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    app.api(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{id}"),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    app.eventually("rating request in the chat", || async {
+        app.widget_messages(VISITOR).await.iter().any(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .contains("Ответьте цифрой от 1 до 5")
+        })
+    })
+    .await;
+    app.widget_send(VISITOR, "c2", "4").await;
+    app.eventually("rated", || async {
+        let (_, c) = app
+            .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+            .await;
+        c["rating"] == 4 && c["status"] == "closed"
+    })
+    .await;
+    app.eventually("thanks", || async {
+        app.widget_messages(VISITOR).await.iter().any(|m| {
+            m["text"]
+                .as_str()
+                .unwrap_or("")
+                .starts_with("Спасибо за оценку!")
+        })
+    })
+    .await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=web", None)
+        .await;
+    assert_eq!(list["total"], 1, "the digit opened no new conversation");
 }
