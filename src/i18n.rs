@@ -145,6 +145,10 @@ impl Tr {
                 "The schedule from channels.toml is in effect; once saved here, the file no longer changes it.",
             ),
             "timezone" => ("Часовой пояс", "Time zone"),
+            "no_schedule" => (
+                "Рабочее время не задано: пока считается, что вы на связи круглосуточно.",
+                "No working hours yet: until set, you count as available around the clock.",
+            ),
             "grid_hint" => (
                 "Отметьте рабочие часы. Вне их действуют ответы для нерабочего времени.",
                 "Tick the working hours. Outside them the off-hours handling applies.",

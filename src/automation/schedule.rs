@@ -54,6 +54,14 @@ pub fn format_interval(i: &Interval) -> String {
     format!("{}-{to}", i.from.format("%H:%M"))
 }
 
+/// "09:00-13:00, 14:00-18:00".
+pub fn intervals_text(list: &[Interval]) -> String {
+    list.iter()
+        .map(format_interval)
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn intervals(v: &Value, at: &str) -> Result<Vec<Interval>, String> {
     let list: Vec<&str> = match v {
         Value::Null => return Ok(Vec::new()),

@@ -95,3 +95,14 @@ pub async fn file_part(
         .map_err(|e| SendError::permanent(format!("attachment {}: {e}", f.name)))?;
     Ok((part, len))
 }
+
+/// The body of a 2xx answer; any other status as the matching send error.
+pub async fn body_if_ok(resp: reqwest::Response) -> Result<String, SendError> {
+    let status = resp.status().as_u16();
+    let text = resp.text().await.unwrap_or_default();
+    if (200..300).contains(&status) {
+        Ok(text)
+    } else {
+        Err(SendError::from_status(status, &text))
+    }
+}

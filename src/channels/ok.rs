@@ -60,11 +60,7 @@ impl Ok {
             .send()
             .await
             .map_err(|e| SendError::from_reqwest(&e))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        if !(200..300).contains(&status) {
-            return Err(SendError::from_status(status, &text));
-        }
+        let text = super::common::body_if_ok(resp).await?;
         let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         if let Some(code) = v.get("error_code") {
             let msg = format!("OK error {code}: {}", v["error_msg"].as_str().unwrap_or(""));
@@ -107,11 +103,7 @@ impl Ok {
             .send()
             .await
             .map_err(|e| SendError::from_reqwest(&e))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        if !(200..300).contains(&status) {
-            return Err(SendError::from_status(status, &text));
-        }
+        let text = super::common::body_if_ok(resp).await?;
         let uploaded: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
         let token = uploaded["token"]
             .as_str()

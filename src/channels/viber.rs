@@ -76,11 +76,7 @@ impl Viber {
             .send()
             .await
             .map_err(|e| SendError::from_reqwest(&e))?;
-        let status = resp.status().as_u16();
-        let text = resp.text().await.unwrap_or_default();
-        if !(200..300).contains(&status) {
-            return Err(SendError::from_status(status, &text));
-        }
+        let text = super::common::body_if_ok(resp).await?;
         let v: Value = serde_json::from_str(&text)
             .map_err(|e| SendError::retry(format!("bad Viber answer: {e}")))?;
         match v["status"].as_i64() {

@@ -11,7 +11,7 @@ use super::State;
 use super::auth::Console;
 use super::errors::HtmlError;
 use crate::automation::rules::format_duration;
-use crate::automation::schedule::{DAYS, format_interval};
+use crate::automation::schedule::{DAYS, intervals_text};
 use crate::automation::{ChannelRules, OffHours, Schedule, StaffAlerts};
 use crate::domain::Role;
 use crate::error::Error;
@@ -264,11 +264,7 @@ async fn render(
                         intervals.iter().any(|iv| iv.from <= mid && mid < iv.to)
                     })
                     .collect(),
-                text: intervals
-                    .iter()
-                    .map(format_interval)
-                    .collect::<Vec<_>>()
-                    .join(", "),
+                text: intervals_text(&intervals),
             }
         })
         .collect();
@@ -295,13 +291,7 @@ async fn render(
                     if iv.is_empty() {
                         format!("{d} -")
                     } else {
-                        format!(
-                            "{d} {}",
-                            iv.iter()
-                                .map(format_interval)
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )
+                        format!("{d} {}", intervals_text(iv))
                     }
                 })
                 .collect::<Vec<_>>()
@@ -697,15 +687,7 @@ fn week_text(s: &Schedule) -> String {
     DAYS.iter()
         .zip(&s.week)
         .filter(|(_, iv)| !iv.is_empty())
-        .map(|(d, iv)| {
-            format!(
-                "{d} {}",
-                iv.iter()
-                    .map(format_interval)
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            )
-        })
+        .map(|(d, iv)| format!("{d} {}", intervals_text(iv)))
         .collect::<Vec<_>>()
         .join("\n")
 }

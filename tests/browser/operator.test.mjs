@@ -96,3 +96,43 @@ test('visitor writes on /demo, operator sees it live and answers, visitor gets t
   await opCtx.close();
   await visitorCtx.close();
 });
+
+test('admin sets a widget greeting with a contact request; a visitor sees it and leaves a name', { timeout: 60000 }, async () => {
+  const adminCtx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await adminCtx.newPage();
+  await admin.goto(base + '/login');
+  await admin.fill('input[name=email]', EMAIL);
+  await admin.fill('input[name=password]', PASSWORD);
+  await admin.click('button[type=submit]');
+  await admin.waitForURL(base + '/console');
+  await admin.click('a[href="/console/settings"]');
+  await admin.waitForURL(base + '/console/settings');
+
+  // The working-hours grid: Monday 9:00-11:00.
+  await admin.check('input[name=h_0_9]');
+  await admin.check('input[name=h_0_10]');
+  await admin.click('#schedule button[type=submit]');
+  await admin.waitForURL(/saved=1/);
+  assert.equal(await admin.isChecked('input[name=h_0_10]'), true);
+  assert.equal(await admin.isChecked('input[name=h_0_11]'), false);
+
+  const widget = admin.locator('section', { has: admin.locator('h2', { hasText: 'Сайт' }) });
+  await widget.locator('textarea[name=greeting]').fill('Добрый день! Оставьте имя — мы перезвоним.');
+  await widget.locator('select[name=ask_name]').selectOption('required');
+  await widget.locator('input[name=with_greeting]').check();
+  await widget.locator('button[type=submit]').click();
+  await admin.waitForURL(/saved=1/);
+  await admin.locator('.notice.ok').waitFor();
+
+  const visitorCtx = await browser.newContext({ locale: 'ru-RU' });
+  const visitor = await visitorCtx.newPage();
+  await visitor.goto(base + '/demo');
+  await visitor.click('#perepiska-widget .btn');
+  const greeting = visitor.locator('#perepiska-widget .m.greeting', { hasText: 'Оставьте имя' });
+  await greeting.waitFor({ timeout: 10000 });
+  await greeting.locator('input[name=name]').fill('Тамара');
+  await greeting.locator('button').click();
+  await visitor.locator('#perepiska-widget .m.greeting', { hasText: 'Спасибо, мы с вами свяжемся.' }).waitFor({ timeout: 10000 });
+  await adminCtx.close();
+  await visitorCtx.close();
+});
