@@ -153,7 +153,7 @@ enum AdminCmd {
         email: String,
         #[arg(long)]
         password: String,
-        /// operator, supervisor or admin.
+        /// operator, supervisor, settings (edits automation settings) or admin.
         #[arg(long, default_value = "admin")]
         role: String,
         #[arg(long)]

@@ -615,6 +615,24 @@ async fn settings_pages_validate_like_the_file_and_take_effect_at_once() {
     assert_eq!(s, 403);
     let (_, inbox) = plain.get("/console").await;
     assert!(!inbox.contains("href=\"/console/settings\""));
+    // The "settings" role may.
+    app.store()
+        .write(|c| {
+            perepiska::bootstrap::create_user(
+                c,
+                "set@example.com",
+                "Настройщик",
+                "password-4444",
+                perepiska::domain::Role::Settings,
+                1,
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    let settings_role = app.login("set@example.com", "password-4444").await;
+    let (s, _) = settings_role.get("/console/settings").await;
+    assert_eq!(s, 200);
 }
 
 async fn online(app: &TestApp, email: &'static str) -> bool {
