@@ -1,8 +1,15 @@
-//! Live events for the console and the widget. In-process broadcast on one machine; the
-//! event is plain serde data so a Redis pub/sub transport can carry it between instances.
+//! Live events for the console and the widget. In-process broadcast on one machine; with
+//! REDIS_URL every event is also published on a Redis channel, and each instance re-broadcasts
+//! what the others published, so a console sees events whichever instance handled them.
 
+use std::time::Duration;
+
+use futures_util::StreamExt;
 use serde::{Deserialize, Serialize};
-use tokio::sync::broadcast;
+use tokio::sync::{broadcast, mpsc, watch};
+
+/// The Redis pub/sub channel events travel on.
+pub const REDIS_CHANNEL: &str = "perepiska:events";
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -33,6 +40,15 @@ pub struct Event {
 #[derive(Clone)]
 pub struct Bus {
     tx: broadcast::Sender<Event>,
+    /// Set with Redis: events to publish for the other instances.
+    out: Option<mpsc::Sender<Event>>,
+}
+
+/// An event as it travels between instances.
+#[derive(Serialize, Deserialize)]
+struct Envelope {
+    from: String,
+    event: Event,
 }
 
 impl Default for Bus {
@@ -44,15 +60,126 @@ impl Default for Bus {
 impl Bus {
     pub fn new() -> Bus {
         let (tx, _) = broadcast::channel(4096);
-        Bus { tx }
+        Bus { tx, out: None }
+    }
+
+    /// A bus shared with the other instances through Redis. Fails at start when Redis cannot
+    /// be reached; later outages are retried in the background (events meanwhile stay local).
+    pub async fn with_redis(url: &str, shutdown: watch::Receiver<bool>) -> anyhow::Result<Bus> {
+        let client = redis::Client::open(url)
+            .map_err(|e| anyhow::anyhow!("REDIS_URL \"{url}\" is not usable: {e}"))?;
+        let unreachable = |e: String| anyhow::anyhow!("cannot connect to Redis at {url}: {e}");
+        // One plain attempt first: the connection manager would retry for a while.
+        tokio::time::timeout(
+            Duration::from_secs(5),
+            client.get_multiplexed_async_connection(),
+        )
+        .await
+        .map_err(|_| unreachable("no answer in 5 s".into()))?
+        .map_err(|e| unreachable(e.to_string()))?;
+        let conn = client
+            .get_connection_manager()
+            .await
+            .map_err(|e| unreachable(e.to_string()))?;
+        let me = crate::crypto::random_hex(8)?;
+        let (tx, _) = broadcast::channel(4096);
+        let (out_tx, out_rx) = mpsc::channel(4096);
+        tokio::spawn(publisher(conn, me.clone(), out_rx));
+        let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
+        tokio::spawn(subscriber(client, me, tx.clone(), shutdown, Some(ready_tx)));
+        // Start serving only once this instance hears the others.
+        let _ = tokio::time::timeout(Duration::from_secs(10), ready_rx).await;
+        Ok(Bus {
+            tx,
+            out: Some(out_tx),
+        })
     }
 
     pub fn publish(&self, e: Event) {
+        if let Some(out) = &self.out
+            && out.try_send(e.clone()).is_err()
+        {
+            tracing::warn!("live event not sent to other instances: Redis publishing is behind");
+        }
         // No subscribers is normal (nobody has the console open).
         let _ = self.tx.send(e);
     }
 
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
+    }
+}
+
+async fn publisher(
+    mut conn: redis::aio::ConnectionManager,
+    me: String,
+    mut rx: mpsc::Receiver<Event>,
+) {
+    while let Some(event) = rx.recv().await {
+        let Ok(payload) = serde_json::to_string(&Envelope {
+            from: me.clone(),
+            event,
+        }) else {
+            continue;
+        };
+        let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
+            .arg(REDIS_CHANNEL)
+            .arg(payload)
+            .query_async(&mut conn)
+            .await;
+        if let Err(e) = sent {
+            tracing::warn!("live event not published to Redis: {e}");
+        }
+    }
+}
+
+/// Re-broadcasts the other instances' events; resubscribes after a lost connection.
+async fn subscriber(
+    client: redis::Client,
+    me: String,
+    tx: broadcast::Sender<Event>,
+    mut shutdown: watch::Receiver<bool>,
+    mut ready: Option<tokio::sync::oneshot::Sender<()>>,
+) {
+    let mut backoff = Duration::from_millis(200);
+    loop {
+        let mut pubsub = match client.get_async_pubsub().await {
+            Ok(p) => p,
+            Err(e) => {
+                tracing::warn!("Redis subscription failed, retrying in {backoff:?}: {e}");
+                tokio::select! {
+                    _ = tokio::time::sleep(backoff) => {}
+                    _ = shutdown.changed() => return,
+                }
+                backoff = (backoff * 2).min(Duration::from_secs(10));
+                continue;
+            }
+        };
+        if let Err(e) = pubsub.subscribe(REDIS_CHANNEL).await {
+            tracing::warn!("Redis subscription failed: {e}");
+            continue;
+        }
+        backoff = Duration::from_millis(200);
+        if let Some(r) = ready.take() {
+            let _ = r.send(());
+        }
+        let mut messages = pubsub.on_message();
+        loop {
+            tokio::select! {
+                m = messages.next() => {
+                    let Some(m) = m else { break };
+                    let Ok(payload) = m.get_payload::<String>() else { continue };
+                    match serde_json::from_str::<Envelope>(&payload) {
+                        Ok(env) if env.from != me => {
+                            let _ = tx.send(env.event);
+                        }
+                        Ok(_) => {}
+                        Err(e) => tracing::warn!("unreadable live event from Redis: {e}"),
+                    }
+                }
+                _ = shutdown.changed() => return,
+            }
+        }
+        tracing::warn!("Redis subscription lost; resubscribing");
     }
 }

@@ -10,6 +10,8 @@ pub struct Settings {
     pub bind: String,
     pub data_dir: PathBuf,
     pub database_url: Option<String>,
+    /// Redis for live events between instances (several instances on PostgreSQL).
+    pub redis_url: Option<String>,
     pub channels_path: PathBuf,
     pub public_url: Option<String>,
     pub admin_email: Option<String>,
@@ -32,6 +34,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             data_dir: PathBuf::from("data"),
             database_url: None,
+            redis_url: None,
             channels_path: PathBuf::from("channels.toml"),
             public_url: None,
             admin_email: None,

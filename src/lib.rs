@@ -78,16 +78,20 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     let url = format!("http://{host}:{port}");
 
     let metrics = Arc::new(metrics::Metrics::default());
+    let (shutdown_tx, shutdown_rx) = watch::channel(false);
+    let bus = match &settings.redis_url {
+        Some(url) => bus::Bus::with_redis(url, shutdown_rx.clone()).await?,
+        None => bus::Bus::new(),
+    };
     let (inbox, ingest_rx) = inbox::Inbox::new(
         boot.store.clone(),
-        bus::Bus::new(),
+        bus,
         boot.registry.clone(),
         files::FileStore::new(&settings.data_dir, settings.max_attachment_bytes),
         metrics,
         Arc::new(automation::Automation::new(settings.clock.clone())),
     );
     automation::scheduler::reload(&inbox).await?;
-    let (shutdown_tx, shutdown_rx) = watch::channel(false);
     // Committers end when the last Inbox clone (the server's) is dropped.
     let ingest_rx = Arc::new(tokio::sync::Mutex::new(ingest_rx));
     let mut tasks: Vec<_> = (0..inbox::receive::committers(boot.store.backend))

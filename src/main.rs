@@ -39,6 +39,9 @@ struct Opts {
     /// postgres://… to use PostgreSQL instead of the embedded SQLite.
     #[arg(long, env = "DATABASE_URL", global = true)]
     database_url: Option<String>,
+    /// redis://… so that several instances share live events (with PostgreSQL).
+    #[arg(long, env = "REDIS_URL", global = true)]
+    redis_url: Option<String>,
     /// Channels declared as a file; a missing file means none.
     #[arg(
         long,
@@ -180,6 +183,7 @@ fn settings(o: &Opts) -> Settings {
         bind: o.bind.clone(),
         data_dir: o.data_dir.clone(),
         database_url: o.database_url.clone().filter(|u| !u.is_empty()),
+        redis_url: o.redis_url.clone().filter(|u| !u.is_empty()),
         channels_path: o.channels.clone(),
         public_url: o.public_url.clone(),
         admin_email: std::env::var("PEREPISKA_ADMIN_EMAIL")

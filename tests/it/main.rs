@@ -11,6 +11,7 @@ mod bot;
 mod cli;
 mod console;
 mod durability;
+mod instances;
 mod ok_avito;
 mod telegram;
 mod viber;

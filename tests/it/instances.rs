@@ -1,0 +1,92 @@
+//! Several instances on one PostgreSQL database and one Redis: what one instance handles, the
+//! consoles and widgets connected to another see live. Runs when TEST_DATABASE_URL and
+//! TEST_REDIS_URL are set (./scripts/test starts both).
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+
+use crate::support::{ADMIN_EMAIL, TestApp, next_event};
+
+fn redis_url() -> Option<String> {
+    let pg = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_default();
+    (!pg.is_empty() && !redis.is_empty()).then_some(redis)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn live_events_cross_instances_through_redis() {
+    let Some(redis) = redis_url() else {
+        return;
+    };
+    let app = TestApp::spawn_with(|s| s.redis_url = Some(redis.clone())).await;
+    let second = perepiska::start(app.settings.clone())
+        .await
+        .expect("second instance");
+    let other = second.url.clone();
+
+    // An operator's console is connected to the second instance (sessions are shared rows).
+    let op = app.admin().await;
+    let mut live = op
+        .http
+        .get(format!("{other}/console/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+
+    // A visitor writes through the first instance.
+    let visitor = "visitor-token-redis-0000001";
+    let sent: Value = app
+        .widget_send(visitor, "r1", "Через Redis видно?")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let ev = next_event(&mut live, Duration::from_secs(5), |e| {
+        e["kind"] == "message" && e["from_customer"] == true
+    })
+    .await
+    .expect("the second instance's console hears the first instance's message");
+    assert_eq!(ev["conversation_id"], sent["conversation_id"]);
+
+    // The visitor's widget stream is on the first instance; the answer goes through the second.
+    let mut widget = app
+        .http
+        .get(format!("{}/widget/web/live?visitor={visitor}", app.url))
+        .send()
+        .await
+        .unwrap();
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = sent["conversation_id"].as_i64().unwrap();
+    let r = app
+        .http
+        .post(format!("{other}/api/v1/conversations/{id}/messages"))
+        .bearer_auth(&token)
+        .json(&json!({"text": "Видно!"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 201);
+    next_event(&mut widget, Duration::from_secs(5), |_| true)
+        .await
+        .expect("the visitor's stream on the first instance hears the answer");
+    let thread = app.thread(&token, id).await;
+    assert!(thread.iter().any(|m| m["text"] == "Видно!"));
+    // Open streams would hold the graceful shutdown for its full timeout.
+    drop((live, widget));
+    second.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_redis_stops_start_up_with_its_address() {
+    let r = perepiska::start(perepiska::config::Settings {
+        redis_url: Some("redis://127.0.0.1:9/".into()),
+        data_dir: tempfile::tempdir().unwrap().keep().join("data"),
+        bind: "127.0.0.1:0".into(),
+        ..Default::default()
+    })
+    .await;
+    let e = r.err().map(|e| e.to_string()).unwrap_or_default();
+    assert!(e.contains("Redis") && e.contains("127.0.0.1:9"), "{e}");
+}
