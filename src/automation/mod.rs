@@ -50,7 +50,7 @@ const WAITING: [&str; 5] = [
 
 /// How long a rating request and the comment after it stay answerable.
 const RATING_WINDOW_DAYS: i64 = 7;
-const RATING_COMMENT_HOURS: i64 = 1;
+const RATING_COMMENT_MINUTES: i64 = 30;
 
 /// Where unanswered alerts also go: a staff chat reached through one of the project's
 /// Telegram channels.
@@ -377,13 +377,18 @@ fn say(
 pub enum RatingAnswer {
     Stars(i64, i32),
     Comment(i64, String),
+    /// "No comment": the next message is an ordinary one again.
+    Skip(i64),
 }
 
-/// A star button ("rating:<conversation>:<n>").
-pub fn parse_rating_button(data: &str) -> Option<(i64, i32)> {
+/// A star button ("rating:<conversation>:<n>") or the skip button ("rating_skip:<id>").
+pub fn parse_rating_button(data: &str) -> Option<RatingAnswer> {
+    if let Some(id) = data.strip_prefix("rating_skip:") {
+        return Some(RatingAnswer::Skip(id.parse().ok()?));
+    }
     let rest = data.strip_prefix("rating:")?;
     let (id, n) = rest.split_once(':')?;
-    Some((id.parse().ok()?, n.parse().ok()?))
+    Some(RatingAnswer::Stars(id.parse().ok()?, n.parse().ok()?))
 }
 
 /// A customer's text while a rating request or its comment window is open in this channel.
@@ -422,9 +427,8 @@ pub fn record_rating(
     contact_id: i64,
     answer: RatingAnswer,
 ) -> Result<()> {
-    let (conv_id, stars, comment) = match &answer {
-        RatingAnswer::Stars(c, n) => (*c, Some(*n), None),
-        RatingAnswer::Comment(c, text) => (*c, None, Some(text.clone())),
+    let conv_id = match &answer {
+        RatingAnswer::Stars(c, _) | RatingAnswer::Comment(c, _) | RatingAnswer::Skip(c) => *c,
     };
     let conv = conversations::by_id(conn, project_id, conv_id)?;
     if conv.contact_id != contact_id {
@@ -432,8 +436,8 @@ pub fn record_rating(
     }
     let who = contacts::by_id(conn, conv.project_id, contact_id)?.name;
     let lang = customer_lang(conn, &conv)?;
-    let reply = match (stars, comment) {
-        (Some(n), _) => {
+    let (reply, keyboard) = match answer {
+        RatingAnswer::Stars(_, n) => {
             if !(1..=5).contains(&n) {
                 return Err(Error::invalid("a rating is 1 to 5"));
             }
@@ -464,12 +468,19 @@ pub fn record_rating(
                 conv.id,
                 RATING_COMMENT,
                 0,
-                ctx.now + Duration::hours(RATING_COMMENT_HOURS),
+                ctx.now + Duration::minutes(RATING_COMMENT_MINUTES),
                 Arm::Restart,
             )?;
-            t(lang, "rated_chat_ask_comment")
+            let skip = ctx.buttons.then(|| Keyboard {
+                rows: vec![vec![Button {
+                    label: t(lang, "btn_skip").to_string(),
+                    data: format!("rating_skip:{}", conv.id),
+                }]],
+                request_phone: None,
+            });
+            (t(lang, "rated_chat_ask_comment"), skip)
         }
-        (None, Some(text)) => {
+        RatingAnswer::Comment(_, text) => {
             timers::reset(conn, conv.id, &[RATING_COMMENT])?;
             let n = conv.rating.unwrap_or(0);
             conversations::set_rating(conn, conv.id, n, Some(&text))?;
@@ -479,12 +490,18 @@ pub fn record_rating(
                 by: who,
             };
             messages::system(conn, conv.project_id, conv.id, &ev.to_json())?;
-            t(lang, "rated_chat_thanks")
+            (t(lang, "rated_chat_thanks"), None)
         }
-        (None, None) => return Ok(()),
+        RatingAnswer::Skip(_) => {
+            if !timers::pending(conn, conv.id, RATING_COMMENT)? {
+                return Ok(());
+            }
+            timers::reset(conn, conv.id, &[RATING_COMMENT])?;
+            (t(lang, "rated_chat_thanks"), None)
+        }
     };
     if let Some((recipient, false)) = contacts::recipient(conn, conv.contact_id, conv.channel_id)? {
-        say(conn, ctx, &conv, &recipient, reply.to_string(), None)?;
+        say(conn, ctx, &conv, &recipient, reply.to_string(), keyboard)?;
     }
     Ok(())
 }

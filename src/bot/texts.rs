@@ -97,8 +97,8 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
             "Reply with a digit from 1 to 5.",
         ),
         "rated_chat_ask_comment" => (
-            "Спасибо за оценку! Если хотите, напишите пару слов о нашей работе.",
-            "Thank you for the rating! If you like, write a few words about our work.",
+            "Спасибо за оценку! Если хотите, напишите пару слов о нашей работе (в течение 30 минут).",
+            "Thank you for the rating! If you like, write a few words about our work (within 30 minutes).",
         ),
         "rated_chat_thanks" => ("Спасибо за отзыв!", "Thank you for the feedback!"),
         "our_specialist" => ("Наш специалист", "Our specialist"),

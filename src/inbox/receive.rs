@@ -489,7 +489,7 @@ fn rating_answer(
     it: &Item,
     auto: &crate::automation::Ctx,
 ) -> Result<Option<Received>> {
-    use crate::automation::{RatingAnswer, parse_rating_button};
+    use crate::automation::parse_rating_button;
     let press = match &it.inbound.event {
         InboundEvent::Button { data } => match parse_rating_button(data) {
             Some(p) => Some(p),
@@ -504,7 +504,7 @@ fn rating_answer(
         return Ok(None);
     };
     let answer = match (press, &it.inbound.event) {
-        (Some((c, n)), _) => RatingAnswer::Stars(c, n),
+        (Some(a), _) => a,
         (None, InboundEvent::Message { text, .. }) => {
             match crate::automation::rating_answer(conn, contact_id, it.channel_id, text)? {
                 Some(a) => a,

@@ -354,6 +354,37 @@ async fn a_rating_closes_a_resolved_conversation_and_operators_closing_sends_the
             .count(),
         1
     );
+    // "Skip" ends the comment window: the next message is a new question, not a comment.
+    let thanks = to_chat(&tg, CHAT)
+        .into_iter()
+        .find(|m| m.text.starts_with("Спасибо за оценку!"))
+        .expect("thanks for the rating");
+    let skip = thanks
+        .buttons
+        .iter()
+        .find(|(_, d)| d.starts_with("rating_skip:"))
+        .expect("a skip button")
+        .1
+        .clone();
+    let before = to_chat(&tg, CHAT).len();
+    tg.push(FakeTelegram::press(CHAT, "r2", &skip, "ru"));
+    let sent = wait_to_chat(&app, &tg, CHAT, before + 1).await;
+    assert_eq!(sent[before].text, "Спасибо за отзыв!");
+    tg.push(say(CHAT, 2, "Анна", "И ещё: как сменить тариф?"));
+    app.eventually("a new conversation", || async {
+        let (_, list) = app
+            .api(&token, Method::GET, "/conversations?channel=tg", None)
+            .await;
+        list["total"] == 2
+    })
+    .await;
+    let (_, c) = app
+        .api(&token, Method::GET, &format!("/conversations/{id}"), None)
+        .await;
+    assert!(
+        c["rating_comment"].is_null(),
+        "the question is not a rating comment"
+    );
 
     // An operator closing another conversation: the closing message, then the rating request.
     tg.push(say(CHAT + 1, 1, "Борис", "Вопрос по доставке"));
@@ -369,7 +400,7 @@ async fn a_rating_closes_a_resolved_conversation_and_operators_closing_sends_the
     .await;
     let sent = wait_to_chat(&app, &tg, CHAT + 1, 2).await;
     assert_eq!(sent[0].text, "Спасибо за обращение! Диалог закрыт.");
-    assert!(sent[1].text.starts_with("Оцените работу по заявке #2"));
+    assert!(sent[1].text.starts_with("Оцените работу по заявке #3"));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
