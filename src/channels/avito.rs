@@ -399,7 +399,14 @@ impl ChannelAdapter for Avito {
 
     fn enrich<'a>(&'a self, inbound: &'a mut Inbound) -> BoxFuture<'a, ()> {
         Box::pin(async move {
-            let info = match self.chat_info(&inbound.external_user_id).await {
+            // Avito wants the webhook answered within 2 s: the title is not worth a redelivery.
+            let info = match tokio::time::timeout(
+                Duration::from_millis(1200),
+                self.chat_info(&inbound.external_user_id),
+            )
+            .await
+            .unwrap_or_else(|_| Err(SendError::retry("no answer in 1.2 s")))
+            {
                 Ok(i) => i,
                 Err(e) => {
                     tracing::warn!(

@@ -588,3 +588,47 @@ async fn the_whole_bot_journey_on_ok() {
     let app = app_with(&ok_toml(&server, "helpdesk")).await;
     crate::support::journey::full_journey(&app, "ok", &mut OkCustomer { server: &server }).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_slow_avito_chat_lookup_does_not_hold_the_webhook() {
+    let server = MockServer::start().await;
+    Mock::given(path("/token"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(
+            json!({"access_token": "AVITO-T", "expires_in": 86400, "token_type": "Bearer"}),
+        ))
+        .mount(&server)
+        .await;
+    // Slower than Avito's 2-second patience.
+    Mock::given(method("GET"))
+        .and(path("/messenger/v2/accounts/42/chats/u2i-abc"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_delay(std::time::Duration::from_secs(4))
+                .set_body_json(
+                    json!({"context": {"value": {"id": 3_123_456_789i64, "title": "Поздно"}}}),
+                ),
+        )
+        .mount(&server)
+        .await;
+    let toml = format!(
+        "[[channels]]\nid = \"avito\"\nkind = \"avito\"\nname = \"Авито\"\nclient_id = \"cid\"\nclient_secret = \"csecret\"\nuser_id = 42\nwebhook_secret = \"{HOOK_SECRET}\"\napi_base = \"{}\"\n",
+        server.uri()
+    );
+    let app = app_with(&toml).await;
+    let hook = format!("/webhooks/avito/{HOOK_SECRET}");
+    assert_eq!(
+        post(&app, &hook, &avito_message("m9", 777, "Ещё продаёте?")).await,
+        200
+    );
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=avito", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    let thread = app.thread(&token, id).await;
+    let m = thread.iter().find(|m| m["kind"] == "customer").unwrap();
+    assert_eq!(
+        m["text"], "🏷 Объявление https://www.avito.ru/3123456789\nЕщё продаёте?",
+        "stored with the plain link rather than waiting for the title"
+    );
+}
