@@ -303,16 +303,20 @@ async fn method(
                     .flat_map(|r| r.as_array().cloned().unwrap_or_default())
                     .any(|b| b["request_contact"] == json!(true))
             });
-            let before = state.lock().unwrap().sent.len();
-            let resp = record(state, "sendMessage", chat_id, text, None, 0);
-            let mut st = state.lock().unwrap();
-            if st.sent.len() > before
-                && let Some(last) = st.sent.last_mut()
-            {
-                last.buttons = buttons;
-                last.request_phone = request_phone;
-            }
-            resp
+            // Recorded whole under one lock: a test reading `sent` never sees a message
+            // without its buttons, and concurrent sends never get each other's.
+            record(
+                state,
+                SentMessage {
+                    method: "sendMessage".into(),
+                    chat_id,
+                    text,
+                    file_name: None,
+                    file_len: 0,
+                    buttons,
+                    request_phone,
+                },
+            )
         }
         "getFile" => {
             let id = body["file_id"].as_str().unwrap_or_default().to_string();
@@ -328,14 +332,7 @@ async fn method(
     }
 }
 
-fn record(
-    state: &Arc<Mutex<State>>,
-    method: &str,
-    chat_id: i64,
-    text: String,
-    file_name: Option<String>,
-    file_len: usize,
-) -> HttpResponse {
+fn record(state: &Arc<Mutex<State>>, sent: SentMessage) -> HttpResponse {
     let mut s = state.lock().unwrap();
     if let Some((code, body)) = s.fail_next.pop_front() {
         return HttpResponse::build(actix_web::http::StatusCode::from_u16(code).unwrap())
@@ -343,15 +340,8 @@ fn record(
     }
     let id = s.next_message_id;
     s.next_message_id += 1;
-    s.sent.push(SentMessage {
-        method: method.into(),
-        chat_id,
-        text: text.clone(),
-        file_name,
-        file_len,
-        buttons: Vec::new(),
-        request_phone: false,
-    });
+    let (chat_id, text) = (sent.chat_id, sent.text.clone());
+    s.sent.push(sent);
     ok(
         json!({ "message_id": id, "date": 1_763_700_000, "chat": { "id": chat_id, "type": "private" }, "text": text }),
     )
@@ -384,7 +374,18 @@ async fn upload(
             _ => {}
         }
     }
-    record(state, method, chat_id, caption, name, len)
+    record(
+        state,
+        SentMessage {
+            method: method.into(),
+            chat_id,
+            text: caption,
+            file_name: name,
+            file_len: len,
+            buttons: Vec::new(),
+            request_phone: false,
+        },
+    )
 }
 
 async fn download(data: Shared, path: web::Path<(String, String)>) -> HttpResponse {
