@@ -13,10 +13,25 @@ use crate::store::{channels, conversations, project_settings, timers};
 const BATCH: i64 = 200;
 /// How often project settings are re-read (another instance may have saved them).
 const RELOAD: Duration = Duration::from_secs(10);
+/// How often expired console sessions are deleted.
+const SWEEP: Duration = Duration::from_secs(3600);
 
 pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<bool>) {
     let mut reloaded = Instant::now();
+    let mut swept: Option<Instant> = None;
     loop {
+        if swept.is_none_or(|s| s.elapsed() >= SWEEP) {
+            match inbox
+                .store
+                .write(crate::store::users::delete_expired_sessions)
+                .await
+            {
+                Ok(n) if n > 0 => tracing::info!("deleted {n} expired sessions"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("expired sessions not deleted: {e}"),
+            }
+            swept = Some(Instant::now());
+        }
         if reloaded.elapsed() >= RELOAD {
             if let Err(e) = reload(&inbox).await {
                 tracing::warn!("automation settings not reloaded: {e}");

@@ -184,6 +184,11 @@ pub fn session(conn: &mut DbConn, token_hash: &str) -> Result<Option<(Session, U
         .optional()?)
 }
 
+/// Forgets sessions that have expired (they no longer sign anyone in); returns how many.
+pub fn delete_expired_sessions(conn: &mut DbConn) -> Result<usize> {
+    Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now()))).execute(conn)?)
+}
+
 pub fn delete_session(conn: &mut DbConn, token_hash: &str) -> Result<()> {
     diesel::delete(sessions::table.filter(sessions::token_hash.eq(token_hash))).execute(conn)?;
     Ok(())

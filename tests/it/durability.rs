@@ -231,3 +231,51 @@ async fn the_same_message_sent_concurrently_is_stored_once() {
         1
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn expired_sessions_are_deleted() {
+    use diesel::prelude::*;
+    use perepiska::store::schema::sessions;
+    let mut app = TestApp::spawn().await;
+    app.admin().await;
+    app.store()
+        .write(|c| {
+            perepiska::store::users::create_session(
+                c,
+                "expired-token-hash",
+                1,
+                1,
+                "csrf",
+                chrono::Duration::days(-1),
+            )
+        })
+        .await
+        .unwrap();
+    let count = |app: &TestApp| {
+        let store = app.store();
+        async move {
+            store
+                .read(|c| {
+                    Ok(sessions::table
+                        .filter(sessions::token_hash.eq("expired-token-hash"))
+                        .count()
+                        .get_result::<i64>(c)?)
+                })
+                .await
+                .unwrap()
+        }
+    };
+    assert_eq!(count(&app).await, 1);
+    // The sweep runs when the server starts (and hourly after).
+    app.restart().await;
+    app.eventually("the expired session is gone", || async {
+        count(&app).await == 0
+    })
+    .await;
+    let live = app
+        .store()
+        .read(|c| Ok(sessions::table.count().get_result::<i64>(c)?))
+        .await
+        .unwrap();
+    assert!(live >= 1, "the admin's live session stays");
+}
