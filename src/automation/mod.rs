@@ -126,7 +126,7 @@ impl Automation {
                 project: self.project(e.channel.project_id),
                 now: self.clock.now(),
                 helpdesk: e.bot.is_some(),
-                buttons: e.adapter.capabilities().buttons && e.channel.kind != "widget",
+                buttons: e.adapter.capabilities().buttons,
                 widget: e.channel.kind == "widget",
             },
             None => Ctx {

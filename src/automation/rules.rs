@@ -123,29 +123,34 @@ fn duration_key(config: &Value, key: &str, positive: bool) -> Result<Option<i64>
     }
 }
 
-fn timed_message(config: &Value, key: &str) -> Result<Option<AutoReply>, String> {
-    let v = match config.get(key) {
-        None | Some(Value::Null) => return Ok(None),
-        Some(v) => v,
-    };
+/// One `{ after, text }` table; `at` names it in errors. Widget messages need a delay above
+/// zero, auto-replies may go at once ("0s").
+fn auto_reply(v: &Value, at: &str, positive: bool) -> Result<AutoReply, String> {
     let after = v["after"]
         .as_str()
-        .ok_or(format!("{key}.after is required, e.g. \"60s\""))?;
-    let after_secs = parse_duration(after, true).map_err(|e| format!("{key}.after: {e}"))?;
+        .ok_or(format!("{at}.after is required, e.g. \"2m\""))?;
+    let after_secs = parse_duration(after, positive).map_err(|e| format!("{at}.after: {e}"))?;
     let text = v["text"]
         .as_str()
         .map(str::trim)
         .filter(|t| !t.is_empty())
-        .ok_or(format!("{key}.text is required"))?;
+        .ok_or(format!("{at}.text is required"))?;
     if text.chars().count() > AUTO_REPLY_CHARS {
         return Err(format!(
-            "{key}.text is longer than {AUTO_REPLY_CHARS} characters"
+            "{at}.text is longer than {AUTO_REPLY_CHARS} characters"
         ));
     }
-    Ok(Some(AutoReply {
+    Ok(AutoReply {
         after_secs,
         text: text.to_string(),
-    }))
+    })
+}
+
+fn timed_message(config: &Value, key: &str) -> Result<Option<AutoReply>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(v) => auto_reply(v, key, true).map(Some),
+    }
 }
 
 fn contact_request(config: &Value) -> Result<Option<ContactRequest>, String> {
@@ -206,28 +211,11 @@ fn replies_key(config: &Value, key: &str) -> Result<Vec<AutoReply>, String> {
     if list.len() > MAX_AUTO_REPLIES {
         return Err(format!("{key}: at most {MAX_AUTO_REPLIES} replies"));
     }
-    let mut out = Vec::new();
-    for (i, item) in list.iter().enumerate() {
-        let at = format!("{key}[{i}]");
-        let after = item["after"]
-            .as_str()
-            .ok_or(format!("{at}.after is required, e.g. \"2m\""))?;
-        let after_secs = parse_duration(after, false).map_err(|e| format!("{at}.after: {e}"))?;
-        let text = item["text"]
-            .as_str()
-            .map(str::trim)
-            .filter(|t| !t.is_empty())
-            .ok_or(format!("{at}.text is required"))?;
-        if text.chars().count() > AUTO_REPLY_CHARS {
-            return Err(format!(
-                "{at}.text is longer than {AUTO_REPLY_CHARS} characters"
-            ));
-        }
-        out.push(AutoReply {
-            after_secs,
-            text: text.to_string(),
-        });
-    }
+    let mut out = list
+        .iter()
+        .enumerate()
+        .map(|(i, item)| auto_reply(item, &format!("{key}[{i}]"), false))
+        .collect::<Result<Vec<_>, _>>()?;
     out.sort_by_key(|r| r.after_secs);
     Ok(out)
 }

@@ -45,7 +45,7 @@ pub fn parse_interval(s: &str) -> Result<Interval, String> {
     Ok(Interval { from, to })
 }
 
-pub fn format_interval(i: &Interval) -> String {
+fn format_interval(i: &Interval) -> String {
     let to = if i.to == NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default() {
         "24:00".to_string()
     } else {

@@ -56,14 +56,6 @@ fn listing_line(title: Option<&str>, url: &str) -> String {
 
 impl Avito {
     pub fn from_config(config: &Value, http: reqwest::Client) -> Result<Self, String> {
-        let s = |k: &str| -> Result<String, String> {
-            config
-                .get(k)
-                .and_then(|v| v.as_str())
-                .filter(|v| !v.trim().is_empty())
-                .map(str::to_string)
-                .ok_or_else(|| format!("{k} is required for kind \"avito\""))
-        };
         let user_id = match config.get("user_id") {
             Some(Value::Number(n)) => n.as_i64(),
             Some(Value::String(v)) => v.trim().parse().ok(),
@@ -72,27 +64,13 @@ impl Avito {
         .ok_or(
             "user_id is required for kind \"avito\": the account id (GET /core/v1/accounts/self)",
         )?;
-        let api_base = config
-            .get("api_base")
-            .and_then(|v| v.as_str())
-            .unwrap_or("https://api.avito.ru")
-            .trim_end_matches('/')
-            .to_string();
-        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
-            return Err(format!(
-                "api_base \"{api_base}\" must start with http:// or https://"
-            ));
-        }
         Ok(Avito {
-            client_id: s("client_id")?,
-            client_secret: s("client_secret")?,
+            client_id: super::common::required(config, "client_id", "avito")?,
+            client_secret: super::common::required(config, "client_secret", "avito")?,
             user_id,
             webhook_secret: secret_path::from_config(config, "avito")?,
-            api_base,
-            show_operator_name: config
-                .get("show_operator_name")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
+            api_base: super::common::api_base(config, "https://api.avito.ru")?,
+            show_operator_name: super::common::flag(config, "show_operator_name", true)?,
             http,
             token: Mutex::new(None),
             chats: Mutex::new(HashMap::new()),

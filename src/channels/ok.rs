@@ -24,31 +24,11 @@ pub struct Ok {
 
 impl Ok {
     pub fn from_config(config: &Value, http: reqwest::Client) -> Result<Self, String> {
-        let access_token = config
-            .get("access_token")
-            .and_then(|v| v.as_str())
-            .filter(|s| !s.trim().is_empty())
-            .ok_or("access_token is required for kind \"ok\"")?
-            .to_string();
-        let api_base = config
-            .get("api_base")
-            .and_then(|v| v.as_str())
-            .unwrap_or("https://api.ok.ru")
-            .trim_end_matches('/')
-            .to_string();
-        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
-            return Err(format!(
-                "api_base \"{api_base}\" must start with http:// or https://"
-            ));
-        }
         Ok(Ok {
-            access_token,
+            access_token: super::common::required(config, "access_token", "ok")?,
             webhook_secret: secret_path::from_config(config, "ok")?,
-            api_base,
-            show_operator_name: config
-                .get("show_operator_name")
-                .and_then(Value::as_bool)
-                .unwrap_or(true),
+            api_base: super::common::api_base(config, "https://api.ok.ru")?,
+            show_operator_name: super::common::flag(config, "show_operator_name", true)?,
             http,
         })
     }

@@ -53,7 +53,7 @@ impl Viber {
                 "welcome_message must be at most {MAX_TEXT_CHARS} characters"
             ));
         }
-        let helpdesk = super::common::opt_str(config, "routing")?.as_deref() == Some("helpdesk");
+        let helpdesk = crate::bot::BotConfig::from_config(config)?.is_some();
         Ok(Viber {
             welcome_message,
             helpdesk,

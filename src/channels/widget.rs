@@ -106,7 +106,8 @@ impl ChannelAdapter for Widget {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            buttons: true,
+            // widget.js shows no keyboards: choices are asked for in words (digits).
+            buttons: false,
             files: true,
             max_text_chars: MAX_TEXT_CHARS,
         }

@@ -127,14 +127,6 @@ pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<bool> {
     Ok(n == 1)
 }
 
-pub fn of_conversation(conn: &mut DbConn, conversation_id: i64) -> Result<Vec<Timer>> {
-    Ok(timers::table
-        .filter(timers::conversation_id.eq(conversation_id))
-        .order((timers::due_at, timers::id))
-        .select(Timer::as_select())
-        .load(conn)?)
-}
-
 pub fn pending(conn: &mut DbConn, conversation_id: i64, kind: &str) -> Result<bool> {
     Ok(find(conn, conversation_id, kind, 0)?.is_some_and(|t| t.state == PENDING))
 }

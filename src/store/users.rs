@@ -264,10 +264,3 @@ pub fn apply_presence(conn: &mut DbConn, user_id: i64, state: &str) -> Result<()
         .execute(conn)?;
     Ok(())
 }
-
-pub fn work_hours(conn: &mut DbConn, user_id: i64) -> Result<Option<String>> {
-    Ok(users::table
-        .find(user_id)
-        .select(users::work_hours)
-        .first(conn)?)
-}

@@ -227,11 +227,17 @@ async fn render(
         .inbox
         .store
         .read(move |c| {
-            let mut members = Vec::new();
-            for u in users::members(c, pid)? {
-                let hours = users::work_hours(c, u.id)?;
-                members.push((u, hours));
-            }
+            let hours: std::collections::HashMap<i64, String> = users::with_work_hours(c)?
+                .into_iter()
+                .map(|(id, h, _)| (id, h))
+                .collect();
+            let members: Vec<_> = users::members(c, pid)?
+                .into_iter()
+                .map(|u| {
+                    let h = hours.get(&u.id).cloned();
+                    (u, h)
+                })
+                .collect();
             Ok((
                 project_settings::get(c, pid)?,
                 channels::of_project(c, pid)?,
