@@ -118,12 +118,7 @@ async fn auto_replies_wait_for_their_delay_and_stop_once_an_operator_answers() {
     clock.advance(chrono::Duration::minutes(5));
     tg.push(say(CHAT, 2, "Ольга", "Алло?"));
     app.eventually("second message", || async {
-        app.thread(&token, id)
-            .await
-            .iter()
-            .filter(|m| m["kind"] == "customer")
-            .count()
-            == 2
+        app.customer_texts(&token, id).await.len() == 2
     })
     .await;
     clock.advance(chrono::Duration::minutes(9));
@@ -150,12 +145,7 @@ async fn auto_replies_wait_for_their_delay_and_stop_once_an_operator_answers() {
     wait_to_chat(&app, &tg, CHAT, 3).await;
     tg.push(say(CHAT, 3, "Ольга", "Спасибо!"));
     app.eventually("thanks stored", || async {
-        app.thread(&token, id)
-            .await
-            .iter()
-            .filter(|m| m["kind"] == "customer")
-            .count()
-            == 3
+        app.customer_texts(&token, id).await.len() == 3
     })
     .await;
     clock.advance(chrono::Duration::hours(1));

@@ -90,14 +90,7 @@ async fn new_request_status_comment_resolution_and_rating() {
         list["data"][0]["subject"],
         "Не работает принтер в бухгалтерии на третьем этаже…"
     );
-    assert_eq!(
-        app.thread(&token, id)
-            .await
-            .iter()
-            .filter(|m| m["kind"] == "customer")
-            .count(),
-        1
-    );
+    assert_eq!(app.customer_texts(&token, id).await.len(), 1);
 
     // A message without the menu while a request is open: the bot asks where it belongs.
     tg.push(FakeTelegram::text_update(

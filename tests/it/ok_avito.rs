@@ -117,14 +117,7 @@ async fn ok_messages_need_the_secret_url_and_replies_go_out() {
         .await;
     let id = list["data"][0]["id"].as_i64().unwrap();
     assert_eq!(list["data"][0]["contact"]["name"], "Галина");
-    assert_eq!(
-        app.thread(&token, id)
-            .await
-            .iter()
-            .filter(|m| m["kind"] == "customer")
-            .count(),
-        1
-    );
+    assert_eq!(app.customer_texts(&token, id).await.len(), 1);
     app.api(
         &token,
         Method::POST,

@@ -34,15 +34,6 @@ async fn tg_conversation(app: &TestApp, token: &str) -> i64 {
     panic!("no Telegram conversation appeared");
 }
 
-async fn customer_texts(app: &TestApp, token: &str, id: i64) -> Vec<String> {
-    app.thread(token, id)
-        .await
-        .iter()
-        .filter(|m| m["kind"] == "customer")
-        .map(|m| m["text"].as_str().unwrap().to_string())
-        .collect()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn polling_customer_message_in_and_console_reply_out() {
     let tg = FakeTelegram::start().await;
@@ -60,7 +51,7 @@ async fn polling_customer_message_in_and_console_reply_out() {
     assert_eq!(c["contact"]["name"], "Ирина Ким");
     assert_eq!(c["channel"]["kind"], "telegram");
     assert_eq!(
-        customer_texts(&app, &token, id).await,
+        app.customer_texts(&token, id).await,
         vec!["Здравствуйте, не могу оплатить заказ"]
     );
     assert!(
@@ -98,11 +89,11 @@ async fn repeated_updates_and_unknown_kinds_never_duplicate_or_stall() {
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = tg_conversation(&app, &token).await;
     app.eventually("second message", || async {
-        customer_texts(&app, &token, id).await.len() >= 2
+        app.customer_texts(&token, id).await.len() >= 2
     })
     .await;
     assert_eq!(
-        customer_texts(&app, &token, id).await,
+        app.customer_texts(&token, id).await,
         vec!["Первое", "Второе"]
     );
     let raw = app
@@ -164,7 +155,7 @@ async fn photos_documents_voice_and_descriptions_arrive() {
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = tg_conversation(&app, &token).await;
     app.eventually("all eight messages", || async {
-        customer_texts(&app, &token, id).await.len() >= 8
+        app.customer_texts(&token, id).await.len() >= 8
     })
     .await;
     let thread = app.thread(&token, id).await;
@@ -380,7 +371,7 @@ async fn webhook_mode_registers_checks_the_secret_and_deduplicates() {
     assert_eq!(post(Some(&secret)).await.unwrap().status(), 200);
     assert_eq!(post(Some(&secret)).await.unwrap().status(), 200);
     let id = tg_conversation(&app, &token).await;
-    assert_eq!(customer_texts(&app, &token, id).await, vec!["Через вебхук"]);
+    assert_eq!(app.customer_texts(&token, id).await, vec!["Через вебхук"]);
     // An update we cannot read is acknowledged (so Telegram does not retry it forever).
     let r = app
         .http
@@ -495,6 +486,6 @@ async fn with_postgresql_only_one_instance_polls_a_bot() {
     tg.push(FakeTelegram::text_update(CHAT, 1, "Один раз"));
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = tg_conversation(&app, &token).await;
-    assert_eq!(customer_texts(&app, &token, id).await, vec!["Один раз"]);
+    assert_eq!(app.customer_texts(&token, id).await, vec!["Один раз"]);
     second.stop().await;
 }

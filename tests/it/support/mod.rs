@@ -271,6 +271,16 @@ impl TestApp {
         v["data"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The texts of a conversation's customer messages, in order.
+    pub async fn customer_texts(&self, token: &str, conversation_id: i64) -> Vec<String> {
+        self.thread(token, conversation_id)
+            .await
+            .iter()
+            .filter(|m| m["kind"] == "customer")
+            .map(|m| m["text"].as_str().unwrap_or_default().to_string())
+            .collect()
+    }
+
     /// Waits (bounded) until `check` holds, polling every 20 ms.
     pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where
