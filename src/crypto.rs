@@ -44,11 +44,7 @@ pub fn verify_hmac_sha256(key: &[u8], data: &[u8], signature_hex: &str) -> bool 
 
 /// Constant-time equality for secrets compared as strings.
 pub fn secure_eq(a: &str, b: &str) -> bool {
-    let (a, b) = (a.as_bytes(), b.as_bytes());
-    if a.len() != b.len() {
-        return false;
-    }
-    a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    secure_eq_bytes(a.as_bytes(), b.as_bytes())
 }
 
 pub fn hash_password(password: &str) -> Result<String> {
@@ -60,13 +56,47 @@ pub fn hash_password(password: &str) -> Result<String> {
 }
 
 pub fn verify_password(password: &str, hash: &str) -> bool {
-    use argon2::password_hash::{PasswordVerifier, phc::PasswordHash};
-    match PasswordHash::new(hash) {
-        Ok(parsed) => argon2::Argon2::default()
-            .verify_password(password.as_bytes(), &parsed)
-            .is_ok(),
-        Err(_) => false,
+    verify_password_in(&mut Vec::new(), password, hash)
+}
+
+/// Checks a password with the caller's working memory (~19 MiB for our hashes). The allocator
+/// keeps a freed block of that size per thread it ran on, so checks that each allocate their
+/// own ratchet memory up with every new blocking thread; a few reused buffers do not.
+pub fn verify_password_in(memory: &mut Vec<argon2::Block>, password: &str, hash: &str) -> bool {
+    use argon2::password_hash::phc::PasswordHash;
+    let Ok(parsed) = PasswordHash::new(hash) else {
+        return false;
+    };
+    let (Some(salt), Some(expected)) = (&parsed.salt, &parsed.hash) else {
+        return false;
+    };
+    let (Ok(algorithm), Ok(params)) = (
+        argon2::Algorithm::new(parsed.algorithm.as_ref()),
+        argon2::Params::try_from(&parsed),
+    ) else {
+        return false;
+    };
+    let version = match parsed.version.map(argon2::Version::try_from) {
+        None => argon2::Version::default(),
+        Some(Ok(v)) => v,
+        Some(Err(_)) => return false,
+    };
+    let blocks = params.block_count();
+    if memory.len() < blocks {
+        memory.resize(blocks, argon2::Block::default());
     }
+    let mut out = vec![0u8; expected.as_ref().len()];
+    let Some(work) = memory.get_mut(..blocks) else {
+        return false;
+    };
+    argon2::Argon2::new(algorithm, version, params)
+        .hash_password_into_with_memory(password.as_bytes(), salt.as_ref(), &mut out, work)
+        .is_ok()
+        && secure_eq_bytes(&out, expected.as_ref())
+}
+
+fn secure_eq_bytes(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 #[cfg(test)]
@@ -86,5 +116,13 @@ mod tests {
         let h = hash_password("correct horse").unwrap_or_default();
         assert!(verify_password("correct horse", &h));
         assert!(!verify_password("wrong", &h));
+        let mut memory = Vec::new();
+        assert!(verify_password_in(&mut memory, "correct horse", &h));
+        assert!(!verify_password_in(&mut memory, "correct horsf", &h));
+        assert!(!verify_password_in(
+            &mut memory,
+            "correct horse",
+            "$argon2id$garbage"
+        ));
     }
 }

@@ -30,6 +30,13 @@ pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<boo
                 Ok(_) => {}
                 Err(e) => tracing::warn!("expired sessions not deleted: {e}"),
             }
+            if let Err(e) = inbox
+                .store
+                .write(crate::store::login_attempts::delete_stale)
+                .await
+            {
+                tracing::warn!("old sign-in counters not deleted: {e}");
+            }
             swept = Some(Instant::now());
         }
         if reloaded.elapsed() >= RELOAD {

@@ -47,6 +47,14 @@ diesel::table! {
 }
 
 diesel::table! {
+    login_attempts (key) {
+        key -> Text,
+        attempts -> BigInt,
+        window_start -> Timestamp,
+    }
+}
+
+diesel::table! {
     api_tokens (id) {
         id -> BigInt,
         token_hash -> Text,
@@ -141,6 +149,7 @@ diesel::table! {
         rating -> Nullable<Integer>,
         rating_comment -> Nullable<Text>,
         origin -> Nullable<Text>,
+        reply_to -> Nullable<Text>,
     }
 }
 
@@ -269,6 +278,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     users,
     memberships,
     sessions,
+    login_attempts,
     api_tokens,
     teams,
     organizations,

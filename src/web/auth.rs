@@ -7,8 +7,8 @@ use askama::Template;
 use futures_util::future::LocalBoxFuture;
 use serde::Deserialize;
 
-use super::State;
 use super::errors::{ApiError, HtmlError};
+use super::{State, throttle};
 use crate::crypto;
 use crate::domain::Role;
 use crate::error::Error;
@@ -23,7 +23,12 @@ const SESSION_DAYS: i64 = 14;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/login", web::get().to(login_page))
-        .route("/login", web::post().to(login))
+        .service(
+            web::resource("/login")
+                // An e-mail and a password: nothing near the general form limit.
+                .app_data(web::FormConfig::default().limit(8 * 1024))
+                .route(web::post().to(login)),
+        )
         .route("/logout", web::post().to(logout))
         .route("/lang/{code}", web::get().to(set_lang));
 }
@@ -239,20 +244,32 @@ async fn login(
         return Err(HtmlError::Csrf);
     }
     let form = form.into_inner();
-    let email = form.email.trim().to_lowercase();
+    // Nothing longer than an address can be is kept, echoed or hashed.
+    let email: String = form.email.trim().to_lowercase().chars().take(254).collect();
     let password = form.password;
-    if let Some(wait) = state.logins.blocked(&email) {
-        let page = LoginPage {
-            tr: tr_of(&req),
-            csrf: expected,
-            email,
-            error: true,
+    let keys = throttle::Keys::new(&email, req.peer_addr().map(|a| a.ip()));
+    let refused =
+        |status: actix_web::http::StatusCode, wait: u64| -> Result<HttpResponse, HtmlError> {
+            let page = LoginPage {
+                tr: tr_of(&req),
+                csrf: expected.clone(),
+                email: email.clone(),
+                error: true,
+            };
+            Ok(HttpResponse::build(status)
+                .insert_header(("Retry-After", wait.to_string()))
+                .content_type("text/html; charset=utf-8")
+                .body(page.render()?))
         };
-        return Ok(HttpResponse::TooManyRequests()
-            .insert_header(("Retry-After", wait.as_secs().to_string()))
-            .content_type("text/html; charset=utf-8")
-            .body(page.render()?));
+    if let Some(wait) = state.logins.attempt(&state.inbox.store, &keys).await? {
+        return refused(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            wait.as_secs(),
+        );
     }
+    let Some(mut slot) = state.logins.check_slot().await else {
+        return refused(actix_web::http::StatusCode::SERVICE_UNAVAILABLE, 2);
+    };
     let user = state
         .inbox
         .store
@@ -266,22 +283,25 @@ async fn login(
         .as_ref()
         .map(|u| u.password_hash.clone())
         .unwrap_or_else(|| "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$0000000000000000000000000000000000000000000".into());
-    let ok = tokio::task::spawn_blocking(move || crypto::verify_password(&password, &hash))
+    let ok = tokio::task::spawn_blocking(move || slot.verify(&password, &hash))
         .await
         .map_err(Error::from)?;
     let Some(user) = user.filter(|_| ok) else {
-        state.logins.failed(&email);
-        let page = LoginPage {
-            tr: tr_of(&req),
-            csrf: expected,
-            email,
-            error: true,
-        };
-        return Ok(HttpResponse::Unauthorized()
-            .content_type("text/html; charset=utf-8")
-            .body(page.render()?));
+        return refused(actix_web::http::StatusCode::UNAUTHORIZED, 0).map(|mut r| {
+            r.headers_mut().remove("Retry-After");
+            r
+        });
     };
-    state.logins.succeeded(&email);
+    state.logins.succeeded(&state.inbox.store, &keys).await?;
+    // A session cookie brought to the sign-in is never reused: the new session gets a new id.
+    if let Some(old) = req.cookie(SESSION_COOKIE) {
+        let hash = crypto::sha256_hex(old.value().as_bytes());
+        state
+            .inbox
+            .store
+            .write(move |conn| users::delete_session(conn, &hash))
+            .await?;
+    }
     let token = crypto::random_hex(32)?;
     let csrf = crypto::random_hex(16)?;
     let hash = crypto::sha256_hex(token.as_bytes());

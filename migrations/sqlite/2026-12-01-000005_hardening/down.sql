@@ -1,0 +1,2 @@
+ALTER TABLE conversations DROP COLUMN reply_to;
+DROP TABLE login_attempts;

@@ -1,0 +1,253 @@
+//! What an attacker or a careless client tries from outside: sign-in floods and guessing,
+//! hostile headers and bodies. Each test asserts what they would see.
+
+use std::net::IpAddr;
+use std::time::Duration;
+
+use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, attr};
+
+/// A browser-like client whose connections come from `ip` (any 127.x address reaches the
+/// server), holding the login page's CSRF pair.
+async fn visitor_from(app: &TestApp, ip: &str) -> (reqwest::Client, String) {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .local_address(ip.parse::<IpAddr>().unwrap())
+        .timeout(Duration::from_secs(30))
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = attr(&page, "name=\"csrf\" value=\"").unwrap();
+    (c, csrf)
+}
+
+async fn sign_in(app: &TestApp, v: &(reqwest::Client, String), email: &str, pw: &str) -> u16 {
+    v.0.post(format!("{}/login", app.url))
+        .form(&[("email", email), ("password", pw), ("csrf", v.1.as_str())])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_guesses_cannot_race_past_the_limit() {
+    let app = TestApp::spawn().await;
+    let v = visitor_from(&app, "127.0.0.1").await;
+    let tries = (0..40).map(|_| sign_in(&app, &v, ADMIN_EMAIL, "guess"));
+    let statuses = futures_util::future::join_all(tries).await;
+    let evaluated = statuses.iter().filter(|s| **s == 401).count();
+    let refused = statuses.iter().filter(|s| **s == 429).count();
+    assert_eq!(evaluated + refused, 40, "{statuses:?}");
+    assert!(
+        evaluated <= 10,
+        "at most 10 passwords checked, got {evaluated}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stranger_guessing_cannot_lock_the_owner_out() {
+    let app = TestApp::spawn().await;
+    let stranger = visitor_from(&app, "127.0.0.2").await;
+    for _ in 0..10 {
+        assert_eq!(sign_in(&app, &stranger, ADMIN_EMAIL, "guess").await, 401);
+    }
+    // The stranger is stopped, even with the right password…
+    assert_eq!(
+        sign_in(&app, &stranger, ADMIN_EMAIL, ADMIN_PASSWORD).await,
+        429
+    );
+    // …while the owner, from their own address, signs in.
+    let owner = visitor_from(&app, "127.0.0.1").await;
+    assert_eq!(
+        sign_in(&app, &owner, ADMIN_EMAIL, ADMIN_PASSWORD).await,
+        303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn spraying_one_password_over_many_accounts_is_stopped() {
+    let app = TestApp::spawn().await;
+    let sprayer = visitor_from(&app, "127.0.0.3").await;
+    for i in 0..50 {
+        let email = format!("user{i}@example.com");
+        assert_eq!(sign_in(&app, &sprayer, &email, "Summer2026!").await, 401);
+    }
+    assert_eq!(
+        sign_in(&app, &sprayer, "another@example.com", "Summer2026!").await,
+        429
+    );
+    // Another address is not affected.
+    let other = visitor_from(&app, "127.0.0.4").await;
+    assert_eq!(
+        sign_in(&app, &other, ADMIN_EMAIL, ADMIN_PASSWORD).await,
+        303
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_huge_sign_in_form_is_refused_before_anything_is_done() {
+    let app = TestApp::spawn().await;
+    let v = visitor_from(&app, "127.0.0.1").await;
+    let email = format!("{}@example.com", "a".repeat(100_000));
+    assert_eq!(sign_in(&app, &v, &email, "x").await, 413);
+    // Nothing was counted for it: the owner still has all ten tries.
+    for _ in 0..9 {
+        assert_eq!(sign_in(&app, &v, ADMIN_EMAIL, "guess").await, 401);
+    }
+    assert_eq!(sign_in(&app, &v, ADMIN_EMAIL, ADMIN_PASSWORD).await, 303);
+}
+
+fn set_cookie(r: &reqwest::Response, name: &str) -> Option<String> {
+    r.headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .find_map(|v| v.strip_prefix(&format!("{name}=")))
+        .map(|v| v.split(';').next().unwrap_or_default().to_string())
+        .filter(|v| !v.is_empty())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn signing_in_replaces_the_session_it_was_given() {
+    let app = TestApp::spawn().await;
+    let c = &app.http;
+    let page = c.get(format!("{}/login", app.url)).send().await.unwrap();
+    let login_csrf = set_cookie(&page, "perepiska_login_csrf").unwrap();
+    let csrf = attr(&page.text().await.unwrap(), "name=\"csrf\" value=\"").unwrap();
+    let sign_in = |session: Option<String>| {
+        let mut cookies = format!("perepiska_login_csrf={login_csrf}");
+        if let Some(s) = session {
+            cookies.push_str(&format!("; perepiska_session={s}"));
+        }
+        c.post(format!("{}/login", app.url))
+            .header("Cookie", cookies)
+            .form(&[
+                ("email", ADMIN_EMAIL),
+                ("password", ADMIN_PASSWORD),
+                ("csrf", csrf.as_str()),
+            ])
+            .send()
+    };
+    let first = set_cookie(&sign_in(None).await.unwrap(), "perepiska_session").unwrap();
+    let second = set_cookie(
+        &sign_in(Some(first.clone())).await.unwrap(),
+        "perepiska_session",
+    )
+    .unwrap();
+    assert_ne!(first, second);
+    let console = |s: String| {
+        c.get(format!("{}/console", app.url))
+            .header("Cookie", format!("perepiska_session={s}"))
+            .send()
+    };
+    assert_eq!(console(second).await.unwrap().status(), 200);
+    let old = console(first).await.unwrap();
+    assert_eq!(
+        old.status(),
+        303,
+        "the session brought to the sign-in is over"
+    );
+}
+
+/// The server as its own process, so its memory can be read alone.
+struct Process {
+    child: std::process::Child,
+    url: String,
+    _dir: tempfile::TempDir,
+}
+
+impl Drop for Process {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn serve() -> Process {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perepiska"))
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env_remove("REDIS_URL")
+        .env("PEREPISKA_DATA_DIR", dir.path().join("data"))
+        .env("PEREPISKA_ADMIN_EMAIL", ADMIN_EMAIL)
+        .env("PEREPISKA_ADMIN_PASSWORD", ADMIN_PASSWORD)
+        .env("RUST_LOG", "warn")
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let out = child.stdout.take().unwrap();
+    let mut lines = std::io::BufReader::new(out).lines();
+    let mut url = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        if let Some(u) = line.strip_prefix("perepiska is listening on ") {
+            url = u.trim().to_string();
+            break;
+        }
+    }
+    // Keep reading: a server whose stdout is closed fails on its next line.
+    std::thread::spawn(move || lines.for_each(drop));
+    assert!(!url.is_empty(), "the server printed its address");
+    Process {
+        child,
+        url,
+        _dir: dir,
+    }
+}
+
+/// Peak resident memory of a process, in MiB.
+fn peak_mib(pid: u32) -> u64 {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status")).unwrap();
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix("VmHWM:"))
+        .and_then(|v| v.trim().trim_end_matches("kB").trim().parse::<u64>().ok())
+        .unwrap()
+        / 1024
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_flood_of_anonymous_sign_ins_does_not_eat_memory() {
+    let server = serve();
+    let app_url = server.url.clone();
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(60))
+        .build()
+        .unwrap();
+    // The attacker makes up the CSRF pair; every e-mail is new, so no throttle stops them and
+    // every request asks for a password check (~19 MiB each while it runs).
+    let tries = (0..48).map(|i| {
+        c.post(format!("{app_url}/login"))
+            .header("Cookie", "perepiska_login_csrf=made-up")
+            .form(&[
+                ("email", format!("nobody{i}@example.com")),
+                ("password", "x".into()),
+                ("csrf", "made-up".into()),
+            ])
+            .send()
+    });
+    let answers = futures_util::future::join_all(tries).await;
+    assert!(
+        answers
+            .iter()
+            .all(|r| r.as_ref().is_ok_and(|r| r.status() == 401)),
+        "each attempt is answered"
+    );
+    let peak = peak_mib(server.child.id());
+    assert!(
+        peak < 200,
+        "48 concurrent sign-ins peaked at {peak} MiB (unbounded: ~1 GiB)"
+    );
+}
