@@ -128,7 +128,7 @@ async fn prepare(inbox: &Inbox, cfg: &OutboxConfig, row: &OutboxRow) -> Result<P
             };
             let msg = messages::by_id(conn, row.project_id, message_id)?;
             let conv = conversations::by_id(conn, row.project_id, msg.conversation_id)?;
-            let (recipient, blocked) = contacts::recipient(conn, conv.contact_id, conv.channel_id)?
+            let (recipient, blocked) = contacts::recipient(conn, &conv)?
                 .ok_or_else(|| Error::not_found("the customer has no identity in this channel"))?;
             let author_name = match msg.author_id {
                 Some(a) => Some(users::by_id(conn, a)?.name),

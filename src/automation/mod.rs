@@ -315,8 +315,7 @@ fn customer_lang(conn: &mut DbConn, conv: &Conversation) -> Result<Lang> {
 /// Asks the customer of a chat channel to rate the conversation: star buttons, or digits
 /// where the platform has no buttons. The answer is taken while the RATING timer is pending.
 fn ask_rating(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<()> {
-    let Some((recipient, blocked)) = contacts::recipient(conn, conv.contact_id, conv.channel_id)?
-    else {
+    let Some((recipient, blocked)) = contacts::recipient(conn, conv)? else {
         return Ok(());
     };
     if blocked {
@@ -500,7 +499,7 @@ pub fn record_rating(
             (t(lang, "rated_chat_thanks"), None)
         }
     };
-    if let Some((recipient, false)) = contacts::recipient(conn, conv.contact_id, conv.channel_id)? {
+    if let Some((recipient, false)) = contacts::recipient(conn, &conv)? {
         say(conn, ctx, &conv, &recipient, reply.to_string(), keyboard)?;
     }
     Ok(())

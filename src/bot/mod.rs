@@ -305,6 +305,7 @@ pub fn handle(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Result<Rece
                 files,
                 dedup: dedup.clone(),
                 platform_id: event_id.clone(),
+                from: Some(inbound.external_user_id.clone()),
             };
             received = message(conn, ctx, &contact, state, stored, &mut r, &mut session)?;
         }
@@ -632,6 +633,7 @@ fn button(
                         files,
                         dedup: None,
                         platform_id: None,
+                        from: None,
                     },
                     None,
                 )?;
@@ -652,6 +654,7 @@ fn button(
                         files,
                         dedup: None,
                         platform_id: None,
+                        from: None,
                     },
                 )?;
                 r.say(fill(l, "comment_added", c.number, ""));
@@ -672,6 +675,8 @@ struct Incoming {
     files: Vec<StoredFile>,
     dedup: Option<String>,
     platform_id: Option<String>,
+    /// The identity it came from, where known: replies go back there.
+    from: Option<String>,
 }
 
 fn message(
@@ -835,7 +840,7 @@ fn insert_customer_message(
     for f in &m.files {
         attachments::insert(conn, ctx.project_id, mid, f)?;
     }
-    conversations::touch_customer(conn, c.id, at)?;
+    conversations::touch_customer(conn, c.id, at, m.from.as_deref())?;
     Ok(mid)
 }
 
@@ -895,6 +900,7 @@ fn contact_me(conn: &mut DbConn, ctx: &BotCtx, contact: &Contact) -> Result<()> 
         files: Vec::new(),
         dedup: None,
         platform_id: None,
+        from: None,
     };
     let c = create_request(conn, ctx, contact, &m, None)?;
     if let Some(org) = contacts::organization(conn, contact)?
@@ -997,6 +1003,7 @@ fn group(
         files: Vec::new(),
         dedup,
         platform_id: inbound.platform_message_id.clone(),
+        from: None,
     };
     let c = create_request(conn, ctx, &contact, &m, None)?;
     let team =
@@ -1067,7 +1074,7 @@ pub enum Change<'a> {
 
 /// Tells the customer about an operator's change (inside the same transaction).
 pub fn notify(conn: &mut DbConn, ctx: &BotCtx, c: &Conversation, change: Change) -> Result<()> {
-    let Some((to, blocked)) = contacts::recipient(conn, c.contact_id, c.channel_id)? else {
+    let Some((to, blocked)) = contacts::recipient(conn, c)? else {
         return Ok(());
     };
     if blocked {
@@ -1131,7 +1138,7 @@ pub fn notify(conn: &mut DbConn, ctx: &BotCtx, c: &Conversation, change: Change)
     let options = r.flush(conn)?;
     // Numbered choices in a notice must be answerable too.
     if !options.is_empty() {
-        let ext = contacts::recipient(conn, c.contact_id, c.channel_id)?
+        let ext = contacts::recipient(conn, c)?
             .map(|(e, _)| e)
             .unwrap_or_default();
         let (raw, last) = bot_sessions::load(conn, ctx.channel_id, &ext)?;

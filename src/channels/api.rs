@@ -98,6 +98,7 @@ impl ChannelAdapter for ApiChannel {
             buttons: false,
             files: false,
             max_text_chars: 65_536,
+            verified_phone: false,
         }
     }
 

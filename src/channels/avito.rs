@@ -125,8 +125,10 @@ impl Avito {
             return Ok(i.clone());
         }
         let url = format!(
-            "{}/messenger/v2/accounts/{}/chats/{chat}",
-            self.api_base, self.user_id
+            "{}/messenger/v2/accounts/{}/chats/{}",
+            self.api_base,
+            self.user_id,
+            super::common::path_segment(chat)
         );
         let v = self.call(|t| self.http.get(&url).bearer_auth(t)).await?;
         let item = &v["context"]["value"];
@@ -283,6 +285,7 @@ impl ChannelAdapter for Avito {
             buttons: false,
             files: true,
             max_text_chars: MAX_TEXT_CHARS,
+            verified_phone: false,
         }
     }
 
@@ -324,7 +327,9 @@ impl ChannelAdapter for Avito {
             }
             let url = format!(
                 "{}/messenger/v1/accounts/{}/chats/{}/messages",
-                self.api_base, self.user_id, out.recipient
+                self.api_base,
+                self.user_id,
+                super::common::path_segment(&out.recipient)
             );
             let mut last = None;
             for f in &out.files {
@@ -409,7 +414,11 @@ impl ChannelAdapter for Avito {
         })
     }
 
-    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
-        Box::pin(async move { super::common::fetch(&self.http, &file.id, None).await })
+    fn download<'a>(
+        &'a self,
+        file: &'a RemoteFile,
+        files: &'a super::download::Downloader,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move { files.get(&file.id, None).await })
     }
 }

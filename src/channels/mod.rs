@@ -6,6 +6,7 @@
 pub mod api;
 pub mod avito;
 pub mod common;
+pub mod download;
 pub mod ok;
 pub mod polling;
 pub mod registry;
@@ -295,6 +296,10 @@ pub struct Capabilities {
     pub buttons: bool,
     pub files: bool,
     pub max_text_chars: usize,
+    /// The platform proves that a phone it hands over is the sender's own (Telegram checks a
+    /// shared contact's user id, a WhatsApp sender is their number); registration by phone
+    /// needs it, since a contact card anyone can send proves nothing.
+    pub verified_phone: bool,
 }
 
 pub trait ChannelAdapter: Send + Sync {
@@ -329,8 +334,13 @@ pub trait ChannelAdapter: Send + Sync {
     fn enrich<'a>(&'a self, _inbound: &'a mut Inbound) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
-    /// Fetches a file the customer sent; platforms that deliver files inline never get here.
-    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+    /// Fetches a file the customer sent (URLs from payloads through `files`, which refuses
+    /// inside addresses); platforms that deliver files inline never get here.
+    fn download<'a>(
+        &'a self,
+        file: &'a RemoteFile,
+        _files: &'a download::Downloader,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
         Box::pin(async move {
             Err(SendError::permanent(format!(
                 "{} channels cannot download files ({})",
@@ -353,9 +363,11 @@ pub fn build_adapter(
     config: &serde_json::Value,
     http: &reqwest::Client,
 ) -> Result<std::sync::Arc<dyn ChannelAdapter>, String> {
-    if kind != "widget" {
-        crate::bot::BotConfig::from_config(config)?;
-    }
+    let bot = if kind != "widget" {
+        crate::bot::BotConfig::from_config(config)?
+    } else {
+        None
+    };
     let rules = crate::automation::ChannelRules::from_config(config)?;
     if kind != "widget" && rules.widget_only() {
         return Err(
@@ -363,6 +375,23 @@ pub fn build_adapter(
                 .into(),
         );
     }
+    let adapter = adapter_of(kind, name, config, http)?;
+    if bot.is_some_and(|b| b.registration == crate::bot::Registration::Phone)
+        && !adapter.capabilities().verified_phone
+    {
+        return Err(format!(
+            "registration = \"phone\" is not available for kind \"{kind}\": the platform does not prove that a shared number is the sender's own (Telegram and WhatsApp do); use registration = \"open\""
+        ));
+    }
+    Ok(adapter)
+}
+
+fn adapter_of(
+    kind: &str,
+    name: &str,
+    config: &serde_json::Value,
+    http: &reqwest::Client,
+) -> Result<std::sync::Arc<dyn ChannelAdapter>, String> {
     match kind {
         "widget" => Ok(std::sync::Arc::new(widget::Widget::new(name))),
         "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(

@@ -106,7 +106,6 @@ fn to_inbound(ev: &Value) -> Option<Inbound> {
             let m = &ev["message"];
             let mut text = m["text"].as_str().unwrap_or_default().to_string();
             let mut remote = Vec::new();
-            let mut phone = None;
             for a in m["attachments"].as_array().cloned().unwrap_or_default() {
                 let p = &a["payload"];
                 match a["type"].as_str().unwrap_or_default() {
@@ -123,7 +122,6 @@ fn to_inbound(ev: &Value) -> Option<Inbound> {
                             "📞 Контакт: {} {number}",
                             p["name"].as_str().unwrap_or_default()
                         );
-                        phone = Some(number);
                     }
                     "LOCATION" => {
                         text = format!("📍 Геопозиция: {}, {}", p["latitude"], p["longitude"]);
@@ -140,7 +138,6 @@ fn to_inbound(ev: &Value) -> Option<Inbound> {
                 external_user_id: chat,
                 contact: ContactHint {
                     name,
-                    phone,
                     ..ContactHint::default()
                 },
                 platform_message_id: m["mid"].as_str().map(str::to_string),
@@ -180,6 +177,7 @@ impl ChannelAdapter for Ok {
             buttons: true,
             files: false,
             max_text_chars: MAX_TEXT_CHARS,
+            verified_phone: false,
         }
     }
 
@@ -248,7 +246,8 @@ impl ChannelAdapter for Ok {
                     .http
                     .post(format!(
                         "{}/graph/me/messages/{}",
-                        self.api_base, out.recipient
+                        self.api_base,
+                        super::common::path_segment(&out.recipient)
                     ))
                     .header("Content-Type", "application/json;charset=utf-8")
                     .body(body.to_string());
@@ -282,7 +281,11 @@ impl ChannelAdapter for Ok {
         })
     }
 
-    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
-        Box::pin(async move { super::common::fetch(&self.http, &file.id, None).await })
+    fn download<'a>(
+        &'a self,
+        file: &'a RemoteFile,
+        files: &'a super::download::Downloader,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move { files.get(&file.id, None).await })
     }
 }

@@ -591,6 +591,7 @@ impl ChannelAdapter for Telegram {
             buttons: true,
             files: true,
             max_text_chars: MAX_TEXT_CHARS,
+            verified_phone: true,
         }
     }
 
@@ -667,7 +668,11 @@ impl ChannelAdapter for Telegram {
         })
     }
 
-    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+    fn download<'a>(
+        &'a self,
+        file: &'a RemoteFile,
+        files: &'a super::download::Downloader,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
         Box::pin(async move {
             if file.size.is_some_and(|s| s > MAX_DOWNLOAD_BYTES) {
                 return Err(SendError::permanent(format!(
@@ -690,14 +695,8 @@ impl ChannelAdapter for Telegram {
                 .send()
                 .await
                 .map_err(|e| SendError::from_reqwest(&e))?;
-            if !resp.status().is_success() {
-                return Err(SendError::from_status(resp.status().as_u16(), ""));
-            }
-            Ok(resp
-                .bytes()
-                .await
-                .map_err(|e| SendError::from_reqwest(&e))?
-                .to_vec())
+            // The Bot API's own address (configured, trusted), read within the size limit.
+            super::download::read_capped(resp, files.max_bytes.min(MAX_DOWNLOAD_BYTES)).await
         })
     }
 }

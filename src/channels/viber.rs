@@ -175,7 +175,6 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
         });
     }
     let mut remote = Vec::new();
-    let mut phone = None;
     match m["type"].as_str().unwrap_or_default() {
         "picture" => remote.push(RemoteFile {
             id: m["media"].as_str()?.to_string(),
@@ -210,8 +209,7 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
                 "📞 Контакт: {} {number}",
                 m["contact"]["name"].as_str().unwrap_or_default()
             );
-            // The share-phone button sends the customer's own number.
-            phone = Some(number);
+            // Not taken as the sender's own: a contact card can carry anyone's number.
         }
         "url" => text = m["media"].as_str().unwrap_or_default().to_string(),
         _ => {}
@@ -221,7 +219,7 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
     }
     Some(Inbound {
         external_user_id: user,
-        contact: ContactHint { phone, ..hint },
+        contact: hint,
         platform_message_id: Some(token),
         event: InboundEvent::Message {
             text,
@@ -280,6 +278,7 @@ impl ChannelAdapter for Viber {
             // Viber takes media only by public URL (served from /media/…).
             files: true,
             max_text_chars: MAX_TEXT_CHARS,
+            verified_phone: false,
         }
     }
 
@@ -411,8 +410,12 @@ impl ChannelAdapter for Viber {
         })
     }
 
-    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
-        Box::pin(async move { super::common::fetch(&self.http, &file.id, None).await })
+    fn download<'a>(
+        &'a self,
+        file: &'a RemoteFile,
+        files: &'a super::download::Downloader,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+        Box::pin(async move { files.get(&file.id, None).await })
     }
 }
 

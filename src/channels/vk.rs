@@ -385,6 +385,7 @@ impl ChannelAdapter for Vk {
             buttons: true,
             files: true,
             max_text_chars: MAX_TEXT_CHARS,
+            verified_phone: false,
         }
     }
 
@@ -521,10 +522,14 @@ impl ChannelAdapter for Vk {
         })
     }
 
-    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+    fn download<'a>(
+        &'a self,
+        file: &'a RemoteFile,
+        files: &'a super::download::Downloader,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
         Box::pin(async move {
             // VK attachments come with direct URLs.
-            super::common::fetch(&self.http, &file.id, None).await
+            files.get(&file.id, None).await
         })
     }
 }

@@ -300,6 +300,7 @@ impl ChannelAdapter for WhatsApp {
             buttons: true,
             files: true,
             max_text_chars: MAX_TEXT_CHARS,
+            verified_phone: true,
         }
     }
 
@@ -443,12 +444,20 @@ impl ChannelAdapter for WhatsApp {
         })
     }
 
-    fn download<'a>(&'a self, file: &'a RemoteFile) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
+    fn download<'a>(
+        &'a self,
+        file: &'a RemoteFile,
+        files: &'a super::download::Downloader,
+    ) -> BoxFuture<'a, Result<Vec<u8>, SendError>> {
         Box::pin(async move {
             // The media id resolves to a short-lived URL that needs the same token.
             let resp = self
                 .http
-                .get(format!("{}/{}", self.graph, file.id))
+                .get(format!(
+                    "{}/{}",
+                    self.graph,
+                    super::common::path_segment(&file.id)
+                ))
                 .bearer_auth(&self.access_token)
                 .send()
                 .await
@@ -457,7 +466,7 @@ impl ChannelAdapter for WhatsApp {
             let url = meta["url"]
                 .as_str()
                 .ok_or_else(|| SendError::permanent("media has no url"))?;
-            super::common::fetch(&self.http, url, Some(&self.access_token)).await
+            files.get(url, Some(&self.access_token)).await
         })
     }
 }

@@ -110,6 +110,7 @@ impl ChannelAdapter for Widget {
             buttons: false,
             files: true,
             max_text_chars: MAX_TEXT_CHARS,
+            verified_phone: false,
         }
     }
 

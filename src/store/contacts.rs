@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::conversations::Conversation;
 use super::schema::{contact_identities, contacts, organizations, users};
 use super::{DbConn, now};
 use crate::error::{Error, Result};
@@ -200,15 +201,25 @@ pub fn organization(conn: &mut DbConn, c: &Contact) -> Result<Option<Organizatio
 }
 
 /// The customer's id in a channel and whether they blocked us there.
-pub fn recipient(
-    conn: &mut DbConn,
-    contact_id: i64,
-    channel_id: i64,
-) -> Result<Option<(String, bool)>> {
-    Ok(contact_identities::table
-        .filter(contact_identities::contact_id.eq(contact_id))
-        .filter(contact_identities::channel_id.eq(channel_id))
-        .select((contact_identities::external_id, contact_identities::blocked))
+/// Where replies in a conversation go, and whether that identity blocked us: the identity the
+/// customer last wrote from, else the contact's oldest one in the conversation's channel.
+pub fn recipient(conn: &mut DbConn, conv: &Conversation) -> Result<Option<(String, bool)>> {
+    let of_contact = || {
+        contact_identities::table
+            .filter(contact_identities::contact_id.eq(conv.contact_id))
+            .filter(contact_identities::channel_id.eq(conv.channel_id))
+            .select((contact_identities::external_id, contact_identities::blocked))
+    };
+    if let Some(from) = &conv.reply_to
+        && let Some(found) = of_contact()
+            .filter(contact_identities::external_id.eq(from))
+            .first(conn)
+            .optional()?
+    {
+        return Ok(Some(found));
+    }
+    Ok(of_contact()
+        .order(contact_identities::id.asc())
         .first(conn)
         .optional()?)
 }

@@ -31,6 +31,8 @@ pub struct Conversation {
     pub rating: Option<i32>,
     pub rating_comment: Option<String>,
     pub origin: Option<String>,
+    #[serde(skip)]
+    pub reply_to: Option<String>,
 }
 
 impl Conversation {
@@ -109,15 +111,26 @@ pub fn of_contact(
         .load(conn)?)
 }
 
-pub fn touch_customer(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<()> {
-    diesel::update(conversations::table.find(id))
-        .set((
-            conversations::last_customer_at.eq(at),
-            conversations::last_message_at.eq(at),
-            conversations::updated_at.eq(at),
-            conversations::unread.eq(true),
-        ))
-        .execute(conn)?;
+/// The customer wrote (from the identity `from`, where known).
+pub fn touch_customer(
+    conn: &mut DbConn,
+    id: i64,
+    at: NaiveDateTime,
+    from: Option<&str>,
+) -> Result<()> {
+    let target = conversations::table.find(id);
+    let activity = (
+        conversations::last_customer_at.eq(at),
+        conversations::last_message_at.eq(at),
+        conversations::updated_at.eq(at),
+        conversations::unread.eq(true),
+    );
+    match from {
+        Some(f) => diesel::update(target)
+            .set((activity, conversations::reply_to.eq(f)))
+            .execute(conn)?,
+        None => diesel::update(target).set(activity).execute(conn)?,
+    };
     Ok(())
 }
 

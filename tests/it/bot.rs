@@ -364,6 +364,25 @@ async fn registration_by_phone_links_known_customers_only() {
         .api(&token, Method::GET, "/conversations?channel=tg", None)
         .await;
     assert_eq!(list["data"][0]["contact"]["name"], "Ирина Ким");
+    // The contact has two identities here now (the imported one and Irina's chat): an
+    // operator's answer goes to the chat she wrote from.
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    let (s, _) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"text": "Счёт отправили на почту"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    let r = replies(&tg, &mut seen, 1).await;
+    assert_eq!(r[0].chat_id, CHAT);
+    assert!(
+        r[0].text.ends_with("Счёт отправили на почту"),
+        "{}",
+        r[0].text
+    );
 
     // An unknown number is told where to call.
     tg.push(FakeTelegram::message_update(CHAT + 1, 1, json!({ "contact": { "phone_number": "79990000000", "first_name": "Пётр", "user_id": CHAT + 1 } })));

@@ -173,3 +173,36 @@ fn projects_are_created_from_the_command_line() {
     );
     assert!(ok && out.trim().starts_with("ppk_"), "{out}");
 }
+
+#[test]
+fn registration_by_phone_is_refused_where_the_platform_proves_no_number() {
+    let dir = tempfile::tempdir().unwrap();
+    let reg =
+        "routing = \"helpdesk\"\nregistration = \"phone\"\nsupport_phone = \"+7 800 555-35-35\"\n";
+    for (kind, keys) in [
+        ("viber", "token = \"v-token\"\n"),
+        (
+            "ok",
+            "access_token = \"tkn1\"\nwebhook_secret = \"0123456789abcdef\"\n",
+        ),
+    ] {
+        std::fs::write(
+            dir.path().join("channels.toml"),
+            format!("[[channels]]\nid = \"c\"\nkind = \"{kind}\"\n{keys}{reg}"),
+        )
+        .unwrap();
+        let (ok, out) = perepiska(dir.path(), &["check-config"]);
+        assert!(
+            !ok && out.contains("registration = \"phone\"") && out.contains(kind),
+            "{kind}: {out}"
+        );
+    }
+    // Telegram checks that a shared contact is the sender's own: allowed there.
+    std::fs::write(
+        dir.path().join("channels.toml"),
+        format!("[[channels]]\nid = \"c\"\nkind = \"telegram\"\ntoken = \"1:abc\"\n{reg}"),
+    )
+    .unwrap();
+    let (ok, out) = perepiska(dir.path(), &["check-config"]);
+    assert!(ok, "{out}");
+}
