@@ -26,6 +26,9 @@ pub struct Settings {
     pub clock: crate::clock::Clock,
     /// How often due timers are looked for.
     pub scheduler_tick: Duration,
+    /// Fetch files from (and, later, deliver webhooks to) loopback and private addresses:
+    /// tests and on-premise platforms. Off by default (SSRF).
+    pub allow_private_targets: bool,
 }
 
 impl Default for Settings {
@@ -46,6 +49,7 @@ impl Default for Settings {
             workers: 0,
             clock: crate::clock::Clock::System,
             scheduler_tick: Duration::from_secs(1),
+            allow_private_targets: false,
         }
     }
 }

@@ -83,23 +83,28 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         Some(url) => bus::Bus::with_redis(url, shutdown_rx.clone()).await?,
         None => bus::Bus::new(),
     };
-    let (inbox, ingest_rx) = inbox::Inbox::new(
+    let (inbox, ingest_rxs) = inbox::Inbox::new(
         boot.store.clone(),
         bus,
         boot.registry.clone(),
         files::FileStore::new(&settings.data_dir, settings.max_attachment_bytes),
+        channels::download::Downloader::new(
+            settings.allow_private_targets,
+            settings.max_attachment_bytes,
+        )
+        .map_err(|e| anyhow::anyhow!("cannot build the download client: {e}"))?,
         metrics,
         Arc::new(automation::Automation::new(settings.clock.clone())),
     );
     automation::scheduler::reload(&inbox).await?;
     // Committers end when the last Inbox clone (the server's) is dropped.
-    let ingest_rx = Arc::new(tokio::sync::Mutex::new(ingest_rx));
-    let mut tasks: Vec<_> = (0..inbox::receive::committers(boot.store.backend))
-        .map(|_| {
+    let mut tasks: Vec<_> = ingest_rxs
+        .into_iter()
+        .map(|rx| {
             tokio::spawn(inbox::receive::run_committer(
                 boot.store.clone(),
                 inbox.bus.clone(),
-                ingest_rx.clone(),
+                rx,
                 inbox.outbox_wake.clone(),
             ))
         })

@@ -199,6 +199,8 @@ fn settings(o: &Opts) -> Settings {
             .as_deref()
             .is_some_and(|u| u.starts_with("https://")),
         workers: o.workers,
+        allow_private_targets: std::env::var("PEREPISKA_ALLOW_PRIVATE_TARGETS")
+            .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
         ..Settings::default()
     }
 }

@@ -1,8 +1,6 @@
 //! Small pieces every adapter needs: reading its keys from the channel config, the text an
 //! operator's message is sent as, and fetching a file the platform points at.
 
-use std::time::Duration;
-
 use serde_json::Value;
 
 use super::{Outbound, SendError};
@@ -53,25 +51,20 @@ pub fn signed_text(out: &Outbound, show_operator_name: bool) -> String {
     }
 }
 
-/// Downloads a file a platform links to (with its token where the platform wants one).
-pub async fn fetch(
-    http: &reqwest::Client,
-    url: &str,
-    bearer: Option<&str>,
-) -> Result<Vec<u8>, SendError> {
-    let mut req = http.get(url).timeout(Duration::from_secs(60));
-    if let Some(t) = bearer {
-        req = req.bearer_auth(t);
+/// An id from a payload as one URL path segment (RFC 3986 pchar, dots kept except as a
+/// whole `.`/`..` segment): `../` or `?` in it cannot reach another
+/// path of the platform's API with our token.
+pub fn path_segment(id: &str) -> String {
+    let mut out = String::with_capacity(id.len());
+    for b in id.bytes() {
+        let plain = b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'~' | b':' | b'@');
+        if plain || (b == b'.' && id != "." && id != "..") {
+            out.push(b as char);
+        } else {
+            out.push_str(&format!("%{b:02X}"));
+        }
     }
-    let resp = req.send().await.map_err(|e| SendError::from_reqwest(&e))?;
-    if !resp.status().is_success() {
-        return Err(SendError::from_status(resp.status().as_u16(), ""));
-    }
-    Ok(resp
-        .bytes()
-        .await
-        .map_err(|e| SendError::from_reqwest(&e))?
-        .to_vec())
+    out
 }
 
 /// A phone as digits with a leading +, the way contacts are matched later.

@@ -22,35 +22,44 @@ pub struct Inbox {
     pub bus: Bus,
     pub registry: Arc<Registry>,
     pub files: FileStore,
+    /// Fetches files that platform payloads point at.
+    pub downloads: crate::channels::download::Downloader,
     pub metrics: Arc<Metrics>,
     pub automation: Arc<crate::automation::Automation>,
-    ingest: mpsc::Sender<receive::Job>,
+    /// One queue per committer; a customer's messages always take the same one, so they
+    /// commit in the order the platform sent them whatever the number of committers.
+    ingest: Arc<Vec<mpsc::Sender<receive::Job>>>,
     pub outbox_wake: Arc<Notify>,
 }
 
 impl Inbox {
-    /// Builds the inbox and the receiver half its committer task consumes.
+    /// Builds the inbox and one receiver per committer task.
     pub fn new(
         store: Store,
         bus: Bus,
         registry: Arc<Registry>,
         files: FileStore,
+        downloads: crate::channels::download::Downloader,
         metrics: Arc<Metrics>,
         automation: Arc<crate::automation::Automation>,
-    ) -> (Inbox, mpsc::Receiver<receive::Job>) {
-        let (tx, rx) = mpsc::channel(16_384);
+    ) -> (Inbox, Vec<mpsc::Receiver<receive::Job>>) {
+        let committers = receive::committers(store.backend);
+        let (txs, rxs): (Vec<_>, Vec<_>) = (0..committers)
+            .map(|_| mpsc::channel(16_384 / committers))
+            .unzip();
         (
             Inbox {
                 store,
                 bus,
                 registry,
                 files,
+                downloads,
                 metrics,
                 automation,
-                ingest: tx,
+                ingest: Arc::new(txs),
                 outbox_wake: Arc::new(Notify::new()),
             },
-            rx,
+            rxs,
         )
     }
 }

@@ -73,7 +73,7 @@ impl Inbox {
         let mut inbound = parsed.inbound;
         for item in &mut inbound {
             channel.adapter.enrich(item).await;
-            self.fetch_remote_files(channel, item).await;
+            self.fetch_remote_files(channel, item).await?;
         }
         let presses: Vec<Inbound> = inbound
             .iter()
@@ -88,18 +88,37 @@ impl Inbox {
     }
 
     /// Downloads and stores the files a message refers to. A file that cannot be fetched is
-    /// named in the text instead, so the message itself is never lost or stalled.
-    async fn fetch_remote_files(&self, channel: &Arc<ChannelEntry>, item: &mut Inbound) {
+    /// named in the text instead, so the message itself is never lost or stalled. A message
+    /// already stored (a redelivery) fetches nothing: the committer answers "duplicate".
+    async fn fetch_remote_files(
+        &self,
+        channel: &Arc<ChannelEntry>,
+        item: &mut Inbound,
+    ) -> Result<()> {
         let InboundEvent::Message {
             text,
             files,
             remote,
         } = &mut item.event
         else {
-            return;
+            return Ok(());
         };
+        if remote.is_empty() {
+            return Ok(());
+        }
+        if let Some(p) = &item.platform_message_id {
+            let key = dedup_key(channel.channel.id, p);
+            let known = self
+                .store
+                .read(move |conn| Ok(!messages::by_dedup_keys(conn, &[key])?.is_empty()))
+                .await?;
+            if known {
+                remote.clear();
+                return Ok(());
+            }
+        }
         for r in std::mem::take(remote) {
-            let saved = match channel.adapter.download(&r).await {
+            let saved = match channel.adapter.download(&r, &self.downloads).await {
                 Ok(bytes) => self
                     .files
                     .save(bytes, &r.name, r.content_type.as_deref())
@@ -122,6 +141,7 @@ impl Inbox {
                 }
             }
         }
+        Ok(())
     }
 
     /// Commits the inbound values of one platform request; returns once they are durable.
@@ -143,7 +163,7 @@ impl Inbox {
         let auto = (auto.rules.any() || (!auto.helpdesk && auto.rating())).then_some(auto);
         for item in inbound {
             let (tx, rx) = oneshot::channel();
-            self.ingest
+            self.ingest[committer_of(&self.ingest, channel.channel.id, &item)]
                 .send(Job {
                     project_id: channel.channel.project_id,
                     channel_id: channel.channel.id,
@@ -182,9 +202,16 @@ pub fn committers(backend: store::Backend) -> usize {
     }
 }
 
+/// The committer that owns this customer's conversation in this channel.
+fn committer_of<T>(queues: &[T], channel_id: i64, item: &Inbound) -> usize {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (channel_id, &item.external_user_id).hash(&mut h);
+    (h.finish() % queues.len().max(1) as u64) as usize
+}
+
 /// Takes what has queued up, up to one batch; None once every sender is gone.
-async fn next_batch(rx: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Vec<Job>> {
-    let mut rx = rx.lock().await;
+async fn next_batch(rx: &mut mpsc::Receiver<Job>) -> Option<Vec<Job>> {
     let first = rx.recv().await?;
     let mut jobs = vec![first];
     while jobs.len() < MAX_BATCH {
@@ -196,14 +223,14 @@ async fn next_batch(rx: &tokio::sync::Mutex<mpsc::Receiver<Job>>) -> Option<Vec<
     Some(jobs)
 }
 
-/// One committer: runs until every sender is gone. Several may share the receiver.
+/// One committer: runs until every sender is gone.
 pub async fn run_committer(
     store: Store,
     bus: crate::bus::Bus,
-    rx: Arc<tokio::sync::Mutex<mpsc::Receiver<Job>>>,
+    mut rx: mpsc::Receiver<Job>,
     outbox_wake: Arc<tokio::sync::Notify>,
 ) {
-    while let Some(jobs) = next_batch(&rx).await {
+    while let Some(jobs) = next_batch(&mut rx).await {
         let work: Vec<Item> = jobs
             .iter()
             .map(|j| Item {
@@ -267,6 +294,11 @@ pub async fn run_committer(
     }
 }
 
+/// What makes a platform message the same message when it is delivered again.
+fn dedup_key(channel_id: i64, platform_message_id: &str) -> String {
+    format!("{channel_id}:{platform_message_id}")
+}
+
 struct Item {
     project_id: i64,
     channel_id: i64,
@@ -282,8 +314,8 @@ impl Item {
             InboundEvent::Message { .. } => self
                 .inbound
                 .platform_message_id
-                .as_ref()
-                .map(|p| format!("{}:{p}", self.channel_id)),
+                .as_deref()
+                .map(|p| dedup_key(self.channel_id, p)),
             InboundEvent::Blocked
             | InboundEvent::Button { .. }
             | InboundEvent::Group { .. }
@@ -398,7 +430,7 @@ fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received
 /// Receives every item inside the caller's transaction; the first failing item fails it all.
 fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     let mut known = Known::prefetch(conn, items)?;
-    let mut touched: Vec<i64> = Vec::new();
+    let mut touched: Vec<(i64, &str)> = Vec::new();
     let mut automated: Vec<(i64, i64, &crate::automation::Ctx)> = Vec::new();
     let mut results = Vec::with_capacity(items.len());
     for it in items {
@@ -458,10 +490,10 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
         if let Some((k, v)) = learned.open {
             known.open.insert(k, v);
         }
-        if let Some(c) = learned.touched
-            && !touched.contains(&c)
-        {
-            touched.push(c);
+        if let Some(c) = learned.touched {
+            // The last writer of a conversation in the batch is the one replies go to.
+            touched.retain(|(id, _)| *id != c);
+            touched.push((c, it.inbound.external_user_id.as_str()));
         }
         results.push(received);
     }
@@ -469,8 +501,8 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     // order so that concurrent committers (PostgreSQL) take the row locks in one order.
     touched.sort_unstable();
     let t = now();
-    for c in touched {
-        conversations::touch_customer(conn, c, t)?;
+    for (c, from) in touched {
+        conversations::touch_customer(conn, c, t, Some(from))?;
     }
     // Timers see the conversation as it is after this batch, once per conversation.
     automated.sort_unstable_by_key(|(c, _, _)| *c);
@@ -674,7 +706,7 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
             let conv = conversations::latest_open_for(conn, contact.id, channel_id)?;
             if let Some(c) = &conv {
                 messages::system(conn, project_id, c.id, &SystemEvent::Blocked.to_json())?;
-                conversations::touch_customer(conn, c.id, t)?;
+                conversations::touch_customer(conn, c.id, t, None)?;
             }
             Ok((
                 Received {

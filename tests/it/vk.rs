@@ -474,3 +474,118 @@ async fn the_whole_bot_journey_on_vk() {
         "every press is answered"
     );
 }
+
+async fn vk_app_with(
+    server: &MockServer,
+    extra: &str,
+    tweak: impl FnOnce(&mut perepiska::config::Settings),
+) -> TestApp {
+    let toml = format!(
+        "[[channels]]\nid = \"vk\"\nkind = \"vk\"\nname = \"ВКонтакте\"\ngroup_id = {GROUP}\naccess_token = \"vk1.a.token\"\nconfirmation = \"{CONFIRM}\"\nsecret = \"{SECRET}\"\napi_base = \"{}\"\n{extra}",
+        server.uri()
+    );
+    TestApp::spawn_with(|s| {
+        std::fs::write(&s.channels_path, &toml).unwrap();
+        tweak(s);
+    })
+    .await
+}
+
+fn photo_at(url: &str) -> Value {
+    json!([{ "type": "photo", "photo": { "id": 456, "owner_id": USER, "sizes": [
+        { "type": "x", "url": url, "width": 604, "height": 403 } ] } }])
+}
+
+async fn file_gets(server: &MockServer, file: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .iter()
+        .filter(|r| r.url.path() == file)
+        .count()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn file_urls_pointing_inside_are_never_fetched() {
+    let server = fake_vk().await;
+    // What a real server is: files only from public addresses.
+    let app = vk_app_with(&server, "routing = \"chat\"\n", |s| {
+        s.allow_private_targets = false
+    })
+    .await;
+    let port = server.address().port();
+    // A literal loopback address, and a name that resolves to one.
+    for (n, url) in [
+        format!("{}/files/photo.jpg", server.uri()),
+        format!("http://localhost:{port}/files/photo.jpg"),
+        format!("http://[::ffff:127.0.0.1]:{port}/files/photo.jpg"),
+    ]
+    .iter()
+    .enumerate()
+    {
+        let (s, _) = post(&app, &message(n as i64 + 1, "Вот", photo_at(url))).await;
+        assert_eq!(s, 200, "the message itself is accepted");
+    }
+    assert_eq!(file_gets(&server, "/files/photo.jpg").await, 0);
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = vk_conversation(&app, &token).await;
+    let texts = app.customer_texts(&token, id).await;
+    assert_eq!(texts.len(), 3, "{texts:?}");
+    assert!(
+        texts.iter().all(|t| t.contains("не получен")),
+        "the thread says the file was not fetched: {texts:?}"
+    );
+    assert!(
+        app.thread(&token, id)
+            .await
+            .iter()
+            .all(|m| m["attachments"].as_array().is_none_or(|a| a.is_empty()))
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn redelivered_files_are_fetched_once_and_big_ones_are_cut_off() {
+    let server = fake_vk().await;
+    Mock::given(method("GET"))
+        .and(path("/files/big.jpg"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(vec![7u8; 3 * 1024 * 1024]))
+        .mount(&server)
+        .await;
+    let app = vk_app_with(&server, "routing = \"chat\"\n", |s| {
+        s.max_attachment_bytes = 1024 * 1024
+    })
+    .await;
+    let ev = message(
+        1,
+        "Чек",
+        photo_at(&format!("{}/files/photo.jpg", server.uri())),
+    );
+    for _ in 0..3 {
+        assert_eq!(post(&app, &ev).await.0, 200);
+    }
+    assert_eq!(file_gets(&server, "/files/photo.jpg").await, 1);
+    let stored = std::fs::read_dir(app.settings.data_dir.join("attachments"))
+        .unwrap()
+        .map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+        .sum::<usize>();
+    assert_eq!(stored, 1, "one file on disk for three deliveries");
+    post(
+        &app,
+        &message(
+            2,
+            "Большой",
+            photo_at(&format!("{}/files/big.jpg", server.uri())),
+        ),
+    )
+    .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = vk_conversation(&app, &token).await;
+    let texts = app.customer_texts(&token, id).await;
+    assert!(
+        texts
+            .iter()
+            .any(|t| t.contains("Большой") && t.contains("1 MB")),
+        "{texts:?}"
+    );
+}

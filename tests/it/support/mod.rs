@@ -107,6 +107,8 @@ impl TestApp {
             outbox_backoff: Duration::from_millis(50),
             outbox_max_attempts: 5,
             workers: 2,
+            // The fake platforms live on 127.0.0.1.
+            allow_private_targets: true,
             ..Settings::default()
         };
         tweak(&mut settings);
