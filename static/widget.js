@@ -115,7 +115,14 @@
     return f;
   }
 
-  function esc(s) { var d = document.createElement("div"); d.textContent = s; return d.innerHTML; }
+  // Built with DOM nodes and textContent only: names and texts from customers, operators and
+  // platforms never become markup on the business's own page.
+  function node(tag, attrs, text) {
+    var n = document.createElement(tag);
+    Object.keys(attrs || {}).forEach(function (k) { n.setAttribute(k, attrs[k]); });
+    if (text != null) n.textContent = text;
+    return n;
+  }
 
   function render(m) {
     if (shown[m.id]) return;
@@ -124,14 +131,20 @@
     var el = document.createElement("div");
     el.className = "m " + m.kind;
     el.dataset.id = m.id;
-    var html = m.kind === "operator" && m.author ? "<div class='who'>" + esc(m.author) + "</div>" : "";
-    if (m.text) html += esc(m.text);
+    if (m.kind === "operator" && m.author) el.appendChild(node("div", { "class": "who" }, m.author));
+    if (m.text) el.appendChild(document.createTextNode(m.text));
     (m.attachments || []).forEach(function (a) {
-      var url = api + "/attachments/" + a.id + "?visitor=" + visitor;
-      html += a.image ? "<a href='" + url + "' target='_blank'><img src='" + url + "' alt='" + esc(a.file_name) + "'></a>"
-                      : "<div><a href='" + url + "'>📎 " + esc(a.file_name) + "</a></div>";
+      var url = api + "/attachments/" + encodeURIComponent(a.id) + "?visitor=" + encodeURIComponent(visitor);
+      if (a.image) {
+        var link = node("a", { href: url, target: "_blank", rel: "noopener" });
+        link.appendChild(node("img", { src: url, alt: a.file_name }));
+        el.appendChild(link);
+      } else {
+        var row = node("div");
+        row.appendChild(node("a", { href: url }, "📎 " + a.file_name));
+        el.appendChild(row);
+      }
     });
-    el.innerHTML = html;
     if (m.contact_form) el.appendChild(contactForm(m.contact_form));
     msgs.appendChild(el);
     msgs.scrollTop = msgs.scrollHeight;
