@@ -29,6 +29,8 @@ pub struct Settings {
     /// Fetch files from (and, later, deliver webhooks to) loopback and private addresses:
     /// tests and on-premise platforms. Off by default (SSRF).
     pub allow_private_targets: bool,
+    /// The bearer token /metrics asks for; without one /metrics is off.
+    pub metrics_token: Option<String>,
 }
 
 impl Default for Settings {
@@ -50,6 +52,7 @@ impl Default for Settings {
             clock: crate::clock::Clock::System,
             scheduler_tick: Duration::from_secs(1),
             allow_private_targets: false,
+            metrics_token: None,
         }
     }
 }

@@ -111,6 +111,18 @@ impl FileStore {
         Ok(())
     }
 
+    /// Removes files that no row refers to (their message was refused or was a redelivery).
+    pub async fn discard(&self, files: &[StoredFile]) {
+        for f in files {
+            if let Ok(path) = self.path(&f.storage_key)
+                && let Err(e) = tokio::fs::remove_file(&path).await
+                && e.kind() != std::io::ErrorKind::NotFound
+            {
+                tracing::warn!("unreferenced file {} not removed: {e}", f.storage_key);
+            }
+        }
+    }
+
     /// Writes the bytes durably (temp file, fsync, rename) and returns what the row needs.
     pub async fn save(
         &self,

@@ -201,6 +201,9 @@ fn settings(o: &Opts) -> Settings {
         workers: o.workers,
         allow_private_targets: std::env::var("PEREPISKA_ALLOW_PRIVATE_TARGETS")
             .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+        metrics_token: std::env::var("PEREPISKA_METRICS_TOKEN")
+            .ok()
+            .filter(|s| !s.trim().is_empty()),
         ..Settings::default()
     }
 }

@@ -42,6 +42,17 @@
       .catch(function () { /* next event or reload will catch up */ });
   }
 
+  // An open conversation is read once the operator can see it (never by a GET: a link from
+  // elsewhere must change nothing).
+  function markRead() {
+    if (!selected || document.hidden) return;
+    var form = new URLSearchParams();
+    form.set("csrf", body.dataset.csrf || "");
+    fetch("/console/c/" + selected + "/read", { method: "POST", credentials: "same-origin", body: form })
+      .catch(function () {});
+  }
+  document.addEventListener("visibilitychange", markRead);
+
   function scrollThread() {
     var t = document.getElementById("thread");
     if (t) t.scrollTop = t.scrollHeight;
@@ -67,13 +78,14 @@
         needThread = false;
         var t = document.getElementById("thread");
         var atBottom = !t || t.scrollHeight - t.scrollTop - t.clientHeight < 80;
-        fetchInto("/console/partials/thread/" + selected, "thread", function () { if (atBottom) scrollThread(); });
+        fetchInto("/console/partials/thread/" + selected, "thread", function () { if (atBottom) scrollThread(); markRead(); });
       }
     }, 150);
   }
 
   scrollThread();
   unreadTitle();
+  markRead();
   if (!window.EventSource) return;
   var es = new EventSource("/console/live");
   es.addEventListener("update", function (ev) {

@@ -121,6 +121,9 @@ pub struct Parsed {
 pub enum WebhookError {
     #[error("{0}")]
     Unauthorized(String),
+    /// A handshake with the wrong shared value (Meta documents 403 for a wrong verify token).
+    #[error("{0}")]
+    Forbidden(String),
     #[error("{0}")]
     BadRequest(String),
 }

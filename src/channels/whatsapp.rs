@@ -105,7 +105,7 @@ impl WhatsApp {
         if q.get("hub.mode").map(String::as_str) != Some("subscribe")
             || !crate::crypto::secure_eq(token, &self.verify_token)
         {
-            return Err(WebhookError::Unauthorized("wrong hub.verify_token".into()));
+            return Err(WebhookError::Forbidden("wrong hub.verify_token".into()));
         }
         Ok(Parsed {
             inbound: Vec::new(),

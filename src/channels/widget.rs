@@ -48,7 +48,7 @@ pub fn visitor_id(token: &str) -> Result<String, WebhookError> {
     ))
 }
 
-fn check_client_id(id: &str) -> Result<(), WebhookError> {
+pub fn check_client_id(id: &str) -> Result<(), WebhookError> {
     let ok = (1..=64).contains(&id.len())
         && id
             .chars()

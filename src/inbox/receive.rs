@@ -161,6 +161,14 @@ impl Inbox {
             .bot_ctx()
             .or_else(|| auto.bot_off_hours().then(|| channel.off_hours_bot()));
         let auto = (auto.rules.any() || (!auto.helpdesk && auto.rating())).then_some(auto);
+        // Files already written for each item: removed again if the item is not stored.
+        let written: Vec<Vec<crate::store::attachments::StoredFile>> = inbound
+            .iter()
+            .map(|i| match &i.event {
+                InboundEvent::Message { files, .. } => files.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
         for item in inbound {
             let (tx, rx) = oneshot::channel();
             self.ingest[committer_of(&self.ingest, channel.channel.id, &item)]
@@ -178,11 +186,24 @@ impl Inbox {
             waits.push(rx);
         }
         let mut out = Vec::with_capacity(waits.len());
-        for rx in waits {
-            out.push(
-                rx.await
-                    .map_err(|_| Error::internal("the server is shutting down"))??,
-            );
+        let mut failed = None;
+        for (rx, files) in waits.into_iter().zip(written) {
+            let r = rx
+                .await
+                .map_err(|_| Error::internal("the server is shutting down"))
+                .and_then(|r| r);
+            if r.as_ref().is_err() || r.as_ref().is_ok_and(|r| r.duplicate) {
+                self.files.discard(&files).await;
+            }
+            match r {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
         }
         let fresh = out
             .iter()

@@ -15,7 +15,27 @@ pub const MAX_REPLY_CHARS: usize = 20_000;
 
 impl Inbox {
     /// Adds an operator message (or an internal note when `private`). Returns its id.
+    /// An operator's answer or note. Files saved for it are removed again if it is refused,
+    /// so a failed reply leaves nothing on disk.
     pub async fn reply(
+        &self,
+        op: &Operator,
+        conversation_id: i64,
+        text: String,
+        files: Vec<StoredFile>,
+        private: bool,
+    ) -> Result<i64> {
+        let saved = files.clone();
+        let r = self
+            .store_reply(op, conversation_id, text, files, private)
+            .await;
+        if r.is_err() {
+            self.files.discard(&saved).await;
+        }
+        r
+    }
+
+    async fn store_reply(
         &self,
         op: &Operator,
         conversation_id: i64,

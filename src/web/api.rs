@@ -18,6 +18,7 @@ use crate::store::{DbConn, channels, contacts, messages, teams, users};
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
         web::scope("/api/v1")
+            .app_data(web::QueryConfig::default().error_handler(query_error))
             .route("/openapi.json", web::get().to(openapi))
             .route("/conversations", web::get().to(list))
             .route("/conversations/{id}", web::get().to(get_one))
@@ -36,6 +37,20 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
                 ))
             })),
     );
+}
+
+/// A bad query string names what is wrong (an unknown parameter, a bad value) in the same
+/// error shape as everything else.
+fn query_error(err: actix_web::error::QueryPayloadError, req: &HttpRequest) -> actix_web::Error {
+    let detail = match &err {
+        actix_web::error::QueryPayloadError::Deserialize(e) => {
+            e.to_string().replace("unknown field", "unknown parameter")
+        }
+        other => other.to_string(),
+    };
+    // A bad value's message does not say which parameter it was: show what was sent.
+    let sent: String = req.query_string().chars().take(200).collect();
+    ApiError::bad_request(format!("invalid query string \"{sent}\": {detail}")).into()
 }
 
 /// Malformed JSON bodies get the same error shape as everything else.

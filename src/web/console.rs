@@ -364,10 +364,8 @@ async fn page(
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     let q = q.into_inner();
-    // Opening a conversation reads it; do it first so the list shows it read.
-    if let Some(id) = q.c {
-        state.inbox.mark_read(console.project.id, id).await?;
-    }
+    // Reading a page changes nothing (a link from another site must not mark a conversation
+    // read or tell a visitor someone is reading); the page posts /read once it is shown.
     let loaded = load(&state, &console, &q, true).await?;
     let tr = console.tr;
     let tz = console.project.timezone.clone();
@@ -460,7 +458,6 @@ async fn thread_partial(
         .store
         .read(move |conn| load_conv(conn, project_id, id, tr, &tz))
         .await?;
-    state.inbox.mark_read(project_id, id).await?;
     Ok(html(ThreadPartial { tr, c }.render()?))
 }
 
@@ -480,19 +477,27 @@ fn back_to(id: i64, back: &str) -> HttpResponse {
         .finish()
 }
 
+/// Files one reply may carry.
+const MAX_REPLY_FILES: usize = 10;
+
 async fn reply(
     state: web::Data<State>,
     console: Console,
     path: web::Path<i64>,
+    token: web::Query<CsrfForm>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, HtmlError> {
+    // The token rides in the form's URL so it is checked before a byte of the body is read.
+    console.check_csrf(&token.csrf)?;
     let id = path.into_inner();
     let mut text = String::new();
-    let mut csrf = String::new();
     let mut back = String::new();
     let mut private = false;
     let mut uploads: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
     let max = state.inbox.files.max_bytes as usize;
+    // Everything together: the files, the text and the rest of the form.
+    let mut total = 0usize;
+    let budget = max * MAX_REPLY_FILES + 1024 * 1024;
     while let Some(field) = payload.next().await {
         let mut field = field.map_err(|e| Error::invalid(format!("bad form: {e}")))?;
         let name = field.name().unwrap_or("").to_string();
@@ -503,6 +508,10 @@ async fn reply(
         let mut data = Vec::new();
         while let Some(chunk) = field.next().await {
             let chunk = chunk.map_err(|e| Error::invalid(format!("bad form: {e}")))?;
+            total += chunk.len();
+            if total > budget {
+                return Err(Error::invalid("the form is too large").into());
+            }
             if data.len() + chunk.len() > max + 1 {
                 return Err(Error::invalid(format!(
                     "the file is larger than the limit of {} MB",
@@ -517,21 +526,30 @@ async fn reply(
                 if let Some(f) = file_name.filter(|f| !f.is_empty())
                     && !data.is_empty()
                 {
+                    if uploads.len() == MAX_REPLY_FILES {
+                        return Err(Error::invalid(format!(
+                            "at most {MAX_REPLY_FILES} files in one message"
+                        ))
+                        .into());
+                    }
                     uploads.push((f, content_type, data));
                 }
             }
             "text" => text = String::from_utf8_lossy(&data).into_owned(),
-            "csrf" => csrf = String::from_utf8_lossy(&data).into_owned(),
             "back" => back = String::from_utf8_lossy(&data).into_owned(),
             "private" => private = !data.is_empty(),
             _ => {}
         }
     }
-    // Checked before anything is stored.
-    console.check_csrf(&csrf)?;
     let mut files: Vec<StoredFile> = Vec::new();
     for (name, ct, data) in uploads {
-        files.push(state.inbox.files.save(data, &name, ct.as_deref()).await?);
+        match state.inbox.files.save(data, &name, ct.as_deref()).await {
+            Ok(f) => files.push(f),
+            Err(e) => {
+                state.inbox.files.discard(&files).await;
+                return Err(e.into());
+            }
+        }
     }
     state
         .inbox
@@ -724,7 +742,9 @@ pub async fn serve_file(state: &State, a: &attachments::Attachment) -> Result<Ht
         })
         .insert_header(("Content-Disposition", disposition))
         .insert_header(("Content-Security-Policy", "sandbox"))
-        .insert_header(("Cache-Control", "private, max-age=3600"))
+        // Not kept by the browser: after sign-out a customer's file must not be readable from
+        // the cache.
+        .insert_header(("Cache-Control", "private, no-store"))
         .body(bytes))
 }
 

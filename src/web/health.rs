@@ -1,6 +1,7 @@
 use actix_web::{HttpResponse, web};
 
 use super::State;
+use super::errors::ApiError;
 use crate::store::outbox;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -26,9 +27,32 @@ async fn healthz(state: web::Data<State>) -> HttpResponse {
     }
 }
 
-async fn metrics(state: web::Data<State>) -> HttpResponse {
+/// Prometheus text for a scraper holding PEREPISKA_METRICS_TOKEN; off without one (the
+/// figures say how busy a business is).
+async fn metrics(
+    req: actix_web::HttpRequest,
+    state: web::Data<State>,
+) -> Result<HttpResponse, ApiError> {
+    let Some(expected) = state.settings.metrics_token.as_deref() else {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::NOT_FOUND,
+            "not_found",
+            "metrics are off; set PEREPISKA_METRICS_TOKEN and scrape with that bearer token",
+        ));
+    };
+    let given = req
+        .headers()
+        .get("Authorization")
+        .and_then(|v| v.to_str().ok())
+        .and_then(|h| h.strip_prefix("Bearer "))
+        .unwrap_or_default();
+    if !crate::crypto::secure_eq(given.trim(), expected) {
+        return Err(ApiError::unauthorized(
+            "send the metrics token as \"Authorization: Bearer <token>\"",
+        ));
+    }
     let depth = state.inbox.store.read(outbox::depth).await.unwrap_or(-1);
-    HttpResponse::Ok()
+    Ok(HttpResponse::Ok()
         .content_type("text/plain; version=0.0.4")
-        .body(state.inbox.metrics.render(depth))
+        .body(state.inbox.metrics.render(depth)))
 }

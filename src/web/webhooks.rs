@@ -10,10 +10,27 @@ use crate::channels::{RawRequest, WebhookReply};
 use crate::error::Error;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/webhooks/{key}", web::route().to(hook)).route(
-        "/webhooks/{key}/{secret}",
-        web::route().to(hook_with_secret),
+    // Platforms POST events; WhatsApp's subscription handshake is a GET. Nothing else.
+    cfg.service(
+        web::resource("/webhooks/{key}")
+            .route(web::post().to(hook))
+            .route(web::get().to(hook))
+            .default_service(web::to(wrong_method)),
+    )
+    .service(
+        web::resource("/webhooks/{key}/{secret}")
+            .route(web::post().to(hook_with_secret))
+            .route(web::get().to(hook_with_secret))
+            .default_service(web::to(wrong_method)),
     );
+}
+
+async fn wrong_method() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::new(
+        actix_web::http::StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "webhooks take POST (and GET for a subscription handshake)",
+    ))
 }
 
 async fn hook(

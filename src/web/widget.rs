@@ -52,6 +52,9 @@ async fn preflight() -> HttpResponse {
 pub fn webhook_error(e: WebhookError) -> ApiError {
     match e {
         WebhookError::Unauthorized(m) => ApiError::unauthorized(m),
+        WebhookError::Forbidden(m) => {
+            ApiError::new(actix_web::http::StatusCode::FORBIDDEN, "forbidden", m)
+        }
         WebhookError::BadRequest(m) => ApiError::bad_request(m),
     }
 }
@@ -233,8 +236,9 @@ async fn post_file(
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
     let ch = widget_channel(&state, &path)?;
-    // Check the visitor before writing anything to disk.
+    // Check everything before writing anything to disk.
     visitor_id(&q.visitor).map_err(webhook_error)?;
+    crate::channels::widget::check_client_id(&q.client_id).map_err(webhook_error)?;
     let declared = req
         .headers()
         .get("Content-Type")

@@ -57,6 +57,9 @@ test('visitor writes on /demo, operator sees it live and answers, visitor gets t
   // The operator signs in and keeps the console open.
   const opCtx = await browser.newContext({ locale: 'ru-RU' });
   const op = await opCtx.newPage();
+  const blocked = [];
+  const watch = (page) => page.on('console', (m) => { if (/Content Security Policy/i.test(m.text())) blocked.push(m.text()); });
+  watch(op);
   await op.goto(base + '/login');
   await op.fill('input[name=email]', EMAIL);
   await op.fill('input[name=password]', PASSWORD);
@@ -68,6 +71,7 @@ test('visitor writes on /demo, operator sees it live and answers, visitor gets t
   // A visitor opens the business's page and writes in the widget.
   const visitorCtx = await browser.newContext({ locale: 'ru-RU' });
   const visitor = await visitorCtx.newPage();
+  watch(visitor);
   await visitor.goto(base + '/demo');
   await visitor.click('#perepiska-widget .btn');
   await visitor.fill('#perepiska-widget textarea', 'Здравствуйте! Можно вернуть товар без чека?');
@@ -81,6 +85,8 @@ test('visitor writes on /demo, operator sees it live and answers, visitor gets t
 
   await row.locator('a').click();
   await op.waitForSelector('#reply-form textarea');
+  // Opening is a GET and changes nothing; the page itself marks the conversation read.
+  await op.locator('#list .row:not(.unread)', { hasText: 'Можно вернуть товар без чека?' }).waitFor({ timeout: 10000 });
   await op.fill('#reply-form textarea', 'Да, с паспортом в течение 14 дней.');
   await op.click('#reply-form button[type=submit]');
   await op.locator('#thread .msg.operator', { hasText: 'Да, с паспортом' }).waitFor({ timeout: 10000 });
@@ -90,9 +96,21 @@ test('visitor writes on /demo, operator sees it live and answers, visitor gets t
   await answer.waitFor({ timeout: 10000 });
   assert.match(await answer.innerText(), /Admin/);
 
+  // A file whose name tries to break out of the widget's markup stays a name.
+  const evil = "x' onerror='window.__pwned=1' y.png";
+  const png = Buffer.from('iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==', 'base64');
+  await op.setInputFiles('#reply-form input[type=file]', { name: evil, mimeType: 'image/png', buffer: png });
+  await op.click('#reply-form button[type=submit]');
+  const img = visitor.locator('#perepiska-widget .m.operator img');
+  await img.waitFor({ timeout: 10000 });
+  assert.equal(await img.getAttribute('alt'), evil);
+  assert.equal(await img.getAttribute('onerror'), null);
+  assert.equal(await visitor.evaluate(() => window.__pwned), undefined, 'no script ran on the page');
+
   // A reload keeps the visitor's conversation.
   await visitor.reload();
   await visitor.locator('#perepiska-widget .m.operator', { hasText: 'Да, с паспортом' }).waitFor({ state: 'attached', timeout: 10000 });
+  assert.deepEqual(blocked, [], 'the Content-Security-Policy blocked nothing our pages need');
   await opCtx.close();
   await visitorCtx.close();
 });

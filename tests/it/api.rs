@@ -231,15 +231,7 @@ async fn openapi_health_and_metrics() {
     assert_eq!(r.status(), 200);
     app.widget_send("visitor-token-0000000001", "m", "Привет")
         .await;
-    let m = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let m = app.metrics().await;
     assert!(
         m.contains("perepiska_messages_received_total{channel=\"widget\"} 1"),
         "{m}"

@@ -144,15 +144,7 @@ async fn failing_delivery_is_retried_until_it_succeeds() {
         .to_str()
         .unwrap();
     assert_eq!(sig, perepiska::channels::api::signature(SECRET, &last.body));
-    let metrics = app
-        .http
-        .get(format!("{}/metrics", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = app.metrics().await;
     assert!(
         metrics.contains("perepiska_send_errors_total{channel=\"api\"} 2"),
         "{metrics}"

@@ -251,3 +251,242 @@ async fn a_flood_of_anonymous_sign_ins_does_not_eat_memory() {
         "48 concurrent sign-ins peaked at {peak} MiB (unbounded: ~1 GiB)"
     );
 }
+
+fn files_on_disk(app: &TestApp) -> usize {
+    let root = app.settings.data_dir.join("attachments");
+    std::fs::read_dir(root)
+        .map(|dirs| {
+            dirs.map(|d| std::fs::read_dir(d.unwrap().path()).unwrap().count())
+                .sum()
+        })
+        .unwrap_or(0)
+}
+
+const VISITOR: &str = "visitor-token-0000000077";
+
+async fn widget_file(app: &TestApp, client_id: &str, bytes: &[u8]) -> u16 {
+    app.http
+        .post(format!(
+            "{}/widget/web/files?visitor={VISITOR}&client_id={client_id}&name=scan.png",
+            app.url
+        ))
+        .header("Content-Type", "image/png")
+        .body(bytes.to_vec())
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_or_repeated_uploads_leave_no_files_behind() {
+    let app = TestApp::spawn().await;
+    let png = b"\x89PNG\r\n\x1a\nscan";
+    assert_eq!(widget_file(&app, "bad id with spaces", png).await, 400);
+    assert_eq!(files_on_disk(&app), 0, "a refused upload writes nothing");
+    // The widget retries an upload it got no answer for: one message, one file.
+    assert_eq!(widget_file(&app, "f1", png).await, 200);
+    assert_eq!(widget_file(&app, "f1", png).await, 200);
+    assert_eq!(files_on_disk(&app), 1);
+    // A console reply to a conversation that does not exist keeps nothing either.
+    let op = app.admin().await;
+    assert_eq!(
+        op.send_file(999_999, "", "menu.pdf", "application/pdf", b"%PDF-1.4")
+            .await,
+        404
+    );
+    assert_eq!(files_on_disk(&app), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_reply_form_is_bounded_and_its_token_checked_first() {
+    let app = TestApp::spawn().await;
+    let r = app.widget_send(VISITOR, "m1", "Здравствуйте").await;
+    let id = r.json::<serde_json::Value>().await.unwrap()["conversation_id"]
+        .as_i64()
+        .unwrap();
+    let op = app.admin().await;
+    let mut form = reqwest::multipart::Form::new().text("text", "много файлов");
+    for i in 0..11 {
+        form = form.part(
+            "file",
+            reqwest::multipart::Part::bytes(b"%PDF-1.4".to_vec()).file_name(format!("{i}.pdf")),
+        );
+    }
+    let r = op
+        .http
+        .post(format!("{}/console/c/{id}/reply?csrf={}", app.url, op.csrf))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(r.text().await.unwrap().contains("10"));
+    assert_eq!(files_on_disk(&app), 0);
+    // The token in the body alone no longer counts: it must be in the form's URL.
+    let form = reqwest::multipart::Form::new()
+        .text("csrf", op.csrf.clone())
+        .text("text", "без токена в адресе");
+    let r = op
+        .http
+        .post(format!("{}/console/c/{id}/reply", app.url))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn pages_carry_security_headers_and_get_changes_nothing() {
+    let app = TestApp::spawn().await;
+    let r = app.widget_send(VISITOR, "m1", "Есть кто?").await;
+    let id = r.json::<serde_json::Value>().await.unwrap()["conversation_id"]
+        .as_i64()
+        .unwrap();
+    let op = app.admin().await;
+    for path in ["/login", "/console", "/demo"] {
+        let r = op
+            .http
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        let h = r.headers();
+        let csp = h["content-security-policy"].to_str().unwrap();
+        assert!(
+            !csp.split(';')
+                .any(|d| d.trim().starts_with("script-src") && d.contains("unsafe")),
+            "{path}: {csp}"
+        );
+        assert!(csp.contains("frame-ancestors 'none'"), "{path}: {csp}");
+        assert_eq!(h["x-frame-options"], "DENY");
+        assert_eq!(h["referrer-policy"], "same-origin");
+        assert_eq!(h["x-content-type-options"], "nosniff");
+    }
+    // A link followed from anywhere (a GET) leaves the conversation unread…
+    let (s, _) = op.get(&format!("/console?c={id}")).await;
+    assert_eq!(s, 200);
+    let (_, _) = op.get(&format!("/console/partials/thread/{id}")).await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    assert!(unread(&app, &token, id).await);
+    // …the console's own POST reads it.
+    let (s, _) = op
+        .post_form(&format!("/console/c/{id}/read"), &[("csrf", &op.csrf)])
+        .await;
+    assert_eq!(s, 204);
+    assert!(!unread(&app, &token, id).await);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn attachments_are_not_cached_and_metrics_need_their_token() {
+    let app = TestApp::spawn().await;
+    assert_eq!(widget_file(&app, "f1", b"\x89PNG\r\n\x1a\nscan").await, 200);
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, reqwest::Method::GET, "/conversations", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    let thread = app.thread(&token, id).await;
+    let file = thread
+        .iter()
+        .find_map(|m| m["attachments"][0]["id"].as_i64())
+        .unwrap();
+    let op = app.admin().await;
+    let r = op
+        .http
+        .get(format!("{}/console/attachments/{file}", app.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    assert_eq!(r.headers()["cache-control"], "private, no-store");
+
+    let metrics = |bearer: Option<&'static str>| {
+        let mut r = app.http.get(format!("{}/metrics", app.url));
+        if let Some(b) = bearer {
+            r = r.bearer_auth(b);
+        }
+        r.send()
+    };
+    let r = metrics(None).await.unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.json::<serde_json::Value>().await.unwrap()["error"]["message"].is_string());
+    assert_eq!(metrics(Some("guess")).await.unwrap().status(), 401);
+    assert!(app.metrics().await.contains("perepiska_outbox_depth"));
+    let off = TestApp::spawn_with(|s| s.metrics_token = None).await;
+    let r = off
+        .http
+        .get(format!("{}/metrics", off.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn webhooks_take_post_and_api_query_errors_are_json() {
+    let app = TestApp::spawn().await;
+    for m in [
+        reqwest::Method::PUT,
+        reqwest::Method::DELETE,
+        reqwest::Method::PATCH,
+    ] {
+        let r = app
+            .http
+            .request(m.clone(), format!("{}/webhooks/anything", app.url))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 405, "{m}");
+        let v: serde_json::Value = r.json().await.unwrap();
+        assert_eq!(v["error"]["code"], "method_not_allowed");
+    }
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let r = app
+        .http
+        .get(format!("{}/api/v1/conversations?limit=200", app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    assert!(
+        r.headers()["content-type"]
+            .to_str()
+            .unwrap()
+            .starts_with("application/json")
+    );
+    let v: serde_json::Value = r.json().await.unwrap();
+    let msg = v["error"]["message"].as_str().unwrap();
+    assert!(
+        msg.contains("unknown parameter") && msg.contains("limit"),
+        "{msg}"
+    );
+    let r = app
+        .http
+        .get(format!("{}/api/v1/conversations?page=first", app.url))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert!(
+        v["error"]["message"].as_str().unwrap().contains("page"),
+        "{v}"
+    );
+}
+
+async fn unread(app: &TestApp, token: &str, id: i64) -> bool {
+    let (_, c) = app
+        .api(
+            token,
+            reqwest::Method::GET,
+            &format!("/conversations/{id}"),
+            None,
+        )
+        .await;
+    c["unread"].as_bool().unwrap()
+}

@@ -122,7 +122,8 @@ async fn verification_signature_messages_media_and_statuses() {
     let r = verify("verify-me").await.unwrap();
     assert_eq!(r.status(), 200);
     assert_eq!(r.text().await.unwrap(), "1158201444");
-    assert_eq!(verify("guess").await.unwrap().status(), 401);
+    // Meta documents 403 for a wrong verify token.
+    assert_eq!(verify("guess").await.unwrap().status(), 403);
 
     let hi = messages(
         json!([{ "from": CUSTOMER, "id": "wamid.IN1", "timestamp": "1763700000", "type": "text", "text": { "body": "Можно заказать букет к 18:00?" } }]),

@@ -15,6 +15,7 @@ use serde_json::{Value, json};
 
 pub const ADMIN_EMAIL: &str = "admin@example.com";
 pub const ADMIN_PASSWORD: &str = "admin-password-1";
+pub const METRICS_TOKEN: &str = "metrics-token-for-tests";
 
 pub struct TestApp {
     pub url: String,
@@ -109,6 +110,7 @@ impl TestApp {
             workers: 2,
             // The fake platforms live on 127.0.0.1.
             allow_private_targets: true,
+            metrics_token: Some(METRICS_TOKEN.into()),
             ..Settings::default()
         };
         tweak(&mut settings);
@@ -150,6 +152,19 @@ impl TestApp {
     /// A store on the same database, for setting up what has no HTTP endpoint yet.
     pub fn store(&self) -> perepiska::store::Store {
         perepiska::bootstrap::open_store(&self.settings).expect("store")
+    }
+
+    /// /metrics as a Prometheus scraper with the token sees it.
+    pub async fn metrics(&self) -> String {
+        self.http
+            .get(format!("{}/metrics", self.url))
+            .bearer_auth(METRICS_TOKEN)
+            .send()
+            .await
+            .expect("metrics")
+            .text()
+            .await
+            .expect("metrics body")
     }
 
     pub async fn api_token(&self, email: &str) -> String {
@@ -344,7 +359,10 @@ impl Operator {
             form = form.text("private", "1");
         }
         self.http
-            .post(format!("{}/console/c/{conversation_id}/reply", self.url))
+            .post(format!(
+                "{}/console/c/{conversation_id}/reply?csrf={}",
+                self.url, self.csrf
+            ))
             .multipart(form)
             .send()
             .await
@@ -371,7 +389,10 @@ impl Operator {
             .text("text", text.to_string())
             .part("file", part);
         self.http
-            .post(format!("{}/console/c/{conversation_id}/reply", self.url))
+            .post(format!(
+                "{}/console/c/{conversation_id}/reply?csrf={}",
+                self.url, self.csrf
+            ))
             .multipart(form)
             .send()
             .await
