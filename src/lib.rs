@@ -38,23 +38,55 @@ pub struct Running {
 }
 
 impl Running {
-    /// Stops accepting, finishes in-flight requests, then stops the background workers.
+    /// Stops the way a deploy wants: live streams and background workers are told first
+    /// (streams end, pollers and the outbox stop taking work and hand back what they
+    /// claimed), then the server stops accepting and finishes the requests in flight, whose
+    /// messages the committers still commit; then the workers are awaited.
     pub async fn stop(mut self) {
+        let _ = self.shutdown.send(true);
         self.handle.stop(true).await;
         let _ = (&mut self.server).await;
-        let _ = self.shutdown.send(true);
         for t in std::mem::take(&mut self.tasks) {
             let _ = t.await;
         }
     }
 
-    /// Waits until the server stops (Ctrl-C or SIGTERM are handled by actix).
+    /// Serves until SIGTERM or Ctrl-C, then stops as `stop` does.
     pub async fn wait(mut self) {
-        let _ = (&mut self.server).await;
-        let _ = self.shutdown.send(true);
-        for t in std::mem::take(&mut self.tasks) {
-            let _ = t.await;
+        tokio::select! {
+            _ = stop_signal() => {
+                tracing::info!("stopping: finishing requests in flight");
+                self.stop().await;
+            }
+            _ = &mut self.server => {
+                let _ = self.shutdown.send(true);
+                for t in std::mem::take(&mut self.tasks) {
+                    let _ = t.await;
+                }
+            }
         }
+    }
+}
+
+async fn stop_signal() {
+    #[cfg(unix)]
+    {
+        use tokio::signal::unix::{SignalKind, signal};
+        match signal(SignalKind::terminate()) {
+            Ok(mut term) => {
+                tokio::select! {
+                    _ = term.recv() => {}
+                    _ = tokio::signal::ctrl_c() => {}
+                }
+            }
+            Err(_) => {
+                let _ = tokio::signal::ctrl_c().await;
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
 

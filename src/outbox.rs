@@ -56,9 +56,25 @@ pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<
             .await
         {
             Ok(rows) if !rows.is_empty() => {
-                for row in rows {
+                let mut rows = rows.into_iter();
+                for row in rows.by_ref() {
                     if let Err(e) = deliver(&inbox, &cfg, row).await {
                         tracing::error!("outbox bookkeeping failed: {e}");
+                    }
+                    if *shutdown.borrow() {
+                        break;
+                    }
+                }
+                // Stopping: what was claimed and not tried goes back, due at once for
+                // whichever instance runs next, not after the lease.
+                let rest: Vec<i64> = rows.map(|r| r.id).collect();
+                if !rest.is_empty() {
+                    let n = rest.len();
+                    match inbox.store.write(move |c| outbox::release(c, &rest)).await {
+                        Ok(()) => tracing::info!("outbox: {n} claimed deliveries handed back"),
+                        Err(e) => tracing::warn!(
+                            "outbox: claims not handed back ({e}); they expire with the lease"
+                        ),
                     }
                 }
                 continue;

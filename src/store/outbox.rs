@@ -121,6 +121,21 @@ pub fn claim_due(conn: &mut DbConn, limit: i64, lease: chrono::Duration) -> Resu
         .load(conn)?)
 }
 
+/// Gives back claimed rows that were not tried: free at once, the claim's attempt not counted.
+pub fn release(conn: &mut DbConn, ids: &[i64]) -> Result<()> {
+    diesel::update(
+        outbox::table
+            .filter(outbox::id.eq_any(ids))
+            .filter(outbox::status.eq("pending")),
+    )
+    .set((
+        outbox::locked_until.eq(None::<chrono::NaiveDateTime>),
+        outbox::attempts.eq(outbox::attempts - 1),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 pub fn mark_done(conn: &mut DbConn, id: i64) -> Result<()> {
     diesel::update(outbox::table.find(id))
         .set((

@@ -2,7 +2,9 @@
 //! widget (public messages of one visitor). One small mpsc per client fed from the bus; a
 //! keep-alive every 15 s lets the server notice closed clients.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use actix_web::{Responder, web};
@@ -14,14 +16,69 @@ use super::auth::Console;
 use super::errors::HtmlError;
 use crate::bus::Event;
 
-fn stream(state: &State, keep: Box<dyn Fn(&Event) -> bool + Send>) -> impl Responder + use<> {
+/// A stream ends after this long and the browser's EventSource reconnects (with its cookie
+/// or visitor id checked again): nothing is held forever.
+const MAX_STREAM: Duration = Duration::from_secs(30 * 60);
+/// Live streams one widget visitor may hold (tabs of one browser).
+pub const PER_VISITOR: usize = 5;
+/// Widget streams the whole server holds: anonymous clients cannot take every connection.
+pub const ALL_VISITORS: usize = 5_000;
+
+/// Counts the widget's live streams, per visitor and in all.
+#[derive(Default)]
+pub struct VisitorStreams {
+    open: Mutex<HashMap<i64, usize>>,
+}
+
+/// One admitted stream; its place is given back when the stream ends.
+pub struct Admitted {
+    streams: Arc<VisitorStreams>,
+    contact_id: i64,
+}
+
+impl VisitorStreams {
+    pub fn admit(self: &Arc<Self>, contact_id: i64) -> Option<Admitted> {
+        let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
+        let total: usize = open.values().sum();
+        let mine = open.entry(contact_id).or_default();
+        if *mine >= PER_VISITOR || total >= ALL_VISITORS {
+            return None;
+        }
+        *mine += 1;
+        Some(Admitted {
+            streams: self.clone(),
+            contact_id,
+        })
+    }
+}
+
+impl Drop for Admitted {
+    fn drop(&mut self) {
+        let mut open = self.streams.open.lock().unwrap_or_else(|e| e.into_inner());
+        if let Some(n) = open.get_mut(&self.contact_id) {
+            *n = n.saturating_sub(1);
+            if *n == 0 {
+                open.remove(&self.contact_id);
+            }
+        }
+    }
+}
+
+fn stream(
+    state: &State,
+    keep: Box<dyn Fn(&Event) -> bool + Send>,
+    admitted: Option<Admitted>,
+) -> impl Responder + use<> {
     let (tx, rx) = mpsc::channel::<sse::Event>(64);
     let mut events = state.inbox.bus.subscribe();
     let mut shutdown = state.shutdown.clone();
     let metrics = state.inbox.metrics.clone();
     metrics.live_connections.fetch_add(1, Ordering::Relaxed);
     tokio::spawn(async move {
+        let _admitted = admitted;
         let _ = tx.send(sse::Event::Comment("connected".into())).await;
+        let expire = tokio::time::sleep(MAX_STREAM);
+        tokio::pin!(expire);
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
@@ -42,6 +99,7 @@ fn stream(state: &State, keep: Box<dyn Fn(&Event) -> bool + Send>) -> impl Respo
                 },
                 _ = tx.closed() => break,
                 _ = shutdown.changed() => break,
+                _ = &mut expire => break,
             }
         }
         metrics.live_connections.fetch_sub(1, Ordering::Relaxed);
@@ -61,13 +119,20 @@ pub async fn console(
     Ok(stream(
         &state,
         Box::new(move |e| e.project_id == project_id),
+        None,
     ))
 }
 
-/// The widget's stream for one visitor's contact.
-pub fn visitor(state: &State, project_id: i64, contact_id: i64) -> impl Responder + use<> {
+/// The widget's stream for one visitor's contact, once admitted.
+pub fn visitor(
+    state: &State,
+    project_id: i64,
+    contact_id: i64,
+    admitted: Admitted,
+) -> impl Responder + use<> {
     stream(
         state,
         Box::new(move |e| e.project_id == project_id && e.contact_id == contact_id && e.public),
+        Some(admitted),
     )
 }

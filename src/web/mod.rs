@@ -29,6 +29,7 @@ pub struct State {
     /// Flips to true on shutdown so live streams end instead of holding the server open.
     pub shutdown: watch::Receiver<bool>,
     pub logins: std::sync::Arc<throttle::LoginThrottle>,
+    pub visitor_streams: std::sync::Arc<live::VisitorStreams>,
 }
 
 /// Every page: scripts only from our files, never framed elsewhere, forms only to us. Styles
@@ -65,6 +66,7 @@ pub fn server(
         settings,
         shutdown,
         logins: Default::default(),
+        visitor_streams: Default::default(),
     };
     let static_root = static_dir();
     Ok(HttpServer::new(move || {
@@ -103,6 +105,8 @@ pub fn server(
             .service(actix_files::Files::new("/static", static_root.clone()))
     })
     .workers(workers)
+    // Running::wait handles the signals: it ends live streams before stopping the server.
+    .disable_signals()
     .shutdown_timeout(5)
     .listen(listener)?
     .run())

@@ -3,6 +3,7 @@
 
 use std::sync::Arc;
 
+use actix_web::Either;
 use actix_web::{HttpRequest, HttpResponse, Responder, web};
 use askama::Template;
 use serde::Deserialize;
@@ -327,16 +328,27 @@ async fn live(
     q: web::Query<VisitorQuery>,
 ) -> Result<impl Responder, ApiError> {
     let ch = widget_channel(&state, &path)?;
-    // A visitor who has not written yet has no contact; stream nothing until they do by
-    // using an id that never matches.
-    let contact_id = visitor_contact(&state, &ch, &q.visitor)
-        .await?
-        .unwrap_or(-1);
-    Ok(
-        super::live::visitor(&state, ch.channel.project_id, contact_id)
+    // A visitor who has not written yet has nothing to follow (widget.js connects after the
+    // first message): 204 tells EventSource not to retry.
+    let Some(contact_id) = visitor_contact(&state, &ch, &q.visitor).await? else {
+        return Ok(Either::Left(cors(HttpResponse::NoContent().finish())));
+    };
+    let Some(admitted) = state.visitor_streams.admit(contact_id) else {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::TOO_MANY_REQUESTS,
+            "too_many_streams",
+            format!(
+                "at most {} live streams per visitor (and {} in all) are open",
+                super::live::PER_VISITOR,
+                super::live::ALL_VISITORS
+            ),
+        ));
+    };
+    Ok(Either::Right(
+        super::live::visitor(&state, ch.channel.project_id, contact_id, admitted)
             .customize()
             .insert_header(("Access-Control-Allow-Origin", "*")),
-    )
+    ))
 }
 
 async fn attachment(

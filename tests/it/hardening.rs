@@ -173,8 +173,11 @@ impl Drop for Process {
 }
 
 fn serve() -> Process {
+    serve_in(tempfile::tempdir().unwrap())
+}
+
+fn serve_in(dir: tempfile::TempDir) -> Process {
     use std::io::BufRead;
-    let dir = tempfile::tempdir().unwrap();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_perepiska"))
         .current_dir(dir.path())
         .env_remove("DATABASE_URL")
@@ -489,4 +492,133 @@ async fn unread(app: &TestApp, token: &str, id: i64) -> bool {
         )
         .await;
     c["unread"].as_bool().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_requests_in_flight_ends_streams_and_exits_quickly() {
+    let mut server = serve();
+    let url = server.url.clone();
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let visitor = "visitor-token-0000000099";
+    // A visitor who has written holds a live stream open, as a browser tab would.
+    let first = c
+        .post(format!("{url}/widget/web/messages"))
+        .json(&serde_json::json!({"visitor": visitor, "client_id": "m0", "text": "Первое"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(first.status(), 200);
+    let mut live = c
+        .get(format!("{url}/widget/web/live?visitor={visitor}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    let count = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let sender = {
+        let (c, url, count) = (c.clone(), url.clone(), count.clone());
+        tokio::spawn(async move {
+            let mut acked = Vec::new();
+            for i in 1..400 {
+                let r = c
+                    .post(format!("{url}/widget/web/messages"))
+                    .json(&serde_json::json!({"visitor": visitor, "client_id": format!("m{i}"), "text": format!("Сообщение {i}")}))
+                    .send()
+                    .await;
+                match r {
+                    Ok(r) if r.status() == 200 => {
+                        acked.push(format!("Сообщение {i}"));
+                        count.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    }
+                    _ => break,
+                }
+            }
+            acked
+        })
+    };
+    // Signal while messages are arriving.
+    while count.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let pid = server.child.id().to_string();
+    let signalled = std::time::Instant::now();
+    assert!(
+        std::process::Command::new("kill")
+            .args(["-TERM", &pid])
+            .status()
+            .unwrap()
+            .success()
+    );
+    // The live stream ends instead of holding the shutdown up.
+    let ended = tokio::time::timeout(Duration::from_secs(10), async {
+        while let Ok(Some(_)) = live.chunk().await {}
+    })
+    .await;
+    assert!(ended.is_ok(), "the live stream was closed");
+    let status = loop {
+        if let Some(s) = server.child.try_wait().unwrap() {
+            break s;
+        }
+        assert!(
+            signalled.elapsed() < Duration::from_secs(10),
+            "exited within 10 s"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    };
+    assert!(status.success(), "a clean exit: {status}");
+    let acked = sender.await.unwrap();
+    assert!(!acked.is_empty());
+    // Every acknowledged message is there after a restart.
+    let dir = std::mem::replace(&mut server._dir, tempfile::tempdir().unwrap());
+    drop(server);
+    let again = serve_in(dir);
+    let history: serde_json::Value = c
+        .get(format!(
+            "{}/widget/web/messages?visitor={visitor}",
+            again.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let texts: Vec<&str> = history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["kind"] == "customer")
+        .filter_map(|m| m["text"].as_str())
+        .collect();
+    for a in &acked {
+        assert!(texts.contains(&a.as_str()), "{a} was acknowledged and kept");
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn anonymous_live_streams_are_bounded() {
+    let app = TestApp::spawn().await;
+    let open = |visitor: &'static str| {
+        app.http
+            .get(format!("{}/widget/web/live?visitor={visitor}", app.url))
+            .send()
+    };
+    // Nobody to follow before a first message: nothing is held open.
+    let r = open("visitor-token-0000000123").await.unwrap();
+    assert_eq!(r.status(), 204);
+    app.widget_send(VISITOR, "m1", "Привет").await;
+    let mut held = Vec::new();
+    for _ in 0..5 {
+        let r = open(VISITOR).await.unwrap();
+        assert_eq!(r.status(), 200);
+        held.push(r);
+    }
+    let r = open(VISITOR).await.unwrap();
+    assert_eq!(r.status(), 429);
+    let v: serde_json::Value = r.json().await.unwrap();
+    assert_eq!(v["error"]["code"], "too_many_streams");
+    drop(held);
 }
