@@ -105,6 +105,14 @@ pub fn system(conn: &mut DbConn, project_id: i64, conversation_id: i64, text: &s
 }
 
 /// (message id, conversation id) of an already stored platform message.
+/// Customer messages stored in all (tests and checks: a scan, not for request paths).
+pub fn count_from_customers(conn: &mut DbConn) -> Result<i64> {
+    Ok(messages::table
+        .filter(messages::kind.eq(Kind::Customer.as_str()))
+        .count()
+        .get_result(conn)?)
+}
+
 pub fn by_dedup_key(conn: &mut DbConn, key: &str) -> Result<Option<(i64, i64)>> {
     Ok(messages::table
         .filter(messages::dedup_key.eq(key))

@@ -11,6 +11,7 @@ mod bot;
 mod cli;
 mod console;
 mod durability;
+mod fuzz;
 mod hardening;
 mod instances;
 mod ok_avito;
