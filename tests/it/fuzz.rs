@@ -112,7 +112,7 @@ fn mutate_json(rng: &mut Rng, v: &mut Value, depth: usize) {
         Value::Object(m) if !m.is_empty() => {
             let keys: Vec<String> = m.keys().cloned().collect();
             let k = keys[rng.below(keys.len())].clone();
-            if descend && m[&k].is_object() || m[&k].is_array() && descend {
+            if descend && (m[&k].is_object() || m[&k].is_array()) {
                 if let Some(child) = m.get_mut(&k) {
                     mutate_json(rng, child, depth + 1);
                 }
@@ -422,6 +422,9 @@ fn request(
     }
 }
 
+/// A case number, its body, and the status and text it was answered with (or why not).
+type Answer = (usize, Vec<u8>, Result<(u16, String), String>);
+
 async fn customer_messages(app: &TestApp) -> i64 {
     app.store()
         .read(perepiska::store::messages::count_from_customers)
@@ -484,25 +487,24 @@ async fn every_parser_survives_mutated_and_random_bodies() {
             let cases: Vec<(usize, Vec<u8>)> =
                 (0..CASES).map(|i| (i, body(&mut rng, &seeds))).collect();
             let before = customer_messages(&app).await;
-            let answers: Vec<(usize, Vec<u8>, Result<(u16, String), String>)> =
-                futures_util::stream::iter(cases)
-                    .map(|(i, b)| {
-                        let req = request(&app, &tg_secret, t, auth, b.clone())
-                            .timeout(Duration::from_secs(20));
-                        async move {
-                            let r = match req.send().await {
-                                Ok(r) => {
-                                    let s = r.status().as_u16();
-                                    Ok((s, r.text().await.unwrap_or_default()))
-                                }
-                                Err(e) => Err(e.to_string()),
-                            };
-                            (i, b, r)
-                        }
-                    })
-                    .buffer_unordered(8)
-                    .collect()
-                    .await;
+            let answers: Vec<Answer> = futures_util::stream::iter(cases)
+                .map(|(i, b)| {
+                    let req = request(&app, &tg_secret, t, auth, b.clone())
+                        .timeout(Duration::from_secs(20));
+                    async move {
+                        let r = match req.send().await {
+                            Ok(r) => {
+                                let s = r.status().as_u16();
+                                Ok((s, r.text().await.unwrap_or_default()))
+                            }
+                            Err(e) => Err(e.to_string()),
+                        };
+                        (i, b, r)
+                    }
+                })
+                .buffer_unordered(8)
+                .collect()
+                .await;
             let mut accepted = 0i64;
             for (i, b, r) in &answers {
                 let at = format!("seed {seed}, {t:?} {auth:?} case {i}: {}", excerpt(b));
