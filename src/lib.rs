@@ -2,6 +2,7 @@
 //! main.rs and the integration tests both use it.
 
 pub mod automation;
+pub mod backup;
 pub mod bootstrap;
 pub mod bot;
 pub mod bus;

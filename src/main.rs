@@ -105,6 +105,20 @@ enum Cmd {
         #[command(subcommand)]
         cmd: TeamCmd,
     },
+    /// Write a consistent copy of the SQLite database and every attachment to one file,
+    /// while the server runs (PostgreSQL: pg_dump, see the README).
+    Backup {
+        #[arg(long)]
+        to: PathBuf,
+    },
+    /// Unpack a backup into the data dir (the server must be stopped).
+    Restore {
+        #[arg(long)]
+        from: PathBuf,
+        /// Replace a database that is already there.
+        #[arg(long)]
+        force: bool,
+    },
     /// Validate channels.toml and the settings, then exit.
     CheckConfig {
         /// Also ask each platform who the credentials belong to (e.g. Telegram getMe).
@@ -235,6 +249,29 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!("  console:   {}/console", running.url);
             println!("  demo page: {}/demo", running.url);
             running.wait().await;
+        }
+        Cmd::Backup { to } => {
+            let url = perepiska::store::database_url(s.database_url.as_deref(), &s.data_dir);
+            let done = perepiska::backup::backup(&url, &s.data_dir, &to)?;
+            println!(
+                "backup written to {}: the database and {} attachments, {} bytes",
+                to.display(),
+                done.files,
+                done.bytes
+            );
+        }
+        Cmd::Restore { from, force } => {
+            if s.database_url.is_some() {
+                anyhow::bail!(
+                    "restore is for SQLite; on PostgreSQL use pg_restore (see the README)"
+                );
+            }
+            let done = perepiska::backup::restore(&from, &s.data_dir, force)?;
+            println!(
+                "restored into {}: the database and {} attachments",
+                s.data_dir.display(),
+                done.files
+            );
         }
         Cmd::Migrate => {
             perepiska::bootstrap::open_store(&s)?;

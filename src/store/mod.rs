@@ -269,6 +269,22 @@ fn migrate(url: &str, backend: Backend) -> Result<()> {
     Ok(())
 }
 
+/// A consistent copy of a SQLite database at `to`, taken while others read and write it
+/// (`VACUUM INTO` reads one snapshot). PostgreSQL has pg_dump for this.
+pub fn snapshot_sqlite(url: &str, to: &Path) -> Result<()> {
+    if Backend::of_url(url) != Backend::Sqlite {
+        return Err(Error::invalid(
+            "on PostgreSQL back up with pg_dump (see the README), then copy the attachments folder",
+        ));
+    }
+    let mut c = diesel::SqliteConnection::establish(url)
+        .map_err(|e| Error::Pool(format!("cannot open SQLite database {url}: {e}")))?;
+    c.batch_execute("PRAGMA busy_timeout = 5000;")?;
+    let target = to.to_string_lossy().replace('\'', "''");
+    c.batch_execute(&format!("VACUUM INTO '{target}';"))?;
+    Ok(())
+}
+
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }

@@ -622,3 +622,125 @@ async fn anonymous_live_streams_are_bounded() {
     assert_eq!(v["error"]["code"], "too_many_streams");
     drop(held);
 }
+
+fn cli(data_dir: &std::path::Path, args: &[&str]) -> (bool, String) {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_perepiska"))
+        .env_remove("DATABASE_URL")
+        .env("PEREPISKA_DATA_DIR", data_dir)
+        .args(args)
+        .output()
+        .unwrap();
+    (
+        out.status.success(),
+        format!(
+            "{}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        ),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_backup_taken_under_load_restores_every_acknowledged_message() {
+    let server = serve();
+    let url = server.url.clone();
+    let data = server._dir.path().join("data");
+    let c = reqwest::Client::builder()
+        .timeout(Duration::from_secs(30))
+        .build()
+        .unwrap();
+    let visitor = "visitor-token-0000000055";
+    let scan = b"\x89PNG\r\n\x1a\nthe scan".to_vec();
+    let r = c
+        .post(format!(
+            "{url}/widget/web/files?visitor={visitor}&client_id=f1&name=scan.png"
+        ))
+        .header("Content-Type", "image/png")
+        .body(scan.clone())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let acked = std::sync::Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let sender = {
+        let (c, url, acked, stop) = (c.clone(), url.clone(), acked.clone(), stop.clone());
+        tokio::spawn(async move {
+            let mut i = 0;
+            while !stop.load(std::sync::atomic::Ordering::SeqCst) && i < 5_000 {
+                i += 1;
+                let text = format!("Под нагрузкой {i}");
+                let r = c
+                    .post(format!("{url}/widget/web/messages"))
+                    .json(&serde_json::json!({"visitor": visitor, "client_id": format!("m{i}"), "text": text}))
+                    .send()
+                    .await
+                    .unwrap();
+                assert_eq!(r.status(), 200);
+                acked.lock().unwrap().push(text);
+            }
+        })
+    };
+    while acked.lock().unwrap().len() < 30 {
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    let before: Vec<String> = acked.lock().unwrap().clone();
+    let kept = tempfile::tempdir().unwrap();
+    let archive = kept.path().join("backup.tar");
+    let (ok, out) = cli(&data, &["backup", "--to", archive.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    assert!(out.contains("1 attachments"), "{out}");
+    stop.store(true, std::sync::atomic::Ordering::SeqCst);
+    sender.await.unwrap();
+    assert!(
+        acked.lock().unwrap().len() > before.len(),
+        "messages kept arriving during the backup"
+    );
+    drop(server);
+
+    let fresh = tempfile::tempdir().unwrap();
+    let target = fresh.path().join("data");
+    let (ok, out) = cli(&target, &["restore", "--from", archive.to_str().unwrap()]);
+    assert!(ok, "{out}");
+    let (ok, out) = cli(&target, &["restore", "--from", archive.to_str().unwrap()]);
+    assert!(
+        !ok && out.contains("--force"),
+        "a second restore asks first: {out}"
+    );
+    let restored = serve_in(fresh);
+    let history: serde_json::Value = c
+        .get(format!(
+            "{}/widget/web/messages?visitor={visitor}",
+            restored.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let msgs = history["messages"].as_array().unwrap();
+    let texts: Vec<&str> = msgs.iter().filter_map(|m| m["text"].as_str()).collect();
+    for t in &before {
+        assert!(
+            texts.contains(&t.as_str()),
+            "{t} was acknowledged before the backup"
+        );
+    }
+    let file = msgs
+        .iter()
+        .find_map(|m| m["attachments"][0]["id"].as_i64())
+        .unwrap();
+    let bytes = c
+        .get(format!(
+            "{}/widget/web/attachments/{file}?visitor={visitor}",
+            restored.url
+        ))
+        .send()
+        .await
+        .unwrap()
+        .bytes()
+        .await
+        .unwrap();
+    assert_eq!(bytes.to_vec(), scan);
+}
