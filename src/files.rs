@@ -111,9 +111,27 @@ impl FileStore {
         Ok(())
     }
 
+    /// A file still on the platform, as the row that waits for it (see `fetcher`).
+    pub fn pending(
+        channel_id: i64,
+        name: &str,
+        declared_type: Option<&str>,
+        size: Option<u64>,
+        source: String,
+    ) -> StoredFile {
+        let file_name = clean_file_name(name);
+        StoredFile {
+            content_type: guess_type(&file_name, declared_type),
+            file_name,
+            size: size.map(|s| s.min(i64::MAX as u64) as i64).unwrap_or(0),
+            storage_key: String::new(),
+            source: Some((channel_id, source)),
+        }
+    }
+
     /// Removes files that no row refers to (their message was refused or was a redelivery).
     pub async fn discard(&self, files: &[StoredFile]) {
-        for f in files {
+        for f in files.iter().filter(|f| f.source.is_none()) {
             if let Ok(path) = self.path(&f.storage_key)
                 && let Err(e) = tokio::fs::remove_file(&path).await
                 && e.kind() != std::io::ErrorKind::NotFound
@@ -155,6 +173,7 @@ impl FileStore {
             content_type,
             size,
             storage_key: key,
+            source: None,
         })
     }
 }

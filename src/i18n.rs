@@ -68,6 +68,11 @@ impl Tr {
             "reply_placeholder" => ("Ответ клиенту…", "Reply to the customer…"),
             "note" => ("Внутренняя заметка", "Internal note"),
             "attach" => ("Файл", "File"),
+            "file_loading" => (
+                "файл загружается с платформы",
+                "the file is being fetched from the platform",
+            ),
+            "file_failed" => ("файл не получен", "the file could not be fetched"),
             "status" => ("Статус", "Status"),
             "assignee" => ("Исполнитель", "Assignee"),
             "nobody" => ("— не назначен —", "— unassigned —"),

@@ -12,6 +12,7 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
+pub mod fetcher;
 pub mod files;
 pub mod i18n;
 pub mod inbox;
@@ -153,6 +154,13 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         shutdown_rx.clone(),
     ));
     tasks.push(outbox_worker);
+    tasks.push(tokio::spawn(fetcher::run(
+        inbox.clone(),
+        fetcher::FetcherConfig {
+            backoff: settings.outbox_backoff,
+        },
+        shutdown_rx.clone(),
+    )));
     tasks.push(tokio::spawn(automation::scheduler::run(
         inbox.clone(),
         settings.scheduler_tick,

@@ -125,9 +125,23 @@ impl Downloader {
         if let Some(t) = bearer {
             req = req.bearer_auth(t);
         }
-        let resp = req.send().await.map_err(|e| SendError::from_reqwest(&e))?;
+        let resp = req.send().await.map_err(|e| refused_or(&e))?;
         read_capped(resp, self.max_bytes).await
     }
+}
+
+/// A request we refused ourselves (an inside address, found by the resolver or on a
+/// redirect) says so and is final; anything else is the usual network error.
+fn refused_or(e: &reqwest::Error) -> SendError {
+    let mut cause: Option<&(dyn std::error::Error + 'static)> = Some(e);
+    while let Some(c) = cause {
+        let text = c.to_string();
+        if text.contains("public address") || text.contains("too many redirects") {
+            return SendError::permanent(text);
+        }
+        cause = c.source();
+    }
+    SendError::from_reqwest(e)
 }
 
 /// The body of a 2xx answer, read piece by piece and given up as soon as it passes `max`.

@@ -48,9 +48,9 @@ impl RawRequest {
     }
 }
 
-/// A file still on the platform: fetched with `ChannelAdapter::download` before the message
-/// is committed.
-#[derive(Clone, Debug, PartialEq)]
+/// A file still on the platform: the message is committed with it pending, and the fetcher
+/// gets it with `ChannelAdapter::download` afterwards.
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RemoteFile {
     pub id: String,
     pub name: String,

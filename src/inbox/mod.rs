@@ -30,6 +30,8 @@ pub struct Inbox {
     /// commit in the order the platform sent them whatever the number of committers.
     ingest: Arc<Vec<mpsc::Sender<receive::Job>>>,
     pub outbox_wake: Arc<Notify>,
+    /// Wakes the fetcher when a message arrived with files still on the platform.
+    pub fetch_wake: Arc<Notify>,
 }
 
 impl Inbox {
@@ -58,6 +60,7 @@ impl Inbox {
                 automation,
                 ingest: Arc::new(txs),
                 outbox_wake: Arc::new(Notify::new()),
+                fetch_wake: Arc::new(Notify::new()),
             },
             rxs,
         )

@@ -71,9 +71,12 @@ impl Inbox {
                 .await?;
         }
         let mut inbound = parsed.inbound;
+        let mut pending = false;
         for item in &mut inbound {
             channel.adapter.enrich(item).await;
-            self.fetch_remote_files(channel, item).await?;
+            pending |=
+                matches!(&item.event, InboundEvent::Message { remote, .. } if !remote.is_empty());
+            Self::pend_remote_files(channel, item);
         }
         let presses: Vec<Inbound> = inbound
             .iter()
@@ -81,67 +84,33 @@ impl Inbox {
             .cloned()
             .collect();
         let received = self.receive(channel, inbound).await?;
+        if pending {
+            self.fetch_wake.notify_one();
+        }
         for p in &presses {
             channel.adapter.acknowledge(p).await;
         }
         Ok(received)
     }
 
-    /// Downloads and stores the files a message refers to. A file that cannot be fetched is
-    /// named in the text instead, so the message itself is never lost or stalled. A message
-    /// already stored (a redelivery) fetches nothing: the committer answers "duplicate".
-    async fn fetch_remote_files(
-        &self,
-        channel: &Arc<ChannelEntry>,
-        item: &mut Inbound,
-    ) -> Result<()> {
-        let InboundEvent::Message {
-            text,
-            files,
-            remote,
-        } = &mut item.event
-        else {
-            return Ok(());
+    /// Files still on the platform become pending attachments: the message is committed
+    /// (and the platform answered) now, the fetcher brings the files in afterwards.
+    fn pend_remote_files(channel: &Arc<ChannelEntry>, item: &mut Inbound) {
+        let InboundEvent::Message { files, remote, .. } = &mut item.event else {
+            return;
         };
-        if remote.is_empty() {
-            return Ok(());
-        }
-        if let Some(p) = &item.platform_message_id {
-            let key = dedup_key(channel.channel.id, p);
-            let known = self
-                .store
-                .read(move |conn| Ok(!messages::by_dedup_keys(conn, &[key])?.is_empty()))
-                .await?;
-            if known {
-                remote.clear();
-                return Ok(());
-            }
-        }
         for r in std::mem::take(remote) {
-            let saved = match channel.adapter.download(&r, &self.downloads).await {
-                Ok(bytes) => self
-                    .files
-                    .save(bytes, &r.name, r.content_type.as_deref())
-                    .await
-                    .map_err(|e| e.to_string()),
-                Err(e) => Err(e.message),
+            let Ok(source) = serde_json::to_string(&r) else {
+                continue;
             };
-            match saved {
-                Ok(f) => files.push(f),
-                Err(why) => {
-                    tracing::warn!(
-                        "channel \"{}\": file {} not fetched: {why}",
-                        channel.channel.key,
-                        r.name
-                    );
-                    if !text.is_empty() {
-                        text.push('\n');
-                    }
-                    text.push_str(&format!("[Файл {} не получен: {why}]", r.name));
-                }
-            }
+            files.push(crate::files::FileStore::pending(
+                channel.channel.id,
+                &r.name,
+                r.content_type.as_deref(),
+                r.size,
+                source,
+            ));
         }
-        Ok(())
     }
 
     /// Commits the inbound values of one platform request; returns once they are durable.

@@ -179,6 +179,12 @@ diesel::table! {
         size -> BigInt,
         storage_key -> Text,
         created_at -> Timestamp,
+        state -> Text,
+        source -> Nullable<Text>,
+        channel_id -> Nullable<BigInt>,
+        attempts -> Integer,
+        next_attempt_at -> Nullable<Timestamp>,
+        error -> Nullable<Text>,
     }
 }
 

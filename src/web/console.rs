@@ -18,7 +18,7 @@ use crate::domain::{Priority, Status};
 use crate::error::Error;
 use crate::i18n::Tr;
 use crate::inbox::manage::Changes;
-use crate::store::attachments::{self, StoredFile};
+use crate::store::attachments::{self, FileState, StoredFile};
 use crate::store::conversations::{self, Filter, Row, Tab};
 use crate::store::{channels, contacts, messages, notifications, teams, users};
 
@@ -724,6 +724,20 @@ async fn attachment(
 /// Sends a stored attachment. Only known-safe types are shown inline; everything else is a
 /// download, so an uploaded HTML file can never run in our origin.
 pub async fn serve_file(state: &State, a: &attachments::Attachment) -> Result<HttpResponse, Error> {
+    match a.state() {
+        attachments::FileState::Ready => {}
+        attachments::FileState::Pending => {
+            return Err(Error::not_found(
+                "the file is still being fetched from the platform",
+            ));
+        }
+        attachments::FileState::Failed => {
+            return Err(Error::not_found(format!(
+                "the file could not be fetched from the platform: {}",
+                a.error.as_deref().unwrap_or("unknown reason")
+            )));
+        }
+    }
     let path = state.inbox.files.path(&a.storage_key)?;
     let bytes = tokio::fs::read(&path).await?;
     let inline = crate::files::INLINE_TYPES.contains(&a.content_type.as_str());

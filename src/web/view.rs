@@ -21,6 +21,10 @@ pub struct AttachmentView {
     #[serde(skip)]
     pub size_label: String,
     pub image: bool,
+    /// ready, pending (still being fetched from the platform) or failed.
+    pub state: attachments::FileState,
+    /// Why a failed file could not be fetched.
+    pub error: Option<String>,
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -77,8 +81,11 @@ pub fn messages(
                         content_type: a.content_type.clone(),
                         size: a.size,
                         size_label: size(a.size),
-                        image: INLINE_TYPES.contains(&a.content_type.as_str())
+                        image: a.state() == attachments::FileState::Ready
+                            && INLINE_TYPES.contains(&a.content_type.as_str())
                             && a.content_type.starts_with("image/"),
+                        state: a.state(),
+                        error: a.error.clone(),
                     })
                     .collect(),
                 id: m.id,

@@ -158,7 +158,7 @@ async fn photos_documents_voice_and_descriptions_arrive() {
         app.customer_texts(&token, id).await.len() >= 8
     })
     .await;
-    let thread = app.thread(&token, id).await;
+    let thread = app.thread_with_files(&token, id).await;
     let customer: Vec<&Value> = thread.iter().filter(|m| m["kind"] == "customer").collect();
     assert_eq!(customer[0]["text"], "Вот чек");
     assert_eq!(customer[0]["attachments"][0]["file_name"], "photo_20.jpg");
@@ -177,12 +177,10 @@ async fn photos_documents_voice_and_descriptions_arrive() {
             .unwrap()
             .contains("+79001234567")
     );
-    assert!(
-        customer[6]["text"]
-            .as_str()
-            .unwrap()
-            .contains("video.mov не получен")
-    );
+    let huge = &customer[6]["attachments"][0];
+    assert_eq!(huge["file_name"], "video.mov");
+    assert_eq!(huge["state"], "failed");
+    assert!(huge["error"].as_str().unwrap().contains("20 MB"), "{huge}");
     assert_eq!(customer[7]["text"], "✏️ Исправленный текст");
     // The largest photo size was fetched, byte for byte.
     let op = app.admin().await;

@@ -527,21 +527,24 @@ async fn file_urls_pointing_inside_are_never_fetched() {
         let (s, _) = post(&app, &message(n as i64 + 1, "Вот", photo_at(url))).await;
         assert_eq!(s, 200, "the message itself is accepted");
     }
-    assert_eq!(file_gets(&server, "/files/photo.jpg").await, 0);
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = vk_conversation(&app, &token).await;
-    let texts = app.customer_texts(&token, id).await;
-    assert_eq!(texts.len(), 3, "{texts:?}");
-    assert!(
-        texts.iter().all(|t| t.contains("не получен")),
-        "the thread says the file was not fetched: {texts:?}"
-    );
-    assert!(
-        app.thread(&token, id)
-            .await
-            .iter()
-            .all(|m| m["attachments"].as_array().is_none_or(|a| a.is_empty()))
-    );
+    let thread = app.thread_with_files(&token, id).await;
+    let files: Vec<&Value> = thread
+        .iter()
+        .filter(|m| m["kind"] == "customer")
+        .map(|m| &m["attachments"][0])
+        .collect();
+    assert_eq!(files.len(), 3, "{thread:?}");
+    for f in files {
+        assert_eq!(
+            f["state"], "failed",
+            "the thread says the file was not fetched: {f}"
+        );
+        let why = f["error"].as_str().unwrap();
+        assert!(why.contains("public address"), "{f}");
+    }
+    assert_eq!(file_gets(&server, "/files/photo.jpg").await, 0);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -564,6 +567,9 @@ async fn redelivered_files_are_fetched_once_and_big_ones_are_cut_off() {
     for _ in 0..3 {
         assert_eq!(post(&app, &ev).await.0, 200);
     }
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = vk_conversation(&app, &token).await;
+    app.thread_with_files(&token, id).await;
     assert_eq!(file_gets(&server, "/files/photo.jpg").await, 1);
     let stored = std::fs::read_dir(app.settings.data_dir.join("attachments"))
         .unwrap()
@@ -579,13 +585,79 @@ async fn redelivered_files_are_fetched_once_and_big_ones_are_cut_off() {
         ),
     )
     .await;
+    let thread = app.thread_with_files(&token, id).await;
+    let big = thread
+        .iter()
+        .find(|m| m["text"] == "Большой")
+        .map(|m| &m["attachments"][0])
+        .unwrap();
+    assert_eq!(big["state"], "failed");
+    assert!(big["error"].as_str().unwrap().contains("1 MB"), "{big}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_webhook_answers_before_a_slow_file_arrives_and_a_flaky_one_is_retried() {
+    let server = fake_vk().await;
+    Mock::given(method("GET"))
+        .and(path("/files/slow.jpg"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_bytes(b"\xff\xd8\xffSLOW".to_vec())
+                .set_delay(std::time::Duration::from_secs(3)),
+        )
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/files/flaky.jpg"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(2)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("GET"))
+        .and(path("/files/flaky.jpg"))
+        .respond_with(ResponseTemplate::new(200).set_body_bytes(b"\xff\xd8\xffFLAKY".to_vec()))
+        .mount(&server)
+        .await;
+    let app = vk_app(&server, "routing = \"chat\"\n").await;
+    let slow = message(
+        1,
+        "Медленный",
+        photo_at(&format!("{}/files/slow.jpg", server.uri())),
+    );
+    assert_eq!(post(&app, &slow).await.0, 200);
+    // Answered while the platform is still sending the file: it shows as loading.
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = vk_conversation(&app, &token).await;
-    let texts = app.customer_texts(&token, id).await;
-    assert!(
-        texts
-            .iter()
-            .any(|t| t.contains("Большой") && t.contains("1 MB")),
-        "{texts:?}"
+    let thread = app.thread(&token, id).await;
+    let m = thread.iter().find(|m| m["text"] == "Медленный").unwrap();
+    assert_eq!(m["attachments"][0]["state"], "pending");
+    let op = app.admin().await;
+    let (_, html) = op.get(&format!("/console/partials/thread/{id}")).await;
+    assert!(html.contains("файл загружается с платформы"), "{html}");
+    let flaky = message(
+        2,
+        "С третьей попытки",
+        photo_at(&format!("{}/files/flaky.jpg", server.uri())),
     );
+    assert_eq!(post(&app, &flaky).await.0, 200);
+    let thread = app.thread_with_files(&token, id).await;
+    for (text, bytes) in [
+        ("Медленный", &b"\xff\xd8\xffSLOW"[..]),
+        ("С третьей попытки", &b"\xff\xd8\xffFLAKY"[..]),
+    ] {
+        let a = &thread.iter().find(|m| m["text"] == text).unwrap()["attachments"][0];
+        assert_eq!(a["state"], "ready", "{a}");
+        let got = op
+            .http
+            .get(format!("{}/console/attachments/{}", app.url, a["id"]))
+            .send()
+            .await
+            .unwrap()
+            .bytes()
+            .await
+            .unwrap();
+        assert_eq!(got.to_vec(), bytes.to_vec());
+    }
+    assert_eq!(file_gets(&server, "/files/flaky.jpg").await, 3);
 }

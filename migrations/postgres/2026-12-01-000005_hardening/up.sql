@@ -11,3 +11,14 @@ CREATE INDEX login_attempts_window ON login_attempts (window_start);
 -- The channel identity a conversation's customer last wrote from: replies go there, not to
 -- whichever identity of the contact the database returns first.
 ALTER TABLE conversations ADD COLUMN reply_to TEXT;
+
+-- Files a customer sent that are still on the platform: the message is committed at once and
+-- a worker fetches them (state pending → ready, or failed with the reason). source is the
+-- platform's reference (JSON) until then.
+ALTER TABLE attachments ADD COLUMN state TEXT NOT NULL DEFAULT 'ready';
+ALTER TABLE attachments ADD COLUMN source TEXT;
+ALTER TABLE attachments ADD COLUMN channel_id BIGINT;
+ALTER TABLE attachments ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
+ALTER TABLE attachments ADD COLUMN next_attempt_at TIMESTAMP;
+ALTER TABLE attachments ADD COLUMN error TEXT;
+CREATE INDEX attachments_pending ON attachments (next_attempt_at) WHERE state = 'pending';

@@ -289,6 +289,20 @@ impl TestApp {
     }
 
     /// The texts of a conversation's customer messages, in order.
+    /// The thread once no attachment is still being fetched from its platform.
+    pub async fn thread_with_files(&self, token: &str, conversation_id: i64) -> Vec<Value> {
+        self.eventually("the files are fetched", || async {
+            !self
+                .thread(token, conversation_id)
+                .await
+                .iter()
+                .flat_map(|m| m["attachments"].as_array().cloned().unwrap_or_default())
+                .any(|a| a["state"] == "pending")
+        })
+        .await;
+        self.thread(token, conversation_id).await
+    }
+
     pub async fn customer_texts(&self, token: &str, conversation_id: i64) -> Vec<String> {
         self.thread(token, conversation_id)
             .await
