@@ -40,10 +40,15 @@ pub fn enqueue_with(
     payload: Option<&str>,
 ) -> Result<i64> {
     let t = now();
+    let conversation: i64 = super::schema::messages::table
+        .find(message_id)
+        .select(super::schema::messages::conversation_id)
+        .first(conn)?;
     Ok(diesel::insert_into(outbox::table)
         .values((
             outbox::project_id.eq(project_id),
             outbox::message_id.eq(message_id),
+            outbox::order_key.eq(format!("c:{conversation}")),
             outbox::channel_id.eq(channel_id),
             outbox::payload.eq(payload),
             outbox::status.eq("pending"),
@@ -68,6 +73,7 @@ pub fn enqueue_direct(
         .values((
             outbox::project_id.eq(project_id),
             outbox::channel_id.eq(channel_id),
+            outbox::order_key.eq(format!("r:{channel_id}:{recipient}")),
             outbox::recipient.eq(recipient),
             outbox::payload.eq(payload),
             outbox::status.eq("pending"),
@@ -81,16 +87,27 @@ pub fn enqueue_direct(
 
 /// Claims due rows for one delivery attempt each. The lease makes a crashed worker's rows
 /// due again; the re-checked condition in the UPDATE keeps two instances from claiming the
-/// same row (PostgreSQL re-evaluates it after taking the row lock).
+/// same row (PostgreSQL re-evaluates it after taking the row lock). A row whose conversation
+/// (or recipient) has an older row still pending waits for it: replies arrive in order even
+/// when the platform was down and retries are under way.
 pub fn claim_due(conn: &mut DbConn, limit: i64, lease: chrono::Duration) -> Result<Vec<OutboxRow>> {
     let t = now();
     let free = outbox::locked_until
         .is_null()
         .or(outbox::locked_until.lt(t));
+    let older = diesel::alias!(outbox as older);
+    let waits = diesel::dsl::exists(
+        older
+            .filter(older.field(outbox::order_key).eq(outbox::order_key))
+            .filter(older.field(outbox::status).eq("pending"))
+            .filter(older.field(outbox::id).lt(outbox::id))
+            .select(older.field(outbox::id)),
+    );
     let ids: Vec<i64> = outbox::table
         .filter(outbox::status.eq("pending"))
         .filter(outbox::next_attempt_at.le(t))
         .filter(free)
+        .filter(diesel::dsl::not(waits))
         .order(outbox::id)
         .limit(limit)
         .select(outbox::id)

@@ -202,6 +202,7 @@ diesel::table! {
         locked_until -> Nullable<Timestamp>,
         last_error -> Nullable<Text>,
         created_at -> Timestamp,
+        order_key -> Nullable<Text>,
     }
 }
 

@@ -249,3 +249,55 @@ async fn a_customer_who_blocked_us_is_not_sent_to() {
     }));
     assert_eq!(server.received_requests().await.unwrap().len(), 0);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn replies_written_while_the_platform_is_down_arrive_once_and_in_order() {
+    let server = MockServer::start().await;
+    // Down for the first four deliveries, then back.
+    Mock::given(method("POST"))
+        .and(path("/callback"))
+        .respond_with(ResponseTemplate::new(503))
+        .up_to_n_times(4)
+        .with_priority(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/callback"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": "ext-1"})))
+        .mount(&server)
+        .await;
+    let app = app_with_callback(&server).await;
+    post_signed(&app, &customer_message("m-1", "Статус заказа?"), None).await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let id = conversation_id(&app, &token).await;
+    let texts: Vec<String> = (1..=5).map(|i| format!("Ответ {i}")).collect();
+    for t in &texts {
+        let (s, _) = app
+            .api(
+                &token,
+                Method::POST,
+                &format!("/conversations/{id}/messages"),
+                Some(json!({ "text": t })),
+            )
+            .await;
+        assert_eq!(s, 201);
+    }
+    app.eventually("all five delivered", || async {
+        app.thread(&token, id)
+            .await
+            .iter()
+            .filter(|m| m["kind"] == "operator" && m["delivery"] == "sent")
+            .count()
+            == 5
+    })
+    .await;
+    let requests = server.received_requests().await.unwrap();
+    let delivered: Vec<String> = requests[4..]
+        .iter()
+        .map(|r| {
+            let b: Value = serde_json::from_slice(&r.body).unwrap();
+            b["message"]["text"].as_str().unwrap().to_string()
+        })
+        .collect();
+    assert_eq!(delivered, texts, "each once, in the order written");
+}

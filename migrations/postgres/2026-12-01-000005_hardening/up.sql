@@ -22,3 +22,8 @@ ALTER TABLE attachments ADD COLUMN attempts INTEGER NOT NULL DEFAULT 0;
 ALTER TABLE attachments ADD COLUMN next_attempt_at TIMESTAMP;
 ALTER TABLE attachments ADD COLUMN error TEXT;
 CREATE INDEX attachments_pending ON attachments (next_attempt_at) WHERE state = 'pending';
+
+-- Deliveries to one conversation (or, for bot messages outside one, to one recipient) go out
+-- in the order they were written: a row waits while an older one of the same key is pending.
+ALTER TABLE outbox ADD COLUMN order_key TEXT;
+CREATE INDEX outbox_order ON outbox (order_key, id) WHERE status = 'pending';

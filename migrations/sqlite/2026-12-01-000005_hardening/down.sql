@@ -1,3 +1,5 @@
+DROP INDEX outbox_order;
+ALTER TABLE outbox DROP COLUMN order_key;
 DROP INDEX attachments_pending;
 ALTER TABLE attachments DROP COLUMN error;
 ALTER TABLE attachments DROP COLUMN next_attempt_at;
