@@ -13,11 +13,14 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
     #[error("database error: {0}")]
-    Db(#[from] diesel::result::Error),
+    Db(diesel::result::Error),
     #[error("database unavailable: {0}")]
     Pool(String),
+    /// The disk under the database or the attachments is full: nothing was written.
+    #[error("storage is full: {0}")]
+    Full(String),
     #[error("file storage error: {0}")]
-    Io(#[from] std::io::Error),
+    Io(std::io::Error),
     #[error("{0}")]
     Internal(String),
 }
@@ -34,6 +37,47 @@ impl Error {
     }
     pub fn internal(msg: impl fmt::Display) -> Self {
         Error::Internal(msg.to_string())
+    }
+}
+
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        match &e {
+            // The database went away under a query (a restart): like no connection at all.
+            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Error::Pool(e.to_string()),
+            D::DatabaseError(_, info)
+                if [
+                    "terminating connection",
+                    "server closed the connection",
+                    "connection to server",
+                    "the database system is shutting down",
+                    "the database system is starting up",
+                    "no connection to the server",
+                ]
+                .iter()
+                .any(|m| info.message().contains(m)) =>
+            {
+                Error::Pool(e.to_string())
+            }
+            D::DatabaseError(_, info)
+                if info.message().contains("database or disk is full")
+                    || info.message().contains("No space left on device") =>
+            {
+                Error::Full(e.to_string())
+            }
+            _ => Error::Db(e),
+        }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(e: std::io::Error) -> Self {
+        if e.kind() == std::io::ErrorKind::StorageFull {
+            Error::Full(e.to_string())
+        } else {
+            Error::Io(e)
+        }
     }
 }
 

@@ -36,6 +36,11 @@ struct Args {
     /// The server's DATABASE_URL when it runs on PostgreSQL.
     #[arg(long, env = "DATABASE_URL")]
     database_url: Option<String>,
+    /// Resend an unanswered or refused message with the same ids, as a platform does, for up
+    /// to this many seconds (0: count it as an error). For fault tests: the server may be
+    /// killed, restarted or without its database meanwhile.
+    #[arg(long, default_value_t = 0)]
+    retry_seconds: u64,
 }
 
 struct Acked {
@@ -71,16 +76,21 @@ async fn main() -> anyhow::Result<()> {
     let stop = Arc::new(AtomicBool::new(false));
     let next = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
+    let retries = Arc::new(AtomicU64::new(0));
+    let status_5xx = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<u16, u64>::new()));
+    let retry_for = Duration::from_secs(args.retry_seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
     for _ in 0..args.connections {
-        let (client, endpoint, stop, next, errors, run) = (
+        let (client, endpoint, stop, next, errors, run, retries, status_5xx) = (
             client.clone(),
             endpoint.clone(),
             stop.clone(),
             next.clone(),
             errors.clone(),
             run.clone(),
+            retries.clone(),
+            status_5xx.clone(),
         );
         let visitors = args.visitors as u64;
         tasks.push(tokio::spawn(async move {
@@ -102,16 +112,35 @@ async fn main() -> anyhow::Result<()> {
                     "text": format!("Сообщение нагрузочного теста №{n}: где мой заказ?"),
                 });
                 let t = Instant::now();
-                match client.post(&endpoint).json(&body).send().await {
-                    Ok(r) if r.status().is_success() => {
-                        let v: serde_json::Value = r.json().await.unwrap_or_default();
-                        latencies.push(t.elapsed().as_micros() as u64);
-                        if let Some(id) = v["message_id"].as_i64() {
-                            acked.push(Acked { message_id: id });
+                let first = Instant::now();
+                loop {
+                    let answer = client.post(&endpoint).json(&body).send().await;
+                    match answer {
+                        Ok(r) if r.status().is_success() => {
+                            let v: serde_json::Value = r.json().await.unwrap_or_default();
+                            latencies.push(t.elapsed().as_micros() as u64);
+                            if let Some(id) = v["message_id"].as_i64() {
+                                acked.push(Acked { message_id: id });
+                            }
+                            break;
                         }
-                    }
-                    _ => {
-                        errors.fetch_add(1, Ordering::Relaxed);
+                        other => {
+                            if let Ok(r) = &other
+                                && r.status().is_server_error()
+                            {
+                                *status_5xx
+                                    .lock()
+                                    .unwrap_or_else(|e| e.into_inner())
+                                    .entry(r.status().as_u16())
+                                    .or_default() += 1;
+                            }
+                            if first.elapsed() >= retry_for {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                                break;
+                            }
+                            retries.fetch_add(1, Ordering::Relaxed);
+                            tokio::time::sleep(Duration::from_millis(50)).await;
+                        }
                     }
                 }
             }
@@ -147,6 +176,15 @@ async fn main() -> anyhow::Result<()> {
         percentile(&latencies, 1.0),
         errors.load(Ordering::Relaxed)
     );
+    if args.retry_seconds > 0 {
+        let codes = status_5xx.lock().unwrap_or_else(|e| e.into_inner()).clone();
+        let codes: Vec<String> = codes.iter().map(|(c, n)| format!("{c}×{n}")).collect();
+        println!(
+            "retries with the same ids: {}; 5xx answers: {}",
+            retries.load(Ordering::Relaxed),
+            if codes.is_empty() { "none".to_string() } else { codes.join(", ") }
+        );
+    }
 
     let url = perepiska::store::database_url(args.database_url.as_deref(), &args.data_dir);
     let store = perepiska::store::Store::open(&url)?;
@@ -172,6 +210,13 @@ async fn main() -> anyhow::Result<()> {
     }
     if stored > acked.len() as i64 + errors.load(Ordering::Relaxed) as i64 {
         anyhow::bail!("the database holds more messages than were sent");
+    }
+    // With retries every message sent is acknowledged in the end, so each has exactly one row.
+    if args.retry_seconds > 0 && errors.load(Ordering::Relaxed) == 0 && stored != acked.len() as i64 {
+        anyhow::bail!(
+            "{stored} rows for {} acknowledged messages: a retry created a duplicate or a refused message was stored",
+            acked.len()
+        );
     }
     println!("OK: every acknowledged message is stored exactly once");
     Ok(())

@@ -11,7 +11,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Invalid(_) => StatusCode::BAD_REQUEST,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::Conflict(_) => StatusCode::CONFLICT,
-        Error::Pool(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Pool(_) | Error::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Db(_) | Error::Io(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
     }
 }
@@ -26,6 +26,10 @@ fn public_message(e: &Error) -> String {
         Error::Pool(_) => {
             tracing::error!("request failed: {e}");
             "the database is unavailable, try again shortly".into()
+        }
+        Error::Full(_) => {
+            tracing::error!("request failed: {e}");
+            "the server's storage is full: nothing was saved, try again later".into()
         }
         other => other.to_string(),
     }
@@ -129,7 +133,7 @@ impl From<Error> for ApiError {
             Error::Invalid(_) => "invalid",
             Error::Forbidden(_) => "forbidden",
             Error::Conflict(_) => "conflict",
-            Error::Pool(_) => "unavailable",
+            Error::Pool(_) | Error::Full(_) => "unavailable",
             _ => "internal",
         };
         ApiError {
