@@ -141,6 +141,63 @@ impl FileStore {
         }
     }
 
+    /// Removes files no row refers to: written for a message whose commit never happened (a
+    /// crash between the two) or half-written. Only files between an hour and two days old
+    /// are looked at: younger ones may still be waiting for their commit, older ones were
+    /// looked at before. Returns how many were removed.
+    pub async fn sweep_orphans(&self, store: &crate::store::Store) -> Result<usize> {
+        let root = self.root.clone();
+        let candidates = tokio::task::spawn_blocking(move || -> Vec<(String, PathBuf)> {
+            let now = std::time::SystemTime::now();
+            let aged = |p: &Path| {
+                std::fs::metadata(p)
+                    .and_then(|m| m.modified())
+                    .ok()
+                    .and_then(|t| now.duration_since(t).ok())
+                    .is_some_and(|age| {
+                        age >= std::time::Duration::from_secs(3600)
+                            && age <= std::time::Duration::from_secs(2 * 86_400)
+                    })
+            };
+            let mut out = Vec::new();
+            let Ok(dirs) = std::fs::read_dir(&root) else {
+                return out;
+            };
+            for dir in dirs.flatten() {
+                let prefix = dir.file_name().to_string_lossy().into_owned();
+                let Ok(files) = std::fs::read_dir(dir.path()) else {
+                    continue;
+                };
+                for f in files.flatten() {
+                    let path = f.path();
+                    if aged(&path) {
+                        let name = f.file_name().to_string_lossy().into_owned();
+                        out.push((format!("{prefix}/{name}"), path));
+                    }
+                }
+            }
+            out
+        })
+        .await?;
+        let keys: Vec<String> = candidates
+            .iter()
+            .filter(|(k, _)| !k.ends_with(".part"))
+            .map(|(k, _)| k.clone())
+            .collect();
+        let known: std::collections::HashSet<String> = store
+            .read(move |c| crate::store::attachments::known_keys(c, &keys))
+            .await?
+            .into_iter()
+            .collect();
+        let mut removed = 0;
+        for (key, path) in candidates {
+            if !known.contains(&key) && tokio::fs::remove_file(&path).await.is_ok() {
+                removed += 1;
+            }
+        }
+        Ok(removed)
+    }
+
     /// Writes the bytes durably (temp file, fsync, rename) and returns what the row needs.
     pub async fn save(
         &self,

@@ -13,7 +13,7 @@ use crate::store::{channels, conversations, project_settings, timers};
 const BATCH: i64 = 200;
 /// How often project settings are re-read (another instance may have saved them).
 const RELOAD: Duration = Duration::from_secs(10);
-/// How often expired console sessions are deleted.
+/// How often expired console sessions, old sign-in counters and unreferenced files go.
 const SWEEP: Duration = Duration::from_secs(3600);
 
 pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<bool>) {
@@ -36,6 +36,11 @@ pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<boo
                 .await
             {
                 tracing::warn!("old sign-in counters not deleted: {e}");
+            }
+            match inbox.files.sweep_orphans(&inbox.store).await {
+                Ok(n) if n > 0 => tracing::info!("removed {n} files no message refers to"),
+                Ok(_) => {}
+                Err(e) => tracing::warn!("unreferenced files not swept: {e}"),
             }
             swept = Some(Instant::now());
         }

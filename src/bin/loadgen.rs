@@ -77,7 +77,9 @@ async fn main() -> anyhow::Result<()> {
     let next = Arc::new(AtomicU64::new(0));
     let errors = Arc::new(AtomicU64::new(0));
     let retries = Arc::new(AtomicU64::new(0));
-    let status_5xx = Arc::new(std::sync::Mutex::new(std::collections::BTreeMap::<u16, u64>::new()));
+    let status_5xx = Arc::new(std::sync::Mutex::new(
+        std::collections::BTreeMap::<u16, u64>::new(),
+    ));
     let retry_for = Duration::from_secs(args.retry_seconds);
     let started = Instant::now();
     let mut tasks = Vec::new();
@@ -182,7 +184,11 @@ async fn main() -> anyhow::Result<()> {
         println!(
             "retries with the same ids: {}; 5xx answers: {}",
             retries.load(Ordering::Relaxed),
-            if codes.is_empty() { "none".to_string() } else { codes.join(", ") }
+            if codes.is_empty() {
+                "none".to_string()
+            } else {
+                codes.join(", ")
+            }
         );
     }
 
@@ -212,7 +218,8 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("the database holds more messages than were sent");
     }
     // With retries every message sent is acknowledged in the end, so each has exactly one row.
-    if args.retry_seconds > 0 && errors.load(Ordering::Relaxed) == 0 && stored != acked.len() as i64 {
+    if args.retry_seconds > 0 && errors.load(Ordering::Relaxed) == 0 && stored != acked.len() as i64
+    {
         anyhow::bail!(
             "{stored} rows for {} acknowledged messages: a retry created a duplicate or a refused message was stored",
             acked.len()

@@ -262,3 +262,17 @@ pub fn of_messages(conn: &mut DbConn, message_ids: &[i64]) -> Result<Vec<Attachm
         .select(Attachment::as_select())
         .load(conn)?)
 }
+
+/// Which of these storage keys a row refers to.
+pub fn known_keys(conn: &mut DbConn, keys: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        out.extend(
+            attachments::table
+                .filter(attachments::storage_key.eq_any(chunk))
+                .select(attachments::storage_key)
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(out)
+}

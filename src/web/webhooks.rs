@@ -9,16 +9,21 @@ use super::widget::webhook_error;
 use crate::channels::{RawRequest, WebhookReply};
 use crate::error::Error;
 
+/// Platform events are small JSON (files come by reference); nothing near the upload limit.
+const MAX_BODY: usize = 2 * 1024 * 1024;
+
 pub fn routes(cfg: &mut web::ServiceConfig) {
     // Platforms POST events; WhatsApp's subscription handshake is a GET. Nothing else.
     cfg.service(
         web::resource("/webhooks/{key}")
+            .app_data(web::PayloadConfig::new(MAX_BODY))
             .route(web::post().to(hook))
             .route(web::get().to(hook))
             .default_service(web::to(wrong_method)),
     )
     .service(
         web::resource("/webhooks/{key}/{secret}")
+            .app_data(web::PayloadConfig::new(MAX_BODY))
             .route(web::post().to(hook_with_secret))
             .route(web::get().to(hook_with_secret))
             .default_service(web::to(wrong_method)),

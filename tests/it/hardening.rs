@@ -446,6 +446,15 @@ async fn webhooks_take_post_and_api_query_errors_are_json() {
         let v: serde_json::Value = r.json().await.unwrap();
         assert_eq!(v["error"]["code"], "method_not_allowed");
     }
+    // A webhook body is a platform event, not an upload.
+    let r = app
+        .http
+        .post(format!("{}/webhooks/anything", app.url))
+        .body(vec![b' '; 3 * 1024 * 1024])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 413);
     let token = app.api_token(ADMIN_EMAIL).await;
     let r = app
         .http
@@ -743,4 +752,37 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_message() {
         .await
         .unwrap();
     assert_eq!(bytes.to_vec(), scan);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn files_left_behind_by_a_crash_are_swept() {
+    let mut app = TestApp::spawn().await;
+    assert_eq!(widget_file(&app, "f1", b"\x89PNG\r\n\x1a\nkept").await, 200);
+    let root = app.settings.data_dir.join("attachments");
+    let two_hours_ago = std::time::SystemTime::now() - Duration::from_secs(2 * 3600);
+    // Every file there looks old, the one a message refers to as well.
+    for dir in std::fs::read_dir(&root).unwrap() {
+        for f in std::fs::read_dir(dir.unwrap().path()).unwrap() {
+            let f = std::fs::File::options()
+                .write(true)
+                .open(f.unwrap().path())
+                .unwrap();
+            f.set_modified(two_hours_ago).unwrap();
+        }
+    }
+    // Written for a message whose commit never happened (the server died in between).
+    std::fs::create_dir_all(root.join("ab")).unwrap();
+    let stray = root.join("ab").join("ab0123456789abcdef0123456789abcd");
+    std::fs::write(&stray, b"orphan").unwrap();
+    std::fs::File::options()
+        .write(true)
+        .open(&stray)
+        .unwrap()
+        .set_modified(two_hours_ago)
+        .unwrap();
+    assert_eq!(files_on_disk(&app), 2);
+    app.restart().await;
+    app.eventually("the orphan is removed", || async { !stray.exists() })
+        .await;
+    assert_eq!(files_on_disk(&app), 1, "the file a message refers to stays");
 }

@@ -1,3 +1,4 @@
+DROP INDEX attachments_key;
 DROP INDEX outbox_order;
 ALTER TABLE outbox DROP COLUMN order_key;
 DROP INDEX attachments_pending;

@@ -27,3 +27,6 @@ CREATE INDEX attachments_pending ON attachments (next_attempt_at) WHERE state = 
 -- in the order they were written: a row waits while an older one of the same key is pending.
 ALTER TABLE outbox ADD COLUMN order_key TEXT;
 CREATE INDEX outbox_order ON outbox (order_key, id) WHERE status = 'pending';
+
+-- /media/{id} and the sweep of files no row refers to look attachments up by storage key.
+CREATE INDEX attachments_key ON attachments (storage_key);
