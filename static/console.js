@@ -44,11 +44,15 @@
 
   // An open conversation is read once the operator can see it (never by a GET: a link from
   // elsewhere must change nothing).
+  var readShown = false;
   function markRead() {
     if (!selected || document.hidden) return;
     var form = new URLSearchParams();
     form.set("csrf", body.dataset.csrf || "");
     fetch("/console/c/" + selected + "/read", { method: "POST", credentials: "same-origin", body: form })
+      // The list was rendered before the read: show it read now, without waiting for the
+      // live event (the stream may not be connected yet).
+      .then(function (r) { if (r.ok && !readShown) { readShown = true; refresh(false); } })
       .catch(function () {});
   }
   document.addEventListener("visibilitychange", markRead);

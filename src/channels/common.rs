@@ -99,3 +99,20 @@ pub async fn body_if_ok(resp: reqwest::Response) -> Result<String, SendError> {
         Err(SendError::from_status(status, &text))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::path_segment;
+
+    #[test]
+    fn ids_from_payloads_stay_one_path_segment() {
+        assert_eq!(path_segment("u2i-abc~1"), "u2i-abc~1");
+        assert_eq!(path_segment("chat:C3ecb9d02a600"), "chat:C3ecb9d02a600");
+        assert_eq!(
+            path_segment("../../core/v1/accounts/self"),
+            "..%2F..%2Fcore%2Fv1%2Faccounts%2Fself"
+        );
+        assert_eq!(path_segment(".."), "%2E%2E");
+        assert_eq!(path_segment("a?b#c"), "a%3Fb%23c");
+    }
+}

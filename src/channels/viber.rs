@@ -293,6 +293,7 @@ impl ChannelAdapter for Viber {
         }
         let ev: Value = serde_json::from_slice(&req.body)
             .map_err(|e| WebhookError::BadRequest(format!("callback is not JSON: {e}")))?;
+        check_fresh(&ev, chrono::Utc::now().timestamp_millis())?;
         let user = ev["user_id"].as_str().map(str::to_string);
         let token = token_of(&ev["message_token"]);
         let status = |state: &str| -> Option<Inbound> {
@@ -419,9 +420,35 @@ impl ChannelAdapter for Viber {
     }
 }
 
+/// Viber retries a callback for about an hour; a signed body much older than that is a
+/// replay of a captured request, not a delivery.
+const REPLAY_WINDOW_MS: i64 = 6 * 3600 * 1000;
+/// Clocks differ a little.
+const FUTURE_SKEW_MS: i64 = 5 * 60 * 1000;
+
+fn check_fresh(ev: &Value, now_ms: i64) -> Result<(), WebhookError> {
+    match ev["timestamp"].as_i64() {
+        Some(t) if t < now_ms - REPLAY_WINDOW_MS => Err(WebhookError::Unauthorized(
+            "the event is more than 6 hours old: a replayed request is refused".into(),
+        )),
+        Some(t) if t > now_ms + FUTURE_SKEW_MS => Err(WebhookError::Unauthorized(
+            "the event's timestamp is in the future".into(),
+        )),
+        _ => Ok(()),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn old_and_future_events_are_refused_as_replays() {
+        let now = 1_800_000_000_000;
+        assert!(check_fresh(&json!({"timestamp": now - 60_000}), now).is_ok());
+        assert!(check_fresh(&json!({"timestamp": now - 7 * 3600 * 1000}), now).is_err());
+        assert!(check_fresh(&json!({"timestamp": now + 3600 * 1000}), now).is_err());
+    }
 
     #[test]
     fn message_tokens_beyond_f64_precision_stay_exact() {

@@ -380,6 +380,16 @@ fn request(
             post("/webhooks/vk").body(body)
         }
         Target::Viber => {
+            // Viber stamps each callback; a stale one is refused as a replay.
+            if let Ok(Value::Object(mut m)) = serde_json::from_slice::<Value>(&body)
+                && m.get("timestamp").is_some_and(Value::is_u64)
+            {
+                m.insert(
+                    "timestamp".into(),
+                    json!(chrono::Utc::now().timestamp_millis()),
+                );
+                body = serde_json::to_vec(&Value::Object(m)).unwrap_or_default();
+            }
             let key = if forged { "not-the-token" } else { VIBER_TOKEN };
             let sig = perepiska::crypto::hmac_sha256_hex(key.as_bytes(), &body);
             post("/webhooks/viber")

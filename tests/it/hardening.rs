@@ -549,7 +549,12 @@ async fn sigterm_finishes_requests_in_flight_ends_streams_and_exits_quickly() {
         })
     };
     // Signal while messages are arriving.
+    let waiting = std::time::Instant::now();
     while count.load(std::sync::atomic::Ordering::SeqCst) < 20 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(20),
+            "messages are being acknowledged"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let pid = server.child.id().to_string();
@@ -690,7 +695,12 @@ async fn a_backup_taken_under_load_restores_every_acknowledged_message() {
             }
         })
     };
+    let waiting = std::time::Instant::now();
     while acked.lock().unwrap().len() < 30 {
+        assert!(
+            waiting.elapsed() < Duration::from_secs(20) && !sender.is_finished(),
+            "messages are being acknowledged"
+        );
         tokio::time::sleep(Duration::from_millis(5)).await;
     }
     let before: Vec<String> = acked.lock().unwrap().clone();

@@ -52,8 +52,15 @@ async fn viber_app(server: &MockServer, extra: &str) -> TestApp {
     .await
 }
 
+/// Viber stamps every callback with the time it sends it.
+fn stamped(body: &Value) -> Value {
+    let mut b = body.clone();
+    b["timestamp"] = json!(chrono::Utc::now().timestamp_millis());
+    b
+}
+
 async fn post(app: &TestApp, body: &Value, forge: bool) -> u16 {
-    let bytes = serde_json::to_vec(body).unwrap();
+    let bytes = serde_json::to_vec(&stamped(body)).unwrap();
     let key = if forge { "not-the-token" } else { TOKEN };
     let sig = perepiska::crypto::hmac_sha256_hex(key.as_bytes(), &bytes);
     app.http
@@ -330,7 +337,7 @@ async fn files_go_out_by_public_url_and_opening_the_chat_gets_a_welcome() {
     // Opening the chat: Viber shows what the webhook answers.
     let started = json!({"event": "conversation_started", "timestamp": 1, "message_token": 7, "type": "open",
         "user": {"id": USER, "name": "Анна", "language": "ru", "api_version": 10}, "subscribed": false});
-    let bytes = serde_json::to_vec(&started).unwrap();
+    let bytes = serde_json::to_vec(&stamped(&started)).unwrap();
     let resp = app
         .http
         .post(format!("{}/webhooks/viber", app.url))
@@ -483,4 +490,31 @@ async fn the_whole_bot_journey_on_viber() {
     let app = viber_app(&server, "routing = \"helpdesk\"\n").await;
     crate::support::journey::full_journey(&app, "viber", &mut ViberCustomer { server: &server })
         .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_replayed_old_callback_is_refused_even_with_its_signature() {
+    let server = fake_viber().await;
+    sends_ok(&server).await;
+    let app = viber_app(&server, "").await;
+    // Captured yesterday, signed with the real token, sent again today.
+    let mut old = message(77, json!({"type": "text", "text": "Отмените заказ"}));
+    old["timestamp"] = json!(chrono::Utc::now().timestamp_millis() - 24 * 3600 * 1000);
+    let bytes = serde_json::to_vec(&old).unwrap();
+    let sig = perepiska::crypto::hmac_sha256_hex(TOKEN.as_bytes(), &bytes);
+    let r = app
+        .http
+        .post(format!("{}/webhooks/viber", app.url))
+        .header("X-Viber-Content-Signature", sig)
+        .body(bytes)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 401);
+    assert!(r.text().await.unwrap().contains("replayed"));
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=viber", None)
+        .await;
+    assert_eq!(list["total"], 0, "nothing stored");
 }
