@@ -204,9 +204,7 @@ fn cookie<'a>(state: &State, name: &'a str, value: String) -> Cookie<'a> {
 }
 
 fn html(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body)
+    super::page(actix_web::http::StatusCode::OK).body(body)
 }
 
 async fn login_page(req: HttpRequest, state: web::Data<State>) -> Result<HttpResponse, HtmlError> {
@@ -256,9 +254,8 @@ async fn login(
                 email: email.clone(),
                 error: true,
             };
-            Ok(HttpResponse::build(status)
+            Ok(super::page(status)
                 .insert_header(("Retry-After", wait.to_string()))
-                .content_type("text/html; charset=utf-8")
                 .body(page.render()?))
         };
     if let Some(wait) = state.logins.attempt(&state.inbox.store, &keys).await? {

@@ -224,8 +224,7 @@ struct ThreadPartial {
 }
 
 fn html(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
+    super::page(actix_web::http::StatusCode::OK)
         .insert_header(("Cache-Control", "no-store"))
         .body(body)
 }

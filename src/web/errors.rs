@@ -94,9 +94,7 @@ impl ResponseError for HtmlError {
                         .map(|s| s.to_string())
                         .unwrap_or_default()
                 );
-                HttpResponse::build(self.status_code())
-                    .content_type("text/html; charset=utf-8")
-                    .body(body)
+                super::page(self.status_code()).body(body)
             }
         }
     }

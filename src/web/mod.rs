@@ -38,6 +38,17 @@ pub const CSP: &str = "default-src 'self'; script-src 'self'; style-src 'self' '
      img-src 'self' data: blob:; connect-src 'self'; object-src 'none'; base-uri 'none'; \
      form-action 'self'; frame-ancestors 'none'";
 
+/// A page's response: HTML with the document policies. JSON and event streams never carry
+/// them (they are not documents, and the widget's hot path should not pay for them).
+pub fn page(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuilder {
+    let mut b = HttpResponse::build(status);
+    b.content_type("text/html; charset=utf-8")
+        .insert_header(("Content-Security-Policy", CSP))
+        .insert_header(("X-Frame-Options", "DENY"))
+        .insert_header(("Referrer-Policy", "same-origin"));
+    b
+}
+
 fn static_dir() -> PathBuf {
     let local = PathBuf::from("static");
     if local.is_dir() {
@@ -79,13 +90,7 @@ pub fn server(
                     .error_handler(api::json_error),
             )
             .app_data(web::FormConfig::default().limit(1024 * 1024))
-            .wrap(
-                middleware::DefaultHeaders::new()
-                    .add(("X-Content-Type-Options", "nosniff"))
-                    .add(("Content-Security-Policy", CSP))
-                    .add(("X-Frame-Options", "DENY"))
-                    .add(("Referrer-Policy", "same-origin")),
-            )
+            .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
             .route(
                 "/",
                 web::get().to(|| async {

@@ -428,9 +428,7 @@ async fn page(
 }
 
 fn html(body: String) -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body)
+    super::page(actix_web::http::StatusCode::OK).body(body)
 }
 
 fn saved() -> HttpResponse {
@@ -441,9 +439,7 @@ fn saved() -> HttpResponse {
 
 async fn refused(state: &State, console: &Console, r: Refused) -> Result<HttpResponse, HtmlError> {
     let body = render(state, console, false, r).await?;
-    Ok(HttpResponse::BadRequest()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    Ok(super::page(actix_web::http::StatusCode::BAD_REQUEST).body(body))
 }
 
 /// The grid (h_<day>_<hour> ticks) and the text fields, as the `[schedule]` table.

@@ -429,7 +429,5 @@ async fn demo(
     let body = page
         .render()
         .map_err(|e| ApiError::from(Error::internal(e.to_string())))?;
-    Ok(HttpResponse::Ok()
-        .content_type("text/html; charset=utf-8")
-        .body(body))
+    Ok(super::page(actix_web::http::StatusCode::OK).body(body))
 }
