@@ -31,6 +31,8 @@ pub struct Settings {
     pub allow_private_targets: bool,
     /// The bearer token /metrics asks for; without one /metrics is off.
     pub metrics_token: Option<String>,
+    /// Our own reverse proxies: behind them the client address is taken from X-Forwarded-For.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
 }
 
 impl Default for Settings {
@@ -53,6 +55,7 @@ impl Default for Settings {
             scheduler_tick: Duration::from_secs(1),
             allow_private_targets: false,
             metrics_token: None,
+            trusted_proxies: Vec::new(),
         }
     }
 }

@@ -215,6 +215,11 @@ fn settings(o: &Opts) -> Settings {
         workers: o.workers,
         allow_private_targets: std::env::var("PEREPISKA_ALLOW_PRIVATE_TARGETS")
             .is_ok_and(|v| v == "1" || v.eq_ignore_ascii_case("true")),
+        trusted_proxies: std::env::var("PEREPISKA_TRUSTED_PROXIES")
+            .unwrap_or_default()
+            .split(',')
+            .filter_map(|a| a.trim().parse().ok())
+            .collect(),
         metrics_token: std::env::var("PEREPISKA_METRICS_TOKEN")
             .ok()
             .filter(|s| !s.trim().is_empty()),
@@ -238,6 +243,13 @@ async fn main() {
 }
 
 async fn run(cli: Cli) -> anyhow::Result<()> {
+    if let Ok(list) = std::env::var("PEREPISKA_TRUSTED_PROXIES") {
+        for a in list.split(',').map(str::trim).filter(|a| !a.is_empty()) {
+            if a.parse::<std::net::IpAddr>().is_err() {
+                anyhow::bail!("PEREPISKA_TRUSTED_PROXIES: \"{a}\" is not an IP address");
+            }
+        }
+    }
     let s = settings(&cli.opts);
     match cli.cmd.unwrap_or(Cmd::Serve) {
         Cmd::Serve => {

@@ -84,6 +84,29 @@ impl Keys {
     }
 }
 
+/// The client's address: the TCP peer, or, when the peer is one of our own reverse proxies,
+/// the nearest address in X-Forwarded-For that is not (a client can prepend anything to that
+/// header, so only what our proxies appended counts).
+pub fn client_address(
+    peer: Option<IpAddr>,
+    forwarded_for: Option<&str>,
+    trusted: &[IpAddr],
+) -> Option<IpAddr> {
+    let peer = peer?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let mut nearest = peer;
+    for hop in forwarded_for.unwrap_or_default().rsplit(',') {
+        match hop.trim().parse::<IpAddr>() {
+            Ok(ip) if trusted.contains(&ip) => nearest = ip,
+            Ok(ip) => return Some(ip),
+            Err(_) => break,
+        }
+    }
+    Some(nearest)
+}
+
 impl LoginThrottle {
     /// Counts this attempt; Some(wait) when it must not be tried now.
     pub async fn attempt(&self, store: &Store, keys: &Keys) -> Result<Option<Duration>> {
@@ -133,5 +156,38 @@ impl LoginThrottle {
             memory,
             pool: self.memory.clone(),
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::client_address;
+    use std::net::IpAddr;
+
+    fn ip(s: &str) -> IpAddr {
+        s.parse().unwrap_or(IpAddr::from([0, 0, 0, 0]))
+    }
+
+    #[test]
+    fn forwarded_addresses_count_only_behind_our_own_proxies() {
+        let proxy = [ip("10.0.0.5")];
+        // Straight from the internet: the header is the client's own invention.
+        assert_eq!(
+            client_address(Some(ip("203.0.113.7")), Some("1.2.3.4"), &proxy),
+            Some(ip("203.0.113.7"))
+        );
+        // Through our proxy: the address it appended, not what the client prepended.
+        assert_eq!(
+            client_address(Some(ip("10.0.0.5")), Some("1.2.3.4, 198.51.100.9"), &proxy),
+            Some(ip("198.51.100.9"))
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.5")), None, &proxy),
+            Some(ip("10.0.0.5"))
+        );
+        assert_eq!(
+            client_address(Some(ip("10.0.0.5")), Some("garbage"), &proxy),
+            Some(ip("10.0.0.5"))
+        );
     }
 }

@@ -796,3 +796,53 @@ async fn files_left_behind_by_a_crash_are_swept() {
         .await;
     assert_eq!(files_on_disk(&app), 1, "the file a message refers to stays");
 }
+
+async fn sign_in_via(
+    app: &TestApp,
+    v: &(reqwest::Client, String),
+    forwarded_for: &str,
+    pw: &str,
+) -> u16 {
+    v.0.post(format!("{}/login", app.url))
+        .header("X-Forwarded-For", forwarded_for)
+        .form(&[
+            ("email", ADMIN_EMAIL),
+            ("password", pw),
+            ("csrf", v.1.as_str()),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn behind_our_proxy_the_forwarded_address_counts_and_elsewhere_it_does_not() {
+    // Directly reachable: a made-up X-Forwarded-For does not buy new tries.
+    let app = TestApp::spawn().await;
+    let v = visitor_from(&app, "127.0.0.1").await;
+    for i in 0..10 {
+        assert_eq!(
+            sign_in_via(&app, &v, &format!("203.0.113.{i}"), "guess").await,
+            401
+        );
+    }
+    assert_eq!(sign_in_via(&app, &v, "203.0.113.99", "guess").await, 429);
+    // Behind our reverse proxy on 127.0.0.1: each client is its forwarded address.
+    let proxied =
+        TestApp::spawn_with(|s| s.trusted_proxies = vec!["127.0.0.1".parse().unwrap()]).await;
+    let v = visitor_from(&proxied, "127.0.0.1").await;
+    for _ in 0..10 {
+        assert_eq!(sign_in_via(&proxied, &v, "203.0.113.1", "guess").await, 401);
+    }
+    assert_eq!(
+        sign_in_via(&proxied, &v, "203.0.113.1", ADMIN_PASSWORD).await,
+        429
+    );
+    // The owner, behind the same proxy, is not locked out by the stranger.
+    assert_eq!(
+        sign_in_via(&proxied, &v, "1.2.3.4, 198.51.100.2", ADMIN_PASSWORD).await,
+        303
+    );
+}
