@@ -51,18 +51,13 @@ pub async fn run(inbox: Inbox, cfg: FetcherConfig, mut shutdown: watch::Receiver
             Ok(_) => {}
             Err(e) => tracing::warn!("fetcher: cannot claim files: {e}"),
         }
-        let wait = match inbox.store.read(attachments::next_pending).await {
-            Ok(Some(at)) => (at - now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(Duration::from_secs(5)),
-            _ => Duration::from_secs(5),
-        };
-        tokio::select! {
-            _ = inbox.fetch_wake.notified() => {}
-            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
-            _ = shutdown.changed() => {}
-        }
+        let next = inbox
+            .store
+            .read(attachments::next_pending)
+            .await
+            .ok()
+            .flatten();
+        crate::wakeup::until_due(next, &inbox.fetch_wake, &mut shutdown).await;
     }
 }
 

@@ -19,6 +19,7 @@ pub mod inbox;
 pub mod metrics;
 pub mod outbox;
 pub mod store;
+pub mod wakeup;
 pub mod web;
 
 use std::net::TcpListener;

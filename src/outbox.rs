@@ -82,20 +82,8 @@ pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<
             Ok(_) => {}
             Err(e) => tracing::warn!("outbox: cannot claim rows: {e}"),
         }
-        // Sleep until the next retry is due, a new message arrives, or 5 s pass (another
-        // instance may have queued work).
-        let wait = match inbox.store.read(outbox::next_due).await {
-            Ok(Some(at)) => (at - now())
-                .to_std()
-                .unwrap_or(Duration::ZERO)
-                .min(Duration::from_secs(5)),
-            _ => Duration::from_secs(5),
-        };
-        tokio::select! {
-            _ = inbox.outbox_wake.notified() => {}
-            _ = tokio::time::sleep(wait.max(Duration::from_millis(5))) => {}
-            _ = shutdown.changed() => {}
-        }
+        let next = inbox.store.read(outbox::next_due).await.ok().flatten();
+        crate::wakeup::until_due(next, &inbox.outbox_wake, &mut shutdown).await;
     }
 }
 
