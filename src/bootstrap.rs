@@ -3,11 +3,11 @@
 
 use std::sync::Arc;
 
-use crate::channels::Registry;
 use crate::config::{Settings, load_automation, load_channels};
 use crate::crypto;
 use crate::domain::Role;
 use crate::error::{Error, Result};
+use crate::inbox::Registry;
 use crate::store::{self, Store, channels, projects, users};
 
 pub struct Boot {
@@ -50,7 +50,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     })?,
                     None => default.clone(),
                 };
-                channels::upsert(conn, project.id, &d.id, &d.kind, &d.name, &d.config.to_string(), "file")?;
+                channels::upsert(conn, project.id, &d.id, d.kind.as_str(), &d.name, &d.config.to_string(), "file")?;
                 keep.push(d.id.clone());
             }
             channels::disable_file_channels_except(conn, &keep)?;
@@ -65,7 +65,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
             }
             let has_widget = channels::of_project(conn, default.id)?
                 .iter()
-                .any(|c| c.kind == "widget");
+                .any(|c| c.kind == crate::domain::ChannelKind::Widget);
             if !has_widget {
                 channels::upsert(conn, default.id, "web", "widget", "Сайт", "{}", "builtin")?;
             }

@@ -3,7 +3,8 @@
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
-use crate::channels::{KINDS, build_adapter};
+use crate::domain::ChannelKind;
+use crate::inbox::registry::build_adapter;
 
 #[derive(Clone, Debug)]
 pub struct Settings {
@@ -64,7 +65,7 @@ impl Default for Settings {
 #[derive(Clone, Debug)]
 pub struct ChannelDecl {
     pub id: String,
-    pub kind: String,
+    pub kind: ChannelKind,
     pub name: String,
     /// Project slug; the first project when absent.
     pub project: Option<String>,
@@ -150,12 +151,13 @@ pub fn parse_channels(
         }
         let at = format!("channel \"{id}\"");
         let kind = get("kind")?.ok_or(format!("{at}: kind is required"))?;
-        if !KINDS.contains(&kind.as_str()) {
-            return Err(format!(
+        let kind = ChannelKind::parse(&kind).map_err(|_| {
+            let names: Vec<&str> = ChannelKind::ALL.iter().map(|k| k.as_str()).collect();
+            format!(
                 "{at}: kind \"{kind}\" is not supported; expected one of: {}",
-                KINDS.join(", ")
-            ));
-        }
+                names.join(", ")
+            )
+        })?;
         let name = get("name")?.unwrap_or_else(|| id.clone());
         let project = get("project")?;
         let mut config = serde_json::Map::new();
@@ -171,7 +173,7 @@ pub fn parse_channels(
             );
         }
         let config = serde_json::Value::Object(config);
-        build_adapter(&kind, &name, &config, &http).map_err(|e| format!("{at}: {e}"))?;
+        build_adapter(kind, &name, &config, &http).map_err(|e| format!("{at}: {e}"))?;
         out.push(ChannelDecl {
             id,
             kind,
@@ -183,7 +185,7 @@ pub fn parse_channels(
     if let Some(a) = &automation.alerts
         && !out
             .iter()
-            .any(|c| c.id == a.channel && c.kind == "telegram")
+            .any(|c| c.id == a.channel && c.kind == crate::domain::ChannelKind::Telegram)
     {
         return Err(format!(
             "alerts.channel \"{}\" must name a telegram channel declared in this file",

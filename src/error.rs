@@ -13,7 +13,10 @@ pub enum Error {
     #[error("{0}")]
     Conflict(String),
     #[error("database error: {0}")]
-    Db(diesel::result::Error),
+    Db(String),
+    /// A row with the same unique key exists (two writers raced, or a caller asked twice).
+    #[error("already stored: {0}")]
+    Unique(String),
     #[error("database unavailable: {0}")]
     Pool(String),
     /// The disk under the database or the attachments is full: nothing was written.
@@ -40,37 +43,6 @@ impl Error {
     }
 }
 
-impl From<diesel::result::Error> for Error {
-    fn from(e: diesel::result::Error) -> Self {
-        use diesel::result::{DatabaseErrorKind, Error as D};
-        match &e {
-            // The database went away under a query (a restart): like no connection at all.
-            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Error::Pool(e.to_string()),
-            D::DatabaseError(_, info)
-                if [
-                    "terminating connection",
-                    "server closed the connection",
-                    "connection to server",
-                    "the database system is shutting down",
-                    "the database system is starting up",
-                    "no connection to the server",
-                ]
-                .iter()
-                .any(|m| info.message().contains(m)) =>
-            {
-                Error::Pool(e.to_string())
-            }
-            D::DatabaseError(_, info)
-                if info.message().contains("database or disk is full")
-                    || info.message().contains("No space left on device") =>
-            {
-                Error::Full(e.to_string())
-            }
-            _ => Error::Db(e),
-        }
-    }
-}
-
 impl From<std::io::Error> for Error {
     fn from(e: std::io::Error) -> Self {
         if e.kind() == std::io::ErrorKind::StorageFull {
@@ -78,12 +50,6 @@ impl From<std::io::Error> for Error {
         } else {
             Error::Io(e)
         }
-    }
-}
-
-impl From<diesel::r2d2::PoolError> for Error {
-    fn from(e: diesel::r2d2::PoolError) -> Self {
-        Error::Pool(e.to_string())
     }
 }
 

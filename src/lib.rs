@@ -12,15 +12,14 @@ pub mod config;
 pub mod crypto;
 pub mod domain;
 pub mod error;
-pub mod fetcher;
 pub mod files;
 pub mod i18n;
 pub mod inbox;
 pub mod metrics;
-pub mod outbox;
 pub mod store;
-pub mod wakeup;
+pub mod thread;
 pub mod web;
+pub mod workers;
 
 use std::net::TcpListener;
 use std::sync::Arc;
@@ -131,12 +130,12 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         metrics,
         Arc::new(automation::Automation::new(settings.clock.clone())),
     );
-    automation::scheduler::reload(&inbox).await?;
+    workers::scheduler::reload(&inbox).await?;
     // Committers end when the last Inbox clone (the server's) is dropped.
     let mut tasks: Vec<_> = ingest_rxs
         .into_iter()
         .map(|rx| {
-            tokio::spawn(inbox::receive::run_committer(
+            tokio::spawn(inbox::commit_queue::run_committer(
                 boot.store.clone(),
                 inbox.bus.clone(),
                 rx,
@@ -144,9 +143,9 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
             ))
         })
         .collect();
-    let outbox_worker = tokio::spawn(outbox::run(
+    let outbox_worker = tokio::spawn(workers::outbox::run(
         inbox.clone(),
-        outbox::OutboxConfig {
+        workers::outbox::OutboxConfig {
             backoff_base: settings.outbox_backoff,
             max_attempts: settings.outbox_max_attempts,
             public_url: settings.public_url.clone(),
@@ -155,19 +154,19 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         shutdown_rx.clone(),
     ));
     tasks.push(outbox_worker);
-    tasks.push(tokio::spawn(fetcher::run(
+    tasks.push(tokio::spawn(workers::fetcher::run(
         inbox.clone(),
-        fetcher::FetcherConfig {
+        workers::fetcher::FetcherConfig {
             backoff: settings.outbox_backoff,
         },
         shutdown_rx.clone(),
     )));
-    tasks.push(tokio::spawn(automation::scheduler::run(
+    tasks.push(tokio::spawn(workers::scheduler::run(
         inbox.clone(),
         settings.scheduler_tick,
         shutdown_rx.clone(),
     )));
-    match channels::polling::start(&inbox, settings.public_url.as_deref(), &shutdown_rx).await {
+    match workers::pollers::start(&inbox, settings.public_url.as_deref(), &shutdown_rx).await {
         Ok(pollers) => tasks.extend(pollers),
         Err(e) => {
             let _ = shutdown_tx.send(true);

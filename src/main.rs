@@ -304,7 +304,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     continue;
                 }
                 let adapter =
-                    perepiska::channels::build_adapter(&d.kind, &d.name, &d.config, &http)
+                    perepiska::inbox::registry::build_adapter(d.kind, &d.name, &d.config, &http)
                         .map_err(|e| anyhow::anyhow!("channel \"{}\": {e}", d.id))?;
                 match adapter.identity().await {
                     Ok(me) => println!("  {} ({}): {} — {}", d.id, d.kind, d.name, me.name),
@@ -357,8 +357,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 .public_url
                 .as_deref()
                 .ok_or_else(|| anyhow::anyhow!("set PEREPISKA_PUBLIC_URL (or --public-url): the https address the platform will call"))?;
-            let adapter = perepiska::channels::build_adapter(
-                &d.kind,
+            let adapter = perepiska::inbox::registry::build_adapter(
+                d.kind,
                 &d.name,
                 &d.config,
                 &perepiska::bootstrap::http_client()?,

@@ -3,9 +3,10 @@
 //! the scheduler fires due timers, each in the transaction that does its work, so a timer
 //! fires once even across restarts and instances.
 
+pub mod rating;
 pub mod rules;
 pub mod schedule;
-pub mod scheduler;
+pub mod transition;
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
@@ -13,44 +14,29 @@ use std::sync::{Arc, RwLock};
 use chrono::{Duration, NaiveDateTime};
 use serde::{Deserialize, Serialize};
 
-use crate::bot::texts::{Lang, t};
-use crate::channels::{Button, Keyboard};
+use crate::channels::{DirectPayload, Keyboard};
 use crate::clock::Clock;
-use crate::domain::Status;
-use crate::domain::event::{Notice, SystemEvent};
-use crate::error::{Error, Result};
-use crate::outbox::DirectPayload;
+use crate::domain::event::Notice;
+use crate::domain::{Actor, Status, TimerKind};
+use crate::error::Result;
+use crate::i18n::{Lang, customer::t};
 use crate::store::conversations::{self, Conversation};
-use crate::store::messages::{self, Kind, NewMessage, delivery};
 use crate::store::timers::{self, Arm};
-use crate::store::{DbConn, contacts, notifications, now, outbox, project_settings, users};
+use crate::store::{DbConn, contacts, notifications, project_settings, users};
+use crate::thread;
+pub use rating::{RatingAnswer, record_rating};
 pub use rules::{ChannelRules, OffHours};
 pub use schedule::Schedule;
+pub use transition::transition;
 
-pub const AUTO_REPLY: &str = "auto_reply";
-pub const OFF_HOURS_REPLY: &str = "off_hours_reply";
-pub const AUTO_CLOSE: &str = "auto_close";
-pub const UNANSWERED: &str = "unanswered";
-/// Pending while the customer may answer a rating request (chat channels).
-pub const RATING: &str = "rating";
-/// Pending while the customer may add a comment to the rating just given (chat channels).
-pub const RATING_COMMENT: &str = "rating_comment";
-/// Widget: the visitor's message has not been read by an operator.
-pub const WIDGET_UNREAD: &str = "widget_unread";
-/// Widget: read by an operator but not answered.
-pub const WIDGET_UNANSWERED: &str = "widget_unanswered";
 /// What an operator's answer (or a resolution) makes moot.
-const WAITING: [&str; 5] = [
-    AUTO_REPLY,
-    OFF_HOURS_REPLY,
-    UNANSWERED,
-    WIDGET_UNREAD,
-    WIDGET_UNANSWERED,
+const WAITING: [TimerKind; 5] = [
+    TimerKind::AutoReply,
+    TimerKind::OffHoursReply,
+    TimerKind::Unanswered,
+    TimerKind::WidgetUnread,
+    TimerKind::WidgetUnanswered,
 ];
-
-/// How long a rating request and the comment after it stay answerable.
-const RATING_WINDOW_DAYS: i64 = 7;
-const RATING_COMMENT_MINUTES: i64 = 30;
 
 /// Where unanswered alerts also go: a staff chat reached through one of the project's
 /// Telegram channels.
@@ -119,24 +105,29 @@ impl Automation {
     }
 
     /// What the rules of one channel need at this moment.
-    pub fn ctx(&self, entry: Option<&crate::channels::ChannelEntry>) -> Ctx {
-        match entry {
-            Some(e) => Ctx {
-                rules: e.rules.clone(),
-                project: self.project(e.channel.project_id),
-                now: self.clock.now(),
-                helpdesk: e.bot.is_some(),
-                buttons: e.adapter.capabilities().buttons,
-                widget: e.channel.kind == "widget",
-            },
-            None => Ctx {
-                rules: Arc::default(),
-                project: Arc::default(),
-                now: self.clock.now(),
-                helpdesk: false,
-                buttons: false,
-                widget: false,
-            },
+    pub fn ctx(
+        &self,
+        project_id: i64,
+        rules: Arc<ChannelRules>,
+        helpdesk: bool,
+        buttons: bool,
+        widget: bool,
+    ) -> Ctx {
+        Ctx {
+            rules,
+            project: self.project(project_id),
+            now: self.clock.now(),
+            helpdesk,
+            buttons,
+            widget,
+        }
+    }
+
+    /// For a conversation whose channel is gone: no rules apply.
+    pub fn ctx_without_channel(&self) -> Ctx {
+        Ctx {
+            now: self.clock.now(),
+            ..Ctx::default()
         }
     }
 }
@@ -179,9 +170,9 @@ pub fn customer_wrote(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resu
     let (pid, cid, now) = (conv.project_id, conv.id, ctx.now);
     let open = ctx.project.is_open(now);
     let (kind, list) = match (open, r.off_hours) {
-        (false, OffHours::AutoReply) => (OFF_HOURS_REPLY, &r.off_hours_replies),
-        (false, OffHours::Bot) => (AUTO_REPLY, &Vec::new()),
-        _ => (AUTO_REPLY, &r.auto_replies),
+        (false, OffHours::AutoReply) => (TimerKind::OffHoursReply, &r.off_hours_replies),
+        (false, OffHours::Bot) => (TimerKind::AutoReply, &Vec::new()),
+        _ => (TimerKind::AutoReply, &r.auto_replies),
     };
     let answered = conv.last_operator_at.is_some();
     if !answered || r.auto_reply_after_operator {
@@ -199,7 +190,15 @@ pub fn customer_wrote(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resu
         }
     }
     if let Some(s) = r.unanswered_alert_after_secs {
-        timers::arm(conn, pid, cid, UNANSWERED, 0, now + secs(s), Arm::Keep)?;
+        timers::arm(
+            conn,
+            pid,
+            cid,
+            TimerKind::Unanswered,
+            0,
+            now + secs(s),
+            Arm::Keep,
+        )?;
     }
     if let Some(m) = &r.unread_message
         && conv.unread
@@ -208,14 +207,22 @@ pub fn customer_wrote(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resu
             conn,
             pid,
             cid,
-            WIDGET_UNREAD,
+            TimerKind::WidgetUnread,
             0,
             now + secs(m.after_secs),
             Arm::Keep,
         )?;
     }
     if let Some(s) = r.auto_close_after_secs {
-        timers::arm(conn, pid, cid, AUTO_CLOSE, 0, now + secs(s), Arm::Restart)?;
+        timers::arm(
+            conn,
+            pid,
+            cid,
+            TimerKind::AutoClose,
+            0,
+            now + secs(s),
+            Arm::Restart,
+        )?;
     }
     Ok(())
 }
@@ -229,7 +236,7 @@ pub fn operator_answered(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> R
             conn,
             conv.project_id,
             conv.id,
-            AUTO_CLOSE,
+            TimerKind::AutoClose,
             0,
             ctx.now + secs(s),
             Arm::Restart,
@@ -262,7 +269,7 @@ pub fn status_changed(
     // A resolved request that the rating closes was asked already.
     let asked = from == Status::Resolved && to == Status::Closed;
     if finished && !asked && !ctx.helpdesk && ctx.rating() && conv.rating.is_none() {
-        ask_rating(conn, ctx, conv)?;
+        rating::ask(conn, ctx, conv)?;
     }
     Ok(())
 }
@@ -277,7 +284,7 @@ pub fn operator_read(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resul
             conn,
             conv.project_id,
             conv.id,
-            WIDGET_UNANSWERED,
+            TimerKind::WidgetUnanswered,
             0,
             ctx.now + secs(m.after_secs),
             Arm::Keep,
@@ -289,67 +296,12 @@ pub fn operator_read(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resul
 /// A message the system sends on the team's behalf, shown in the thread like an operator's
 /// reply without an author. It does not count as an operator's answer.
 pub fn send_auto(conn: &mut DbConn, conv: &Conversation, text: &str) -> Result<i64> {
-    let mid = messages::insert(
-        conn,
-        &NewMessage {
-            project_id: conv.project_id,
-            conversation_id: conv.id,
-            kind: Kind::Operator,
-            author_id: None,
-            text,
-            delivery: delivery::PENDING,
-            dedup_key: None,
-            platform_id: None,
-            at: now(),
-        },
-    )?;
-    outbox::enqueue(conn, conv.project_id, mid, conv.channel_id)?;
-    Ok(mid)
+    thread::add_outgoing(conn, conv, None, text, &[], None)
 }
 
 fn customer_lang(conn: &mut DbConn, conv: &Conversation) -> Result<Lang> {
     let c = contacts::by_id(conn, conv.project_id, conv.contact_id)?;
     Ok(Lang::of(c.language.as_deref()))
-}
-
-/// Asks the customer of a chat channel to rate the conversation: star buttons, or digits
-/// where the platform has no buttons. The answer is taken while the RATING timer is pending.
-fn ask_rating(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<()> {
-    let Some((recipient, blocked)) = contacts::recipient(conn, conv)? else {
-        return Ok(());
-    };
-    if blocked {
-        return Ok(());
-    }
-    let lang = customer_lang(conn, conv)?;
-    let mut text = t(lang, "ask_stars").replace("{n}", &conv.number.to_string());
-    let keyboard = if ctx.buttons {
-        Some(Keyboard {
-            rows: vec![
-                (1..=5)
-                    .map(|n| Button {
-                        label: "⭐".repeat(n),
-                        data: format!("rating:{}:{n}", conv.id),
-                    })
-                    .collect(),
-            ],
-            request_phone: None,
-        })
-    } else {
-        text.push_str(&format!("\n{}", t(lang, "rate_by_digit")));
-        None
-    };
-    say(conn, ctx, conv, &recipient, text, keyboard)?;
-    timers::arm(
-        conn,
-        conv.project_id,
-        conv.id,
-        RATING,
-        0,
-        ctx.now + Duration::days(RATING_WINDOW_DAYS),
-        Arm::Restart,
-    )?;
-    Ok(())
 }
 
 /// Tells the customer something outside the conversation's messages: a bot message, or
@@ -366,142 +318,13 @@ fn say(
         send_auto(conn, conv, &text)?;
         return Ok(());
     }
-    let payload = serde_json::to_string(&DirectPayload { text, keyboard })
-        .map_err(|e| Error::internal(e.to_string()))?;
-    outbox::enqueue_direct(conn, conv.project_id, conv.channel_id, recipient, &payload)?;
-    Ok(())
-}
-
-/// What a chat channel's customer said, seen as an answer to a rating request.
-pub enum RatingAnswer {
-    Stars(i64, i32),
-    Comment(i64, String),
-    /// "No comment": the next message is an ordinary one again.
-    Skip(i64),
-}
-
-/// A star button ("rating:<conversation>:<n>") or the skip button ("rating_skip:<id>").
-pub fn parse_rating_button(data: &str) -> Option<RatingAnswer> {
-    if let Some(id) = data.strip_prefix("rating_skip:") {
-        return Some(RatingAnswer::Skip(id.parse().ok()?));
-    }
-    let rest = data.strip_prefix("rating:")?;
-    let (id, n) = rest.split_once(':')?;
-    Some(RatingAnswer::Stars(id.parse().ok()?, n.parse().ok()?))
-}
-
-/// A customer's text while a rating request or its comment window is open in this channel.
-pub fn rating_answer(
-    conn: &mut DbConn,
-    contact_id: i64,
-    channel_id: i64,
-    text: &str,
-) -> Result<Option<RatingAnswer>> {
-    let open =
-        timers::pending_for_contact(conn, contact_id, channel_id, &[RATING, RATING_COMMENT])?;
-    for (conv_id, kind) in open {
-        if kind == RATING {
-            let digit = text.trim().trim_end_matches(['⭐', '*']).trim();
-            if let Ok(n) = digit.parse::<i32>()
-                && (1..=5).contains(&n)
-            {
-                return Ok(Some(RatingAnswer::Stars(conv_id, n)));
-            }
-        } else if kind == RATING_COMMENT && !text.trim().is_empty() {
-            return Ok(Some(RatingAnswer::Comment(
-                conv_id,
-                text.trim().to_string(),
-            )));
-        }
-    }
-    Ok(None)
-}
-
-/// Records a chat channel's rating (or its comment) and thanks the customer. Only the
-/// customer of the conversation can rate it, once; a rating closes a resolved conversation.
-pub fn record_rating(
-    conn: &mut DbConn,
-    ctx: &Ctx,
-    project_id: i64,
-    contact_id: i64,
-    answer: RatingAnswer,
-) -> Result<()> {
-    let conv_id = match &answer {
-        RatingAnswer::Stars(c, _) | RatingAnswer::Comment(c, _) | RatingAnswer::Skip(c) => *c,
-    };
-    let conv = conversations::by_id(conn, project_id, conv_id)?;
-    if conv.contact_id != contact_id {
-        return Err(Error::not_found("conversation not found"));
-    }
-    let who = contacts::by_id(conn, conv.project_id, contact_id)?.name;
-    let lang = customer_lang(conn, &conv)?;
-    let (reply, keyboard) = match answer {
-        RatingAnswer::Stars(_, n) => {
-            if !(1..=5).contains(&n) {
-                return Err(Error::invalid("a rating is 1 to 5"));
-            }
-            if !timers::pending(conn, conv.id, RATING)? {
-                return Ok(());
-            }
-            timers::reset(conn, conv.id, &[RATING])?;
-            conversations::set_rating(conn, conv.id, n, None)?;
-            let ev = SystemEvent::Rated {
-                stars: n,
-                comment: None,
-                by: who.clone(),
-            };
-            messages::system(conn, conv.project_id, conv.id, &ev.to_json())?;
-            if conv.status()? == Status::Resolved {
-                crate::inbox::manage::transition(
-                    conn,
-                    ctx,
-                    &conv,
-                    Status::Closed,
-                    crate::domain::Actor::System,
-                    &who,
-                )?;
-            }
-            timers::arm(
-                conn,
-                conv.project_id,
-                conv.id,
-                RATING_COMMENT,
-                0,
-                ctx.now + Duration::minutes(RATING_COMMENT_MINUTES),
-                Arm::Restart,
-            )?;
-            let skip = ctx.buttons.then(|| Keyboard {
-                rows: vec![vec![Button {
-                    label: t(lang, "btn_skip").to_string(),
-                    data: format!("rating_skip:{}", conv.id),
-                }]],
-                request_phone: None,
-            });
-            (t(lang, "rated_chat_ask_comment"), skip)
-        }
-        RatingAnswer::Comment(_, text) => {
-            timers::reset(conn, conv.id, &[RATING_COMMENT])?;
-            let n = conv.rating.unwrap_or(0);
-            conversations::set_rating(conn, conv.id, n, Some(&text))?;
-            let ev = SystemEvent::Rated {
-                stars: n,
-                comment: Some(text),
-                by: who,
-            };
-            messages::system(conn, conv.project_id, conv.id, &ev.to_json())?;
-            (t(lang, "rated_chat_thanks"), None)
-        }
-        RatingAnswer::Skip(_) => {
-            if !timers::pending(conn, conv.id, RATING_COMMENT)? {
-                return Ok(());
-            }
-            timers::reset(conn, conv.id, &[RATING_COMMENT])?;
-            (t(lang, "rated_chat_thanks"), None)
-        }
-    };
-    if let Some((recipient, false)) = contacts::recipient(conn, &conv)? {
-        say(conn, ctx, &conv, &recipient, reply.to_string(), keyboard)?;
-    }
+    thread::say_direct(
+        conn,
+        conv.project_id,
+        conv.channel_id,
+        recipient,
+        &DirectPayload { text, keyboard },
+    )?;
     Ok(())
 }
 
@@ -525,10 +348,10 @@ fn unanswered(conv: &Conversation) -> bool {
 /// Does what a claimed timer is for. Runs in the transaction that marked it fired.
 pub fn fire(conn: &mut DbConn, ctx: &Ctx, timer: &timers::Timer) -> Result<()> {
     let conv = conversations::by_id(conn, timer.project_id, timer.conversation_id)?;
-    let status = conv.status()?;
-    match timer.kind.as_str() {
-        AUTO_REPLY | OFF_HOURS_REPLY => {
-            let list = if timer.kind == AUTO_REPLY {
+    let status = conv.status;
+    match timer.kind {
+        TimerKind::AutoReply | TimerKind::OffHoursReply => {
+            let list = if timer.kind == TimerKind::AutoReply {
                 &ctx.rules.auto_replies
             } else {
                 &ctx.rules.off_hours_replies
@@ -544,28 +367,21 @@ pub fn fire(conn: &mut DbConn, ctx: &Ctx, timer: &timers::Timer) -> Result<()> {
             let name = operator_name(conn, &conv, lang)?;
             send_auto(conn, &conv, &reply.text.replace("{NAME}", &name))?;
         }
-        AUTO_CLOSE => {
+        TimerKind::AutoClose => {
             if status.is_final() {
                 return Ok(());
             }
             let by = t(Lang::Ru, "auto_close_actor");
-            crate::inbox::manage::transition(
-                conn,
-                ctx,
-                &conv,
-                Status::Closed,
-                crate::domain::Actor::System,
-                by,
-            )?;
+            transition(conn, ctx, &conv, Status::Closed, Actor::System, by)?;
         }
-        UNANSWERED => {
+        TimerKind::Unanswered => {
             if status.is_final() || !unanswered(&conv) {
                 return Ok(());
             }
             alert_unanswered(conn, ctx, &conv, timer)?;
         }
-        WIDGET_UNREAD | WIDGET_UNANSWERED => {
-            let (message, wanted_unread) = if timer.kind == WIDGET_UNREAD {
+        TimerKind::WidgetUnread | TimerKind::WidgetUnanswered => {
+            let (message, wanted_unread) = if timer.kind == TimerKind::WidgetUnread {
                 (&ctx.rules.unread_message, true)
             } else {
                 (&ctx.rules.unanswered_message, false)
@@ -579,7 +395,7 @@ pub fn fire(conn: &mut DbConn, ctx: &Ctx, timer: &timers::Timer) -> Result<()> {
             send_auto(conn, &conv, &m.text)?;
         }
         // Rating windows just expire.
-        _ => {}
+        TimerKind::Rating | TimerKind::RatingComment => {}
     }
     Ok(())
 }
@@ -622,12 +438,16 @@ fn alert_unanswered(
         && let Some(channel) = crate::store::channels::by_key(conn, &alerts.channel)?
         && channel.project_id == conv.project_id
     {
-        let payload = serde_json::to_string(&DirectPayload {
-            text: notice.render(crate::i18n::Lang::Ru),
-            keyboard: None,
-        })
-        .map_err(|e| Error::internal(e.to_string()))?;
-        outbox::enqueue_direct(conn, conv.project_id, channel.id, &alerts.chat_id, &payload)?;
+        thread::say_direct(
+            conn,
+            conv.project_id,
+            channel.id,
+            &alerts.chat_id,
+            &DirectPayload {
+                text: crate::i18n::events::notice(&notice, Lang::Ru),
+                keyboard: None,
+            },
+        )?;
     }
     tracing::info!(
         conversation = conv.id,

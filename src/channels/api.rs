@@ -89,8 +89,8 @@ impl ChannelAdapter for ApiChannel {
         self
     }
 
-    fn kind(&self) -> &'static str {
-        "api"
+    fn kind(&self) -> super::ChannelKind {
+        super::ChannelKind::Api
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -271,8 +271,8 @@ fn to_inbound(v: &Value, our_id: i64) -> Option<Inbound> {
 }
 
 impl ChannelAdapter for Avito {
-    fn kind(&self) -> &'static str {
-        "avito"
+    fn kind(&self) -> super::ChannelKind {
+        super::ChannelKind::Avito
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -8,8 +8,6 @@ pub mod avito;
 pub mod common;
 pub mod download;
 pub mod ok;
-pub mod polling;
-pub mod registry;
 pub mod secret_path;
 pub mod telegram;
 pub mod viber;
@@ -26,7 +24,7 @@ use serde::Serialize;
 use crate::store::attachments::StoredFile;
 use crate::store::contacts::ContactHint;
 
-pub use registry::{ChannelEntry, Registry};
+pub use crate::domain::ChannelKind;
 
 /// A platform request as it arrived, free of actix types.
 #[derive(Clone, Debug, Default)]
@@ -68,12 +66,20 @@ pub enum InboundEvent {
     },
     /// The customer blocked the bot or unsubscribed: stop delivering to them.
     Blocked,
-    /// The customer pressed one of the bot's buttons.
+    /// The customer pressed one of the bot's buttons (`data` as the platform returned it;
+    /// `Press::parse` says what it means).
     Button { data: String },
+    /// The customer shared a contact card. `own` is set when the platform proves it is the
+    /// sender's own number (then the hint carries the phone too).
+    Contact {
+        name: String,
+        phone: String,
+        own: bool,
+    },
     /// The platform reports what happened to one of our messages (delivered, read, failed).
     Status {
         platform_id: String,
-        state: String,
+        state: crate::domain::Delivery,
         error: Option<String>,
     },
     /// A message in a group chat that mentions the bot or is a command to it.
@@ -89,6 +95,31 @@ pub enum InboundEvent {
         /// How customers find the bot for a private chat ("@support_bot").
         bot_handle: String,
     },
+}
+
+/// A contact card as a platform delivers it: (name, phone, proven to be the sender's own).
+pub type Card = (String, String, bool);
+
+impl InboundEvent {
+    /// What a platform message becomes: the contact card it carried, or the message itself
+    /// (a card that came with files is kept as text beside them).
+    pub fn message_or_card(text: String, remote: Vec<RemoteFile>, card: Option<Card>) -> Self {
+        match card {
+            Some((name, phone, own)) if remote.is_empty() => {
+                InboundEvent::Contact { name, phone, own }
+            }
+            Some((name, phone, _)) => InboundEvent::Message {
+                text: crate::i18n::customer::contact_card(&name, &phone),
+                files: Vec::new(),
+                remote,
+            },
+            None => InboundEvent::Message {
+                text,
+                files: Vec::new(),
+                remote,
+            },
+        }
+    }
 }
 
 #[derive(Clone, Debug)]
@@ -154,6 +185,15 @@ pub struct Keyboard {
     /// Label of a "share my phone number" button, where the platform has one.
     #[serde(default)]
     pub request_phone: Option<String>,
+}
+
+/// A bot message's payload as stored in its outbox row (menus and notices outside a
+/// conversation's messages).
+#[derive(Clone, Debug, PartialEq, serde::Serialize, serde::Deserialize)]
+pub struct DirectPayload {
+    pub text: String,
+    #[serde(default)]
+    pub keyboard: Option<Keyboard>,
 }
 
 /// An approved WhatsApp template: the only thing that may be sent outside the 24-hour
@@ -306,7 +346,7 @@ pub struct Capabilities {
 }
 
 pub trait ChannelAdapter: Send + Sync {
-    fn kind(&self) -> &'static str;
+    fn kind(&self) -> ChannelKind;
     /// For platform-specific background work (Telegram's poller) on the shared instance.
     fn as_any(&self) -> &dyn std::any::Any;
     fn capabilities(&self) -> Capabilities;
@@ -354,83 +394,25 @@ pub trait ChannelAdapter: Send + Sync {
     }
 }
 
-/// Channel kinds this build understands, for config validation.
-pub const KINDS: [&str; 8] = [
-    "widget", "api", "telegram", "vk", "viber", "whatsapp", "ok", "avito",
-];
-
-/// Builds the adapter for a stored channel from its kind and JSON config.
-pub fn build_adapter(
-    kind: &str,
+/// Builds the adapter for a channel from its kind and JSON config (the platform's own keys;
+/// the bot's and automation's keys are checked by the registry).
+pub fn adapter(
+    kind: ChannelKind,
     name: &str,
     config: &serde_json::Value,
     http: &reqwest::Client,
 ) -> Result<std::sync::Arc<dyn ChannelAdapter>, String> {
-    let bot = if kind != "widget" {
-        crate::bot::BotConfig::from_config(config)?
-    } else {
-        None
-    };
-    let rules = crate::automation::ChannelRules::from_config(config)?;
-    if kind != "widget" && rules.widget_only() {
-        return Err(
-            "greeting, unread_message, unanswered_message and contact_request are for widget channels"
-                .into(),
-        );
-    }
-    let adapter = adapter_of(kind, name, config, http)?;
-    if bot.is_some_and(|b| b.registration == crate::bot::Registration::Phone)
-        && !adapter.capabilities().verified_phone
-    {
-        return Err(format!(
-            "registration = \"phone\" is not available for kind \"{kind}\": the platform does not prove that a shared number is the sender's own (Telegram and WhatsApp do); use registration = \"open\""
-        ));
-    }
-    Ok(adapter)
-}
-
-fn adapter_of(
-    kind: &str,
-    name: &str,
-    config: &serde_json::Value,
-    http: &reqwest::Client,
-) -> Result<std::sync::Arc<dyn ChannelAdapter>, String> {
-    match kind {
-        "widget" => Ok(std::sync::Arc::new(widget::Widget::new(name))),
-        "api" => Ok(std::sync::Arc::new(api::ApiChannel::from_config(
-            name,
-            config,
-            http.clone(),
-        )?)),
-        "telegram" => Ok(std::sync::Arc::new(telegram::Telegram::from_config(
-            name,
-            config,
-            http.clone(),
-        )?)),
-        "vk" => Ok(std::sync::Arc::new(vk::Vk::from_config(
-            config,
-            http.clone(),
-        )?)),
-        "viber" => Ok(std::sync::Arc::new(viber::Viber::from_config(
-            name,
-            config,
-            http.clone(),
-        )?)),
-        "whatsapp" => Ok(std::sync::Arc::new(whatsapp::WhatsApp::from_config(
-            config,
-            http.clone(),
-        )?)),
-        "ok" => Ok(std::sync::Arc::new(ok::Ok::from_config(
-            config,
-            http.clone(),
-        )?)),
-        "avito" => Ok(std::sync::Arc::new(avito::Avito::from_config(
-            config,
-            http.clone(),
-        )?)),
-        other => Err(format!(
-            "unknown channel kind \"{other}\"; this version supports: {}",
-            KINDS.join(", ")
-        )),
-    }
+    use std::sync::Arc;
+    Ok(match kind {
+        ChannelKind::Widget => Arc::new(widget::Widget::new(name)),
+        ChannelKind::Api => Arc::new(api::ApiChannel::from_config(name, config, http.clone())?),
+        ChannelKind::Telegram => {
+            Arc::new(telegram::Telegram::from_config(name, config, http.clone())?)
+        }
+        ChannelKind::Vk => Arc::new(vk::Vk::from_config(config, http.clone())?),
+        ChannelKind::Viber => Arc::new(viber::Viber::from_config(name, config, http.clone())?),
+        ChannelKind::Whatsapp => Arc::new(whatsapp::WhatsApp::from_config(config, http.clone())?),
+        ChannelKind::Ok => Arc::new(ok::Ok::from_config(config, http.clone())?),
+        ChannelKind::Avito => Arc::new(avito::Avito::from_config(config, http.clone())?),
+    })
 }

@@ -106,6 +106,7 @@ fn to_inbound(ev: &Value) -> Option<Inbound> {
             let m = &ev["message"];
             let mut text = m["text"].as_str().unwrap_or_default().to_string();
             let mut remote = Vec::new();
+            let mut card = None;
             for a in m["attachments"].as_array().cloned().unwrap_or_default() {
                 let p = &a["payload"];
                 match a["type"].as_str().unwrap_or_default() {
@@ -118,10 +119,11 @@ fn to_inbound(ev: &Value) -> Option<Inbound> {
                     "CONTACT" => {
                         let number =
                             super::common::normalize_phone(p["phone"].as_str().unwrap_or_default());
-                        text = format!(
-                            "📞 Контакт: {} {number}",
-                            p["name"].as_str().unwrap_or_default()
-                        );
+                        card = Some((
+                            p["name"].as_str().unwrap_or_default().to_string(),
+                            number,
+                            false,
+                        ));
                     }
                     "LOCATION" => {
                         text = format!("📍 Геопозиция: {}, {}", p["latitude"], p["longitude"]);
@@ -141,11 +143,7 @@ fn to_inbound(ev: &Value) -> Option<Inbound> {
                     ..ContactHint::default()
                 },
                 platform_message_id: m["mid"].as_str().map(str::to_string),
-                event: InboundEvent::Message {
-                    text: text.trim().to_string(),
-                    files: Vec::new(),
-                    remote,
-                },
+                event: InboundEvent::message_or_card(text.trim().to_string(), remote, card),
             })
         }
         "MESSAGE_CALLBACK" => Some(Inbound {
@@ -164,8 +162,8 @@ fn to_inbound(ev: &Value) -> Option<Inbound> {
 }
 
 impl ChannelAdapter for Ok {
-    fn kind(&self) -> &'static str {
-        "ok"
+    fn kind(&self) -> super::ChannelKind {
+        super::ChannelKind::Ok
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -89,7 +89,6 @@ impl Telegram {
                 "api_base \"{api_base}\" must start with http:// or https://"
             ));
         }
-        crate::bot::BotConfig::from_config(config)?;
         let show_operator_name = match config.get("show_operator_name") {
             None => true,
             Some(Value::Bool(b)) => *b,
@@ -471,6 +470,7 @@ fn message_to_inbound(m: &Message, edited: bool) -> Option<Inbound> {
         .unwrap_or_default();
     let mut remote = Vec::new();
     let mut phone = None;
+    let mut card = None;
     if let Some(sizes) = &m.photo
         && let Some(largest) = sizes
             .iter()
@@ -535,14 +535,16 @@ fn message_to_inbound(m: &Message, edited: bool) -> Option<Inbound> {
     }
     if let Some(c) = &m.contact {
         let number = super::common::normalize_phone(&c.phone_number);
-        text = format!(
-            "📞 Контакт: {} {number}",
-            full_name(&c.first_name, c.last_name.as_deref())
-        );
         // Only the customer's own number identifies them; a forwarded card is just data.
-        if from.is_some_and(|f| c.user_id == Some(f.id)) {
-            phone = Some(number);
+        let own = from.is_some_and(|f| c.user_id == Some(f.id));
+        if own {
+            phone = Some(number.clone());
         }
+        card = Some((
+            full_name(&c.first_name, c.last_name.as_deref()),
+            number,
+            own,
+        ));
     }
     if edited {
         text = format!("✏️ {text}");
@@ -569,17 +571,13 @@ fn message_to_inbound(m: &Message, edited: bool) -> Option<Inbound> {
             language: from.and_then(|f| f.language_code.clone()),
         },
         platform_message_id: Some(platform_message_id),
-        event: InboundEvent::Message {
-            text,
-            files: Vec::new(),
-            remote,
-        },
+        event: InboundEvent::message_or_card(text, remote, card),
     })
 }
 
 impl ChannelAdapter for Telegram {
-    fn kind(&self) -> &'static str {
-        "telegram"
+    fn kind(&self) -> super::ChannelKind {
+        super::ChannelKind::Telegram
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -11,6 +11,7 @@ use super::{
     AccountInfo, Capabilities, ChannelAdapter, Inbound, InboundEvent, Keyboard, Outbound, Parsed,
     RawRequest, RemoteFile, SendError, Sent, WebhookError, WebhookReply,
 };
+use crate::domain::{Delivery, Press};
 use crate::store::contacts::ContactHint;
 
 pub const MAX_TEXT_CHARS: usize = 7000;
@@ -53,7 +54,9 @@ impl Viber {
                 "welcome_message must be at most {MAX_TEXT_CHARS} characters"
             ));
         }
-        let helpdesk = crate::bot::BotConfig::from_config(config)?.is_some();
+        // The bot's keys are checked with the bot's other settings; here only whether it
+        // greets customers.
+        let helpdesk = super::common::opt_str(config, "routing")?.as_deref() == Some("helpdesk");
         Ok(Viber {
             welcome_message,
             helpdesk,
@@ -91,8 +94,8 @@ impl Viber {
     /// The welcome shown when a customer opens the chat: the configured text, or the bot's
     /// greeting and first buttons when the bot answers this channel.
     fn welcome(&self, ev: &Value) -> Value {
-        let lang = crate::bot::texts::Lang::of(ev["user"]["language"].as_str());
-        let t = |k| crate::bot::texts::t(lang, k).to_string();
+        let lang = crate::i18n::Lang::of(ev["user"]["language"].as_str());
+        let t = |k| crate::i18n::customer::t(lang, k).to_string();
         let text = match (&self.welcome_message, self.helpdesk) {
             (Some(w), _) => w.clone(),
             (None, true) => t("welcome"),
@@ -101,12 +104,15 @@ impl Viber {
         let mut body =
             json!({ "sender": { "name": self.sender_name }, "type": "text", "text": text });
         if self.helpdesk {
-            let b = |k, data: &str| super::Button {
+            let b = |k, press: Press| super::Button {
                 label: t(k),
-                data: data.to_string(),
+                data: press.to_string(),
             };
             body["keyboard"] = keyboard_json(&Keyboard {
-                rows: vec![vec![b("btn_new", "new")], vec![b("btn_status", "status")]],
+                rows: vec![
+                    vec![b("btn_new", Press::New)],
+                    vec![b("btn_status", Press::Status)],
+                ],
                 request_phone: None,
             });
         }
@@ -175,6 +181,7 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
         });
     }
     let mut remote = Vec::new();
+    let mut card = None;
     match m["type"].as_str().unwrap_or_default() {
         "picture" => remote.push(RemoteFile {
             id: m["media"].as_str()?.to_string(),
@@ -205,11 +212,15 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
             let number = super::common::normalize_phone(
                 m["contact"]["phone_number"].as_str().unwrap_or_default(),
             );
-            text = format!(
-                "📞 Контакт: {} {number}",
-                m["contact"]["name"].as_str().unwrap_or_default()
-            );
             // Not taken as the sender's own: a contact card can carry anyone's number.
+            card = Some((
+                m["contact"]["name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                number,
+                false,
+            ));
         }
         "url" => text = m["media"].as_str().unwrap_or_default().to_string(),
         _ => {}
@@ -221,11 +232,7 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
         external_user_id: user,
         contact: hint,
         platform_message_id: Some(token),
-        event: InboundEvent::Message {
-            text,
-            files: Vec::new(),
-            remote,
-        },
+        event: InboundEvent::message_or_card(text, remote, card),
     })
 }
 
@@ -264,8 +271,8 @@ fn keyboard_json(k: &Keyboard) -> Value {
 }
 
 impl ChannelAdapter for Viber {
-    fn kind(&self) -> &'static str {
-        "viber"
+    fn kind(&self) -> super::ChannelKind {
+        super::ChannelKind::Viber
     }
 
     fn as_any(&self) -> &dyn std::any::Any {
@@ -296,14 +303,14 @@ impl ChannelAdapter for Viber {
         check_fresh(&ev, chrono::Utc::now().timestamp_millis())?;
         let user = ev["user_id"].as_str().map(str::to_string);
         let token = token_of(&ev["message_token"]);
-        let status = |state: &str| -> Option<Inbound> {
+        let status = |state: Delivery| -> Option<Inbound> {
             Some(Inbound {
                 external_user_id: user.clone()?,
                 contact: ContactHint::default(),
                 platform_message_id: None,
                 event: InboundEvent::Status {
                     platform_id: token.clone()?,
-                    state: state.to_string(),
+                    state,
                     error: ev["desc"].as_str().map(str::to_string),
                 },
             })
@@ -331,9 +338,12 @@ impl ChannelAdapter for Viber {
                     .collect(),
                 Vec::new(),
             ),
-            "delivered" => (status("delivered").into_iter().collect(), Vec::new()),
-            "seen" => (status("read").into_iter().collect(), Vec::new()),
-            "failed" => (status("failed").into_iter().collect(), Vec::new()),
+            "delivered" => (
+                status(Delivery::Delivered).into_iter().collect(),
+                Vec::new(),
+            ),
+            "seen" => (status(Delivery::Read).into_iter().collect(), Vec::new()),
+            "failed" => (status(Delivery::Failed).into_iter().collect(), Vec::new()),
             "conversation_started" => {
                 return Ok(Parsed {
                     inbound: Vec::new(),

@@ -372,8 +372,8 @@ fn keyboard_json(k: &super::Keyboard) -> String {
 }
 
 impl ChannelAdapter for Vk {
-    fn kind(&self) -> &'static str {
-        "vk"
+    fn kind(&self) -> super::ChannelKind {
+        super::ChannelKind::Vk
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

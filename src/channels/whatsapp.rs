@@ -186,8 +186,9 @@ fn message_to_inbound(m: &Value, names: &HashMap<String, String>) -> Option<Inbo
             },
         });
     }
-    let mut text: String;
+    let mut text = String::new();
     let mut remote = Vec::new();
+    let mut card = None;
     match kind {
         "text" => text = m["text"]["body"].as_str().unwrap_or_default().to_string(),
         "image" | "document" | "audio" | "video" | "sticker" => {
@@ -209,11 +210,14 @@ fn message_to_inbound(m: &Value, names: &HashMap<String, String>) -> Option<Inbo
                 .as_array()
                 .map(|p| p.iter().filter_map(|x| x["phone"].as_str()).collect())
                 .unwrap_or_default();
-            text = format!(
-                "📞 Контакт: {} {}",
-                c["name"]["formatted_name"].as_str().unwrap_or_default(),
-                phones.join(", ")
-            );
+            card = Some((
+                c["name"]["formatted_name"]
+                    .as_str()
+                    .unwrap_or_default()
+                    .to_string(),
+                phones.join(", "),
+                false,
+            ));
         }
         "reaction" | "system" => return None,
         other => text = format!("[Сообщение типа {other}]"),
@@ -225,20 +229,17 @@ fn message_to_inbound(m: &Value, names: &HashMap<String, String>) -> Option<Inbo
         external_user_id: from,
         contact: hint,
         platform_message_id: Some(id),
-        event: InboundEvent::Message {
-            text,
-            files: Vec::new(),
-            remote,
-        },
+        event: InboundEvent::message_or_card(text, remote, card),
     })
 }
 
 fn status_to_inbound(s: &Value) -> Option<Inbound> {
+    use crate::domain::Delivery;
     let state = match s["status"].as_str()? {
-        "sent" => "sent",
-        "delivered" => "delivered",
-        "read" | "played" => "read",
-        "failed" => "failed",
+        "sent" => Delivery::Sent,
+        "delivered" => Delivery::Delivered,
+        "read" | "played" => Delivery::Read,
+        "failed" => Delivery::Failed,
         _ => return None,
     };
     let error = s["errors"][0].as_object().map(|e| {
@@ -252,7 +253,7 @@ fn status_to_inbound(s: &Value) -> Option<Inbound> {
         platform_message_id: None,
         event: InboundEvent::Status {
             platform_id: s["id"].as_str()?.to_string(),
-            state: state.to_string(),
+            state,
             error,
         },
     })
@@ -287,8 +288,8 @@ fn interactive(text: &str, k: &Keyboard) -> Value {
 }
 
 impl ChannelAdapter for WhatsApp {
-    fn kind(&self) -> &'static str {
-        "whatsapp"
+    fn kind(&self) -> super::ChannelKind {
+        super::ChannelKind::Whatsapp
     }
 
     fn as_any(&self) -> &dyn std::any::Any {

@@ -100,8 +100,8 @@ impl ChannelAdapter for Widget {
         self
     }
 
-    fn kind(&self) -> &'static str {
-        "widget"
+    fn kind(&self) -> super::ChannelKind {
+        super::ChannelKind::Widget
     }
 
     fn capabilities(&self) -> Capabilities {

@@ -65,21 +65,14 @@ impl Status {
         )
     }
 
+    /// Resolved or closed: the customer may ask about it or rate it.
+    pub fn is_done(self) -> bool {
+        matches!(self, Status::Resolved | Status::Closed)
+    }
+
     /// Finished for good: a new customer message starts a new conversation.
     pub fn is_final(self) -> bool {
         matches!(self, Status::Closed | Status::Cancelled)
-    }
-
-    pub fn label_ru(self) -> &'static str {
-        match self {
-            Status::New => "Новое",
-            Status::Open => "В работе",
-            Status::Pending => "Ждёт клиента",
-            Status::Resolved => "Решено",
-            Status::Closed => "Закрыто",
-            Status::Cancelled => "Отменено",
-            Status::Reopened => "Возвращено в работу",
-        }
     }
 
     /// The one place that says which status changes are allowed, and for whom.
@@ -122,6 +115,19 @@ impl Status {
     }
 }
 
+impl TryFrom<String> for Status {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Status, Error> {
+        Status::parse(&s)
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Priority {
@@ -157,6 +163,19 @@ impl Priority {
                     "unknown priority \"{s}\"; expected one of: low, normal, high, urgent"
                 ))
             })
+    }
+}
+
+impl TryFrom<String> for Priority {
+    type Error = Error;
+    fn try_from(s: String) -> Result<Priority, Error> {
+        Priority::parse(&s)
+    }
+}
+
+impl std::fmt::Display for Priority {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
     }
 }
 

@@ -1,9 +1,9 @@
-//! System events recorded in a thread. Stored as JSON so each reader (console in Russian or
-//! English, API) renders them in its own language.
+//! System events recorded in a thread and console notices. Stored as JSON so each reader
+//! (console in Russian or English, API) renders them in its own language (`i18n::events`).
 
 use serde::{Deserialize, Serialize};
 
-use crate::i18n::Lang;
+use super::{Priority, Status};
 
 #[derive(Clone, Debug, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -12,8 +12,8 @@ pub enum SystemEvent {
         channel: String,
     },
     Status {
-        from: String,
-        to: String,
+        from: Status,
+        to: Status,
         by: String,
     },
     Assigned {
@@ -25,8 +25,8 @@ pub enum SystemEvent {
         by: String,
     },
     Priority {
-        from: String,
-        to: String,
+        from: Priority,
+        to: Priority,
         by: String,
     },
     Due {
@@ -44,68 +44,9 @@ pub enum SystemEvent {
     Blocked,
 }
 
-fn status_label(s: &str, lang: Lang) -> String {
-    match (crate::domain::Status::parse(s), lang) {
-        (Ok(st), Lang::Ru) => st.label_ru().to_string(),
-        _ => s.to_string(),
-    }
-}
-
 impl SystemEvent {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
-    }
-
-    /// Renders a stored system message; text that is not an event is shown as it is.
-    pub fn render_stored(text: &str, lang: Lang) -> String {
-        match serde_json::from_str::<SystemEvent>(text) {
-            Ok(e) => e.render(lang),
-            Err(_) => text.to_string(),
-        }
-    }
-
-    pub fn render(&self, lang: Lang) -> String {
-        use SystemEvent::*;
-        match (self, lang) {
-            (Created { channel }, Lang::Ru) => format!("Обращение создано: {channel}"),
-            (Created { channel }, Lang::En) => format!("Conversation created via {channel}"),
-            (Status { from, to, by }, Lang::Ru) => format!(
-                "Статус: {} → {} ({by})",
-                status_label(from, lang),
-                status_label(to, lang)
-            ),
-            (Status { from, to, by }, Lang::En) => format!("Status: {from} → {to} ({by})"),
-            (Assigned { to: Some(t), by }, Lang::Ru) => format!("Назначено: {t} ({by})"),
-            (Assigned { to: Some(t), by }, Lang::En) => format!("Assigned to {t} ({by})"),
-            (Assigned { to: None, by }, Lang::Ru) => format!("Исполнитель снят ({by})"),
-            (Assigned { to: None, by }, Lang::En) => format!("Unassigned ({by})"),
-            (Team { to: Some(t), by }, Lang::Ru) => format!("Команда: {t} ({by})"),
-            (Team { to: Some(t), by }, Lang::En) => format!("Team: {t} ({by})"),
-            (Team { to: None, by }, Lang::Ru) => format!("Команда снята ({by})"),
-            (Team { to: None, by }, Lang::En) => format!("Team removed ({by})"),
-            (Priority { from, to, by }, Lang::Ru) => format!("Приоритет: {from} → {to} ({by})"),
-            (Priority { from, to, by }, Lang::En) => format!("Priority: {from} → {to} ({by})"),
-            (Due { due: Some(d), by }, Lang::Ru) => format!("Срок: {d} ({by})"),
-            (Due { due: Some(d), by }, Lang::En) => format!("Due date: {d} ({by})"),
-            (Due { due: None, by }, Lang::Ru) => format!("Срок снят ({by})"),
-            (Due { due: None, by }, Lang::En) => format!("Due date removed ({by})"),
-            (Rated { stars, comment, by }, Lang::Ru) => match comment {
-                Some(c) => format!("Оценка {}: «{c}» ({by})", "★".repeat(*stars as usize)),
-                None => format!("Оценка {} ({by})", "★".repeat(*stars as usize)),
-            },
-            (Rated { stars, comment, by }, Lang::En) => match comment {
-                Some(c) => format!("Rated {}: \"{c}\" ({by})", "★".repeat(*stars as usize)),
-                None => format!("Rated {} ({by})", "★".repeat(*stars as usize)),
-            },
-            (DeliveryFailed { error }, Lang::Ru) => format!("Сообщение не доставлено: {error}"),
-            (DeliveryFailed { error }, Lang::En) => format!("Message not delivered: {error}"),
-            (Blocked, Lang::Ru) => {
-                "Клиент заблокировал бота или отписался: сообщения ему не доставляются".into()
-            }
-            (Blocked, Lang::En) => {
-                "The customer blocked the bot or unsubscribed: messages are not delivered".into()
-            }
-        }
     }
 }
 
@@ -138,70 +79,5 @@ pub enum Notice {
 impl Notice {
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
-    }
-
-    pub fn render_stored(text: &str, lang: Lang) -> String {
-        match serde_json::from_str::<Notice>(text) {
-            Ok(n) => n.render(lang),
-            Err(_) => text.to_string(),
-        }
-    }
-
-    pub fn render(&self, lang: Lang) -> String {
-        use Notice::*;
-        match (self, lang) {
-            (
-                Comment {
-                    number,
-                    by,
-                    preview,
-                },
-                Lang::Ru,
-            ) => format!("💬 {by} добавил(а) комментарий к #{number}: {preview}"),
-            (
-                Comment {
-                    number,
-                    by,
-                    preview,
-                },
-                Lang::En,
-            ) => format!("💬 {by} commented on #{number}: {preview}"),
-            (
-                VipRequest {
-                    number,
-                    organization,
-                    by,
-                },
-                Lang::Ru,
-            ) => format!("⭐ Новая заявка #{number} от VIP-организации {organization} ({by})"),
-            (
-                VipRequest {
-                    number,
-                    organization,
-                    by,
-                },
-                Lang::En,
-            ) => format!("⭐ New request #{number} from VIP organization {organization} ({by})"),
-            (ContactMe { number, by }, Lang::Ru) => format!("📞 {by} просит связаться (#{number})"),
-            (ContactMe { number, by }, Lang::En) => {
-                format!("📞 {by} asks to be contacted (#{number})")
-            }
-            (
-                Unanswered {
-                    number,
-                    minutes,
-                    by,
-                },
-                Lang::Ru,
-            ) => format!("⏰ #{number}: {by} ждёт ответа больше {minutes} мин"),
-            (
-                Unanswered {
-                    number,
-                    minutes,
-                    by,
-                },
-                Lang::En,
-            ) => format!("⏰ #{number}: {by} has waited for an answer over {minutes} min"),
-        }
     }
 }

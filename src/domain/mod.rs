@@ -1,9 +1,15 @@
-//! Plain types and rules with no I/O.
+//! Plain data and rules with no I/O and no rendering (texts are in `i18n`).
 
 pub mod conversation;
 pub mod event;
+pub mod kinds;
+pub mod press;
+pub mod received;
 pub mod role;
 pub mod text;
 
 pub use conversation::{Actor, Priority, Status};
+pub use kinds::{ChannelKind, Delivery, MessageKind, TimerKind};
+pub use press::Press;
+pub use received::Received;
 pub use role::Role;

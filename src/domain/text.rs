@@ -1,5 +1,8 @@
 //! Small text rules shared by every channel.
 
+/// How long a subject taken from the first message may be.
+pub const SUBJECT_CHARS: usize = 50;
+
 /// Subject of a new conversation: the first line, at most `max` characters (not bytes).
 pub fn subject_from(text: &str, max: usize) -> String {
     let line = text

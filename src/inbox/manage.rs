@@ -3,14 +3,16 @@
 use chrono::NaiveDateTime;
 
 use super::Inbox;
-use crate::automation;
+use super::registry::auto_ctx;
+use crate::automation::{self, transition};
 use crate::bot;
 use crate::bus::{Event, EventKind};
 use crate::domain::event::SystemEvent;
 use crate::domain::{Actor, Priority, Status};
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{DbConn, messages, teams, users};
+use crate::store::{teams, users};
+use crate::thread;
 
 /// The person acting, in the project they act in.
 #[derive(Clone, Debug)]
@@ -31,28 +33,6 @@ pub struct Changes {
     pub priority: Option<Priority>,
     /// Some(None) removes the due date.
     pub due_at: Option<Option<NaiveDateTime>>,
-}
-
-/// Every status change goes through here, whoever makes it (operator, customer, bot,
-/// timer): the rule check, the thread's record and what automation does about it.
-pub fn transition(
-    conn: &mut DbConn,
-    ctx: &automation::Ctx,
-    conv: &Conversation,
-    to: Status,
-    actor: Actor,
-    by: &str,
-) -> Result<()> {
-    let from = conv.status()?;
-    from.can_change(to, actor)?;
-    conversations::set_status(conn, conv.id, to)?;
-    let ev = SystemEvent::Status {
-        from: from.as_str().into(),
-        to: to.as_str().into(),
-        by: by.to_string(),
-    };
-    messages::system(conn, conv.project_id, conv.id, &ev.to_json())?;
-    automation::status_changed(conn, ctx, conv, from, to)
 }
 
 impl Inbox {
@@ -96,7 +76,7 @@ impl Inbox {
                         to: to_name,
                         by: op2.name.clone(),
                     };
-                    messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                    thread::record(conn, &conv, &ev)?;
                 }
                 if let Some(t) = ch.team
                     && t != conv.team_id
@@ -110,18 +90,18 @@ impl Inbox {
                         to,
                         by: op2.name.clone(),
                     };
-                    messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                    thread::record(conn, &conv, &ev)?;
                 }
                 if let Some(p) = ch.priority
-                    && p.as_str() != conv.priority
+                    && p != conv.priority
                 {
                     conversations::set_priority(conn, conv.id, p)?;
                     let ev = SystemEvent::Priority {
-                        from: conv.priority.clone(),
-                        to: p.as_str().into(),
+                        from: conv.priority,
+                        to: p,
                         by: op2.name.clone(),
                     };
-                    messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                    thread::record(conn, &conv, &ev)?;
                 }
                 if let Some(d) = ch.due_at
                     && d != conv.due_at
@@ -135,10 +115,10 @@ impl Inbox {
                         due: d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()),
                         by: op2.name.clone(),
                     };
-                    messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
+                    thread::record(conn, &conv, &ev)?;
                 }
                 if let Some(s) = ch.status {
-                    let ctx = auto.ctx(entry.as_deref());
+                    let ctx = auto_ctx(&auto, entry.as_deref());
                     transition(conn, &ctx, &conv, s, Actor::Operator, &op2.name)?;
                     // Automation may have queued a closing message or a rating request.
                     said = true;
@@ -169,7 +149,7 @@ impl Inbox {
                 let c = conversations::by_id(conn, project_id, conversation_id)?;
                 if c.unread {
                     conversations::mark_read(conn, c.id)?;
-                    let ctx = auto.ctx(registry.by_id(c.channel_id).as_deref());
+                    let ctx = auto_ctx(&auto, registry.by_id(c.channel_id).as_deref());
                     automation::operator_read(conn, &ctx, &c)?;
                 }
                 Ok(c)

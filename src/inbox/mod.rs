@@ -1,7 +1,10 @@
-//! Use cases: what happens when a customer writes and when an operator acts.
+//! Use cases: what happens when a customer writes and when an operator acts, and the
+//! registry that joins each channel's adapter to its bot and automation settings.
 
+pub mod commit_queue;
 pub mod manage;
 pub mod receive;
+pub mod registry;
 pub mod reply;
 
 use std::sync::Arc;
@@ -9,12 +12,12 @@ use std::sync::Arc;
 use tokio::sync::{Notify, mpsc};
 
 use crate::bus::Bus;
-use crate::channels::Registry;
 use crate::files::FileStore;
 use crate::metrics::Metrics;
 use crate::store::Store;
+pub use registry::{ChannelEntry, Registry};
 
-pub use receive::Received;
+pub use crate::domain::Received;
 
 #[derive(Clone)]
 pub struct Inbox {
@@ -28,7 +31,7 @@ pub struct Inbox {
     pub automation: Arc<crate::automation::Automation>,
     /// One queue per committer; a customer's messages always take the same one, so they
     /// commit in the order the platform sent them whatever the number of committers.
-    ingest: Arc<Vec<mpsc::Sender<receive::Job>>>,
+    ingest: Arc<Vec<mpsc::Sender<commit_queue::Job>>>,
     pub outbox_wake: Arc<Notify>,
     /// Wakes the fetcher when a message arrived with files still on the platform.
     pub fetch_wake: Arc<Notify>,
@@ -44,8 +47,8 @@ impl Inbox {
         downloads: crate::channels::download::Downloader,
         metrics: Arc<Metrics>,
         automation: Arc<crate::automation::Automation>,
-    ) -> (Inbox, Vec<mpsc::Receiver<receive::Job>>) {
-        let committers = receive::committers(store.backend);
+    ) -> (Inbox, Vec<mpsc::Receiver<commit_queue::Job>>) {
+        let committers = commit_queue::committers(store.backend);
         let (txs, rxs): (Vec<_>, Vec<_>) = (0..committers)
             .map(|_| mpsc::channel(16_384 / committers))
             .unzip();
@@ -64,5 +67,12 @@ impl Inbox {
             },
             rxs,
         )
+    }
+}
+
+impl Inbox {
+    /// What automation needs of this conversation's channel now.
+    pub fn auto_ctx(&self, channel_id: i64) -> crate::automation::Ctx {
+        registry::auto_ctx(&self.automation, self.registry.by_id(channel_id).as_deref())
     }
 }

@@ -1,49 +1,22 @@
-//! Inbound path. Requests hand their messages to one committer task that writes whatever has
-//! queued up in a single transaction (group commit), then answers each request. A request is
-//! answered only after its message is committed; one bad item fails alone (see commit_batch).
+//! Inbound path: what one batch of inbound values does to the database. Known rows are read
+//! for the whole batch at once, each item then costs about one INSERT; one bad item fails
+//! alone (see commit_batch). The queue in front of it is `commit_queue`.
 
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use serde::Serialize;
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::oneshot;
 
 use super::Inbox;
-use crate::bus::{Event, EventKind};
-use crate::channels::{ChannelEntry, Inbound, InboundEvent};
-use crate::domain::Status;
-use crate::domain::event::SystemEvent;
-use crate::domain::text::subject_from;
+use super::commit_queue::{Job, committer_of};
+use super::registry::ChannelEntry;
+use crate::channels::{Inbound, InboundEvent};
+use crate::domain::{Actor, Received, Status};
 use crate::error::{Error, Result};
 use crate::store::contacts::Contact;
 use crate::store::conversations::Conversation;
-use crate::store::messages::{self, Kind, NewMessage, delivery};
-use crate::store::{self, DbConn, Store, attachments, contacts, conversations, now, projects};
-
-const MAX_BATCH: usize = 512;
-pub const SUBJECT_CHARS: usize = 50;
-
-pub struct Job {
-    project_id: i64,
-    channel_id: i64,
-    channel_name: String,
-    bot: Option<crate::bot::BotCtx>,
-    /// Set when the channel has automation rules (most have none: no cost then).
-    auto: Option<crate::automation::Ctx>,
-    inbound: Inbound,
-    reply: oneshot::Sender<Result<Received>>,
-}
-
-#[derive(Clone, Debug, Serialize)]
-pub struct Received {
-    pub message_id: Option<i64>,
-    pub conversation_id: Option<i64>,
-    pub conversation_number: Option<i64>,
-    pub contact_id: i64,
-    /// The platform had delivered this message before; nothing new was stored.
-    pub duplicate: bool,
-    pub new_conversation: bool,
-}
+use crate::store::{self, DbConn, contacts, conversations, messages, now};
+use crate::thread;
 
 impl Inbox {
     /// Everything a platform request carried: keeps what could not be parsed, fetches files
@@ -57,9 +30,9 @@ impl Inbox {
             let channel_id = channel.channel.id;
             let raw = parsed.unparsed;
             tracing::warn!(
-                "channel \"{}\": {} update(s) not understood, kept raw",
-                channel.channel.key,
-                raw.len()
+                channel = %channel.channel.key,
+                updates = raw.len(),
+                "updates not understood, kept raw"
             );
             self.store
                 .write(move |conn| {
@@ -124,7 +97,7 @@ impl Inbox {
         // are in the registry's.
         let current = self.registry.by_id(channel.channel.id);
         let channel = current.as_ref().unwrap_or(channel);
-        let auto = self.automation.ctx(Some(channel));
+        let auto = channel.auto_ctx(&self.automation);
         // Outside working hours a chat channel may hand its customers to the bot.
         let bot = channel
             .bot_ctx()
@@ -142,12 +115,14 @@ impl Inbox {
             let (tx, rx) = oneshot::channel();
             self.ingest[committer_of(&self.ingest, channel.channel.id, &item)]
                 .send(Job {
-                    project_id: channel.channel.project_id,
-                    channel_id: channel.channel.id,
-                    channel_name: channel.channel.name.clone(),
-                    bot: bot.clone(),
-                    auto: auto.clone(),
-                    inbound: item,
+                    item: Item {
+                        project_id: channel.channel.project_id,
+                        channel_id: channel.channel.id,
+                        channel_name: channel.channel.name.clone(),
+                        bot: bot.clone(),
+                        auto: auto.clone(),
+                        inbound: item,
+                    },
                     reply: tx,
                 })
                 .await
@@ -178,134 +153,30 @@ impl Inbox {
             .iter()
             .filter(|r| !r.duplicate && r.message_id.is_some())
             .count();
-        self.metrics.received(&channel.channel.kind, fresh as u64);
+        self.metrics
+            .received(channel.channel.kind.as_str(), fresh as u64);
         Ok(out)
     }
 }
 
-/// How many batches commit at once: SQLite has one writer; PostgreSQL takes several, and a
-/// single committer there spends most of its time waiting on round trips.
-pub fn committers(backend: store::Backend) -> usize {
-    match backend {
-        store::Backend::Sqlite => 1,
-        store::Backend::Postgres => 4,
-    }
-}
-
-/// The committer that owns this customer's conversation in this channel.
-fn committer_of<T>(queues: &[T], channel_id: i64, item: &Inbound) -> usize {
-    use std::hash::{Hash, Hasher};
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    (channel_id, &item.external_user_id).hash(&mut h);
-    (h.finish() % queues.len().max(1) as u64) as usize
-}
-
-/// Takes what has queued up, up to one batch; None once every sender is gone.
-async fn next_batch(rx: &mut mpsc::Receiver<Job>) -> Option<Vec<Job>> {
-    let first = rx.recv().await?;
-    let mut jobs = vec![first];
-    while jobs.len() < MAX_BATCH {
-        match rx.try_recv() {
-            Ok(j) => jobs.push(j),
-            Err(_) => break,
-        }
-    }
-    Some(jobs)
-}
-
-/// One committer: runs until every sender is gone.
-pub async fn run_committer(
-    store: Store,
-    bus: crate::bus::Bus,
-    mut rx: mpsc::Receiver<Job>,
-    outbox_wake: Arc<tokio::sync::Notify>,
-) {
-    while let Some(jobs) = next_batch(&mut rx).await {
-        let work: Vec<Item> = jobs
-            .iter()
-            .map(|j| Item {
-                project_id: j.project_id,
-                channel_id: j.channel_id,
-                channel_name: j.channel_name.clone(),
-                bot: j.bot.clone(),
-                auto: j.auto.clone(),
-                inbound: j.inbound.clone(),
-            })
-            .collect();
-        let bot_answers = work.iter().any(|w| w.bot.is_some() || w.auto.is_some());
-        let result = store
-            .read(move |conn| {
-                let started = std::time::Instant::now();
-                let r = commit_batch(conn, &work);
-                tracing::debug!(
-                    batch = work.len(),
-                    micros = started.elapsed().as_micros() as u64,
-                    "inbound batch committed"
-                );
-                r
-            })
-            .await;
-        match result {
-            Ok(results) => {
-                if bot_answers {
-                    outbox_wake.notify_one();
-                }
-                for (job, r) in jobs.into_iter().zip(results) {
-                    if let Ok(rec) = &r
-                        && !rec.duplicate
-                        && let Some(cid) = rec.conversation_id
-                    {
-                        let report = matches!(job.inbound.event, InboundEvent::Status { .. });
-                        bus.publish(Event {
-                            project_id: job.project_id,
-                            conversation_id: cid,
-                            contact_id: rec.contact_id,
-                            message_id: rec.message_id,
-                            kind: if report {
-                                EventKind::Delivery
-                            } else {
-                                EventKind::Message
-                            },
-                            from_customer: !report,
-                            public: rec.message_id.is_some(),
-                        });
-                    }
-                    let _ = job.reply.send(r);
-                }
-            }
-            Err(e) => {
-                tracing::error!("inbound batch of {} failed: {e}", jobs.len());
-                let msg = e.to_string();
-                for job in jobs {
-                    let _ = job.reply.send(Err(Error::Pool(msg.clone())));
-                }
-            }
-        }
-    }
-}
-
-/// What makes a platform message the same message when it is delivered again.
-fn dedup_key(channel_id: i64, platform_message_id: &str) -> String {
-    format!("{channel_id}:{platform_message_id}")
-}
-
-struct Item {
-    project_id: i64,
-    channel_id: i64,
-    channel_name: String,
-    bot: Option<crate::bot::BotCtx>,
-    auto: Option<crate::automation::Ctx>,
-    inbound: Inbound,
+pub(super) struct Item {
+    pub project_id: i64,
+    pub channel_id: i64,
+    pub channel_name: String,
+    pub bot: Option<crate::bot::BotCtx>,
+    /// Set when the channel has automation rules (most have none: no cost then).
+    pub auto: Option<crate::automation::Ctx>,
+    pub inbound: Inbound,
 }
 
 impl Item {
     fn dedup_key(&self) -> Option<String> {
         match self.inbound.event {
-            InboundEvent::Message { .. } => self
+            InboundEvent::Message { .. } | InboundEvent::Contact { .. } => self
                 .inbound
                 .platform_message_id
                 .as_deref()
-                .map(|p| dedup_key(self.channel_id, p)),
+                .map(|p| thread::dedup_key(self.channel_id, p)),
             InboundEvent::Blocked
             | InboundEvent::Button { .. }
             | InboundEvent::Group { .. }
@@ -380,7 +251,7 @@ struct Learned {
 /// racing on one platform message), each item is retried in a transaction of its own, so one
 /// bad item fails alone with its own error. No savepoints: on PostgreSQL a subtransaction per
 /// message turns the foreign-key row locks into MultiXacts and made batches quadratic.
-fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received>>> {
+pub(super) fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received>>> {
     let alone = |conn: &mut DbConn, it: &Item| -> Result<Received> {
         let once = |conn: &mut DbConn| {
             store::write_tx(conn, |conn| receive_batch(conn, std::slice::from_ref(it)))?
@@ -391,10 +262,7 @@ fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received
             // Another committer stored the same platform message meanwhile. PostgreSQL
             // reports the clash only once that transaction has committed, so a second
             // attempt finds the message and answers "duplicate".
-            Err(Error::Db(diesel::result::Error::DatabaseError(
-                diesel::result::DatabaseErrorKind::UniqueViolation,
-                _,
-            ))) => once(conn),
+            Err(Error::Unique(_)) => once(conn),
             other => other,
         }
     };
@@ -402,15 +270,13 @@ fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received
         Ok(received) => Ok(received.into_iter().map(Ok).collect()),
         // The database is unreachable: every item would fail the same way.
         Err(e @ Error::Pool(_)) => Err(e),
-        Err(Error::Db(diesel::result::Error::DatabaseError(
-            diesel::result::DatabaseErrorKind::UniqueViolation,
-            _,
-        ))) if items.len() == 1 => Ok(vec![alone(conn, &items[0])]),
+        Err(Error::Unique(_)) if items.len() == 1 => Ok(vec![alone(conn, &items[0])]),
         Err(e) if items.len() == 1 => Ok(vec![Err(e)]),
         Err(e) => {
             tracing::warn!(
-                "inbound batch of {} failed ({e}); committing its items one by one",
-                items.len()
+                batch = items.len(),
+                error = %e,
+                "inbound batch failed; committing its items one by one"
             );
             Ok(items.iter().map(|it| alone(conn, it)).collect())
         }
@@ -435,16 +301,14 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
                 conn,
                 it.channel_id,
                 platform_id,
-                state,
+                *state,
                 error.as_deref(),
             )?;
             results.push(Received {
                 message_id: found.map(|f| f.0),
                 conversation_id: found.map(|f| f.1),
-                conversation_number: None,
-                contact_id: 0,
                 duplicate: found.is_none(),
-                new_conversation: false,
+                ..Received::default()
             });
             continue;
         }
@@ -511,12 +375,14 @@ fn rating_answer(
     it: &Item,
     auto: &crate::automation::Ctx,
 ) -> Result<Option<Received>> {
-    use crate::automation::parse_rating_button;
+    use crate::automation::RatingAnswer;
     let press = match &it.inbound.event {
-        InboundEvent::Button { data } => match parse_rating_button(data) {
-            Some(p) => Some(p),
-            None => return Ok(None),
-        },
+        InboundEvent::Button { data } => {
+            match crate::domain::Press::parse(data).and_then(|p| RatingAnswer::of_press(&p)) {
+                Some(p) => Some(p),
+                None => return Ok(None),
+            }
+        }
         InboundEvent::Message { files, .. } if files.is_empty() => None,
         _ => return Ok(None),
     };
@@ -528,7 +394,8 @@ fn rating_answer(
     let answer = match (press, &it.inbound.event) {
         (Some(a), _) => a,
         (None, InboundEvent::Message { text, .. }) => {
-            match crate::automation::rating_answer(conn, contact_id, it.channel_id, text)? {
+            match crate::automation::rating::answer_of_text(conn, contact_id, it.channel_id, text)?
+            {
                 Some(a) => a,
                 None => return Ok(None),
             }
@@ -536,185 +403,152 @@ fn rating_answer(
         _ => return Ok(None),
     };
     crate::automation::record_rating(conn, auto, it.project_id, contact_id, answer)?;
-    Ok(Some(Received {
-        message_id: None,
-        conversation_id: None,
-        conversation_number: None,
-        contact_id,
-        duplicate: false,
-        new_conversation: false,
-    }))
+    Ok(Some(Received::nothing(contact_id)))
 }
 
 fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received, Learned)> {
     let (project_id, channel_id, inbound) = (it.project_id, it.channel_id, &it.inbound);
     let t = now();
     let ident = (channel_id, inbound.external_user_id.clone());
-    match &inbound.event {
-        InboundEvent::Message { text, files, .. } => {
-            let dedup = it.dedup_key();
-            if let Some(key) = &dedup
-                && let Some(&(mid, cid, number, contact_id)) = known.messages.get(key)
-            {
-                return Ok((
-                    Received {
-                        message_id: Some(mid),
-                        conversation_id: Some(cid),
-                        conversation_number: Some(number),
-                        contact_id,
-                        duplicate: true,
-                        new_conversation: false,
-                    },
-                    Learned {
-                        message: None,
-                        contact: None,
-                        open: None,
-                        forget_contact: None,
-                        touched: None,
-                    },
-                ));
-            }
-            let contact = match known.contacts.get(&ident) {
-                Some((c, blocked)) => {
-                    if *blocked {
-                        // Writing again means they can be reached again.
-                        contacts::set_blocked(conn, channel_id, &inbound.external_user_id, false)?;
-                    }
-                    if contacts::fill_missing(conn, c, &inbound.contact)? {
-                        contacts::by_id(conn, project_id, c.id)?
-                    } else {
-                        c.clone()
-                    }
-                }
-                None => {
-                    contacts::find_or_create(
-                        conn,
-                        project_id,
-                        channel_id,
-                        &inbound.external_user_id,
-                        &inbound.contact,
-                    )?
-                    .0
-                }
-            };
-            let (conv, new_conversation) = match known.open.get(&(contact.id, channel_id)) {
-                Some(c) => {
-                    let mut c = c.clone();
-                    let status = c.status()?;
-                    let next = match status {
-                        Status::Pending => Some(Status::Open),
-                        Status::Resolved => Some(Status::Reopened),
-                        _ => None,
-                    };
-                    if let Some(to) = next {
-                        conversations::set_status(conn, c.id, to)?;
-                        let ev = SystemEvent::Status {
-                            from: status.as_str().into(),
-                            to: to.as_str().into(),
-                            by: contact.name.clone(),
-                        };
-                        messages::system(conn, project_id, c.id, &ev.to_json())?;
-                        c.status = to.as_str().to_string();
-                    }
-                    (c, false)
-                }
-                None => {
-                    let number = projects::next_number(conn, project_id)?;
-                    let subject = if text.trim().is_empty() {
-                        format!("Файлы от {}", contact.name)
-                    } else {
-                        subject_from(text, SUBJECT_CHARS)
-                    };
-                    let c = conversations::create(
-                        conn, project_id, number, contact.id, channel_id, &subject,
-                    )?;
-                    let ev = SystemEvent::Created {
-                        channel: it.channel_name.clone(),
-                    };
-                    messages::system(conn, project_id, c.id, &ev.to_json())?;
-                    (c, true)
-                }
-            };
-            let mid = messages::insert(
-                conn,
-                &NewMessage {
-                    project_id,
-                    conversation_id: conv.id,
-                    kind: Kind::Customer,
-                    author_id: None,
-                    text,
-                    delivery: delivery::RECEIVED,
-                    dedup_key: dedup.as_deref(),
-                    platform_id: inbound.platform_message_id.as_deref(),
-                    at: t,
-                },
-            )?;
-            for f in files {
-                attachments::insert(conn, project_id, mid, f)?;
-            }
-            Ok((
-                Received {
-                    message_id: Some(mid),
-                    conversation_id: Some(conv.id),
-                    conversation_number: Some(conv.number),
-                    contact_id: contact.id,
-                    duplicate: false,
-                    new_conversation,
-                },
-                Learned {
-                    message: dedup.map(|k| (k, (mid, conv.id, conv.number, contact.id))),
-                    touched: Some(conv.id),
-                    open: Some(((contact.id, channel_id), conv)),
-                    contact: Some((ident, (contact, false))),
-                    forget_contact: None,
-                },
-            ))
+    let card;
+    let (text, files): (&str, &[crate::store::attachments::StoredFile]) = match &inbound.event {
+        InboundEvent::Message { text, files, .. } => (text, files),
+        InboundEvent::Contact { name, phone, .. } => {
+            card = crate::i18n::customer::contact_card(name, phone);
+            (&card, &[])
         }
         // Buttons and group requests exist only with the helpdesk bot.
         InboundEvent::Button { .. } | InboundEvent::Group { .. } | InboundEvent::Status { .. } => {
-            Ok((
-                Received {
-                    message_id: None,
-                    conversation_id: None,
-                    conversation_number: None,
-                    contact_id: 0,
-                    duplicate: false,
-                    new_conversation: false,
-                },
-                Learned::nothing(),
-            ))
+            return Ok((Received::nothing(0), Learned::nothing()));
         }
-        InboundEvent::Blocked => {
-            let (contact, _) = contacts::find_or_create(
+        InboundEvent::Blocked => return blocked(conn, it, ident),
+    };
+    let dedup = it.dedup_key();
+    if let Some(key) = &dedup
+        && let Some(&(mid, cid, number, contact_id)) = known.messages.get(key)
+    {
+        return Ok((
+            Received {
+                message_id: Some(mid),
+                conversation_id: Some(cid),
+                conversation_number: Some(number),
+                contact_id,
+                duplicate: true,
+                new_conversation: false,
+            },
+            Learned::nothing(),
+        ));
+    }
+    let contact = match known.contacts.get(&ident) {
+        Some((c, blocked)) => {
+            if *blocked {
+                // Writing again means they can be reached again.
+                contacts::set_blocked(conn, channel_id, &inbound.external_user_id, false)?;
+            }
+            if contacts::fill_missing(conn, c, &inbound.contact)? {
+                contacts::by_id(conn, project_id, c.id)?
+            } else {
+                c.clone()
+            }
+        }
+        None => {
+            contacts::find_or_create(
                 conn,
                 project_id,
                 channel_id,
                 &inbound.external_user_id,
                 &inbound.contact,
-            )?;
-            contacts::set_blocked(conn, channel_id, &inbound.external_user_id, true)?;
-            let conv = conversations::latest_open_for(conn, contact.id, channel_id)?;
-            if let Some(c) = &conv {
-                messages::system(conn, project_id, c.id, &SystemEvent::Blocked.to_json())?;
-                conversations::touch_customer(conn, c.id, t, None)?;
-            }
-            Ok((
-                Received {
-                    message_id: None,
-                    conversation_id: conv.as_ref().map(|c| c.id),
-                    conversation_number: conv.as_ref().map(|c| c.number),
-                    contact_id: contact.id,
-                    duplicate: false,
-                    new_conversation: false,
-                },
-                Learned {
-                    message: None,
-                    contact: None,
-                    open: None,
-                    forget_contact: Some(ident),
-                    touched: None,
-                },
-            ))
+            )?
+            .0
         }
+    };
+    let (conv, new_conversation) = match known.open.get(&(contact.id, channel_id)) {
+        Some(c) => {
+            let mut c = c.clone();
+            // A customer writing hands a waiting or resolved conversation back to the team.
+            let next = match c.status {
+                Status::Pending => Some(Status::Open),
+                Status::Resolved => Some(Status::Reopened),
+                _ => None,
+            };
+            if let Some(to) = next {
+                let ctx = it.auto.clone().unwrap_or_default();
+                crate::automation::transition(conn, &ctx, &c, to, Actor::Customer, &contact.name)?;
+                c.status = to;
+            }
+            (c, false)
+        }
+        None => {
+            let subject = thread::subject_for(text, &contact);
+            let c = thread::open(
+                conn,
+                project_id,
+                contact.id,
+                channel_id,
+                &it.channel_name,
+                &subject,
+            )?;
+            (c, true)
+        }
+    };
+    let mid = thread::add_customer_message(
+        conn,
+        &conv,
+        &thread::FromCustomer {
+            text,
+            files,
+            dedup_key: dedup.as_deref(),
+            platform_id: inbound.platform_message_id.as_deref(),
+            at: t,
+        },
+    )?;
+    Ok((
+        Received {
+            message_id: Some(mid),
+            conversation_id: Some(conv.id),
+            conversation_number: Some(conv.number),
+            contact_id: contact.id,
+            duplicate: false,
+            new_conversation,
+        },
+        Learned {
+            message: dedup.map(|k| (k, (mid, conv.id, conv.number, contact.id))),
+            touched: Some(conv.id),
+            open: Some(((contact.id, channel_id), conv)),
+            contact: Some((ident, (contact, false))),
+            forget_contact: None,
+        },
+    ))
+}
+
+/// The customer blocked the bot or unsubscribed: deliveries to them stop until they write.
+fn blocked(conn: &mut DbConn, it: &Item, ident: (i64, String)) -> Result<(Received, Learned)> {
+    let (project_id, channel_id, inbound) = (it.project_id, it.channel_id, &it.inbound);
+    let (contact, _) = contacts::find_or_create(
+        conn,
+        project_id,
+        channel_id,
+        &inbound.external_user_id,
+        &inbound.contact,
+    )?;
+    contacts::set_blocked(conn, channel_id, &inbound.external_user_id, true)?;
+    let conv = conversations::latest_open_for(conn, contact.id, channel_id)?;
+    if let Some(c) = &conv {
+        thread::record(conn, c, &crate::domain::event::SystemEvent::Blocked)?;
+        conversations::touch_customer(conn, c.id, now(), None)?;
     }
+    Ok((
+        Received {
+            conversation_id: conv.as_ref().map(|c| c.id),
+            conversation_number: conv.as_ref().map(|c| c.number),
+            ..Received::nothing(contact.id)
+        },
+        Learned {
+            message: None,
+            contact: None,
+            open: None,
+            forget_contact: Some(ident),
+            touched: None,
+        },
+    ))
 }

@@ -2,14 +2,16 @@
 //! inside the team.
 
 use super::Inbox;
-use super::manage::{Operator, transition};
+use super::manage::Operator;
+use super::registry::auto_ctx;
+use crate::automation::transition;
 use crate::bus::{Event, EventKind};
 use crate::domain::event::SystemEvent;
-use crate::domain::{Actor, Status};
+use crate::domain::{Actor, ChannelKind, Status};
 use crate::error::{Error, Result};
-use crate::store::attachments::{self, StoredFile};
-use crate::store::messages::{self, Kind, NewMessage, delivery};
-use crate::store::{conversations, now, outbox};
+use crate::store::attachments::StoredFile;
+use crate::store::conversations;
+use crate::thread;
 
 pub const MAX_REPLY_CHARS: usize = 20_000;
 
@@ -59,49 +61,27 @@ impl Inbox {
             .store
             .write(move |conn| {
                 let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
-                let t = now();
-                let ctx = auto.ctx(registry.by_id(conv.channel_id).as_deref());
-                if !private {
-                    // Answering a new or finished conversation puts it (back) to work.
-                    let status = conv.status()?;
-                    if status == Status::New || status.is_final() || status == Status::Reopened {
-                        transition(conn, &ctx, &conv, Status::Open, Actor::Operator, &op2.name)?;
-                    }
-                    if conv.assignee_id.is_none() {
-                        conversations::set_assignee(conn, conv.id, Some(op2.user_id))?;
-                        let ev = SystemEvent::Assigned {
-                            to: Some(op2.name.clone()),
-                            by: op2.name.clone(),
-                        };
-                        messages::system(conn, op2.project_id, conv.id, &ev.to_json())?;
-                    }
+                if private {
+                    let mid = thread::add_note(conn, &conv, op2.user_id, &text, &files)?;
+                    return Ok((mid, conv.contact_id));
                 }
-                let mid = messages::insert(
-                    conn,
-                    &NewMessage {
-                        project_id: op2.project_id,
-                        conversation_id: conv.id,
-                        kind: if private { Kind::Note } else { Kind::Operator },
-                        author_id: Some(op2.user_id),
-                        text: &text,
-                        delivery: if private {
-                            delivery::NONE
-                        } else {
-                            delivery::PENDING
-                        },
-                        dedup_key: None,
-                        platform_id: None,
-                        at: t,
-                    },
-                )?;
-                for f in &files {
-                    attachments::insert(conn, op2.project_id, mid, f)?;
+                let ctx = auto_ctx(&auto, registry.by_id(conv.channel_id).as_deref());
+                // Answering a new or finished conversation puts it (back) to work.
+                let status = conv.status;
+                if status == Status::New || status.is_final() || status == Status::Reopened {
+                    transition(conn, &ctx, &conv, Status::Open, Actor::Operator, &op2.name)?;
                 }
-                if !private {
-                    outbox::enqueue(conn, op2.project_id, mid, conv.channel_id)?;
-                    conversations::touch_operator(conn, conv.id, t)?;
-                    crate::automation::operator_answered(conn, &ctx, &conv)?;
+                if conv.assignee_id.is_none() {
+                    conversations::set_assignee(conn, conv.id, Some(op2.user_id))?;
+                    let ev = SystemEvent::Assigned {
+                        to: Some(op2.name.clone()),
+                        by: op2.name.clone(),
+                    };
+                    thread::record(conn, &conv, &ev)?;
                 }
+                let mid =
+                    thread::add_outgoing(conn, &conv, Some(op2.user_id), &text, &files, None)?;
+                crate::automation::operator_answered(conn, &ctx, &conv)?;
                 Ok((mid, conv.contact_id))
             })
             .await?;
@@ -144,22 +124,17 @@ impl Inbox {
             .store
             .write(move |conn| {
                 let base = conversations::by_id(conn, op2.project_id, from_conversation)?;
-                let number = crate::store::projects::next_number(conn, op2.project_id)?;
-                let c = conversations::create(
+                let channel = crate::store::channels::by_id(conn, base.channel_id)?;
+                let c = thread::open(
                     conn,
                     op2.project_id,
-                    number,
                     base.contact_id,
                     base.channel_id,
+                    &channel.name,
                     &subject,
                 )?;
-                let channel = crate::store::channels::by_id(conn, c.channel_id)?;
-                let ev = SystemEvent::Created {
-                    channel: channel.name,
-                };
-                messages::system(conn, op2.project_id, c.id, &ev.to_json())?;
                 conversations::set_assignee(conn, c.id, Some(op2.user_id))?;
-                let ctx = auto.ctx(registry.by_id(c.channel_id).as_deref());
+                let ctx = auto_ctx(&auto, registry.by_id(c.channel_id).as_deref());
                 transition(conn, &ctx, &c, Status::Open, Actor::Operator, &op2.name)?;
                 if let Some(ctx) = registry.by_id(c.channel_id).and_then(|e| e.bot_ctx()) {
                     crate::bot::notify(conn, &ctx, &c, crate::bot::Change::Created)?;
@@ -193,7 +168,7 @@ impl Inbox {
             .write(move |conn| {
                 let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
                 let channel = crate::store::channels::by_id(conn, conv.channel_id)?;
-                if channel.kind != "whatsapp" {
+                if channel.kind != ChannelKind::Whatsapp {
                     return Err(Error::invalid(format!(
                         "templates are a WhatsApp feature; this conversation is on {}",
                         channel.kind
@@ -209,26 +184,17 @@ impl Inbox {
                         template.parameters.join(", ")
                     )
                 };
-                let t = now();
-                let mid = messages::insert(
-                    conn,
-                    &NewMessage {
-                        project_id: op2.project_id,
-                        conversation_id: conv.id,
-                        kind: Kind::Operator,
-                        author_id: Some(op2.user_id),
-                        text: &text,
-                        delivery: delivery::PENDING,
-                        dedup_key: None,
-                        platform_id: None,
-                        at: t,
-                    },
-                )?;
                 let payload =
                     serde_json::to_string(&template).map_err(|e| Error::internal(e.to_string()))?;
-                outbox::enqueue_with(conn, op2.project_id, mid, conv.channel_id, Some(&payload))?;
-                conversations::touch_operator(conn, conv.id, t)?;
-                let ctx = auto.ctx(registry.by_id(conv.channel_id).as_deref());
+                let mid = thread::add_outgoing(
+                    conn,
+                    &conv,
+                    Some(op2.user_id),
+                    &text,
+                    &[],
+                    Some(&payload),
+                )?;
+                let ctx = auto_ctx(&auto, registry.by_id(conv.channel_id).as_deref());
                 crate::automation::operator_answered(conn, &ctx, &conv)?;
                 Ok((mid, conv.contact_id))
             })

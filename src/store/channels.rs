@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::schema::channels;
 use super::{DbConn, now};
+use crate::domain::ChannelKind;
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
@@ -12,7 +13,8 @@ pub struct Channel {
     pub id: i64,
     pub project_id: i64,
     pub key: String,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: ChannelKind,
     pub name: String,
     #[serde(skip)]
     pub config: String,

@@ -16,8 +16,10 @@ pub struct Conversation {
     pub contact_id: i64,
     pub channel_id: i64,
     pub subject: String,
-    pub status: String,
-    pub priority: String,
+    #[diesel(deserialize_as = String)]
+    pub status: Status,
+    #[diesel(deserialize_as = String)]
+    pub priority: Priority,
     pub assignee_id: Option<i64>,
     pub team_id: Option<i64>,
     pub due_at: Option<NaiveDateTime>,
@@ -33,12 +35,6 @@ pub struct Conversation {
     pub origin: Option<String>,
     #[serde(skip)]
     pub reply_to: Option<String>,
-}
-
-impl Conversation {
-    pub fn status(&self) -> Result<Status> {
-        Status::parse(&self.status)
-    }
 }
 
 const FINAL: [&str; 2] = ["closed", "cancelled"];

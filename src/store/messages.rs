@@ -4,41 +4,11 @@ use serde::Serialize;
 
 use super::schema::{messages, users};
 use super::{DbConn, now};
+use crate::domain::{Delivery, MessageKind};
 use crate::error::{Error, Result};
 
-/// Who wrote a message. Stored as the lowercase name.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Kind {
-    Customer,
-    Operator,
-    /// Internal note: operators only, never sent to the customer.
-    Note,
-    /// A recorded change (status, assignee, delivery failure…).
-    System,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Customer => "customer",
-            Kind::Operator => "operator",
-            Kind::Note => "note",
-            Kind::System => "system",
-        }
-    }
-}
-
-/// Delivery states of operator messages; customer messages are "received".
-pub mod delivery {
-    pub const RECEIVED: &str = "received";
-    pub const PENDING: &str = "pending";
-    pub const SENT: &str = "sent";
-    pub const DELIVERED: &str = "delivered";
-    pub const READ: &str = "read";
-    pub const FAILED: &str = "failed";
-    pub const NONE: &str = "none";
-}
+/// What a customer sees of a thread.
+const PUBLIC_KINDS: [&str; 2] = ["customer", "operator"];
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
 #[diesel(table_name = messages)]
@@ -46,10 +16,12 @@ pub struct Message {
     pub id: i64,
     pub project_id: i64,
     pub conversation_id: i64,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: MessageKind,
     pub author_id: Option<i64>,
     pub text: String,
-    pub delivery: String,
+    #[diesel(deserialize_as = String)]
+    pub delivery: Delivery,
     pub error: Option<String>,
     #[serde(skip)]
     pub dedup_key: Option<String>,
@@ -60,10 +32,10 @@ pub struct Message {
 pub struct NewMessage<'a> {
     pub project_id: i64,
     pub conversation_id: i64,
-    pub kind: Kind,
+    pub kind: MessageKind,
     pub author_id: Option<i64>,
     pub text: &'a str,
-    pub delivery: &'a str,
+    pub delivery: Delivery,
     pub dedup_key: Option<&'a str>,
     pub platform_id: Option<&'a str>,
     pub at: NaiveDateTime,
@@ -77,7 +49,7 @@ pub fn insert(conn: &mut DbConn, m: &NewMessage) -> Result<i64> {
             messages::kind.eq(m.kind.as_str()),
             messages::author_id.eq(m.author_id),
             messages::text.eq(m.text),
-            messages::delivery.eq(m.delivery),
+            messages::delivery.eq(m.delivery.as_str()),
             messages::dedup_key.eq(m.dedup_key),
             messages::platform_id.eq(m.platform_id),
             messages::created_at.eq(m.at),
@@ -93,10 +65,10 @@ pub fn system(conn: &mut DbConn, project_id: i64, conversation_id: i64, text: &s
         &NewMessage {
             project_id,
             conversation_id,
-            kind: Kind::System,
+            kind: MessageKind::System,
             author_id: None,
             text,
-            delivery: delivery::NONE,
+            delivery: Delivery::None,
             dedup_key: None,
             platform_id: None,
             at: now(),
@@ -108,7 +80,7 @@ pub fn system(conn: &mut DbConn, project_id: i64, conversation_id: i64, text: &s
 /// Customer messages stored in all (tests and checks: a scan, not for request paths).
 pub fn count_from_customers(conn: &mut DbConn) -> Result<i64> {
     Ok(messages::table
-        .filter(messages::kind.eq(Kind::Customer.as_str()))
+        .filter(messages::kind.eq(MessageKind::Customer.as_str()))
         .count()
         .get_result(conn)?)
 }
@@ -145,7 +117,7 @@ pub fn thread(
         .filter(messages::id.gt(after_id))
         .into_boxed();
     if public_only {
-        q = q.filter(messages::kind.eq_any(["customer", "operator"]));
+        q = q.filter(messages::kind.eq_any(PUBLIC_KINDS));
     }
     Ok(q.order(messages::id)
         .limit(limit)
@@ -156,12 +128,15 @@ pub fn thread(
 pub fn set_delivery(
     conn: &mut DbConn,
     id: i64,
-    state: &str,
+    state: Delivery,
     platform_id: Option<&str>,
     error: Option<&str>,
 ) -> Result<()> {
     diesel::update(messages::table.find(id))
-        .set((messages::delivery.eq(state), messages::error.eq(error)))
+        .set((
+            messages::delivery.eq(state.as_str()),
+            messages::error.eq(error),
+        ))
         .execute(conn)?;
     if let Some(p) = platform_id {
         diesel::update(messages::table.find(id))
@@ -213,7 +188,7 @@ pub fn public_for_contact(
     Ok(messages::table
         .left_join(users::table.on(users::id.nullable().eq(messages::author_id)))
         .filter(messages::conversation_id.eq_any(conv_ids))
-        .filter(messages::kind.eq_any(["customer", "operator"]))
+        .filter(messages::kind.eq_any(PUBLIC_KINDS))
         .filter(messages::id.gt(after_id))
         .order(messages::id)
         .limit(limit)
@@ -254,34 +229,37 @@ pub fn report_delivery(
     conn: &mut DbConn,
     channel_id: i64,
     platform_id: &str,
-    state: &str,
+    state: Delivery,
     error: Option<&str>,
 ) -> Result<Option<(i64, i64)>> {
     use super::schema::conversations;
-    let rank = |s: &str| match s {
-        delivery::PENDING => 0,
-        delivery::SENT => 1,
-        delivery::DELIVERED => 2,
-        delivery::READ => 3,
-        delivery::FAILED => 4,
-        _ => -1,
+    let rank = |s: Delivery| match s {
+        Delivery::Pending => 0,
+        Delivery::Sent => 1,
+        Delivery::Delivered => 2,
+        Delivery::Read => 3,
+        Delivery::Failed => 4,
+        Delivery::Received | Delivery::None => -1,
     };
     let found: Option<(i64, String, i64)> = messages::table
         .inner_join(conversations::table)
         .filter(conversations::channel_id.eq(channel_id))
         .filter(messages::platform_id.eq(platform_id))
-        .filter(messages::kind.eq("operator"))
+        .filter(messages::kind.eq(MessageKind::Operator.as_str()))
         .select((messages::id, messages::delivery, messages::conversation_id))
         .first(conn)
         .optional()?;
     let Some((id, current, conversation_id)) = found else {
         return Ok(None);
     };
-    if rank(state) <= rank(&current) {
+    if rank(state) <= Delivery::parse(&current).map(rank).unwrap_or(-1) {
         return Ok(None);
     }
     diesel::update(messages::table.find(id))
-        .set((messages::delivery.eq(state), messages::error.eq(error)))
+        .set((
+            messages::delivery.eq(state.as_str()),
+            messages::error.eq(error),
+        ))
         .execute(conn)?;
     Ok(Some((id, conversation_id)))
 }

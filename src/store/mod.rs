@@ -285,6 +285,50 @@ pub fn snapshot_sqlite(url: &str, to: &Path) -> Result<()> {
     Ok(())
 }
 
+impl From<diesel::result::Error> for Error {
+    fn from(e: diesel::result::Error) -> Self {
+        use diesel::result::{DatabaseErrorKind, Error as D};
+        match &e {
+            // The database went away under a query (a restart): like no connection at all.
+            D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Error::Pool(e.to_string()),
+            D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::Unique(e.to_string()),
+            D::DatabaseError(_, info)
+                if [
+                    "terminating connection",
+                    "server closed the connection",
+                    "connection to server",
+                    "the database system is shutting down",
+                    "the database system is starting up",
+                    "no connection to the server",
+                ]
+                .iter()
+                .any(|m| info.message().contains(m)) =>
+            {
+                Error::Pool(e.to_string())
+            }
+            D::DatabaseError(_, info)
+                if info.message().contains("database or disk is full")
+                    || info.message().contains("No space left on device") =>
+            {
+                Error::Full(e.to_string())
+            }
+            _ => Error::Db(e.to_string()),
+        }
+    }
+}
+
+impl From<diesel::r2d2::PoolError> for Error {
+    fn from(e: diesel::r2d2::PoolError) -> Self {
+        Error::Pool(e.to_string())
+    }
+}
+
+/// One round trip: whether the database answers at all.
+pub fn ping(conn: &mut DbConn) -> Result<()> {
+    conn.batch_execute("SELECT 1")?;
+    Ok(())
+}
+
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::schema::timers;
+use crate::domain::TimerKind;
 use crate::error::Result;
 
 pub const PENDING: &str = "pending";
@@ -18,7 +19,8 @@ pub struct Timer {
     pub id: i64,
     pub project_id: i64,
     pub conversation_id: i64,
-    pub kind: String,
+    #[diesel(deserialize_as = String)]
+    pub kind: TimerKind,
     pub step: i32,
     pub due_at: NaiveDateTime,
     pub state: String,
@@ -36,10 +38,15 @@ pub enum Arm {
     Restart,
 }
 
-fn find(conn: &mut DbConn, conversation_id: i64, kind: &str, step: i32) -> Result<Option<Timer>> {
+fn find(
+    conn: &mut DbConn,
+    conversation_id: i64,
+    kind: TimerKind,
+    step: i32,
+) -> Result<Option<Timer>> {
     Ok(timers::table
         .filter(timers::conversation_id.eq(conversation_id))
-        .filter(timers::kind.eq(kind))
+        .filter(timers::kind.eq(kind.as_str()))
         .filter(timers::step.eq(step))
         .select(Timer::as_select())
         .first(conn)
@@ -50,7 +57,7 @@ pub fn arm(
     conn: &mut DbConn,
     project_id: i64,
     conversation_id: i64,
-    kind: &str,
+    kind: TimerKind,
     step: i32,
     due_at: NaiveDateTime,
     how: Arm,
@@ -61,7 +68,7 @@ pub fn arm(
                 .values((
                     timers::project_id.eq(project_id),
                     timers::conversation_id.eq(conversation_id),
-                    timers::kind.eq(kind),
+                    timers::kind.eq(kind.as_str()),
                     timers::step.eq(step),
                     timers::due_at.eq(due_at),
                     timers::state.eq(PENDING),
@@ -88,7 +95,8 @@ pub fn arm(
 }
 
 /// Forgets these kinds for a conversation, fired ones included, so they can fire anew.
-pub fn reset(conn: &mut DbConn, conversation_id: i64, kinds: &[&str]) -> Result<()> {
+pub fn reset(conn: &mut DbConn, conversation_id: i64, kinds: &[TimerKind]) -> Result<()> {
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     diesel::delete(
         timers::table
             .filter(timers::conversation_id.eq(conversation_id))
@@ -127,7 +135,7 @@ pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<bool> {
     Ok(n == 1)
 }
 
-pub fn pending(conn: &mut DbConn, conversation_id: i64, kind: &str) -> Result<bool> {
+pub fn pending(conn: &mut DbConn, conversation_id: i64, kind: TimerKind) -> Result<bool> {
     Ok(find(conn, conversation_id, kind, 0)?.is_some_and(|t| t.state == PENDING))
 }
 
@@ -137,10 +145,11 @@ pub fn pending_for_contact(
     conn: &mut DbConn,
     contact_id: i64,
     channel_id: i64,
-    kinds: &[&str],
-) -> Result<Vec<(i64, String)>> {
+    kinds: &[TimerKind],
+) -> Result<Vec<(i64, TimerKind)>> {
     use super::schema::conversations;
-    Ok(timers::table
+    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
+    let rows: Vec<(i64, String)> = timers::table
         .inner_join(conversations::table.on(conversations::id.eq(timers::conversation_id)))
         .filter(conversations::contact_id.eq(contact_id))
         .filter(conversations::channel_id.eq(channel_id))
@@ -148,5 +157,8 @@ pub fn pending_for_contact(
         .filter(timers::state.eq(PENDING))
         .order(timers::conversation_id.desc())
         .select((timers::conversation_id, timers::kind))
-        .load(conn)?)
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(c, k)| Ok((c, TimerKind::parse(&k)?)))
+        .collect()
 }

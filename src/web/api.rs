@@ -67,7 +67,7 @@ struct Named {
 #[derive(Serialize)]
 struct ChannelOut {
     id: String,
-    kind: String,
+    kind: crate::domain::ChannelKind,
     name: String,
 }
 
@@ -85,8 +85,8 @@ struct ConversationOut {
     id: i64,
     number: i64,
     subject: String,
-    status: String,
-    priority: String,
+    status: crate::domain::Status,
+    priority: crate::domain::Priority,
     unread: bool,
     assignee: Option<Named>,
     team: Option<Named>,

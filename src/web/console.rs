@@ -139,13 +139,13 @@ fn row_view(r: Row, tr: &Tr, tz: &str) -> RowView {
         subject: r.conversation.subject.clone(),
         contact_name: r.contact_name,
         channel_name: r.channel_name,
-        status_label: tr.status(&r.conversation.status),
-        status: r.conversation.status.clone(),
+        status_label: tr.status(r.conversation.status).to_string(),
+        status: r.conversation.status.to_string(),
         assignee: r.assignee_name.unwrap_or_default(),
         preview: r.preview,
         unread: r.conversation.unread,
         time: view::local(r.conversation.last_message_at, tz),
-        priority: r.conversation.priority,
+        priority: r.conversation.priority.to_string(),
     }
 }
 
@@ -256,24 +256,24 @@ fn load_conv(
     let others = conversations::of_contact(conn, project_id, contact.id)?
         .into_iter()
         .filter(|o| o.id != c.id)
-        .map(|o| (o.id, o.number, o.subject, tr.status(&o.status)))
+        .map(|o| (o.id, o.number, o.subject, tr.status(o.status).to_string()))
         .collect();
     let due_local = match (c.due_at, tz.parse::<chrono_tz::Tz>()) {
         (Some(d), Ok(z)) => z.from_utc_datetime(&d).format("%Y-%m-%dT%H:%M").to_string(),
         _ => String::new(),
     };
-    let status = c.status()?;
+    let status = c.status;
     Ok(ConvView {
         id: c.id,
         number: c.number,
         subject: c.subject,
-        status_label: tr.status(&c.status),
-        status: c.status,
-        priority: c.priority,
+        status_label: tr.status(c.status).to_string(),
+        status: c.status.to_string(),
+        priority: c.priority.to_string(),
         assignee_id: c.assignee_id.unwrap_or(0),
         team_id: c.team_id.unwrap_or(0),
         due_local,
-        channel_kind: channel.kind.clone(),
+        channel_kind: channel.kind.to_string(),
         channel_name: channel.name,
         created: view::local(c.created_at, tz),
         messages: msgs,
@@ -392,7 +392,7 @@ async fn page(
         channels: loaded.channels,
         statuses: ALL_STATUSES
             .iter()
-            .map(|s| (s.as_str().to_string(), tr.status(s.as_str())))
+            .map(|s| (s.as_str().to_string(), tr.status(*s).to_string()))
             .collect(),
         priorities: ALL_PRIORITIES
             .iter()
@@ -607,8 +607,9 @@ async fn update(
                 .read(move |c| conversations::by_id(c, pid, id))
                 .await?
         };
+        let s = Status::parse(s)?;
         if current.status != s {
-            ch.status = Some(Status::parse(s)?);
+            ch.status = Some(s);
         }
     }
     if let Some(a) = form.assignee.as_deref() {
@@ -888,7 +889,7 @@ async fn notifications_page(
                 .map(|n| {
                     (
                         n.conversation_id,
-                        crate::domain::event::Notice::render_stored(&n.text, tr.lang),
+                        crate::i18n::events::stored_notice(&n.text, tr.lang),
                         view::local(n.created_at, &tz),
                         !n.seen,
                     )

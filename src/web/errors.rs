@@ -12,14 +12,16 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::Conflict(_) => StatusCode::CONFLICT,
         Error::Pool(_) | Error::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
-        Error::Db(_) | Error::Io(_) | Error::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        Error::Db(_) | Error::Unique(_) | Error::Io(_) | Error::Internal(_) => {
+            StatusCode::INTERNAL_SERVER_ERROR
+        }
     }
 }
 
 /// What a user may read: details of internal failures go to the log only.
 fn public_message(e: &Error) -> String {
     match e {
-        Error::Db(_) | Error::Io(_) | Error::Internal(_) => {
+        Error::Db(_) | Error::Unique(_) | Error::Io(_) | Error::Internal(_) => {
             tracing::error!("request failed: {e}");
             "internal error; it has been logged".into()
         }

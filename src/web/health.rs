@@ -11,15 +11,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 /// 200 only when the database answers a query.
 async fn healthz(state: web::Data<State>) -> HttpResponse {
-    let ok = state
-        .inbox
-        .store
-        .read(|c| {
-            use diesel::connection::SimpleConnection;
-            c.batch_execute("SELECT 1")?;
-            Ok(())
-        })
-        .await;
+    let ok = state.inbox.store.read(crate::store::ping).await;
     match ok {
         Ok(()) => HttpResponse::Ok().json(serde_json::json!({ "status": "ok" })),
         Err(e) => HttpResponse::ServiceUnavailable()

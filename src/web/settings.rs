@@ -146,7 +146,7 @@ fn channel_form(ch: &channels::Channel, rules: &ChannelRules) -> ChannelForm {
     ChannelForm {
         id: ch.id,
         name: ch.name.clone(),
-        kind: ch.kind.clone(),
+        kind: ch.kind.to_string(),
         auto_close: rules
             .auto_close_after_secs
             .map(format_duration)
@@ -174,7 +174,7 @@ fn channel_form(ch: &channels::Channel, rules: &ChannelRules) -> ChannelForm {
         off_replies: replies_text(&rules.off_hours_replies),
         from_web: ch.automation.is_some(),
         error: String::new(),
-        is_widget: ch.kind == "widget",
+        is_widget: ch.kind == crate::domain::ChannelKind::Widget,
         greeting: rules.greeting.clone().unwrap_or_default(),
         unread_after: rules
             .unread_message
@@ -373,7 +373,7 @@ async fn render(
         schedule_source: row.map(|r| r.source).unwrap_or_default(),
         tg_channels: chans
             .iter()
-            .filter(|c| c.kind == "telegram" && c.enabled)
+            .filter(|c| c.kind == crate::domain::ChannelKind::Telegram && c.enabled)
             .map(|c| c.key.clone())
             .collect(),
         alerts_channel,
@@ -509,7 +509,7 @@ async fn save_schedule(
             project_settings::save(c, pid, Some(&json), alerts.as_deref(), "web")
         })
         .await?;
-    crate::automation::scheduler::reload(&state.inbox).await?;
+    crate::workers::scheduler::reload(&state.inbox).await?;
     Ok(saved())
 }
 
@@ -535,7 +535,7 @@ async fn save_alerts(
             .store
             .read(move |c| channels::by_key(c, &key))
             .await?
-            .is_some_and(|c| c.project_id == pid && c.kind == "telegram");
+            .is_some_and(|c| c.project_id == pid && c.kind == crate::domain::ChannelKind::Telegram);
         let chat_ok = chat.parse::<i64>().is_ok() || chat.starts_with('@');
         if !known || !chat_ok {
             let e = if !known {
@@ -566,7 +566,7 @@ async fn save_alerts(
             project_settings::save(c, pid, schedule.as_deref(), json.as_deref(), "web")
         })
         .await?;
-    crate::automation::scheduler::reload(&state.inbox).await?;
+    crate::workers::scheduler::reload(&state.inbox).await?;
     Ok(saved())
 }
 

@@ -4,7 +4,7 @@
 use chrono::{NaiveDateTime, TimeZone};
 use serde::Serialize;
 
-use crate::domain::event::SystemEvent;
+use crate::domain::MessageKind;
 use crate::error::Result;
 use crate::files::INLINE_TYPES;
 use crate::i18n::Lang;
@@ -66,8 +66,8 @@ pub fn messages(
     Ok(rows
         .into_iter()
         .map(|(m, author)| {
-            let text = if m.kind == "system" {
-                SystemEvent::render_stored(&m.text, lang)
+            let text = if m.kind == MessageKind::System {
+                crate::i18n::events::stored_event(&m.text, lang)
             } else {
                 m.text
             };
@@ -91,14 +91,14 @@ pub fn messages(
                 id: m.id,
                 conversation_id: m.conversation_id,
                 // Messages the system sends for the team (auto-replies, closing messages).
-                author: if m.kind == "operator" && author.is_none() {
+                author: if m.kind == MessageKind::Operator && author.is_none() {
                     Some(crate::i18n::Tr { lang }.t("automatic").to_string())
                 } else {
                     author
                 },
-                kind: m.kind,
+                kind: m.kind.to_string(),
                 text,
-                delivery: m.delivery,
+                delivery: m.delivery.to_string(),
                 error: m.error,
                 created_at: rfc3339(m.created_at),
                 local_time: local(m.created_at, tz),

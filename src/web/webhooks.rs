@@ -68,7 +68,7 @@ async fn handle(
         .inbox
         .registry
         .by_key(&key)
-        .filter(|e| e.channel.kind != "widget")
+        .filter(|e| e.channel.kind != crate::domain::ChannelKind::Widget)
         .ok_or_else(|| ApiError::from(Error::not_found(format!("no channel \"{key}\""))))?;
     let raw = RawRequest {
         method: req.method().to_string(),
@@ -82,7 +82,10 @@ async fn handle(
         path_secret: secret,
     };
     let parsed = entry.adapter.parse(&raw).map_err(|e| {
-        state.inbox.metrics.webhook_error(&entry.channel.kind);
+        state
+            .inbox
+            .metrics
+            .webhook_error(entry.channel.kind.as_str());
         tracing::info!("webhook for channel \"{key}\" refused: {e}");
         webhook_error(e)
     })?;
@@ -91,7 +94,12 @@ async fn handle(
         .inbox
         .receive_parsed(&entry, parsed)
         .await
-        .inspect_err(|_| state.inbox.metrics.webhook_error(&entry.channel.kind))?;
+        .inspect_err(|_| {
+            state
+                .inbox
+                .metrics
+                .webhook_error(entry.channel.kind.as_str())
+        })?;
     Ok(match reply {
         WebhookReply::Json(v) => HttpResponse::Ok().json(v),
         WebhookReply::Text(t) => HttpResponse::Ok()

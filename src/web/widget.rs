@@ -12,9 +12,11 @@ use super::State;
 use super::errors::ApiError;
 use super::view;
 use crate::channels::widget::{Widget, visitor_id};
-use crate::channels::{ChannelEntry, RawRequest, WebhookError};
+use crate::channels::{RawRequest, WebhookError};
+use crate::domain::MessageKind;
 use crate::error::Error;
 use crate::i18n::Lang;
+use crate::inbox::ChannelEntry;
 use crate::store::{attachments, contacts, conversations, messages, projects};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -65,7 +67,7 @@ fn widget_channel(state: &State, key: &str) -> Result<Arc<ChannelEntry>, ApiErro
         .inbox
         .registry
         .by_key(key)
-        .filter(|e| e.channel.kind == "widget")
+        .filter(|e| e.channel.kind == crate::domain::ChannelKind::Widget)
         .ok_or_else(|| Error::not_found(format!("no chat widget \"{key}\"")).into())
 }
 
@@ -370,7 +372,9 @@ async fn attachment(
             let m = messages::by_id(c, pid, a.message_id)?;
             let conv = conversations::by_id(c, pid, m.conversation_id)?;
             // Notes' files and other visitors' files are not theirs to read.
-            if conv.contact_id != contact_id || !(m.kind == "customer" || m.kind == "operator") {
+            if conv.contact_id != contact_id
+                || !(m.kind == MessageKind::Customer || m.kind == MessageKind::Operator)
+            {
                 return Err(Error::not_found("attachment not found"));
             }
             Ok(a)
@@ -406,7 +410,7 @@ async fn demo(
                 .registry
                 .of_project(first.id)
                 .into_iter()
-                .find(|e| e.channel.kind == "widget")
+                .find(|e| e.channel.kind == crate::domain::ChannelKind::Widget)
                 .ok_or_else(|| ApiError::from(Error::not_found("no chat widget is configured")))?
         }
     };

@@ -139,7 +139,7 @@ async fn new_request_status_comment_resolution_and_rating() {
     ));
     let r = replies(&tg, &mut seen, 2).await;
     assert!(
-        r[0].text.contains("Приоритет: normal") && r[0].text.contains("Создана:"),
+        r[0].text.contains("Приоритет: обычный") && r[0].text.contains("Создана:"),
         "{}",
         r[0].text
     );

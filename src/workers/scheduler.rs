@@ -16,6 +16,7 @@ const RELOAD: Duration = Duration::from_secs(10);
 /// How often expired console sessions, old sign-in counters and unreferenced files go.
 const SWEEP: Duration = Duration::from_secs(3600);
 
+#[tracing::instrument(name = "scheduler", skip_all)]
 pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<bool>) {
     let mut reloaded = Instant::now();
     let mut swept: Option<Instant> = None;
@@ -82,7 +83,7 @@ pub async fn reload(inbox: &Inbox) -> Result<()> {
             Some(j) => serde_json::from_str(j).map_err(|e| e.to_string()),
             None => serde_json::from_str(&entry.channel.config)
                 .map_err(|e: serde_json::Error| e.to_string())
-                .and_then(|v| super::ChannelRules::from_config(&v)),
+                .and_then(|v| crate::automation::ChannelRules::from_config(&v)),
         };
         match rules {
             Ok(r) => inbox.registry.update_rules(id, json, r),
@@ -103,7 +104,7 @@ pub async fn presence(inbox: &Inbox) -> Result<()> {
     let changes: Vec<(i64, String)> = users
         .into_iter()
         .filter_map(|(id, hours, applied)| {
-            let start = serde_json::from_str::<super::Schedule>(&hours)
+            let start = serde_json::from_str::<crate::automation::Schedule>(&hours)
                 .ok()?
                 .interval_start(now);
             let state = match start {
@@ -136,8 +137,7 @@ pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
         .await?;
     let mut fired = 0;
     for t in due {
-        let registry = inbox.registry.clone();
-        let auto = inbox.automation.clone();
+        let inbox2 = inbox.clone();
         let timer = t.clone();
         let done = inbox
             .store
@@ -146,9 +146,9 @@ pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
                     return Ok(None);
                 }
                 let conv = conversations::by_id(conn, timer.project_id, timer.conversation_id)?;
-                let mut ctx = auto.ctx(registry.by_id(conv.channel_id).as_deref());
+                let mut ctx = inbox2.auto_ctx(conv.channel_id);
                 ctx.now = now;
-                super::fire(conn, &ctx, &timer)?;
+                crate::automation::fire(conn, &ctx, &timer)?;
                 Ok(Some(conversations::by_id(conn, conv.project_id, conv.id)?))
             })
             .await;
@@ -160,10 +160,11 @@ pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
             Ok(None) => {}
             Err(e) => {
                 tracing::warn!(
-                    "timer {} ({} of conversation {}) failed and is dropped: {e}",
-                    t.id,
-                    t.kind,
-                    t.conversation_id
+                    timer = t.id,
+                    kind = %t.kind,
+                    conversation = t.conversation_id,
+                    error = %e,
+                    "timer failed and is dropped"
                 );
                 let id = t.id;
                 inbox

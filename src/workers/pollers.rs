@@ -8,10 +8,9 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
-use super::ChannelAdapter;
-use super::ChannelEntry;
-use super::telegram::{Mode, Telegram};
-use crate::inbox::Inbox;
+use crate::channels::telegram::{Mode, Telegram};
+use crate::channels::{ChannelAdapter, ChannelKind};
+use crate::inbox::{ChannelEntry, Inbox};
 use crate::store::channels;
 
 const OFFSET_KEY: &str = "telegram.offset";
@@ -25,7 +24,7 @@ pub async fn start(
 ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
     let mut tasks = Vec::new();
     for entry in inbox.registry.all() {
-        if entry.channel.kind == "viber" {
+        if entry.channel.kind == ChannelKind::Viber {
             tasks.push(tokio::spawn(register_viber(
                 entry.clone(),
                 public_url.map(str::to_string),
@@ -33,7 +32,7 @@ pub async fn start(
             )));
             continue;
         }
-        if entry.channel.kind != "telegram" {
+        if entry.channel.kind != ChannelKind::Telegram {
             continue;
         }
         // The registry's own instance: webhooks and the poller share what it learns (getMe).
@@ -203,7 +202,11 @@ async fn register_viber(
     mut shutdown: watch::Receiver<bool>,
 ) {
     let key = entry.channel.key.clone();
-    let Some(viber) = entry.adapter.as_any().downcast_ref::<super::viber::Viber>() else {
+    let Some(viber) = entry
+        .adapter
+        .as_any()
+        .downcast_ref::<crate::channels::viber::Viber>()
+    else {
         return;
     };
     let Some(base) = public_url else {

@@ -32,6 +32,7 @@ fn retry_delay(cfg: &FetcherConfig, attempts: i32) -> Duration {
         .min(Duration::from_secs(600))
 }
 
+#[tracing::instrument(name = "fetcher", skip_all)]
 pub async fn run(inbox: Inbox, cfg: FetcherConfig, mut shutdown: watch::Receiver<bool>) {
     let lease = chrono::Duration::seconds(FETCH_TIMEOUT.as_secs() as i64 + 60);
     loop {
@@ -57,7 +58,7 @@ pub async fn run(inbox: Inbox, cfg: FetcherConfig, mut shutdown: watch::Receiver
             .await
             .ok()
             .flatten();
-        crate::wakeup::until_due(next, &inbox.fetch_wake, &mut shutdown).await;
+        super::wakeup::until_due(next, &inbox.fetch_wake, &mut shutdown).await;
     }
 }
 

@@ -1,23 +1,57 @@
-//! The live set of channels with their adapters, looked up by webhook key or by id.
+//! The live set of channels: each one's adapter joined to its bot and automation settings,
+//! looked up by webhook key or by id.
 
 use std::collections::HashMap;
 use std::sync::{Arc, RwLock};
 
-use super::{ChannelAdapter, build_adapter};
+use crate::automation::{Automation, ChannelRules, Ctx};
+use crate::bot::{BotConfig, BotCtx, Registration};
+use crate::channels::{self, ChannelAdapter, ChannelKind};
 use crate::store::channels::Channel;
+
+/// Checks everything a channel's config says (the platform's keys, the bot's, automation's)
+/// and builds its adapter: the one validator behind channels.toml, the CLI and start-up.
+pub fn build_adapter(
+    kind: ChannelKind,
+    name: &str,
+    config: &serde_json::Value,
+    http: &reqwest::Client,
+) -> Result<Arc<dyn ChannelAdapter>, String> {
+    let bot = if kind != ChannelKind::Widget {
+        BotConfig::from_config(config)?
+    } else {
+        None
+    };
+    let rules = ChannelRules::from_config(config)?;
+    if kind != ChannelKind::Widget && rules.widget_only() {
+        return Err(
+            "greeting, unread_message, unanswered_message and contact_request are for widget channels"
+                .into(),
+        );
+    }
+    let adapter = channels::adapter(kind, name, config, http)?;
+    if bot.is_some_and(|b| b.registration == Registration::Phone)
+        && !adapter.capabilities().verified_phone
+    {
+        return Err(format!(
+            "registration = \"phone\" is not available for kind \"{kind}\": the platform does not prove that a shared number is the sender's own (Telegram and WhatsApp do); use registration = \"open\""
+        ));
+    }
+    Ok(adapter)
+}
 
 pub struct ChannelEntry {
     pub channel: Channel,
     pub adapter: Arc<dyn ChannelAdapter>,
     /// Set when customers talk to the helpdesk bot here (routing = "helpdesk").
-    pub bot: Option<crate::bot::BotConfig>,
+    pub bot: Option<BotConfig>,
     /// Automation rules: the settings page's if saved, else the channel's keys.
-    pub rules: Arc<crate::automation::ChannelRules>,
+    pub rules: Arc<ChannelRules>,
 }
 
 impl ChannelEntry {
-    pub fn bot_ctx(&self) -> Option<crate::bot::BotCtx> {
-        self.bot.clone().map(|config| crate::bot::BotCtx {
+    pub fn bot_ctx(&self) -> Option<BotCtx> {
+        self.bot.clone().map(|config| BotCtx {
             project_id: self.channel.project_id,
             channel_id: self.channel.id,
             channel_name: self.channel.name.clone(),
@@ -28,15 +62,34 @@ impl ChannelEntry {
     }
 
     /// The bot for customers of a chat channel outside working hours (off_hours = "bot").
-    pub fn off_hours_bot(&self) -> crate::bot::BotCtx {
-        crate::bot::BotCtx {
+    pub fn off_hours_bot(&self) -> BotCtx {
+        BotCtx {
             project_id: self.channel.project_id,
             channel_id: self.channel.id,
             channel_name: self.channel.name.clone(),
-            config: crate::bot::BotConfig::default(),
+            config: BotConfig::default(),
             buttons: self.adapter.capabilities().buttons,
             rules: self.rules.clone(),
         }
+    }
+
+    /// What automation needs of this channel at this moment.
+    pub fn auto_ctx(&self, automation: &Automation) -> Ctx {
+        automation.ctx(
+            self.channel.project_id,
+            self.rules.clone(),
+            self.bot.is_some(),
+            self.adapter.capabilities().buttons,
+            self.channel.kind == ChannelKind::Widget,
+        )
+    }
+}
+
+/// Automation's view of a channel that may have gone (removed since): no rules then.
+pub fn auto_ctx(automation: &Automation, entry: Option<&ChannelEntry>) -> Ctx {
+    match entry {
+        Some(e) => e.auto_ctx(automation),
+        None => automation.ctx_without_channel(),
     }
 }
 
@@ -60,17 +113,17 @@ impl Registry {
         for ch in channels.into_iter().filter(|c| c.enabled) {
             let config: serde_json::Value =
                 serde_json::from_str(&ch.config).unwrap_or(serde_json::Value::Null);
-            let bot = if ch.kind == "widget" {
+            let bot = if ch.kind == ChannelKind::Widget {
                 Ok(None)
             } else {
-                crate::bot::BotConfig::from_config(&config)
+                BotConfig::from_config(&config)
             };
             let rules = match &ch.automation {
-                Some(saved) => serde_json::from_str::<crate::automation::ChannelRules>(saved)
+                Some(saved) => serde_json::from_str::<ChannelRules>(saved)
                     .map_err(|e| format!("saved automation settings: {e}")),
-                None => crate::automation::ChannelRules::from_config(&config),
+                None => ChannelRules::from_config(&config),
             };
-            match build_adapter(&ch.kind, &ch.name, &config, &self.http)
+            match build_adapter(ch.kind, &ch.name, &config, &self.http)
                 .and_then(|a| Ok((a, bot?, rules?)))
             {
                 Ok((adapter, bot, rules)) => {
@@ -84,7 +137,7 @@ impl Registry {
                         }),
                     );
                 }
-                Err(e) => tracing::error!("channel \"{}\" is not started: {e}", ch.key),
+                Err(e) => tracing::error!(channel = %ch.key, error = %e, "channel not started"),
             }
         }
         *self.by_id.write().unwrap_or_else(|e| e.into_inner()) = map;
@@ -92,12 +145,7 @@ impl Registry {
 
     /// New automation rules for a running channel; the adapter (and what it caches, such as
     /// tokens) stays.
-    pub fn update_rules(
-        &self,
-        id: i64,
-        saved: Option<String>,
-        rules: crate::automation::ChannelRules,
-    ) {
+    pub fn update_rules(&self, id: i64, saved: Option<String>, rules: ChannelRules) {
         let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
         if let Some(old) = map.get(&id).cloned() {
             let mut channel = old.channel.clone();

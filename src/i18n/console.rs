@@ -1,36 +1,6 @@
-//! Console language: Russian first, English on request (cookie `lang` or Accept-Language).
+//! Console strings (the operator and admin pages), Russian and English.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    Ru,
-    En,
-}
-
-impl Lang {
-    pub fn code(self) -> &'static str {
-        match self {
-            Lang::Ru => "ru",
-            Lang::En => "en",
-        }
-    }
-
-    /// The cookie wins; otherwise the first of ru/en in Accept-Language; Russian by default.
-    pub fn pick(cookie: Option<&str>, accept_language: Option<&str>) -> Lang {
-        match cookie {
-            Some("en") => return Lang::En,
-            Some("ru") => return Lang::Ru,
-            _ => {}
-        }
-        let al = accept_language.unwrap_or("").to_ascii_lowercase();
-        let ru = al.find("ru");
-        let en = al.find("en");
-        match (ru, en) {
-            (Some(r), Some(e)) if e < r => Lang::En,
-            (None, Some(_)) => Lang::En,
-            _ => Lang::Ru,
-        }
-    }
-}
+use super::Lang;
 
 /// Console strings. Templates call `tr.t("key")`; an unknown key shows itself, which a test
 /// of the rendered page would catch.
@@ -225,10 +195,11 @@ impl Tr {
         }
     }
 
-    pub fn status(&self, s: &str) -> String {
-        match (crate::domain::Status::parse(s), self.lang) {
-            (Ok(st), Lang::Ru) => st.label_ru().to_string(),
-            _ => s.to_string(),
-        }
+    pub fn status(&self, s: crate::domain::Status) -> &'static str {
+        super::status_label(self.lang, s)
+    }
+
+    pub fn priority(&self, p: crate::domain::Priority) -> &'static str {
+        super::priority_label(self.lang, p)
     }
 }

@@ -8,11 +8,11 @@ use std::time::Duration;
 use tokio::sync::watch;
 
 use crate::bus::{Event, EventKind};
-use crate::channels::{Outbound, OutboundFile, SendError};
+use crate::channels::{DirectPayload, Outbound, OutboundFile, SendError};
+use crate::domain::Delivery;
 use crate::domain::event::SystemEvent;
 use crate::error::{Error, Result};
 use crate::inbox::Inbox;
-use crate::store::messages::delivery;
 use crate::store::outbox::{self, OutboxRow};
 use crate::store::{attachments, contacts, conversations, messages, now, users};
 
@@ -43,6 +43,7 @@ pub fn backoff(cfg: &OutboxConfig, attempts: i32) -> Duration {
         .min(Duration::from_secs(600))
 }
 
+#[tracing::instrument(name = "outbox", skip_all)]
 pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<bool>) {
     let lease = chrono::Duration::from_std(cfg.lease).unwrap_or(chrono::Duration::seconds(120));
     loop {
@@ -83,7 +84,7 @@ pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<
             Err(e) => tracing::warn!("outbox: cannot claim rows: {e}"),
         }
         let next = inbox.store.read(outbox::next_due).await.ok().flatten();
-        crate::wakeup::until_due(next, &inbox.outbox_wake, &mut shutdown).await;
+        super::wakeup::until_due(next, &inbox.outbox_wake, &mut shutdown).await;
     }
 }
 
@@ -92,14 +93,6 @@ struct Prepared {
     /// The thread to report in; None for bot messages outside any conversation.
     conversation: Option<(i64, i64)>,
     blocked: bool,
-}
-
-/// A bot message's payload as stored in its outbox row.
-#[derive(serde::Serialize, serde::Deserialize)]
-pub struct DirectPayload {
-    pub text: String,
-    #[serde(default)]
-    pub keyboard: Option<crate::channels::Keyboard>,
 }
 
 async fn prepare(inbox: &Inbox, cfg: &OutboxConfig, row: &OutboxRow) -> Result<Prepared> {
@@ -180,17 +173,14 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
             Err(SendError::blocked(
                 "the customer blocked the bot or unsubscribed",
             )),
-            e.channel.kind.clone(),
+            e.channel.kind.as_str(),
         ),
-        (Some(e), Ok(p)) => (e.adapter.send(&p.out).await, e.channel.kind.clone()),
+        (Some(e), Ok(p)) => (e.adapter.send(&p.out).await, e.channel.kind.as_str()),
         (None, _) => (
             Err(SendError::permanent("the channel is disabled or removed")),
-            "unknown".to_string(),
+            "unknown",
         ),
-        (_, Err(err)) => (
-            Err(SendError::permanent(err.to_string())),
-            "unknown".to_string(),
-        ),
+        (_, Err(err)) => (Err(SendError::permanent(err.to_string())), "unknown"),
     };
     let conversation = prepared.as_ref().ok().and_then(|p| p.conversation);
     let recipient = prepared.as_ref().ok().map(|p| p.out.recipient.clone());
@@ -222,7 +212,7 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                         Some(m) => messages::set_delivery(
                             c,
                             m,
-                            delivery::SENT,
+                            Delivery::Sent,
                             sent.platform_id.as_deref(),
                             None,
                         ),
@@ -230,13 +220,13 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                     }
                 })
                 .await?;
-            inbox.metrics.sent(&kind);
+            inbox.metrics.sent(kind);
             if let Some(e) = event(EventKind::Delivery) {
                 inbox.bus.publish(e);
             }
         }
         Err(e) => {
-            inbox.metrics.send_error(&kind);
+            inbox.metrics.send_error(kind);
             let msg = e.message.clone();
             if e.retryable && attempts < cfg.max_attempts {
                 let wait = backoff(cfg, attempts).max(e.retry_after.unwrap_or_default());
@@ -251,7 +241,7 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                         outbox::retry_later(c, outbox_id, at, &msg)?;
                         match message_id {
                             Some(m) => {
-                                messages::set_delivery(c, m, delivery::PENDING, None, Some(&msg))
+                                messages::set_delivery(c, m, Delivery::Pending, None, Some(&msg))
                             }
                             None => Ok(()),
                         }
@@ -271,7 +261,7 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                             contacts::set_blocked(c, channel_id, r, true)?;
                         }
                         if let (Some(m), Some((conversation_id, _))) = (message_id, conversation) {
-                            messages::set_delivery(c, m, delivery::FAILED, None, Some(&msg))?;
+                            messages::set_delivery(c, m, Delivery::Failed, None, Some(&msg))?;
                             let ev = SystemEvent::DeliveryFailed { error: msg.clone() };
                             messages::system(c, project_id, conversation_id, &ev.to_json())?;
                         }

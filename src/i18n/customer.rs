@@ -1,20 +1,7 @@
-//! What the bot says, in Russian and English. The customer's messenger language picks;
-//! Russian when unknown.
+//! What customers read (the bot, automation, the Viber welcome), in Russian and English.
+//! The customer's messenger language picks; Russian when unknown.
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Lang {
-    Ru,
-    En,
-}
-
-impl Lang {
-    pub fn of(code: Option<&str>) -> Lang {
-        match code {
-            Some(c) if c.to_ascii_lowercase().starts_with("en") => Lang::En,
-            _ => Lang::Ru,
-        }
-    }
-}
+use super::Lang;
 
 pub fn t(lang: Lang, key: &str) -> &'static str {
     let (ru, en) = match key {
@@ -202,28 +189,16 @@ pub fn t(lang: Lang, key: &str) -> &'static str {
     }
 }
 
+/// How a shared contact card reads in the thread (the operators' language, Russian first).
+pub fn contact_card(name: &str, phone: &str) -> String {
+    format!("📞 Контакт: {name} {phone}")
+}
+
 /// A text with {n} (a request number) and {s} filled in.
 pub fn fill(lang: Lang, key: &str, n: i64, s: &str) -> String {
     t(lang, key)
         .replace("{n}", &n.to_string())
         .replace("{s}", s)
-}
-
-pub fn status(lang: Lang, status: &str) -> String {
-    match (lang, crate::domain::Status::parse(status)) {
-        (Lang::Ru, Ok(st)) => st.label_ru().to_string(),
-        (Lang::En, Ok(st)) => match st {
-            crate::domain::Status::New => "new",
-            crate::domain::Status::Open => "in progress",
-            crate::domain::Status::Pending => "waiting for you",
-            crate::domain::Status::Resolved => "resolved",
-            crate::domain::Status::Closed => "closed",
-            crate::domain::Status::Cancelled => "cancelled",
-            crate::domain::Status::Reopened => "returned to work",
-        }
-        .to_string(),
-        _ => status.to_string(),
-    }
 }
 
 #[cfg(test)]

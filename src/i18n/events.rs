@@ -1,0 +1,133 @@
+//! How stored system events and console notices read, in the reader's language.
+
+use super::{Lang, priority_label, status_label};
+use crate::domain::event::{Notice, SystemEvent};
+
+/// Renders a stored system message; text that is not an event is shown as it is.
+pub fn stored_event(text: &str, lang: Lang) -> String {
+    match serde_json::from_str::<SystemEvent>(text) {
+        Ok(e) => event(&e, lang),
+        Err(_) => text.to_string(),
+    }
+}
+
+pub fn event(e: &SystemEvent, lang: Lang) -> String {
+    use SystemEvent::*;
+    match (e, lang) {
+        (Created { channel }, Lang::Ru) => format!("Обращение создано: {channel}"),
+        (Created { channel }, Lang::En) => format!("Conversation created via {channel}"),
+        (Status { from, to, by }, Lang::Ru) => format!(
+            "Статус: {} → {} ({by})",
+            status_label(lang, *from),
+            status_label(lang, *to)
+        ),
+        (Status { from, to, by }, Lang::En) => format!(
+            "Status: {} → {} ({by})",
+            status_label(lang, *from),
+            status_label(lang, *to)
+        ),
+        (Assigned { to: Some(t), by }, Lang::Ru) => format!("Назначено: {t} ({by})"),
+        (Assigned { to: Some(t), by }, Lang::En) => format!("Assigned to {t} ({by})"),
+        (Assigned { to: None, by }, Lang::Ru) => format!("Исполнитель снят ({by})"),
+        (Assigned { to: None, by }, Lang::En) => format!("Unassigned ({by})"),
+        (Team { to: Some(t), by }, Lang::Ru) => format!("Команда: {t} ({by})"),
+        (Team { to: Some(t), by }, Lang::En) => format!("Team: {t} ({by})"),
+        (Team { to: None, by }, Lang::Ru) => format!("Команда снята ({by})"),
+        (Team { to: None, by }, Lang::En) => format!("Team removed ({by})"),
+        (Priority { from, to, by }, Lang::Ru) => format!(
+            "Приоритет: {} → {} ({by})",
+            priority_label(lang, *from),
+            priority_label(lang, *to)
+        ),
+        (Priority { from, to, by }, Lang::En) => format!(
+            "Priority: {} → {} ({by})",
+            priority_label(lang, *from),
+            priority_label(lang, *to)
+        ),
+        (Due { due: Some(d), by }, Lang::Ru) => format!("Срок: {d} ({by})"),
+        (Due { due: Some(d), by }, Lang::En) => format!("Due date: {d} ({by})"),
+        (Due { due: None, by }, Lang::Ru) => format!("Срок снят ({by})"),
+        (Due { due: None, by }, Lang::En) => format!("Due date removed ({by})"),
+        (Rated { stars, comment, by }, Lang::Ru) => match comment {
+            Some(c) => format!("Оценка {}: «{c}» ({by})", "★".repeat(*stars as usize)),
+            None => format!("Оценка {} ({by})", "★".repeat(*stars as usize)),
+        },
+        (Rated { stars, comment, by }, Lang::En) => match comment {
+            Some(c) => format!("Rated {}: \"{c}\" ({by})", "★".repeat(*stars as usize)),
+            None => format!("Rated {} ({by})", "★".repeat(*stars as usize)),
+        },
+        (DeliveryFailed { error }, Lang::Ru) => format!("Сообщение не доставлено: {error}"),
+        (DeliveryFailed { error }, Lang::En) => format!("Message not delivered: {error}"),
+        (Blocked, Lang::Ru) => {
+            "Клиент заблокировал бота или отписался: сообщения ему не доставляются".into()
+        }
+        (Blocked, Lang::En) => {
+            "The customer blocked the bot or unsubscribed: messages are not delivered".into()
+        }
+    }
+}
+
+pub fn stored_notice(text: &str, lang: Lang) -> String {
+    match serde_json::from_str::<Notice>(text) {
+        Ok(n) => notice(&n, lang),
+        Err(_) => text.to_string(),
+    }
+}
+
+pub fn notice(n: &Notice, lang: Lang) -> String {
+    use Notice::*;
+    match (n, lang) {
+        (
+            Comment {
+                number,
+                by,
+                preview,
+            },
+            Lang::Ru,
+        ) => format!("💬 {by} добавил(а) комментарий к #{number}: {preview}"),
+        (
+            Comment {
+                number,
+                by,
+                preview,
+            },
+            Lang::En,
+        ) => format!("💬 {by} commented on #{number}: {preview}"),
+        (
+            VipRequest {
+                number,
+                organization,
+                by,
+            },
+            Lang::Ru,
+        ) => format!("⭐ Новая заявка #{number} от VIP-организации {organization} ({by})"),
+        (
+            VipRequest {
+                number,
+                organization,
+                by,
+            },
+            Lang::En,
+        ) => format!("⭐ New request #{number} from VIP organization {organization} ({by})"),
+        (ContactMe { number, by }, Lang::Ru) => format!("📞 {by} просит связаться (#{number})"),
+        (ContactMe { number, by }, Lang::En) => {
+            format!("📞 {by} asks to be contacted (#{number})")
+        }
+        (
+            Unanswered {
+                number,
+                minutes,
+                by,
+            },
+            Lang::Ru,
+        ) => format!("⏰ #{number}: {by} ждёт ответа больше {minutes} мин"),
+        (
+            Unanswered {
+                number,
+                minutes,
+                by,
+            },
+            Lang::En,
+        ) => format!("⏰ #{number}: {by} has waited for an answer over {minutes} min"),
+    }
+}

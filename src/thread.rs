@@ -1,0 +1,198 @@
+//! The writes every use case shares: the widget, every platform, the bot, operators and
+//! automation open conversations and add messages through these, inside the caller's
+//! transaction, so a conversation always gets its number, its "created" record, its files and
+//! its outbox row the same way.
+
+use chrono::NaiveDateTime;
+
+use crate::channels::DirectPayload;
+use crate::domain::event::SystemEvent;
+use crate::domain::text::{SUBJECT_CHARS, subject_from};
+use crate::domain::{Delivery, MessageKind};
+use crate::error::{Error, Result};
+use crate::i18n::{Lang, customer};
+use crate::store::attachments::{self, StoredFile};
+use crate::store::contacts::Contact;
+use crate::store::conversations::{self, Conversation};
+use crate::store::messages::{self, NewMessage};
+use crate::store::{DbConn, now, outbox, projects};
+
+/// What makes a platform message the same message when it is delivered again.
+pub fn dedup_key(channel_id: i64, platform_message_id: &str) -> String {
+    format!("{channel_id}:{platform_message_id}")
+}
+
+/// The subject a customer's first message gives: its first line, or "Files from …" (in the
+/// customer's language) when it had only files.
+pub fn subject_for(text: &str, contact: &Contact) -> String {
+    if text.trim().is_empty() {
+        let lang = Lang::of(contact.language.as_deref());
+        customer::fill(lang, "files_from", 0, &contact.name)
+    } else {
+        subject_from(text, SUBJECT_CHARS)
+    }
+}
+
+/// A new conversation with the project's next number and its "created" record.
+pub fn open(
+    conn: &mut DbConn,
+    project_id: i64,
+    contact_id: i64,
+    channel_id: i64,
+    channel_name: &str,
+    subject: &str,
+) -> Result<Conversation> {
+    let number = projects::next_number(conn, project_id)?;
+    let c = conversations::create(conn, project_id, number, contact_id, channel_id, subject)?;
+    record(
+        conn,
+        &c,
+        &SystemEvent::Created {
+            channel: channel_name.to_string(),
+        },
+    )?;
+    Ok(c)
+}
+
+/// A change written into the thread.
+pub fn record(conn: &mut DbConn, conv: &Conversation, ev: &SystemEvent) -> Result<i64> {
+    messages::system(conn, conv.project_id, conv.id, &ev.to_json())
+}
+
+/// A customer message as it arrived.
+pub struct FromCustomer<'a> {
+    pub text: &'a str,
+    pub files: &'a [StoredFile],
+    /// The platform's id (`dedup_key`): a repeat never creates a second message.
+    pub dedup_key: Option<&'a str>,
+    pub platform_id: Option<&'a str>,
+    pub at: NaiveDateTime,
+}
+
+/// Stores a customer message with its files. The conversation's activity is the caller's to
+/// touch (the inbound batch does it once per conversation).
+pub fn add_customer_message(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    m: &FromCustomer,
+) -> Result<i64> {
+    let mid = messages::insert(
+        conn,
+        &NewMessage {
+            project_id: conv.project_id,
+            conversation_id: conv.id,
+            kind: MessageKind::Customer,
+            author_id: None,
+            text: m.text,
+            delivery: Delivery::Received,
+            dedup_key: m.dedup_key,
+            platform_id: m.platform_id,
+            at: m.at,
+        },
+    )?;
+    for f in m.files {
+        attachments::insert(conn, conv.project_id, mid, f)?;
+    }
+    Ok(mid)
+}
+
+/// A message to the customer with its outbox row: an operator's (`author`), which counts as
+/// the team's answer, or an automatic one (None), which does not. `payload` carries what the
+/// delivery needs beyond the text (a WhatsApp template).
+pub fn add_outgoing(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    author: Option<i64>,
+    text: &str,
+    files: &[StoredFile],
+    payload: Option<&str>,
+) -> Result<i64> {
+    let t = now();
+    let mid = messages::insert(
+        conn,
+        &NewMessage {
+            project_id: conv.project_id,
+            conversation_id: conv.id,
+            kind: MessageKind::Operator,
+            author_id: author,
+            text,
+            delivery: Delivery::Pending,
+            dedup_key: None,
+            platform_id: None,
+            at: t,
+        },
+    )?;
+    for f in files {
+        attachments::insert(conn, conv.project_id, mid, f)?;
+    }
+    outbox::enqueue_with(conn, conv.project_id, mid, conv.channel_id, payload)?;
+    if author.is_some() {
+        conversations::touch_operator(conn, conv.id, t)?;
+    }
+    Ok(mid)
+}
+
+/// An internal note: the team sees it, the customer never does.
+pub fn add_note(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    author: i64,
+    text: &str,
+    files: &[StoredFile],
+) -> Result<i64> {
+    let mid = messages::insert(
+        conn,
+        &NewMessage {
+            project_id: conv.project_id,
+            conversation_id: conv.id,
+            kind: MessageKind::Note,
+            author_id: Some(author),
+            text,
+            delivery: Delivery::None,
+            dedup_key: None,
+            platform_id: None,
+            at: now(),
+        },
+    )?;
+    for f in files {
+        attachments::insert(conn, conv.project_id, mid, f)?;
+    }
+    Ok(mid)
+}
+
+/// A bot message outside any conversation's messages (a menu, a notice, a staff alert), made
+/// durable as an outbox row for `recipient` in this channel.
+pub fn say_direct(
+    conn: &mut DbConn,
+    project_id: i64,
+    channel_id: i64,
+    recipient: &str,
+    message: &DirectPayload,
+) -> Result<i64> {
+    let payload = serde_json::to_string(message).map_err(|e| Error::internal(e.to_string()))?;
+    outbox::enqueue_direct(conn, project_id, channel_id, recipient, &payload)
+}
+
+/// Records a customer's rating (stars, or the comment added to them) with its thread record.
+pub fn rate(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    stars: i32,
+    comment: Option<&str>,
+    by: &str,
+) -> Result<()> {
+    if !(1..=5).contains(&stars) && comment.is_none() {
+        return Err(Error::invalid("a rating is 1 to 5"));
+    }
+    conversations::set_rating(conn, conv.id, stars, comment)?;
+    record(
+        conn,
+        conv,
+        &SystemEvent::Rated {
+            stars,
+            comment: comment.map(str::to_string),
+            by: by.to_string(),
+        },
+    )?;
+    Ok(())
+}

@@ -1,0 +1,9 @@
+//! Background work: delivery (outbox), files still on the platforms (fetcher), timers and
+//! sweeps (scheduler), Telegram's long polling and webhook registration (pollers). Each one
+//! stops taking work when the shutdown signal comes and hands back what it claimed.
+
+pub mod fetcher;
+pub mod outbox;
+pub mod pollers;
+pub mod scheduler;
+pub mod wakeup;
