@@ -5,6 +5,7 @@
 mod support;
 
 mod api;
+mod architecture;
 mod api_channel;
 mod automation;
 mod bot;
