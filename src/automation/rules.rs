@@ -6,6 +6,8 @@ use chrono::Duration;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::channels::common as keys;
+
 pub const CLOSING_MESSAGE_CHARS: usize = 250;
 pub const AUTO_REPLY_CHARS: usize = 1000;
 pub const MAX_AUTO_REPLIES: usize = 10;
@@ -222,44 +224,22 @@ fn replies_key(config: &Value, key: &str) -> Result<Vec<AutoReply>, String> {
 
 impl ChannelRules {
     pub fn from_config(config: &Value) -> Result<ChannelRules, String> {
-        let closing_message = match config.get("closing_message") {
-            None | Some(Value::Null) => None,
-            Some(Value::String(s)) if s.trim().is_empty() => None,
-            Some(Value::String(s)) => Some(s.trim().to_string()),
-            Some(_) => return Err("closing_message must be text".into()),
-        };
+        let closing_message = keys::opt_text(config, "closing_message")?;
         let rules = ChannelRules {
             auto_close_after_secs: duration_key(config, "auto_close_after", true)?,
             closing_message,
-            rating: match config.get("rating") {
-                None | Some(Value::Null) => None,
-                Some(Value::Bool(b)) => Some(*b),
-                Some(_) => return Err("rating must be true or false".into()),
-            },
+            rating: keys::opt_flag(config, "rating")?,
             unanswered_alert_after_secs: duration_key(config, "unanswered_alert_after", true)?,
             auto_replies: replies_key(config, "auto_replies")?,
-            auto_reply_after_operator: super::super::channels::common::flag(
+            auto_reply_after_operator: keys::flag(config, "auto_reply_after_operator", false)?,
+            off_hours: keys::choice(
                 config,
-                "auto_reply_after_operator",
-                false,
-            )?,
-            off_hours: match config.get("off_hours").and_then(Value::as_str) {
-                None | Some("") => OffHours::Same,
-                Some("auto_reply") => OffHours::AutoReply,
-                Some("bot") => OffHours::Bot,
-                Some(other) => {
-                    return Err(format!(
-                        "off_hours \"{other}\" must be \"auto_reply\" or \"bot\""
-                    ));
-                }
-            },
+                "off_hours",
+                &[("auto_reply", OffHours::AutoReply), ("bot", OffHours::Bot)],
+            )?
+            .unwrap_or(OffHours::Same),
             off_hours_replies: replies_key(config, "off_hours_replies")?,
-            greeting: match config.get("greeting") {
-                None | Some(Value::Null) => None,
-                Some(Value::String(s)) if s.trim().is_empty() => None,
-                Some(Value::String(s)) => Some(s.trim().to_string()),
-                Some(_) => return Err("greeting must be text".into()),
-            },
+            greeting: keys::opt_text(config, "greeting")?,
             unread_message: timed_message(config, "unread_message")?,
             unanswered_message: timed_message(config, "unanswered_message")?,
             contact_request: contact_request(config)?,

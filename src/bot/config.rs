@@ -2,6 +2,8 @@
 
 use serde_json::Value;
 
+use crate::channels::common as keys;
+
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Registration {
     /// Anyone who writes becomes a contact.
@@ -30,32 +32,15 @@ impl BotConfig {
     /// None when the channel routes every message to the open conversation ("chat", the
     /// default); the bot is switched on per channel with routing = "helpdesk".
     pub fn from_config(config: &Value) -> Result<Option<BotConfig>, String> {
-        let s = |k: &str| -> Result<Option<String>, String> {
-            match config.get(k) {
-                None | Some(Value::Null) => Ok(None),
-                Some(Value::String(v)) => Ok(Some(v.clone())),
-                Some(_) => Err(format!("{k} must be a string")),
-            }
-        };
-        let helpdesk = match s("routing")?.as_deref() {
-            Some("helpdesk") => true,
-            None | Some("chat") => false,
-            Some(other) => {
-                return Err(format!(
-                    "routing \"{other}\" must be \"helpdesk\" or \"chat\""
-                ));
-            }
-        };
-        let registration = match s("registration")?.as_deref() {
-            None | Some("open") => Registration::Open,
-            Some("phone") => Registration::Phone,
-            Some(other) => {
-                return Err(format!(
-                    "registration \"{other}\" must be \"open\" or \"phone\""
-                ));
-            }
-        };
-        let support_phone = s("support_phone")?;
+        let helpdesk = keys::choice(config, "routing", &[("helpdesk", true), ("chat", false)])?
+            .unwrap_or(false);
+        let registration = keys::choice(
+            config,
+            "registration",
+            &[("open", Registration::Open), ("phone", Registration::Phone)],
+        )?
+        .unwrap_or(Registration::Open);
+        let support_phone = keys::opt_str(config, "support_phone")?;
         if registration == Registration::Phone && support_phone.is_none() {
             return Err("registration = \"phone\" needs support_phone (told to customers whose number is unknown)".into());
         }

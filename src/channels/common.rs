@@ -1,5 +1,6 @@
-//! Small pieces every adapter needs: reading its keys from the channel config, the text an
-//! operator's message is sent as, and fetching a file the platform points at.
+//! Small pieces every adapter needs: reading keys from a channel's config (the one reader for
+//! the platform's, the bot's and automation's keys), the text an operator's message is sent
+//! as, and safe path segments.
 
 use serde_json::Value;
 
@@ -36,11 +37,45 @@ pub fn api_base(config: &Value, default: &str) -> Result<String, String> {
 }
 
 pub fn flag(config: &Value, key: &str, default: bool) -> Result<bool, String> {
+    Ok(opt_flag(config, key)?.unwrap_or(default))
+}
+
+/// true, false, or not set.
+pub fn opt_flag(config: &Value, key: &str) -> Result<Option<bool>, String> {
     match config.get(key) {
-        None => Ok(default),
-        Some(Value::Bool(b)) => Ok(*b),
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::Bool(b)) => Ok(Some(*b)),
         Some(_) => Err(format!("{key} must be true or false")),
     }
+}
+
+/// A text a person wrote (trimmed); blank counts as not set.
+pub fn opt_text(config: &Value, key: &str) -> Result<Option<String>, String> {
+    match config.get(key) {
+        None | Some(Value::Null) => Ok(None),
+        Some(Value::String(s)) if s.trim().is_empty() => Ok(None),
+        Some(Value::String(s)) => Ok(Some(s.trim().to_string())),
+        Some(_) => Err(format!("{key} must be text")),
+    }
+}
+
+/// One of a few words; `None` when not set, an error naming the choices otherwise.
+pub fn choice<T: Copy>(
+    config: &Value,
+    key: &str,
+    choices: &[(&str, T)],
+) -> Result<Option<T>, String> {
+    let Some(v) = opt_str(config, key)?.filter(|v| !v.is_empty()) else {
+        return Ok(None);
+    };
+    choices
+        .iter()
+        .find(|(name, _)| *name == v)
+        .map(|(_, t)| Some(*t))
+        .ok_or_else(|| {
+            let names: Vec<String> = choices.iter().map(|(n, _)| format!("\"{n}\"")).collect();
+            format!("{key} \"{v}\" must be {}", names.join(" or "))
+        })
 }
 
 /// The text to send: "Anna:\n…" when the channel shows operator names.

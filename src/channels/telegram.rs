@@ -5,6 +5,8 @@
 use std::time::Duration;
 
 use frankenstein::AsyncTelegramApi;
+
+use super::common;
 use frankenstein::client_reqwest::Bot;
 use frankenstein::methods::AnswerCallbackQueryParams;
 use frankenstein::methods::{
@@ -49,17 +51,9 @@ pub struct Telegram {
     me: std::sync::OnceLock<(u64, String)>,
 }
 
-fn get_str(config: &Value, key: &str) -> Result<Option<String>, String> {
-    match config.get(key) {
-        None | Some(Value::Null) => Ok(None),
-        Some(Value::String(s)) => Ok(Some(s.clone())),
-        Some(_) => Err(format!("{key} must be a string")),
-    }
-}
-
 impl Telegram {
     pub fn from_config(_name: &str, config: &Value, http: reqwest::Client) -> Result<Self, String> {
-        let token = get_str(config, "token")?.ok_or("token is required for kind \"telegram\"")?;
+        let token = common::required(config, "token", "telegram")?;
         let token_ok = token.split_once(':').is_some_and(|(id, secret)| {
             !id.is_empty()
                 && id.chars().all(|c| c.is_ascii_digit())
@@ -71,29 +65,14 @@ impl Telegram {
         if !token_ok {
             return Err("token must look like 123456789:AAE… (the token @BotFather gave)".into());
         }
-        let mode = match get_str(config, "mode")?.as_deref() {
-            None | Some("polling") => Mode::Polling,
-            Some("webhook") => Mode::Webhook,
-            Some(other) => {
-                return Err(format!(
-                    "mode \"{other}\" must be \"polling\" or \"webhook\""
-                ));
-            }
-        };
-        let api_base = get_str(config, "api_base")?
-            .unwrap_or_else(|| "https://api.telegram.org".into())
-            .trim_end_matches('/')
-            .to_string();
-        if !(api_base.starts_with("http://") || api_base.starts_with("https://")) {
-            return Err(format!(
-                "api_base \"{api_base}\" must start with http:// or https://"
-            ));
-        }
-        let show_operator_name = match config.get("show_operator_name") {
-            None => true,
-            Some(Value::Bool(b)) => *b,
-            Some(_) => return Err("show_operator_name must be true or false".into()),
-        };
+        let mode = common::choice(
+            config,
+            "mode",
+            &[("polling", Mode::Polling), ("webhook", Mode::Webhook)],
+        )?
+        .unwrap_or(Mode::Polling);
+        let api_base = common::api_base(config, "https://api.telegram.org")?;
+        let show_operator_name = common::flag(config, "show_operator_name", true)?;
         let poll_timeout = match config.get("poll_timeout") {
             None => 25,
             Some(v) => v

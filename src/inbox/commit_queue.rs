@@ -6,7 +6,9 @@ use std::sync::Arc;
 
 use tokio::sync::{Notify, mpsc, oneshot};
 
+use super::Inbox;
 use super::receive::{Item, commit_batch};
+use super::registry::ChannelEntry;
 use crate::bus::{Bus, Event, EventKind};
 use crate::channels::{Inbound, InboundEvent};
 use crate::domain::Received;
@@ -20,6 +22,147 @@ pub struct Job {
     pub(super) reply: oneshot::Sender<Result<Received>>,
 }
 
+impl Inbox {
+    /// Everything a platform request carried: keeps what could not be parsed, fetches files
+    /// still on the platform, then commits. Returns once it is durable.
+    pub async fn receive_parsed(
+        &self,
+        channel: &Arc<ChannelEntry>,
+        parsed: crate::channels::Parsed,
+    ) -> Result<Vec<Received>> {
+        if !parsed.unparsed.is_empty() {
+            let channel_id = channel.channel.id;
+            let raw = parsed.unparsed;
+            tracing::warn!(
+                channel = %channel.channel.key,
+                updates = raw.len(),
+                "updates not understood, kept raw"
+            );
+            self.store
+                .write(move |conn| {
+                    for (payload, why) in &raw {
+                        store::channels::store_raw(conn, channel_id, payload, why)?;
+                    }
+                    Ok(())
+                })
+                .await?;
+        }
+        let mut inbound = parsed.inbound;
+        let mut pending = false;
+        for item in &mut inbound {
+            channel.adapter.enrich(item).await;
+            pending |=
+                matches!(&item.event, InboundEvent::Message { remote, .. } if !remote.is_empty());
+            Self::pend_remote_files(channel, item);
+        }
+        let presses: Vec<Inbound> = inbound
+            .iter()
+            .filter(|i| matches!(i.event, InboundEvent::Button { .. }))
+            .cloned()
+            .collect();
+        let received = self.receive(channel, inbound).await?;
+        if pending {
+            self.fetch_wake.notify_one();
+        }
+        for p in &presses {
+            channel.adapter.acknowledge(p).await;
+        }
+        Ok(received)
+    }
+
+    /// Files still on the platform become pending attachments: the message is committed
+    /// (and the platform answered) now, the fetcher brings the files in afterwards.
+    fn pend_remote_files(channel: &Arc<ChannelEntry>, item: &mut Inbound) {
+        let InboundEvent::Message { files, remote, .. } = &mut item.event else {
+            return;
+        };
+        for r in std::mem::take(remote) {
+            let Ok(source) = serde_json::to_string(&r) else {
+                continue;
+            };
+            files.push(crate::files::FileStore::pending(
+                channel.channel.id,
+                &r.name,
+                r.content_type.as_deref(),
+                r.size,
+                source,
+            ));
+        }
+    }
+
+    /// Commits the inbound values of one platform request; returns once they are durable.
+    pub async fn receive(
+        &self,
+        channel: &Arc<ChannelEntry>,
+        inbound: Vec<Inbound>,
+    ) -> Result<Vec<Received>> {
+        let mut waits = Vec::with_capacity(inbound.len());
+        // Long-lived callers (pollers) hold the entry they started with; rules saved since
+        // are in the registry's.
+        let current = self.registry.by_id(channel.channel.id);
+        let channel = current.as_ref().unwrap_or(channel);
+        let auto = channel.auto_ctx(&self.automation);
+        // Outside working hours a chat channel may hand its customers to the bot.
+        let bot = channel
+            .bot_ctx()
+            .or_else(|| auto.bot_off_hours().then(|| channel.off_hours_bot()));
+        let auto = (auto.rules.any() || (!auto.helpdesk && auto.rating())).then_some(auto);
+        // Files already written for each item: removed again if the item is not stored.
+        let written: Vec<Vec<crate::store::attachments::StoredFile>> = inbound
+            .iter()
+            .map(|i| match &i.event {
+                InboundEvent::Message { files, .. } => files.clone(),
+                _ => Vec::new(),
+            })
+            .collect();
+        for item in inbound {
+            let (tx, rx) = oneshot::channel();
+            self.ingest[committer_of(&self.ingest, channel.channel.id, &item)]
+                .send(Job {
+                    item: Item {
+                        project_id: channel.channel.project_id,
+                        channel_id: channel.channel.id,
+                        channel_name: channel.channel.name.clone(),
+                        bot: bot.clone(),
+                        auto: auto.clone(),
+                        inbound: item,
+                    },
+                    reply: tx,
+                })
+                .await
+                .map_err(|_| Error::internal("the server is shutting down"))?;
+            waits.push(rx);
+        }
+        let mut out = Vec::with_capacity(waits.len());
+        let mut failed = None;
+        for (rx, files) in waits.into_iter().zip(written) {
+            let r = rx
+                .await
+                .map_err(|_| Error::internal("the server is shutting down"))
+                .and_then(|r| r);
+            if r.as_ref().is_err() || r.as_ref().is_ok_and(|r| r.duplicate) {
+                self.files.discard(&files).await;
+            }
+            match r {
+                Ok(r) => out.push(r),
+                Err(e) => {
+                    failed.get_or_insert(e);
+                }
+            }
+        }
+        if let Some(e) = failed {
+            return Err(e);
+        }
+        let fresh = out
+            .iter()
+            .filter(|r| !r.duplicate && r.message_id.is_some())
+            .count();
+        self.metrics
+            .received(channel.channel.kind.as_str(), fresh as u64);
+        Ok(out)
+    }
+}
+
 /// How many batches commit at once: SQLite has one writer; PostgreSQL takes several, and a
 /// single committer there spends most of its time waiting on round trips.
 pub fn committers(backend: store::Backend) -> usize {
@@ -31,7 +174,7 @@ pub fn committers(backend: store::Backend) -> usize {
 
 /// The committer that owns this customer's conversation in this channel, so a customer's
 /// messages commit in the order the platform sent them whatever the number of committers.
-pub(super) fn committer_of<T>(queues: &[T], channel_id: i64, item: &Inbound) -> usize {
+fn committer_of<T>(queues: &[T], channel_id: i64, item: &Inbound) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (channel_id, &item.external_user_id).hash(&mut h);

@@ -85,20 +85,32 @@ impl Inbox {
                 Ok((mid, conv.contact_id))
             })
             .await?;
-        if !private {
+        self.written_by_operator(op, conversation_id, contact_id, mid, !private);
+        Ok(mid)
+    }
+
+    /// After an operator's message committed: the outbox is woken for a public one, and the
+    /// consoles hear of it. It is public to the widget only once delivered (the outbox says).
+    fn written_by_operator(
+        &self,
+        op: &Operator,
+        conversation_id: i64,
+        contact_id: i64,
+        message_id: i64,
+        to_customer: bool,
+    ) {
+        if to_customer {
             self.outbox_wake.notify_one();
         }
         self.bus.publish(Event {
             project_id: op.project_id,
             conversation_id,
             contact_id,
-            message_id: Some(mid),
+            message_id: Some(message_id),
             kind: EventKind::Message,
             from_customer: false,
-            // Public only once delivered: the outbox announces it to the widget.
             public: false,
         });
-        Ok(mid)
     }
 }
 
@@ -199,16 +211,7 @@ impl Inbox {
                 Ok((mid, conv.contact_id))
             })
             .await?;
-        self.outbox_wake.notify_one();
-        self.bus.publish(Event {
-            project_id: op.project_id,
-            conversation_id,
-            contact_id,
-            message_id: Some(mid),
-            kind: EventKind::Message,
-            from_customer: false,
-            public: false,
-        });
+        self.written_by_operator(op, conversation_id, contact_id, mid, true);
         Ok(mid)
     }
 }

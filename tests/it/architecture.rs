@@ -124,7 +124,11 @@ fn lower_layers_never_name_higher_ones() {
             }
         }
     }
-    assert!(wrong.is_empty(), "imports that run up:\n{}", wrong.join("\n"));
+    assert!(
+        wrong.is_empty(),
+        "imports that run up:\n{}",
+        wrong.join("\n")
+    );
 }
 
 #[test]

@@ -5,8 +5,8 @@
 mod support;
 
 mod api;
-mod architecture;
 mod api_channel;
+mod architecture;
 mod automation;
 mod bot;
 mod cli;
