@@ -128,7 +128,7 @@ async fn publisher(
             .query_async(&mut conn)
             .await;
         if let Err(e) = sent {
-            tracing::warn!("live event not published to Redis: {e}");
+            tracing::warn!(error = %e, "live event not published to Redis");
         }
     }
 }
@@ -146,7 +146,7 @@ async fn subscriber(
         let mut pubsub = match client.get_async_pubsub().await {
             Ok(p) => p,
             Err(e) => {
-                tracing::warn!("Redis subscription failed, retrying in {backoff:?}: {e}");
+                tracing::warn!(retry_in = ?backoff, error = %e, "Redis subscription failed");
                 tokio::select! {
                     _ = tokio::time::sleep(backoff) => {}
                     _ = shutdown.changed() => return,
@@ -156,7 +156,7 @@ async fn subscriber(
             }
         };
         if let Err(e) = pubsub.subscribe(REDIS_CHANNEL).await {
-            tracing::warn!("Redis subscription failed: {e}");
+            tracing::warn!(error = %e, "Redis subscription failed");
             continue;
         }
         backoff = Duration::from_millis(200);
@@ -174,7 +174,7 @@ async fn subscriber(
                             let _ = tx.send(env.event);
                         }
                         Ok(_) => {}
-                        Err(e) => tracing::warn!("unreadable live event from Redis: {e}"),
+                        Err(e) => tracing::warn!(error = %e, "unreadable live event from Redis"),
                     }
                 }
                 _ = shutdown.changed() => return,

@@ -136,7 +136,7 @@ impl FileStore {
                 && let Err(e) = tokio::fs::remove_file(&path).await
                 && e.kind() != std::io::ErrorKind::NotFound
             {
-                tracing::warn!("unreferenced file {} not removed: {e}", f.storage_key);
+                tracing::warn!(file = %f.storage_key, error = %e, "unreferenced file not removed");
             }
         }
     }

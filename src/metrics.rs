@@ -1,32 +1,89 @@
-//! Prometheus text metrics. Kept per App rather than in the `metrics` crate's global recorder
-//! so that several servers in one test process do not share counters.
+//! Prometheus metrics (OpenMetrics text through prometheus-client). Each App has its own
+//! registry rather than a global recorder, so several servers in one test process do not
+//! share counters.
 
-use std::collections::BTreeMap;
-use std::fmt::Write;
-use std::sync::Mutex;
-use std::sync::atomic::{AtomicI64, Ordering};
+use std::sync::atomic::AtomicI64;
 
-#[derive(Default)]
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ChannelLabel {
+    channel: String,
+}
+
+type PerChannel = Family<ChannelLabel, Counter>;
+
 pub struct Metrics {
-    received: Mutex<BTreeMap<String, u64>>,
-    sent: Mutex<BTreeMap<String, u64>>,
-    webhook_errors: Mutex<BTreeMap<String, u64>>,
-    send_errors: Mutex<BTreeMap<String, u64>>,
-    pub live_connections: AtomicI64,
+    registry: Registry,
+    received: PerChannel,
+    sent: PerChannel,
+    webhook_errors: PerChannel,
+    send_errors: PerChannel,
+    outbox_depth: Gauge,
+    pub live_connections: Gauge<i64, AtomicI64>,
 }
 
-fn bump(m: &Mutex<BTreeMap<String, u64>>, channel: &str, by: u64) {
-    let mut g = m.lock().unwrap_or_else(|e| e.into_inner());
-    *g.entry(channel.to_string()).or_default() += by;
-}
-
-fn render_counter(out: &mut String, name: &str, help: &str, m: &Mutex<BTreeMap<String, u64>>) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} counter");
-    let g = m.lock().unwrap_or_else(|e| e.into_inner());
-    for (channel, v) in g.iter() {
-        let label = channel.replace('\\', "\\\\").replace('"', "\\\"");
-        let _ = writeln!(out, "{name}{{channel=\"{label}\"}} {v}");
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::with_prefix("perepiska");
+        let per_channel = |registry: &mut Registry, name: &str, help: &str| {
+            let f = PerChannel::default();
+            registry.register(name, help, f.clone());
+            f
+        };
+        let received = per_channel(
+            &mut registry,
+            "messages_received",
+            "Customer messages committed, per channel.",
+        );
+        let sent = per_channel(
+            &mut registry,
+            "messages_sent",
+            "Operator messages delivered, per channel.",
+        );
+        let webhook_errors = per_channel(
+            &mut registry,
+            "webhook_errors",
+            "Refused or failed inbound requests, per channel.",
+        );
+        let send_errors = per_channel(
+            &mut registry,
+            "send_errors",
+            "Failed delivery attempts, per channel.",
+        );
+        let outbox_depth = Gauge::default();
+        registry.register(
+            "outbox_depth",
+            "Messages waiting for delivery.",
+            outbox_depth.clone(),
+        );
+        let live_connections = Gauge::<i64, AtomicI64>::default();
+        registry.register(
+            "live_connections",
+            "Open live (SSE) connections.",
+            live_connections.clone(),
+        );
+        Metrics {
+            registry,
+            received,
+            sent,
+            webhook_errors,
+            send_errors,
+            outbox_depth,
+            live_connections,
+        }
     }
+}
+
+fn bump(f: &PerChannel, channel: &str, by: u64) {
+    f.get_or_create(&ChannelLabel {
+        channel: channel.to_string(),
+    })
+    .inc_by(by);
 }
 
 impl Metrics {
@@ -43,41 +100,16 @@ impl Metrics {
         bump(&self.send_errors, channel, 1);
     }
 
+    /// The exposition, with the outbox depth read just now.
     pub fn render(&self, outbox_depth: i64) -> String {
+        self.outbox_depth.set(outbox_depth);
         let mut out = String::new();
-        render_counter(
-            &mut out,
-            "perepiska_messages_received_total",
-            "Customer messages committed, per channel.",
-            &self.received,
-        );
-        render_counter(
-            &mut out,
-            "perepiska_messages_sent_total",
-            "Operator messages delivered, per channel.",
-            &self.sent,
-        );
-        render_counter(
-            &mut out,
-            "perepiska_webhook_errors_total",
-            "Refused or failed inbound requests, per channel.",
-            &self.webhook_errors,
-        );
-        render_counter(
-            &mut out,
-            "perepiska_send_errors_total",
-            "Failed delivery attempts, per channel.",
-            &self.send_errors,
-        );
-        let _ = writeln!(
-            out,
-            "# HELP perepiska_outbox_depth Messages waiting for delivery.\n# TYPE perepiska_outbox_depth gauge\nperepiska_outbox_depth {outbox_depth}"
-        );
-        let _ = writeln!(
-            out,
-            "# HELP perepiska_live_connections Open live (SSE) connections.\n# TYPE perepiska_live_connections gauge\nperepiska_live_connections {}",
-            self.live_connections.load(Ordering::Relaxed)
-        );
+        if let Err(e) = prometheus_client::encoding::text::encode(&mut out, &self.registry) {
+            tracing::error!(error = %e, "metrics not encoded");
+        }
         out
     }
 }
+
+/// What `/metrics` answers with.
+pub const CONTENT_TYPE: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";

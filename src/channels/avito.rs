@@ -393,8 +393,9 @@ impl ChannelAdapter for Avito {
                 Ok(i) => i,
                 Err(e) => {
                     tracing::warn!(
-                        "Avito chat {}: listing not fetched: {e}",
-                        inbound.external_user_id
+                        chat = %inbound.external_user_id,
+                        error = %e,
+                        "Avito listing not fetched"
                     );
                     return;
                 }

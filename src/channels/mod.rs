@@ -273,6 +273,8 @@ pub struct SendError {
     pub blocked: bool,
     /// The platform asked us to wait this long (429 retry_after).
     pub retry_after: Option<Duration>,
+    /// Someone else holds what we asked for (Telegram's 409: another poller, or a webhook set).
+    pub conflict: bool,
 }
 
 impl SendError {
@@ -282,6 +284,7 @@ impl SendError {
             retryable: true,
             blocked: false,
             retry_after: None,
+            conflict: false,
         }
     }
     pub fn permanent(message: impl Into<String>) -> Self {
@@ -290,6 +293,7 @@ impl SendError {
             retryable: false,
             blocked: false,
             retry_after: None,
+            conflict: false,
         }
     }
     pub fn blocked(message: impl Into<String>) -> Self {
@@ -298,6 +302,14 @@ impl SendError {
             retryable: false,
             blocked: true,
             retry_after: None,
+            conflict: false,
+        }
+    }
+    /// Worth trying again later, once the other holder lets go.
+    pub fn conflict(message: impl Into<String>) -> Self {
+        SendError {
+            conflict: true,
+            ..SendError::retry(message)
         }
     }
 

@@ -292,6 +292,7 @@ fn classify(code: u16, description: &str, retry_after: Option<u64>) -> SendError
     let msg = format!("Telegram answered {code}: {description}");
     match code {
         403 => SendError::blocked(msg),
+        409 => SendError::conflict(msg),
         429 => SendError {
             retry_after: Some(Duration::from_secs(retry_after.unwrap_or(5))),
             ..SendError::retry(msg)
@@ -639,7 +640,7 @@ impl ChannelAdapter for Telegram {
                     .callback_query_id(id.to_string())
                     .build();
                 if let Err(e) = self.bot.answer_callback_query(&params).await {
-                    tracing::debug!("answerCallbackQuery failed: {e}");
+                    tracing::debug!(error = %e, "answerCallbackQuery failed");
                 }
             }
         })

@@ -517,7 +517,7 @@ impl ChannelAdapter for Vk {
                 ("peer_id", peer.to_string()),
             ];
             if let Err(e) = self.call("messages.sendMessageEventAnswer", &params).await {
-                tracing::debug!("sendMessageEventAnswer failed: {e}");
+                tracing::debug!(error = %e, "sendMessageEventAnswer failed");
             }
         })
     }

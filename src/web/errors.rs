@@ -22,15 +22,15 @@ fn status_of(e: &Error) -> StatusCode {
 fn public_message(e: &Error) -> String {
     match e {
         Error::Db(_) | Error::Unique(_) | Error::Io(_) | Error::Internal(_) => {
-            tracing::error!("request failed: {e}");
+            tracing::error!(error = %e, "request failed");
             "internal error; it has been logged".into()
         }
         Error::Pool(_) => {
-            tracing::error!("request failed: {e}");
+            tracing::error!(error = %e, "request failed");
             "the database is unavailable, try again shortly".into()
         }
         Error::Full(_) => {
-            tracing::error!("request failed: {e}");
+            tracing::error!(error = %e, "request failed");
             "the server's storage is full: nothing was saved, try again later".into()
         }
         other => other.to_string(),

@@ -45,6 +45,6 @@ async fn metrics(
     }
     let depth = state.inbox.store.read(outbox::depth).await.unwrap_or(-1);
     Ok(HttpResponse::Ok()
-        .content_type("text/plain; version=0.0.4")
+        .content_type(crate::metrics::CONTENT_TYPE)
         .body(state.inbox.metrics.render(depth)))
 }

@@ -3,7 +3,6 @@
 //! keep-alive every 15 s lets the server notice closed clients.
 
 use std::collections::HashMap;
-use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -73,7 +72,7 @@ fn stream(
     let mut events = state.inbox.bus.subscribe();
     let mut shutdown = state.shutdown.clone();
     let metrics = state.inbox.metrics.clone();
-    metrics.live_connections.fetch_add(1, Ordering::Relaxed);
+    metrics.live_connections.inc();
     tokio::spawn(async move {
         let _admitted = admitted;
         let _ = tx.send(sse::Event::Comment("connected".into())).await;
@@ -102,7 +101,7 @@ fn stream(
                 _ = &mut expire => break,
             }
         }
-        metrics.live_connections.fetch_sub(1, Ordering::Relaxed);
+        metrics.live_connections.dec();
     });
     sse::Sse::from_infallible_receiver(rx)
         .with_keep_alive(Duration::from_secs(15))

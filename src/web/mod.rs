@@ -7,6 +7,7 @@ pub mod errors;
 pub mod health;
 pub mod live;
 pub mod media;
+pub mod request_span;
 pub mod settings;
 pub mod throttle;
 pub mod view;
@@ -91,6 +92,12 @@ pub fn server(
             )
             .app_data(web::FormConfig::default().limit(1024 * 1024))
             .wrap(middleware::DefaultHeaders::new().add(("X-Content-Type-Options", "nosniff")))
+            .wrap_fn(|req, srv| {
+                use actix_web::dev::Service;
+                let fut = srv.call(req);
+                async move { fut.await.map(request_span::echo_id) }
+            })
+            .wrap(request_span::logger())
             .route(
                 "/",
                 web::get().to(|| async {

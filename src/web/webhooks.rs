@@ -86,7 +86,7 @@ async fn handle(
             .inbox
             .metrics
             .webhook_error(entry.channel.kind.as_str());
-        tracing::info!("webhook for channel \"{key}\" refused: {e}");
+        tracing::info!(channel = %key, error = %e, "webhook refused");
         webhook_error(e)
     })?;
     let reply = parsed.reply.clone();

@@ -50,7 +50,7 @@ pub async fn run(inbox: Inbox, cfg: FetcherConfig, mut shutdown: watch::Receiver
                 continue;
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!("fetcher: cannot claim files: {e}"),
+            Err(e) => tracing::warn!(error = %e, "fetcher: cannot claim files"),
         }
         let next = inbox
             .store
@@ -79,7 +79,7 @@ async fn fetch_one(inbox: &Inbox, cfg: &FetcherConfig, f: PendingFile) {
                         .unwrap_or(chrono::Duration::seconds(600))
             });
             if retry_at.is_none() {
-                tracing::warn!("file {id} given up after {attempts} attempt(s): {why}");
+                tracing::warn!(file = id, attempts, why = %why, "file given up");
             }
             let done = retry_at.is_none();
             let r = inbox
@@ -104,7 +104,7 @@ async fn fetch_one(inbox: &Inbox, cfg: &FetcherConfig, f: PendingFile) {
             public: false,
         }),
         Err(e) => {
-            tracing::warn!("file {id}: not recorded ({e}); it is tried again after the lease")
+            tracing::warn!(file = id, error = %e, "file outcome not recorded; tried again after the lease")
         }
     }
 }

@@ -60,7 +60,7 @@ pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<
                 let mut rows = rows.into_iter();
                 for row in rows.by_ref() {
                     if let Err(e) = deliver(&inbox, &cfg, row).await {
-                        tracing::error!("outbox bookkeeping failed: {e}");
+                        tracing::error!(error = %e, "outbox bookkeeping failed");
                     }
                     if *shutdown.borrow() {
                         break;
@@ -72,16 +72,19 @@ pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<
                 if !rest.is_empty() {
                     let n = rest.len();
                     match inbox.store.write(move |c| outbox::release(c, &rest)).await {
-                        Ok(()) => tracing::info!("outbox: {n} claimed deliveries handed back"),
+                        Ok(()) => {
+                            tracing::info!(count = n, "outbox: claimed deliveries handed back")
+                        }
                         Err(e) => tracing::warn!(
-                            "outbox: claims not handed back ({e}); they expire with the lease"
+                            error = %e,
+                            "outbox: claims not handed back; they expire with the lease"
                         ),
                     }
                 }
                 continue;
             }
             Ok(_) => {}
-            Err(e) => tracing::warn!("outbox: cannot claim rows: {e}"),
+            Err(e) => tracing::warn!(error = %e, "outbox: cannot claim rows"),
         }
         let next = inbox.store.read(outbox::next_due).await.ok().flatten();
         super::wakeup::until_due(next, &inbox.outbox_wake, &mut shutdown).await;
@@ -233,7 +236,11 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                 let at = now()
                     + chrono::Duration::from_std(wait).unwrap_or(chrono::Duration::seconds(60));
                 tracing::info!(
-                    "delivery of outbox row {outbox_id} failed (attempt {attempts}), retrying in {wait:?}: {msg}"
+                    outbox_row = outbox_id,
+                    attempts,
+                    retry_in = ?wait,
+                    error = %msg,
+                    "delivery failed, retrying"
                 );
                 inbox
                     .store
@@ -251,7 +258,7 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                     inbox.bus.publish(e);
                 }
             } else {
-                tracing::warn!("delivery of outbox row {outbox_id} failed for good: {msg}");
+                tracing::warn!(outbox_row = outbox_id, error = %msg, "delivery failed for good");
                 let blocked = e.blocked;
                 inbox
                     .store

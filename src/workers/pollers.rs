@@ -56,10 +56,7 @@ pub async fn start(
                 tg.set_webhook(&url).await.map_err(|e| {
                     anyhow::anyhow!("channel \"{}\": setWebhook failed: {e}", entry.channel.key)
                 })?;
-                tracing::info!(
-                    "channel \"{}\": Telegram webhook set to {url}",
-                    entry.channel.key
-                );
+                tracing::info!(channel = %entry.channel.key, url = %url, "Telegram webhook set");
             }
             Mode::Polling => {
                 tasks.push(tokio::spawn(poll_telegram(
@@ -80,8 +77,10 @@ async fn learn_identity(tg: &Telegram, key: &str) {
         return;
     }
     match tg.identity().await {
-        Ok(me) => tracing::info!("channel \"{key}\": Telegram bot {}", me.name),
-        Err(e) => tracing::warn!("channel \"{key}\": getMe failed, group chats wait for it: {e}"),
+        Ok(me) => tracing::info!(channel = %key, bot = %me.name, "Telegram bot found"),
+        Err(e) => {
+            tracing::warn!(channel = %key, error = %e, "getMe failed; group chats wait for it")
+        }
     }
 }
 
@@ -104,8 +103,8 @@ async fn poll_telegram(
             .await
         {
             Ok(Some(lock)) => break lock,
-            Ok(None) => tracing::debug!("channel \"{key}\": another instance polls this bot"),
-            Err(e) => tracing::warn!("channel \"{key}\": cannot take the poll lock: {e}"),
+            Ok(None) => tracing::debug!(channel = %key, "another instance polls this bot"),
+            Err(e) => tracing::warn!(channel = %key, error = %e, "cannot take the poll lock"),
         }
         tokio::select! {
             _ = tokio::time::sleep(Duration::from_secs(10)) => {}
@@ -121,7 +120,7 @@ async fn poll_telegram(
     {
         Ok(v) => v.and_then(|s| s.parse().ok()).unwrap_or(0),
         Err(e) => {
-            tracing::error!("channel \"{key}\": cannot read the poll offset: {e}");
+            tracing::error!(channel = %key, error = %e, "cannot read the poll offset");
             0
         }
     };
@@ -134,7 +133,7 @@ async fn poll_telegram(
         if !webhook_removed {
             match tg.delete_webhook().await {
                 Ok(()) => webhook_removed = true,
-                Err(e) => tracing::warn!("channel \"{key}\": deleteWebhook failed: {e}"),
+                Err(e) => tracing::warn!(channel = %key, error = %e, "deleteWebhook failed"),
             }
         }
         let polled = tokio::select! {
@@ -159,7 +158,9 @@ async fn poll_telegram(
                                 .await
                             {
                                 tracing::error!(
-                                    "channel \"{key}\": cannot save the poll offset: {e}"
+                                    channel = %key,
+                                    error = %e,
+                                    "cannot save the poll offset"
                                 );
                             }
                         }
@@ -168,18 +169,20 @@ async fn poll_telegram(
                     }
                     // Not committed: keep the offset, Telegram gives the same updates again.
                     Err(e) => {
-                        tracing::error!("channel \"{key}\": updates not stored, will retry: {e}");
+                        tracing::error!(channel = %key, error = %e, "updates not stored, will retry");
                         Some(backoff)
                     }
                 }
             }
             Err(e) => {
-                if e.message.contains("409") {
+                if e.conflict {
                     tracing::error!(
-                        "channel \"{key}\": another process is polling this bot (409); only one may"
+                        channel = %key,
+                        error = %e,
+                        "another process is polling this bot (or a webhook is set); only one may"
                     );
                 } else {
-                    tracing::warn!("channel \"{key}\": getUpdates failed: {e}");
+                    tracing::warn!(channel = %key, error = %e, "getUpdates failed");
                 }
                 Some(e.retry_after.unwrap_or(backoff).max(backoff))
             }
@@ -211,7 +214,8 @@ async fn register_viber(
     };
     let Some(base) = public_url else {
         tracing::warn!(
-            "channel \"{key}\": set PEREPISKA_PUBLIC_URL so Viber can be told where to send messages"
+            channel = %key,
+            "set PEREPISKA_PUBLIC_URL so Viber can be told where to send messages"
         );
         return;
     };
@@ -224,10 +228,10 @@ async fn register_viber(
         }
         match viber.set_webhook(&url).await {
             Ok(()) => {
-                tracing::info!("channel \"{key}\": Viber webhook set to {url}");
+                tracing::info!(channel = %key, url = %url, "Viber webhook set");
                 return;
             }
-            Err(e) => tracing::warn!("channel \"{key}\": set_webhook failed: {e}"),
+            Err(e) => tracing::warn!(channel = %key, error = %e, "Viber set_webhook failed"),
         }
         wait *= 4;
     }

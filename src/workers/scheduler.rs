@@ -27,35 +27,35 @@ pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<boo
                 .write(crate::store::users::delete_expired_sessions)
                 .await
             {
-                Ok(n) if n > 0 => tracing::info!("deleted {n} expired sessions"),
+                Ok(n) if n > 0 => tracing::info!(count = n, "deleted expired sessions"),
                 Ok(_) => {}
-                Err(e) => tracing::warn!("expired sessions not deleted: {e}"),
+                Err(e) => tracing::warn!(error = %e, "expired sessions not deleted"),
             }
             if let Err(e) = inbox
                 .store
                 .write(crate::store::login_attempts::delete_stale)
                 .await
             {
-                tracing::warn!("old sign-in counters not deleted: {e}");
+                tracing::warn!(error = %e, "old sign-in counters not deleted");
             }
             match inbox.files.sweep_orphans(&inbox.store).await {
-                Ok(n) if n > 0 => tracing::info!("removed {n} files no message refers to"),
+                Ok(n) if n > 0 => tracing::info!(count = n, "removed files no message refers to"),
                 Ok(_) => {}
-                Err(e) => tracing::warn!("unreferenced files not swept: {e}"),
+                Err(e) => tracing::warn!(error = %e, "unreferenced files not swept"),
             }
             swept = Some(Instant::now());
         }
         if reloaded.elapsed() >= RELOAD {
             if let Err(e) = reload(&inbox).await {
-                tracing::warn!("automation settings not reloaded: {e}");
+                tracing::warn!(error = %e, "automation settings not reloaded");
             }
             reloaded = Instant::now();
         }
         if let Err(e) = fire_due(&inbox).await {
-            tracing::warn!("timers: {e}");
+            tracing::warn!(error = %e, "due timers not fired");
         }
         if let Err(e) = presence(&inbox).await {
-            tracing::warn!("working hours: {e}");
+            tracing::warn!(error = %e, "working hours not applied");
         }
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
@@ -87,7 +87,7 @@ pub async fn reload(inbox: &Inbox) -> Result<()> {
         };
         match rules {
             Ok(r) => inbox.registry.update_rules(id, json, r),
-            Err(e) => tracing::warn!("channel {id}: automation settings not applied: {e}"),
+            Err(e) => tracing::warn!(channel = id, error = %e, "automation settings not applied"),
         }
     }
     Ok(())

@@ -240,6 +240,34 @@ async fn openapi_health_and_metrics() {
     assert!(m.contains("perepiska_live_connections 0"));
 }
 
+/// A support request quoting the X-Request-Id finds the request's log lines.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_answer_names_its_request() {
+    let app = TestApp::spawn().await;
+    let mut ids = Vec::new();
+    for path in ["/healthz", "/api/v1/conversations", "/no-such-page"] {
+        let r = app
+            .http
+            .get(format!("{}{path}", app.url))
+            .send()
+            .await
+            .unwrap();
+        let id = r
+            .headers()
+            .get("x-request-id")
+            .and_then(|v| v.to_str().ok())
+            .map(str::to_string);
+        assert!(
+            id.as_ref().is_some_and(|i| i.len() == 36),
+            "{path} ({}) has a request id: {id:?}",
+            r.status()
+        );
+        ids.push(id);
+    }
+    ids.dedup();
+    assert_eq!(ids.len(), 3, "each request has its own id");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn conversations_can_be_given_to_a_team() {
     let app = TestApp::spawn().await;
