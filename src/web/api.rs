@@ -1,13 +1,15 @@
 //! REST API v1 (bearer tokens). Errors are JSON: {"error": {"code", "message"}}.
 
-use actix_web::{HttpRequest, HttpResponse, web};
+use actix_web::{HttpRequest, HttpResponse, get, patch, post, web};
 use chrono::{DateTime, NaiveDateTime};
 use serde::{Deserialize, Deserializer, Serialize};
+use utoipa::{IntoParams, ToSchema};
 
 use super::State;
 use super::auth::ApiUser;
 use super::errors::ApiError;
-use super::view::{self, rfc3339};
+use super::openapi::{self as doc, ErrorBody};
+use super::view::{self, MessageView, rfc3339};
 use crate::domain::{Priority, Status};
 use crate::error::Error;
 use crate::i18n::Lang;
@@ -15,28 +17,32 @@ use crate::inbox::manage::Changes;
 use crate::store::conversations::{self, Conversation, Filter, Tab};
 use crate::store::{DbConn, channels, contacts, messages, teams, users};
 
-pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(
-        web::scope("/api/v1")
-            .app_data(web::QueryConfig::default().error_handler(query_error))
-            .route("/openapi.json", web::get().to(openapi))
-            .route("/conversations", web::get().to(list))
-            .route("/conversations/{id}", web::get().to(get_one))
-            .route("/conversations/{id}", web::patch().to(patch))
-            .route("/conversations/{id}/messages", web::get().to(list_messages))
-            .route("/conversations/{id}/messages", web::post().to(post_message))
-            .route(
-                "/conversations/{id}/template",
-                web::post().to(post_template),
-            )
-            .default_service(web::to(|| async {
-                Err::<HttpResponse, _>(ApiError::new(
-                    actix_web::http::StatusCode::NOT_FOUND,
-                    "not_found",
-                    "no such API endpoint; see /api/v1/openapi.json",
-                ))
-            })),
-    );
+/// The API's routes; each one's annotation goes into the OpenAPI document as it is registered.
+pub fn scope() -> utoipa_actix_web::scope::Scope<
+    impl actix_web::dev::ServiceFactory<
+        actix_web::dev::ServiceRequest,
+        Config = (),
+        Response = actix_web::dev::ServiceResponse,
+        Error = actix_web::Error,
+        InitError = (),
+    >,
+> {
+    utoipa_actix_web::scope(doc::BASE)
+        .app_data(web::QueryConfig::default().error_handler(query_error))
+        .route("/openapi.json", web::get().to(doc::serve))
+        .service(list)
+        .service(get_one)
+        .service(patch_one)
+        .service(list_messages)
+        .service(post_message)
+        .service(post_template)
+        .default_service(web::to(|| async {
+            Err::<HttpResponse, _>(ApiError::new(
+                actix_web::http::StatusCode::NOT_FOUND,
+                "not_found",
+                "no such API endpoint; see /api/v1/openapi.json",
+            ))
+        }))
 }
 
 /// A bad query string names what is wrong (an unknown parameter, a bad value) in the same
@@ -58,20 +64,24 @@ pub fn json_error(err: actix_web::error::JsonPayloadError, _req: &HttpRequest) -
     ApiError::bad_request(format!("invalid JSON body: {err}")).into()
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
 struct Named {
     id: i64,
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Channel)]
 struct ChannelOut {
+    /// The channel's id as in channels.toml.
     id: String,
+    #[schema(schema_with = doc::channel_kind_schema)]
     kind: crate::domain::ChannelKind,
     name: String,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Contact)]
 struct ContactOut {
     id: i64,
     name: String,
@@ -80,27 +90,58 @@ struct ContactOut {
     vip: bool,
 }
 
-#[derive(Serialize)]
+#[derive(Serialize, ToSchema)]
+#[schema(as = Conversation)]
 struct ConversationOut {
     id: i64,
+    /// The #N customers see.
     number: i64,
     subject: String,
+    #[schema(schema_with = doc::status_schema)]
     status: crate::domain::Status,
+    #[schema(schema_with = doc::priority_schema)]
     priority: crate::domain::Priority,
     unread: bool,
     assignee: Option<Named>,
     team: Option<Named>,
     channel: ChannelOut,
     contact: ContactOut,
+    /// RFC 3339, UTC.
+    #[schema(format = DateTime)]
     due_at: Option<String>,
     /// The customer's 1-5 rating, and what they wrote with it.
+    #[schema(minimum = 1, maximum = 5)]
     rating: Option<i32>,
     rating_comment: Option<String>,
+    #[schema(schema_with = doc::date_time_schema)]
     created_at: String,
+    #[schema(schema_with = doc::date_time_schema)]
     updated_at: String,
+    #[schema(schema_with = doc::date_time_schema)]
     last_message_at: String,
+    #[schema(format = DateTime)]
     last_customer_at: Option<String>,
+    #[schema(format = DateTime)]
     last_operator_at: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ConversationPage {
+    data: Vec<ConversationOut>,
+    page: i64,
+    per_page: i64,
+    total: i64,
+}
+
+#[derive(Serialize, ToSchema)]
+struct MessageList {
+    data: Vec<MessageView>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct CreatedId {
+    /// The new message's id.
+    id: i64,
 }
 
 fn conversation_out(conn: &mut DbConn, c: Conversation) -> Result<ConversationOut, Error> {
@@ -152,19 +193,36 @@ fn conversation_out(conn: &mut DbConn, c: Conversation) -> Result<ConversationOu
     })
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct ListQuery {
+    /// One status.
+    #[param(schema_with = doc::status_schema)]
     status: Option<String>,
     /// A user id, or "none" for unassigned.
     assignee: Option<String>,
     /// A channel id as in channels.toml.
     channel: Option<String>,
+    /// Text, a contact's name, email or phone, or #number.
     q: Option<String>,
+    /// From 1.
     page: Option<i64>,
+    /// 1-100, default 25.
     per_page: Option<i64>,
 }
 
+/// List conversations, newest activity first.
+#[utoipa::path(
+    params(ListQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK", body = ConversationPage),
+        (status = 400, description = "Bad input: the message says what", body = ErrorBody),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+    )
+)]
+#[get("/conversations")]
 async fn list(
     state: web::Data<State>,
     who: ApiUser,
@@ -199,7 +257,9 @@ async fn list(
                 Some(k) => Some(
                     channels::by_key(conn, &k)?
                         .filter(|c| c.project_id == project_id)
-                        .ok_or_else(|| Error::invalid(format!("no channel \"{k}\" in this project")))?
+                        .ok_or_else(|| {
+                            Error::invalid(format!("no channel \"{k}\" in this project"))
+                        })?
                         .id,
                 ),
                 None => None,
@@ -221,12 +281,28 @@ async fn list(
                 .into_iter()
                 .map(|r| conversation_out(conn, r.conversation))
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(serde_json::json!({ "data": data, "page": page, "per_page": per_page, "total": total }))
+            Ok(ConversationPage {
+                data,
+                page,
+                per_page,
+                total,
+            })
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))
 }
 
+/// One conversation.
+#[utoipa::path(
+    params(("id" = i64, Path, description = "the conversation's id")),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK", body = ConversationOut),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 404, description = "No such conversation in this project", body = ErrorBody),
+    )
+)]
+#[get("/conversations/{id}")]
 async fn get_one(
     state: web::Data<State>,
     who: ApiUser,
@@ -244,13 +320,28 @@ async fn get_one(
     Ok(HttpResponse::Ok().json(out))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
+#[into_params(parameter_in = Query)]
 struct MessagesQuery {
+    /// Only messages with a larger id.
     after: Option<i64>,
+    /// 1-500, default 100.
     limit: Option<i64>,
 }
 
+/// Messages of a conversation in order.
+#[utoipa::path(
+    params(("id" = i64, Path, description = "the conversation's id"), MessagesQuery),
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK", body = MessageList),
+        (status = 400, description = "Bad input: the message says what", body = ErrorBody),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 404, description = "No such conversation in this project", body = ErrorBody),
+    )
+)]
+#[get("/conversations/{id}/messages")]
 async fn list_messages(
     state: web::Data<State>,
     who: ApiUser,
@@ -272,17 +363,33 @@ async fn list_messages(
             view::messages(conn, rows, Lang::En, "UTC")
         })
         .await?;
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "data": out })))
+    Ok(HttpResponse::Ok().json(MessageList { data: out }))
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct NewMessage {
+    /// Up to 20 000 characters.
     text: String,
+    /// An internal note the customer never sees.
     #[serde(default)]
     private: bool,
 }
 
+/// Reply to the customer, or add an internal note with private = true.
+#[utoipa::path(
+    params(("id" = i64, Path, description = "the conversation's id")),
+    request_body = NewMessage,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = MessageView),
+        (status = 400, description = "Bad input: the message says what", body = ErrorBody),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 404, description = "No such conversation in this project", body = ErrorBody),
+        (status = 409, description = "Conflicts with the conversation as it is now", body = ErrorBody),
+    )
+)]
+#[post("/conversations/{id}/messages")]
 async fn post_message(
     state: web::Data<State>,
     who: ApiUser,
@@ -321,16 +428,23 @@ where
     Option::<T>::deserialize(d).map(Some)
 }
 
-#[derive(Deserialize)]
+/// Only the fields sent change; null removes an assignee, a team or a due date.
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct Patch {
+    #[schema(schema_with = doc::status_schema)]
     status: Option<String>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
     assignee_id: Option<Option<i64>>,
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<i64>)]
     team_id: Option<Option<i64>>,
+    #[schema(schema_with = doc::priority_schema)]
     priority: Option<String>,
+    /// RFC 3339, e.g. 2026-12-01T15:00:00+03:00.
     #[serde(default, deserialize_with = "double_option")]
+    #[schema(value_type = Option<String>, format = DateTime)]
     due_at: Option<Option<String>>,
 }
 
@@ -344,7 +458,21 @@ fn parse_due(s: &str) -> Result<NaiveDateTime, Error> {
         })
 }
 
-async fn patch(
+/// Change status, assignee, team, priority or due date; each change is recorded in the thread.
+#[utoipa::path(
+    params(("id" = i64, Path, description = "the conversation's id")),
+    request_body = Patch,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK", body = ConversationOut),
+        (status = 400, description = "Bad input: the message says what", body = ErrorBody),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 404, description = "No such conversation in this project", body = ErrorBody),
+        (status = 409, description = "Conflicts with the conversation as it is now", body = ErrorBody),
+    )
+)]
+#[patch("/conversations/{id}")]
+async fn patch_one(
     state: web::Data<State>,
     who: ApiUser,
     path: web::Path<i64>,
@@ -372,22 +500,31 @@ async fn patch(
     Ok(HttpResponse::Ok().json(out))
 }
 
-async fn openapi() -> HttpResponse {
-    HttpResponse::Ok()
-        .content_type("application/json")
-        .body(include_str!("openapi.json"))
-}
-
-#[derive(Deserialize)]
+#[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 struct TemplateBody {
+    /// The approved template's name (a-z, 0-9, _).
     name: String,
+    /// Its language code, e.g. ru or en_US.
     language: String,
+    /// Up to 10 values for the template's placeholders.
     #[serde(default)]
     parameters: Vec<String>,
 }
 
-/// An approved WhatsApp template, for customers whose 24-hour window has closed.
+/// Send an approved WhatsApp template (the only way to write after the 24-hour window).
+#[utoipa::path(
+    params(("id" = i64, Path, description = "the conversation's id")),
+    request_body = TemplateBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Created", body = CreatedId),
+        (status = 400, description = "Bad input: the message says what", body = ErrorBody),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 404, description = "No such conversation in this project", body = ErrorBody),
+    )
+)]
+#[post("/conversations/{id}/template")]
 async fn post_template(
     state: web::Data<State>,
     who: ApiUser,
@@ -404,5 +541,5 @@ async fn post_template(
         .inbox
         .send_template(&who.operator(), path.into_inner(), template)
         .await?;
-    Ok(HttpResponse::Created().json(serde_json::json!({ "id": mid })))
+    Ok(HttpResponse::Created().json(CreatedId { id: mid }))
 }

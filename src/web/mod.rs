@@ -7,6 +7,7 @@ pub mod errors;
 pub mod health;
 pub mod live;
 pub mod media;
+pub mod openapi;
 pub mod request_span;
 pub mod settings;
 pub mod throttle;
@@ -19,6 +20,7 @@ use std::path::PathBuf;
 
 use actix_web::{App, HttpResponse, HttpServer, middleware, web};
 use tokio::sync::watch;
+use utoipa_actix_web::AppExt;
 
 use crate::config::Settings;
 use crate::inbox::Inbox;
@@ -82,7 +84,13 @@ pub fn server(
     };
     let static_root = static_dir();
     Ok(HttpServer::new(move || {
-        App::new()
+        let (app, doc) = App::new()
+            .into_utoipa_app()
+            .openapi(openapi::base())
+            .service(api::scope())
+            .split_for_parts();
+        let doc = openapi::finish(doc).to_json().unwrap_or_default();
+        app.app_data(web::Data::new(openapi::Document(doc)))
             .app_data(web::Data::new(state.clone()))
             .app_data(web::PayloadConfig::new(body_limit))
             .app_data(
@@ -113,7 +121,6 @@ pub fn server(
             .configure(webhooks::routes)
             .configure(media::routes)
             .configure(settings::routes)
-            .configure(api::routes)
             .service(actix_files::Files::new("/static", static_root.clone()))
     })
     .workers(workers)

@@ -12,32 +12,44 @@ use crate::store::DbConn;
 use crate::store::attachments;
 use crate::store::messages::Message;
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Attachment)]
 pub struct AttachmentView {
     pub id: i64,
     pub file_name: String,
     pub content_type: String,
     pub size: i64,
     #[serde(skip)]
+    #[schema(ignore)]
     pub size_label: String,
     pub image: bool,
     /// ready, pending (still being fetched from the platform) or failed.
+    #[schema(value_type = String)]
     pub state: attachments::FileState,
     /// Why a failed file could not be fetched.
     pub error: Option<String>,
 }
 
-#[derive(Clone, Debug, Serialize)]
+#[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
+#[schema(as = Message)]
 pub struct MessageView {
     pub id: i64,
     pub conversation_id: i64,
+    /// customer, operator, note (team only) or system (a recorded change).
+    #[schema(schema_with = super::openapi::message_kind_schema)]
     pub kind: String,
+    /// The operator's name; "🤖 Automatic" for what automation sent; none for the customer.
     pub author: Option<String>,
+    /// System events are rendered in English here.
     pub text: String,
+    #[schema(schema_with = super::openapi::delivery_schema)]
     pub delivery: String,
+    /// Why the last delivery attempt failed.
     pub error: Option<String>,
+    #[schema(schema_with = super::openapi::date_time_schema)]
     pub created_at: String,
     #[serde(skip)]
+    #[schema(ignore)]
     pub local_time: String,
     pub attachments: Vec<AttachmentView>,
 }

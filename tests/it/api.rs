@@ -240,6 +240,110 @@ async fn openapi_health_and_metrics() {
     assert!(m.contains("perepiska_live_connections 0"));
 }
 
+/// The document is made from the same registration as the router: every operation in it is
+/// served (a wrong token gets the API's 401, not its "no such endpoint" 404), and what the API
+/// answers carries the fields the document promises.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_openapi_document_describes_what_is_served() {
+    let app = TestApp::spawn().await;
+    let doc: Value = app
+        .http
+        .get(format!("{}/api/v1/openapi.json", app.url))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(doc["servers"][0]["url"], "/api/v1");
+    let mut operations = Vec::new();
+    for (path, item) in doc["paths"].as_object().unwrap() {
+        for (method, op) in item.as_object().unwrap() {
+            operations.push(format!("{} {path}", method.to_uppercase()));
+            assert!(
+                op["responses"]
+                    .as_object()
+                    .unwrap()
+                    .values()
+                    .all(|r| r["description"].is_string()),
+                "{method} {path}: every response is described"
+            );
+            let url = format!("{}/api/v1{}", app.url, path.replace("{id}", "1"));
+            // A body of the described shape, so only the token can be wrong.
+            let mut body = serde_json::Map::new();
+            if let Some(r) =
+                op["requestBody"]["content"]["application/json"]["schema"]["$ref"].as_str()
+            {
+                let name = r.rsplit('/').next().unwrap();
+                for f in doc["components"]["schemas"][name]["required"]
+                    .as_array()
+                    .into_iter()
+                    .flatten()
+                {
+                    body.insert(f.as_str().unwrap().to_string(), json!("x"));
+                }
+            }
+            let m = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()).unwrap();
+            let r = app
+                .http
+                .request(m, &url)
+                .bearer_auth("not-a-token")
+                .json(&body)
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(r.status(), 401, "{method} {path} is routed and guarded");
+        }
+    }
+    operations.sort();
+    assert_eq!(
+        operations,
+        [
+            "GET /conversations",
+            "GET /conversations/{id}",
+            "GET /conversations/{id}/messages",
+            "PATCH /conversations/{id}",
+            "POST /conversations/{id}/messages",
+            "POST /conversations/{id}/template",
+        ]
+    );
+    // What is served matches what is described.
+    app.widget_send("visitor-token-0000000002", "m1", "Где мой заказ?")
+        .await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, page) = app
+        .api(&token, reqwest::Method::GET, "/conversations", None)
+        .await;
+    let schemas = &doc["components"]["schemas"];
+    for (schema, value) in [
+        ("ConversationPage", &page),
+        ("Conversation", &page["data"][0]),
+    ] {
+        let s = &schemas[schema];
+        for field in s["required"].as_array().unwrap() {
+            let f = field.as_str().unwrap();
+            assert!(
+                !value[f].is_null(),
+                "{schema}.{f} is in the answer: {value}"
+            );
+        }
+        for key in value.as_object().unwrap().keys() {
+            assert!(
+                s["properties"][key].is_object(),
+                "{schema}.{key} is answered but not described"
+            );
+        }
+    }
+    let status = page["data"][0]["status"].as_str().unwrap();
+    assert!(
+        schemas["Conversation"]["properties"]["status"]["enum"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|v| v == status)
+    );
+}
+
 /// A support request quoting the X-Request-Id finds the request's log lines.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_answer_names_its_request() {
