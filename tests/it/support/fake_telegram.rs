@@ -258,6 +258,11 @@ async fn method(
             {
                 let mut s = state.lock().unwrap();
                 s.offsets.push(offset);
+                // Telegram forgets an update once getUpdates is called with a higher offset.
+                if offset > 0 {
+                    s.updates
+                        .retain(|u| u["update_id"].as_i64().unwrap_or(0) >= offset);
+                }
                 let port = req.peer_addr().map(|a| a.port()).unwrap_or(0);
                 s.poll_peers.push(port);
             }
