@@ -25,6 +25,7 @@ pub struct Metrics {
     send_errors: PerChannel,
     outbox_depth: Gauge,
     pub live_connections: Gauge<i64, AtomicI64>,
+    scheduler_passes: Counter,
 }
 
 impl Default for Metrics {
@@ -67,7 +68,14 @@ impl Default for Metrics {
             "Open live (SSE) connections.",
             live_connections.clone(),
         );
+        let scheduler_passes = Counter::default();
+        registry.register(
+            "scheduler_passes",
+            "Scheduler passes completed (due timers fired, working hours applied).",
+            scheduler_passes.clone(),
+        );
         Metrics {
+            scheduler_passes,
             registry,
             received,
             sent,
@@ -98,6 +106,10 @@ impl Metrics {
     }
     pub fn send_error(&self, channel: &str) {
         bump(&self.send_errors, channel, 1);
+    }
+
+    pub fn scheduler_pass(&self) {
+        self.scheduler_passes.inc();
     }
 
     /// The exposition, with the outbox depth read just now.

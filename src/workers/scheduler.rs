@@ -57,6 +57,7 @@ pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<boo
         if let Err(e) = presence(&inbox).await {
             tracing::warn!(error = %e, "working hours not applied");
         }
+        inbox.metrics.scheduler_pass();
         tokio::select! {
             _ = tokio::time::sleep(tick) => {}
             _ = shutdown.changed() => return,

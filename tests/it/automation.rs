@@ -55,11 +55,6 @@ async fn wait_to_chat(app: &TestApp, tg: &FakeTelegram, chat: i64, n: usize) -> 
     to_chat(tg, chat)
 }
 
-/// Lets the scheduler run several times at the clock's current time.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(200)).await;
-}
-
 async fn conversation_of(app: &TestApp, token: &str, chat_name: &str) -> Value {
     for _ in 0..250 {
         let (_, v) = app
@@ -101,7 +96,7 @@ async fn auto_replies_wait_for_their_delay_and_stop_once_an_operator_answers() {
     let id = c["id"].as_i64().unwrap();
 
     clock.advance(chrono::Duration::seconds(119));
-    settle().await;
+    app.settle().await;
     assert!(to_chat(&tg, CHAT).is_empty(), "nothing before two minutes");
     clock.advance(chrono::Duration::seconds(1));
     let sent = wait_to_chat(&app, &tg, CHAT, 1).await;
@@ -122,7 +117,7 @@ async fn auto_replies_wait_for_their_delay_and_stop_once_an_operator_answers() {
     })
     .await;
     clock.advance(chrono::Duration::minutes(9));
-    settle().await;
+    app.settle().await;
     assert_eq!(
         to_chat(&tg, CHAT).len(),
         1,
@@ -149,7 +144,7 @@ async fn auto_replies_wait_for_their_delay_and_stop_once_an_operator_answers() {
     })
     .await;
     clock.advance(chrono::Duration::hours(1));
-    settle().await;
+    app.settle().await;
     assert_eq!(
         to_chat(&tg, CHAT).len(),
         3,
@@ -178,7 +173,7 @@ async fn off_hours_replies_at_night_and_on_holidays_but_not_in_working_hours() {
     tg.push(say(CHAT + 1, 1, "Дневной", "Вы работаете?"));
     let token = app.api_token(ADMIN_EMAIL).await;
     conversation_of(&app, &token, "Дневной").await;
-    settle().await;
+    app.settle().await;
     assert!(
         to_chat(&tg, CHAT + 1).is_empty(),
         "no off-hours reply at 11:00"
@@ -211,7 +206,7 @@ async fn inactivity_closes_with_the_closing_message_and_a_rating_request() {
         .as_i64()
         .unwrap();
     clock.advance(chrono::Duration::hours(2));
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
@@ -222,7 +217,7 @@ async fn inactivity_closes_with_the_closing_message_and_a_rating_request() {
 
     // 24 hours after the operator's answer, not after the customer's message.
     clock.advance(chrono::Duration::hours(23));
-    settle().await;
+    app.settle().await;
     let (_, c) = app
         .api(&token, Method::GET, &format!("/conversations/{id}"), None)
         .await;
@@ -271,7 +266,7 @@ async fn inactivity_closes_with_the_closing_message_and_a_rating_request() {
     );
     // A second press of an old button changes nothing.
     tg.push(FakeTelegram::press(CHAT, "r2", &sent[2].buttons[0].1, "ru"));
-    settle().await;
+    app.settle().await;
     let (_, c) = app
         .api(&token, Method::GET, &format!("/conversations/{id}"), None)
         .await;
@@ -294,7 +289,7 @@ async fn a_rating_closes_a_resolved_conversation_and_operators_closing_sends_the
     let id = conversation_of(&app, &token, "Анна").await["id"]
         .as_i64()
         .unwrap();
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{id}"),
@@ -323,7 +318,7 @@ async fn a_rating_closes_a_resolved_conversation_and_operators_closing_sends_the
         (Some("closed"), Some(4))
     );
     // Credited to the operator it was assigned to.
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{id}"),
@@ -336,7 +331,7 @@ async fn a_rating_closes_a_resolved_conversation_and_operators_closing_sends_the
         html.contains("4.0 ★ (1)"),
         "the admin's average rating is shown"
     );
-    settle().await;
+    app.settle().await;
     assert_eq!(
         to_chat(&tg, CHAT)
             .iter()
@@ -381,7 +376,7 @@ async fn a_rating_closes_a_resolved_conversation_and_operators_closing_sends_the
     let id2 = conversation_of(&app, &token, "Борис").await["id"]
         .as_i64()
         .unwrap();
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{id2}"),
@@ -408,7 +403,7 @@ async fn unanswered_alerts_reach_the_console_and_the_staff_chat() {
     tg.push(say(CHAT, 1, "Вера", "Спасибо!"));
     conversation_of(&app, &token, "Вера").await;
     clock.advance(chrono::Duration::minutes(14));
-    settle().await;
+    app.settle().await;
     assert!(to_chat(&tg, -100_777).is_empty());
     clock.advance(chrono::Duration::minutes(1));
     let staff = wait_to_chat(&app, &tg, -100_777, 1).await;
@@ -418,7 +413,7 @@ async fn unanswered_alerts_reach_the_console_and_the_staff_chat() {
     assert!(html.contains("Вера ждёт ответа больше 15 мин"), "{html}");
     // It fires once, however long the customer waits.
     clock.advance(chrono::Duration::hours(3));
-    settle().await;
+    app.settle().await;
     assert_eq!(to_chat(&tg, -100_777).len(), 1);
 }
 
@@ -441,7 +436,7 @@ async fn timers_survive_a_restart_and_fire_once() {
     let sent = wait_to_chat(&app, &tg, CHAT, 1).await;
     assert_eq!(sent[0].text, "Мы скоро ответим");
     app.restart().await;
-    settle().await;
+    app.settle().await;
     assert_eq!(to_chat(&tg, CHAT).len(), 1, "fired once");
 }
 
@@ -699,10 +694,12 @@ async fn operators_go_online_and_offline_with_their_working_hours() {
     })
     .await;
     // A manual "offline" holds until the next boundary.
-    op.post_form("/console/presence", &[("csrf", &op.csrf), ("online", "0")])
+    let (status, _) = op
+        .post_form("/console/presence", &[("csrf", &op.csrf), ("online", "0")])
         .await;
+    assert_eq!(status, 303, "presence changed");
     clock.set(utc("2026-11-23 10:00:00"));
-    settle().await;
+    app.settle().await;
     assert!(
         !online(&app, ADMIN_EMAIL).await,
         "the manual toggle holds within the hours"
@@ -780,7 +777,7 @@ async fn widget_greeting_unread_and_unanswered_messages_with_a_contact_request()
     let id = list["data"][0]["id"].as_i64().unwrap();
 
     clock.advance(chrono::Duration::seconds(59));
-    settle().await;
+    app.settle().await;
     assert_eq!(app.widget_messages(VISITOR).await.len(), 1);
     clock.advance(chrono::Duration::seconds(1));
     app.eventually("unread message", || async {
@@ -806,7 +803,7 @@ async fn widget_greeting_unread_and_unanswered_messages_with_a_contact_request()
     assert_eq!(m["text"], "Оператор уже читает ваше сообщение.");
     assert!(m["contact_form"].is_null());
     clock.advance(chrono::Duration::hours(1));
-    settle().await;
+    app.settle().await;
     assert_eq!(app.widget_messages(VISITOR).await.len(), 3, "each once");
 
     // The settings page shows and edits the widget's messages.
@@ -875,7 +872,7 @@ async fn off_hours_the_bot_answers_a_chat_channel() {
     ));
     let token = app.api_token(ADMIN_EMAIL).await;
     conversation_of(&app, &token, "Дневной").await;
-    settle().await;
+    app.settle().await;
     assert!(to_chat(&tg, CHAT + 1).is_empty(), "no bot in working hours");
 }
 
@@ -897,7 +894,7 @@ async fn widget_visitors_rate_with_a_digit_in_the_chat() {
         .api(&token, Method::GET, "/conversations?channel=web", None)
         .await;
     let id = list["data"][0]["id"].as_i64().unwrap();
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{id}"),

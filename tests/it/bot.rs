@@ -156,7 +156,7 @@ async fn new_request_status_comment_resolution_and_rating() {
     assert_eq!(s, 200);
     let r = replies(&tg, &mut seen, 1).await;
     assert_eq!(r[0].text, "Заявка #1: исполнитель Admin.");
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{id}"),
@@ -282,7 +282,7 @@ async fn cancel_and_return_to_work_with_a_reason() {
         )
         .await;
     let third = list["data"][0]["id"].as_i64().unwrap();
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{third}"),
@@ -569,7 +569,7 @@ async fn operators_are_notified_of_vip_requests_comments_and_callback_requests()
         .api(&token, Method::GET, "/conversations?channel=tg", None)
         .await;
     let id = list["data"][0]["id"].as_i64().unwrap();
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{id}"),
@@ -745,7 +745,7 @@ async fn group_mode_binds_a_team_and_turns_mentions_into_requests() {
     );
 
     // Notices about a group request reach the author and the group.
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{first_id}"),
@@ -787,7 +787,7 @@ async fn operator_opened_requests_due_dates_files_and_questions_about_done_reque
     );
 
     // A due date is announced in the project's time zone.
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{first}"),
@@ -826,7 +826,7 @@ async fn operator_opened_requests_due_dates_files_and_questions_about_done_reque
     assert!(body.contains("subject"));
 
     // A question about a completed request makes a new one that names it.
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{first}"),

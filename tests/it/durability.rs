@@ -14,14 +14,14 @@ async fn restart_keeps_everything() {
         .unwrap();
     let id = v["conversation_id"].as_i64().unwrap();
     let token = app.api_token(ADMIN_EMAIL).await;
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
         Some(json!({"text": "Ответ до перезапуска"})),
     )
     .await;
-    app.api(
+    app.api_ok(
         &token,
         Method::PATCH,
         &format!("/conversations/{id}"),
@@ -108,7 +108,7 @@ async fn undelivered_messages_are_delivered_after_a_restart() {
     let token = app.api_token(ADMIN_EMAIL).await;
     let (_, list) = app.api(&token, Method::GET, "/conversations", None).await;
     let id = list["data"][0]["id"].as_i64().unwrap();
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),

@@ -1,6 +1,6 @@
 //! Several instances on one PostgreSQL database and one Redis: what one instance handles, the
-//! consoles and widgets connected to another see live. Runs when TEST_DATABASE_URL and
-//! TEST_REDIS_URL are set (./scripts/test starts both).
+//! consoles and widgets connected to another see live. Needs TEST_DATABASE_URL and
+//! TEST_REDIS_URL (./scripts/test starts both; see `support::several_instances`).
 
 use std::time::Duration;
 
@@ -9,9 +9,7 @@ use serde_json::{Value, json};
 use crate::support::{ADMIN_EMAIL, TestApp, next_event};
 
 fn redis_url() -> Option<String> {
-    let pg = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
-    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_default();
-    (!pg.is_empty() && !redis.is_empty()).then_some(redis)
+    crate::support::several_instances("several instances")
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -118,7 +118,7 @@ async fn ok_messages_need_the_secret_url_and_replies_go_out() {
     let id = list["data"][0]["id"].as_i64().unwrap();
     assert_eq!(list["data"][0]["contact"]["name"], "Галина");
     assert_eq!(app.customer_texts(&token, id).await.len(), 1);
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
@@ -317,7 +317,7 @@ async fn avito_listing_chats_token_refresh_and_echoes() {
     );
 
     for text in ["Да, продаётся", "Можно посмотреть завтра"] {
-        app.api(
+        app.api_ok(
             &token,
             Method::POST,
             &format!("/conversations/{id}/messages"),
@@ -484,10 +484,16 @@ async fn avito_images_go_out_and_other_files_are_refused_with_the_reason() {
         .await;
     let id = list["data"][0]["id"].as_i64().unwrap();
     let op = app.admin().await;
-    op.send_file(id, "Вот рама", "рама.jpg", "image/jpeg", b"\xff\xd8frame")
-        .await;
-    op.send_file(id, "Паспорт", "паспорт.pdf", "application/pdf", b"%PDF")
-        .await;
+    assert_eq!(
+        op.send_file(id, "Вот рама", "рама.jpg", "image/jpeg", b"\xff\xd8frame")
+            .await,
+        303
+    );
+    assert_eq!(
+        op.send_file(id, "Паспорт", "паспорт.pdf", "application/pdf", b"%PDF")
+            .await,
+        303
+    );
     app.eventually("image sent, pdf failed", || async {
         let t = app.thread(&token, id).await;
         let ops: Vec<&Value> = t.iter().filter(|m| m["kind"] == "operator").collect();

@@ -256,7 +256,7 @@ async fn a_customer_who_blocked_the_bot_is_shown_and_not_retried() {
     let id = tg_conversation(&app, &token).await;
     // Telegram answers 403 when the customer has blocked the bot.
     tg.fail_next_send(403, json!({"ok": false, "error_code": 403, "description": "Forbidden: bot was blocked by the user"}));
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
@@ -275,7 +275,7 @@ async fn a_customer_who_blocked_the_bot_is_shown_and_not_retried() {
         "a blocked customer is not retried"
     );
     // Later replies are not even attempted.
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
@@ -319,7 +319,7 @@ async fn rate_limited_sends_wait_for_retry_after_and_succeed() {
     let id = tg_conversation(&app, &token).await;
     tg.fail_next_send(429, json!({"ok": false, "error_code": 429, "description": "Too Many Requests: retry after 1", "parameters": {"retry_after": 1}}));
     let started = std::time::Instant::now();
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
@@ -479,10 +479,7 @@ async fn bad_telegram_settings_are_refused_with_the_key_named() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_postgresql_only_one_instance_polls_a_bot() {
     // Several instances exist only on PostgreSQL; the SQLite run has nothing to elect.
-    if std::env::var("TEST_DATABASE_URL")
-        .map(|u| u.is_empty())
-        .unwrap_or(true)
-    {
+    if crate::support::several_instances("only one instance polls").is_none() {
         return;
     }
     let tg = FakeTelegram::start().await;

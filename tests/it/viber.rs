@@ -163,7 +163,7 @@ async fn webhook_registration_signature_and_messages_once() {
     .await;
 
     // The operator's reply, then Viber's delivery reports move its state forward.
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
@@ -220,7 +220,7 @@ async fn unsubscribed_customers_and_errors() {
     .await;
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = viber_conversation(&app, &token).await;
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
@@ -430,8 +430,11 @@ async fn without_a_public_url_a_file_fails_with_the_reason() {
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = viber_conversation(&app, &token).await;
     let op = app.admin().await;
-    op.send_file(id, "Вот меню", "menu.jpg", "image/jpeg", b"\xff\xd8jpg")
-        .await;
+    assert_eq!(
+        op.send_file(id, "Вот меню", "menu.jpg", "image/jpeg", b"\xff\xd8jpg")
+            .await,
+        303
+    );
     app.eventually("failed", || async {
         app.thread(&token, id).await.iter().any(|m| {
             m["kind"] == "operator"

@@ -162,7 +162,7 @@ async fn verification_signature_messages_media_and_statuses() {
     );
 
     // Reply out; statuses move it forward; a late failure for another message explains itself.
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),
@@ -218,7 +218,7 @@ async fn the_24_hour_window_and_send_errors() {
     post(&app, &messages(json!([{ "from": CUSTOMER, "id": "wamid.A", "timestamp": "1", "type": "text", "text": { "body": "Привет" } }])), false).await;
     let token = app.api_token(ADMIN_EMAIL).await;
     let id = wa_conversation(&app, &token).await;
-    app.api(
+    app.api_ok(
         &token,
         Method::POST,
         &format!("/conversations/{id}/messages"),

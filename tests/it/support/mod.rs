@@ -46,6 +46,33 @@ impl Drop for PgDb {
     }
 }
 
+/// The Redis URL for tests of several instances on one PostgreSQL, or None where this run has
+/// no PostgreSQL by design: ./scripts/test runs the suite on SQLite with
+/// PEREPISKA_TEST_SERVICES=none, then on PostgreSQL + Redis with `postgres,redis`. A run that
+/// promised the services (or any run in CI) fails here when they are missing, instead of
+/// passing without having tested anything.
+pub fn several_instances(test: &str) -> Option<String> {
+    let pg = std::env::var("TEST_DATABASE_URL").unwrap_or_default();
+    let redis = std::env::var("TEST_REDIS_URL").unwrap_or_default();
+    if !pg.is_empty() && !redis.is_empty() {
+        return Some(redis);
+    }
+    let declared = std::env::var("PEREPISKA_TEST_SERVICES").unwrap_or_default();
+    if declared == "none" {
+        eprintln!("{test}: runs in the PostgreSQL + Redis pass");
+        return None;
+    }
+    if !declared.is_empty() || std::env::var("CI").is_ok_and(|v| !v.is_empty()) {
+        panic!(
+            "{test} needs TEST_DATABASE_URL and TEST_REDIS_URL (PEREPISKA_TEST_SERVICES={declared:?}); ./scripts/test starts both"
+        );
+    }
+    eprintln!(
+        "{test}: skipped, no TEST_DATABASE_URL and TEST_REDIS_URL (./scripts/test starts both)"
+    );
+    None
+}
+
 fn fresh_pg() -> Option<PgDb> {
     use diesel::Connection;
     use diesel::connection::SimpleConnection;
@@ -167,6 +194,34 @@ impl TestApp {
             .expect("metrics body")
     }
 
+    /// One figure from /metrics (labels included in `name`, e.g. `x{channel="vk"}`).
+    pub async fn metric(&self, name: &str) -> f64 {
+        let text = self.metrics().await;
+        text.lines()
+            .find_map(|l| l.strip_prefix(name)?.strip_prefix(' ')?.trim().parse().ok())
+            .unwrap_or(0.0)
+    }
+
+    /// Waits until every queued delivery has been attempted to the end (sent, or given up):
+    /// after this, nothing more goes to a platform unless something new is queued.
+    pub async fn outbox_drained(&self) {
+        self.eventually("the outbox is empty", || async {
+            self.metric("perepiska_outbox_depth").await == 0.0
+        })
+        .await;
+    }
+
+    /// Waits until the scheduler has made two whole passes from now (so one started after
+    /// the caller's last change, e.g. moving the clock) and what they queued is delivered.
+    pub async fn settle(&self) {
+        let from = self.metric("perepiska_scheduler_passes_total").await;
+        self.eventually("two scheduler passes", || async {
+            self.metric("perepiska_scheduler_passes_total").await >= from + 2.0
+        })
+        .await;
+        self.outbox_drained().await;
+    }
+
     pub async fn api_token(&self, email: &str) -> String {
         let email = email.to_string();
         self.store()
@@ -248,6 +303,7 @@ impl TestApp {
         self.login(ADMIN_EMAIL, ADMIN_PASSWORD).await
     }
 
+    #[must_use = "check the answer: a refused call would pass unnoticed"]
     pub async fn api(
         &self,
         token: &str,
@@ -269,6 +325,23 @@ impl TestApp {
             status,
             serde_json::from_str(&text).unwrap_or(Value::String(text)),
         )
+    }
+
+    /// An API call the scenario needs to succeed; a refusal stops the test there, not later.
+    pub async fn api_ok(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> Value {
+        let what = format!("{method} {path}");
+        let (status, v) = self.api(token, method, path, body).await;
+        assert!(
+            (200..300).contains(&status),
+            "{what} answered {status}: {v}"
+        );
+        v
     }
 
     /// A conversation's messages through the REST API, oldest first.
@@ -344,6 +417,7 @@ pub struct Operator {
 }
 
 impl Operator {
+    #[must_use = "check the answer: a refused call would pass unnoticed"]
     pub async fn get(&self, path: &str) -> (u16, String) {
         let r = self
             .http
@@ -354,6 +428,7 @@ impl Operator {
         (r.status().as_u16(), r.text().await.unwrap_or_default())
     }
 
+    #[must_use = "check the answer: a refused call would pass unnoticed"]
     pub async fn post_form(&self, path: &str, form: &[(&str, &str)]) -> (u16, String) {
         let r = self
             .http
@@ -365,6 +440,7 @@ impl Operator {
         (r.status().as_u16(), r.text().await.unwrap_or_default())
     }
 
+    #[must_use = "check the answer: a refused call would pass unnoticed"]
     pub async fn reply(&self, conversation_id: i64, text: &str, private: bool) -> u16 {
         let mut form = reqwest::multipart::Form::new()
             .text("csrf", self.csrf.clone())
@@ -386,6 +462,7 @@ impl Operator {
     }
 
     /// Sends a file (with optional text) from the console's reply form.
+    #[must_use = "check the answer: a refused call would pass unnoticed"]
     pub async fn send_file(
         &self,
         conversation_id: i64,
@@ -415,6 +492,7 @@ impl Operator {
             .as_u16()
     }
 
+    #[must_use = "check the answer: a refused call would pass unnoticed"]
     pub async fn update(&self, conversation_id: i64, fields: &[(&str, &str)]) -> (u16, String) {
         let mut form: Vec<(&str, &str)> = vec![("csrf", &self.csrf)];
         form.extend_from_slice(fields);
