@@ -1,0 +1,70 @@
+//! The operator console: inbox tabs, filters, search, a conversation with its thread and
+//! actions, the contact sidebar. Server-rendered; static/console.js only refreshes parts of
+//! the page on live events.
+
+mod actions;
+mod contacts;
+mod files;
+mod inbox;
+mod notifications;
+mod presence;
+
+use actix_web::{HttpResponse, web};
+
+pub use files::serve_file;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/console", web::get().to(inbox::page))
+        .route("/console/partials/list", web::get().to(inbox::list_partial))
+        .route(
+            "/console/partials/thread/{id}",
+            web::get().to(inbox::thread_partial),
+        )
+        .route("/console/c/{id}/reply", web::post().to(actions::reply))
+        .route("/console/c/{id}/update", web::post().to(actions::update))
+        .route("/console/c/{id}/read", web::post().to(actions::mark_read))
+        .route(
+            "/console/c/{id}/contact",
+            web::post().to(contacts::edit_contact),
+        )
+        .route("/console/c/{id}/new", web::post().to(actions::new_request))
+        .route(
+            "/console/c/{id}/template",
+            web::post().to(actions::send_template),
+        )
+        .route("/console/presence", web::post().to(presence::presence))
+        .route("/console/project", web::post().to(presence::switch_project))
+        .route(
+            "/console/attachments/{id}",
+            web::get().to(files::attachment),
+        )
+        .route(
+            "/console/notifications",
+            web::get().to(notifications::notifications_page),
+        )
+        .route("/console/partials/bell", web::get().to(notifications::bell))
+        .route("/console/live", web::get().to(crate::web::live::console));
+}
+
+pub(super) fn html(body: String) -> HttpResponse {
+    crate::web::page(actix_web::http::StatusCode::OK)
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
+
+/// Back to the list the operator came from, with this conversation open.
+pub(super) fn back_to(id: i64, back: &str) -> HttpResponse {
+    // Only our own query string: never an open redirect.
+    let qs: String = back
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "=&%-_.~+".contains(*c))
+        .collect();
+    let loc = if qs.is_empty() {
+        format!("/console?c={id}")
+    } else {
+        format!("/console?{qs}&c={id}")
+    };
+    HttpResponse::SeeOther()
+        .insert_header(("Location", loc))
+        .finish()
+}
