@@ -9,6 +9,7 @@ pub mod live;
 pub mod media;
 pub mod openapi;
 pub mod request_span;
+pub mod rules_form;
 pub mod settings;
 pub mod throttle;
 pub mod view;

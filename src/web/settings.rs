@@ -10,9 +10,9 @@ use serde_json::{Value, json};
 use super::State;
 use super::auth::Console;
 use super::errors::HtmlError;
-use crate::automation::rules::format_duration;
+use super::rules_form::RulesForm;
 use crate::automation::schedule::{DAYS, intervals_text};
-use crate::automation::{ChannelRules, OffHours, Schedule, StaffAlerts};
+use crate::automation::{ChannelRules, Schedule, StaffAlerts};
 use crate::domain::Role;
 use crate::error::Error;
 use crate::i18n::Tr;
@@ -62,44 +62,10 @@ pub struct ChannelForm {
     pub id: i64,
     pub name: String,
     pub kind: String,
-    pub auto_close: String,
-    pub closing_on: bool,
-    pub closing: String,
-    pub rating: String,
-    pub unanswered: String,
-    pub replies: String,
-    pub after_operator: bool,
-    pub off_hours: String,
-    pub off_replies: String,
     pub from_web: bool,
     pub error: String,
     pub is_widget: bool,
-    pub greeting: String,
-    pub unread_after: String,
-    pub unread_text: String,
-    pub unanswered_after: String,
-    pub unanswered_text: String,
-    pub ask: [String; 3],
-    pub with: [bool; 3],
-}
-
-impl ChannelForm {
-    /// Whether detail `i` of the contact request is asked the way `a` says.
-    pub fn asks(&self, i: &usize, a: &str) -> bool {
-        self.ask.get(*i).is_some_and(|x| x == a)
-    }
-}
-
-const ASK_FIELDS: [&str; 3] = ["name", "phone", "email"];
-
-fn ask_str(a: crate::automation::rules::Ask) -> String {
-    use crate::automation::rules::Ask;
-    match a {
-        Ask::Hidden => "hidden",
-        Ask::Optional => "optional",
-        Ask::Required => "required",
-    }
-    .into()
+    pub form: RulesForm,
 }
 
 pub struct MemberHours {
@@ -135,73 +101,15 @@ struct SettingsPage {
 
 const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
-fn replies_text(list: &[crate::automation::rules::AutoReply]) -> String {
-    list.iter()
-        .map(|r| format!("{} | {}", format_duration(r.after_secs), r.text))
-        .collect::<Vec<_>>()
-        .join("\n")
-}
-
-fn channel_form(ch: &channels::Channel, rules: &ChannelRules) -> ChannelForm {
+fn channel_form(ch: &channels::Channel, form: RulesForm) -> ChannelForm {
     ChannelForm {
         id: ch.id,
         name: ch.name.clone(),
         kind: ch.kind.to_string(),
-        auto_close: rules
-            .auto_close_after_secs
-            .map(format_duration)
-            .unwrap_or_default(),
-        closing_on: rules.closing_message.is_some(),
-        closing: rules.closing_message.clone().unwrap_or_default(),
-        rating: match rules.rating {
-            None => "default",
-            Some(true) => "on",
-            Some(false) => "off",
-        }
-        .into(),
-        unanswered: rules
-            .unanswered_alert_after_secs
-            .map(format_duration)
-            .unwrap_or_default(),
-        replies: replies_text(&rules.auto_replies),
-        after_operator: rules.auto_reply_after_operator,
-        off_hours: match rules.off_hours {
-            OffHours::Same => "same",
-            OffHours::AutoReply => "auto_reply",
-            OffHours::Bot => "bot",
-        }
-        .into(),
-        off_replies: replies_text(&rules.off_hours_replies),
         from_web: ch.automation.is_some(),
         error: String::new(),
         is_widget: ch.kind == crate::domain::ChannelKind::Widget,
-        greeting: rules.greeting.clone().unwrap_or_default(),
-        unread_after: rules
-            .unread_message
-            .as_ref()
-            .map(|m| format_duration(m.after_secs))
-            .unwrap_or_default(),
-        unread_text: rules
-            .unread_message
-            .as_ref()
-            .map(|m| m.text.clone())
-            .unwrap_or_default(),
-        unanswered_after: rules
-            .unanswered_message
-            .as_ref()
-            .map(|m| format_duration(m.after_secs))
-            .unwrap_or_default(),
-        unanswered_text: rules
-            .unanswered_message
-            .as_ref()
-            .map(|m| m.text.clone())
-            .unwrap_or_default(),
-        ask: match &rules.contact_request {
-            Some(c) => [ask_str(c.name), ask_str(c.phone), ask_str(c.email)],
-            None => ["hidden".into(), "hidden".into(), "hidden".into()],
-        },
-        with: crate::automation::rules::WIDGET_MESSAGES
-            .map(|w| rules.contact_request_with(w).is_some()),
+        form,
     }
 }
 
@@ -212,7 +120,7 @@ type Pairs = Vec<(String, String)>;
 struct Refused {
     schedule: Option<(String, Pairs)>,
     alerts: Option<(String, Pairs)>,
-    channel: Option<(i64, String, Pairs)>,
+    channel: Option<(i64, String, RulesForm)>,
     member: Option<(i64, String, Pairs)>,
 }
 
@@ -334,28 +242,12 @@ async fn render(
             .by_id(ch.id)
             .map(|e| (*e.rules).clone())
             .unwrap_or_default();
-        let mut f = channel_form(ch, &rules);
+        let mut f = channel_form(ch, RulesForm::from_rules(&rules));
         if let Some((id, e, form)) = &refused.channel
             && *id == ch.id
         {
             f.error = e.clone();
-            f.auto_close = field(form, "auto_close_after").into();
-            f.closing_on = !field(form, "closing_on").is_empty();
-            f.closing = field(form, "closing_message").into();
-            f.rating = field(form, "rating").into();
-            f.unanswered = field(form, "unanswered_alert_after").into();
-            f.replies = field(form, "auto_replies").into();
-            f.after_operator = !field(form, "auto_reply_after_operator").is_empty();
-            f.off_hours = field(form, "off_hours").into();
-            f.off_replies = field(form, "off_hours_replies").into();
-            f.greeting = field(form, "greeting").into();
-            f.unread_after = field(form, "unread_after").into();
-            f.unread_text = field(form, "unread_text").into();
-            f.unanswered_after = field(form, "unanswered_after").into();
-            f.unanswered_text = field(form, "unanswered_text").into();
-            f.ask = ASK_FIELDS.map(|k| field(form, &format!("ask_{k}")).to_string());
-            f.with = crate::automation::rules::WIDGET_MESSAGES
-                .map(|w| !field(form, &format!("with_{w}")).is_empty());
+            f.form = form.clone();
         }
         forms.push(f);
     }
@@ -570,89 +462,15 @@ async fn save_alerts(
     Ok(saved())
 }
 
-/// "2m | text" lines as the file's `[{after, text}]`.
-fn replies_json(text: &str, key: &str) -> Result<Value, String> {
-    let mut out = Vec::new();
-    for (i, line) in text.lines().enumerate() {
-        let line = line.trim();
-        if line.is_empty() {
-            continue;
-        }
-        let (after, body) = line
-            .split_once('|')
-            .ok_or(format!("{key}, line {}: write \"2m | text\"", i + 1))?;
-        out.push(json!({ "after": after.trim(), "text": body.trim() }));
-    }
-    Ok(Value::Array(out))
-}
-
-fn channel_json(form: &[(String, String)]) -> Result<Value, String> {
-    let mut v = json!({});
-    for key in ["auto_close_after", "unanswered_alert_after"] {
-        let s = field(form, key).trim();
-        if !s.is_empty() {
-            v[key] = json!(s);
-        }
-    }
-    if !field(form, "closing_on").is_empty() {
-        let m = field(form, "closing_message").trim();
-        if m.is_empty() {
-            return Err("closing_message: write the message or switch it off".into());
-        }
-        v["closing_message"] = json!(m);
-    }
-    match field(form, "rating") {
-        "on" => v["rating"] = json!(true),
-        "off" => v["rating"] = json!(false),
-        _ => {}
-    }
-    v["auto_replies"] = replies_json(field(form, "auto_replies"), "auto_replies")?;
-    v["auto_reply_after_operator"] = json!(!field(form, "auto_reply_after_operator").is_empty());
-    match field(form, "off_hours") {
-        "auto_reply" | "bot" => v["off_hours"] = json!(field(form, "off_hours")),
-        _ => {}
-    }
-    v["off_hours_replies"] = replies_json(field(form, "off_hours_replies"), "off_hours_replies")?;
-    let greeting = field(form, "greeting").trim();
-    if !greeting.is_empty() {
-        v["greeting"] = json!(greeting);
-    }
-    for (key, after, text) in [
-        ("unread_message", "unread_after", "unread_text"),
-        ("unanswered_message", "unanswered_after", "unanswered_text"),
-    ] {
-        let (a, t) = (field(form, after).trim(), field(form, text).trim());
-        if !a.is_empty() || !t.is_empty() {
-            v[key] = json!({ "after": a, "text": t });
-        }
-    }
-    let asks: Vec<&str> = ASK_FIELDS
-        .iter()
-        .map(|k| match field(form, &format!("ask_{k}")) {
-            "" => "hidden",
-            a => a,
-        })
-        .collect();
-    if asks.iter().any(|a| *a != "hidden") {
-        let with: Vec<&str> = crate::automation::rules::WIDGET_MESSAGES
-            .into_iter()
-            .filter(|w| !field(form, &format!("with_{w}")).is_empty())
-            .collect();
-        v["contact_request"] =
-            json!({ "name": asks[0], "phone": asks[1], "email": asks[2], "with": with });
-    }
-    Ok(v)
-}
-
 async fn save_channel(
     state: web::Data<State>,
     console: Console,
     path: web::Path<i64>,
-    form: FormPairs,
+    form: web::Form<RulesForm>,
 ) -> Result<HttpResponse, HtmlError> {
     allowed(&console)?;
     let form = form.into_inner();
-    console.check_csrf(field(&form, "csrf"))?;
+    console.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     let pid = console.project.id;
     let channel = state
@@ -663,7 +481,7 @@ async fn save_channel(
     if channel.project_id != pid {
         return Err(HtmlError::App(Error::not_found("no such channel")));
     }
-    let rules = match channel_json(&form).and_then(|v| ChannelRules::from_config(&v)) {
+    let rules = match form.to_config().and_then(|v| ChannelRules::from_config(&v)) {
         Ok(r) => r,
         Err(e) => {
             let r = Refused {
