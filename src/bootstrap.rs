@@ -99,7 +99,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
 /// The file's schedule and alerts, unless the settings page has saved its own since.
 fn apply_file_automation(
     conn: &mut store::DbConn,
-    project_id: i64,
+    project_id: crate::domain::ProjectId,
     file: &crate::config::FileAutomation,
 ) -> Result<()> {
     use crate::store::project_settings;
@@ -141,7 +141,7 @@ pub fn create_user(
     name: &str,
     password: &str,
     role: Role,
-    project_id: i64,
+    project_id: crate::domain::ProjectId,
 ) -> Result<users::User> {
     check_password(password)?;
     let hash = crypto::hash_password(password)?;

@@ -24,9 +24,9 @@ pub enum EventKind {
 
 #[derive(Clone, Debug, Serialize, Deserialize)]
 pub struct Event {
-    pub project_id: i64,
-    pub conversation_id: i64,
-    pub contact_id: i64,
+    pub project_id: crate::domain::ProjectId,
+    pub conversation_id: crate::domain::ConversationId,
+    pub contact_id: crate::domain::ContactId,
     pub message_id: Option<i64>,
     pub kind: EventKind,
     /// True when a customer wrote: the console plays its sound only then.

@@ -113,7 +113,7 @@ impl FileStore {
 
     /// A file still on the platform, as the row that waits for it (see `fetcher`).
     pub fn pending(
-        channel_id: i64,
+        channel_id: crate::domain::ChannelId,
         name: &str,
         declared_type: Option<&str>,
         size: Option<u64>,

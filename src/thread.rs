@@ -18,7 +18,7 @@ use crate::store::messages::{self, NewMessage};
 use crate::store::{DbConn, now, outbox, projects};
 
 /// What makes a platform message the same message when it is delivered again.
-pub fn dedup_key(channel_id: i64, platform_message_id: &str) -> String {
+pub fn dedup_key(channel_id: crate::domain::ChannelId, platform_message_id: &str) -> String {
     format!("{channel_id}:{platform_message_id}")
 }
 
@@ -36,9 +36,9 @@ pub fn subject_for(text: &str, contact: &Contact) -> String {
 /// A new conversation with the project's next number and its "created" record.
 pub fn open(
     conn: &mut DbConn,
-    project_id: i64,
-    contact_id: i64,
-    channel_id: i64,
+    project_id: crate::domain::ProjectId,
+    contact_id: crate::domain::ContactId,
+    channel_id: crate::domain::ChannelId,
     channel_name: &str,
     subject: &str,
 ) -> Result<Conversation> {
@@ -164,8 +164,8 @@ pub fn add_note(
 /// durable as an outbox row for `recipient` in this channel.
 pub fn say_direct(
     conn: &mut DbConn,
-    project_id: i64,
-    channel_id: i64,
+    project_id: crate::domain::ProjectId,
+    channel_id: crate::domain::ChannelId,
     recipient: &str,
     message: &DirectPayload,
 ) -> Result<i64> {

@@ -76,7 +76,7 @@ impl ProjectAutomation {
 /// scheduler, so a change saved on another instance arrives within seconds).
 pub struct Automation {
     pub clock: Clock,
-    projects: RwLock<HashMap<i64, Arc<ProjectAutomation>>>,
+    projects: RwLock<HashMap<crate::domain::ProjectId, Arc<ProjectAutomation>>>,
 }
 
 impl Automation {
@@ -87,7 +87,7 @@ impl Automation {
         }
     }
 
-    pub fn project(&self, id: i64) -> Arc<ProjectAutomation> {
+    pub fn project(&self, id: crate::domain::ProjectId) -> Arc<ProjectAutomation> {
         self.projects
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -107,7 +107,7 @@ impl Automation {
     /// What the rules of one channel need at this moment.
     pub fn ctx(
         &self,
-        project_id: i64,
+        project_id: crate::domain::ProjectId,
         rules: Arc<ChannelRules>,
         helpdesk: bool,
         buttons: bool,
@@ -450,7 +450,7 @@ fn alert_unanswered(
         )?;
     }
     tracing::info!(
-        conversation = conv.id,
+        conversation = %conv.id,
         timer = timer.id,
         "unanswered alert sent"
     );

@@ -6,7 +6,7 @@ use chrono::Duration;
 
 use super::{Ctx, customer_lang, say, transition};
 use crate::channels::{Button, Keyboard};
-use crate::domain::{Actor, Press, Status, TimerKind};
+use crate::domain::{Actor, ConversationId, Press, Status, TimerKind};
 use crate::error::{Error, Result};
 use crate::i18n::customer::{fill, t};
 use crate::store::conversations::{self, Conversation};
@@ -83,10 +83,10 @@ pub(super) fn ask(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<(
 
 /// What a chat channel's customer said, seen as an answer to a rating request.
 pub enum RatingAnswer {
-    Stars(i64, i32),
-    Comment(i64, String),
+    Stars(ConversationId, i32),
+    Comment(ConversationId, String),
     /// "No comment": the next message is an ordinary one again.
-    Skip(i64),
+    Skip(ConversationId),
 }
 
 impl RatingAnswer {
@@ -103,8 +103,8 @@ impl RatingAnswer {
 /// A customer's text while a rating request or its comment window is open in this channel.
 pub fn answer_of_text(
     conn: &mut DbConn,
-    contact_id: i64,
-    channel_id: i64,
+    contact_id: crate::domain::ContactId,
+    channel_id: crate::domain::ChannelId,
     text: &str,
 ) -> Result<Option<RatingAnswer>> {
     let open = timers::pending_for_contact(
@@ -136,8 +136,8 @@ pub fn answer_of_text(
 pub fn record_rating(
     conn: &mut DbConn,
     ctx: &Ctx,
-    project_id: i64,
-    contact_id: i64,
+    project_id: crate::domain::ProjectId,
+    contact_id: crate::domain::ContactId,
     answer: RatingAnswer,
 ) -> Result<()> {
     let conv_id = match &answer {

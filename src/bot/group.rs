@@ -26,7 +26,7 @@ pub(super) fn message(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Res
         bot_handle,
     } = &inbound.event
     else {
-        return Ok(Received::nothing(0));
+        return Ok(Received::default());
     };
     let lang = Lang::of(inbound.contact.language.as_deref());
     let mut to_group = Replies::new(ctx, chat.as_str(), lang);
@@ -50,7 +50,7 @@ pub(super) fn message(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Res
             to_group.ask(t(lang, "choose_team"), choices);
         }
         to_group.flush(conn)?;
-        return Ok(Received::nothing(0));
+        return Ok(Received::default());
     }
     let body = reply_body
         .as_deref()
@@ -58,7 +58,7 @@ pub(super) fn message(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Res
         .unwrap_or(text)
         .trim();
     if body.chars().count() < 10 {
-        return Ok(Received::nothing(0));
+        return Ok(Received::default());
     }
     let author = inbound.contact.name.clone().unwrap_or_default();
     let Some(contact_id) = contacts::by_identity(conn, ctx.channel_id, &inbound.external_user_id)?
@@ -68,7 +68,7 @@ pub(super) fn message(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Res
             fill(lang, "group_register", 0, &author)
         ));
         to_group.flush(conn)?;
-        return Ok(Received::nothing(0));
+        return Ok(Received::default());
     };
     let contact = contacts::by_id(conn, ctx.project_id, contact_id)?;
     let m = Incoming {

@@ -35,8 +35,8 @@ use crate::thread;
 /// What the bot needs to know about the channel it answers in.
 #[derive(Clone, Debug)]
 pub struct BotCtx {
-    pub project_id: i64,
-    pub channel_id: i64,
+    pub project_id: crate::domain::ProjectId,
+    pub channel_id: crate::domain::ChannelId,
     pub channel_name: String,
     pub config: BotConfig,
     /// The platform shows buttons; otherwise options are numbered.
@@ -98,13 +98,13 @@ pub fn handle(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Result<Rece
     {
         group::bind_team(conn, ctx, inbound, &chat, team)?;
         session::save(conn, ctx, ext, &session, event_id.as_deref())?;
-        return Ok(Received::nothing(0));
+        return Ok(Received::default());
     }
     let mut r = Replies::new(ctx, ext, Lang::of(inbound.contact.language.as_deref()));
     let Some(contact) = identify(conn, ctx, inbound, &mut r, &mut session)? else {
         session.options = r.flush(conn)?;
         session::save(conn, ctx, ext, &session, event_id.as_deref())?;
-        return Ok(Received::nothing(0));
+        return Ok(Received::default());
     };
     r.lang = Lang::of(
         contact
@@ -277,7 +277,12 @@ fn menu(conn: &mut DbConn, ctx: &BotCtx, contact: &Contact, r: &mut Replies) -> 
 }
 
 /// The customer's own conversation with this id (never someone else's).
-fn own(conn: &mut DbConn, ctx: &BotCtx, contact: &Contact, id: i64) -> Result<Conversation> {
+fn own(
+    conn: &mut DbConn,
+    ctx: &BotCtx,
+    contact: &Contact,
+    id: crate::domain::ConversationId,
+) -> Result<Conversation> {
     let c = conversations::by_id(conn, ctx.project_id, id)?;
     if c.contact_id != contact.id || c.channel_id != ctx.channel_id {
         return Err(Error::not_found("request not found"));
@@ -285,7 +290,10 @@ fn own(conn: &mut DbConn, ctx: &BotCtx, contact: &Contact, id: i64) -> Result<Co
     Ok(c)
 }
 
-fn ticket_choices(list: &[Conversation], press: fn(i64) -> Press) -> Vec<(String, Press)> {
+fn ticket_choices(
+    list: &[Conversation],
+    press: fn(crate::domain::ConversationId) -> Press,
+) -> Vec<(String, Press)> {
     list.iter()
         .map(|c| (format!("#{} {}", c.number, c.subject), press(c.id)))
         .collect()

@@ -18,13 +18,13 @@ pub(super) enum State {
         about: i64,
     },
     AwaitComment {
-        conversation_id: i64,
+        conversation_id: crate::domain::ConversationId,
     },
     AwaitRatingComment {
-        conversation_id: i64,
+        conversation_id: crate::domain::ConversationId,
     },
     AwaitReopenReason {
-        conversation_id: i64,
+        conversation_id: crate::domain::ConversationId,
     },
     /// A message sent without the menu while requests are active: new one, or which to join.
     ChooseTarget {

@@ -2,6 +2,7 @@
 
 pub mod conversation;
 pub mod event;
+pub mod ids;
 pub mod kinds;
 pub mod press;
 pub mod received;
@@ -9,6 +10,7 @@ pub mod role;
 pub mod text;
 
 pub use conversation::{Actor, Priority, Status};
+pub use ids::{ChannelId, ContactId, ConversationId, ProjectId};
 pub use kinds::{ChannelKind, Delivery, MessageKind, TimerKind};
 pub use press::Press;
 pub use received::Received;

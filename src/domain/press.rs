@@ -4,6 +4,8 @@
 
 use std::fmt;
 
+use super::ConversationId;
+
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Press {
     Menu,
@@ -11,44 +13,44 @@ pub enum Press {
     New,
     /// List the active requests.
     Status,
-    View(i64),
+    View(ConversationId),
     /// Comment on a request (asks which when there are several).
     Comment,
-    CommentOn(i64),
+    CommentOn(ConversationId),
     Cancel,
-    CancelOne(i64),
+    CancelOne(ConversationId),
     ContactMe,
     /// A question about a completed request (asks which).
     DoneQuestion,
-    QuestionAbout(i64),
+    QuestionAbout(ConversationId),
     /// Helpdesk rating: offers the stars.
-    Rate(i64),
-    Stars(i64, i32),
+    Rate(ConversationId),
+    Stars(ConversationId, i32),
     /// No comment after a helpdesk rating.
-    SkipComment(i64),
-    Reopen(i64),
-    ReopenConfirmed(i64),
+    SkipComment(ConversationId),
+    Reopen(ConversationId),
+    ReopenConfirmed(ConversationId),
     /// The waiting message becomes a new request.
     NewFromMessage,
     /// The waiting message is added to this request.
-    Attach(i64),
+    Attach(ConversationId),
     /// In a group: its requests go to this team.
     BindTeam {
         chat: String,
         team: i64,
     },
     /// Chat channels' rating request (automation, not the bot).
-    ChatStars(i64, i32),
-    ChatRatingSkip(i64),
+    ChatStars(ConversationId, i32),
+    ChatRatingSkip(ConversationId),
 }
 
 impl Press {
     pub fn parse(data: &str) -> Option<Press> {
         let (verb, rest) = data.split_once(':').unwrap_or((data, ""));
-        let id = || rest.parse::<i64>().ok();
+        let id = || rest.parse::<ConversationId>().ok();
         let id_n = || {
             let (a, b) = rest.split_once(':')?;
-            Some((a.parse::<i64>().ok()?, b.parse::<i32>().ok()?))
+            Some((a.parse::<ConversationId>().ok()?, b.parse::<i32>().ok()?))
         };
         Some(match verb {
             "menu" if rest.is_empty() => Press::Menu,
@@ -128,27 +130,27 @@ mod tests {
             Press::Menu,
             Press::New,
             Press::Status,
-            Press::View(7),
+            Press::View(ConversationId(7)),
             Press::Comment,
-            Press::CommentOn(8),
+            Press::CommentOn(ConversationId(8)),
             Press::Cancel,
-            Press::CancelOne(9),
+            Press::CancelOne(ConversationId(9)),
             Press::ContactMe,
             Press::DoneQuestion,
-            Press::QuestionAbout(10),
-            Press::Rate(11),
-            Press::Stars(12, 5),
-            Press::SkipComment(13),
-            Press::Reopen(14),
-            Press::ReopenConfirmed(15),
+            Press::QuestionAbout(ConversationId(10)),
+            Press::Rate(ConversationId(11)),
+            Press::Stars(ConversationId(12), 5),
+            Press::SkipComment(ConversationId(13)),
+            Press::Reopen(ConversationId(14)),
+            Press::ReopenConfirmed(ConversationId(15)),
             Press::NewFromMessage,
-            Press::Attach(16),
+            Press::Attach(ConversationId(16)),
             Press::BindTeam {
                 chat: "-100123".into(),
                 team: 3,
             },
-            Press::ChatStars(17, 1),
-            Press::ChatRatingSkip(18),
+            Press::ChatStars(ConversationId(17), 1),
+            Press::ChatRatingSkip(ConversationId(18)),
         ];
         for p in all {
             let wire = p.to_string();

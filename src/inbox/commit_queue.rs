@@ -174,7 +174,7 @@ pub fn committers(backend: store::Backend) -> usize {
 
 /// The committer that owns this customer's conversation in this channel, so a customer's
 /// messages commit in the order the platform sent them whatever the number of committers.
-fn committer_of<T>(queues: &[T], channel_id: i64, item: &Inbound) -> usize {
+fn committer_of<T>(queues: &[T], channel_id: crate::domain::ChannelId, item: &Inbound) -> usize {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (channel_id, &item.external_user_id).hash(&mut h);

@@ -19,7 +19,7 @@ use crate::thread;
 pub struct Operator {
     pub user_id: i64,
     pub name: String,
-    pub project_id: i64,
+    pub project_id: crate::domain::ProjectId,
 }
 
 /// A set of changes to apply at once (the API's PATCH, the console's forms).
@@ -39,7 +39,7 @@ impl Inbox {
     pub async fn change(
         &self,
         op: &Operator,
-        conversation_id: i64,
+        conversation_id: crate::domain::ConversationId,
         ch: Changes,
     ) -> Result<Conversation> {
         let op2 = op.clone();
@@ -140,7 +140,11 @@ impl Inbox {
         Ok(conv)
     }
 
-    pub async fn mark_read(&self, project_id: i64, conversation_id: i64) -> Result<()> {
+    pub async fn mark_read(
+        &self,
+        project_id: crate::domain::ProjectId,
+        conversation_id: crate::domain::ConversationId,
+    ) -> Result<()> {
         let registry = self.registry.clone();
         let auto = self.automation.clone();
         let conv = self

@@ -72,7 +72,7 @@ impl Inbox {
 
 impl Inbox {
     /// What automation needs of this conversation's channel now.
-    pub fn auto_ctx(&self, channel_id: i64) -> crate::automation::Ctx {
+    pub fn auto_ctx(&self, channel_id: crate::domain::ChannelId) -> crate::automation::Ctx {
         registry::auto_ctx(&self.automation, self.registry.by_id(channel_id).as_deref())
     }
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use crate::channels::{Inbound, InboundEvent};
-use crate::domain::{Actor, Received, Status};
+use crate::domain::{Actor, ChannelId, ContactId, ConversationId, Received, Status};
 use crate::error::{Error, Result};
 use crate::store::contacts::Contact;
 use crate::store::conversations::Conversation;
@@ -13,8 +13,8 @@ use crate::store::{self, DbConn, contacts, conversations, messages, now};
 use crate::thread;
 
 pub(super) struct Item {
-    pub project_id: i64,
-    pub channel_id: i64,
+    pub project_id: crate::domain::ProjectId,
+    pub channel_id: crate::domain::ChannelId,
     pub channel_name: String,
     pub bot: Option<crate::bot::BotCtx>,
     /// Set when the channel has automation rules (most have none: no cost then).
@@ -43,11 +43,11 @@ impl Item {
 #[derive(Default)]
 struct Known {
     /// dedup key → (message id, conversation id, number, contact id)
-    messages: HashMap<String, (i64, i64, i64, i64)>,
+    messages: HashMap<String, (i64, ConversationId, i64, ContactId)>,
     /// (channel id, external id) → (contact, blocked)
-    contacts: HashMap<(i64, String), (Contact, bool)>,
+    contacts: HashMap<(ChannelId, String), (Contact, bool)>,
     /// (contact id, channel id) → the latest conversation that is not closed or cancelled
-    open: HashMap<(i64, i64), Conversation>,
+    open: HashMap<(ContactId, ChannelId), Conversation>,
 }
 
 impl Known {
@@ -57,7 +57,7 @@ impl Known {
         for (key, mid, cid, number, contact) in messages::by_dedup_keys(conn, &keys)? {
             k.messages.insert(key, (mid, cid, number, contact));
         }
-        let mut by_channel: HashMap<i64, Vec<String>> = HashMap::new();
+        let mut by_channel: HashMap<ChannelId, Vec<String>> = HashMap::new();
         for it in items {
             by_channel
                 .entry(it.channel_id)
@@ -69,7 +69,7 @@ impl Known {
                 k.contacts.insert((channel_id, ext), (contact, blocked));
             }
         }
-        let contact_ids: Vec<i64> = k.contacts.values().map(|(c, _)| c.id).collect();
+        let contact_ids: Vec<ContactId> = k.contacts.values().map(|(c, _)| c.id).collect();
         // Oldest first, so the latest open conversation of a contact wins.
         for c in conversations::open_for_contacts(conn, &contact_ids)? {
             k.open.insert((c.contact_id, c.channel_id), c);
@@ -92,12 +92,12 @@ impl Learned {
 
 /// What one successful item teaches the rest of the batch.
 struct Learned {
-    message: Option<(String, (i64, i64, i64, i64))>,
-    contact: Option<((i64, String), (Contact, bool))>,
-    open: Option<((i64, i64), Conversation)>,
+    message: Option<(String, (i64, ConversationId, i64, ContactId))>,
+    contact: Option<((ChannelId, String), (Contact, bool))>,
+    open: Option<((ContactId, ChannelId), Conversation)>,
     /// Drop what is known of this identity (it changed in a way the batch does not track).
-    forget_contact: Option<(i64, String)>,
-    touched: Option<i64>,
+    forget_contact: Option<(ChannelId, String)>,
+    touched: Option<ConversationId>,
 }
 
 /// Commits the whole batch in one transaction. If that fails (a bad item, or two instances
@@ -139,8 +139,12 @@ pub(super) fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Resu
 /// Receives every item inside the caller's transaction; the first failing item fails it all.
 fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     let mut known = Known::prefetch(conn, items)?;
-    let mut touched: Vec<(i64, &str)> = Vec::new();
-    let mut automated: Vec<(i64, i64, &crate::automation::Ctx)> = Vec::new();
+    let mut touched: Vec<(ConversationId, &str)> = Vec::new();
+    let mut automated: Vec<(
+        ConversationId,
+        crate::domain::ProjectId,
+        &crate::automation::Ctx,
+    )> = Vec::new();
     let mut results = Vec::with_capacity(items.len());
     for it in items {
         // Delivery reports concern our own messages, whatever the channel's routing.
@@ -272,7 +276,7 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
         }
         // Buttons and group requests exist only with the helpdesk bot.
         InboundEvent::Button { .. } | InboundEvent::Group { .. } | InboundEvent::Status { .. } => {
-            return Ok((Received::nothing(0), Learned::nothing()));
+            return Ok((Received::default(), Learned::nothing()));
         }
         InboundEvent::Blocked => return blocked(conn, it, ident),
     };
@@ -375,7 +379,11 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
 }
 
 /// The customer blocked the bot or unsubscribed: deliveries to them stop until they write.
-fn blocked(conn: &mut DbConn, it: &Item, ident: (i64, String)) -> Result<(Received, Learned)> {
+fn blocked(
+    conn: &mut DbConn,
+    it: &Item,
+    ident: (ChannelId, String),
+) -> Result<(Received, Learned)> {
     let (project_id, channel_id, inbound) = (it.project_id, it.channel_id, &it.inbound);
     let (contact, _) = contacts::find_or_create(
         conn,

@@ -7,6 +7,7 @@ use std::sync::{Arc, RwLock};
 use crate::automation::{Automation, ChannelRules, Ctx};
 use crate::bot::{BotConfig, BotCtx, Registration};
 use crate::channels::{self, ChannelAdapter, ChannelKind};
+use crate::domain::ChannelId;
 use crate::store::channels::Channel;
 
 /// Checks everything a channel's config says (the platform's keys, the bot's, automation's)
@@ -94,7 +95,7 @@ pub fn auto_ctx(automation: &Automation, entry: Option<&ChannelEntry>) -> Ctx {
 }
 
 pub struct Registry {
-    by_id: RwLock<HashMap<i64, Arc<ChannelEntry>>>,
+    by_id: RwLock<HashMap<ChannelId, Arc<ChannelEntry>>>,
     http: reqwest::Client,
 }
 
@@ -145,7 +146,7 @@ impl Registry {
 
     /// New automation rules for a running channel; the adapter (and what it caches, such as
     /// tokens) stays.
-    pub fn update_rules(&self, id: i64, saved: Option<String>, rules: ChannelRules) {
+    pub fn update_rules(&self, id: ChannelId, saved: Option<String>, rules: ChannelRules) {
         let mut map = self.by_id.write().unwrap_or_else(|e| e.into_inner());
         if let Some(old) = map.get(&id).cloned() {
             let mut channel = old.channel.clone();
@@ -162,7 +163,7 @@ impl Registry {
         }
     }
 
-    pub fn by_id(&self, id: i64) -> Option<Arc<ChannelEntry>> {
+    pub fn by_id(&self, id: ChannelId) -> Option<Arc<ChannelEntry>> {
         self.by_id
             .read()
             .unwrap_or_else(|e| e.into_inner())
@@ -191,7 +192,7 @@ impl Registry {
         v
     }
 
-    pub fn of_project(&self, project_id: i64) -> Vec<Arc<ChannelEntry>> {
+    pub fn of_project(&self, project_id: crate::domain::ProjectId) -> Vec<Arc<ChannelEntry>> {
         let mut v: Vec<_> = self
             .by_id
             .read()

@@ -22,7 +22,7 @@ impl Inbox {
     pub async fn reply(
         &self,
         op: &Operator,
-        conversation_id: i64,
+        conversation_id: crate::domain::ConversationId,
         text: String,
         files: Vec<StoredFile>,
         private: bool,
@@ -40,7 +40,7 @@ impl Inbox {
     async fn store_reply(
         &self,
         op: &Operator,
-        conversation_id: i64,
+        conversation_id: crate::domain::ConversationId,
         text: String,
         files: Vec<StoredFile>,
         private: bool,
@@ -94,8 +94,8 @@ impl Inbox {
     fn written_by_operator(
         &self,
         op: &Operator,
-        conversation_id: i64,
-        contact_id: i64,
+        conversation_id: crate::domain::ConversationId,
+        contact_id: crate::domain::ContactId,
         message_id: i64,
         to_customer: bool,
     ) {
@@ -121,10 +121,10 @@ impl Inbox {
     pub async fn open_for_customer(
         &self,
         op: &Operator,
-        from_conversation: i64,
+        from_conversation: crate::domain::ConversationId,
         subject: String,
         text: String,
-    ) -> Result<i64> {
+    ) -> Result<crate::domain::ConversationId> {
         let subject = subject.trim().to_string();
         if subject.is_empty() || subject.chars().count() > 200 {
             return Err(Error::invalid("the subject must be 1-200 characters"));
@@ -168,7 +168,7 @@ impl Inbox {
     pub async fn send_template(
         &self,
         op: &Operator,
-        conversation_id: i64,
+        conversation_id: crate::domain::ConversationId,
         template: crate::channels::Template,
     ) -> Result<i64> {
         template.validate().map_err(Error::invalid)?;

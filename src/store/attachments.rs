@@ -4,13 +4,14 @@ use serde::Serialize;
 
 use super::schema::attachments;
 use super::{DbConn, now};
+use crate::domain::{ChannelId, ContactId, ConversationId, ProjectId};
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
 #[diesel(table_name = attachments)]
 pub struct Attachment {
     pub id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub message_id: i64,
     pub file_name: String,
     pub content_type: String,
@@ -63,10 +64,15 @@ pub struct StoredFile {
     pub storage_key: String,
     /// (channel id, the platform's reference as JSON) of a file not fetched yet.
     #[serde(default)]
-    pub source: Option<(i64, String)>,
+    pub source: Option<(ChannelId, String)>,
 }
 
-pub fn insert(conn: &mut DbConn, project_id: i64, message_id: i64, f: &StoredFile) -> Result<i64> {
+pub fn insert(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    message_id: i64,
+    f: &StoredFile,
+) -> Result<i64> {
     let t = now();
     let (state, channel_id, source, due) = match &f.source {
         Some((channel, json)) => (
@@ -87,7 +93,7 @@ pub fn insert(conn: &mut DbConn, project_id: i64, message_id: i64, f: &StoredFil
             attachments::storage_key.eq(&f.storage_key),
             attachments::created_at.eq(t),
             attachments::state.eq(state.as_str()),
-            attachments::channel_id.eq(channel_id),
+            attachments::channel_id.eq(channel_id.map(|c| c.0)),
             attachments::source.eq(source),
             attachments::next_attempt_at.eq(due),
         ))
@@ -99,11 +105,11 @@ pub fn insert(conn: &mut DbConn, project_id: i64, message_id: i64, f: &StoredFil
 #[derive(Clone, Debug)]
 pub struct PendingFile {
     pub id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub message_id: i64,
-    pub conversation_id: i64,
-    pub contact_id: i64,
-    pub channel_id: i64,
+    pub conversation_id: ConversationId,
+    pub contact_id: ContactId,
+    pub channel_id: ChannelId,
     pub source: String,
     pub attempts: i32,
 }
@@ -145,11 +151,11 @@ pub fn claim_pending(
     #[derive(Queryable)]
     struct Row {
         id: i64,
-        project_id: i64,
+        project_id: ProjectId,
         message_id: i64,
-        conversation_id: i64,
-        contact_id: i64,
-        channel_id: Option<i64>,
+        conversation_id: ConversationId,
+        contact_id: ContactId,
+        channel_id: Option<ChannelId>,
         source: Option<String>,
         attempts: i32,
     }
@@ -231,7 +237,7 @@ pub fn next_pending(conn: &mut DbConn) -> Result<Option<NaiveDateTime>> {
         .first::<Option<NaiveDateTime>>(conn)?)
 }
 
-pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Attachment> {
+pub fn by_id(conn: &mut DbConn, project_id: ProjectId, id: i64) -> Result<Attachment> {
     attachments::table
         .find(id)
         .filter(attachments::project_id.eq(project_id))

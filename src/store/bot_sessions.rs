@@ -2,12 +2,13 @@ use diesel::prelude::*;
 
 use super::schema::bot_sessions;
 use super::{DbConn, now};
+use crate::domain::ChannelId;
 use crate::error::Result;
 
 /// The customer's bot session (JSON) and the id of the last event it handled.
 pub fn load(
     conn: &mut DbConn,
-    channel_id: i64,
+    channel_id: ChannelId,
     external_id: &str,
 ) -> Result<(Option<String>, Option<String>)> {
     let row: Option<(String, Option<String>)> = bot_sessions::table
@@ -24,7 +25,7 @@ pub fn load(
 
 pub fn save(
     conn: &mut DbConn,
-    channel_id: i64,
+    channel_id: ChannelId,
     external_id: &str,
     state: &str,
     last_event: Option<&str>,

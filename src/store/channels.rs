@@ -5,13 +5,14 @@ use serde::Serialize;
 use super::schema::channels;
 use super::{DbConn, now};
 use crate::domain::ChannelKind;
+use crate::domain::{ChannelId, ProjectId};
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
 #[diesel(table_name = channels)]
 pub struct Channel {
-    pub id: i64,
-    pub project_id: i64,
+    pub id: ChannelId,
+    pub project_id: ProjectId,
     pub key: String,
     #[diesel(deserialize_as = String)]
     pub kind: ChannelKind,
@@ -30,7 +31,7 @@ pub struct Channel {
 /// on every start, so editing the file and restarting is how they change.
 pub fn upsert(
     conn: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
     key: &str,
     kind: &str,
     name: &str,
@@ -56,7 +57,7 @@ pub fn upsert(
             by_id(conn, existing.id)
         }
         None => {
-            let id: i64 = diesel::insert_into(channels::table)
+            let id: ChannelId = diesel::insert_into(channels::table)
                 .values((
                     channels::project_id.eq(project_id),
                     channels::key.eq(key),
@@ -74,7 +75,7 @@ pub fn upsert(
     }
 }
 
-pub fn by_id(conn: &mut DbConn, id: i64) -> Result<Channel> {
+pub fn by_id(conn: &mut DbConn, id: ChannelId) -> Result<Channel> {
     channels::table
         .find(id)
         .select(Channel::as_select())
@@ -91,7 +92,7 @@ pub fn by_key(conn: &mut DbConn, key: &str) -> Result<Option<Channel>> {
         .optional()?)
 }
 
-pub fn of_project(conn: &mut DbConn, project_id: i64) -> Result<Vec<Channel>> {
+pub fn of_project(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<Channel>> {
     Ok(channels::table
         .filter(channels::project_id.eq(project_id))
         .order(channels::id)
@@ -119,7 +120,7 @@ pub fn disable_file_channels_except(conn: &mut DbConn, keep: &[String]) -> Resul
 }
 
 /// A value a channel keeps across restarts (None when never set).
-pub fn state(conn: &mut DbConn, channel_id: i64, key: &str) -> Result<Option<String>> {
+pub fn state(conn: &mut DbConn, channel_id: ChannelId, key: &str) -> Result<Option<String>> {
     use super::schema::channel_state;
     Ok(channel_state::table
         .filter(channel_state::channel_id.eq(channel_id))
@@ -129,7 +130,7 @@ pub fn state(conn: &mut DbConn, channel_id: i64, key: &str) -> Result<Option<Str
         .optional()?)
 }
 
-pub fn set_state(conn: &mut DbConn, channel_id: i64, key: &str, value: &str) -> Result<()> {
+pub fn set_state(conn: &mut DbConn, channel_id: ChannelId, key: &str, value: &str) -> Result<()> {
     use super::schema::channel_state;
     let updated = diesel::update(
         channel_state::table
@@ -155,7 +156,12 @@ pub fn set_state(conn: &mut DbConn, channel_id: i64, key: &str, value: &str) -> 
 }
 
 /// Keeps an update we could not parse, so it can be looked at later.
-pub fn store_raw(conn: &mut DbConn, channel_id: i64, payload: &str, error: &str) -> Result<()> {
+pub fn store_raw(
+    conn: &mut DbConn,
+    channel_id: ChannelId,
+    payload: &str,
+    error: &str,
+) -> Result<()> {
     use super::schema::raw_updates;
     diesel::insert_into(raw_updates::table)
         .values((
@@ -168,7 +174,7 @@ pub fn store_raw(conn: &mut DbConn, channel_id: i64, payload: &str, error: &str)
     Ok(())
 }
 
-pub fn raw_count(conn: &mut DbConn, channel_id: i64) -> Result<i64> {
+pub fn raw_count(conn: &mut DbConn, channel_id: ChannelId) -> Result<i64> {
     use super::schema::raw_updates;
     Ok(raw_updates::table
         .filter(raw_updates::channel_id.eq(channel_id))
@@ -177,7 +183,7 @@ pub fn raw_count(conn: &mut DbConn, channel_id: i64) -> Result<i64> {
 }
 
 /// Saves the settings page's automation rules (JSON), which win over the file's keys.
-pub fn set_automation(conn: &mut DbConn, id: i64, rules: Option<&str>) -> Result<()> {
+pub fn set_automation(conn: &mut DbConn, id: ChannelId, rules: Option<&str>) -> Result<()> {
     diesel::update(channels::table.find(id))
         .set(channels::automation.eq(rules))
         .execute(conn)?;
@@ -186,7 +192,7 @@ pub fn set_automation(conn: &mut DbConn, id: i64, rules: Option<&str>) -> Result
 
 /// (id, saved automation) of the enabled channels, for instances to pick up each other's
 /// settings changes.
-pub fn automation_of_all(conn: &mut DbConn) -> Result<Vec<(i64, Option<String>)>> {
+pub fn automation_of_all(conn: &mut DbConn) -> Result<Vec<(ChannelId, Option<String>)>> {
     Ok(channels::table
         .filter(channels::enabled.eq(true))
         .select((channels::id, channels::automation))

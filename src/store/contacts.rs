@@ -5,13 +5,14 @@ use serde::Serialize;
 use super::conversations::Conversation;
 use super::schema::{contact_identities, contacts, organizations, users};
 use super::{DbConn, now};
+use crate::domain::{ChannelId, ContactId, ProjectId};
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
 #[diesel(table_name = contacts)]
 pub struct Contact {
-    pub id: i64,
-    pub project_id: i64,
+    pub id: ContactId,
+    pub project_id: ProjectId,
     pub name: String,
     pub phone: Option<String>,
     pub email: Option<String>,
@@ -36,8 +37,8 @@ pub struct ContactHint {
 /// Returns the contact and whether it was created now.
 pub fn find_or_create(
     conn: &mut DbConn,
-    project_id: i64,
-    channel_id: i64,
+    project_id: ProjectId,
+    channel_id: ChannelId,
     external_id: &str,
     hint: &ContactHint,
 ) -> Result<(Contact, bool)> {
@@ -68,7 +69,7 @@ pub fn find_or_create(
         .map(str::trim)
         .filter(|n| !n.is_empty())
         .unwrap_or(DEFAULT_NAME);
-    let id: i64 = diesel::insert_into(contacts::table)
+    let id: ContactId = diesel::insert_into(contacts::table)
         .values((
             contacts::project_id.eq(project_id),
             contacts::name.eq(name),
@@ -149,7 +150,7 @@ pub fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Resul
     Ok(changed)
 }
 
-pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Contact> {
+pub fn by_id(conn: &mut DbConn, project_id: ProjectId, id: ContactId) -> Result<Contact> {
     contacts::table
         .find(id)
         .filter(contacts::project_id.eq(project_id))
@@ -226,7 +227,7 @@ pub fn recipient(conn: &mut DbConn, conv: &Conversation) -> Result<Option<(Strin
 
 pub fn set_blocked(
     conn: &mut DbConn,
-    channel_id: i64,
+    channel_id: ChannelId,
     external_id: &str,
     blocked: bool,
 ) -> Result<()> {
@@ -240,7 +241,11 @@ pub fn set_blocked(
     Ok(())
 }
 
-pub fn by_identity(conn: &mut DbConn, channel_id: i64, external_id: &str) -> Result<Option<i64>> {
+pub fn by_identity(
+    conn: &mut DbConn,
+    channel_id: ChannelId,
+    external_id: &str,
+) -> Result<Option<ContactId>> {
     Ok(contact_identities::table
         .filter(contact_identities::channel_id.eq(channel_id))
         .filter(contact_identities::external_id.eq(external_id))
@@ -262,7 +267,12 @@ pub struct ContactEdit {
     pub manager_id: Option<i64>,
 }
 
-pub fn update(conn: &mut DbConn, project_id: i64, id: i64, e: &ContactEdit) -> Result<Contact> {
+pub fn update(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    id: ContactId,
+    e: &ContactEdit,
+) -> Result<Contact> {
     let contact = by_id(conn, project_id, id)?;
     let org_id = match &e.organization {
         Some(name) => {
@@ -311,7 +321,7 @@ pub fn update(conn: &mut DbConn, project_id: i64, id: i64, e: &ContactEdit) -> R
 /// hash-join every contact of the project.
 pub fn by_identities(
     conn: &mut DbConn,
-    channel_id: i64,
+    channel_id: ChannelId,
     external_ids: &[String],
 ) -> Result<Vec<(String, Contact, bool)>> {
     let mut out = Vec::new();
@@ -333,7 +343,11 @@ pub fn by_identities(
 }
 
 /// Whether this channel identity blocked us (false when unknown).
-pub fn identity_blocked(conn: &mut DbConn, channel_id: i64, external_id: &str) -> Result<bool> {
+pub fn identity_blocked(
+    conn: &mut DbConn,
+    channel_id: ChannelId,
+    external_id: &str,
+) -> Result<bool> {
     Ok(contact_identities::table
         .filter(contact_identities::channel_id.eq(channel_id))
         .filter(contact_identities::external_id.eq(external_id))
@@ -350,7 +364,7 @@ fn phone_digits(p: &str) -> String {
 /// The contact with this phone number, compared by digits (formats differ between sources).
 /// Scans the project's contacts with a phone; a normalized, indexed column is the next step
 /// once contact lists grow large.
-pub fn by_phone(conn: &mut DbConn, project_id: i64, phone: &str) -> Result<Option<Contact>> {
+pub fn by_phone(conn: &mut DbConn, project_id: ProjectId, phone: &str) -> Result<Option<Contact>> {
     let wanted = phone_digits(phone);
     if wanted.len() < 5 {
         return Ok(None);
@@ -368,10 +382,10 @@ pub fn by_phone(conn: &mut DbConn, project_id: i64, phone: &str) -> Result<Optio
 /// Links a channel identity to an existing contact (registration by phone).
 pub fn link_identity(
     conn: &mut DbConn,
-    project_id: i64,
-    channel_id: i64,
+    project_id: ProjectId,
+    channel_id: ChannelId,
     external_id: &str,
-    contact_id: i64,
+    contact_id: ContactId,
 ) -> Result<()> {
     diesel::insert_into(contact_identities::table)
         .values((
@@ -387,7 +401,7 @@ pub fn link_identity(
 
 /// Details the customer gave themselves (the widget's contact form): they replace what was
 /// there.
-pub fn set_given(conn: &mut DbConn, id: i64, hint: &ContactHint) -> Result<()> {
+pub fn set_given(conn: &mut DbConn, id: ContactId, hint: &ContactHint) -> Result<()> {
     if let Some(n) = &hint.name {
         diesel::update(contacts::table.find(id))
             .set((contacts::name.eq(n), contacts::updated_at.eq(now())))

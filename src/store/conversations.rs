@@ -4,17 +4,18 @@ use serde::Serialize;
 
 use super::schema::{channels, contacts, conversations, messages, users};
 use super::{DbConn, now, unicode_lower};
+use crate::domain::{ChannelId, ContactId, ConversationId, ProjectId};
 use crate::domain::{Priority, Status};
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
 #[diesel(table_name = conversations)]
 pub struct Conversation {
-    pub id: i64,
-    pub project_id: i64,
+    pub id: ConversationId,
+    pub project_id: ProjectId,
     pub number: i64,
-    pub contact_id: i64,
-    pub channel_id: i64,
+    pub contact_id: ContactId,
+    pub channel_id: ChannelId,
     pub subject: String,
     #[diesel(deserialize_as = String)]
     pub status: Status,
@@ -41,14 +42,14 @@ const FINAL: [&str; 2] = ["closed", "cancelled"];
 
 pub fn create(
     conn: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
     number: i64,
-    contact_id: i64,
-    channel_id: i64,
+    contact_id: ContactId,
+    channel_id: ChannelId,
     subject: &str,
 ) -> Result<Conversation> {
     let t = now();
-    let id: i64 = diesel::insert_into(conversations::table)
+    let id: ConversationId = diesel::insert_into(conversations::table)
         .values((
             conversations::project_id.eq(project_id),
             conversations::number.eq(number),
@@ -67,7 +68,7 @@ pub fn create(
     by_id(conn, project_id, id)
 }
 
-pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Conversation> {
+pub fn by_id(conn: &mut DbConn, project_id: ProjectId, id: ConversationId) -> Result<Conversation> {
     conversations::table
         .find(id)
         .filter(conversations::project_id.eq(project_id))
@@ -80,8 +81,8 @@ pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Conversation
 /// The contact's latest conversation in this channel that is not closed or cancelled.
 pub fn latest_open_for(
     conn: &mut DbConn,
-    contact_id: i64,
-    channel_id: i64,
+    contact_id: ContactId,
+    channel_id: ChannelId,
 ) -> Result<Option<Conversation>> {
     Ok(conversations::table
         .filter(conversations::contact_id.eq(contact_id))
@@ -95,8 +96,8 @@ pub fn latest_open_for(
 
 pub fn of_contact(
     conn: &mut DbConn,
-    project_id: i64,
-    contact_id: i64,
+    project_id: ProjectId,
+    contact_id: ContactId,
 ) -> Result<Vec<Conversation>> {
     Ok(conversations::table
         .filter(conversations::project_id.eq(project_id))
@@ -110,7 +111,7 @@ pub fn of_contact(
 /// The customer wrote (from the identity `from`, where known).
 pub fn touch_customer(
     conn: &mut DbConn,
-    id: i64,
+    id: ConversationId,
     at: NaiveDateTime,
     from: Option<&str>,
 ) -> Result<()> {
@@ -130,7 +131,7 @@ pub fn touch_customer(
     Ok(())
 }
 
-pub fn touch_operator(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<()> {
+pub fn touch_operator(conn: &mut DbConn, id: ConversationId, at: NaiveDateTime) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set((
             conversations::last_operator_at.eq(at),
@@ -142,7 +143,7 @@ pub fn touch_operator(conn: &mut DbConn, id: i64, at: NaiveDateTime) -> Result<(
     Ok(())
 }
 
-pub fn set_status(conn: &mut DbConn, id: i64, status: Status) -> Result<()> {
+pub fn set_status(conn: &mut DbConn, id: ConversationId, status: Status) -> Result<()> {
     let t = now();
     let closed_at = if status.is_final() { Some(t) } else { None };
     diesel::update(conversations::table.find(id))
@@ -155,7 +156,7 @@ pub fn set_status(conn: &mut DbConn, id: i64, status: Status) -> Result<()> {
     Ok(())
 }
 
-pub fn set_assignee(conn: &mut DbConn, id: i64, assignee: Option<i64>) -> Result<()> {
+pub fn set_assignee(conn: &mut DbConn, id: ConversationId, assignee: Option<i64>) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set((
             conversations::assignee_id.eq(assignee),
@@ -165,7 +166,7 @@ pub fn set_assignee(conn: &mut DbConn, id: i64, assignee: Option<i64>) -> Result
     Ok(())
 }
 
-pub fn set_team(conn: &mut DbConn, id: i64, team: Option<i64>) -> Result<()> {
+pub fn set_team(conn: &mut DbConn, id: ConversationId, team: Option<i64>) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set((
             conversations::team_id.eq(team),
@@ -175,7 +176,7 @@ pub fn set_team(conn: &mut DbConn, id: i64, team: Option<i64>) -> Result<()> {
     Ok(())
 }
 
-pub fn set_priority(conn: &mut DbConn, id: i64, p: Priority) -> Result<()> {
+pub fn set_priority(conn: &mut DbConn, id: ConversationId, p: Priority) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set((
             conversations::priority.eq(p.as_str()),
@@ -185,7 +186,7 @@ pub fn set_priority(conn: &mut DbConn, id: i64, p: Priority) -> Result<()> {
     Ok(())
 }
 
-pub fn set_due(conn: &mut DbConn, id: i64, due: Option<NaiveDateTime>) -> Result<()> {
+pub fn set_due(conn: &mut DbConn, id: ConversationId, due: Option<NaiveDateTime>) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set((
             conversations::due_at.eq(due),
@@ -195,7 +196,7 @@ pub fn set_due(conn: &mut DbConn, id: i64, due: Option<NaiveDateTime>) -> Result
     Ok(())
 }
 
-pub fn mark_read(conn: &mut DbConn, id: i64) -> Result<()> {
+pub fn mark_read(conn: &mut DbConn, id: ConversationId) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set(conversations::unread.eq(false))
         .execute(conn)?;
@@ -235,11 +236,11 @@ impl Tab {
 
 #[derive(Clone, Debug)]
 pub struct Filter {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub tab: Tab,
     /// The operator looking at the list ("Mine").
     pub user_id: i64,
-    pub channel_id: Option<i64>,
+    pub channel_id: Option<ChannelId>,
     pub status: Option<Status>,
     /// Some(None) = unassigned only.
     pub assignee: Option<Option<i64>>,
@@ -359,9 +360,9 @@ pub fn list(conn: &mut DbConn, f: &Filter) -> Result<Vec<Row>> {
 
 /// Adds the names and the last-message preview a list row shows.
 pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>> {
-    let ids: Vec<i64> = convs.iter().map(|c| c.id).collect();
-    let contact_ids: Vec<i64> = convs.iter().map(|c| c.contact_id).collect();
-    let channel_ids: Vec<i64> = convs.iter().map(|c| c.channel_id).collect();
+    let ids: Vec<i64> = convs.iter().map(|c| c.id.0).collect();
+    let contact_ids: Vec<i64> = convs.iter().map(|c| c.contact_id.0).collect();
+    let channel_ids: Vec<i64> = convs.iter().map(|c| c.channel_id.0).collect();
     let user_ids: Vec<i64> = convs.iter().filter_map(|c| c.assignee_id).collect();
     let contact_names: Vec<(i64, String)> = contacts::table
         .filter(contacts::id.eq_any(&contact_ids))
@@ -391,12 +392,12 @@ pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>>
         .map(|c| {
             let contact_name = contact_names
                 .iter()
-                .find(|(id, _)| *id == c.contact_id)
+                .find(|(id, _)| *id == c.contact_id.0)
                 .map(|(_, n)| n.clone())
                 .unwrap_or_default();
             let (channel_name, channel_kind) = channel_names
                 .iter()
-                .find(|(id, _, _)| *id == c.channel_id)
+                .find(|(id, _, _)| *id == c.channel_id.0)
                 .map(|(_, n, k)| (n.clone(), k.clone()))
                 .unwrap_or_default();
             let assignee_name = c.assignee_id.and_then(|a| {
@@ -407,7 +408,7 @@ pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>>
             });
             let preview = previews
                 .iter()
-                .find(|(cid, _)| *cid == c.id)
+                .find(|(cid, _)| *cid == c.id.0)
                 .map(|(_, t)| crate::domain::text::truncate_chars(t, 120).to_string())
                 .unwrap_or_default();
             Row {
@@ -423,9 +424,13 @@ pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>>
 }
 
 /// Conversations that are not closed or cancelled, for many contacts at once, oldest first.
-pub fn open_for_contacts(conn: &mut DbConn, contact_ids: &[i64]) -> Result<Vec<Conversation>> {
+pub fn open_for_contacts(
+    conn: &mut DbConn,
+    contact_ids: &[ContactId],
+) -> Result<Vec<Conversation>> {
+    let ids: Vec<i64> = contact_ids.iter().map(|c| c.0).collect();
     let mut out = Vec::new();
-    for chunk in contact_ids.chunks(500) {
+    for chunk in ids.chunks(500) {
         out.extend(
             conversations::table
                 .filter(conversations::contact_id.eq_any(chunk))
@@ -439,7 +444,12 @@ pub fn open_for_contacts(conn: &mut DbConn, contact_ids: &[i64]) -> Result<Vec<C
     Ok(out)
 }
 
-pub fn set_rating(conn: &mut DbConn, id: i64, stars: i32, comment: Option<&str>) -> Result<()> {
+pub fn set_rating(
+    conn: &mut DbConn,
+    id: ConversationId,
+    stars: i32,
+    comment: Option<&str>,
+) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set((
             conversations::rating.eq(Some(stars)),
@@ -451,7 +461,12 @@ pub fn set_rating(conn: &mut DbConn, id: i64, stars: i32, comment: Option<&str>)
 }
 
 /// Records the group chat a request was made in, and the team it routes to.
-pub fn set_origin(conn: &mut DbConn, id: i64, origin: &str, team: Option<i64>) -> Result<()> {
+pub fn set_origin(
+    conn: &mut DbConn,
+    id: ConversationId,
+    origin: &str,
+    team: Option<i64>,
+) -> Result<()> {
     diesel::update(conversations::table.find(id))
         .set((
             conversations::origin.eq(origin),
@@ -462,7 +477,10 @@ pub fn set_origin(conn: &mut DbConn, id: i64, origin: &str, team: Option<i64>) -
 }
 
 /// Ratings credited to each operator (the conversation's assignee): (user, sum, count).
-pub fn ratings_by_assignee(conn: &mut DbConn, project_id: i64) -> Result<Vec<(i64, i64, i64)>> {
+pub fn ratings_by_assignee(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+) -> Result<Vec<(i64, i64, i64)>> {
     let rows: Vec<(Option<i64>, Option<i32>)> = conversations::table
         .filter(conversations::project_id.eq(project_id))
         .filter(conversations::rating.is_not_null())

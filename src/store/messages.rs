@@ -4,6 +4,7 @@ use serde::Serialize;
 
 use super::schema::{messages, users};
 use super::{DbConn, now};
+use crate::domain::{ChannelId, ContactId, ConversationId, ProjectId};
 use crate::domain::{Delivery, MessageKind};
 use crate::error::{Error, Result};
 
@@ -14,8 +15,8 @@ const PUBLIC_KINDS: [&str; 2] = ["customer", "operator"];
 #[diesel(table_name = messages)]
 pub struct Message {
     pub id: i64,
-    pub project_id: i64,
-    pub conversation_id: i64,
+    pub project_id: ProjectId,
+    pub conversation_id: ConversationId,
     #[diesel(deserialize_as = String)]
     pub kind: MessageKind,
     pub author_id: Option<i64>,
@@ -30,8 +31,8 @@ pub struct Message {
 }
 
 pub struct NewMessage<'a> {
-    pub project_id: i64,
-    pub conversation_id: i64,
+    pub project_id: ProjectId,
+    pub conversation_id: ConversationId,
     pub kind: MessageKind,
     pub author_id: Option<i64>,
     pub text: &'a str,
@@ -59,7 +60,12 @@ pub fn insert(conn: &mut DbConn, m: &NewMessage) -> Result<i64> {
 }
 
 /// A system event in the thread ("Status: new → open by Anna").
-pub fn system(conn: &mut DbConn, project_id: i64, conversation_id: i64, text: &str) -> Result<i64> {
+pub fn system(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    conversation_id: ConversationId,
+    text: &str,
+) -> Result<i64> {
     insert(
         conn,
         &NewMessage {
@@ -85,7 +91,7 @@ pub fn count_from_customers(conn: &mut DbConn) -> Result<i64> {
         .get_result(conn)?)
 }
 
-pub fn by_dedup_key(conn: &mut DbConn, key: &str) -> Result<Option<(i64, i64)>> {
+pub fn by_dedup_key(conn: &mut DbConn, key: &str) -> Result<Option<(i64, ConversationId)>> {
     Ok(messages::table
         .filter(messages::dedup_key.eq(key))
         .select((messages::id, messages::conversation_id))
@@ -93,7 +99,7 @@ pub fn by_dedup_key(conn: &mut DbConn, key: &str) -> Result<Option<(i64, i64)>> 
         .optional()?)
 }
 
-pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Message> {
+pub fn by_id(conn: &mut DbConn, project_id: ProjectId, id: i64) -> Result<Message> {
     messages::table
         .find(id)
         .filter(messages::project_id.eq(project_id))
@@ -106,7 +112,7 @@ pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Message> {
 /// A thread in order, with author names; `public_only` hides notes (what a customer may see).
 pub fn thread(
     conn: &mut DbConn,
-    conversation_id: i64,
+    conversation_id: ConversationId,
     after_id: i64,
     public_only: bool,
     limit: i64,
@@ -175,8 +181,8 @@ pub fn count_platform_ids(conn: &mut DbConn, platform_ids: &[String]) -> Result<
 /// What a customer may see of their conversations in one channel, oldest first.
 pub fn public_for_contact(
     conn: &mut DbConn,
-    contact_id: i64,
-    channel_id: i64,
+    contact_id: ContactId,
+    channel_id: ChannelId,
     after_id: i64,
     limit: i64,
 ) -> Result<Vec<(Message, Option<String>)>> {
@@ -197,14 +203,14 @@ pub fn public_for_contact(
 }
 
 /// A stored platform message: (dedup key, message id, conversation id, number, contact id).
-pub type KnownMessage = (String, i64, i64, i64, i64);
+pub type KnownMessage = (String, i64, ConversationId, i64, ContactId);
 
 /// Which of these dedup keys are stored already, with where they went.
 pub fn by_dedup_keys(conn: &mut DbConn, keys: &[String]) -> Result<Vec<KnownMessage>> {
     use super::schema::conversations;
     let mut out = Vec::new();
     for chunk in keys.chunks(500) {
-        let rows: Vec<(Option<String>, i64, i64, i64, i64)> = messages::table
+        let rows: Vec<(Option<String>, i64, ConversationId, i64, ContactId)> = messages::table
             .inner_join(conversations::table)
             .filter(messages::dedup_key.eq_any(chunk))
             .select((
@@ -227,11 +233,11 @@ pub fn by_dedup_keys(conn: &mut DbConn, keys: &[String]) -> Result<Vec<KnownMess
 /// States only move forward (a late "delivered" never undoes "read").
 pub fn report_delivery(
     conn: &mut DbConn,
-    channel_id: i64,
+    channel_id: ChannelId,
     platform_id: &str,
     state: Delivery,
     error: Option<&str>,
-) -> Result<Option<(i64, i64)>> {
+) -> Result<Option<(i64, ConversationId)>> {
     use super::schema::conversations;
     let rank = |s: Delivery| match s {
         Delivery::Pending => 0,
@@ -241,7 +247,7 @@ pub fn report_delivery(
         Delivery::Failed => 4,
         Delivery::Received | Delivery::None => -1,
     };
-    let found: Option<(i64, String, i64)> = messages::table
+    let found: Option<(i64, String, ConversationId)> = messages::table
         .inner_join(conversations::table)
         .filter(conversations::channel_id.eq(channel_id))
         .filter(messages::platform_id.eq(platform_id))

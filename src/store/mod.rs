@@ -6,6 +6,7 @@ pub mod bot_sessions;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
+mod ids;
 pub mod login_attempts;
 pub mod messages;
 pub mod notifications;

@@ -3,15 +3,16 @@ use diesel::prelude::*;
 
 use super::schema::notifications;
 use super::{DbConn, now};
+use crate::domain::{ConversationId, ProjectId};
 use crate::error::Result;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = notifications)]
 pub struct Notification {
     pub id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub user_id: i64,
-    pub conversation_id: Option<i64>,
+    pub conversation_id: Option<ConversationId>,
     pub text: String,
     pub seen: bool,
     pub created_at: NaiveDateTime,
@@ -19,16 +20,16 @@ pub struct Notification {
 
 pub fn create(
     conn: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
     user_id: i64,
-    conversation_id: Option<i64>,
+    conversation_id: Option<ConversationId>,
     text: &str,
 ) -> Result<()> {
     diesel::insert_into(notifications::table)
         .values((
             notifications::project_id.eq(project_id),
             notifications::user_id.eq(user_id),
-            notifications::conversation_id.eq(conversation_id),
+            notifications::conversation_id.eq(conversation_id.map(|c| c.0)),
             notifications::text.eq(text),
             notifications::seen.eq(false),
             notifications::created_at.eq(now()),
@@ -37,7 +38,7 @@ pub fn create(
     Ok(())
 }
 
-pub fn unseen(conn: &mut DbConn, project_id: i64, user_id: i64) -> Result<i64> {
+pub fn unseen(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<i64> {
     Ok(notifications::table
         .filter(notifications::project_id.eq(project_id))
         .filter(notifications::user_id.eq(user_id))
@@ -48,7 +49,7 @@ pub fn unseen(conn: &mut DbConn, project_id: i64, user_id: i64) -> Result<i64> {
 
 pub fn latest(
     conn: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
     user_id: i64,
     limit: i64,
 ) -> Result<Vec<Notification>> {
@@ -61,7 +62,7 @@ pub fn latest(
         .load(conn)?)
 }
 
-pub fn mark_seen(conn: &mut DbConn, project_id: i64, user_id: i64) -> Result<()> {
+pub fn mark_seen(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<()> {
     diesel::update(
         notifications::table
             .filter(notifications::project_id.eq(project_id))

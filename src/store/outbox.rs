@@ -3,15 +3,16 @@ use diesel::prelude::*;
 
 use super::schema::outbox;
 use super::{DbConn, now};
+use crate::domain::{ChannelId, ProjectId};
 use crate::error::Result;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub message_id: Option<i64>,
-    pub channel_id: i64,
+    pub channel_id: ChannelId,
     pub recipient: Option<String>,
     pub payload: Option<String>,
     pub status: String,
@@ -24,9 +25,9 @@ pub struct OutboxRow {
 
 pub fn enqueue(
     conn: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
     message_id: i64,
-    channel_id: i64,
+    channel_id: ChannelId,
 ) -> Result<i64> {
     enqueue_with(conn, project_id, message_id, channel_id, None)
 }
@@ -34,9 +35,9 @@ pub fn enqueue(
 /// An operator message whose delivery needs more than its text (a WhatsApp template).
 pub fn enqueue_with(
     conn: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
     message_id: i64,
-    channel_id: i64,
+    channel_id: ChannelId,
     payload: Option<&str>,
 ) -> Result<i64> {
     let t = now();
@@ -63,8 +64,8 @@ pub fn enqueue_with(
 /// A bot message that belongs to no conversation (menus, prompts): what to send and to whom.
 pub fn enqueue_direct(
     conn: &mut DbConn,
-    project_id: i64,
-    channel_id: i64,
+    project_id: ProjectId,
+    channel_id: ChannelId,
     recipient: &str,
     payload: &str,
 ) -> Result<i64> {

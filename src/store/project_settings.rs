@@ -5,19 +5,20 @@ use diesel::prelude::*;
 
 use super::schema::project_settings;
 use super::{DbConn, now};
+use crate::domain::ProjectId;
 use crate::error::Result;
 
 #[derive(Queryable, Selectable, Clone, Debug, Default)]
 #[diesel(table_name = project_settings)]
 pub struct Row {
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub schedule: Option<String>,
     pub alerts: Option<String>,
     pub source: String,
     pub updated_at: chrono::NaiveDateTime,
 }
 
-pub fn get(conn: &mut DbConn, project_id: i64) -> Result<Option<Row>> {
+pub fn get(conn: &mut DbConn, project_id: ProjectId) -> Result<Option<Row>> {
     Ok(project_settings::table
         .find(project_id)
         .select(Row::as_select())
@@ -33,7 +34,7 @@ pub fn all(conn: &mut DbConn) -> Result<Vec<Row>> {
 
 pub fn save(
     conn: &mut DbConn,
-    project_id: i64,
+    project_id: ProjectId,
     schedule: Option<&str>,
     alerts: Option<&str>,
     source: &str,

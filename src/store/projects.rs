@@ -4,12 +4,13 @@ use serde::Serialize;
 
 use super::schema::projects;
 use super::{DbConn, now};
+use crate::domain::ProjectId;
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
 #[diesel(table_name = projects)]
 pub struct Project {
-    pub id: i64,
+    pub id: ProjectId,
     pub slug: String,
     pub name: String,
     pub timezone: String,
@@ -23,7 +24,7 @@ pub fn create(conn: &mut DbConn, slug: &str, name: &str, timezone: &str) -> Resu
             "unknown time zone \"{timezone}\"; use an IANA name such as Europe/Moscow"
         )));
     }
-    let id: i64 = diesel::insert_into(projects::table)
+    let id: ProjectId = diesel::insert_into(projects::table)
         .values((
             projects::slug.eq(slug),
             projects::name.eq(name),
@@ -36,7 +37,7 @@ pub fn create(conn: &mut DbConn, slug: &str, name: &str, timezone: &str) -> Resu
     by_id(conn, id)
 }
 
-pub fn by_id(conn: &mut DbConn, id: i64) -> Result<Project> {
+pub fn by_id(conn: &mut DbConn, id: ProjectId) -> Result<Project> {
     projects::table
         .find(id)
         .select(Project::as_select())
@@ -75,7 +76,7 @@ pub fn ensure_default(conn: &mut DbConn) -> Result<Project> {
 
 /// Allocates the next customer-visible number (#N). The row update serializes concurrent
 /// callers on both backends.
-pub fn next_number(conn: &mut DbConn, project_id: i64) -> Result<i64> {
+pub fn next_number(conn: &mut DbConn, project_id: ProjectId) -> Result<i64> {
     Ok(diesel::update(projects::table.find(project_id))
         .set(projects::next_number.eq(projects::next_number + 1i64))
         .returning(projects::next_number)

@@ -3,17 +3,18 @@ use serde::Serialize;
 
 use super::DbConn;
 use super::schema::teams;
+use crate::domain::ProjectId;
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
 #[diesel(table_name = teams)]
 pub struct Team {
     pub id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub name: String,
 }
 
-pub fn create(conn: &mut DbConn, project_id: i64, name: &str) -> Result<Team> {
+pub fn create(conn: &mut DbConn, project_id: ProjectId, name: &str) -> Result<Team> {
     let name = name.trim();
     if name.is_empty() || name.chars().count() > 100 {
         return Err(Error::invalid("a team name must be 1-100 characters"));
@@ -32,7 +33,7 @@ pub fn create(conn: &mut DbConn, project_id: i64, name: &str) -> Result<Team> {
     })
 }
 
-pub fn of_project(conn: &mut DbConn, project_id: i64) -> Result<Vec<Team>> {
+pub fn of_project(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<Team>> {
     Ok(teams::table
         .filter(teams::project_id.eq(project_id))
         .order(teams::name)
@@ -40,7 +41,7 @@ pub fn of_project(conn: &mut DbConn, project_id: i64) -> Result<Vec<Team>> {
         .load(conn)?)
 }
 
-pub fn by_id(conn: &mut DbConn, project_id: i64, id: i64) -> Result<Team> {
+pub fn by_id(conn: &mut DbConn, project_id: ProjectId, id: i64) -> Result<Team> {
     teams::table
         .find(id)
         .filter(teams::project_id.eq(project_id))

@@ -8,6 +8,7 @@ use diesel::prelude::*;
 use super::DbConn;
 use super::schema::timers;
 use crate::domain::TimerKind;
+use crate::domain::{ChannelId, ContactId, ConversationId, ProjectId};
 use crate::error::Result;
 
 pub const PENDING: &str = "pending";
@@ -17,8 +18,8 @@ pub const FIRED: &str = "fired";
 #[diesel(table_name = timers)]
 pub struct Timer {
     pub id: i64,
-    pub project_id: i64,
-    pub conversation_id: i64,
+    pub project_id: ProjectId,
+    pub conversation_id: ConversationId,
     #[diesel(deserialize_as = String)]
     pub kind: TimerKind,
     pub step: i32,
@@ -40,7 +41,7 @@ pub enum Arm {
 
 fn find(
     conn: &mut DbConn,
-    conversation_id: i64,
+    conversation_id: ConversationId,
     kind: TimerKind,
     step: i32,
 ) -> Result<Option<Timer>> {
@@ -55,8 +56,8 @@ fn find(
 
 pub fn arm(
     conn: &mut DbConn,
-    project_id: i64,
-    conversation_id: i64,
+    project_id: ProjectId,
+    conversation_id: ConversationId,
     kind: TimerKind,
     step: i32,
     due_at: NaiveDateTime,
@@ -95,7 +96,11 @@ pub fn arm(
 }
 
 /// Forgets these kinds for a conversation, fired ones included, so they can fire anew.
-pub fn reset(conn: &mut DbConn, conversation_id: i64, kinds: &[TimerKind]) -> Result<()> {
+pub fn reset(
+    conn: &mut DbConn,
+    conversation_id: ConversationId,
+    kinds: &[TimerKind],
+) -> Result<()> {
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
     diesel::delete(
         timers::table
@@ -107,7 +112,7 @@ pub fn reset(conn: &mut DbConn, conversation_id: i64, kinds: &[TimerKind]) -> Re
 }
 
 /// Drops every pending timer of a conversation (it was closed).
-pub fn cancel_pending(conn: &mut DbConn, conversation_id: i64) -> Result<()> {
+pub fn cancel_pending(conn: &mut DbConn, conversation_id: ConversationId) -> Result<()> {
     diesel::delete(
         timers::table
             .filter(timers::conversation_id.eq(conversation_id))
@@ -135,7 +140,11 @@ pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<bool> {
     Ok(n == 1)
 }
 
-pub fn pending(conn: &mut DbConn, conversation_id: i64, kind: TimerKind) -> Result<bool> {
+pub fn pending(
+    conn: &mut DbConn,
+    conversation_id: ConversationId,
+    kind: TimerKind,
+) -> Result<bool> {
     Ok(find(conn, conversation_id, kind, 0)?.is_some_and(|t| t.state == PENDING))
 }
 
@@ -143,13 +152,13 @@ pub fn pending(conn: &mut DbConn, conversation_id: i64, kind: TimerKind) -> Resu
 /// newest conversation first.
 pub fn pending_for_contact(
     conn: &mut DbConn,
-    contact_id: i64,
-    channel_id: i64,
+    contact_id: ContactId,
+    channel_id: ChannelId,
     kinds: &[TimerKind],
-) -> Result<Vec<(i64, TimerKind)>> {
+) -> Result<Vec<(ConversationId, TimerKind)>> {
     use super::schema::conversations;
     let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-    let rows: Vec<(i64, String)> = timers::table
+    let rows: Vec<(ConversationId, String)> = timers::table
         .inner_join(conversations::table.on(conversations::id.eq(timers::conversation_id)))
         .filter(conversations::contact_id.eq(contact_id))
         .filter(conversations::channel_id.eq(channel_id))

@@ -5,6 +5,7 @@ use serde::Serialize;
 use super::projects::Project;
 use super::schema::{api_tokens, memberships, projects, sessions, users};
 use super::{DbConn, now};
+use crate::domain::ProjectId;
 use crate::domain::Role;
 use crate::error::{Error, Result};
 
@@ -26,7 +27,7 @@ pub struct Session {
     pub id: i64,
     pub token_hash: String,
     pub user_id: i64,
-    pub project_id: i64,
+    pub project_id: ProjectId,
     pub csrf_token: String,
     pub created_at: NaiveDateTime,
     pub expires_at: NaiveDateTime,
@@ -103,7 +104,7 @@ pub fn set_online(conn: &mut DbConn, user_id: i64, online: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn set_role(conn: &mut DbConn, project_id: i64, user_id: i64, role: Role) -> Result<()> {
+pub fn set_role(conn: &mut DbConn, project_id: ProjectId, user_id: i64, role: Role) -> Result<()> {
     let updated = diesel::update(
         memberships::table
             .filter(memberships::project_id.eq(project_id))
@@ -124,7 +125,7 @@ pub fn set_role(conn: &mut DbConn, project_id: i64, user_id: i64, role: Role) ->
 }
 
 /// The user's role in a project, or None when they are not a member.
-pub fn role_in(conn: &mut DbConn, project_id: i64, user_id: i64) -> Result<Option<Role>> {
+pub fn role_in(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<Option<Role>> {
     let role: Option<String> = memberships::table
         .filter(memberships::project_id.eq(project_id))
         .filter(memberships::user_id.eq(user_id))
@@ -143,7 +144,7 @@ pub fn projects_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<(Project, Stri
         .load(conn)?)
 }
 
-pub fn members(conn: &mut DbConn, project_id: i64) -> Result<Vec<User>> {
+pub fn members(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<User>> {
     Ok(memberships::table
         .inner_join(users::table)
         .filter(memberships::project_id.eq(project_id))
@@ -156,7 +157,7 @@ pub fn create_session(
     conn: &mut DbConn,
     token_hash: &str,
     user_id: i64,
-    project_id: i64,
+    project_id: ProjectId,
     csrf: &str,
     ttl: chrono::Duration,
 ) -> Result<()> {
@@ -194,7 +195,11 @@ pub fn delete_session(conn: &mut DbConn, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
-pub fn set_session_project(conn: &mut DbConn, session_id: i64, project_id: i64) -> Result<()> {
+pub fn set_session_project(
+    conn: &mut DbConn,
+    session_id: i64,
+    project_id: ProjectId,
+) -> Result<()> {
     diesel::update(sessions::table.find(session_id))
         .set(sessions::project_id.eq(project_id))
         .execute(conn)?;
@@ -205,7 +210,7 @@ pub fn create_api_token(
     conn: &mut DbConn,
     token_hash: &str,
     user_id: i64,
-    project_id: i64,
+    project_id: ProjectId,
     name: &str,
 ) -> Result<()> {
     diesel::insert_into(api_tokens::table)
@@ -221,7 +226,7 @@ pub fn create_api_token(
 }
 
 /// The user and project a bearer token acts for.
-pub fn api_token(conn: &mut DbConn, token_hash: &str) -> Result<Option<(User, i64)>> {
+pub fn api_token(conn: &mut DbConn, token_hash: &str) -> Result<Option<(User, ProjectId)>> {
     Ok(api_tokens::table
         .inner_join(users::table.on(users::id.eq(api_tokens::user_id)))
         .filter(api_tokens::token_hash.eq(token_hash))

@@ -83,7 +83,8 @@ struct ChannelOut {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Contact)]
 struct ContactOut {
-    id: i64,
+    #[schema(value_type = i64)]
+    id: crate::domain::ContactId,
     name: String,
     email: Option<String>,
     phone: Option<String>,
@@ -93,7 +94,8 @@ struct ContactOut {
 #[derive(Serialize, ToSchema)]
 #[schema(as = Conversation)]
 struct ConversationOut {
-    id: i64,
+    #[schema(value_type = i64)]
+    id: crate::domain::ConversationId,
     /// The #N customers see.
     number: i64,
     subject: String,
@@ -306,7 +308,7 @@ async fn list(
 async fn get_one(
     state: web::Data<State>,
     who: ApiUser,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
 ) -> Result<HttpResponse, ApiError> {
     let (pid, id) = (who.project_id, path.into_inner());
     let out = state
@@ -345,7 +347,7 @@ struct MessagesQuery {
 async fn list_messages(
     state: web::Data<State>,
     who: ApiUser,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     q: web::Query<MessagesQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (pid, id) = (who.project_id, path.into_inner());
@@ -393,7 +395,7 @@ struct NewMessage {
 async fn post_message(
     state: web::Data<State>,
     who: ApiUser,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     body: web::Json<NewMessage>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -475,7 +477,7 @@ fn parse_due(s: &str) -> Result<NaiveDateTime, Error> {
 async fn patch_one(
     state: web::Data<State>,
     who: ApiUser,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     body: web::Json<Patch>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
@@ -528,7 +530,7 @@ struct TemplateBody {
 async fn post_template(
     state: web::Data<State>,
     who: ApiUser,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     body: web::Json<TemplateBody>,
 ) -> Result<HttpResponse, ApiError> {
     let b = body.into_inner();

@@ -131,7 +131,7 @@ impl FromRequest for Console {
 /// A REST API caller: the token's user in the token's project.
 pub struct ApiUser {
     pub user: User,
-    pub project_id: i64,
+    pub project_id: crate::domain::ProjectId,
 }
 
 impl ApiUser {

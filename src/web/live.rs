@@ -26,17 +26,17 @@ pub const ALL_VISITORS: usize = 5_000;
 /// Counts the widget's live streams, per visitor and in all.
 #[derive(Default)]
 pub struct VisitorStreams {
-    open: Mutex<HashMap<i64, usize>>,
+    open: Mutex<HashMap<crate::domain::ContactId, usize>>,
 }
 
 /// One admitted stream; its place is given back when the stream ends.
 pub struct Admitted {
     streams: Arc<VisitorStreams>,
-    contact_id: i64,
+    contact_id: crate::domain::ContactId,
 }
 
 impl VisitorStreams {
-    pub fn admit(self: &Arc<Self>, contact_id: i64) -> Option<Admitted> {
+    pub fn admit(self: &Arc<Self>, contact_id: crate::domain::ContactId) -> Option<Admitted> {
         let mut open = self.open.lock().unwrap_or_else(|e| e.into_inner());
         let total: usize = open.values().sum();
         let mine = open.entry(contact_id).or_default();
@@ -125,8 +125,8 @@ pub async fn console(
 /// The widget's stream for one visitor's contact, once admitted.
 pub fn visitor(
     state: &State,
-    project_id: i64,
-    contact_id: i64,
+    project_id: crate::domain::ProjectId,
+    contact_id: crate::domain::ContactId,
     admitted: Admitted,
 ) -> impl Responder + use<> {
     stream(

@@ -59,7 +59,7 @@ pub struct DayRow {
 }
 
 pub struct ChannelForm {
-    pub id: i64,
+    pub id: crate::domain::ChannelId,
     pub name: String,
     pub kind: String,
     pub from_web: bool,
@@ -120,7 +120,7 @@ type Pairs = Vec<(String, String)>;
 struct Refused {
     schedule: Option<(String, Pairs)>,
     alerts: Option<(String, Pairs)>,
-    channel: Option<(i64, String, RulesForm)>,
+    channel: Option<(crate::domain::ChannelId, String, RulesForm)>,
     member: Option<(i64, String, Pairs)>,
 }
 
@@ -465,7 +465,7 @@ async fn save_alerts(
 async fn save_channel(
     state: web::Data<State>,
     console: Console,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ChannelId>,
     form: web::Form<RulesForm>,
 ) -> Result<HttpResponse, HtmlError> {
     allowed(&console)?;

@@ -34,7 +34,8 @@ pub struct AttachmentView {
 #[schema(as = Message)]
 pub struct MessageView {
     pub id: i64,
-    pub conversation_id: i64,
+    #[schema(value_type = i64)]
+    pub conversation_id: crate::domain::ConversationId,
     /// customer, operator, note (team only) or system (a recorded change).
     #[schema(schema_with = super::openapi::message_kind_schema)]
     pub kind: String,

@@ -267,7 +267,7 @@ async fn visitor_contact(
     state: &State,
     ch: &ChannelEntry,
     token: &str,
-) -> Result<Option<i64>, ApiError> {
+) -> Result<Option<crate::domain::ContactId>, ApiError> {
     let ext = visitor_id(token).map_err(webhook_error)?;
     let cid = ch.channel.id;
     Ok(state

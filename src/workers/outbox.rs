@@ -94,7 +94,7 @@ pub async fn run(inbox: Inbox, cfg: OutboxConfig, mut shutdown: watch::Receiver<
 struct Prepared {
     out: Outbound,
     /// The thread to report in; None for bot messages outside any conversation.
-    conversation: Option<(i64, i64)>,
+    conversation: Option<(crate::domain::ConversationId, crate::domain::ContactId)>,
     blocked: bool,
 }
 

@@ -88,7 +88,7 @@ pub async fn reload(inbox: &Inbox) -> Result<()> {
         };
         match rules {
             Ok(r) => inbox.registry.update_rules(id, json, r),
-            Err(e) => tracing::warn!(channel = id, error = %e, "automation settings not applied"),
+            Err(e) => tracing::warn!(channel = %id, error = %e, "automation settings not applied"),
         }
     }
     Ok(())
@@ -163,7 +163,7 @@ pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
                 tracing::warn!(
                     timer = t.id,
                     kind = %t.kind,
-                    conversation = t.conversation_id,
+                    conversation = %t.conversation_id,
                     error = %e,
                     "timer failed and is dropped"
                 );

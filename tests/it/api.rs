@@ -384,7 +384,9 @@ async fn conversations_can_be_given_to_a_team() {
     let id = v["conversation_id"].as_i64().unwrap();
     let team = app
         .store()
-        .write(|c| perepiska::store::teams::create(c, 1, "Бухгалтерия"))
+        .write(|c| {
+            perepiska::store::teams::create(c, perepiska::domain::ProjectId(1), "Бухгалтерия")
+        })
         .await
         .unwrap();
     let token = app.api_token(ADMIN_EMAIL).await;

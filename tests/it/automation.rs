@@ -494,7 +494,7 @@ async fn post_settings(
     op.post_form(path, &form).await
 }
 
-async fn tg_channel_id(app: &TestApp) -> i64 {
+async fn tg_channel_id(app: &TestApp) -> perepiska::domain::ChannelId {
     app.store()
         .read(|c| perepiska::store::channels::by_key(c, "tg"))
         .await
@@ -620,7 +620,7 @@ async fn settings_pages_validate_like_the_file_and_take_effect_at_once() {
                 "Оператор",
                 "password-3333",
                 perepiska::domain::Role::Operator,
-                1,
+                perepiska::domain::ProjectId(1),
             )
             .map(|_| ())
         })
@@ -640,7 +640,7 @@ async fn settings_pages_validate_like_the_file_and_take_effect_at_once() {
                 "Настройщик",
                 "password-4444",
                 perepiska::domain::Role::Settings,
-                1,
+                perepiska::domain::ProjectId(1),
             )
             .map(|_| ())
         })

@@ -331,8 +331,8 @@ async fn registration_by_phone_links_known_customers_only() {
         .write(|c| {
             let (contact, _) = perepiska::store::contacts::find_or_create(
                 c,
-                1,
-                1,
+                perepiska::domain::ProjectId(1),
+                perepiska::domain::ChannelId(1),
                 "imported-1",
                 &perepiska::store::contacts::ContactHint {
                     name: Some("Ирина Ким".into()),
@@ -524,7 +524,7 @@ async fn operators_are_notified_of_vip_requests_comments_and_callback_requests()
                 "Мария",
                 "password-4444",
                 perepiska::domain::Role::Operator,
-                1,
+                perepiska::domain::ProjectId(1),
             )?;
             let tg_channel = perepiska::store::channels::by_key(c, "tg")?.expect("tg");
             let contact =
@@ -537,7 +537,7 @@ async fn operators_are_notified_of_vip_requests_comments_and_callback_requests()
                 manager_id: Some(manager.id),
                 ..Default::default()
             };
-            perepiska::store::contacts::update(c, 1, contact, &edit)?;
+            perepiska::store::contacts::update(c, perepiska::domain::ProjectId(1), contact, &edit)?;
             Ok(())
         })
         .await
@@ -639,7 +639,7 @@ async fn group_mode_binds_a_team_and_turns_mentions_into_requests() {
     let token = app.api_token(ADMIN_EMAIL).await;
     let team = app
         .store()
-        .write(|c| perepiska::store::teams::create(c, 1, "Офис"))
+        .write(|c| perepiska::store::teams::create(c, perepiska::domain::ProjectId(1), "Офис"))
         .await
         .unwrap();
     let mut seen = 0;

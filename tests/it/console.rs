@@ -502,7 +502,7 @@ async fn repeated_wrong_passwords_lock_that_email_for_a_while() {
                 "Ops",
                 "password-3333",
                 perepiska::domain::Role::Operator,
-                1,
+                perepiska::domain::ProjectId(1),
             )
             .map(|_| ())
         })

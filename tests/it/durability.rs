@@ -244,7 +244,7 @@ async fn expired_sessions_are_deleted() {
                 c,
                 "expired-token-hash",
                 1,
-                1,
+                perepiska::domain::ProjectId(1),
                 "csrf",
                 chrono::Duration::days(-1),
             )

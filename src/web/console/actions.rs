@@ -23,7 +23,7 @@ const MAX_REPLY_FILES: usize = 10;
 pub(super) async fn reply(
     state: web::Data<State>,
     console: Console,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     token: web::Query<CsrfForm>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, HtmlError> {
@@ -133,7 +133,7 @@ fn parse_local_due(s: &str, tz: &str) -> Result<Option<NaiveDateTime>, Error> {
 pub(super) async fn update(
     state: web::Data<State>,
     console: Console,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     form: web::Form<UpdateForm>,
 ) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(&form.csrf)?;
@@ -181,7 +181,7 @@ pub(super) async fn update(
 pub(super) async fn mark_read(
     state: web::Data<State>,
     console: Console,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     form: web::Form<CsrfForm>,
 ) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(&form.csrf)?;
@@ -205,7 +205,7 @@ pub struct NewRequestForm {
 pub(super) async fn new_request(
     state: web::Data<State>,
     console: Console,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     form: web::Form<NewRequestForm>,
 ) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(&form.csrf)?;
@@ -236,7 +236,7 @@ pub struct TemplateForm {
 pub(super) async fn send_template(
     state: web::Data<State>,
     console: Console,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     form: web::Form<TemplateForm>,
 ) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(&form.csrf)?;

@@ -85,7 +85,7 @@ fn contact_edit(f: &ContactForm) -> Result<contacts::ContactEdit, Error> {
 pub(super) async fn edit_contact(
     state: web::Data<State>,
     console: Console,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
     form: web::Form<ContactForm>,
 ) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(&form.csrf)?;

@@ -37,7 +37,7 @@ pub struct ListQuery {
 const PAGE_SIZE: i64 = 50;
 
 impl ListQuery {
-    fn filter(&self, project_id: i64, user_id: i64) -> Result<Filter, Error> {
+    fn filter(&self, project_id: crate::domain::ProjectId, user_id: i64) -> Result<Filter, Error> {
         let status = match self.status.as_deref().filter(|s| !s.is_empty()) {
             Some(s) => Some(Status::parse(s)?),
             None => None,
@@ -54,7 +54,7 @@ impl ListQuery {
             project_id,
             tab: Tab::parse(self.tab.as_deref().unwrap_or("all")),
             user_id,
-            channel_id,
+            channel_id: channel_id.map(crate::domain::ChannelId),
             status,
             assignee: None,
             q: self.q.clone(),
@@ -95,7 +95,7 @@ pub struct RowView {
 
 fn row_view(r: Row, tr: &Tr, tz: &str) -> RowView {
     RowView {
-        id: r.conversation.id,
+        id: r.conversation.id.0,
         number: r.conversation.number,
         subject: r.conversation.subject.clone(),
         contact_name: r.contact_name,
@@ -197,8 +197,8 @@ struct Loaded {
 
 fn load_conv(
     conn: &mut crate::store::DbConn,
-    project_id: i64,
-    id: i64,
+    project_id: crate::domain::ProjectId,
+    id: crate::domain::ConversationId,
     tr: Tr,
     tz: &str,
 ) -> Result<ConvView, Error> {
@@ -211,7 +211,7 @@ fn load_conv(
     let others = conversations::of_contact(conn, project_id, contact.id)?
         .into_iter()
         .filter(|o| o.id != c.id)
-        .map(|o| (o.id, o.number, o.subject, tr.status(o.status).to_string()))
+        .map(|o| (o.id.0, o.number, o.subject, tr.status(o.status).to_string()))
         .collect();
     let due_local = match (c.due_at, tz.parse::<chrono_tz::Tz>()) {
         (Some(d), Ok(z)) => z.from_utc_datetime(&d).format("%Y-%m-%dT%H:%M").to_string(),
@@ -219,7 +219,7 @@ fn load_conv(
     };
     let status = c.status;
     Ok(ConvView {
-        id: c.id,
+        id: c.id.0,
         number: c.number,
         subject: c.subject,
         status_label: tr.status(c.status).to_string(),
@@ -283,7 +283,7 @@ async fn load(
             }
             let channels = channels::of_project(conn, project_id)?
                 .into_iter()
-                .map(|c| (c.id, c.name))
+                .map(|c| (c.id.0, c.name))
                 .collect();
             let members = users::members(conn, project_id)?
                 .into_iter()
@@ -294,7 +294,13 @@ async fn load(
                 .map(|t| (t.id, t.name))
                 .collect();
             let selected = match selected {
-                Some(id) => Some(load_conv(conn, project_id, id, tr, &tz)?),
+                Some(id) => Some(load_conv(
+                    conn,
+                    project_id,
+                    crate::domain::ConversationId(id),
+                    tr,
+                    &tz,
+                )?),
                 None => None,
             };
             Ok(Loaded {
@@ -334,11 +340,11 @@ pub(super) async fn page(
             crate::domain::Role::Admin | crate::domain::Role::Settings
         ),
         project_name: console.project.name.clone(),
-        project_id: console.project.id,
+        project_id: console.project.id.0,
         projects: console
             .projects
             .iter()
-            .map(|(p, _)| (p.id, p.name.clone()))
+            .map(|(p, _)| (p.id.0, p.name.clone()))
             .collect(),
         tab: Tab::parse(q.tab.as_deref().unwrap_or("all"))
             .as_str()
@@ -399,7 +405,7 @@ pub(super) async fn list_partial(
 pub(super) async fn thread_partial(
     state: web::Data<State>,
     console: Console,
-    path: web::Path<i64>,
+    path: web::Path<crate::domain::ConversationId>,
 ) -> Result<HttpResponse, HtmlError> {
     let id = path.into_inner();
     let (project_id, tr, tz) = (

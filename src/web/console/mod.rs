@@ -53,7 +53,7 @@ pub(super) fn html(body: String) -> HttpResponse {
 }
 
 /// Back to the list the operator came from, with this conversation open.
-pub(super) fn back_to(id: i64, back: &str) -> HttpResponse {
+pub(super) fn back_to(id: crate::domain::ConversationId, back: &str) -> HttpResponse {
     // Only our own query string: never an open redirect.
     let qs: String = back
         .chars()

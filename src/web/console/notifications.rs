@@ -39,7 +39,7 @@ pub(super) async fn notifications_page(
                 .into_iter()
                 .map(|n| {
                     (
-                        n.conversation_id,
+                        n.conversation_id.map(|c| c.0),
                         crate::i18n::events::stored_notice(&n.text, tr.lang),
                         view::local(n.created_at, &tz),
                         !n.seen,

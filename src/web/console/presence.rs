@@ -38,7 +38,7 @@ pub(super) async fn presence(
 pub struct ProjectForm {
     #[serde(default)]
     csrf: String,
-    project_id: i64,
+    project_id: crate::domain::ProjectId,
 }
 
 pub(super) async fn switch_project(
