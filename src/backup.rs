@@ -1,5 +1,6 @@
 //! `perepiska backup` and `restore`: one file holding a consistent copy of the SQLite
-//! database and every attachment, made while the server runs. Attachments are written before
+//! database, every attachment and the key that opens the stored channel secrets (so guard the
+//! archive like the server), made while the server runs. Attachments are written before
 //! the rows that name them and never changed, so copying the folder after the database
 //! snapshot captures every file the snapshot refers to.
 
@@ -36,6 +37,12 @@ pub fn backup(database_url: &str, data_dir: &Path, to: &Path) -> Result<Summary>
         let mut tar = tar::Builder::new(out);
         tar.append_path_with_name(&snapshot, DB_NAME)
             .map_err(at(&snapshot))?;
+        // The archive restores on its own: with the key that opens the channels' secrets.
+        let key = data_dir.join(crate::crypto::SECRET_KEY_FILE);
+        if key.is_file() {
+            tar.append_path_with_name(&key, crate::crypto::SECRET_KEY_FILE)
+                .map_err(at(&key))?;
+        }
         let root = data_dir.join(FILES);
         if root.is_dir() {
             for dir in std::fs::read_dir(&root)? {
@@ -88,6 +95,7 @@ pub fn restore(from: &Path, data_dir: &Path, force: bool) -> Result<Summary> {
         let path = entry.path()?.into_owned();
         let name = path.to_string_lossy().into_owned();
         let allowed = name == DB_NAME
+            || name == crate::crypto::SECRET_KEY_FILE
             || (name.starts_with("attachments/")
                 && path.components().count() == 3
                 && path
@@ -107,6 +115,14 @@ pub fn restore(from: &Path, data_dir: &Path, force: bool) -> Result<Summary> {
                 let _ = std::fs::remove_file(data_dir.join(format!("{DB_NAME}{old}")));
             }
             std::fs::rename(&tmp, &db)?;
+        } else if name == crate::crypto::SECRET_KEY_FILE {
+            let target = data_dir.join(&path);
+            entry.unpack(&target)?;
+            #[cfg(unix)]
+            {
+                use std::os::unix::fs::PermissionsExt;
+                std::fs::set_permissions(&target, std::fs::Permissions::from_mode(0o600))?;
+            }
         } else {
             let target = data_dir.join(&path);
             if let Some(dir) = target.parent() {

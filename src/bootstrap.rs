@@ -32,6 +32,8 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
     let decls = load_channels(&settings.channels_path)?;
     let file_auto = load_automation(&settings.channels_path)?;
     let store = open_store(settings)?;
+    let key = secret_key(settings, &store).await?;
+    let seal = key.clone();
     let (admin_email, admin_password) = (
         settings.admin_email.clone(),
         settings.admin_password.clone(),
@@ -50,7 +52,16 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     })?,
                     None => default.clone(),
                 };
-                channels::upsert(conn, project.id, &d.id, d.kind.as_str(), &d.name, &d.config.to_string(), "file")?;
+                let sealed = seal.seal(&d.config.to_string())?;
+                channels::upsert(
+                    conn,
+                    project.id,
+                    &d.id,
+                    d.kind.as_str(),
+                    &d.name,
+                    &sealed,
+                    "file",
+                )?;
                 keep.push(d.id.clone());
             }
             channels::disable_file_channels_except(conn, &keep)?;
@@ -67,7 +78,15 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                 .iter()
                 .any(|c| c.kind == crate::domain::ChannelKind::Widget);
             if !has_widget {
-                channels::upsert(conn, default.id, "web", "widget", "Сайт", "{}", "builtin")?;
+                channels::upsert(
+                    conn,
+                    default.id,
+                    "web",
+                    "widget",
+                    "Сайт",
+                    &seal.seal("{}")?,
+                    "builtin",
+                )?;
             }
             let notice = if users::count(conn)? == 0 {
                 let email = admin_email.unwrap_or_else(|| "admin@localhost.localdomain".into());
@@ -87,13 +106,84 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
             Ok((notice, channels::all_enabled(conn)?))
         })
         .await?;
-    let registry = Arc::new(Registry::new(http_client()?));
+    let registry = Arc::new(Registry::new(http_client()?, key));
     registry.load(channels);
     Ok(Boot {
         store,
         registry,
         admin_notice,
     })
+}
+
+/// The key for stored secrets: PEREPISKA_SECRET_KEY, else `<data dir>/secret.key`, created on
+/// first start. Every stored config must open with it (a lost or wrong key stops start-up with
+/// what to do, instead of channels failing one by one); configs stored before sealing are
+/// sealed now.
+async fn secret_key(settings: &Settings, store: &Store) -> anyhow::Result<crypto::SecretKey> {
+    let file = settings.data_dir.join(crypto::SECRET_KEY_FILE);
+    let key = match &settings.secret_key {
+        Some(hex) => crypto::SecretKey::from_hex(hex)
+            .map_err(|e| anyhow::anyhow!("PEREPISKA_SECRET_KEY: {e}"))?,
+        None if file.exists() => {
+            let hex = std::fs::read_to_string(&file)
+                .map_err(|e| anyhow::anyhow!("cannot read {}: {e}", file.display()))?;
+            crypto::SecretKey::from_hex(&hex)
+                .map_err(|e| anyhow::anyhow!("{}: {e}", file.display()))?
+        }
+        None => {
+            let stored = store.read(channels::configs).await?;
+            if let Some((_, key, _)) = stored
+                .iter()
+                .find(|(_, _, c)| crypto::SecretKey::is_sealed(c))
+            {
+                anyhow::bail!(
+                    "channel \"{key}\" has sealed settings but there is no secret key: put back {} (or set PEREPISKA_SECRET_KEY) from where this database came from",
+                    file.display()
+                );
+            }
+            let k = crypto::SecretKey::generate()?;
+            write_key_file(&file, &k)?;
+            tracing::info!(file = %file.display(), "created the key for stored secrets; back it up with the database");
+            k
+        }
+    };
+    let check = key.clone();
+    store
+        .write(move |conn| {
+            for (id, name, config) in channels::configs(conn)? {
+                let plain = check.open(&config).map_err(|_| {
+                    Error::invalid(format!(
+                        "channel \"{name}\": its stored settings do not open with this secret key (PEREPISKA_SECRET_KEY or secret.key in the data dir); restore the key they were sealed with"
+                    ))
+                })?;
+                if !crypto::SecretKey::is_sealed(&config) {
+                    channels::set_config(conn, id, &check.seal(&plain)?)?;
+                }
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(key)
+}
+
+fn write_key_file(path: &std::path::Path, key: &crypto::SecretKey) -> anyhow::Result<()> {
+    if let Some(dir) = path.parent() {
+        std::fs::create_dir_all(dir)?;
+    }
+    let mut opts = std::fs::OpenOptions::new();
+    opts.write(true).create_new(true);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    use std::io::Write;
+    let mut f = opts
+        .open(path)
+        .map_err(|e| anyhow::anyhow!("cannot create {}: {e}", path.display()))?;
+    f.write_all(key.to_hex().as_bytes())?;
+    f.sync_all()?;
+    Ok(())
 }
 
 /// The file's schedule and alerts, unless the settings page has saved its own since.

@@ -32,6 +32,9 @@ pub struct Settings {
     pub allow_private_targets: bool,
     /// The bearer token /metrics asks for; without one /metrics is off.
     pub metrics_token: Option<String>,
+    /// 64 hex characters sealing stored channel secrets (PEREPISKA_SECRET_KEY); without it the
+    /// key lives in `<data dir>/secret.key`, created on first start.
+    pub secret_key: Option<String>,
     /// Our own reverse proxies: behind them the client address is taken from X-Forwarded-For.
     pub trusted_proxies: Vec<std::net::IpAddr>,
 }
@@ -56,6 +59,7 @@ impl Default for Settings {
             scheduler_tick: Duration::from_secs(1),
             allow_private_targets: false,
             metrics_token: None,
+            secret_key: None,
             trusted_proxies: Vec::new(),
         }
     }

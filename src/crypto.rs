@@ -5,6 +5,86 @@ use sha2::{Digest, Sha256};
 
 use crate::error::{Error, Result};
 
+/// The key that seals stored secrets (channel tokens). Kept outside the database: in
+/// PEREPISKA_SECRET_KEY or a file in the data dir, so a database dump alone reveals nothing.
+#[derive(Clone)]
+pub struct SecretKey([u8; 32]);
+
+impl std::fmt::Debug for SecretKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SecretKey(…)")
+    }
+}
+
+/// The key's file in the data dir when PEREPISKA_SECRET_KEY is not set.
+pub const SECRET_KEY_FILE: &str = "secret.key";
+
+/// What a sealed value starts with; anything else is a value stored before sealing existed.
+const SEALED: &str = "sealed:v1:";
+
+impl SecretKey {
+    pub fn generate() -> Result<SecretKey> {
+        let mut k = [0u8; 32];
+        getrandom::fill(&mut k)
+            .map_err(|e| Error::internal(format!("no randomness available: {e}")))?;
+        Ok(SecretKey(k))
+    }
+
+    /// 64 hex characters.
+    pub fn from_hex(s: &str) -> Result<SecretKey> {
+        let bytes = hex::decode(s.trim())
+            .map_err(|_| Error::invalid("the secret key must be 64 hex characters (32 bytes)"))?;
+        let k: [u8; 32] = bytes
+            .try_into()
+            .map_err(|_| Error::invalid("the secret key must be 64 hex characters (32 bytes)"))?;
+        Ok(SecretKey(k))
+    }
+
+    pub fn to_hex(&self) -> String {
+        hex::encode(self.0)
+    }
+
+    /// Encrypts and authenticates `plain` (ChaCha20-Poly1305, a fresh nonce each time).
+    pub fn seal(&self, plain: &str) -> Result<String> {
+        use chacha20poly1305::aead::Aead;
+        use chacha20poly1305::{ChaCha20Poly1305, KeyInit as _, Nonce};
+        let mut nonce = [0u8; 12];
+        getrandom::fill(&mut nonce)
+            .map_err(|e| Error::internal(format!("no randomness available: {e}")))?;
+        let cipher = ChaCha20Poly1305::new((&self.0).into());
+        let ct = cipher
+            .encrypt(Nonce::from_slice(&nonce), plain.as_bytes())
+            .map_err(|_| Error::internal("sealing failed"))?;
+        let mut out = nonce.to_vec();
+        out.extend(ct);
+        Ok(format!("{SEALED}{}", hex::encode(out)))
+    }
+
+    /// The plain text of a sealed value; a value stored before sealing comes back as it is.
+    /// A value sealed with another key is an error (never garbage).
+    pub fn open(&self, stored: &str) -> Result<String> {
+        use chacha20poly1305::aead::Aead;
+        use chacha20poly1305::{ChaCha20Poly1305, KeyInit as _, Nonce};
+        let Some(body) = stored.strip_prefix(SEALED) else {
+            return Ok(stored.to_string());
+        };
+        let wrong = || Error::Invalid("sealed with another secret key".into());
+        let bytes = hex::decode(body).map_err(|_| wrong())?;
+        if bytes.len() < 12 {
+            return Err(wrong());
+        }
+        let (nonce, ct) = bytes.split_at(12);
+        let plain = ChaCha20Poly1305::new((&self.0).into())
+            .decrypt(Nonce::from_slice(nonce), ct)
+            .map_err(|_| wrong())?;
+        String::from_utf8(plain).map_err(|_| wrong())
+    }
+
+    pub fn is_sealed(stored: &str) -> bool {
+        stored.starts_with(SEALED)
+    }
+}
+
 /// `bytes` random bytes as lowercase hex.
 pub fn random_hex(bytes: usize) -> Result<String> {
     let mut buf = vec![0u8; bytes];
@@ -102,6 +182,25 @@ fn secure_eq_bytes(a: &[u8], b: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sealed_values_open_only_with_their_key() -> Result<()> {
+        let k = SecretKey::generate()?;
+        let sealed = k.seal("{\"token\":\"123:ABC\"}")?;
+        assert!(SecretKey::is_sealed(&sealed) && !sealed.contains("123:ABC"));
+        assert_ne!(sealed, k.seal("{\"token\":\"123:ABC\"}")?, "a fresh nonce");
+        assert_eq!(k.open(&sealed)?, "{\"token\":\"123:ABC\"}");
+        let other = SecretKey::generate()?;
+        assert!(other.open(&sealed).is_err());
+        let mut tampered = sealed.clone();
+        tampered.pop();
+        tampered.push('0');
+        assert!(k.open(&tampered).is_err() || tampered == sealed);
+        assert_eq!(k.open("{}")?, "{}", "values from before sealing pass");
+        assert!(SecretKey::from_hex(&k.to_hex()).is_ok());
+        assert!(SecretKey::from_hex("abc").is_err());
+        Ok(())
+    }
 
     #[test]
     fn hmac_round_trip_and_forgery() {

@@ -223,6 +223,9 @@ fn settings(o: &Opts) -> Settings {
         metrics_token: std::env::var("PEREPISKA_METRICS_TOKEN")
             .ok()
             .filter(|s| !s.trim().is_empty()),
+        secret_key: std::env::var("PEREPISKA_SECRET_KEY")
+            .ok()
+            .filter(|s| !s.trim().is_empty()),
         ..Settings::default()
     }
 }

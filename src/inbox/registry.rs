@@ -48,6 +48,8 @@ pub struct ChannelEntry {
     pub bot: Option<BotConfig>,
     /// Automation rules: the settings page's if saved, else the channel's keys.
     pub rules: Arc<ChannelRules>,
+    /// The channel's keys, opened (`channel.config` stays sealed, as stored).
+    pub config: Arc<serde_json::Value>,
 }
 
 impl ChannelEntry {
@@ -97,13 +99,16 @@ pub fn auto_ctx(automation: &Automation, entry: Option<&ChannelEntry>) -> Ctx {
 pub struct Registry {
     by_id: RwLock<HashMap<ChannelId, Arc<ChannelEntry>>>,
     http: reqwest::Client,
+    /// Opens the stored (sealed) channel configs.
+    key: crate::crypto::SecretKey,
 }
 
 impl Registry {
-    pub fn new(http: reqwest::Client) -> Registry {
+    pub fn new(http: reqwest::Client, key: crate::crypto::SecretKey) -> Registry {
         Registry {
             by_id: RwLock::new(HashMap::new()),
             http,
+            key,
         }
     }
 
@@ -112,8 +117,13 @@ impl Registry {
     pub fn load(&self, channels: Vec<Channel>) {
         let mut map = HashMap::new();
         for ch in channels.into_iter().filter(|c| c.enabled) {
-            let config: serde_json::Value =
-                serde_json::from_str(&ch.config).unwrap_or(serde_json::Value::Null);
+            let config: serde_json::Value = match self.key.open(&ch.config) {
+                Ok(plain) => serde_json::from_str(&plain).unwrap_or(serde_json::Value::Null),
+                Err(e) => {
+                    tracing::error!(channel = %ch.key, error = %e, "channel not started");
+                    continue;
+                }
+            };
             let bot = if ch.kind == ChannelKind::Widget {
                 Ok(None)
             } else {
@@ -135,6 +145,7 @@ impl Registry {
                             adapter,
                             bot,
                             rules: Arc::new(rules),
+                            config: Arc::new(config),
                         }),
                     );
                 }
@@ -158,6 +169,7 @@ impl Registry {
                     adapter: old.adapter.clone(),
                     bot: old.bot.clone(),
                     rules: Arc::new(rules),
+                    config: old.config.clone(),
                 }),
             );
         }

@@ -108,6 +108,21 @@ pub fn all_enabled(conn: &mut DbConn) -> Result<Vec<Channel>> {
         .load(conn)?)
 }
 
+/// Every channel's (id, stored config), enabled or not: to check and re-seal secrets.
+pub fn configs(conn: &mut DbConn) -> Result<Vec<(ChannelId, String, String)>> {
+    Ok(channels::table
+        .order(channels::id)
+        .select((channels::id, channels::key, channels::config))
+        .load(conn)?)
+}
+
+pub fn set_config(conn: &mut DbConn, id: ChannelId, config: &str) -> Result<()> {
+    diesel::update(channels::table.find(id))
+        .set(channels::config.eq(config))
+        .execute(conn)?;
+    Ok(())
+}
+
 /// File channels no longer in channels.toml stop receiving; their history stays.
 pub fn disable_file_channels_except(conn: &mut DbConn, keep: &[String]) -> Result<usize> {
     Ok(diesel::update(

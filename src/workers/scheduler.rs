@@ -82,9 +82,7 @@ pub async fn reload(inbox: &Inbox) -> Result<()> {
         }
         let rules = match &json {
             Some(j) => serde_json::from_str(j).map_err(|e| e.to_string()),
-            None => serde_json::from_str(&entry.channel.config)
-                .map_err(|e: serde_json::Error| e.to_string())
-                .and_then(|v| crate::automation::ChannelRules::from_config(&v)),
+            None => crate::automation::ChannelRules::from_config(&entry.config),
         };
         match rules {
             Ok(r) => inbox.registry.update_rules(id, json, r),

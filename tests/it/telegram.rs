@@ -503,3 +503,69 @@ async fn with_postgresql_only_one_instance_polls_a_bot() {
     assert_eq!(app.customer_texts(&token, id).await, vec!["Один раз"]);
     second.stop().await;
 }
+
+/// A database dump alone reveals no channel token: configs are sealed with a key kept outside
+/// the database, and a missing or wrong key stops start-up with what to do.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_tokens_are_sealed_at_rest_with_a_key_kept_outside_the_database() {
+    let tg = FakeTelegram::start().await;
+    let mut app = app_with_bot(&tg).await;
+    tg.push(FakeTelegram::text_update(CHAT, 1, "Токен в базе?"));
+    let token = app.api_token(ADMIN_EMAIL).await;
+    tg_conversation(&app, &token).await;
+    let stored = app
+        .store()
+        .read(|c| perepiska::store::channels::by_key(c, "tg"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert!(!stored.config.contains(TOKEN), "{}", stored.config);
+    assert!(perepiska::crypto::SecretKey::is_sealed(&stored.config));
+    let data = app.settings.data_dir.clone();
+    if app.settings.database_url.is_none() {
+        // The SQLite file and its log, byte for byte.
+        app.stop().await;
+        for f in ["perepiska.db", "perepiska.db-wal"] {
+            let bytes = std::fs::read(data.join(f)).unwrap_or_default();
+            assert!(
+                !bytes.windows(TOKEN.len()).any(|w| w == TOKEN.as_bytes()),
+                "{f} holds the token"
+            );
+        }
+    } else {
+        app.stop().await;
+    }
+    let key_file = data.join(perepiska::crypto::SECRET_KEY_FILE);
+    let key = std::fs::read_to_string(&key_file).unwrap();
+    // A wrong key: refused, naming the channel and the key.
+    let mut wrong = app.settings.clone();
+    wrong.secret_key = Some("ab".repeat(32));
+    let e = perepiska::start(wrong).await.err().unwrap().to_string();
+    assert!(e.contains("\"tg\"") && e.contains("secret key"), "{e}");
+    // The key file lost: refused before a new key is made.
+    std::fs::remove_file(&key_file).unwrap();
+    let e = perepiska::start(app.settings.clone())
+        .await
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(e.contains("secret.key"), "{e}");
+    assert!(!key_file.exists(), "no new key replaces the lost one");
+    // The same key from the environment works as well as the file.
+    let mut from_env = app.settings.clone();
+    from_env.secret_key = Some(key.clone());
+    let running = perepiska::start(from_env)
+        .await
+        .expect("starts with the key");
+    running.stop().await;
+    std::fs::write(&key_file, key).unwrap();
+    app.restart().await;
+    tg.push(FakeTelegram::text_update(CHAT, 2, "После"));
+    app.eventually("the bot still receives", || async {
+        app.customer_texts(&token, tg_conversation(&app, &token).await)
+            .await
+            .iter()
+            .any(|t| t == "После")
+    })
+    .await;
+}
