@@ -36,6 +36,8 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(list_messages)
         .service(post_message)
         .service(post_template)
+        .service(super::api_channels::list_channels)
+        .service(super::api_channels::verify_channel)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,

@@ -132,9 +132,24 @@ impl FromRequest for Console {
 pub struct ApiUser {
     pub user: User,
     pub project_id: crate::domain::ProjectId,
+    /// The token owner's role in that project.
+    pub role: Role,
 }
 
 impl ApiUser {
+    /// Channels and settings are for admins and the settings role.
+    pub fn require_settings(&self) -> Result<(), ApiError> {
+        if self.role >= Role::Settings {
+            Ok(())
+        } else {
+            Err(ApiError::new(
+                actix_web::http::StatusCode::FORBIDDEN,
+                "forbidden",
+                "channels are managed by admins and the settings role",
+            ))
+        }
+    }
+
     pub fn operator(&self) -> Operator {
         Operator {
             user_id: self.user.id,
@@ -175,12 +190,16 @@ impl FromRequest for ApiUser {
                         return Ok(None);
                     };
                     // A removed member's tokens stop working.
-                    Ok(users::role_in(conn, project_id, user.id)?.map(|_| (user, project_id)))
+                    Ok(users::role_in(conn, project_id, user.id)?.map(|r| (user, project_id, r)))
                 })
                 .await?;
-            let (user, project_id) =
+            let (user, project_id, role) =
                 found.ok_or_else(|| ApiError::unauthorized("the API token is not valid"))?;
-            Ok(ApiUser { user, project_id })
+            Ok(ApiUser {
+                user,
+                project_id,
+                role,
+            })
         })
     }
 }

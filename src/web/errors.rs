@@ -124,6 +124,10 @@ impl ApiError {
     pub fn bad_request(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::BAD_REQUEST, "invalid", message)
     }
+    /// Well-formed, but the platform or the rules refuse it; nothing was saved.
+    pub fn unprocessable(code: &'static str, message: impl Into<String>) -> Self {
+        ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, code, message)
+    }
 }
 
 impl From<Error> for ApiError {

@@ -1,6 +1,7 @@
 //! HTTP: console, widget, webhooks, REST API, live events, health and metrics.
 
 pub mod api;
+pub mod api_channels;
 pub mod auth;
 pub mod console;
 pub mod errors;

@@ -299,10 +299,12 @@ async fn the_openapi_document_describes_what_is_served() {
     assert_eq!(
         operations,
         [
+            "GET /channels",
             "GET /conversations",
             "GET /conversations/{id}",
             "GET /conversations/{id}/messages",
             "PATCH /conversations/{id}",
+            "POST /channels/verify",
             "POST /conversations/{id}/messages",
             "POST /conversations/{id}/template",
         ]

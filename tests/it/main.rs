@@ -6,6 +6,7 @@ mod support;
 
 mod api;
 mod api_channel;
+mod api_channels;
 mod architecture;
 mod automation;
 mod bot;

@@ -1,0 +1,207 @@
+//! REST API for a project's channels (admins and the settings role): the list with the
+//! platform account each one is bound to, and a credentials check that saves nothing.
+
+use std::time::Duration;
+
+use actix_web::{HttpResponse, get, post, web};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use super::State;
+use super::auth::ApiUser;
+use super::errors::ApiError;
+use super::openapi::{self as doc, ErrorBody};
+use crate::channels::{AccountInfo, ChannelAdapter};
+use crate::domain::ChannelKind;
+use crate::inbox::registry::build_adapter;
+use crate::store::channels;
+
+/// How long a platform may take to say whose credentials these are.
+const IDENTITY_WAIT: Duration = Duration::from_secs(10);
+
+#[derive(Serialize, ToSchema)]
+struct Account {
+    /// As the platform names it: "Поддержка (@support_bot)", a community, a phone number…
+    name: String,
+    /// The platform's id of the bot, community or number.
+    id: String,
+}
+
+impl From<AccountInfo> for Account {
+    fn from(a: AccountInfo) -> Account {
+        Account {
+            name: a.name,
+            id: a.id,
+        }
+    }
+}
+
+#[derive(Serialize, ToSchema)]
+#[schema(as = ChannelInfo)]
+struct ChannelItem {
+    /// The channel's id (as in channels.toml; part of its webhook path).
+    id: String,
+    #[schema(schema_with = doc::channel_kind_schema)]
+    kind: ChannelKind,
+    name: String,
+    /// file (channels.toml: read-only here), builtin or web.
+    source: String,
+    /// false while paused or when its settings no longer start.
+    running: bool,
+    /// The platform account its credentials belong to; null when the platform did not answer.
+    account: Option<Account>,
+    /// Why the account is unknown: the platform's refusal, or that the channel is not running.
+    account_error: Option<String>,
+}
+
+#[derive(Serialize, ToSchema)]
+struct ChannelList {
+    data: Vec<ChannelItem>,
+}
+
+async fn identity(adapter: &dyn ChannelAdapter) -> Result<AccountInfo, String> {
+    match tokio::time::timeout(IDENTITY_WAIT, adapter.identity()).await {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(e)) => Err(e.message),
+        Err(_) => Err(format!(
+            "the platform did not answer within {} s",
+            IDENTITY_WAIT.as_secs()
+        )),
+    }
+}
+
+/// An `api_base` typed into a form must not make the server call its own network (a local
+/// Bot API server is for channels.toml, or PEREPISKA_ALLOW_PRIVATE_TARGETS).
+async fn refuse_inside_addresses(config: &serde_json::Value) -> Result<(), ApiError> {
+    let Some(base) = config.get("api_base").and_then(|v| v.as_str()) else {
+        return Ok(());
+    };
+    let refused = |why: String| Err(ApiError::unprocessable("invalid_config", why));
+    let Ok(url) = reqwest::Url::parse(base) else {
+        return refused(format!("api_base \"{base}\" is not a URL"));
+    };
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map(|a| a.collect())
+        .unwrap_or_default();
+    if addrs.is_empty() {
+        return refused(format!("api_base: \"{host}\" does not resolve"));
+    }
+    if addrs
+        .iter()
+        .any(|a| crate::channels::download::is_private(a.ip()))
+    {
+        return refused(format!(
+            "api_base: \"{host}\" is an address inside this network; set it in channels.toml or allow it with PEREPISKA_ALLOW_PRIVATE_TARGETS"
+        ));
+    }
+    Ok(())
+}
+
+/// The project's channels with the account each is bound to (asked of the platforms now).
+#[utoipa::path(
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "OK", body = ChannelList),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "Not an admin or the settings role", body = ErrorBody),
+    )
+)]
+#[get("/channels")]
+pub(super) async fn list_channels(
+    state: web::Data<State>,
+    who: ApiUser,
+) -> Result<HttpResponse, ApiError> {
+    who.require_settings()?;
+    let pid = who.project_id;
+    let rows = state
+        .inbox
+        .store
+        .read(move |c| channels::of_project(c, pid))
+        .await?;
+    let lookups = rows.iter().map(|ch| {
+        let entry = state.inbox.registry.by_id(ch.id);
+        async move {
+            match entry {
+                Some(e) => identity(e.adapter.as_ref()).await.map(Account::from),
+                None => Err("the channel is not running".to_string()),
+            }
+        }
+    });
+    let accounts = futures_util::future::join_all(lookups).await;
+    let data = rows
+        .into_iter()
+        .zip(accounts)
+        .map(|(ch, account)| ChannelItem {
+            running: state.inbox.registry.by_id(ch.id).is_some(),
+            id: ch.key,
+            kind: ch.kind,
+            name: ch.name,
+            source: ch.source,
+            account_error: account.as_ref().err().cloned(),
+            account: account.ok(),
+        })
+        .collect();
+    Ok(HttpResponse::Ok().json(ChannelList { data }))
+}
+
+/// Credentials to check: the kind and the keys that kind takes in channels.toml.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct VerifyBody {
+    #[schema(schema_with = doc::channel_kind_schema)]
+    kind: String,
+    /// The keys of this kind in channels.toml (token, api_base, …).
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    config: serde_json::Value,
+}
+
+#[derive(Serialize, ToSchema)]
+struct Verified {
+    account: Account,
+}
+
+/// Checks credentials for a kind and says whose they are; nothing is saved.
+#[utoipa::path(
+    request_body = VerifyBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "The account the credentials belong to", body = Verified),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "Not an admin or the settings role", body = ErrorBody),
+        (status = 422, description = "Refused settings (invalid_config) or credentials the platform refused (platform_refused)", body = ErrorBody),
+    )
+)]
+#[post("/channels/verify")]
+pub(super) async fn verify_channel(
+    state: web::Data<State>,
+    who: ApiUser,
+    body: web::Json<VerifyBody>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_settings()?;
+    let body = body.into_inner();
+    let kind = ChannelKind::parse(&body.kind)
+        .map_err(|e| ApiError::unprocessable("invalid_config", e.to_string()))?;
+    if !body.config.is_object() && !body.config.is_null() {
+        return Err(ApiError::unprocessable(
+            "invalid_config",
+            "config must be an object of the kind's keys",
+        ));
+    }
+    if !state.settings.allow_private_targets {
+        refuse_inside_addresses(&body.config).await?;
+    }
+    let http = crate::bootstrap::http_client()
+        .map_err(|e| ApiError::from(crate::error::Error::internal(e)))?;
+    let adapter = build_adapter(kind, kind.as_str(), &body.config, &http)
+        .map_err(|e| ApiError::unprocessable("invalid_config", e))?;
+    let account = identity(adapter.as_ref())
+        .await
+        .map_err(|e| ApiError::unprocessable("platform_refused", e))?;
+    Ok(HttpResponse::Ok().json(Verified {
+        account: account.into(),
+    }))
+}
