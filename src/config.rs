@@ -102,7 +102,7 @@ pub fn load_channels(path: &Path) -> Result<Vec<ChannelDecl>, ConfigError> {
     })
 }
 
-fn valid_id(id: &str) -> bool {
+pub fn valid_id(id: &str) -> bool {
     (1..=64).contains(&id.len())
         && id
             .chars()

@@ -161,19 +161,21 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         },
         shutdown_rx.clone(),
     )));
-    tasks.push(tokio::spawn(workers::scheduler::run(
-        inbox.clone(),
-        settings.scheduler_tick,
-        shutdown_rx.clone(),
-    )));
-    match workers::pollers::start(&inbox, settings.public_url.as_deref(), &shutdown_rx).await {
-        Ok(pollers) => tasks.extend(pollers),
+    let pollers = workers::pollers::Pollers::new(settings.public_url.clone(), shutdown_rx.clone());
+    match pollers.reconcile(&inbox).await {
+        Ok(started) => tasks.extend(started),
         Err(e) => {
             let _ = shutdown_tx.send(true);
             return Err(e);
         }
     }
-    let server = web::server(listener, inbox, settings.clone(), shutdown_rx)?;
+    tasks.push(tokio::spawn(workers::scheduler::run(
+        inbox.clone(),
+        pollers.clone(),
+        settings.scheduler_tick,
+        shutdown_rx.clone(),
+    )));
+    let server = web::server(listener, inbox, pollers, settings.clone(), shutdown_rx)?;
     let handle = server.handle();
     let server = tokio::spawn(server);
     Ok(Running {

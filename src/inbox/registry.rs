@@ -101,6 +101,16 @@ pub struct Registry {
     http: reqwest::Client,
     /// Opens the stored (sealed) channel configs.
     key: crate::crypto::SecretKey,
+    /// The rows the set was last built from (a broken one included, so it is not retried
+    /// until it changes).
+    loaded: RwLock<Vec<RowSig>>,
+}
+
+/// What of a stored channel decides how it runs.
+type RowSig = (ChannelId, String, String, Option<String>);
+
+fn sig(c: &Channel) -> RowSig {
+    (c.id, c.config.clone(), c.name.clone(), c.automation.clone())
 }
 
 impl Registry {
@@ -109,14 +119,27 @@ impl Registry {
             by_id: RwLock::new(HashMap::new()),
             http,
             key,
+            loaded: RwLock::new(Vec::new()),
         }
     }
 
-    /// Replaces the set. A channel whose stored config no longer builds is skipped and logged,
-    /// so one broken channel never stops the others.
+    /// Replaces the set. A channel whose stored row is unchanged keeps its entry (its adapter,
+    /// what that caches, and the poller started for it). A channel whose stored config no
+    /// longer builds is skipped and logged, so one broken channel never stops the others.
     pub fn load(&self, channels: Vec<Channel>) {
+        let old = self.by_id.read().unwrap_or_else(|e| e.into_inner()).clone();
+        *self.loaded.write().unwrap_or_else(|e| e.into_inner()) =
+            channels.iter().filter(|c| c.enabled).map(sig).collect();
         let mut map = HashMap::new();
         for ch in channels.into_iter().filter(|c| c.enabled) {
+            if let Some(e) = old.get(&ch.id)
+                && e.channel.config == ch.config
+                && e.channel.name == ch.name
+                && e.channel.automation == ch.automation
+            {
+                map.insert(ch.id, e.clone());
+                continue;
+            }
             let config: serde_json::Value = match self.key.open(&ch.config) {
                 Ok(plain) => serde_json::from_str(&plain).unwrap_or(serde_json::Value::Null),
                 Err(e) => {
@@ -190,6 +213,17 @@ impl Registry {
             .values()
             .find(|e| e.channel.key == key)
             .cloned()
+    }
+
+    /// Seals a channel's config for storing, with the key the registry opens it with.
+    pub fn seal(&self, config: &str) -> crate::error::Result<String> {
+        self.key.seal(config)
+    }
+
+    /// Whether these stored rows are what is running (ids, settings, names, rules).
+    pub fn matches(&self, channels: &[Channel]) -> bool {
+        let now: Vec<RowSig> = channels.iter().filter(|c| c.enabled).map(sig).collect();
+        *self.loaded.read().unwrap_or_else(|e| e.into_inner()) == now
     }
 
     pub fn all(&self) -> Vec<Arc<ChannelEntry>> {

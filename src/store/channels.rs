@@ -116,6 +116,21 @@ pub fn configs(conn: &mut DbConn) -> Result<Vec<(ChannelId, String, String)>> {
         .load(conn)?)
 }
 
+/// Paused (false) channels neither receive nor send; their history and queue stay.
+pub fn set_enabled(conn: &mut DbConn, id: ChannelId, enabled: bool) -> Result<()> {
+    diesel::update(channels::table.find(id))
+        .set(channels::enabled.eq(enabled))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn rename(conn: &mut DbConn, id: ChannelId, name: &str) -> Result<()> {
+    diesel::update(channels::table.find(id))
+        .set(channels::name.eq(name))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn set_config(conn: &mut DbConn, id: ChannelId, config: &str) -> Result<()> {
     diesel::update(channels::table.find(id))
         .set(channels::config.eq(config))

@@ -154,6 +154,31 @@ pub fn release(conn: &mut DbConn, ids: &[i64]) -> Result<()> {
     Ok(())
 }
 
+/// A claimed row whose channel is paused: tried again at `at` (or when the channel resumes),
+/// the claim's attempt not counted.
+pub fn wait(conn: &mut DbConn, id: i64, at: NaiveDateTime, why: &str) -> Result<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::next_attempt_at.eq(at),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::attempts.eq(outbox::attempts - 1),
+            outbox::last_error.eq(why),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A resumed channel's waiting deliveries become due now.
+pub fn wake_channel(conn: &mut DbConn, channel_id: ChannelId) -> Result<usize> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::channel_id.eq(channel_id))
+            .filter(outbox::status.eq("pending")),
+    )
+    .set(outbox::next_attempt_at.eq(now()))
+    .execute(conn)?)
+}
+
 pub fn mark_done(conn: &mut DbConn, id: i64) -> Result<()> {
     diesel::update(outbox::table.find(id))
         .set((

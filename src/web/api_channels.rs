@@ -3,7 +3,7 @@
 
 use std::time::Duration;
 
-use actix_web::{HttpResponse, get, post, web};
+use actix_web::{HttpResponse, get, patch, post, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -121,29 +121,7 @@ pub(super) async fn list_channels(
         .store
         .read(move |c| channels::of_project(c, pid))
         .await?;
-    let lookups = rows.iter().map(|ch| {
-        let entry = state.inbox.registry.by_id(ch.id);
-        async move {
-            match entry {
-                Some(e) => identity(e.adapter.as_ref()).await.map(Account::from),
-                None => Err("the channel is not running".to_string()),
-            }
-        }
-    });
-    let accounts = futures_util::future::join_all(lookups).await;
-    let data = rows
-        .into_iter()
-        .zip(accounts)
-        .map(|(ch, account)| ChannelItem {
-            running: state.inbox.registry.by_id(ch.id).is_some(),
-            id: ch.key,
-            kind: ch.kind,
-            name: ch.name,
-            source: ch.source,
-            account_error: account.as_ref().err().cloned(),
-            account: account.ok(),
-        })
-        .collect();
+    let data = futures_util::future::join_all(rows.into_iter().map(|ch| item_of(&state, ch))).await;
     Ok(HttpResponse::Ok().json(ChannelList { data }))
 }
 
@@ -204,4 +182,199 @@ pub(super) async fn verify_channel(
     Ok(HttpResponse::Ok().json(Verified {
         account: account.into(),
     }))
+}
+
+/// A new channel: the kind, a name, and the keys that kind takes in channels.toml.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NewChannel {
+    /// Part of its webhook path: 1-64 of a-z, 0-9, '-', '_'. Made up when left out.
+    id: Option<String>,
+    #[schema(schema_with = doc::channel_kind_schema)]
+    kind: String,
+    name: String,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    config: serde_json::Value,
+}
+
+/// What may change of a channel made here (a file's channels change in the file).
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ChannelChange {
+    name: Option<String>,
+    /// false pauses it: nothing is received or sent until it is true again; queued replies wait.
+    enabled: Option<bool>,
+}
+
+fn check_name(name: &str) -> Result<String, ApiError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(ApiError::unprocessable(
+            "invalid_config",
+            "name must be 1-100 characters",
+        ));
+    }
+    Ok(name.to_string())
+}
+
+/// Builds the registry again from the database and starts what new channels need.
+async fn apply(state: &State) -> Result<(), ApiError> {
+    let rows = state.inbox.store.read(channels::all_enabled).await?;
+    state.inbox.registry.load(rows);
+    if let Err(e) = state.pollers.reconcile(&state.inbox).await {
+        tracing::warn!(error = %e, "a channel's background work did not start");
+    }
+    Ok(())
+}
+
+async fn item_of(state: &State, ch: crate::store::channels::Channel) -> ChannelItem {
+    let entry = state.inbox.registry.by_id(ch.id);
+    let account = match &entry {
+        Some(e) => identity(e.adapter.as_ref()).await.map(Account::from),
+        None => Err("the channel is not running".to_string()),
+    };
+    ChannelItem {
+        running: entry.is_some(),
+        id: ch.key,
+        kind: ch.kind,
+        name: ch.name,
+        source: ch.source,
+        account_error: account.as_ref().err().cloned(),
+        account: account.ok(),
+    }
+}
+
+/// Connects a channel: its settings are checked and its credentials verified with the
+/// platform first (nothing is saved otherwise); it receives at once, without a restart.
+#[utoipa::path(
+    request_body = NewChannel,
+    security(("bearer" = [])),
+    responses(
+        (status = 201, description = "Connected", body = ChannelItem),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "Not an admin or the settings role", body = ErrorBody),
+        (status = 409, description = "The id is taken", body = ErrorBody),
+        (status = 422, description = "Refused settings (invalid_config) or credentials the platform refused (platform_refused)", body = ErrorBody),
+    )
+)]
+#[post("/channels")]
+pub(super) async fn create_channel(
+    state: web::Data<State>,
+    who: ApiUser,
+    body: web::Json<NewChannel>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_settings()?;
+    let body = body.into_inner();
+    let kind = ChannelKind::parse(&body.kind)
+        .map_err(|e| ApiError::unprocessable("invalid_config", e.to_string()))?;
+    let name = check_name(&body.name)?;
+    let key = match body.id {
+        Some(k) if crate::config::valid_id(&k) => k,
+        Some(k) => {
+            return Err(ApiError::unprocessable(
+                "invalid_config",
+                format!("id \"{k}\" must be 1-64 characters of a-z, 0-9, '-' or '_'"),
+            ));
+        }
+        None => format!(
+            "{kind}-{}",
+            crate::crypto::random_hex(4).map_err(ApiError::from)?
+        ),
+    };
+    if !body.config.is_object() && !body.config.is_null() {
+        return Err(ApiError::unprocessable(
+            "invalid_config",
+            "config must be an object of the kind's keys",
+        ));
+    }
+    if !state.settings.allow_private_targets {
+        refuse_inside_addresses(&body.config).await?;
+    }
+    let http = crate::bootstrap::http_client()
+        .map_err(|e| ApiError::from(crate::error::Error::internal(e)))?;
+    let adapter = build_adapter(kind, &name, &body.config, &http)
+        .map_err(|e| ApiError::unprocessable("invalid_config", e))?;
+    if kind != ChannelKind::Widget && kind != ChannelKind::Api {
+        identity(adapter.as_ref())
+            .await
+            .map_err(|e| ApiError::unprocessable("platform_refused", e))?;
+    }
+    let sealed = state
+        .inbox
+        .registry
+        .seal(&body.config.to_string())
+        .map_err(ApiError::from)?;
+    let pid = who.project_id;
+    let ch = state
+        .inbox
+        .store
+        .write(move |c| {
+            if channels::by_key(c, &key)?.is_some() {
+                return Err(crate::error::Error::Conflict(format!(
+                    "a channel with id \"{key}\" exists"
+                )));
+            }
+            channels::upsert(c, pid, &key, kind.as_str(), &name, &sealed, "web")
+        })
+        .await?;
+    apply(&state).await?;
+    Ok(HttpResponse::Created().json(item_of(&state, ch).await))
+}
+
+/// Renames, pauses or resumes a channel made in the settings.
+#[utoipa::path(
+    params(("id" = String, Path, description = "the channel's id")),
+    request_body = ChannelChange,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Changed", body = ChannelItem),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "Not an admin or the settings role", body = ErrorBody),
+        (status = 404, description = "No such channel in this project", body = ErrorBody),
+        (status = 409, description = "Declared in channels.toml: change it there", body = ErrorBody),
+    )
+)]
+#[patch("/channels/{id}")]
+pub(super) async fn change_channel(
+    state: web::Data<State>,
+    who: ApiUser,
+    path: web::Path<String>,
+    body: web::Json<ChannelChange>,
+) -> Result<HttpResponse, ApiError> {
+    who.require_settings()?;
+    let key = path.into_inner();
+    let change = body.into_inner();
+    let name = change.name.as_deref().map(check_name).transpose()?;
+    let pid = who.project_id;
+    let ch = state
+        .inbox
+        .store
+        .write(move |c| {
+            let ch = channels::by_key(c, &key)?
+                .filter(|ch| ch.project_id == pid)
+                .ok_or_else(|| crate::error::Error::not_found(format!("no channel \"{key}\"")))?;
+            if ch.source != "web" {
+                return Err(crate::error::Error::Conflict(format!(
+                    "channel \"{key}\" is declared in channels.toml ({}); change it there",
+                    ch.source
+                )));
+            }
+            if let Some(n) = &name {
+                channels::rename(c, ch.id, n)?;
+            }
+            if let Some(on) = change.enabled {
+                channels::set_enabled(c, ch.id, on)?;
+                if on {
+                    crate::store::outbox::wake_channel(c, ch.id)?;
+                }
+            }
+            channels::by_id(c, ch.id)
+        })
+        .await?;
+    apply(&state).await?;
+    if ch.enabled {
+        state.inbox.outbox_wake.notify_one();
+    }
+    Ok(HttpResponse::Ok().json(item_of(&state, ch).await))
 }

@@ -35,6 +35,8 @@ pub struct State {
     pub shutdown: watch::Receiver<bool>,
     pub logins: std::sync::Arc<throttle::LoginThrottle>,
     pub visitor_streams: std::sync::Arc<live::VisitorStreams>,
+    /// Starts and stops the channels' background work when settings change them.
+    pub pollers: std::sync::Arc<crate::workers::pollers::Pollers>,
 }
 
 /// Every page: scripts only from our files, never framed elsewhere, forms only to us. Styles
@@ -66,6 +68,7 @@ fn static_dir() -> PathBuf {
 pub fn server(
     listener: TcpListener,
     inbox: Inbox,
+    pollers: std::sync::Arc<crate::workers::pollers::Pollers>,
     settings: Settings,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<actix_web::dev::Server> {
@@ -83,6 +86,7 @@ pub fn server(
         shutdown,
         logins: Default::default(),
         visitor_streams: Default::default(),
+        pollers,
     };
     let static_root = static_dir();
     Ok(HttpServer::new(move || {

@@ -168,8 +168,37 @@ async fn prepare(inbox: &Inbox, cfg: &OutboxConfig, row: &OutboxRow) -> Result<P
         .await
 }
 
+/// How long a delivery for a paused channel waits before looking again (resuming wakes it).
+const PAUSED_WAIT_SECS: i64 = 60;
+
 async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()> {
     let entry = inbox.registry.by_id(row.channel_id);
+    if entry.is_none() {
+        let (id, channel_id, message_id) = (row.id, row.channel_id, row.message_id);
+        let paused = inbox
+            .store
+            .write(move |c| {
+                // A file channel taken out of channels.toml is gone (its replies fail visibly);
+                // one paused in the settings comes back.
+                let paused = crate::store::channels::by_id(c, channel_id)
+                    .map(|ch| !ch.enabled && ch.source == "web")
+                    .unwrap_or(false);
+                if paused {
+                    let at = now() + chrono::Duration::seconds(PAUSED_WAIT_SECS);
+                    let why = "the channel is paused";
+                    outbox::wait(c, id, at, why)?;
+                    // The operator sees why it has not gone yet.
+                    if let Some(m) = message_id {
+                        messages::set_delivery(c, m, Delivery::Pending, None, Some(why))?;
+                    }
+                }
+                Ok(paused)
+            })
+            .await?;
+        if paused {
+            return Ok(());
+        }
+    }
     let prepared = prepare(inbox, cfg, &row).await;
     let (result, kind) = match (&entry, &prepared) {
         (Some(e), Ok(p)) if p.blocked => (

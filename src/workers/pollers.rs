@@ -8,36 +8,87 @@ use std::time::Duration;
 
 use tokio::sync::watch;
 
+use std::collections::HashMap;
+
 use crate::channels::telegram::{Mode, Telegram};
 use crate::channels::{ChannelAdapter, ChannelKind};
+use crate::domain::ChannelId;
 use crate::inbox::{ChannelEntry, Inbox};
 use crate::store::channels;
 
 const OFFSET_KEY: &str = "telegram.offset";
 
-/// Starts what each channel needs. Webhook mode registers the webhook now; a failure to do so
-/// (no public URL, platform unreachable) is returned so start-up says which channel and why.
-pub async fn start(
-    inbox: &Inbox,
-    public_url: Option<&str>,
-    shutdown: &watch::Receiver<bool>,
-) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
-    let mut tasks = Vec::new();
-    for entry in inbox.registry.all() {
+/// What runs for each channel (a poller, a registered webhook), kept in step with the
+/// registry: at start-up, and whenever channels are added, changed or paused, on this instance
+/// (the settings' handlers) or another (the scheduler's reload).
+pub struct Pollers {
+    /// The adapter each channel's background work was started for.
+    started: std::sync::Mutex<HashMap<ChannelId, Arc<dyn ChannelAdapter>>>,
+    public_url: Option<String>,
+    shutdown: watch::Receiver<bool>,
+}
+
+impl Pollers {
+    pub fn new(public_url: Option<String>, shutdown: watch::Receiver<bool>) -> Arc<Pollers> {
+        Arc::new(Pollers {
+            started: Default::default(),
+            public_url,
+            shutdown,
+        })
+    }
+
+    /// Starts what the registry's channels need and have not got yet. A poller whose channel
+    /// was paused, removed or given new settings stops by itself (it sees the registry). The
+    /// first failure to register a webhook is returned, naming the channel.
+    pub async fn reconcile(
+        &self,
+        inbox: &Inbox,
+    ) -> anyhow::Result<Vec<tokio::task::JoinHandle<()>>> {
+        let entries = inbox.registry.all();
+        let todo: Vec<Arc<ChannelEntry>> = {
+            let mut started = self.started.lock().unwrap_or_else(|e| e.into_inner());
+            started.retain(|id, adapter| {
+                entries
+                    .iter()
+                    .any(|e| e.channel.id == *id && Arc::ptr_eq(&e.adapter, adapter))
+            });
+            let new: Vec<Arc<ChannelEntry>> = entries
+                .into_iter()
+                .filter(|e| !started.contains_key(&e.channel.id))
+                .collect();
+            for e in &new {
+                started.insert(e.channel.id, e.adapter.clone());
+            }
+            new
+        };
+        let mut tasks = Vec::new();
+        for entry in todo {
+            if let Some(t) = self.start_one(inbox, &entry).await? {
+                tasks.push(t);
+            }
+        }
+        Ok(tasks)
+    }
+
+    async fn start_one(
+        &self,
+        inbox: &Inbox,
+        entry: &Arc<ChannelEntry>,
+    ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
+        let public_url = self.public_url.as_deref();
         if entry.channel.kind == ChannelKind::Viber {
-            tasks.push(tokio::spawn(register_viber(
+            return Ok(Some(tokio::spawn(register_viber(
                 entry.clone(),
                 public_url.map(str::to_string),
-                shutdown.clone(),
-            )));
-            continue;
+                self.shutdown.clone(),
+            ))));
         }
         if entry.channel.kind != ChannelKind::Telegram {
-            continue;
+            return Ok(None);
         }
         // The registry's own instance: webhooks and the poller share what it learns (getMe).
         let Some(tg) = entry.adapter.as_any().downcast_ref::<Telegram>() else {
-            continue;
+            return Ok(None);
         };
         match tg.mode {
             Mode::Webhook => {
@@ -57,17 +108,23 @@ pub async fn start(
                     anyhow::anyhow!("channel \"{}\": setWebhook failed: {e}", entry.channel.key)
                 })?;
                 tracing::info!(channel = %entry.channel.key, url = %url, "Telegram webhook set");
+                Ok(None)
             }
-            Mode::Polling => {
-                tasks.push(tokio::spawn(poll_telegram(
-                    inbox.clone(),
-                    entry.clone(),
-                    shutdown.clone(),
-                )));
-            }
+            Mode::Polling => Ok(Some(tokio::spawn(poll_telegram(
+                inbox.clone(),
+                entry.clone(),
+                self.shutdown.clone(),
+            )))),
         }
     }
-    Ok(tasks)
+}
+
+/// Whether this poller's channel is still running with the adapter it was started for.
+fn still_current(inbox: &Inbox, entry: &ChannelEntry) -> bool {
+    inbox
+        .registry
+        .by_id(entry.channel.id)
+        .is_some_and(|now| Arc::ptr_eq(&now.adapter, &entry.adapter))
 }
 
 /// getMe, so that mentions of the bot in groups can be recognised. Without it private chats
@@ -103,11 +160,16 @@ async fn poll_telegram(
             .await
         {
             Ok(Some(lock)) => break lock,
-            Ok(None) => tracing::debug!(channel = %key, "another instance polls this bot"),
+            Ok(None) => tracing::debug!(channel = %key, "another poller holds this bot"),
             Err(e) => tracing::warn!(channel = %key, error = %e, "cannot take the poll lock"),
         }
+        if !still_current(&inbox, &entry) {
+            return;
+        }
+        // Short: the holder may be this instance's previous poller, finishing its last long
+        // poll after the channel was resumed or changed.
         tokio::select! {
-            _ = tokio::time::sleep(Duration::from_secs(10)) => {}
+            _ = tokio::time::sleep(Duration::from_secs(2)) => {}
             _ = shutdown.changed() => return,
         }
     };
@@ -129,6 +191,10 @@ async fn poll_telegram(
         if *shutdown.borrow() || shutdown.has_changed().is_err() {
             break;
         }
+        if !still_current(&inbox, &entry) {
+            tracing::info!(channel = %key, "poller stopped: the channel was paused or changed");
+            break;
+        }
         learn_identity(tg, &key).await;
         if !webhook_removed {
             match tg.delete_webhook().await {
@@ -142,6 +208,9 @@ async fn poll_telegram(
         };
         let wait = match polled {
             Ok(updates) if updates.is_empty() => None,
+            // Paused (or changed) while the poll was open: leave the updates on Telegram, they
+            // come with the first poll after resuming.
+            Ok(_) if !still_current(&inbox, &entry) => continue,
             Ok(updates) => {
                 let last = updates.iter().filter_map(|u| u["update_id"].as_i64()).max();
                 let parsed = tg.parse_updates(&updates);

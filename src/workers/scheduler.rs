@@ -17,7 +17,12 @@ const RELOAD: Duration = Duration::from_secs(10);
 const SWEEP: Duration = Duration::from_secs(3600);
 
 #[tracing::instrument(name = "scheduler", skip_all)]
-pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<bool>) {
+pub async fn run(
+    inbox: Inbox,
+    pollers: std::sync::Arc<super::pollers::Pollers>,
+    tick: Duration,
+    mut shutdown: watch::Receiver<bool>,
+) {
     let mut reloaded = Instant::now();
     let mut swept: Option<Instant> = None;
     loop {
@@ -49,6 +54,9 @@ pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<boo
             if let Err(e) = reload(&inbox).await {
                 tracing::warn!(error = %e, "automation settings not reloaded");
             }
+            if let Err(e) = reload_channels(&inbox, &pollers).await {
+                tracing::warn!(error = %e, "channels not reloaded");
+            }
             reloaded = Instant::now();
         }
         if let Err(e) = fire_due(&inbox).await {
@@ -63,6 +71,19 @@ pub async fn run(inbox: Inbox, tick: Duration, mut shutdown: watch::Receiver<boo
             _ = shutdown.changed() => return,
         }
     }
+}
+
+/// Picks up channels added, changed or paused since (here or on another instance) and starts
+/// or stops their background work.
+pub async fn reload_channels(inbox: &Inbox, pollers: &super::pollers::Pollers) -> Result<()> {
+    let rows = inbox.store.read(channels::all_enabled).await?;
+    if !inbox.registry.matches(&rows) {
+        inbox.registry.load(rows);
+        if let Err(e) = pollers.reconcile(inbox).await {
+            tracing::warn!(error = %e, "a channel's background work did not start");
+        }
+    }
+    Ok(())
 }
 
 /// Re-reads project settings and the channels' saved rules (another instance may have

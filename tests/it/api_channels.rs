@@ -174,3 +174,117 @@ async fn an_inside_api_base_is_refused_unless_allowed() {
         "the inside address was never called"
     );
 }
+
+const CHAT: i64 = 777_001;
+
+/// The conversation of the new channel's customer, once it exists.
+async fn conversation_in(app: &TestApp, token: &str, channel: &str) -> i64 {
+    let path = format!("/conversations?channel={channel}");
+    app.eventually("the new channel's conversation", || async {
+        let (_, v) = app.api(token, Method::GET, &path, None).await;
+        v["data"][0]["id"].is_i64()
+    })
+    .await;
+    let (_, v) = app.api(token, Method::GET, &path, None).await;
+    v["data"][0]["id"].as_i64().unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bot_connected_through_the_api_works_at_once_and_pauses_without_losing_anything() {
+    let tg = FakeTelegram::start().await;
+    let app = app_with_bot(&tg).await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    // A second bot, connected while the server runs.
+    let second = FakeTelegram::start().await;
+    let body = json!({"id": "sales", "kind": "telegram", "name": "Продажи",
+        "config": {"token": TOKEN, "api_base": second.url, "poll_timeout": 1}});
+    let (s, created) = app
+        .api(&token, Method::POST, "/channels", Some(body.clone()))
+        .await;
+    assert_eq!(s, 201, "{created}");
+    assert_eq!(created["account"]["name"], "Поддержка (@support_test_bot)");
+    assert_eq!(created["source"], "web");
+    let (s, e) = app.api(&token, Method::POST, "/channels", Some(body)).await;
+    assert_eq!(s, 409, "the id is taken: {e}");
+    second.push(FakeTelegram::text_update(
+        CHAT,
+        1,
+        "Есть доставка в Казань?",
+    ));
+    let id = conversation_in(&app, &token, "sales").await;
+    app.api_ok(
+        &token,
+        Method::POST,
+        &format!("/conversations/{id}/messages"),
+        Some(json!({"text": "Да, 2 дня"})),
+    )
+    .await;
+    app.eventually("the reply reached the new bot", || async {
+        second.sent().iter().any(|m| m.text.contains("Да, 2 дня"))
+    })
+    .await;
+
+    // Paused: nothing received or sent; a reply waits and says why.
+    let paused = app
+        .api_ok(
+            &token,
+            Method::PATCH,
+            "/channels/sales",
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(paused["running"], false);
+    app.api_ok(
+        &token,
+        Method::POST,
+        &format!("/conversations/{id}/messages"),
+        Some(json!({"text": "Уточню у склада"})),
+    )
+    .await;
+    app.eventually("the reply waits for the channel", || async {
+        app.thread(&token, id).await.iter().any(|m| {
+            m["text"] == "Уточню у склада"
+                && m["delivery"] == "pending"
+                && m["error"] == "the channel is paused"
+        })
+    })
+    .await;
+    second.push(FakeTelegram::text_update(CHAT, 2, "Алло?"));
+    assert!(
+        !second.sent().iter().any(|m| m.text.contains("Уточню")),
+        "nothing is sent while paused"
+    );
+
+    // Resumed: the waiting reply goes, the message written meanwhile arrives.
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        "/channels/sales",
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    app.eventually("the waiting reply went", || async {
+        second
+            .sent()
+            .iter()
+            .any(|m| m.text.contains("Уточню у склада"))
+    })
+    .await;
+    app.eventually("the message written while paused arrived", || async {
+        app.customer_texts(&token, id)
+            .await
+            .iter()
+            .any(|t| t == "Алло?")
+    })
+    .await;
+    // A file's channel changes in the file.
+    let (s, e) = app
+        .api(
+            &token,
+            Method::PATCH,
+            "/channels/tg",
+            Some(json!({"enabled": false})),
+        )
+        .await;
+    assert_eq!(s, 409, "{e}");
+}
