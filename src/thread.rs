@@ -69,6 +69,20 @@ pub struct FromCustomer<'a> {
     pub at: NaiveDateTime,
 }
 
+/// One message of the conversation with its files: the write the three below share.
+fn insert_with_files(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    m: &NewMessage,
+    files: &[StoredFile],
+) -> Result<i64> {
+    let mid = messages::insert(conn, m)?;
+    for f in files {
+        attachments::insert(conn, conv.project_id, mid, f)?;
+    }
+    Ok(mid)
+}
+
 /// Stores a customer message with its files. The conversation's activity is the caller's to
 /// touch (the inbound batch does it once per conversation).
 pub fn add_customer_message(
@@ -76,8 +90,9 @@ pub fn add_customer_message(
     conv: &Conversation,
     m: &FromCustomer,
 ) -> Result<i64> {
-    let mid = messages::insert(
+    insert_with_files(
         conn,
+        conv,
         &NewMessage {
             project_id: conv.project_id,
             conversation_id: conv.id,
@@ -89,11 +104,8 @@ pub fn add_customer_message(
             platform_id: m.platform_id,
             at: m.at,
         },
-    )?;
-    for f in m.files {
-        attachments::insert(conn, conv.project_id, mid, f)?;
-    }
-    Ok(mid)
+        m.files,
+    )
 }
 
 /// A message to the customer with its outbox row: an operator's (`author`), which counts as
@@ -108,8 +120,9 @@ pub fn add_outgoing(
     payload: Option<&str>,
 ) -> Result<i64> {
     let t = now();
-    let mid = messages::insert(
+    let mid = insert_with_files(
         conn,
+        conv,
         &NewMessage {
             project_id: conv.project_id,
             conversation_id: conv.id,
@@ -121,10 +134,8 @@ pub fn add_outgoing(
             platform_id: None,
             at: t,
         },
+        files,
     )?;
-    for f in files {
-        attachments::insert(conn, conv.project_id, mid, f)?;
-    }
     outbox::enqueue_with(conn, conv.project_id, mid, conv.channel_id, payload)?;
     if author.is_some() {
         conversations::touch_operator(conn, conv.id, t)?;
@@ -140,8 +151,9 @@ pub fn add_note(
     text: &str,
     files: &[StoredFile],
 ) -> Result<i64> {
-    let mid = messages::insert(
+    insert_with_files(
         conn,
+        conv,
         &NewMessage {
             project_id: conv.project_id,
             conversation_id: conv.id,
@@ -153,11 +165,8 @@ pub fn add_note(
             platform_id: None,
             at: now(),
         },
-    )?;
-    for f in files {
-        attachments::insert(conn, conv.project_id, mid, f)?;
-    }
-    Ok(mid)
+        files,
+    )
 }
 
 /// A bot message outside any conversation's messages (a menu, a notice, a staff alert), made

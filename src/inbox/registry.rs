@@ -215,6 +215,16 @@ impl Registry {
             .cloned()
     }
 
+    /// An adapter for settings not stored yet (a credentials check), with the registry's client.
+    pub fn build(
+        &self,
+        kind: ChannelKind,
+        name: &str,
+        config: &serde_json::Value,
+    ) -> Result<Arc<dyn ChannelAdapter>, String> {
+        build_adapter(kind, name, config, &self.http)
+    }
+
     /// Seals a channel's config for storing, with the key the registry opens it with.
     pub fn seal(&self, config: &str) -> crate::error::Result<String> {
         self.key.seal(config)

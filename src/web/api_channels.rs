@@ -13,7 +13,6 @@ use super::errors::ApiError;
 use super::openapi::{self as doc, ErrorBody};
 use crate::channels::{AccountInfo, ChannelAdapter};
 use crate::domain::ChannelKind;
-use crate::inbox::registry::build_adapter;
 use crate::store::channels;
 
 /// How long a platform may take to say whose credentials these are.
@@ -100,6 +99,37 @@ async fn refuse_inside_addresses(config: &serde_json::Value) -> Result<(), ApiEr
     Ok(())
 }
 
+/// The one check before channel settings are trusted: the kind, the config's shape, no inside
+/// `api_base`, the validator channels.toml goes through, then the platform's own word on whose
+/// credentials these are. Nothing is stored here.
+async fn checked(
+    state: &State,
+    kind: &str,
+    name: &str,
+    config: &serde_json::Value,
+) -> Result<(ChannelKind, AccountInfo), ApiError> {
+    let kind = ChannelKind::parse(kind)
+        .map_err(|e| ApiError::unprocessable("invalid_config", e.to_string()))?;
+    if !config.is_object() && !config.is_null() {
+        return Err(ApiError::unprocessable(
+            "invalid_config",
+            "config must be an object of the kind's keys",
+        ));
+    }
+    if !state.settings.allow_private_targets {
+        refuse_inside_addresses(config).await?;
+    }
+    let adapter = state
+        .inbox
+        .registry
+        .build(kind, name, config)
+        .map_err(|e| ApiError::unprocessable("invalid_config", e))?;
+    let account = identity(adapter.as_ref())
+        .await
+        .map_err(|e| ApiError::unprocessable("platform_refused", e))?;
+    Ok((kind, account))
+}
+
 /// The project's channels with the account each is bound to (asked of the platforms now).
 #[utoipa::path(
     security(("bearer" = [])),
@@ -161,24 +191,7 @@ pub(super) async fn verify_channel(
 ) -> Result<HttpResponse, ApiError> {
     who.require_settings()?;
     let body = body.into_inner();
-    let kind = ChannelKind::parse(&body.kind)
-        .map_err(|e| ApiError::unprocessable("invalid_config", e.to_string()))?;
-    if !body.config.is_object() && !body.config.is_null() {
-        return Err(ApiError::unprocessable(
-            "invalid_config",
-            "config must be an object of the kind's keys",
-        ));
-    }
-    if !state.settings.allow_private_targets {
-        refuse_inside_addresses(&body.config).await?;
-    }
-    let http = crate::bootstrap::http_client()
-        .map_err(|e| ApiError::from(crate::error::Error::internal(e)))?;
-    let adapter = build_adapter(kind, kind.as_str(), &body.config, &http)
-        .map_err(|e| ApiError::unprocessable("invalid_config", e))?;
-    let account = identity(adapter.as_ref())
-        .await
-        .map_err(|e| ApiError::unprocessable("platform_refused", e))?;
+    let (_, account) = checked(&state, &body.kind, &body.kind, &body.config).await?;
     Ok(HttpResponse::Ok().json(Verified {
         account: account.into(),
     }))
@@ -266,40 +279,26 @@ pub(super) async fn create_channel(
 ) -> Result<HttpResponse, ApiError> {
     who.require_settings()?;
     let body = body.into_inner();
-    let kind = ChannelKind::parse(&body.kind)
-        .map_err(|e| ApiError::unprocessable("invalid_config", e.to_string()))?;
     let name = check_name(&body.name)?;
-    let key = match body.id {
-        Some(k) if crate::config::valid_id(&k) => k,
+    // Cheap checks first: the platform is asked only about settings that can be stored.
+    let id = match body.id {
+        Some(k) if crate::config::valid_id(&k) => Some(k),
         Some(k) => {
             return Err(ApiError::unprocessable(
                 "invalid_config",
                 format!("id \"{k}\" must be 1-64 characters of a-z, 0-9, '-' or '_'"),
             ));
         }
+        None => None,
+    };
+    let (kind, _) = checked(&state, &body.kind, &name, &body.config).await?;
+    let key = match id {
+        Some(k) => k,
         None => format!(
             "{kind}-{}",
             crate::crypto::random_hex(4).map_err(ApiError::from)?
         ),
     };
-    if !body.config.is_object() && !body.config.is_null() {
-        return Err(ApiError::unprocessable(
-            "invalid_config",
-            "config must be an object of the kind's keys",
-        ));
-    }
-    if !state.settings.allow_private_targets {
-        refuse_inside_addresses(&body.config).await?;
-    }
-    let http = crate::bootstrap::http_client()
-        .map_err(|e| ApiError::from(crate::error::Error::internal(e)))?;
-    let adapter = build_adapter(kind, &name, &body.config, &http)
-        .map_err(|e| ApiError::unprocessable("invalid_config", e))?;
-    if kind != ChannelKind::Widget && kind != ChannelKind::Api {
-        identity(adapter.as_ref())
-            .await
-            .map_err(|e| ApiError::unprocessable("platform_refused", e))?;
-    }
     let sealed = state
         .inbox
         .registry

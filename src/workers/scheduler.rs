@@ -157,7 +157,7 @@ pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
         .await?;
     let mut fired = 0;
     for t in due {
-        let inbox2 = inbox.clone();
+        let (registry, auto) = (inbox.registry.clone(), inbox.automation.clone());
         let timer = t.clone();
         let done = inbox
             .store
@@ -166,7 +166,8 @@ pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
                     return Ok(None);
                 }
                 let conv = conversations::by_id(conn, timer.project_id, timer.conversation_id)?;
-                let mut ctx = inbox2.auto_ctx(conv.channel_id);
+                let entry = registry.by_id(conv.channel_id);
+                let mut ctx = crate::inbox::registry::auto_ctx(&auto, entry.as_deref());
                 ctx.now = now;
                 crate::automation::fire(conn, &ctx, &timer)?;
                 Ok(Some(conversations::by_id(conn, conv.project_id, conv.id)?))

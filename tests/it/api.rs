@@ -202,18 +202,21 @@ async fn bad_api_input_gets_clear_json_errors_and_changes_nothing() {
     );
 }
 
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn openapi_health_and_metrics() {
-    let app = TestApp::spawn().await;
-    let doc: Value = app
-        .http
+async fn openapi(app: &TestApp) -> Value {
+    app.http
         .get(format!("{}/api/v1/openapi.json", app.url))
         .send()
         .await
         .unwrap()
         .json()
         .await
-        .unwrap();
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn openapi_health_and_metrics() {
+    let app = TestApp::spawn().await;
+    let doc = openapi(&app).await;
     assert_eq!(doc["openapi"], "3.1.0");
     for p in [
         "/conversations",
@@ -246,15 +249,7 @@ async fn openapi_health_and_metrics() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_openapi_document_describes_what_is_served() {
     let app = TestApp::spawn().await;
-    let doc: Value = app
-        .http
-        .get(format!("{}/api/v1/openapi.json", app.url))
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let doc = openapi(&app).await;
     assert_eq!(doc["servers"][0]["url"], "/api/v1");
     let mut operations = Vec::new();
     for (path, item) in doc["paths"].as_object().unwrap() {

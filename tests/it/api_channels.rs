@@ -15,20 +15,13 @@ async fn app_with_bot(tg: &FakeTelegram) -> TestApp {
 }
 
 async fn operator_token(app: &TestApp) -> String {
-    app.store()
-        .write(|c| {
-            perepiska::bootstrap::create_user(
-                c,
-                "op@example.com",
-                "Оператор",
-                "password-3333",
-                perepiska::domain::Role::Operator,
-                perepiska::domain::ProjectId(1),
-            )
-            .map(|_| ())
-        })
-        .await
-        .unwrap();
+    app.add_member(
+        "op@example.com",
+        "Оператор",
+        "password-3333",
+        perepiska::domain::Role::Operator,
+    )
+    .await;
     app.api_token("op@example.com").await
 }
 

@@ -612,40 +612,26 @@ async fn settings_pages_validate_like_the_file_and_take_effect_at_once() {
     assert!(html.contains("chat id"), "{html}");
 
     // Operators cannot open the settings.
-    app.store()
-        .write(|c| {
-            perepiska::bootstrap::create_user(
-                c,
-                "op@example.com",
-                "Оператор",
-                "password-3333",
-                perepiska::domain::Role::Operator,
-                perepiska::domain::ProjectId(1),
-            )
-            .map(|_| ())
-        })
-        .await
-        .unwrap();
+    app.add_member(
+        "op@example.com",
+        "Оператор",
+        "password-3333",
+        perepiska::domain::Role::Operator,
+    )
+    .await;
     let plain = app.login("op@example.com", "password-3333").await;
     let (s, _) = plain.get("/console/settings").await;
     assert_eq!(s, 403);
     let (_, inbox) = plain.get("/console").await;
     assert!(!inbox.contains("href=\"/console/settings\""));
     // The "settings" role may.
-    app.store()
-        .write(|c| {
-            perepiska::bootstrap::create_user(
-                c,
-                "set@example.com",
-                "Настройщик",
-                "password-4444",
-                perepiska::domain::Role::Settings,
-                perepiska::domain::ProjectId(1),
-            )
-            .map(|_| ())
-        })
-        .await
-        .unwrap();
+    app.add_member(
+        "set@example.com",
+        "Настройщик",
+        "password-4444",
+        perepiska::domain::Role::Settings,
+    )
+    .await;
     let settings_role = app.login("set@example.com", "password-4444").await;
     let (s, _) = settings_role.get("/console/settings").await;
     assert_eq!(s, 200);

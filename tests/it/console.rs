@@ -494,19 +494,12 @@ async fn repeated_wrong_passwords_lock_that_email_for_a_while() {
             > 0
     );
     // Other accounts are not affected.
-    app.store()
-        .write(|c| {
-            perepiska::bootstrap::create_user(
-                c,
-                "ops@example.com",
-                "Ops",
-                "password-3333",
-                perepiska::domain::Role::Operator,
-                perepiska::domain::ProjectId(1),
-            )
-            .map(|_| ())
-        })
-        .await
-        .unwrap();
+    app.add_member(
+        "ops@example.com",
+        "Ops",
+        "password-3333",
+        perepiska::domain::Role::Operator,
+    )
+    .await;
     app.login("ops@example.com", "password-3333").await;
 }

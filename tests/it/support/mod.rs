@@ -222,6 +222,31 @@ impl TestApp {
         self.outbox_drained().await;
     }
 
+    /// A member of the default project with this role.
+    pub async fn add_member(
+        &self,
+        email: &str,
+        name: &str,
+        password: &str,
+        role: perepiska::domain::Role,
+    ) {
+        let (email, name, password) = (email.to_string(), name.to_string(), password.to_string());
+        self.store()
+            .write(move |c| {
+                perepiska::bootstrap::create_user(
+                    c,
+                    &email,
+                    &name,
+                    &password,
+                    role,
+                    perepiska::domain::ProjectId(1),
+                )
+                .map(|_| ())
+            })
+            .await
+            .expect("member created");
+    }
+
     pub async fn api_token(&self, email: &str) -> String {
         let email = email.to_string();
         self.store()
