@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use crate::config::{Settings, load_automation, load_channels};
 use crate::crypto;
-use crate::domain::Role;
+use crate::domain::{ChannelKind, ChannelSource, Role};
 use crate::error::{Error, Result};
 use crate::inbox::Registry;
 use crate::store::{self, Store, channels, projects, users};
@@ -57,10 +57,10 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     conn,
                     project.id,
                     &d.id,
-                    d.kind.as_str(),
+                    d.kind,
                     &d.name,
                     &sealed,
-                    "file",
+                    ChannelSource::File,
                 )?;
                 keep.push(d.id.clone());
             }
@@ -82,10 +82,10 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     conn,
                     default.id,
                     "web",
-                    "widget",
+                    ChannelKind::Widget,
                     "Сайт",
                     &seal.seal("{}")?,
-                    "builtin",
+                    ChannelSource::Builtin,
                 )?;
             }
             let notice = if users::count(conn)? == 0 {
@@ -276,10 +276,10 @@ pub fn create_project(
         conn,
         p.id,
         &format!("web-{slug}"),
-        "widget",
+        ChannelKind::Widget,
         name.trim(),
         "{}",
-        "builtin",
+        ChannelSource::Builtin,
     )?;
     Ok(p)
 }

@@ -222,6 +222,7 @@ impl ChannelAdapter for ApiChannel {
             Ok(AccountInfo {
                 name: self.name.clone(),
                 id: self.callback_url.clone(),
+                username: None,
             })
         })
     }

@@ -362,6 +362,7 @@ impl ChannelAdapter for Avito {
             Ok(AccountInfo {
                 name: v["name"].as_str().unwrap_or_default().to_string(),
                 id: v["id"].to_string(),
+                username: None,
             })
         })
     }
@@ -369,6 +370,20 @@ impl ChannelAdapter for Avito {
     fn subscribe<'a>(&'a self, hook: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             let url = format!("{}/messenger/v3/webhook", self.api_base);
+            self.call(|t| {
+                self.http
+                    .post(&url)
+                    .bearer_auth(t)
+                    .json(&json!({ "url": hook }))
+            })
+            .await
+            .map(|_| ())
+        })
+    }
+
+    fn unsubscribe<'a>(&'a self, hook: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let url = format!("{}/messenger/v1/webhook/unsubscribe", self.api_base);
             self.call(|t| {
                 self.http
                     .post(&url)

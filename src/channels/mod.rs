@@ -7,6 +7,7 @@ pub mod api;
 pub mod avito;
 pub mod common;
 pub mod download;
+pub mod fields;
 pub mod ok;
 pub mod secret_path;
 pub mod telegram;
@@ -344,6 +345,8 @@ fn strip_url(e: &reqwest::Error) -> String {
 pub struct AccountInfo {
     pub name: String,
     pub id: String,
+    /// The handle customers find it by, where the platform has one (Telegram's @username).
+    pub username: Option<String>,
 }
 
 #[derive(Clone, Copy, Debug, Serialize)]
@@ -378,6 +381,11 @@ pub trait ChannelAdapter: Send + Sync {
                 self.kind()
             )))
         })
+    }
+    /// Undoes what start-up or `subscribe` registered with the platform (a webhook), when the
+    /// channel is paused or disconnected; `url` is the webhook address that was registered.
+    fn unsubscribe<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async { Ok(()) })
     }
     /// Called after an inbound event is committed, for platforms that want an answer to it
     /// (Telegram's answerCallbackQuery).

@@ -264,6 +264,7 @@ impl ChannelAdapter for Ok {
             Result::Ok(AccountInfo {
                 name: v["name"].as_str().unwrap_or_default().to_string(),
                 id: v["group_id"].as_str().unwrap_or_default().to_string(),
+                username: None,
             })
         })
     }
@@ -273,6 +274,17 @@ impl ChannelAdapter for Ok {
             let req = self
                 .http
                 .post(format!("{}/graph/me/subscribe", self.api_base))
+                .header("Content-Type", "application/json;charset=utf-8")
+                .body(json!({ "url": url }).to_string());
+            self.call(req).await.map(|_| ())
+        })
+    }
+
+    fn unsubscribe<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let req = self
+                .http
+                .post(format!("{}/graph/me/unsubscribe", self.api_base))
                 .header("Content-Type", "application/json;charset=utf-8")
                 .body(json!({ "url": url }).to_string());
             self.call(req).await.map(|_| ())

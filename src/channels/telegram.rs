@@ -612,6 +612,16 @@ impl ChannelAdapter for Telegram {
         })
     }
 
+    /// Updates wait on Telegram (up to a day) once the webhook is gone.
+    fn unsubscribe<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            match self.mode {
+                Mode::Webhook => self.delete_webhook().await,
+                Mode::Polling => Ok(()),
+            }
+        })
+    }
+
     fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>> {
         Box::pin(async move {
             let me = self.bot.get_me().await.map_err(map_error)?.result;
@@ -624,6 +634,7 @@ impl ChannelAdapter for Telegram {
                     None => me.first_name.clone(),
                 },
                 id: me.id.to_string(),
+                username: me.username.clone(),
             })
         })
     }

@@ -411,12 +411,22 @@ impl ChannelAdapter for Viber {
         })
     }
 
+    /// Viber removes the webhook when it is set to an empty URL.
+    fn unsubscribe<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            self.call("set_webhook", json!({ "url": "" }))
+                .await
+                .map(|_| ())
+        })
+    }
+
     fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>> {
         Box::pin(async move {
             let v = self.call("get_account_info", json!({})).await?;
             Ok(AccountInfo {
                 name: v["name"].as_str().unwrap_or_default().to_string(),
                 id: v["id"].as_str().unwrap_or_default().to_string(),
+                username: v["uri"].as_str().map(str::to_string),
             })
         })
     }

@@ -493,6 +493,7 @@ impl ChannelAdapter for Vk {
             Ok(AccountInfo {
                 name: name.to_string(),
                 id: g["id"].to_string(),
+                username: g["screen_name"].as_str().map(str::to_string),
             })
         })
     }

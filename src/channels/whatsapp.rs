@@ -441,6 +441,7 @@ impl ChannelAdapter for WhatsApp {
                     v["display_phone_number"].as_str().unwrap_or_default()
                 ),
                 id: self.phone_number_id.clone(),
+                username: v["display_phone_number"].as_str().map(str::to_string),
             })
         })
     }

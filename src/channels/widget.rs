@@ -171,6 +171,7 @@ impl ChannelAdapter for Widget {
             Ok(AccountInfo {
                 name: self.name.clone(),
                 id: "widget".into(),
+                username: None,
             })
         })
     }

@@ -68,6 +68,25 @@ text_enum!(
 );
 
 text_enum!(
+    /// Where a channel was declared, which says where it may be changed.
+    ChannelSource, "channel source", {
+        /// channels.toml: changed in the file (shown, not editable in the settings).
+        File => "file",
+        /// The widget every project gets.
+        Builtin => "builtin",
+        /// Connected in the settings or through the API.
+        Web => "web",
+    }
+);
+
+impl ChannelSource {
+    /// Whether the settings and the API may change it.
+    pub fn editable(self) -> bool {
+        self != ChannelSource::File
+    }
+}
+
+text_enum!(
     /// Who wrote a message.
     MessageKind, "message kind", {
         Customer => "customer",

@@ -11,7 +11,7 @@ pub mod text;
 
 pub use conversation::{Actor, Priority, Status};
 pub use ids::{ChannelId, ContactId, ConversationId, ProjectId};
-pub use kinds::{ChannelKind, Delivery, MessageKind, TimerKind};
+pub use kinds::{ChannelKind, ChannelSource, Delivery, MessageKind, TimerKind};
 pub use press::Press;
 pub use received::Received;
 pub use role::Role;

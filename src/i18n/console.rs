@@ -187,12 +187,146 @@ impl Tr {
             "vip" => ("VIP-клиент", "VIP customer"),
             "vip_org" => ("VIP-организация", "VIP organization"),
             "change_contact" => ("Изменить данные клиента", "Edit contact"),
+            "channels" => ("Каналы", "Channels"),
+            "automation" => ("Автоматизация", "Automation"),
+            "add_channel" => ("Подключить канал", "Connect a channel"),
+            "channel_kind" => ("Тип", "Kind"),
+            "channel_name" => ("Название канала", "Channel name"),
+            "channel_name_hint" => (
+                "Так канал подписан в консоли у операторов.",
+                "How the channel is labelled in the operators' console.",
+            ),
+            "account" => ("Аккаунт", "Account"),
+            "receiving" => ("Приём", "Receiving"),
+            "last_received" => ("Последнее сообщение", "Last message received"),
+            "last_delivery_error" => ("Последняя ошибка доставки", "Last delivery error"),
+            "never" => ("ещё не было", "none yet"),
+            "paused" => ("Приостановлен", "Paused"),
+            "not_running" => ("Не работает", "Not running"),
+            "not_running_hint" => (
+                "настройки канала не запускаются; подробности в журнале сервера",
+                "its settings do not start; see the server log",
+            ),
+            "long_polling" => (
+                "Long polling (публичный адрес не нужен)",
+                "Long polling (no public address needed)",
+            ),
+            "on_the_site" => ("Виджет на сайте", "Widget on the site"),
+            "webhook" => ("Вебхук", "Webhook"),
+            "webhook_no_public_url" => (
+                "Вебхук: задайте PEREPISKA_PUBLIC_URL, чтобы платформа знала адрес",
+                "Webhook: set PEREPISKA_PUBLIC_URL so the platform knows the address",
+            ),
+            "registered" => ("зарегистрирован", "registered"),
+            "registration_failed" => ("Вебхук не зарегистрирован", "Webhook not registered"),
+            "declared_in_file" => (
+                "Объявлен в channels.toml — меняется там",
+                "Declared in channels.toml — change it there",
+            ),
+            "channel_connected" => ("Канал подключён.", "Channel connected."),
+            "channel_disconnected" => ("Канал отключён:", "Channel disconnected:"),
+            "platform_not_told" => (
+                "Платформа не подтвердила отключение вебхука",
+                "The platform did not confirm removing the webhook",
+            ),
+            "check" => ("Проверить", "Check"),
+            "connect" => ("Подключить", "Connect"),
+            "pause" => ("Приостановить", "Pause"),
+            "resume" => ("Возобновить", "Resume"),
+            "disconnect" => ("Отключить", "Disconnect"),
+            "disconnect_confirm" => (
+                "Канал перестанет принимать и отправлять сообщения, платформа перестанет присылать их сюда. Переписка и обращения сохранятся. Вернуть канал можно, подключив его заново.",
+                "The channel stops receiving and sending, and the platform stops posting here. Conversations and their history stay. To bring it back, connect it again.",
+            ),
+            "disconnect_yes" => ("Да, отключить", "Yes, disconnect"),
+            "cancel" => ("Отмена", "Cancel"),
+            "secret_stored" => (
+                "сохранён; введите новый, чтобы заменить",
+                "stored; type a new one to replace it",
+            ),
+            "advanced" => ("Дополнительно", "Advanced"),
+            "routing_helpdesk" => (
+                "Бот заявок: клиент создаёт заявки, видит статус, комментирует, оценивает",
+                "Helpdesk bot: customers create requests, see their status, comment and rate",
+            ),
+            "registration_phone" => (
+                "Только известные клиенты: по номеру телефона",
+                "Known customers only: by phone number",
+            ),
+            "support_phone" => (
+                "Телефон поддержки для незнакомых номеров",
+                "Support phone for unknown numbers",
+            ),
+            "show_operator_name" => (
+                "Показывать клиенту имя оператора",
+                "Show the operator's name to the customer",
+            ),
+            "generated_once" => (
+                "Скопируйте сейчас — больше не показывается:",
+                "Copy these now — they are not shown again:",
+            ),
+            "paste_into_platform" => (
+                "Вставьте в настройках платформы:",
+                "Paste into the platform's settings:",
+            ),
+            "check_hint" => (
+                "«Проверить» спросит платформу, чей это ключ; ничего не сохраняется.",
+                "\"Check\" asks the platform whose credentials these are; nothing is saved.",
+            ),
+            "paused_hint" => (
+                "Пока канал приостановлен, сообщения ждут на платформе, а ответы — в очереди.",
+                "While paused, messages wait on the platform and replies wait in the queue.",
+            ),
             _ => return "??",
         };
         match self.lang {
             Lang::Ru => ru,
             Lang::En => en,
         }
+    }
+
+    /// How a kind of channel is named to admins.
+    pub fn kind_name(&self, k: crate::domain::ChannelKind) -> &'static str {
+        use crate::domain::ChannelKind as K;
+        let (ru, en) = match k {
+            K::Telegram => ("Telegram", "Telegram"),
+            K::Vk => ("ВКонтакте", "VK"),
+            K::Viber => ("Viber", "Viber"),
+            K::Whatsapp => ("WhatsApp", "WhatsApp"),
+            K::Ok => ("Одноклассники", "OK"),
+            K::Avito => ("Авито", "Avito"),
+            K::Widget => ("Виджет на сайте", "Site widget"),
+            K::Api => ("Свой канал (API)", "Custom channel (API)"),
+        };
+        self.lang.pick_of([ru, en])
+    }
+
+    /// What credentials the platform refused read as, by kind: «Бот не найден».
+    pub fn account_not_found(&self, k: crate::domain::ChannelKind) -> &'static str {
+        use crate::domain::ChannelKind as K;
+        let (ru, en) = match k {
+            K::Telegram | K::Viber => ("Бот не найден", "Bot not found"),
+            K::Vk => ("Сообщество не найдено", "Community not found"),
+            K::Whatsapp => ("Номер не найден", "Phone number not found"),
+            K::Ok => ("Группа не найдена", "Group not found"),
+            K::Avito => ("Профиль не найден", "Profile not found"),
+            K::Widget | K::Api => ("Не удалось проверить", "Could not be checked"),
+        };
+        self.lang.pick_of([ru, en])
+    }
+
+    /// How the account found for credentials is introduced: «Бот: …».
+    pub fn account_found(&self, k: crate::domain::ChannelKind) -> &'static str {
+        use crate::domain::ChannelKind as K;
+        let (ru, en) = match k {
+            K::Telegram | K::Viber => ("Бот", "Bot"),
+            K::Vk => ("Сообщество", "Community"),
+            K::Whatsapp => ("Номер", "Number"),
+            K::Ok => ("Группа", "Group"),
+            K::Avito => ("Профиль", "Profile"),
+            K::Widget | K::Api => ("Канал", "Channel"),
+        };
+        self.lang.pick_of([ru, en])
     }
 
     pub fn status(&self, s: crate::domain::Status) -> &'static str {

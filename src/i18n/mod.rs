@@ -23,6 +23,14 @@ impl Lang {
         }
     }
 
+    /// The text of this language from a [Russian, English] pair.
+    pub fn pick_of(self, texts: [&'static str; 2]) -> &'static str {
+        match self {
+            Lang::Ru => texts[0],
+            Lang::En => texts[1],
+        }
+    }
+
     /// A customer's messenger language code ("en-GB", "ru"): English or Russian.
     pub fn of(code: Option<&str>) -> Lang {
         match code {

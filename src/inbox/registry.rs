@@ -230,6 +230,13 @@ impl Registry {
         self.key.seal(config)
     }
 
+    /// A stored channel's keys, opened (to edit them; secrets stay on the server).
+    pub fn open(&self, ch: &Channel) -> crate::error::Result<serde_json::Value> {
+        let plain = self.key.open(&ch.config)?;
+        serde_json::from_str(&plain)
+            .map_err(|e| crate::error::Error::internal(format!("channel {}: {e}", ch.key)))
+    }
+
     /// Whether these stored rows are what is running (ids, settings, names, rules).
     pub fn matches(&self, channels: &[Channel]) -> bool {
         let now: Vec<RowSig> = channels.iter().filter(|c| c.enabled).map(sig).collect();

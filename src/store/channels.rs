@@ -4,8 +4,8 @@ use serde::Serialize;
 
 use super::schema::channels;
 use super::{DbConn, now};
-use crate::domain::ChannelKind;
 use crate::domain::{ChannelId, ProjectId};
+use crate::domain::{ChannelKind, ChannelSource};
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
@@ -19,12 +19,15 @@ pub struct Channel {
     pub name: String,
     #[serde(skip)]
     pub config: String,
-    pub source: String,
+    #[diesel(deserialize_as = String)]
+    pub source: ChannelSource,
     pub enabled: bool,
     pub created_at: NaiveDateTime,
     /// Automation rules saved from the settings page (JSON); they win over the file's keys.
     #[serde(skip)]
     pub automation: Option<String>,
+    /// Set when disconnected in the settings: off for good, history kept.
+    pub disconnected_at: Option<NaiveDateTime>,
 }
 
 /// Creates or updates the channel with this key. Channels from channels.toml are re-applied
@@ -33,11 +36,12 @@ pub fn upsert(
     conn: &mut DbConn,
     project_id: ProjectId,
     key: &str,
-    kind: &str,
+    kind: ChannelKind,
     name: &str,
     config: &str,
-    source: &str,
+    source: ChannelSource,
 ) -> Result<Channel> {
+    let (kind, source) = (kind.as_str(), source.as_str());
     match by_key(conn, key)? {
         Some(existing) => {
             if existing.project_id != project_id {
@@ -52,6 +56,7 @@ pub fn upsert(
                     channels::config.eq(config),
                     channels::source.eq(source),
                     channels::enabled.eq(true),
+                    channels::disconnected_at.eq(None::<NaiveDateTime>),
                 ))
                 .execute(conn)?;
             by_id(conn, existing.id)
@@ -92,9 +97,11 @@ pub fn by_key(conn: &mut DbConn, key: &str) -> Result<Option<Channel>> {
         .optional()?)
 }
 
+/// The project's channels, disconnected ones left out.
 pub fn of_project(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<Channel>> {
     Ok(channels::table
         .filter(channels::project_id.eq(project_id))
+        .filter(channels::disconnected_at.is_null())
         .order(channels::id)
         .select(Channel::as_select())
         .load(conn)?)
@@ -124,6 +131,27 @@ pub fn set_enabled(conn: &mut DbConn, id: ChannelId, enabled: bool) -> Result<()
     Ok(())
 }
 
+/// Off for good: it leaves the list, its conversations stay (its key stays taken, so old
+/// webhook calls never reach a new channel).
+pub fn disconnect(conn: &mut DbConn, id: ChannelId) -> Result<()> {
+    diesel::update(channels::table.find(id))
+        .set((
+            channels::enabled.eq(false),
+            channels::disconnected_at.eq(Some(now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// When a customer last wrote in this channel (the conversations_channel_received index).
+pub fn last_received(conn: &mut DbConn, id: ChannelId) -> Result<Option<NaiveDateTime>> {
+    use super::schema::conversations;
+    Ok(conversations::table
+        .filter(conversations::channel_id.eq(id))
+        .select(diesel::dsl::max(conversations::last_customer_at))
+        .first::<Option<NaiveDateTime>>(conn)?)
+}
+
 pub fn rename(conn: &mut DbConn, id: ChannelId, name: &str) -> Result<()> {
     diesel::update(channels::table.find(id))
         .set(channels::name.eq(name))
@@ -142,7 +170,7 @@ pub fn set_config(conn: &mut DbConn, id: ChannelId, config: &str) -> Result<()> 
 pub fn disable_file_channels_except(conn: &mut DbConn, keep: &[String]) -> Result<usize> {
     Ok(diesel::update(
         channels::table
-            .filter(channels::source.eq("file"))
+            .filter(channels::source.eq(ChannelSource::File.as_str()))
             .filter(channels::key.ne_all(keep)),
     )
     .set(channels::enabled.eq(false))

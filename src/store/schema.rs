@@ -96,6 +96,7 @@ diesel::table! {
         enabled -> Bool,
         created_at -> Timestamp,
         automation -> Nullable<Text>,
+        disconnected_at -> Nullable<Timestamp>,
     }
 }
 

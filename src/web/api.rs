@@ -39,7 +39,9 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_channels::list_channels)
         .service(super::api_channels::verify_channel)
         .service(super::api_channels::create_channel)
+        .service(super::api_channels::get_channel)
         .service(super::api_channels::change_channel)
+        .service(super::api_channels::delete_channel)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,

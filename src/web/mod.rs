@@ -3,6 +3,7 @@
 pub mod api;
 pub mod api_channels;
 pub mod auth;
+pub mod channel_admin;
 pub mod console;
 pub mod errors;
 pub mod health;
@@ -12,6 +13,7 @@ pub mod openapi;
 pub mod request_span;
 pub mod rules_form;
 pub mod settings;
+pub mod settings_channels;
 pub mod throttle;
 pub mod view;
 pub mod webhooks;
@@ -127,6 +129,7 @@ pub fn server(
             .configure(webhooks::routes)
             .configure(media::routes)
             .configure(settings::routes)
+            .configure(settings_channels::routes)
             .service(actix_files::Files::new("/static", static_root.clone()))
     })
     .workers(workers)

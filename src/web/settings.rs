@@ -22,10 +22,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/settings", web::get().to(page))
         .route("/console/settings/schedule", web::post().to(save_schedule))
         .route("/console/settings/alerts", web::post().to(save_alerts))
-        .route(
-            "/console/settings/channels/{id}",
-            web::post().to(save_channel),
-        )
+        .route("/console/settings/rules/{id}", web::post().to(save_channel))
         .route(
             "/console/settings/members/{id}",
             web::post().to(save_member_hours),

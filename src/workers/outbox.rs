@@ -9,8 +9,8 @@ use tokio::sync::watch;
 
 use crate::bus::{Event, EventKind};
 use crate::channels::{DirectPayload, Outbound, OutboundFile, SendError};
-use crate::domain::Delivery;
 use crate::domain::event::SystemEvent;
+use crate::domain::{ChannelId, Delivery};
 use crate::error::{Error, Result};
 use crate::inbox::Inbox;
 use crate::store::outbox::{self, OutboxRow};
@@ -168,6 +168,20 @@ async fn prepare(inbox: &Inbox, cfg: &OutboxConfig, row: &OutboxRow) -> Result<P
         .await
 }
 
+/// The channel's last delivery error, shown on its settings page (a customer who blocked the
+/// bot is not the channel's fault and is not noted).
+fn note_channel_error(
+    c: &mut crate::store::DbConn,
+    channel_id: ChannelId,
+    error: &str,
+) -> Result<()> {
+    let value = serde_json::json!({ "at": now(), "error": error }).to_string();
+    crate::store::channels::set_state(c, channel_id, LAST_ERROR_KEY, &value)
+}
+
+/// Where a channel's last delivery error is kept (channel_state).
+pub const LAST_ERROR_KEY: &str = "delivery.last_error";
+
 /// How long a delivery for a paused channel waits before looking again (resuming wakes it).
 const PAUSED_WAIT_SECS: i64 = 60;
 
@@ -181,7 +195,7 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                 // A file channel taken out of channels.toml is gone (its replies fail visibly);
                 // one paused in the settings comes back.
                 let paused = crate::store::channels::by_id(c, channel_id)
-                    .map(|ch| !ch.enabled && ch.source == "web")
+                    .map(|ch| !ch.enabled && ch.source.editable() && ch.disconnected_at.is_none())
                     .unwrap_or(false);
                 if paused {
                     let at = now() + chrono::Duration::seconds(PAUSED_WAIT_SECS);
@@ -275,6 +289,7 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                     .store
                     .write(move |c| {
                         outbox::retry_later(c, outbox_id, at, &msg)?;
+                        note_channel_error(c, channel_id, &msg)?;
                         match message_id {
                             Some(m) => {
                                 messages::set_delivery(c, m, Delivery::Pending, None, Some(&msg))
@@ -295,6 +310,8 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
                         outbox::mark_failed(c, outbox_id, &msg)?;
                         if blocked && let Some(r) = &recipient {
                             contacts::set_blocked(c, channel_id, r, true)?;
+                        } else {
+                            note_channel_error(c, channel_id, &msg)?;
                         }
                         if let (Some(m), Some((conversation_id, _))) = (message_id, conversation) {
                             messages::set_delivery(c, m, Delivery::Failed, None, Some(&msg))?;

@@ -24,6 +24,8 @@ const OFFSET_KEY: &str = "telegram.offset";
 pub struct Pollers {
     /// The adapter each channel's background work was started for.
     started: std::sync::Mutex<HashMap<ChannelId, Arc<dyn ChannelAdapter>>>,
+    /// What this instance last heard registering each channel's webhook: the URL, or why not.
+    registered: Registrations,
     public_url: Option<String>,
     shutdown: watch::Receiver<bool>,
 }
@@ -32,6 +34,7 @@ impl Pollers {
     pub fn new(public_url: Option<String>, shutdown: watch::Receiver<bool>) -> Arc<Pollers> {
         Arc::new(Pollers {
             started: Default::default(),
+            registered: Default::default(),
             public_url,
             shutdown,
         })
@@ -70,6 +73,54 @@ impl Pollers {
         Ok(tasks)
     }
 
+    /// The address the platform must call for this channel; None without a public URL.
+    pub fn webhook_url(&self, adapter: &dyn ChannelAdapter, key: &str) -> Option<String> {
+        self.public_url.as_deref().map(|base| {
+            format!(
+                "{}{}",
+                base.trim_end_matches('/'),
+                adapter.webhook_path(key)
+            )
+        })
+    }
+
+    /// For platforms whose webhook is set through their API once (OK, Avito): done when a
+    /// channel is connected, before it is stored. Nothing to do without a public URL (the
+    /// settings page then says so) or for kinds registered at start (Telegram, Viber).
+    pub async fn subscribe(
+        &self,
+        adapter: &dyn ChannelAdapter,
+        key: &str,
+    ) -> Result<Option<String>, crate::channels::SendError> {
+        if !matches!(adapter.kind(), ChannelKind::Ok | ChannelKind::Avito) {
+            return Ok(None);
+        }
+        let Some(url) = self.webhook_url(adapter, key) else {
+            return Ok(None);
+        };
+        adapter.subscribe(&url).await?;
+        Ok(Some(url))
+    }
+
+    /// How the last webhook registration for this channel went here: its URL, or the error.
+    pub fn registration(&self, id: ChannelId) -> Option<Result<String, String>> {
+        lock(&self.registered).get(&id).cloned()
+    }
+
+    fn note_registration(&self, id: ChannelId, r: Result<String, String>) {
+        note(&self.registered, id, r);
+    }
+
+    /// Tells the platform to stop calling (a paused or disconnected channel): updates then
+    /// wait on the platform where it keeps them.
+    pub async fn release(&self, entry: &ChannelEntry) -> Result<(), crate::channels::SendError> {
+        let url = self
+            .webhook_url(entry.adapter.as_ref(), &entry.channel.key)
+            .unwrap_or_default();
+        lock(&self.registered).remove(&entry.channel.id);
+        entry.adapter.unsubscribe(&url).await
+    }
+
     async fn start_one(
         &self,
         inbox: &Inbox,
@@ -80,6 +131,7 @@ impl Pollers {
             return Ok(Some(tokio::spawn(register_viber(
                 entry.clone(),
                 public_url.map(str::to_string),
+                self.registered.clone(),
                 self.shutdown.clone(),
             ))));
         }
@@ -104,7 +156,14 @@ impl Pollers {
                     base.trim_end_matches('/'),
                     entry.channel.key
                 );
-                tg.set_webhook(&url).await.map_err(|e| {
+                let set = tg.set_webhook(&url).await;
+                self.note_registration(
+                    entry.channel.id,
+                    set.as_ref()
+                        .map(|_| url.clone())
+                        .map_err(|e| e.message.clone()),
+                );
+                set.map_err(|e| {
                     anyhow::anyhow!("channel \"{}\": setWebhook failed: {e}", entry.channel.key)
                 })?;
                 tracing::info!(channel = %entry.channel.key, url = %url, "Telegram webhook set");
@@ -117,6 +176,16 @@ impl Pollers {
             )))),
         }
     }
+}
+
+type Registrations = Arc<std::sync::Mutex<HashMap<ChannelId, Result<String, String>>>>;
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn note(registered: &Registrations, id: ChannelId, r: Result<String, String>) {
+    lock(registered).insert(id, r);
 }
 
 /// Whether this poller's channel is still running with the adapter it was started for.
@@ -271,6 +340,7 @@ async fn poll_telegram(
 async fn register_viber(
     entry: Arc<ChannelEntry>,
     public_url: Option<String>,
+    registered: Registrations,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let key = entry.channel.key.clone();
@@ -298,9 +368,13 @@ async fn register_viber(
         match viber.set_webhook(&url).await {
             Ok(()) => {
                 tracing::info!(channel = %key, url = %url, "Viber webhook set");
+                note(&registered, entry.channel.id, Ok(url));
                 return;
             }
-            Err(e) => tracing::warn!(channel = %key, error = %e, "Viber set_webhook failed"),
+            Err(e) => {
+                tracing::warn!(channel = %key, error = %e, "Viber set_webhook failed");
+                note(&registered, entry.channel.id, Err(e.message));
+            }
         }
         wait *= 4;
     }

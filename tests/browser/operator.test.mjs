@@ -9,6 +9,7 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { startFakeTelegram, TOKEN } from './fake_telegram.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = process.env.PEREPISKA_BIN || join(root, 'target', 'debug', 'perepiska');
@@ -16,12 +17,14 @@ const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const EMAIL = 'operator@example.com';
 const PASSWORD = 'browser-test-password';
 
-let server, base, dataDir, browser;
+let server, base, dataDir, browser, telegram;
 
 function startServer() {
   dataDir = mkdtempSync(join(tmpdir(), 'perepiska-browser-'));
   const env = { ...process.env, PEREPISKA_ADMIN_EMAIL: EMAIL, PEREPISKA_ADMIN_PASSWORD: PASSWORD,
-    PEREPISKA_CHANNELS: join(dataDir, 'none.toml'), RUST_LOG: 'warn' };
+    PEREPISKA_CHANNELS: join(dataDir, 'none.toml'), RUST_LOG: 'warn',
+    // The fake Telegram below listens on 127.0.0.1, which a channel's api_base may not name otherwise.
+    PEREPISKA_ALLOW_PRIVATE_TARGETS: '1' };
   if (!process.env.BROWSER_DATABASE_URL) delete env.DATABASE_URL;
   else env.DATABASE_URL = process.env.BROWSER_DATABASE_URL;
   server = spawn(bin, ['serve', '--bind', '127.0.0.1:0', '--data-dir', join(dataDir, 'data')], { cwd: root, env });
@@ -39,6 +42,7 @@ function startServer() {
 }
 
 before(async () => {
+  telegram = await startFakeTelegram();
   base = await startServer();
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -49,6 +53,7 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
+  if (telegram) telegram.close();
   if (server) { server.removeAllListeners('exit'); server.kill('SIGTERM'); }
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
 });
@@ -153,4 +158,72 @@ test('admin sets a widget greeting with a contact request; a visitor sees it and
   await visitor.locator('#perepiska-widget .m.greeting', { hasText: 'Спасибо, мы с вами свяжемся.' }).waitFor({ timeout: 10000 });
   await adminCtx.close();
   await visitorCtx.close();
+});
+
+async function signIn(ctx) {
+  const page = await ctx.newPage();
+  await page.goto(base + '/login');
+  await page.fill('input[name=email]', EMAIL);
+  await page.fill('input[name=password]', PASSWORD);
+  await page.click('button[type=submit]');
+  await page.waitForURL(base + '/console');
+  return page;
+}
+
+test('admin connects a Telegram bot by its token; a wrong token is refused; the bot\'s customers reach the console', { timeout: 90000 }, async () => {
+  const ctx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(ctx);
+  await admin.click('a[href="/console/settings"]');
+  await admin.click('a[href="/console/settings/channels"]');
+  await admin.click('a[data-kind=telegram]');
+  await admin.waitForURL(/kind=telegram/);
+
+  // A wrong token: the platform's refusal is named and nothing is connected.
+  await admin.fill('input[name=name]', 'Бот магазина');
+  await admin.fill('input[name="cfg.token"]', '999999:WRONG-token');
+  await admin.click('summary');
+  await admin.fill('input[name="cfg.api_base"]', telegram.url);
+  await admin.click('button[value=check]');
+  const refusal = admin.locator('.notice.error[role=alert]');
+  await refusal.waitFor();
+  assert.match(await refusal.innerText(), /Бот не найден/);
+  await admin.click('button[value=save]');
+  assert.match(await admin.locator('.notice.error[role=alert]').innerText(), /Бот не найден/);
+  await admin.goto(base + '/console/settings/channels');
+  assert.equal(await admin.locator('tr.channel', { hasText: 'Бот магазина' }).count(), 0, 'nothing was saved');
+
+  // The right token: the bot's name is shown before saving, then it is connected.
+  await admin.click('a[data-kind=telegram]');
+  await admin.fill('input[name=name]', 'Бот магазина');
+  await admin.fill('input[name="cfg.token"]', TOKEN);
+  await admin.click('summary');
+  await admin.fill('input[name="cfg.api_base"]', telegram.url);
+  await admin.click('button[value=check]');
+  const found = admin.locator('.notice.checked');
+  await found.waitFor();
+  assert.match(await found.innerText(), /Поддержка \(@support_test_bot\)/);
+  await admin.click('button[value=save]');
+  await admin.locator('.notice.ok', { hasText: 'Канал подключён' }).waitFor();
+  assert.match(await admin.locator('dd.account').innerText(), /@support_test_bot/);
+  assert.match(await admin.locator('dd.receiving').innerText(), /Long polling/);
+  // The token is never shown again: the field is empty and says a token is stored.
+  assert.equal(await admin.inputValue('input[name="cfg.token"]'), '');
+  assert.match(await admin.getAttribute('input[name="cfg.token"]', 'placeholder'), /сохранён/);
+  assert.equal((await admin.content()).includes(TOKEN), false, 'the token is not in the page');
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'channel.png'), fullPage: true });
+
+  // A customer writes to the bot; without a restart the message reaches the console.
+  const op = await ctx.newPage();
+  await op.goto(base + '/console');
+  await op.waitForFunction(() => document.body.classList.contains('live'), null, { timeout: 10000 });
+  telegram.say('Добрый день, где мой заказ 1234?');
+  await op.locator('#list .row', { hasText: 'где мой заказ 1234' }).waitFor({ timeout: 20000 });
+
+  // The list shows the bot, its account and when a customer last wrote.
+  await admin.goto(base + '/console/settings/channels');
+  const row = admin.locator('tr.channel', { hasText: 'Бот магазина' });
+  assert.match(await row.innerText(), /@support_test_bot/);
+  assert.doesNotMatch(await row.innerText(), /ещё не было/);
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'channels.png'), fullPage: true });
+  await ctx.close();
 });

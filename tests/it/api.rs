@@ -294,7 +294,9 @@ async fn the_openapi_document_describes_what_is_served() {
     assert_eq!(
         operations,
         [
+            "DELETE /channels/{id}",
             "GET /channels",
+            "GET /channels/{id}",
             "GET /conversations",
             "GET /conversations/{id}",
             "GET /conversations/{id}/messages",

@@ -518,7 +518,7 @@ async fn settings_pages_validate_like_the_file_and_take_effect_at_once() {
         "admins see the link"
     );
     let ch = tg_channel_id(&app).await;
-    let path = format!("/console/settings/channels/{ch}");
+    let path = format!("/console/settings/rules/{ch}");
 
     // Refused forms: a clear message, the input kept, nothing saved.
     let (s, html) = post_settings(&op, &path, &[("auto_close_after", "0h")]).await;
@@ -802,7 +802,7 @@ async fn widget_greeting_unread_and_unanswered_messages_with_a_contact_request()
         .unwrap()
         .unwrap()
         .id;
-    let path = format!("/console/settings/channels/{web}");
+    let path = format!("/console/settings/rules/{web}");
     let (s, html) = post_settings(
         &op,
         &path,

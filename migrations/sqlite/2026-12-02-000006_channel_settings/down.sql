@@ -1,0 +1,2 @@
+DROP INDEX conversations_channel_received;
+ALTER TABLE channels DROP COLUMN disconnected_at;

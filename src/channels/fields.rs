@@ -1,0 +1,372 @@
+//! The keys each kind takes, as the settings form shows them: which are secrets (never shown
+//! again, only replaced), which the server makes up when left empty, and a line of help saying
+//! where the admin finds each value. The adapters' `from_config` stays the one validator.
+
+use crate::domain::ChannelKind;
+use crate::i18n::Lang;
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Input {
+    Text,
+    Number,
+    /// A URL the platform or our server calls.
+    Url,
+}
+
+#[derive(Clone, Copy, Debug)]
+pub struct Field {
+    pub key: &'static str,
+    pub input: Input,
+    /// Stored sealed and never shown again; an empty field on an edit keeps the stored one.
+    pub secret: bool,
+    pub required: bool,
+    /// Left empty, the server makes an unguessable one (and shows it where it must be pasted).
+    pub generated: bool,
+    label: [&'static str; 2],
+    help: [&'static str; 2],
+}
+
+impl Field {
+    pub fn label(&self, lang: Lang) -> &'static str {
+        lang.pick_of(self.label)
+    }
+    pub fn help(&self, lang: Lang) -> &'static str {
+        lang.pick_of(self.help)
+    }
+}
+
+const fn field(
+    key: &'static str,
+    input: Input,
+    secret: bool,
+    required: bool,
+    label: [&'static str; 2],
+    help: [&'static str; 2],
+) -> Field {
+    Field {
+        key,
+        input,
+        secret,
+        required,
+        generated: false,
+        label,
+        help,
+    }
+}
+
+const fn generated(key: &'static str, label: [&'static str; 2], help: [&'static str; 2]) -> Field {
+    Field {
+        key,
+        input: Input::Text,
+        secret: true,
+        required: false,
+        generated: true,
+        label,
+        help,
+    }
+}
+
+const API_BASE: Field = field(
+    "api_base",
+    Input::Url,
+    false,
+    false,
+    ["Адрес API (необязательно)", "API address (optional)"],
+    [
+        "Только для локального сервера API платформы или тестов; обычно оставьте пустым.",
+        "Only for a local platform API server or tests; usually leave empty.",
+    ],
+);
+
+const TELEGRAM: &[Field] = &[
+    field(
+        "token",
+        Input::Text,
+        true,
+        true,
+        ["Токен бота", "Bot token"],
+        [
+            "@BotFather → /newbot (или /mybots → API Token): строка вида 123456:ABC-DEF…",
+            "@BotFather → /newbot (or /mybots → API Token): looks like 123456:ABC-DEF…",
+        ],
+    ),
+    API_BASE,
+];
+
+const VK: &[Field] = &[
+    field(
+        "group_id",
+        Input::Number,
+        false,
+        true,
+        ["ID сообщества", "Community id"],
+        [
+            "Число из адреса сообщества или Управление → Работа с API.",
+            "The number in the community's address, or Manage → API usage.",
+        ],
+    ),
+    field(
+        "access_token",
+        Input::Text,
+        true,
+        true,
+        ["Ключ доступа сообщества", "Community token"],
+        [
+            "Управление → Работа с API → Ключи доступа → Создать ключ (права: сообщения, управление).",
+            "Manage → API usage → Access tokens → Create (rights: messages, manage).",
+        ],
+    ),
+    field(
+        "confirmation",
+        Input::Text,
+        false,
+        true,
+        ["Строка подтверждения", "Confirmation string"],
+        [
+            "Работа с API → Callback API: «Строка, которую должен вернуть сервер».",
+            "API usage → Callback API: \"String to be returned by the server\".",
+        ],
+    ),
+    generated(
+        "secret",
+        ["Секретный ключ Callback API", "Callback API secret key"],
+        [
+            "Оставьте пустым — будет создан; вставьте его в Callback API → «Секретный ключ».",
+            "Leave empty to have one made; paste it into Callback API → \"Secret key\".",
+        ],
+    ),
+    API_BASE,
+];
+
+const VIBER: &[Field] = &[
+    field(
+        "token",
+        Input::Text,
+        true,
+        true,
+        ["Токен бота", "Bot token"],
+        [
+            "partners.viber.com → ваш бот → Info → Token.",
+            "partners.viber.com → your bot → Info → Token.",
+        ],
+    ),
+    field(
+        "sender_name",
+        Input::Text,
+        false,
+        false,
+        ["Имя отправителя", "Sender name"],
+        [
+            "Как клиенты видят отправителя; по умолчанию — название канала.",
+            "How customers see the sender; the channel's name by default.",
+        ],
+    ),
+    field(
+        "welcome_message",
+        Input::Text,
+        false,
+        false,
+        [
+            "Приветствие при открытии чата",
+            "Welcome when the chat is opened",
+        ],
+        [
+            "Viber показывает его до первого сообщения клиента.",
+            "Viber shows it before the customer's first message.",
+        ],
+    ),
+    API_BASE,
+];
+
+const WHATSAPP: &[Field] = &[
+    field(
+        "phone_number_id",
+        Input::Text,
+        false,
+        true,
+        ["Phone number ID", "Phone number ID"],
+        [
+            "Meta for Developers → приложение → WhatsApp → API Setup → Phone number ID.",
+            "Meta for Developers → your app → WhatsApp → API Setup → Phone number ID.",
+        ],
+    ),
+    field(
+        "access_token",
+        Input::Text,
+        true,
+        true,
+        ["Постоянный токен", "Permanent token"],
+        [
+            "Business Settings → System users → Generate token (whatsapp_business_messaging).",
+            "Business Settings → System users → Generate token (whatsapp_business_messaging).",
+        ],
+    ),
+    field(
+        "app_secret",
+        Input::Text,
+        true,
+        true,
+        ["App secret", "App secret"],
+        [
+            "Приложение → App settings → Basic → App secret: им подписаны вебхуки.",
+            "Your app → App settings → Basic → App secret: webhooks are signed with it.",
+        ],
+    ),
+    generated(
+        "verify_token",
+        ["Verify token", "Verify token"],
+        [
+            "Оставьте пустым — будет создан; вставьте его в WhatsApp → Configuration → Webhook.",
+            "Leave empty to have one made; paste it into WhatsApp → Configuration → Webhook.",
+        ],
+    ),
+    API_BASE,
+];
+
+const OK: &[Field] = &[
+    field(
+        "access_token",
+        Input::Text,
+        true,
+        true,
+        ["Токен группы", "Group token"],
+        [
+            "Группа → Управление → Сообщения → API для чат-ботов → Получить токен.",
+            "Group → Manage → Messages → Chat bot API → Get token.",
+        ],
+    ),
+    generated(
+        "webhook_secret",
+        ["Секрет адреса вебхука", "Webhook address secret"],
+        [
+            "Часть адреса, на который ОК присылает сообщения; оставьте пустым.",
+            "Part of the address OK posts messages to; leave empty.",
+        ],
+    ),
+    API_BASE,
+];
+
+const AVITO: &[Field] = &[
+    field(
+        "client_id",
+        Input::Text,
+        false,
+        true,
+        ["Client ID", "Client ID"],
+        [
+            "avito.ru/professionals/api → ключи API (тариф с доступом к мессенджеру).",
+            "avito.ru/professionals/api → API keys (a plan with messenger access).",
+        ],
+    ),
+    field(
+        "client_secret",
+        Input::Text,
+        true,
+        true,
+        ["Client secret", "Client secret"],
+        ["Там же, рядом с Client ID.", "Next to the Client ID."],
+    ),
+    field(
+        "user_id",
+        Input::Number,
+        false,
+        true,
+        ["Номер профиля", "Profile number"],
+        [
+            "Номер профиля в личном кабинете Авито (GET /core/v1/accounts/self).",
+            "The profile number in your Avito account (GET /core/v1/accounts/self).",
+        ],
+    ),
+    generated(
+        "webhook_secret",
+        ["Секрет адреса вебхука", "Webhook address secret"],
+        [
+            "Часть адреса, на который Авито присылает сообщения; оставьте пустым.",
+            "Part of the address Avito posts messages to; leave empty.",
+        ],
+    ),
+    API_BASE,
+];
+
+const API: &[Field] = &[
+    field(
+        "callback_url",
+        Input::Url,
+        false,
+        true,
+        ["Адрес для ответов", "Callback URL"],
+        [
+            "Сюда perepiska отправляет ответы операторов (POST JSON, подпись X-Signature).",
+            "perepiska posts operators' replies here (JSON, signed in X-Signature).",
+        ],
+    ),
+    generated(
+        "secret",
+        ["Ключ подписи", "Signing secret"],
+        [
+            "Оставьте пустым — будет создан; им подписаны запросы в обе стороны.",
+            "Leave empty to have one made; requests both ways are signed with it.",
+        ],
+    ),
+];
+
+/// The platform's keys of a kind, in the order the form shows them.
+pub fn of(kind: ChannelKind) -> &'static [Field] {
+    match kind {
+        ChannelKind::Widget => &[],
+        ChannelKind::Api => API,
+        ChannelKind::Telegram => TELEGRAM,
+        ChannelKind::Vk => VK,
+        ChannelKind::Viber => VIBER,
+        ChannelKind::Whatsapp => WHATSAPP,
+        ChannelKind::Ok => OK,
+        ChannelKind::Avito => AVITO,
+    }
+}
+
+/// Every key of any kind that is a secret: what the API and the pages never return.
+pub fn is_secret(kind: ChannelKind, key: &str) -> bool {
+    of(kind).iter().any(|f| f.key == key && f.secret)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_required_key_is_one_the_adapter_asks_for() {
+        // A config with every listed key filled must build; leaving out a required one must not.
+        let http = reqwest::Client::new();
+        for kind in ChannelKind::ALL {
+            let mut full = serde_json::Map::new();
+            for f in of(*kind) {
+                let v = match (f.key, f.input) {
+                    ("api_base", _) => continue,
+                    ("token", _) => serde_json::json!("123456:AAE-a-long-enough-token_value"),
+                    ("sender_name", _) => serde_json::json!("Shop"),
+                    (_, Input::Number) => serde_json::json!(12345),
+                    (_, Input::Url) => serde_json::json!("https://example.com/hook"),
+                    _ => serde_json::json!("a-long-enough-secret-value-123"),
+                };
+                full.insert(f.key.into(), v);
+            }
+            let full = serde_json::Value::Object(full);
+            assert!(
+                super::super::adapter(*kind, "n", &full, &http).is_ok(),
+                "{kind}: {:?}",
+                super::super::adapter(*kind, "n", &full, &http).err()
+            );
+            for f in of(*kind).iter().filter(|f| f.required || f.generated) {
+                let mut less = full.clone();
+                if let Some(m) = less.as_object_mut() {
+                    m.remove(f.key);
+                }
+                assert!(
+                    super::super::adapter(*kind, "n", &less, &http).is_err(),
+                    "{kind}: {} is listed as needed but the adapter does without",
+                    f.key
+                );
+            }
+        }
+    }
+}

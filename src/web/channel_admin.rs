@@ -1,0 +1,539 @@
+//! Connecting, checking, changing, pausing and disconnecting a project's channels: the one path
+//! behind the settings pages and the channels API. Settings go through the validator
+//! channels.toml uses, credentials through the platform's own check, and nothing is stored
+//! until both agree. Changes take effect at once here and within a reload on other instances.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use chrono::NaiveDateTime;
+use serde_json::{Map, Value};
+
+use super::State;
+use super::errors::ApiError;
+use crate::channels::{AccountInfo, ChannelAdapter, fields};
+use crate::domain::{ChannelKind, ChannelSource, ProjectId};
+use crate::error::Error;
+use crate::store::channels::{self, Channel};
+
+/// How long a platform may take to say whose credentials these are.
+const IDENTITY_WAIT: Duration = Duration::from_secs(10);
+
+/// Why settings were refused; nothing was stored.
+#[derive(Debug)]
+pub enum Refusal {
+    /// The settings themselves (a missing key, a bad value): the platform was not asked.
+    Config(String),
+    /// The platform refused the credentials, or did not answer.
+    Platform(String),
+    App(Error),
+}
+
+impl From<Error> for Refusal {
+    fn from(e: Error) -> Self {
+        Refusal::App(e)
+    }
+}
+
+impl From<Refusal> for ApiError {
+    fn from(r: Refusal) -> Self {
+        match r {
+            Refusal::Config(m) => ApiError::unprocessable("invalid_config", m),
+            Refusal::Platform(m) => ApiError::unprocessable("platform_refused", m),
+            Refusal::App(e) => e.into(),
+        }
+    }
+}
+
+pub async fn identity(adapter: &dyn ChannelAdapter) -> Result<AccountInfo, String> {
+    match tokio::time::timeout(IDENTITY_WAIT, adapter.identity()).await {
+        Ok(Ok(a)) => Ok(a),
+        Ok(Err(e)) => Err(e.message),
+        Err(_) => Err(format!(
+            "the platform did not answer within {} s",
+            IDENTITY_WAIT.as_secs()
+        )),
+    }
+}
+
+/// An `api_base` typed into a form must not make the server call its own network (a local
+/// Bot API server is for channels.toml, or PEREPISKA_ALLOW_PRIVATE_TARGETS).
+async fn refuse_inside_addresses(config: &Value) -> Result<(), Refusal> {
+    let Some(base) = config.get("api_base").and_then(|v| v.as_str()) else {
+        return Ok(());
+    };
+    let refused = |why: String| Err(Refusal::Config(why));
+    let Ok(url) = reqwest::Url::parse(base) else {
+        return refused(format!("api_base \"{base}\" is not a URL"));
+    };
+    let host = url.host_str().unwrap_or_default().to_string();
+    let port = url.port_or_known_default().unwrap_or(443);
+    let addrs: Vec<std::net::SocketAddr> = tokio::net::lookup_host((host.as_str(), port))
+        .await
+        .map(|a| a.collect())
+        .unwrap_or_default();
+    if addrs.is_empty() {
+        return refused(format!("api_base: \"{host}\" does not resolve"));
+    }
+    if addrs
+        .iter()
+        .any(|a| crate::channels::download::is_private(a.ip()))
+    {
+        return refused(format!(
+            "api_base: \"{host}\" is an address inside this network; set it in channels.toml or allow it with PEREPISKA_ALLOW_PRIVATE_TARGETS"
+        ));
+    }
+    Ok(())
+}
+
+pub fn check_name(name: &str) -> Result<String, Refusal> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Refusal::Config("name must be 1-100 characters".into()));
+    }
+    Ok(name.to_string())
+}
+
+fn object(config: Value) -> Result<Map<String, Value>, Refusal> {
+    match config {
+        Value::Object(m) => Ok(m),
+        Value::Null => Ok(Map::new()),
+        _ => Err(Refusal::Config(
+            "config must be an object of the kind's keys".into(),
+        )),
+    }
+}
+
+/// The one check before channel settings are trusted: no inside `api_base`, the validator
+/// channels.toml goes through, then the platform's word on whose credentials these are.
+pub async fn check(
+    state: &State,
+    kind: ChannelKind,
+    name: &str,
+    config: &Value,
+) -> Result<(Arc<dyn ChannelAdapter>, AccountInfo), Refusal> {
+    if !state.settings.allow_private_targets {
+        refuse_inside_addresses(config).await?;
+    }
+    let adapter = state
+        .inbox
+        .registry
+        .build(kind, name, config)
+        .map_err(Refusal::Config)?;
+    let account = identity(adapter.as_ref())
+        .await
+        .map_err(Refusal::Platform)?;
+    Ok((adapter, account))
+}
+
+/// What a new channel's form or API body says.
+pub struct NewChannel {
+    /// Part of its webhook path; made up when None.
+    pub key: Option<String>,
+    pub kind: ChannelKind,
+    pub name: String,
+    pub config: Value,
+}
+
+/// Keys the server fills in on connect: unguessable secrets the admin left empty, and a
+/// Telegram webhook instead of polling when Telegram can reach us.
+fn complete(
+    state: &State,
+    kind: ChannelKind,
+    config: &mut Map<String, Value>,
+) -> Result<Vec<(&'static str, String)>, Refusal> {
+    drop_empty(config);
+    let mut made = Vec::new();
+    for f in fields::of(kind).iter().filter(|f| f.generated) {
+        if !config.contains_key(f.key) {
+            let v = crate::crypto::random_hex(16)?;
+            config.insert(f.key.into(), Value::String(v.clone()));
+            made.push((f.key, v));
+        }
+    }
+    if kind == ChannelKind::Telegram
+        && state.settings.public_url.is_some()
+        && !config.contains_key("mode")
+    {
+        config.insert("mode".into(), Value::String("webhook".into()));
+    }
+    Ok(made)
+}
+
+/// A form's empty field means "not set".
+fn drop_empty(config: &mut Map<String, Value>) {
+    config.retain(|_, v| {
+        !matches!(v, Value::Null) && v.as_str().is_none_or(|s| !s.trim().is_empty())
+    });
+}
+
+/// Connects a channel: checked, verified with the platform, subscribed where the platform
+/// wants it (OK, Avito), then stored sealed; it receives at once.
+pub async fn connect(
+    state: &State,
+    project_id: ProjectId,
+    new: NewChannel,
+) -> Result<Connected, Refusal> {
+    let name = check_name(&new.name)?;
+    // Cheap checks first: the platform is asked only about settings that can be stored.
+    if let Some(k) = &new.key
+        && !crate::config::valid_id(k)
+    {
+        return Err(Refusal::Config(format!(
+            "id \"{k}\" must be 1-64 characters of a-z, 0-9, '-' or '_'"
+        )));
+    }
+    let mut config = object(new.config)?;
+    let generated = complete(state, new.kind, &mut config)?;
+    let config = Value::Object(config);
+    let key = match new.key {
+        Some(k) => k,
+        None => format!("{}-{}", new.kind, crate::crypto::random_hex(4)?),
+    };
+    let k2 = key.clone();
+    if state
+        .inbox
+        .store
+        .read(move |c| channels::by_key(c, &k2))
+        .await?
+        .is_some()
+    {
+        return Err(Error::Conflict(format!("a channel with id \"{key}\" exists")).into());
+    }
+    let (adapter, account) = check(state, new.kind, &name, &config).await?;
+    state
+        .pollers
+        .subscribe(adapter.as_ref(), &key)
+        .await
+        .map_err(|e| Refusal::Platform(format!("subscribing the webhook failed: {e}")))?;
+    let sealed = state.inbox.registry.seal(&config.to_string())?;
+    let kind = new.kind;
+    let ch = state
+        .inbox
+        .store
+        .write(move |c| {
+            if channels::by_key(c, &key)?.is_some() {
+                return Err(Error::Conflict(format!(
+                    "a channel with id \"{key}\" exists"
+                )));
+            }
+            channels::upsert(
+                c,
+                project_id,
+                &key,
+                kind,
+                &name,
+                &sealed,
+                ChannelSource::Web,
+            )
+        })
+        .await?;
+    apply(state).await?;
+    Ok(Connected {
+        channel: ch,
+        account,
+        generated,
+    })
+}
+
+pub struct Connected {
+    pub channel: Channel,
+    pub account: AccountInfo,
+    /// Secrets the server made up, to be pasted into the platform: shown this once.
+    pub generated: Vec<(&'static str, String)>,
+}
+
+/// A change to a channel; what is None stays.
+#[derive(Default)]
+pub struct Edit {
+    pub name: Option<String>,
+    /// false pauses: nothing is received or sent until true again; queued replies wait.
+    pub enabled: Option<bool>,
+    /// Keys to set; a null or empty value removes a key, except that an empty secret keeps
+    /// the stored one (secrets are never shown, so a form cannot send them back).
+    pub config: Option<Map<String, Value>>,
+}
+
+/// The stored keys with `patch` applied (see [`Edit::config`]).
+pub fn merge(
+    kind: ChannelKind,
+    mut current: Map<String, Value>,
+    patch: Map<String, Value>,
+) -> Map<String, Value> {
+    for (k, v) in patch {
+        let empty = v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
+        match (empty, fields::is_secret(kind, &k) || is_generated(kind, &k)) {
+            (true, true) => {}
+            (true, false) => {
+                current.remove(&k);
+            }
+            (false, _) => {
+                current.insert(k, v);
+            }
+        }
+    }
+    current
+}
+
+fn is_generated(kind: ChannelKind, key: &str) -> bool {
+    fields::of(kind).iter().any(|f| f.key == key && f.generated)
+}
+
+/// The project's channel with this key, if the settings may change it.
+async fn editable(state: &State, project_id: ProjectId, key: &str) -> Result<Channel, Refusal> {
+    let k = key.to_string();
+    let ch = state
+        .inbox
+        .store
+        .read(move |c| channels::by_key(c, &k))
+        .await?
+        .filter(|ch| ch.project_id == project_id && ch.disconnected_at.is_none())
+        .ok_or_else(|| Error::not_found(format!("no channel \"{key}\"")))?;
+    if !ch.source.editable() {
+        return Err(Error::Conflict(format!(
+            "channel \"{key}\" is declared in channels.toml; change it there"
+        ))
+        .into());
+    }
+    Ok(ch)
+}
+
+/// The project's channel with this key, whatever its source.
+pub async fn find(state: &State, project_id: ProjectId, key: &str) -> Result<Channel, Refusal> {
+    let k = key.to_string();
+    Ok(state
+        .inbox
+        .store
+        .read(move |c| channels::by_key(c, &k))
+        .await?
+        .filter(|ch| ch.project_id == project_id && ch.disconnected_at.is_none())
+        .ok_or_else(|| Error::not_found(format!("no channel \"{key}\"")))?)
+}
+
+/// Renames, pauses, resumes or re-keys a channel made here. New credentials are checked with
+/// the platform the same way as on connect before anything is stored.
+pub async fn edit(
+    state: &State,
+    project_id: ProjectId,
+    key: &str,
+    edit: Edit,
+) -> Result<Channel, Refusal> {
+    let ch = editable(state, project_id, key).await?;
+    let name = edit.name.as_deref().map(check_name).transpose()?;
+    let sealed = match edit.config {
+        Some(patch) => {
+            let current = object(state.inbox.registry.open(&ch)?)?;
+            let merged = Value::Object(merge(ch.kind, current, patch));
+            let shown = name.clone().unwrap_or_else(|| ch.name.clone());
+            check(state, ch.kind, &shown, &merged).await?;
+            Some(state.inbox.registry.seal(&merged.to_string())?)
+        }
+        None => None,
+    };
+    // Paused or re-keyed: the platform stops calling the old registration first.
+    let before = state.inbox.registry.by_id(ch.id);
+    if let Some(entry) = &before
+        && (edit.enabled == Some(false) || sealed.is_some())
+        && let Err(e) = state.pollers.release(entry).await
+    {
+        tracing::warn!(channel = %ch.key, error = %e, "the platform's webhook was not removed");
+    }
+    let id = ch.id;
+    let ch = state
+        .inbox
+        .store
+        .write(move |c| {
+            if let Some(n) = &name {
+                channels::rename(c, id, n)?;
+            }
+            if let Some(s) = &sealed {
+                channels::set_config(c, id, s)?;
+            }
+            if let Some(on) = edit.enabled {
+                channels::set_enabled(c, id, on)?;
+                if on {
+                    crate::store::outbox::wake_channel(c, id)?;
+                }
+            }
+            channels::by_id(c, id)
+        })
+        .await?;
+    apply(state).await?;
+    if ch.enabled {
+        state.inbox.outbox_wake.notify_one();
+    }
+    Ok(ch)
+}
+
+/// Disconnects a channel made here: the platform is told to stop calling, the channel leaves
+/// the list and stops for good, its conversations stay. A platform that cannot be reached does
+/// not stop it; what it said is returned to be shown.
+pub async fn disconnect(
+    state: &State,
+    project_id: ProjectId,
+    key: &str,
+) -> Result<Option<String>, Refusal> {
+    let ch = editable(state, project_id, key).await?;
+    if ch.source == ChannelSource::Builtin {
+        // Every project has its site widget (start-up brings it back): it pauses instead.
+        return Err(Error::Conflict(format!(
+            "channel \"{key}\" is the project's site widget: pause it instead"
+        ))
+        .into());
+    }
+    let entry = state.inbox.registry.by_id(ch.id);
+    let id = ch.id;
+    state
+        .inbox
+        .store
+        .write(move |c| channels::disconnect(c, id))
+        .await?;
+    apply(state).await?;
+    let complaint = match entry {
+        Some(e) => state.pollers.release(&e).await.err().map(|e| e.message),
+        None => None,
+    };
+    if let Some(c) = &complaint {
+        tracing::warn!(channel = %ch.key, error = %c, "disconnected, but the platform's webhook was not removed");
+    }
+    Ok(complaint)
+}
+
+/// Builds the registry again from the database and starts what new channels need.
+async fn apply(state: &State) -> Result<(), Error> {
+    let rows = state.inbox.store.read(channels::all_enabled).await?;
+    state.inbox.registry.load(rows);
+    if let Err(e) = state.pollers.reconcile(&state.inbox).await {
+        tracing::warn!(error = %e, "a channel's background work did not start");
+    }
+    Ok(())
+}
+
+/// How a channel gets its messages.
+#[derive(Clone, Debug)]
+pub enum Receiving {
+    /// Paused, or its settings no longer start.
+    Stopped,
+    /// Telegram long polling: no public address needed.
+    Polling,
+    /// The platform calls `url` (None: PEREPISKA_PUBLIC_URL is not set, so the address to give
+    /// the platform is unknown); `registered` is how registering it went on this instance.
+    Webhook {
+        url: Option<String>,
+        registered: Option<Result<String, String>>,
+    },
+    /// The widget on the business's site.
+    Widget,
+}
+
+/// A channel as its settings page and the API show it.
+pub struct ChannelView {
+    pub channel: Channel,
+    pub running: bool,
+    /// The platform account its credentials belong to, or why that is unknown.
+    pub account: Result<AccountInfo, String>,
+    pub receiving: Receiving,
+    pub last_received: Option<NaiveDateTime>,
+    /// When and what, for the last delivery that failed on the platform's side.
+    pub last_error: Option<(String, String)>,
+}
+
+pub async fn view(state: &State, ch: Channel) -> Result<ChannelView, Error> {
+    let entry = state.inbox.registry.by_id(ch.id);
+    let account = match &entry {
+        Some(e) => identity(e.adapter.as_ref()).await,
+        None => Err(if ch.enabled {
+            "its settings do not start; see the server log".to_string()
+        } else {
+            "paused".to_string()
+        }),
+    };
+    let receiving = match &entry {
+        None => Receiving::Stopped,
+        Some(_) if ch.kind == ChannelKind::Widget => Receiving::Widget,
+        Some(e) => {
+            let polling = e
+                .adapter
+                .as_any()
+                .downcast_ref::<crate::channels::telegram::Telegram>()
+                .is_some_and(|t| t.mode == crate::channels::telegram::Mode::Polling);
+            if polling {
+                Receiving::Polling
+            } else {
+                // A path with a secret in it (OK, Avito) is shown without the secret.
+                let plain = e.adapter.webhook_path(&ch.key) == format!("/webhooks/{}", ch.key);
+                Receiving::Webhook {
+                    url: state
+                        .pollers
+                        .webhook_url(e.adapter.as_ref(), &ch.key)
+                        .map(|u| {
+                            if plain {
+                                u
+                            } else {
+                                format!("{}/…", u.rsplit_once('/').map(|(a, _)| a).unwrap_or(&u))
+                            }
+                        }),
+                    registered: state.pollers.registration(ch.id),
+                }
+            }
+        }
+    };
+    let id = ch.id;
+    let (last_received, last_error) = state
+        .inbox
+        .store
+        .read(move |c| {
+            Ok((
+                channels::last_received(c, id)?,
+                channels::state(c, id, crate::workers::outbox::LAST_ERROR_KEY)?,
+            ))
+        })
+        .await?;
+    let last_error = last_error
+        .and_then(|s| serde_json::from_str::<Value>(&s).ok())
+        .map(|v| {
+            (
+                v["at"].as_str().unwrap_or_default().replace('T', " "),
+                v["error"].as_str().unwrap_or_default().to_string(),
+            )
+        });
+    Ok(ChannelView {
+        running: entry.is_some(),
+        channel: ch,
+        account,
+        receiving,
+        last_received,
+        last_error,
+    })
+}
+
+/// The project's channels, each with what the platforms say now (asked in parallel).
+pub async fn views(state: &State, project_id: ProjectId) -> Result<Vec<ChannelView>, Error> {
+    let rows = state
+        .inbox
+        .store
+        .read(move |c| channels::of_project(c, project_id))
+        .await?;
+    futures_util::future::join_all(rows.into_iter().map(|ch| view(state, ch)))
+        .await
+        .into_iter()
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn an_empty_secret_keeps_the_stored_one_and_an_empty_field_clears() {
+        let obj = |v: Value| v.as_object().cloned().unwrap_or_default();
+        let current = obj(json!({"token": "1:SECRET", "api_base": "https://x", "mode": "polling"}));
+        let patch = obj(json!({"token": "", "api_base": "", "mode": "webhook"}));
+        let merged = merge(ChannelKind::Telegram, current, patch);
+        assert_eq!(
+            Value::Object(merged),
+            json!({"token": "1:SECRET", "mode": "webhook"})
+        );
+    }
+}
