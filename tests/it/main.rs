@@ -10,6 +10,7 @@ mod api_channels;
 mod architecture;
 mod automation;
 mod bot;
+mod channel_settings;
 mod cli;
 mod console;
 mod durability;

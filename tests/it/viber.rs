@@ -7,10 +7,10 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 
 use crate::support::{ADMIN_EMAIL, TestApp};
 
-const TOKEN: &str = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f";
+pub(crate) const TOKEN: &str = "4453b6ac12345678-e02c5f12174805f9-daec9cbb5448c51f";
 const USER: &str = "01234567890A=";
 
-async fn fake_viber() -> MockServer {
+pub(crate) async fn fake_viber() -> MockServer {
     let server = MockServer::start().await;
     Mock::given(path("/pa/get_account_info"))
         .respond_with(ResponseTemplate::new(200).set_body_json(
