@@ -11,6 +11,14 @@ pub enum Input {
     Number,
     /// A URL the platform or our server calls.
     Url,
+    /// "#rrggbb".
+    Color,
+    /// One of these values, each with its [Russian, English] label.
+    Choice(&'static [(&'static str, [&'static str; 2])]),
+    /// true or false.
+    Flag,
+    /// A list, one item per line.
+    Lines,
 }
 
 #[derive(Clone, Copy, Debug)]
@@ -310,10 +318,131 @@ const API: &[Field] = &[
     ),
 ];
 
+const fn look(
+    key: &'static str,
+    input: Input,
+    label: [&'static str; 2],
+    help: [&'static str; 2],
+) -> Field {
+    field(key, input, false, false, label, help)
+}
+
+const WIDGET: &[Field] = &[
+    look(
+        "title",
+        Input::Text,
+        ["Заголовок окна чата", "Chat window title"],
+        [
+            "По умолчанию — название проекта.",
+            "The project's name by default.",
+        ],
+    ),
+    look(
+        "launcher_text",
+        Input::Text,
+        ["Текст на кнопке чата", "Launcher text"],
+        [
+            "Например, «Напишите нам»; пусто — только значок.",
+            "For example \"Chat with us\"; empty shows the icon only.",
+        ],
+    ),
+    look(
+        "color",
+        Input::Color,
+        ["Цвет", "Colour"],
+        [
+            "Кнопка, шапка и сообщения посетителя.",
+            "The launcher, the header and the visitor's messages.",
+        ],
+    ),
+    look(
+        "side",
+        Input::Choice(&[("right", ["справа", "right"]), ("left", ["слева", "left"])]),
+        ["Где на странице", "Side of the page"],
+        [
+            "Нижний правый или левый угол.",
+            "The bottom right or left corner.",
+        ],
+    ),
+    look(
+        "language",
+        Input::Choice(&[
+            (
+                "auto",
+                ["язык браузера посетителя", "the visitor's browser language"],
+            ),
+            ("ru", ["русский", "Russian"]),
+            ("en", ["английский", "English"]),
+        ]),
+        ["Язык виджета", "Widget language"],
+        [
+            "Все надписи виджета; для других языков браузера — русский.",
+            "Every widget text; Russian for other browser languages.",
+        ],
+    ),
+    look(
+        "auto_open_after",
+        Input::Number,
+        [
+            "Открывать сам через, секунд",
+            "Open by itself after, seconds",
+        ],
+        [
+            "Один раз за визит; 0 или пусто — не открывать.",
+            "Once per visit; 0 or empty never opens it.",
+        ],
+    ),
+    look(
+        "auto_open_on_mobile",
+        Input::Flag,
+        [
+            "Открывать сам и на телефонах",
+            "Open by itself on phones too",
+        ],
+        [
+            "На узких экранах окно закрывает страницу.",
+            "On narrow screens the window covers the page.",
+        ],
+    ),
+    look(
+        "offline_form",
+        Input::Flag,
+        [
+            "Только пока кто-то из операторов в сети; иначе — форма заявки",
+            "Only while an operator is online; otherwise a request form",
+        ],
+        [
+            "Посетитель оставляет имя, телефон или email и сообщение; ответ придёт в этот же чат.",
+            "The visitor leaves a name, a phone or e-mail and a message; the answer comes to this chat.",
+        ],
+    ),
+    look(
+        "allowed_domains",
+        Input::Lines,
+        ["Сайты, где работает виджет", "Sites the widget runs on"],
+        [
+            "По одному в строке: shop.ru, *.shop.ru. Пусто — любые; с других сайтов запросы отклоняются.",
+            "One per line: shop.ru, *.shop.ru. Empty allows any; requests from other sites are refused.",
+        ],
+    ),
+    look(
+        "blocked_ips",
+        Input::Lines,
+        [
+            "Заблокированные адреса посетителей",
+            "Blocked visitor addresses",
+        ],
+        [
+            "IP или сети, по одному в строке: 203.0.113.7, 10.0.0.0/8.",
+            "IPs or networks, one per line: 203.0.113.7, 10.0.0.0/8.",
+        ],
+    ),
+];
+
 /// The platform's keys of a kind, in the order the form shows them.
 pub fn of(kind: ChannelKind) -> &'static [Field] {
     match kind {
-        ChannelKind::Widget => &[],
+        ChannelKind::Widget => WIDGET,
         ChannelKind::Api => API,
         ChannelKind::Telegram => TELEGRAM,
         ChannelKind::Vk => VK,
@@ -342,6 +471,11 @@ mod tests {
             for f in of(*kind) {
                 let v = match (f.key, f.input) {
                     ("api_base", _) => continue,
+                    ("blocked_ips", _) => serde_json::json!("10.0.0.0/8"),
+                    (_, Input::Lines) => serde_json::json!("shop.ru"),
+                    (_, Input::Color) => serde_json::json!("#ff5500"),
+                    (_, Input::Flag) => serde_json::json!(true),
+                    (_, Input::Choice(options)) => serde_json::json!(options[0].0),
                     ("token", _) => serde_json::json!("123456:AAE-a-long-enough-token_value"),
                     ("sender_name", _) => serde_json::json!("Shop"),
                     (_, Input::Number) => serde_json::json!(12345),

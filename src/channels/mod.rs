@@ -15,6 +15,7 @@ pub mod viber;
 pub mod vk;
 pub mod whatsapp;
 pub mod widget;
+pub mod widget_look;
 
 use std::path::PathBuf;
 use std::time::Duration;
@@ -424,7 +425,7 @@ pub fn adapter(
 ) -> Result<std::sync::Arc<dyn ChannelAdapter>, String> {
     use std::sync::Arc;
     Ok(match kind {
-        ChannelKind::Widget => Arc::new(widget::Widget::new(name)),
+        ChannelKind::Widget => Arc::new(widget::Widget::from_config(name, config)?),
         ChannelKind::Api => Arc::new(api::ApiChannel::from_config(name, config, http.clone())?),
         ChannelKind::Telegram => {
             Arc::new(telegram::Telegram::from_config(name, config, http.clone())?)

@@ -15,6 +15,8 @@ pub const MAX_TEXT_CHARS: usize = 10_000;
 
 pub struct Widget {
     name: String,
+    /// Its appearance and who may use it (the channel's keys).
+    pub look: super::widget_look::Look,
 }
 
 #[derive(Deserialize)]
@@ -68,10 +70,11 @@ fn clean_opt(v: Option<String>, max: usize) -> Option<String> {
 }
 
 impl Widget {
-    pub fn new(name: &str) -> Self {
-        Widget {
+    pub fn from_config(name: &str, config: &serde_json::Value) -> Result<Self, String> {
+        Ok(Widget {
             name: name.to_string(),
-        }
+            look: super::widget_look::Look::from_config(config)?,
+        })
     }
 
     /// A visitor's file upload as an inbound message (the file is already stored).

@@ -42,6 +42,8 @@ pub enum SystemEvent {
         error: String,
     },
     Blocked,
+    /// Left through the widget's offline form while nobody was online.
+    LeftOffline,
 }
 
 impl SystemEvent {

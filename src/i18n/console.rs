@@ -230,6 +230,13 @@ impl Tr {
                 "The platform did not confirm removing the webhook",
             ),
             "check" => ("Проверить", "Check"),
+            "install_snippet" => ("Код для сайта", "Install snippet"),
+            "install_snippet_hint" => (
+                "Вставьте перед </body> на каждой странице, где нужен чат.",
+                "Paste it before </body> on every page that needs the chat.",
+            ),
+            "copy" => ("Скопировать", "Copy"),
+            "preview" => ("Как это выглядит", "Preview"),
             "connect" => ("Подключить", "Connect"),
             "pause" => ("Приостановить", "Pause"),
             "resume" => ("Возобновить", "Resume"),

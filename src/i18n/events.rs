@@ -64,6 +64,12 @@ pub fn event(e: &SystemEvent, lang: Lang) -> String {
         (Blocked, Lang::En) => {
             "The customer blocked the bot or unsubscribed: messages are not delivered".into()
         }
+        (LeftOffline, Lang::Ru) => {
+            "Оставлено через форму, пока никого не было в сети: ответ придёт посетителю в чат".into()
+        }
+        (LeftOffline, Lang::En) => {
+            "Left through the offline form while nobody was online: the answer reaches the visitor in the chat".into()
+        }
     }
 }
 

@@ -153,6 +153,17 @@ pub fn members(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<User>> {
         .load(conn)?)
 }
 
+/// Whether anyone of the project is online now (the widget's offline form shows otherwise).
+pub fn anyone_online(conn: &mut DbConn, project_id: ProjectId) -> Result<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        memberships::table
+            .inner_join(users::table)
+            .filter(memberships::project_id.eq(project_id))
+            .filter(users::online.eq(true)),
+    ))
+    .get_result(conn)?)
+}
+
 pub fn create_session(
     conn: &mut DbConn,
     token_hash: &str,

@@ -214,7 +214,11 @@ pub struct FormInput {
     /// A secret stored already: the field is empty and says so.
     pub stored: bool,
     pub required: bool,
-    pub number: bool,
+    /// text, number, url, color, select, checkbox or textarea.
+    pub control: &'static str,
+    /// For a select: (value, label, selected).
+    pub options: Vec<(&'static str, &'static str, bool)>,
+    pub checked: bool,
     pub advanced: bool,
 }
 
@@ -228,6 +232,34 @@ fn inputs(kind: ChannelKind, tr: Tr, values: &Map<String, Value>, editing: bool)
             } else {
                 values.get(f.key).map(text_of).unwrap_or_default()
             };
+            let control = match f.input {
+                Input::Text => "text",
+                Input::Number => "number",
+                Input::Url => "url",
+                Input::Color => "color",
+                Input::Choice(_) => "select",
+                Input::Flag => "checkbox",
+                Input::Lines => "textarea",
+            };
+            let options = match f.input {
+                Input::Choice(opts) => opts
+                    .iter()
+                    .enumerate()
+                    .map(|(i, (v, labels))| {
+                        let selected = if shown.is_empty() {
+                            i == 0
+                        } else {
+                            shown == *v
+                        };
+                        (*v, tr.lang.pick_of(*labels), selected)
+                    })
+                    .collect(),
+                _ => Vec::new(),
+            };
+            let shown = match (f.input, shown.is_empty()) {
+                (Input::Color, true) => "#2563eb".to_string(),
+                _ => shown,
+            };
             FormInput {
                 name: format!("cfg.{}", f.key),
                 label: f.label(tr.lang),
@@ -237,7 +269,9 @@ fn inputs(kind: ChannelKind, tr: Tr, values: &Map<String, Value>, editing: bool)
                 stored: f.secret && stored && editing,
                 // An edit keeps a stored secret when its field is left empty.
                 required: f.required && !(f.secret && editing),
-                number: f.input == Input::Number,
+                control,
+                options,
+                checked: values.get(f.key).and_then(|v| v.as_bool()).unwrap_or(false),
                 advanced: f.key == "api_base",
             }
         })
@@ -248,6 +282,7 @@ fn text_of(v: &Value) -> String {
     match v {
         Value::String(s) => s.clone(),
         Value::Null => String::new(),
+        Value::Array(items) => items.iter().map(text_of).collect::<Vec<_>>().join("\n"),
         other => other.to_string(),
     }
 }
@@ -297,6 +332,9 @@ struct ChannelPage {
     generated: Vec<(&'static str, String)>,
     /// What to paste into the platform (VK's Callback API, Meta's webhook settings…).
     paste: Vec<(&'static str, String)>,
+    /// A widget's install snippet and the page previewing it.
+    snippet: String,
+    preview: String,
 }
 
 impl ChannelPage {
@@ -340,6 +378,8 @@ fn blank(console: &Console, kind: ChannelKind) -> ChannelPage {
         error: String::new(),
         generated: Vec::new(),
         paste: Vec::new(),
+        snippet: String::new(),
+        preview: String::new(),
     }
 }
 
@@ -362,6 +402,14 @@ fn config_of(kind: ChannelKind, form: &[(String, String)]) -> Map<String, Value>
                 .parse::<i64>()
                 .map(Value::from)
                 .unwrap_or_else(|_| Value::String(raw.into())),
+            Input::Flag => Value::Bool(!raw.is_empty()),
+            Input::Lines => Value::Array(
+                raw.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty())
+                    .map(|l| Value::String(l.into()))
+                    .collect(),
+            ),
             _ => Value::String(raw.into()),
         };
         m.insert(f.key.into(), v);
@@ -406,6 +454,7 @@ fn account_line(tr: Tr, kind: ChannelKind, a: &AccountInfo) -> String {
 }
 
 async fn create(
+    req: actix_web::HttpRequest,
     state: web::Data<State>,
     console: Console,
     form: web::Form<Pairs>,
@@ -421,6 +470,7 @@ async fn create(
     // Typed before saving: the admin sees their own input again, not a stored secret.
     for i in page.inputs.iter_mut() {
         i.value = field(&form, &i.name).to_string();
+        i.checked = !i.value.is_empty();
     }
     page.options = Options::of(&config);
     let check_only = field(&form, "step") == "check";
@@ -454,7 +504,7 @@ async fn create(
                 account_line(tr, kind, &done.account)
             );
             let view = admin::view(&state, done.channel).await?;
-            let mut page = channel_page(&state, &console, view).await?;
+            let mut page = channel_page(&state, &console, &req, view).await?;
             page.notice = notice;
             page.generated = done.generated;
             Ok(html(actix_web::http::StatusCode::CREATED, page.render()?))
@@ -470,6 +520,7 @@ async fn create(
 async fn channel_page(
     state: &State,
     console: &Console,
+    req: &actix_web::HttpRequest,
     view: ChannelView,
 ) -> Result<ChannelPage, HtmlError> {
     let tr = console.tr;
@@ -489,8 +540,22 @@ async fn channel_page(
     {
         paste.push(("confirmation", c.to_string()));
     }
+    let (snippet, preview) = if kind == ChannelKind::Widget {
+        let key = &view.channel.key;
+        (
+            format!(
+                "<script src=\"{}/static/widget.js\" data-channel=\"{key}\" async></script>",
+                super::widget::own_origin(state, req)
+            ),
+            format!("/demo?channel={key}"),
+        )
+    } else {
+        Default::default()
+    };
     let row = row(&view, tr);
     Ok(ChannelPage {
+        snippet,
+        preview,
         tr,
         csrf: console.csrf.clone(),
         project_name: console.project.name.clone(),
@@ -515,6 +580,7 @@ struct ShowQuery {
 }
 
 async fn show(
+    req: actix_web::HttpRequest,
     state: web::Data<State>,
     console: Console,
     path: web::Path<String>,
@@ -528,7 +594,7 @@ async fn show(
             Refusal::Config(m) | Refusal::Platform(m) => HtmlError::App(Error::invalid(m)),
         })?;
     let view = admin::view(&state, ch).await?;
-    let mut page = channel_page(&state, &console, view).await?;
+    let mut page = channel_page(&state, &console, &req, view).await?;
     if q.saved.is_some() {
         page.notice = console.tr.t("saved").to_string();
     }
@@ -540,6 +606,7 @@ fn page_of(key: &str) -> String {
 }
 
 async fn save(
+    req: actix_web::HttpRequest,
     state: web::Data<State>,
     console: Console,
     path: web::Path<String>,
@@ -562,11 +629,12 @@ async fn save(
             let tr = console.tr;
             let kind = ch.kind;
             let view = admin::view(&state, ch).await?;
-            let mut page = channel_page(&state, &console, view).await?;
+            let mut page = channel_page(&state, &console, &req, view).await?;
             page.error = refusal_text(tr, kind, r)?;
             page.name = field(&form, "name").to_string();
             for i in page.inputs.iter_mut().filter(|i| !i.secret) {
                 i.value = field(&form, &i.name).to_string();
+                i.checked = !i.value.is_empty();
             }
             page.options = Options::of(&config_of(kind, &form));
             Ok(html(

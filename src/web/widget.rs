@@ -12,8 +12,10 @@ use super::State;
 use super::errors::ApiError;
 use super::view;
 use crate::channels::widget::{Widget, visitor_id};
+use crate::channels::widget_look::Look;
 use crate::channels::{RawRequest, WebhookError};
 use crate::domain::MessageKind;
+use crate::domain::event::SystemEvent;
 use crate::error::Error;
 use crate::i18n::Lang;
 use crate::inbox::ChannelEntry;
@@ -71,11 +73,67 @@ fn widget_channel(state: &State, key: &str) -> Result<Arc<ChannelEntry>, ApiErro
         .ok_or_else(|| Error::not_found(format!("no chat widget \"{key}\"")).into())
 }
 
+fn look_of(entry: &ChannelEntry) -> Look {
+    entry
+        .adapter
+        .as_any()
+        .downcast_ref::<Widget>()
+        .map(|w| w.look.clone())
+        .unwrap_or_default()
+}
+
+/// The address this server's own pages are served from (the /demo page, the settings preview).
+pub(super) fn own_origin(state: &State, req: &HttpRequest) -> String {
+    match &state.settings.public_url {
+        Some(u) => reqwest::Url::parse(u)
+            .map(|u| u.origin().ascii_serialization())
+            .unwrap_or_default(),
+        None => {
+            let info = req.connection_info();
+            format!("{}://{}", info.scheme(), info.host())
+        }
+    }
+}
+
+/// The widget channel, if this request may use it: a page on a site the admin did not list
+/// is refused (browsers always name the page's origin on cross-site requests), and so is a
+/// visitor from a blocked address.
+fn admitted(state: &State, req: &HttpRequest, key: &str) -> Result<Arc<ChannelEntry>, ApiError> {
+    let entry = widget_channel(state, key)?;
+    let look = look_of(&entry);
+    if let Some(origin) = req.headers().get("Origin").and_then(|v| v.to_str().ok())
+        && !look.allows_origin(origin)
+        && origin != own_origin(state, req)
+    {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "origin_not_allowed",
+            format!("this chat does not run on {origin}"),
+        ));
+    }
+    let client = super::throttle::client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get("X-Forwarded-For")
+            .and_then(|v| v.to_str().ok()),
+        &state.settings.trusted_proxies,
+    );
+    if client.is_some_and(|ip| look.blocks(ip)) {
+        return Err(ApiError::new(
+            actix_web::http::StatusCode::FORBIDDEN,
+            "blocked",
+            "this chat is not available from your address",
+        ));
+    }
+    Ok(entry)
+}
+
 async fn config(
+    req: HttpRequest,
     state: web::Data<State>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = widget_channel(&state, &path)?;
+    let ch = admitted(&state, &req, &path)?;
     let pid = ch.channel.project_id;
     let project = state
         .inbox
@@ -83,6 +141,16 @@ async fn config(
         .read(move |c| projects::by_id(c, pid))
         .await?;
     let rules = &ch.rules;
+    let look = look_of(&ch);
+    let online = if look.offline_form {
+        state
+            .inbox
+            .store
+            .read(move |c| crate::store::users::anyone_online(c, pid))
+            .await?
+    } else {
+        true
+    };
     Ok(cors(HttpResponse::Ok().json(serde_json::json!({
         "channel": ch.channel.key,
         "name": ch.channel.name,
@@ -90,6 +158,15 @@ async fn config(
         "max_file_bytes": state.inbox.files.max_bytes,
         "greeting": rules.greeting,
         "greeting_contact_form": rules.contact_request_with("greeting"),
+        "title": look.title.clone().unwrap_or(project.name),
+        "color": look.color,
+        "side": look.side,
+        "launcher_text": look.launcher_text,
+        "language": look.language,
+        "auto_open_after": look.auto_open_after,
+        "auto_open_on_mobile": look.auto_open_on_mobile,
+        // Without an operator online, a visitor who has not written yet gets the offline form.
+        "offline_form": look.offline_form && !online,
     }))))
 }
 
@@ -107,12 +184,13 @@ struct ContactForm {
 /// The visitor's answer to the contact request: checked against what the channel asks for,
 /// then saved on their contact (created if they have not written yet).
 async fn post_contact(
+    req: HttpRequest,
     state: web::Data<State>,
     path: web::Path<String>,
     body: web::Json<ContactForm>,
 ) -> Result<HttpResponse, ApiError> {
     use crate::automation::rules::Ask;
-    let ch = widget_channel(&state, &path)?;
+    let ch = admitted(&state, &req, &path)?;
     let ext = visitor_id(&body.visitor).map_err(webhook_error)?;
     let Some(request) = ch.rules.contact_request.clone() else {
         return Err(ApiError::bad_request(
@@ -193,7 +271,7 @@ async fn post_message(
     path: web::Path<String>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = widget_channel(&state, &path)?;
+    let ch = admitted(&state, &req, &path)?;
     let raw = RawRequest {
         method: "POST".into(),
         query: req.query_string().to_string(),
@@ -201,11 +279,55 @@ async fn post_message(
         body: body.to_vec(),
         path_secret: None,
     };
+    let offline = offline_request(&body)?;
     let parsed = ch.adapter.parse(&raw).map_err(|e| {
         state.inbox.metrics.webhook_error("widget");
         webhook_error(e)
     })?;
-    committed(&state, &ch, parsed.inbound).await
+    let resp = state
+        .inbox
+        .receive(&ch, parsed.inbound)
+        .await?
+        .into_iter()
+        .next()
+        .ok_or_else(|| ApiError::from(Error::internal("nothing received")))?;
+    if offline
+        && !resp.duplicate
+        && let Some(id) = resp.conversation_id
+    {
+        let pid = ch.channel.project_id;
+        let conv = state
+            .inbox
+            .store
+            .write(move |c| {
+                let conv = conversations::by_id(c, pid, id)?;
+                crate::thread::record(c, &conv, &SystemEvent::LeftOffline)?;
+                Ok(conv)
+            })
+            .await?;
+        state.inbox.announce(&conv);
+    }
+    Ok(cors(HttpResponse::Ok().json(resp)))
+}
+
+/// The offline form's message ("offline": true) must say who to answer and how: a name, and a
+/// phone or an e-mail, besides the message itself.
+fn offline_request(body: &[u8]) -> Result<bool, ApiError> {
+    let v: serde_json::Value = serde_json::from_slice(body).unwrap_or_default();
+    if v["offline"] != serde_json::json!(true) {
+        return Ok(false);
+    }
+    let filled = |k: &str| v[k].as_str().is_some_and(|s| !s.trim().is_empty());
+    if !filled("name") {
+        return Err(ApiError::bad_request("name is required"));
+    }
+    if !filled("phone") && !filled("email") {
+        return Err(ApiError::bad_request("a phone or an e-mail is required"));
+    }
+    if !filled("text") {
+        return Err(ApiError::bad_request("the message is empty"));
+    }
+    Ok(true)
 }
 
 /// Commits the visitor's message and answers with where it went (only after the commit).
@@ -238,7 +360,7 @@ async fn post_file(
     q: web::Query<FileQuery>,
     body: web::Bytes,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = widget_channel(&state, &path)?;
+    let ch = admitted(&state, &req, &path)?;
     // Check everything before writing anything to disk.
     visitor_id(&q.visitor).map_err(webhook_error)?;
     crate::channels::widget::check_client_id(&q.client_id).map_err(webhook_error)?;
@@ -278,11 +400,12 @@ async fn visitor_contact(
 }
 
 async fn history(
+    req: HttpRequest,
     state: web::Data<State>,
     path: web::Path<String>,
     q: web::Query<VisitorQuery>,
 ) -> Result<HttpResponse, ApiError> {
-    let ch = widget_channel(&state, &path)?;
+    let ch = admitted(&state, &req, &path)?;
     let Some(contact_id) = visitor_contact(&state, &ch, &q.visitor).await? else {
         return Ok(cors(
             HttpResponse::Ok().json(serde_json::json!({ "messages": [] })),
@@ -325,11 +448,12 @@ async fn history(
 }
 
 async fn live(
+    req: HttpRequest,
     state: web::Data<State>,
     path: web::Path<String>,
     q: web::Query<VisitorQuery>,
 ) -> Result<impl Responder, ApiError> {
-    let ch = widget_channel(&state, &path)?;
+    let ch = admitted(&state, &req, &path)?;
     // A visitor who has not written yet has nothing to follow (widget.js connects after the
     // first message): 204 tells EventSource not to retry.
     let Some(contact_id) = visitor_contact(&state, &ch, &q.visitor).await? else {
@@ -354,12 +478,13 @@ async fn live(
 }
 
 async fn attachment(
+    req: HttpRequest,
     state: web::Data<State>,
     path: web::Path<(String, i64)>,
     q: web::Query<VisitorQuery>,
 ) -> Result<HttpResponse, ApiError> {
     let (key, id) = path.into_inner();
-    let ch = widget_channel(&state, &key)?;
+    let ch = admitted(&state, &req, &key)?;
     let contact_id = visitor_contact(&state, &ch, &q.visitor)
         .await?
         .ok_or_else(|| ApiError::from(Error::not_found("attachment not found")))?;
@@ -433,5 +558,12 @@ async fn demo(
     let body = page
         .render()
         .map_err(|e| ApiError::from(Error::internal(e.to_string())))?;
-    Ok(super::page(actix_web::http::StatusCode::OK).body(body))
+    // The widget's settings page shows /demo in a frame as the live preview.
+    Ok(super::page(actix_web::http::StatusCode::OK)
+        .insert_header((
+            "Content-Security-Policy",
+            super::CSP.replace("frame-ancestors 'none'", "frame-ancestors 'self'"),
+        ))
+        .insert_header(("X-Frame-Options", "SAMEORIGIN"))
+        .body(body))
 }

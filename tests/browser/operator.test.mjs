@@ -227,3 +227,41 @@ test('admin connects a Telegram bot by its token; a wrong token is refused; the 
   if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'channels.png'), fullPage: true });
   await ctx.close();
 });
+
+test('admin changes the widget\'s colour, side and language; /demo shows them after saving', { timeout: 60000 }, async () => {
+  const ctx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(ctx);
+  await admin.goto(base + '/console/settings/channels');
+  await admin.locator('tr.channel a', { hasText: 'Сайт' }).click();
+  await admin.waitForSelector('#snippet');
+  assert.match(await admin.locator('#snippet').innerText(), /widget\.js" data-channel="web"/);
+  await admin.locator('input[name="cfg.color"]').evaluate((el) => { el.value = '#ff5500'; });
+  await admin.selectOption('select[name="cfg.side"]', 'left');
+  await admin.selectOption('select[name="cfg.language"]', 'en');
+  await admin.fill('input[name="cfg.title"]', 'Shop support');
+  await admin.fill('input[name="cfg.launcher_text"]', 'Chat with us');
+  await admin.click('#settings button[type=submit]');
+  await admin.waitForURL(/saved=1/);
+  assert.equal(await admin.inputValue('input[name="cfg.color"]'), '#ff5500');
+  // The preview on the page is the widget as visitors now see it.
+  const preview = admin.frameLocator('iframe.preview');
+  await preview.locator('#perepiska-widget .btn.text').waitFor({ timeout: 10000 });
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'widget-settings.png'), fullPage: true });
+
+  // A visitor whose browser is Russian still gets English, as the admin chose.
+  const vctx = await browser.newContext({ locale: 'ru-RU' });
+  const visitor = await vctx.newPage();
+  await visitor.goto(base + '/demo');
+  const launcher = visitor.locator('#perepiska-widget .btn');
+  await visitor.locator('#perepiska-widget .btn.text').waitFor({ timeout: 10000 });
+  assert.equal(await launcher.evaluate((b) => getComputedStyle(b).backgroundColor), 'rgb(255, 85, 0)');
+  const box = await launcher.boundingBox();
+  assert.ok(box.x < 100, `the launcher is on the left (x = ${box.x})`);
+  assert.match(await launcher.innerText(), /Chat with us/);
+  await launcher.click();
+  assert.equal(await visitor.getAttribute('#perepiska-widget textarea', 'placeholder'), 'Write a message…');
+  assert.equal(await visitor.locator('#perepiska-widget .head').innerText(), 'Shop support');
+  if (process.env.SCREENSHOTS) await visitor.screenshot({ path: join(process.env.SCREENSHOTS, 'widget-demo.png') });
+  await vctx.close();
+  await ctx.close();
+});

@@ -326,3 +326,187 @@ async fn internal_notes_never_reach_the_visitor() {
         .collect();
     assert_eq!(texts, vec!["Вопрос"]);
 }
+
+/// Sets the site widget's keys through the channels API, as the settings page does.
+async fn widget_settings(app: &crate::support::TestApp, config: serde_json::Value) -> Value {
+    let token = app.api_token(crate::support::ADMIN_EMAIL).await;
+    app.api_ok(
+        &token,
+        reqwest::Method::PATCH,
+        "/channels/web",
+        Some(serde_json::json!({ "config": config })),
+    )
+    .await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_widget_runs_only_on_the_listed_sites_and_not_for_blocked_addresses() {
+    let app = TestApp::spawn().await;
+    widget_settings(
+        &app,
+        serde_json::json!({"allowed_domains": ["shop.ru", "*.shop.org"], "color": "#ff5500", "side": "left", "language": "en"}),
+    )
+    .await;
+    let from = |origin: &'static str| {
+        let http = app.http.clone();
+        let url = app.url.clone();
+        async move {
+            let r = http
+                .post(format!("{url}/widget/web/messages"))
+                .header("Origin", origin)
+                .json(&serde_json::json!({"visitor": "visitor-token-0123456789", "client_id": "c1", "text": "Привет"}))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    let (s, e) = from("https://evil.example").await;
+    assert_eq!(s, 403, "{e}");
+    assert_eq!(e["error"]["code"], "origin_not_allowed");
+    let token = app.api_token(crate::support::ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, reqwest::Method::GET, "/conversations", None)
+        .await;
+    assert_eq!(list["total"], 0, "a refused site stores nothing");
+    let (s, e) = from("https://www.shop.org").await;
+    assert_eq!(s, 200, "{e}");
+    // The look the widget is told to take.
+    let r = app
+        .http
+        .get(format!("{}/widget/web/config", app.url))
+        .header("Origin", "https://shop.ru")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let c: Value = r.json().await.unwrap();
+    assert_eq!(
+        (&c["color"], &c["side"], &c["language"]),
+        (
+            &serde_json::json!("#ff5500"),
+            &serde_json::json!("left"),
+            &serde_json::json!("en")
+        )
+    );
+    let r = app
+        .http
+        .get(format!("{}/widget/web/config", app.url))
+        .header("Origin", "https://shop.ru.evil.example")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 403);
+
+    // This test's client is 127.0.0.1: blocking its network refuses it, whatever the site.
+    widget_settings(
+        &app,
+        serde_json::json!({"blocked_ips": "203.0.113.7\n127.0.0.0/8"}),
+    )
+    .await;
+    let (s, e) = from("https://shop.ru").await;
+    assert_eq!(s, 403, "{e}");
+    assert_eq!(e["error"]["code"], "blocked");
+    // Bad settings are refused with the reason and change nothing.
+    let (s, e) = app
+        .api(
+            &token,
+            reqwest::Method::PATCH,
+            "/channels/web",
+            Some(serde_json::json!({"config": {"blocked_ips": ["10.0.0.0/99"], "color": "blue"}})),
+        )
+        .await;
+    assert_eq!(s, 422, "{e}");
+    assert_eq!(e["error"]["code"], "invalid_config");
+    let (s, _) = from("https://shop.ru").await;
+    assert_eq!(s, 403, "still blocked");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_nobody_online_the_visitor_leaves_a_message_in_the_offline_form() {
+    let app = TestApp::spawn().await;
+    widget_settings(&app, serde_json::json!({"offline_form": true})).await;
+    let admin = app.admin().await;
+    let (s, _) = admin
+        .post_form(
+            "/console/presence",
+            &[("csrf", &admin.csrf), ("online", "0")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let config = || async {
+        app.http
+            .get(format!("{}/widget/web/config", app.url))
+            .send()
+            .await
+            .unwrap()
+            .json::<Value>()
+            .await
+            .unwrap()
+    };
+    assert_eq!(config().await["offline_form"], true, "nobody is online");
+    let post = |body: Value| {
+        let http = app.http.clone();
+        let url = app.url.clone();
+        async move {
+            http.post(format!("{url}/widget/web/messages"))
+                .json(&body)
+                .send()
+                .await
+                .unwrap()
+        }
+    };
+    let visitor = "offline-visitor-0123456789";
+    let r = post(
+        serde_json::json!({"visitor": visitor, "client_id": "o1", "offline": true,
+        "name": "Пётр", "text": "Перезвоните, пожалуйста"}),
+    )
+    .await;
+    assert_eq!(r.status(), 400, "a phone or an e-mail is needed");
+    let r = post(
+        serde_json::json!({"visitor": visitor, "client_id": "o1", "offline": true,
+        "name": "Пётр", "phone": "+7 912 345-67-89", "text": "Перезвоните, пожалуйста"}),
+    )
+    .await;
+    assert_eq!(r.status(), 200);
+    let token = app.api_token(crate::support::ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, reqwest::Method::GET, "/conversations", None)
+        .await;
+    let conv = &list["data"][0];
+    assert_eq!(conv["contact"]["name"], "Пётр", "{conv}");
+    let id = conv["id"].as_i64().unwrap();
+    let thread = app.thread(&token, id).await;
+    assert!(
+        thread
+            .iter()
+            .any(|m| m["kind"] == "system"
+                && m["text"].as_str().unwrap_or("").contains("offline form")),
+        "the conversation says it was left offline: {thread:?}"
+    );
+    // The operator's answer reaches the visitor when they come back.
+    app.api_ok(
+        &token,
+        reqwest::Method::POST,
+        &format!("/conversations/{id}/messages"),
+        Some(serde_json::json!({"text": "Перезвоним в 10:00"})),
+    )
+    .await;
+    app.eventually("the answer is in the visitor's chat", || async {
+        app.widget_messages(visitor)
+            .await
+            .iter()
+            .any(|m| m["text"] == "Перезвоним в 10:00")
+    })
+    .await;
+    // Someone online: the chat again.
+    let (s, _) = admin
+        .post_form(
+            "/console/presence",
+            &[("csrf", &admin.csrf), ("online", "1")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    assert_eq!(config().await["offline_form"], false);
+}
