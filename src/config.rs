@@ -27,6 +27,9 @@ pub struct Settings {
     pub clock: crate::clock::Clock,
     /// How often due timers are looked for.
     pub scheduler_tick: Duration,
+    /// How often an instance reads settings other instances may have changed (channels,
+    /// automation).
+    pub settings_reload: Duration,
     /// Fetch files from (and, later, deliver webhooks to) loopback and private addresses:
     /// tests and on-premise platforms. Off by default (SSRF).
     pub allow_private_targets: bool,
@@ -57,6 +60,7 @@ impl Default for Settings {
             workers: 0,
             clock: crate::clock::Clock::System,
             scheduler_tick: Duration::from_secs(1),
+            settings_reload: Duration::from_secs(10),
             allow_private_targets: false,
             metrics_token: None,
             secret_key: None,

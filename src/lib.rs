@@ -173,6 +173,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         inbox.clone(),
         pollers.clone(),
         settings.scheduler_tick,
+        settings.settings_reload,
         shutdown_rx.clone(),
     )));
     let server = web::server(listener, inbox, pollers, settings.clone(), shutdown_rx)?;

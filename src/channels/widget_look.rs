@@ -127,10 +127,7 @@ impl Default for Look {
 fn list(config: &Value, key: &str) -> Result<Vec<String>, String> {
     let items: Vec<String> = match config.get(key) {
         None | Some(Value::Null) => Vec::new(),
-        Some(Value::String(s)) => s
-            .split(['\n', ','])
-            .map(str::to_string)
-            .collect(),
+        Some(Value::String(s)) => s.split(['\n', ',']).map(str::to_string).collect(),
         Some(Value::Array(a)) => a
             .iter()
             .map(|v| {

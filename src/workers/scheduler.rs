@@ -11,8 +11,6 @@ use crate::inbox::Inbox;
 use crate::store::{channels, conversations, project_settings, timers};
 
 const BATCH: i64 = 200;
-/// How often project settings are re-read (another instance may have saved them).
-const RELOAD: Duration = Duration::from_secs(10);
 /// How often expired console sessions, old sign-in counters and unreferenced files go.
 const SWEEP: Duration = Duration::from_secs(3600);
 
@@ -21,6 +19,7 @@ pub async fn run(
     inbox: Inbox,
     pollers: std::sync::Arc<super::pollers::Pollers>,
     tick: Duration,
+    reload_every: Duration,
     mut shutdown: watch::Receiver<bool>,
 ) {
     let mut reloaded = Instant::now();
@@ -50,7 +49,7 @@ pub async fn run(
             }
             swept = Some(Instant::now());
         }
-        if reloaded.elapsed() >= RELOAD {
+        if reloaded.elapsed() >= reload_every {
             if let Err(e) = reload(&inbox).await {
                 tracing::warn!(error = %e, "automation settings not reloaded");
             }

@@ -88,3 +88,72 @@ async fn an_unreachable_redis_stops_start_up_with_its_address() {
     let e = r.err().map(|e| e.to_string()).unwrap_or_default();
     assert!(e.contains("Redis") && e.contains("127.0.0.1:9"), "{e}");
 }
+
+/// A channel connected, changed or paused through one instance works so on the others,
+/// without a restart (each re-reads the channels on its scheduler's reload).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_channel_changed_on_one_instance_is_changed_on_the_others() {
+    let Some(redis) = redis_url() else {
+        return;
+    };
+    let app = TestApp::spawn_with(|s| {
+        s.redis_url = Some(redis.clone());
+        s.settings_reload = Duration::from_millis(300);
+    })
+    .await;
+    let second = perepiska::start(app.settings.clone())
+        .await
+        .expect("second instance");
+    let other = second.url.clone();
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let config_on = |base: String| {
+        let http = app.http.clone();
+        async move {
+            let r = http
+                .get(format!("{base}/widget/shop2/config"))
+                .send()
+                .await
+                .unwrap();
+            let status = r.status().as_u16();
+            (status, r.json::<Value>().await.unwrap_or_default())
+        }
+    };
+    app.api_ok(
+        &token,
+        reqwest::Method::POST,
+        "/channels",
+        Some(json!({"id": "shop2", "kind": "widget", "name": "Второй сайт", "config": {}})),
+    )
+    .await;
+    app.eventually("the other instance serves the new widget", || async {
+        config_on(other.clone()).await.0 == 200
+    })
+    .await;
+    // Changed through the second instance, seen by the first.
+    let r = app
+        .http
+        .patch(format!("{other}/api/v1/channels/shop2"))
+        .bearer_auth(&token)
+        .json(&json!({"config": {"color": "#ff5500"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    app.eventually("the first instance has the new colour", || async {
+        config_on(app.url.clone()).await.1["color"] == "#ff5500"
+    })
+    .await;
+    // Paused on the first: the second stops taking it too.
+    app.api_ok(
+        &token,
+        reqwest::Method::PATCH,
+        "/channels/shop2",
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    app.eventually("the other instance stopped the paused widget", || async {
+        config_on(other.clone()).await.0 == 404
+    })
+    .await;
+    second.stop().await;
+}
