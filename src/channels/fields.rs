@@ -128,11 +128,11 @@ const VK: &[Field] = &[
         "confirmation",
         Input::Text,
         false,
-        true,
+        false,
         ["Строка подтверждения", "Confirmation string"],
         [
-            "Работа с API → Callback API: «Строка, которую должен вернуть сервер».",
-            "API usage → Callback API: \"String to be returned by the server\".",
+            "Работа с API → Callback API: «Строка, которую должен вернуть сервер». Если у сервера есть публичный адрес, оставьте пустым: адрес, ключ и события будут настроены через API ВКонтакте.",
+            "API usage → Callback API: \"String to be returned by the server\". With a public server address leave it empty: the address, key and events are set up through VK's API.",
         ],
     ),
     generated(
@@ -478,6 +478,7 @@ mod tests {
                     (_, Input::Choice(options)) => serde_json::json!(options[0].0),
                     ("token", _) => serde_json::json!("123456:AAE-a-long-enough-token_value"),
                     ("sender_name", _) => serde_json::json!("Shop"),
+                    ("auto_open_after", _) => serde_json::json!(30),
                     (_, Input::Number) => serde_json::json!(12345),
                     (_, Input::Url) => serde_json::json!("https://example.com/hook"),
                     _ => serde_json::json!("a-long-enough-secret-value-123"),

@@ -28,6 +28,27 @@ pub struct Vk {
     http: reqwest::Client,
 }
 
+/// The string VK expects our address to answer its confirmation call with, asked of VK
+/// (groups.getCallbackConfirmationCode) for settings that leave `confirmation` out.
+pub async fn confirmation_code(config: &Value, http: reqwest::Client) -> Result<String, SendError> {
+    // Everything but the code itself, which is what is asked for.
+    let mut probe = config.clone();
+    if let Some(m) = probe.as_object_mut() {
+        m.insert("confirmation".into(), Value::String("-".into()));
+    }
+    let vk = Vk::from_config(&probe, http).map_err(SendError::permanent)?;
+    let r = vk
+        .call(
+            "groups.getCallbackConfirmationCode",
+            &[("group_id", vk.group_id.to_string())],
+        )
+        .await?;
+    r["code"]
+        .as_str()
+        .map(str::to_string)
+        .ok_or_else(|| SendError::permanent("VK returned no confirmation code"))
+}
+
 impl Vk {
     pub fn from_config(config: &Value, http: reqwest::Client) -> Result<Self, String> {
         let group_id = match config.get("group_id") {
@@ -475,6 +496,67 @@ impl ChannelAdapter for Vk {
             Ok(Sent {
                 platform_id: last.map(|v| v.to_string()),
             })
+        })
+    }
+
+    /// Sets up the Callback API through VK's own API (the community token must have the
+    /// "manage" right): our address with the channel's secret, the events we read, our API
+    /// version. VK confirms the address by calling it, so the channel is running by now.
+    fn subscribe<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let group = self.group_id.to_string();
+            let added = self
+                .call(
+                    "groups.addCallbackServer",
+                    &[
+                        ("group_id", group.clone()),
+                        ("url", url.to_string()),
+                        ("title", "perepiska".into()),
+                        ("secret_key", self.secret.clone()),
+                    ],
+                )
+                .await?;
+            let server = added["server_id"]
+                .as_i64()
+                .ok_or_else(|| SendError::permanent("VK returned no server_id"))?;
+            let mut settings = vec![
+                ("group_id", group),
+                ("server_id", server.to_string()),
+                ("api_version", self.api_version.clone()),
+            ];
+            for event in [
+                "message_new",
+                "message_event",
+                "message_allow",
+                "message_deny",
+                "wall_reply_new",
+            ] {
+                settings.push((event, "1".into()));
+            }
+            self.call("groups.setCallbackSettings", &settings).await?;
+            Ok(())
+        })
+    }
+
+    /// Removes the callback servers with our address.
+    fn unsubscribe<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let group = self.group_id.to_string();
+            let servers = self
+                .call("groups.getCallbackServers", &[("group_id", group.clone())])
+                .await?;
+            for s in servers["items"].as_array().into_iter().flatten() {
+                if s["url"].as_str() == Some(url)
+                    && let Some(id) = s["id"].as_i64()
+                {
+                    self.call(
+                        "groups.deleteCallbackServer",
+                        &[("group_id", group.clone()), ("server_id", id.to_string())],
+                    )
+                    .await?;
+                }
+            }
+            Ok(())
         })
     }
 

@@ -225,6 +225,11 @@ impl Registry {
         build_adapter(kind, name, config, &self.http)
     }
 
+    /// The HTTP client channels talk to their platforms with.
+    pub fn http(&self) -> reqwest::Client {
+        self.http.clone()
+    }
+
     /// Seals a channel's config for storing, with the key the registry opens it with.
     pub fn seal(&self, config: &str) -> crate::error::Result<String> {
         self.key.seal(config)

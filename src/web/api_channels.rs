@@ -240,6 +240,9 @@ struct ConnectedBody {
     /// API channel's signing secret…), to be pasted into the platform: returned this once.
     #[schema(value_type = Object)]
     generated: serde_json::Map<String, serde_json::Value>,
+    /// Why the platform could not be told our address (the channel is connected; paste the
+    /// address by hand).
+    warning: Option<String>,
 }
 
 /// Connects a channel: its settings are checked and its credentials verified with the
@@ -276,7 +279,11 @@ pub(super) async fn create_channel(
         .map(|(k, v)| (k.to_string(), serde_json::Value::String(v)))
         .collect();
     let channel = admin::view(&state, done.channel).await?.into();
-    Ok(HttpResponse::Created().json(ConnectedBody { channel, generated }))
+    Ok(HttpResponse::Created().json(ConnectedBody {
+        channel,
+        generated,
+        warning: done.warning,
+    }))
 }
 
 /// What may change of a channel made here (a file's channels change in the file).

@@ -200,12 +200,20 @@ pub async fn connect(
     {
         return Err(Error::Conflict(format!("a channel with id \"{key}\" exists")).into());
     }
+    let mut config = config;
+    if new.kind == ChannelKind::Vk
+        && state.settings.public_url.is_some()
+        && config.get("confirmation").is_none()
+    {
+        // Without one typed in, VK says which string our address must answer with.
+        let code = crate::channels::vk::confirmation_code(&config, state.inbox.registry.http())
+            .await
+            .map_err(|e| Refusal::Platform(format!("groups.getCallbackConfirmationCode: {e}")))?;
+        if let Some(m) = config.as_object_mut() {
+            m.insert("confirmation".into(), Value::String(code));
+        }
+    }
     let (adapter, account) = check(state, new.kind, &name, &config).await?;
-    state
-        .pollers
-        .subscribe(adapter.as_ref(), &key)
-        .await
-        .map_err(|e| Refusal::Platform(format!("subscribing the webhook failed: {e}")))?;
     let sealed = state.inbox.registry.seal(&config.to_string())?;
     let kind = new.kind;
     let ch = state
@@ -229,10 +237,24 @@ pub async fn connect(
         })
         .await?;
     apply(state).await?;
+    // Registered once running, since some platforms (VK) call the address to confirm it; a
+    // refusal leaves the channel connected and says what to paste by hand.
+    let warning = match state
+        .pollers
+        .subscribe(adapter.as_ref(), &ch.key, Some(ch.id))
+        .await
+    {
+        Ok(_) => None,
+        Err(e) => {
+            tracing::warn!(channel = %ch.key, error = %e, "webhook not registered with the platform");
+            Some(e.message)
+        }
+    };
     Ok(Connected {
         channel: ch,
         account,
         generated,
+        warning,
     })
 }
 
@@ -241,6 +263,8 @@ pub struct Connected {
     pub account: AccountInfo,
     /// Secrets the server made up, to be pasted into the platform: shown this once.
     pub generated: Vec<(&'static str, String)>,
+    /// Why the platform was not told our address (the channel is connected all the same).
+    pub warning: Option<String>,
 }
 
 /// A change to a channel; what is None stays.

@@ -507,6 +507,9 @@ async fn create(
             let mut page = channel_page(&state, &console, &req, view).await?;
             page.notice = notice;
             page.generated = done.generated;
+            if let Some(w) = done.warning {
+                page.error = format!("{}: {w}", tr.t("registration_failed"));
+            }
             Ok(html(actix_web::http::StatusCode::CREATED, page.render()?))
         }
         Err(r) => {

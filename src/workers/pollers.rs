@@ -84,21 +84,35 @@ impl Pollers {
         })
     }
 
-    /// For platforms whose webhook is set through their API once (OK, Avito): done when a
-    /// channel is connected, before it is stored. Nothing to do without a public URL (the
-    /// settings page then says so) or for kinds registered at start (Telegram, Viber).
+    /// For platforms whose webhook is set through their API once (OK, Avito, VK's callback
+    /// server): done when a channel has been connected (VK calls the address to confirm it).
+    /// Nothing to do without a public URL (the settings page then says what to paste) or for
+    /// kinds registered at start (Telegram, Viber). The outcome is noted for `registration`.
     pub async fn subscribe(
         &self,
         adapter: &dyn ChannelAdapter,
         key: &str,
+        id: Option<ChannelId>,
     ) -> Result<Option<String>, crate::channels::SendError> {
-        if !matches!(adapter.kind(), ChannelKind::Ok | ChannelKind::Avito) {
+        if !matches!(
+            adapter.kind(),
+            ChannelKind::Ok | ChannelKind::Avito | ChannelKind::Vk
+        ) {
             return Ok(None);
         }
         let Some(url) = self.webhook_url(adapter, key) else {
             return Ok(None);
         };
-        adapter.subscribe(&url).await?;
+        let done = adapter.subscribe(&url).await;
+        if let Some(id) = id {
+            self.note_registration(
+                id,
+                done.as_ref()
+                    .map(|_| url.clone())
+                    .map_err(|e| e.message.clone()),
+            );
+        }
+        done?;
         Ok(Some(url))
     }
 

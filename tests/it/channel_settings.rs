@@ -473,3 +473,82 @@ async fn a_refused_delivery_is_shown_on_the_channel() {
     let (_, page) = admin.get("/console/settings/channels").await;
     assert!(page.contains("chat not found"), "the list shows it too");
 }
+
+/// The form fields VK's API was called with (it takes application/x-www-form-urlencoded).
+async fn vk_calls(
+    server: &MockServer,
+    method: &str,
+) -> Vec<std::collections::HashMap<String, String>> {
+    server
+        .received_requests()
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|r| r.url.path() == format!("/method/{method}"))
+        .map(|r| serde_urlencoded::from_bytes(&r.body).unwrap())
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn vk_callback_server_is_set_up_through_vk_and_removed_on_disconnect() {
+    let vk = crate::vk::fake_vk().await;
+    let ok = |v: Value| ResponseTemplate::new(200).set_body_json(json!({ "response": v }));
+    Mock::given(path("/method/groups.getCallbackConfirmationCode"))
+        .respond_with(ok(json!({"code": "f00dcafe"})))
+        .mount(&vk)
+        .await;
+    Mock::given(path("/method/groups.addCallbackServer"))
+        .respond_with(ok(json!({"server_id": 7})))
+        .mount(&vk)
+        .await;
+    Mock::given(path("/method/groups.setCallbackSettings"))
+        .respond_with(ok(json!(1)))
+        .mount(&vk)
+        .await;
+    let hook = format!("{PUBLIC}/webhooks/coffee");
+    Mock::given(path("/method/groups.getCallbackServers"))
+        .respond_with(ok(json!({"count": 1, "items": [{"id": 7, "url": hook, "title": "perepiska", "status": "ok"}]})))
+        .mount(&vk)
+        .await;
+    Mock::given(path("/method/groups.deleteCallbackServer"))
+        .respond_with(ok(json!(1)))
+        .mount(&vk)
+        .await;
+    let app = app_with_public_url().await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let created = app
+        .api_ok(
+            &token,
+            Method::POST,
+            "/channels",
+            Some(json!({"id": "coffee", "kind": "vk", "name": "ВКонтакте",
+                "config": {"group_id": crate::vk::GROUP, "access_token": "vk1.a.token", "api_base": vk.uri()}})),
+        )
+        .await;
+    assert_eq!(created["account"]["name"], "Кофейня «Зерно»");
+    assert_eq!(created["warning"], Value::Null, "{created}");
+    assert_eq!(created["receiving"]["registered"], true, "{created}");
+    let secret = created["generated"]["secret"].as_str().unwrap().to_string();
+    let added = vk_calls(&vk, "groups.addCallbackServer").await;
+    assert_eq!(added.len(), 1);
+    assert_eq!(added[0]["url"], hook);
+    assert_eq!(added[0]["secret_key"], secret);
+    let settings = vk_calls(&vk, "groups.setCallbackSettings").await;
+    assert_eq!(settings[0]["server_id"], "7");
+    assert_eq!(settings[0]["message_new"], "1");
+    // VK's confirmation call gets the code VK gave.
+    let r = app
+        .http
+        .post(format!("{}/webhooks/coffee", app.url))
+        .json(&json!({"type": "confirmation", "group_id": crate::vk::GROUP, "secret": secret}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.text().await.unwrap(), "f00dcafe");
+
+    app.api_ok(&token, Method::DELETE, "/channels/coffee", None)
+        .await;
+    let deleted = vk_calls(&vk, "groups.deleteCallbackServer").await;
+    assert_eq!(deleted.len(), 1, "the callback server was removed");
+    assert_eq!(deleted[0]["server_id"], "7");
+}

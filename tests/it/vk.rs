@@ -10,11 +10,11 @@ use wiremock::{Mock, MockServer, ResponseTemplate};
 use crate::support::{ADMIN_EMAIL, TestApp};
 
 const SECRET: &str = "vk-callback-secret-1";
-const GROUP: i64 = 229_000_111;
+pub(crate) const GROUP: i64 = 229_000_111;
 const CONFIRM: &str = "a1b2c3d4";
 const USER: i64 = 51_000_777;
 
-async fn fake_vk() -> MockServer {
+pub(crate) async fn fake_vk() -> MockServer {
     let server = MockServer::start().await;
     let ok = |v: Value| ResponseTemplate::new(200).set_body_json(json!({ "response": v }));
     Mock::given(path("/method/groups.getById"))
