@@ -8,7 +8,7 @@ use crate::crypto;
 use crate::domain::{ChannelKind, ChannelSource, Role};
 use crate::error::{Error, Result};
 use crate::inbox::Registry;
-use crate::store::{self, Store, channels, projects, users};
+use crate::store::{self, Store, channels, projects, teams, users};
 
 pub struct Boot {
     pub store: Store,
@@ -53,7 +53,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     None => default.clone(),
                 };
                 let sealed = seal.seal(&d.config.to_string())?;
-                channels::upsert(
+                let ch = channels::upsert(
                     conn,
                     project.id,
                     &d.id,
@@ -62,6 +62,22 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     &sealed,
                     ChannelSource::File,
                 )?;
+                let team = match &d.team {
+                    Some(name) => Some(
+                        teams::of_project(conn, project.id)?
+                            .into_iter()
+                            .find(|t| t.name == *name)
+                            .ok_or_else(|| {
+                                Error::invalid(format!(
+                                    "channel \"{}\": team \"{name}\" does not exist in project \"{}\" (create it with `perepiska team create`)",
+                                    d.id, project.slug
+                                ))
+                            })?
+                            .id,
+                    ),
+                    None => None,
+                };
+                channels::set_default_team(conn, ch.id, team)?;
                 keep.push(d.id.clone());
             }
             channels::disable_file_channels_except(conn, &keep)?;

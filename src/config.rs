@@ -77,6 +77,8 @@ pub struct ChannelDecl {
     pub name: String,
     /// Project slug; the first project when absent.
     pub project: Option<String>,
+    /// The name of the team its new conversations start in (it must exist in the project).
+    pub team: Option<String>,
     /// Every other key, with ${ENV} secrets expanded.
     pub config: serde_json::Value,
 }
@@ -168,9 +170,10 @@ pub fn parse_channels(
         })?;
         let name = get("name")?.unwrap_or_else(|| id.clone());
         let project = get("project")?;
+        let team = get("team")?;
         let mut config = serde_json::Map::new();
         for (k, v) in table {
-            if ["id", "kind", "name", "project"].contains(&k.as_str()) {
+            if ["id", "kind", "name", "project", "team"].contains(&k.as_str()) {
                 continue;
             }
             config.insert(
@@ -187,6 +190,7 @@ pub fn parse_channels(
             kind,
             name,
             project,
+            team,
             config,
         });
     }

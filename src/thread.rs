@@ -41,9 +41,17 @@ pub fn open(
     channel_id: crate::domain::ChannelId,
     channel_name: &str,
     subject: &str,
+    team: Option<i64>,
 ) -> Result<Conversation> {
     let number = projects::next_number(conn, project_id)?;
-    let c = conversations::create(conn, project_id, number, contact_id, channel_id, subject)?;
+    let mut c = conversations::create(conn, project_id, number, contact_id, channel_id, subject)?;
+    // The channel's default team (a removed team leaves it unset rather than failing).
+    if let Some(t) = team
+        && crate::store::teams::by_id(conn, project_id, t).is_ok()
+    {
+        conversations::set_team(conn, c.id, Some(t))?;
+        c.team_id = Some(t);
+    }
     record(
         conn,
         &c,

@@ -132,6 +132,7 @@ pub(super) fn create_request(
         ctx.channel_id,
         &ctx.channel_name,
         &subject,
+        ctx.team,
     )?;
     let mid = customer_message(conn, &c, m)?;
     // The manager of a VIP organization hears of every new request.

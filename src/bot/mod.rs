@@ -38,6 +38,8 @@ pub struct BotCtx {
     pub project_id: crate::domain::ProjectId,
     pub channel_id: crate::domain::ChannelId,
     pub channel_name: String,
+    /// The team new requests start in.
+    pub team: Option<i64>,
     pub config: BotConfig,
     /// The platform shows buttons; otherwise options are numbered.
     pub buttons: bool,

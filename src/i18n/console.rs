@@ -230,6 +230,11 @@ impl Tr {
                 "The platform did not confirm removing the webhook",
             ),
             "check" => ("Проверить", "Check"),
+            "default_team" => ("Команда по умолчанию", "Default team"),
+            "default_team_hint" => (
+                "В какой команде оказываются новые обращения из этого канала.",
+                "The team new conversations from this channel start in.",
+            ),
             "install_snippet" => ("Код для сайта", "Install snippet"),
             "install_snippet_hint" => (
                 "Вставьте перед </body> на каждой странице, где нужен чат.",

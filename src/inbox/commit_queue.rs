@@ -123,6 +123,7 @@ impl Inbox {
                         project_id: channel.channel.project_id,
                         channel_id: channel.channel.id,
                         channel_name: channel.channel.name.clone(),
+                        team: channel.channel.default_team_id,
                         bot: bot.clone(),
                         auto: auto.clone(),
                         inbound: item,

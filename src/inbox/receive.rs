@@ -16,6 +16,8 @@ pub(super) struct Item {
     pub project_id: crate::domain::ProjectId,
     pub channel_id: crate::domain::ChannelId,
     pub channel_name: String,
+    /// The team new conversations start in.
+    pub team: Option<i64>,
     pub bot: Option<crate::bot::BotCtx>,
     /// Set when the channel has automation rules (most have none: no cost then).
     pub auto: Option<crate::automation::Ctx>,
@@ -344,6 +346,7 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
                 channel_id,
                 &it.channel_name,
                 &subject,
+                it.team,
             )?;
             (c, true)
         }

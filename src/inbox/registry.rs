@@ -58,6 +58,7 @@ impl ChannelEntry {
             project_id: self.channel.project_id,
             channel_id: self.channel.id,
             channel_name: self.channel.name.clone(),
+            team: self.channel.default_team_id,
             config,
             buttons: self.adapter.capabilities().buttons,
             rules: self.rules.clone(),
@@ -70,6 +71,7 @@ impl ChannelEntry {
             project_id: self.channel.project_id,
             channel_id: self.channel.id,
             channel_name: self.channel.name.clone(),
+            team: self.channel.default_team_id,
             config: BotConfig::default(),
             buttons: self.adapter.capabilities().buttons,
             rules: self.rules.clone(),
@@ -107,10 +109,16 @@ pub struct Registry {
 }
 
 /// What of a stored channel decides how it runs.
-type RowSig = (ChannelId, String, String, Option<String>);
+type RowSig = (ChannelId, String, String, Option<String>, Option<i64>);
 
 fn sig(c: &Channel) -> RowSig {
-    (c.id, c.config.clone(), c.name.clone(), c.automation.clone())
+    (
+        c.id,
+        c.config.clone(),
+        c.name.clone(),
+        c.automation.clone(),
+        c.default_team_id,
+    )
 }
 
 impl Registry {
@@ -136,6 +144,7 @@ impl Registry {
                 && e.channel.config == ch.config
                 && e.channel.name == ch.name
                 && e.channel.automation == ch.automation
+                && e.channel.default_team_id == ch.default_team_id
             {
                 map.insert(ch.id, e.clone());
                 continue;

@@ -144,6 +144,7 @@ impl Inbox {
                     base.channel_id,
                     &channel.name,
                     &subject,
+                    channel.default_team_id,
                 )?;
                 conversations::set_assignee(conn, c.id, Some(op2.user_id))?;
                 let ctx = auto_ctx(&auto, registry.by_id(c.channel_id).as_deref());

@@ -28,6 +28,8 @@ pub struct Channel {
     pub automation: Option<String>,
     /// Set when disconnected in the settings: off for good, history kept.
     pub disconnected_at: Option<NaiveDateTime>,
+    /// The team its new conversations start in.
+    pub default_team_id: Option<i64>,
 }
 
 /// Creates or updates the channel with this key. Channels from channels.toml are re-applied
@@ -139,6 +141,13 @@ pub fn disconnect(conn: &mut DbConn, id: ChannelId) -> Result<()> {
             channels::enabled.eq(false),
             channels::disconnected_at.eq(Some(now())),
         ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_default_team(conn: &mut DbConn, id: ChannelId, team: Option<i64>) -> Result<()> {
+    diesel::update(channels::table.find(id))
+        .set(channels::default_team_id.eq(team))
         .execute(conn)?;
     Ok(())
 }

@@ -97,6 +97,7 @@ diesel::table! {
         created_at -> Timestamp,
         automation -> Nullable<Text>,
         disconnected_at -> Nullable<Timestamp>,
+        default_team_id -> Nullable<BigInt>,
     }
 }
 

@@ -428,7 +428,7 @@ async fn post_message(
 }
 
 /// Tells "absent" (None) from "null" (Some(None)) in a PATCH body.
-fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
+pub(super) fn double_option<'de, D, T>(d: D) -> Result<Option<Option<T>>, D::Error>
 where
     D: Deserializer<'de>,
     T: Deserialize<'de>,

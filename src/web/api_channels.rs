@@ -68,6 +68,8 @@ struct ChannelItem {
     source: String,
     /// false while paused.
     enabled: bool,
+    /// The team its new conversations start in.
+    team_id: Option<i64>,
     /// false while paused or when its settings no longer start.
     running: bool,
     /// The platform account its credentials belong to; null when the platform did not answer.
@@ -95,6 +97,7 @@ impl From<ChannelView> for ChannelItem {
             name: v.channel.name,
             source: v.channel.source.to_string(),
             enabled: v.channel.enabled,
+            team_id: v.channel.default_team_id,
             running: v.running,
             account_error: v.account.as_ref().err().cloned(),
             account: v.account.ok().map(Account::from),
@@ -230,6 +233,8 @@ struct NewChannelBody {
     #[serde(default)]
     #[schema(value_type = Object)]
     config: serde_json::Value,
+    /// The team its new conversations start in.
+    team_id: Option<i64>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -271,6 +276,7 @@ pub(super) async fn create_channel(
         kind: kind_of(&body.kind)?,
         name: body.name,
         config: body.config,
+        team: body.team_id,
     };
     let done = admin::connect(&state, who.project_id, new).await?;
     let generated = done
@@ -297,6 +303,10 @@ struct ChannelChange {
     /// checked with the platform first; secrets left out stay as stored.
     #[schema(value_type = Option<Object>)]
     config: Option<serde_json::Map<String, serde_json::Value>>,
+    /// The team new conversations start in; null removes it.
+    #[serde(default, deserialize_with = "super::api::double_option")]
+    #[schema(value_type = Option<i64>)]
+    team_id: Option<Option<i64>>,
 }
 
 /// Renames, pauses, resumes or changes the settings of a channel made in the settings.
@@ -326,6 +336,7 @@ pub(super) async fn change_channel(
         name: change.name,
         enabled: change.enabled,
         config: change.config,
+        team: change.team_id,
     };
     let ch = admin::edit(&state, who.project_id, &path, edit).await?;
     let item = ChannelItem::from(admin::view(&state, ch).await?);

@@ -15,6 +15,7 @@ use crate::channels::{AccountInfo, ChannelAdapter, fields};
 use crate::domain::{ChannelKind, ChannelSource, ProjectId};
 use crate::error::Error;
 use crate::store::channels::{self, Channel};
+use crate::store::teams;
 
 /// How long a platform may take to say whose credentials these are.
 const IDENTITY_WAIT: Duration = Duration::from_secs(10);
@@ -133,6 +134,8 @@ pub struct NewChannel {
     pub kind: ChannelKind,
     pub name: String,
     pub config: Value,
+    /// The team its new conversations start in.
+    pub team: Option<i64>,
 }
 
 /// Keys the server fills in on connect: unguessable secrets the admin left empty, and a
@@ -215,7 +218,7 @@ pub async fn connect(
     }
     let (adapter, account) = check(state, new.kind, &name, &config).await?;
     let sealed = state.inbox.registry.seal(&config.to_string())?;
-    let kind = new.kind;
+    let (kind, team) = (new.kind, new.team);
     let ch = state
         .inbox
         .store
@@ -225,7 +228,10 @@ pub async fn connect(
                     "a channel with id \"{key}\" exists"
                 )));
             }
-            channels::upsert(
+            if let Some(t) = team {
+                teams::by_id(c, project_id, t)?;
+            }
+            let ch = channels::upsert(
                 c,
                 project_id,
                 &key,
@@ -233,7 +239,9 @@ pub async fn connect(
                 &name,
                 &sealed,
                 ChannelSource::Web,
-            )
+            )?;
+            channels::set_default_team(c, ch.id, team)?;
+            channels::by_id(c, ch.id)
         })
         .await?;
     apply(state).await?;
@@ -276,6 +284,8 @@ pub struct Edit {
     /// Keys to set; a null or empty value removes a key, except that an empty secret keeps
     /// the stored one (secrets are never shown, so a form cannot send them back).
     pub config: Option<Map<String, Value>>,
+    /// Some(None) removes the default team.
+    pub team: Option<Option<i64>>,
 }
 
 /// The stored keys with `patch` applied (see [`Edit::config`]).
@@ -372,6 +382,12 @@ pub async fn edit(
             }
             if let Some(s) = &sealed {
                 channels::set_config(c, id, s)?;
+            }
+            if let Some(t) = edit.team {
+                if let Some(t) = t {
+                    teams::by_id(c, project_id, t)?;
+                }
+                channels::set_default_team(c, id, t)?;
             }
             if let Some(on) = edit.enabled {
                 channels::set_enabled(c, id, on)?;

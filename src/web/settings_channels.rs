@@ -335,9 +335,16 @@ struct ChannelPage {
     /// A widget's install snippet and the page previewing it.
     snippet: String,
     preview: String,
+    /// The project's teams, for the default team.
+    teams: Vec<(i64, String)>,
+    team: Option<i64>,
 }
 
 impl ChannelPage {
+    fn is_team(&self, id: &i64) -> bool {
+        self.team == Some(*id)
+    }
+
     /// Channels from channels.toml are shown, not edited here.
     fn show_form(&self) -> bool {
         self.row.as_ref().is_none_or(|r| r.editable)
@@ -380,16 +387,38 @@ fn blank(console: &Console, kind: ChannelKind) -> ChannelPage {
         paste: Vec::new(),
         snippet: String::new(),
         preview: String::new(),
+        teams: Vec::new(),
+        team: None,
     }
 }
 
-async fn new_form(console: Console, q: web::Query<NewQuery>) -> Result<HttpResponse, HtmlError> {
+/// The form's default team ("" for none).
+fn team_of(form: &[(String, String)]) -> Option<i64> {
+    field(form, "team").parse().ok()
+}
+
+async fn teams_of(state: &State, console: &Console) -> Result<Vec<(i64, String)>, HtmlError> {
+    let pid = console.project.id;
+    Ok(state
+        .inbox
+        .store
+        .read(move |c| crate::store::teams::of_project(c, pid))
+        .await?
+        .into_iter()
+        .map(|t| (t.id, t.name))
+        .collect())
+}
+
+async fn new_form(
+    state: web::Data<State>,
+    console: Console,
+    q: web::Query<NewQuery>,
+) -> Result<HttpResponse, HtmlError> {
     allowed(&console)?;
     let kind = kind_param(q.kind.as_deref().unwrap_or("telegram"))?;
-    Ok(html(
-        actix_web::http::StatusCode::OK,
-        blank(&console, kind).render()?,
-    ))
+    let mut page = blank(&console, kind);
+    page.teams = teams_of(&state, &console).await?;
+    Ok(html(actix_web::http::StatusCode::OK, page.render()?))
 }
 
 /// The form's platform keys and options as the kind's config (what channels.toml would say).
@@ -465,6 +494,8 @@ async fn create(
     let kind = kind_param(field(&form, "kind"))?;
     let config = config_of(kind, &form);
     let mut page = blank(&console, kind);
+    page.teams = teams_of(&state, &console).await?;
+    page.team = team_of(&form);
     page.name = field(&form, "name").to_string();
     page.inputs = inputs(kind, tr, &config, false);
     // Typed before saving: the admin sees their own input again, not a stored secret.
@@ -495,6 +526,7 @@ async fn create(
         kind,
         name: page.name.clone(),
         config: Value::Object(config),
+        team: team_of(&form),
     };
     match admin::connect(&state, console.project.id, new).await {
         Ok(done) => {
@@ -557,6 +589,8 @@ async fn channel_page(
     };
     let row = row(&view, tr);
     Ok(ChannelPage {
+        teams: teams_of(state, console).await?,
+        team: view.channel.default_team_id,
         snippet,
         preview,
         tr,
@@ -625,6 +659,7 @@ async fn save(
         name: Some(field(&form, "name").to_string()),
         enabled: None,
         config: Some(config_of(ch.kind, &form)),
+        team: Some(team_of(&form)),
     };
     match admin::edit(&state, console.project.id, &key, edit).await {
         Ok(_) => Ok(see(page_of(&key))),

@@ -552,3 +552,85 @@ async fn vk_callback_server_is_set_up_through_vk_and_removed_on_disconnect() {
     assert_eq!(deleted.len(), 1, "the callback server was removed");
     assert_eq!(deleted[0]["server_id"], "7");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn new_conversations_start_in_the_channels_default_team() {
+    let tg = FakeTelegram::start().await;
+    let mut app = TestApp::spawn().await;
+    let pid = app
+        .store()
+        .read(perepiska::store::projects::ensure_default)
+        .await
+        .unwrap()
+        .id;
+    let sales = app
+        .store()
+        .write(move |c| perepiska::store::teams::create(c, pid, "Продажи"))
+        .await
+        .unwrap();
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (s, e) = app
+        .api(
+            &token,
+            Method::POST,
+            "/channels",
+            Some(
+                json!({"id": "bot", "kind": "telegram", "name": "Бот", "team_id": 999_999,
+                "config": {"token": TOKEN, "api_base": tg.url, "poll_timeout": 1}}),
+            ),
+        )
+        .await;
+    assert_eq!(s, 400, "an unknown team is refused: {e}");
+    let created = app
+        .api_ok(
+            &token,
+            Method::POST,
+            "/channels",
+            Some(
+                json!({"id": "bot", "kind": "telegram", "name": "Бот", "team_id": sales.id,
+                "config": {"token": TOKEN, "api_base": tg.url, "poll_timeout": 1}}),
+            ),
+        )
+        .await;
+    assert_eq!(created["team_id"], sales.id);
+    tg.push(FakeTelegram::text_update(
+        5150,
+        1,
+        "Сколько стоит доставка?",
+    ));
+    let path = "/conversations?channel=bot";
+    app.eventually("the conversation", || async {
+        app.api(&token, Method::GET, path, None).await.1["total"] == 1
+    })
+    .await;
+    let (_, v) = app.api(&token, Method::GET, path, None).await;
+    assert_eq!(v["data"][0]["team"]["name"], "Продажи", "{v}");
+    // The settings page offers the project's teams, the channel's one chosen.
+    let admin = app.admin().await;
+    let (_, page) = admin.get("/console/settings/channels/bot").await;
+    assert!(page.contains(&format!(
+        "<option value=\"{}\" selected>Продажи</option>",
+        sales.id
+    )));
+
+    // channels.toml names the team; a team that does not exist stops start-up, naming it.
+    let toml = "[[channels]]\nid = \"site2\"\nkind = \"widget\"\nteam = \"Продажи\"\n";
+    std::fs::write(&app.settings.channels_path, toml).unwrap();
+    app.restart().await;
+    let site2 = app
+        .store()
+        .read(|c| perepiska::store::channels::by_key(c, "site2"))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(site2.default_team_id, Some(sales.id));
+    app.stop().await;
+    let toml = "[[channels]]\nid = \"site2\"\nkind = \"widget\"\nteam = \"Склад\"\n";
+    std::fs::write(&app.settings.channels_path, toml).unwrap();
+    let e = perepiska::start(app.settings.clone())
+        .await
+        .err()
+        .expect("an unknown team stops start-up")
+        .to_string();
+    assert!(e.contains("\"site2\"") && e.contains("Склад"), "{e}");
+}
