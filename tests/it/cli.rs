@@ -206,3 +206,120 @@ fn registration_by_phone_is_refused_where_the_platform_proves_no_number() {
     let (ok, out) = perepiska(dir.path(), &["check-config"]);
     assert!(ok, "{out}");
 }
+
+/// A channel's token, typed into the settings (right, then wrong), never reaches the log,
+/// even at debug level.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn channel_secrets_never_reach_the_log() {
+    use crate::support::fake_telegram::{FakeTelegram, TOKEN};
+    use std::io::{BufRead, BufReader};
+    let tg = FakeTelegram::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = perepiska(dir.path(), &["migrate"]);
+    assert!(ok, "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "create",
+            "--email",
+            "a@example.com",
+            "--password",
+            "long-enough-1",
+            "--role",
+            "admin",
+        ],
+    );
+    assert!(ok, "{out}");
+    let (ok, token) = perepiska(dir.path(), &["token", "create", "--email", "a@example.com"]);
+    assert!(ok, "{token}");
+    let token = token.trim().to_string();
+    let log = dir.path().join("server.log");
+    let mut server = Command::new(env!("CARGO_BIN_EXE_perepiska"))
+        .current_dir(dir.path())
+        .env_remove("DATABASE_URL")
+        .env("PEREPISKA_DATA_DIR", dir.path().join("data"))
+        .env("PEREPISKA_CHANNELS", dir.path().join("none.toml"))
+        .env("PEREPISKA_ALLOW_PRIVATE_TARGETS", "1")
+        .env("RUST_LOG", "debug")
+        .args(["serve", "--bind", "127.0.0.1:0"])
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let base = loop {
+        let line = lines
+            .next()
+            .expect("the server printed its address")
+            .unwrap();
+        if let Some(at) = line.find("listening on ") {
+            break line[at + "listening on ".len()..].trim().to_string();
+        }
+    };
+    let stdout =
+        std::thread::spawn(move || lines.map_while(Result::ok).collect::<Vec<_>>().join("\n"));
+    let http = reqwest::Client::new();
+    let api = |m: reqwest::Method, p: &str, body: serde_json::Value| {
+        http.request(m, format!("{base}/api/v1{p}"))
+            .bearer_auth(&token)
+            .json(&body)
+            .send()
+    };
+    let r = api(
+        reqwest::Method::POST,
+        "/channels",
+        serde_json::json!({"id": "bot", "kind": "telegram", "name": "Бот",
+            "config": {"token": TOKEN, "api_base": tg.url, "poll_timeout": 1}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 201);
+    let wrong = "777:WRONG-but-secret-all-the-same";
+    let r = api(
+        reqwest::Method::PATCH,
+        "/channels/bot",
+        serde_json::json!({"config": {"token": wrong}}),
+    )
+    .await
+    .unwrap();
+    assert_eq!(r.status(), 422);
+    tg.push(FakeTelegram::text_update(99, 1, "Здравствуйте"));
+    let mut seen = false;
+    for _ in 0..100 {
+        let r = api(
+            reqwest::Method::GET,
+            "/conversations",
+            serde_json::json!({}),
+        )
+        .await
+        .unwrap();
+        let v: serde_json::Value = r.json().await.unwrap();
+        if v["total"] == 1 {
+            seen = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(seen, "the bot's message arrived");
+    Command::new("kill")
+        .args(["-TERM", &server.id().to_string()])
+        .status()
+        .unwrap();
+    server.wait().unwrap();
+    let text = format!(
+        "{}\n{}",
+        std::fs::read_to_string(&log).unwrap(),
+        stdout.join().unwrap()
+    );
+    assert!(
+        text.contains("/api/v1/channels"),
+        "the log is there: {text}"
+    );
+    for secret in [TOKEN, wrong, TOKEN.split(':').nth(1).unwrap()] {
+        assert!(
+            !text.contains(secret),
+            "\"{secret}\" is in the log:\n{text}"
+        );
+    }
+}
