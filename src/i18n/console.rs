@@ -230,6 +230,10 @@ impl Tr {
                 "The platform did not confirm removing the webhook",
             ),
             "check" => ("Проверить", "Check"),
+            "channel_automation" => (
+                "Автоответы, автозакрытие и оценка",
+                "Auto-replies, auto-close and rating",
+            ),
             "default_team" => ("Команда по умолчанию", "Default team"),
             "default_team_hint" => (
                 "В какой команде оказываются новые обращения из этого канала.",

@@ -77,6 +77,7 @@ fn when(t: Option<chrono::NaiveDateTime>, tr: Tr) -> String {
 
 /// A channel as a row of the list and the head of its page.
 pub struct Row {
+    pub id: crate::domain::ChannelId,
     pub key: String,
     pub name: String,
     pub kind: &'static str,
@@ -120,6 +121,7 @@ fn row(v: &ChannelView, tr: Tr) -> Row {
         }
     };
     Row {
+        id: v.channel.id,
         key: v.channel.key.clone(),
         name: v.channel.name.clone(),
         kind: v.channel.kind.as_str(),
