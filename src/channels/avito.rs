@@ -55,6 +55,19 @@ fn listing_line(title: Option<&str>, url: &str) -> String {
 }
 
 impl Avito {
+    /// Subscribing and unsubscribing our webhook address: the same call to two endpoints.
+    async fn webhook_call(&self, path: &str, hook: &str) -> Result<(), SendError> {
+        let url = format!("{}{path}", self.api_base);
+        self.call(|t| {
+            self.http
+                .post(&url)
+                .bearer_auth(t)
+                .json(&json!({ "url": hook }))
+        })
+        .await
+        .map(|_| ())
+    }
+
     pub fn from_config(config: &Value, http: reqwest::Client) -> Result<Self, String> {
         let user_id = match config.get("user_id") {
             Some(Value::Number(n)) => n.as_i64(),
@@ -368,31 +381,11 @@ impl ChannelAdapter for Avito {
     }
 
     fn subscribe<'a>(&'a self, hook: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
-        Box::pin(async move {
-            let url = format!("{}/messenger/v3/webhook", self.api_base);
-            self.call(|t| {
-                self.http
-                    .post(&url)
-                    .bearer_auth(t)
-                    .json(&json!({ "url": hook }))
-            })
-            .await
-            .map(|_| ())
-        })
+        Box::pin(self.webhook_call("/messenger/v3/webhook", hook))
     }
 
     fn unsubscribe<'a>(&'a self, hook: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
-        Box::pin(async move {
-            let url = format!("{}/messenger/v1/webhook/unsubscribe", self.api_base);
-            self.call(|t| {
-                self.http
-                    .post(&url)
-                    .bearer_auth(t)
-                    .json(&json!({ "url": hook }))
-            })
-            .await
-            .map(|_| ())
-        })
+        Box::pin(self.webhook_call("/messenger/v1/webhook/unsubscribe", hook))
     }
 
     fn enrich<'a>(&'a self, inbound: &'a mut Inbound) -> BoxFuture<'a, ()> {

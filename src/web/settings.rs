@@ -31,14 +31,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 
 type FormPairs = web::Form<Pairs>;
 
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
+pub(super) fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
     form.iter()
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
 }
 
-fn allowed(console: &Console) -> Result<(), HtmlError> {
+/// Settings are for admins and the settings role, on every route.
+pub(super) fn allowed(console: &Console) -> Result<(), HtmlError> {
     if matches!(console.role, Role::Admin | Role::Settings) {
         Ok(())
     } else {

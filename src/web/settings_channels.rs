@@ -11,9 +11,10 @@ use super::State;
 use super::auth::Console;
 use super::channel_admin::{self as admin, ChannelView, Edit, NewChannel, Receiving, Refusal};
 use super::errors::HtmlError;
+use super::settings::{allowed, field};
 use crate::channels::AccountInfo;
 use crate::channels::fields::{self, Field, Input};
-use crate::domain::{ChannelKind, ChannelSource, Role};
+use crate::domain::{ChannelKind, ChannelSource};
 use crate::error::Error;
 use crate::i18n::Tr;
 
@@ -42,23 +43,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 type Pairs = Vec<(String, String)>;
-
-fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
-    form.iter()
-        .find(|(k, _)| k == name)
-        .map(|(_, v)| v.as_str())
-        .unwrap_or("")
-}
-
-fn allowed(console: &Console) -> Result<(), HtmlError> {
-    if matches!(console.role, Role::Admin | Role::Settings) {
-        Ok(())
-    } else {
-        Err(HtmlError::App(Error::Forbidden(
-            "settings are for admins and the settings role".into(),
-        )))
-    }
-}
 
 fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
     super::page(status).body(body)
@@ -628,10 +612,7 @@ async fn show(
     allowed(&console)?;
     let ch = admin::find(&state, console.project.id, &path)
         .await
-        .map_err(|r| match r {
-            Refusal::App(e) => HtmlError::App(e),
-            Refusal::Config(m) | Refusal::Platform(m) => HtmlError::App(Error::invalid(m)),
-        })?;
+        .map_err(to_html)?;
     let view = admin::view(&state, ch).await?;
     let mut page = channel_page(&state, &console, &req, view).await?;
     if q.saved.is_some() {

@@ -284,13 +284,7 @@ async fn post_message(
         state.inbox.metrics.webhook_error("widget");
         webhook_error(e)
     })?;
-    let resp = state
-        .inbox
-        .receive(&ch, parsed.inbound)
-        .await?
-        .into_iter()
-        .next()
-        .ok_or_else(|| ApiError::from(Error::internal("nothing received")))?;
+    let resp = receive_one(&state, &ch, parsed.inbound).await?;
     if offline
         && !resp.duplicate
         && let Some(id) = resp.conversation_id
@@ -330,20 +324,19 @@ fn offline_request(body: &[u8]) -> Result<bool, ApiError> {
     Ok(true)
 }
 
-/// Commits the visitor's message and answers with where it went (only after the commit).
-async fn committed(
+/// Commits the visitor's message and says where it went (only after the commit).
+async fn receive_one(
     state: &State,
     ch: &Arc<ChannelEntry>,
     inbound: Vec<crate::channels::Inbound>,
-) -> Result<HttpResponse, ApiError> {
-    let r = state
+) -> Result<crate::domain::Received, ApiError> {
+    state
         .inbox
         .receive(ch, inbound)
         .await?
         .into_iter()
         .next()
-        .ok_or_else(|| ApiError::from(Error::internal("nothing received")))?;
-    Ok(cors(HttpResponse::Ok().json(r)))
+        .ok_or_else(|| ApiError::from(Error::internal("nothing received")))
 }
 
 #[derive(Deserialize)]
@@ -374,7 +367,8 @@ async fn post_file(
         .save(body.to_vec(), &q.name, declared)
         .await?;
     let inbound = Widget::file_inbound(&q.visitor, &q.client_id, file).map_err(webhook_error)?;
-    committed(&state, &ch, vec![inbound]).await
+    let r = receive_one(&state, &ch, vec![inbound]).await?;
+    Ok(cors(HttpResponse::Ok().json(r)))
 }
 
 #[derive(Deserialize)]

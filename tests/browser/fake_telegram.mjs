@@ -36,10 +36,18 @@ export async function startFakeTelegram() {
           const offset = body.offset || 0;
           // Telegram forgets what a higher offset confirms.
           while (updates.length && updates[0].update_id < offset) updates.shift();
-          const reply = () => answer(res, 200, { ok: true, result: updates.filter((u) => u.update_id >= offset) });
-          if (updates.some((u) => u.update_id >= offset)) return reply();
-          const timer = setTimeout(() => { waiting = waiting.filter((w) => w !== reply); reply(); }, Math.min(body.timeout || 0, 2) * 1000);
-          waiting.push(() => { clearTimeout(timer); reply(); });
+          // Answered once: by news, by the poll's timeout, or when the fake closes.
+          let answered = false;
+          const reply = () => {
+            if (answered) return;
+            answered = true;
+            clearTimeout(timer);
+            waiting = waiting.filter((w) => w !== reply);
+            answer(res, 200, { ok: true, result: updates.filter((u) => u.update_id >= offset) });
+          };
+          if (updates.some((u) => u.update_id >= offset)) { answered = true; return answer(res, 200, { ok: true, result: updates.filter((u) => u.update_id >= offset) }); }
+          const timer = setTimeout(reply, Math.min(body.timeout || 0, 2) * 1000);
+          waiting.push(reply);
           return undefined;
         }
         default:
@@ -59,6 +67,6 @@ export async function startFakeTelegram() {
       const w = waiting; waiting = [];
       w.forEach((f) => f());
     },
-    close() { waiting.forEach((f) => f()); server.closeAllConnections?.(); server.close(); },
+    close() { [...waiting].forEach((f) => f()); server.closeAllConnections?.(); server.close(); },
   };
 }

@@ -53,9 +53,9 @@ before(async () => {
 
 after(async () => {
   if (browser) await browser.close();
-  if (telegram) telegram.close();
   if (server) { server.removeAllListeners('exit'); server.kill('SIGTERM'); }
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  if (telegram) telegram.close();
 });
 
 test('visitor writes on /demo, operator sees it live and answers, visitor gets the answer', { timeout: 60000 }, async () => {

@@ -14,17 +14,6 @@ async fn app_with_bot(tg: &FakeTelegram) -> TestApp {
     TestApp::spawn_with(|s| std::fs::write(&s.channels_path, &toml).unwrap()).await
 }
 
-async fn operator_token(app: &TestApp) -> String {
-    app.add_member(
-        "op@example.com",
-        "Оператор",
-        "password-3333",
-        perepiska::domain::Role::Operator,
-    )
-    .await;
-    app.api_token("op@example.com").await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_channel_list_names_the_account_each_channel_is_bound_to() {
     let tg = FakeTelegram::start().await;
@@ -55,7 +44,7 @@ async fn the_channel_list_names_the_account_each_channel_is_bound_to() {
         .clone();
     assert_eq!(web["source"], "builtin");
     // Operators do not see channels.
-    let op = operator_token(&app).await;
+    let op = app.operator_token().await;
     let (s, e) = app.api(&op, Method::GET, "/channels", None).await;
     assert_eq!(s, 403, "{e}");
     assert_eq!(e["error"]["code"], "forbidden");
@@ -116,7 +105,7 @@ async fn credentials_are_checked_before_anything_is_saved() {
         );
     }
     assert_eq!(count().await, before, "nothing was saved");
-    let op = operator_token(&app).await;
+    let op = app.operator_token().await;
     let (s, _) = app
         .api(
             &op,

@@ -15,17 +15,6 @@ async fn app_with_public_url() -> TestApp {
     TestApp::spawn_with(|s| s.public_url = Some(PUBLIC.into())).await
 }
 
-async fn operator_token(app: &TestApp) -> String {
-    app.add_member(
-        "op@example.com",
-        "Оператор",
-        "password-3333",
-        perepiska::domain::Role::Operator,
-    )
-    .await;
-    app.api_token("op@example.com").await
-}
-
 async fn webhook_post(app: &TestApp, key: &str, secret: &str, update: &Value) -> u16 {
     app.http
         .post(format!("{}/webhooks/{key}", app.url))
@@ -211,7 +200,7 @@ async fn edited_credentials_are_checked_again_and_secrets_never_come_back() {
     assert!(page.contains("Поддержка (@support_test_bot)"));
 
     // Operators neither see nor change channels, on the pages or through the API.
-    let op_token = operator_token(&app).await;
+    let op_token = app.operator_token().await;
     for (m, p) in [
         (Method::GET, "/channels/bot"),
         (Method::DELETE, "/channels/bot"),

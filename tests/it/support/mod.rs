@@ -247,6 +247,18 @@ impl TestApp {
             .expect("member created");
     }
 
+    /// An operator (op@example.com) and their API token: for what operators may not do.
+    pub async fn operator_token(&self) -> String {
+        self.add_member(
+            "op@example.com",
+            "Оператор",
+            "password-3333",
+            perepiska::domain::Role::Operator,
+        )
+        .await;
+        self.api_token("op@example.com").await
+    }
+
     pub async fn api_token(&self, email: &str) -> String {
         let email = email.to_string();
         self.store()
