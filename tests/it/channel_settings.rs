@@ -623,3 +623,193 @@ async fn new_conversations_start_in_the_channels_default_team() {
         .to_string();
     assert!(e.contains("\"site2\"") && e.contains("Склад"), "{e}");
 }
+
+/// A fake platform that knows one credential: `good` answers `ok`, anything else `refused`.
+async fn one_credential(
+    server: &MockServer,
+    route: &str,
+    good: impl wiremock::Match + 'static,
+    ok: Value,
+    refused: ResponseTemplate,
+) {
+    Mock::given(path(route))
+        .and(good)
+        .respond_with(ResponseTemplate::new(200).set_body_json(ok))
+        .with_priority(1)
+        .mount(server)
+        .await;
+    Mock::given(path(route))
+        .respond_with(refused)
+        .with_priority(2)
+        .mount(server)
+        .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_kind_names_its_account_and_a_refused_credential_stores_nothing() {
+    use wiremock::matchers::{body_string_contains, header, query_param};
+    let app = TestApp::spawn().await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let server = MockServer::start().await;
+    let base = server.uri();
+    one_credential(
+        &server,
+        "/method/groups.getById",
+        body_string_contains("access_token=vk-good"),
+        json!({"response": {"groups": [{"id": 77, "name": "Кофейня «Зерно»", "screen_name": "zerno"}]}}),
+        ResponseTemplate::new(200).set_body_json(
+            json!({"error": {"error_code": 5, "error_msg": "User authorization failed: invalid access_token"}}),
+        ),
+    )
+    .await;
+    one_credential(
+        &server,
+        "/pa/get_account_info",
+        header("X-Viber-Auth-Token", "viber-good"),
+        json!({"status": 0, "id": "pa:1", "name": "Пекарня", "uri": "bakery"}),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"status": 2, "status_message": "invalidAuthToken"})),
+    )
+    .await;
+    one_credential(
+        &server,
+        "/v25.0/1065",
+        header("Authorization", "Bearer wa-good"),
+        json!({"verified_name": "Цветы на Садовой", "display_phone_number": "+7 495 000-00-00"}),
+        ResponseTemplate::new(401).set_body_json(
+            json!({"error": {"message": "Invalid OAuth access token", "type": "OAuthException", "code": 190}}),
+        ),
+    )
+    .await;
+    one_credential(
+        &server,
+        "/graph/me/info",
+        query_param("access_token", "ok-good"),
+        json!({"name": "Группа «Сад и огород»", "group_id": "group:57"}),
+        ResponseTemplate::new(200)
+            .set_body_json(json!({"error_code": 102, "error_msg": "PARAM_SESSION_EXPIRED"})),
+    )
+    .await;
+    one_credential(
+        &server,
+        "/token",
+        body_string_contains("client_secret=avito-good"),
+        json!({"access_token": "AVITO-T", "expires_in": 86400, "token_type": "Bearer"}),
+        ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_client"})),
+    )
+    .await;
+    Mock::given(path("/core/v1/accounts/self"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(json!({"id": 42, "name": "Магазин велосипедов"})),
+        )
+        .mount(&server)
+        .await;
+    let cases = [
+        (
+            "vk",
+            json!({"group_id": 77, "access_token": "vk-good", "confirmation": "abc"}),
+            "access_token",
+            "vk-bad",
+            "Кофейня «Зерно»",
+            "invalid access_token",
+        ),
+        (
+            "viber",
+            json!({"token": "viber-good"}),
+            "token",
+            "viber-bad",
+            "Пекарня",
+            "invalidAuthToken",
+        ),
+        (
+            "whatsapp",
+            json!({"phone_number_id": "1065", "access_token": "wa-good", "app_secret": "s3cret"}),
+            "access_token",
+            "wa-bad",
+            "Цветы на Садовой (+7 495 000-00-00)",
+            "Invalid OAuth access token",
+        ),
+        (
+            "ok",
+            json!({"access_token": "ok-good"}),
+            "access_token",
+            "ok-bad",
+            "Группа «Сад и огород»",
+            "PARAM_SESSION_EXPIRED",
+        ),
+        (
+            "avito",
+            json!({"client_id": "cid", "client_secret": "avito-good", "user_id": 42}),
+            "client_secret",
+            "avito-bad",
+            "Магазин велосипедов",
+            "invalid_client",
+        ),
+        (
+            "api",
+            json!({"callback_url": "https://crm.example.com/hook"}),
+            "",
+            "",
+            "CRM",
+            "",
+        ),
+    ];
+    let stored = || async {
+        app.store()
+            .read(perepiska::store::channels::all_enabled)
+            .await
+            .unwrap()
+            .len()
+    };
+    for (kind, good, key, bad, account, refusal) in cases {
+        let mut config = good.clone();
+        config["api_base"] = json!(base);
+        if !key.is_empty() {
+            let mut wrong = config.clone();
+            wrong[key] = json!(bad);
+            let before = stored().await;
+            let body = json!({"kind": kind, "name": "CRM", "config": wrong});
+            let (s, e) = app.api(&token, Method::POST, "/channels", Some(body)).await;
+            assert_eq!(s, 422, "{kind}: {e}");
+            assert_eq!(e["error"]["code"], "platform_refused", "{kind}: {e}");
+            assert!(
+                e["error"]["message"].as_str().unwrap().contains(refusal),
+                "{kind}: the platform's refusal is named: {e}"
+            );
+            assert_eq!(stored().await, before, "{kind}: nothing stored");
+        }
+        if kind == "api" {
+            config.as_object_mut().unwrap().remove("api_base");
+        }
+        let created = app
+            .api_ok(
+                &token,
+                Method::POST,
+                "/channels",
+                Some(json!({"kind": kind, "name": "CRM", "config": config})),
+            )
+            .await;
+        assert_eq!(created["account"]["name"], account, "{kind}: {created}");
+        assert_eq!(created["running"], true, "{kind}");
+    }
+    // The settings page says it in words an admin reads.
+    let admin = app.admin().await;
+    let (s, page) = admin
+        .post_form(
+            "/console/settings/channels/new",
+            &[
+                ("csrf", &admin.csrf),
+                ("kind", "vk"),
+                ("name", "ВК"),
+                ("cfg.group_id", "77"),
+                ("cfg.access_token", "vk-bad"),
+                ("cfg.confirmation", "abc"),
+                ("cfg.api_base", &base),
+                ("step", "save"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(page.contains("Сообщество не найдено"), "{page}");
+}
