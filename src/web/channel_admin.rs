@@ -357,13 +357,19 @@ pub async fn edit(
     let sealed = match edit.config {
         Some(patch) => {
             let current = object(state.inbox.registry.open(&ch)?)?;
-            let merged = Value::Object(merge(ch.kind, current, patch));
-            let shown = name.clone().unwrap_or_else(|| ch.name.clone());
-            check(state, ch.kind, &shown, &merged).await?;
-            Some(state.inbox.registry.seal(&merged.to_string())?)
+            let merged = Value::Object(merge(ch.kind, current.clone(), patch));
+            if merged == Value::Object(current) {
+                // A form saved as it was: nothing to check, nothing re-registered.
+                None
+            } else {
+                let shown = name.clone().unwrap_or_else(|| ch.name.clone());
+                check(state, ch.kind, &shown, &merged).await?;
+                Some(state.inbox.registry.seal(&merged.to_string())?)
+            }
         }
         None => None,
     };
+    let rekeyed = sealed.is_some();
     // Paused or re-keyed: the platform stops calling the old registration first.
     let before = state.inbox.registry.by_id(ch.id);
     if let Some(entry) = &before
@@ -401,6 +407,18 @@ pub async fn edit(
     apply(state).await?;
     if ch.enabled {
         state.inbox.outbox_wake.notify_one();
+    }
+    // Resumed or re-keyed: platforms subscribed through their API (OK, Avito, VK) are told
+    // our address again, since pausing or the old credentials' release took it away.
+    if ch.enabled
+        && (edit.enabled == Some(true) || rekeyed)
+        && let Some(entry) = state.inbox.registry.by_id(ch.id)
+        && let Err(e) = state
+            .pollers
+            .subscribe(entry.adapter.as_ref(), &ch.key, Some(ch.id))
+            .await
+    {
+        tracing::warn!(channel = %ch.key, error = %e, "webhook not registered with the platform");
     }
     Ok(ch)
 }

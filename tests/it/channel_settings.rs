@@ -411,9 +411,39 @@ async fn ok_is_subscribed_on_connect_with_a_made_up_secret_shown_once() {
         .await;
     assert_eq!(list["total"], 1, "{list}");
 
+    // Paused: OK stops posting; resumed: subscribed again.
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        "/channels/garden",
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    assert_eq!(
+        urls_sent_to(&ok, "/graph/me/unsubscribe").await,
+        vec![hook.clone()]
+    );
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        "/channels/garden",
+        Some(json!({"enabled": true})),
+    )
+    .await;
+    assert_eq!(urls_sent_to(&ok, "/graph/me/subscribe").await.len(), 2);
+    // Saved unchanged: nothing is re-registered.
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        "/channels/garden",
+        Some(json!({"config": {"access_token": ""}})),
+    )
+    .await;
+    assert_eq!(urls_sent_to(&ok, "/graph/me/subscribe").await.len(), 2);
+
     app.api_ok(&token, Method::DELETE, "/channels/garden", None)
         .await;
-    assert_eq!(urls_sent_to(&ok, "/graph/me/unsubscribe").await, vec![hook]);
+    assert_eq!(urls_sent_to(&ok, "/graph/me/unsubscribe").await.len(), 2);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
