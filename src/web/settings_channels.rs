@@ -157,29 +157,24 @@ fn kinds(tr: Tr) -> Vec<(&'static str, &'static str)> {
     .collect()
 }
 
-#[derive(serde::Deserialize)]
-struct ListQuery {
-    disconnected: Option<String>,
-    warning: Option<String>,
+async fn list(state: web::Data<State>, console: Console) -> Result<HttpResponse, HtmlError> {
+    allowed(&console)?;
+    list_page(&state, &console, String::new()).await
 }
 
-async fn list(
-    state: web::Data<State>,
-    console: Console,
-    q: web::Query<ListQuery>,
+/// The list, with a notice of what was just done (said here, never taken from the URL, so a
+/// link cannot make the page say anything).
+async fn list_page(
+    state: &State,
+    console: &Console,
+    notice: String,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
     let tr = console.tr;
-    let rows = admin::views(&state, console.project.id)
+    let rows = admin::views(state, console.project.id)
         .await?
         .iter()
         .map(|v| row(v, tr))
         .collect();
-    let notice = match (&q.disconnected, &q.warning) {
-        (Some(name), Some(w)) => format!("{} «{name}». {w}", tr.t("channel_disconnected")),
-        (Some(name), None) => format!("{} «{name}».", tr.t("channel_disconnected")),
-        _ => String::new(),
-    };
     let page = ListPage {
         tr,
         project_name: console.project.name.clone(),
@@ -753,15 +748,10 @@ async fn disconnect(
     let complaint = admin::disconnect(&state, console.project.id, &ch.key)
         .await
         .map_err(to_html)?;
-    let mut url = reqwest::Url::parse("http://x/console/settings/channels")
-        .map_err(|e| Error::internal(e.to_string()))?;
-    url.query_pairs_mut().append_pair("disconnected", &ch.name);
+    let tr = console.tr;
+    let mut notice = format!("{} «{}».", tr.t("channel_disconnected"), ch.name);
     if let Some(c) = complaint {
-        url.query_pairs_mut().append_pair(
-            "warning",
-            &format!("{}: {c}", console.tr.t("platform_not_told")),
-        );
+        notice = format!("{notice} {}: {c}", tr.t("platform_not_told"));
     }
-    let location = format!("{}?{}", url.path(), url.query().unwrap_or_default());
-    Ok(see(location))
+    list_page(&state, &console, notice).await
 }

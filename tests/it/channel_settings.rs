@@ -315,13 +315,17 @@ async fn viber_connected_on_the_settings_page_sets_its_webhook_and_removes_it_on
         .await;
     assert_eq!(s, 200);
     assert!(confirm.contains("Переписка и обращения сохранятся"));
-    let (s, _) = admin
+    let (s, listed) = admin
         .post_form(
             &format!("/console/settings/channels/{key}/disconnect"),
             &[("csrf", &admin.csrf)],
         )
         .await;
-    assert_eq!(s, 303);
+    assert_eq!(s, 200);
+    assert!(
+        listed.contains("Канал отключён: «Пекарня в Viber»"),
+        "{listed}"
+    );
     assert!(
         set_webhook().await.contains(&json!("")),
         "Viber was told to remove the webhook"
