@@ -240,6 +240,53 @@ pub fn check_password(password: &str) -> Result<()> {
     Ok(())
 }
 
+/// A member changes their own password: the old one must be right and the new one typed twice
+/// alike; every other session of theirs is signed out (a stolen one included).
+pub fn change_password(
+    conn: &mut store::DbConn,
+    user_id: i64,
+    current: &str,
+    new: &str,
+    repeated: &str,
+    keep_session: i64,
+) -> Result<usize> {
+    let user = users::by_id(conn, user_id)?;
+    if !crypto::verify_password(current, &user.password_hash) {
+        return Err(Error::invalid("the current password is wrong"));
+    }
+    if new != repeated {
+        return Err(Error::invalid("the new password and its repetition differ"));
+    }
+    check_password(new)?;
+    users::set_password(conn, user_id, &crypto::hash_password(new)?)?;
+    users::delete_sessions_except(conn, user_id, Some(keep_session))
+}
+
+/// An admin (or the server's owner at the command line) sets a forgotten password: the member
+/// is signed out everywhere.
+pub fn reset_password(
+    conn: &mut store::DbConn,
+    email: &str,
+    password: &str,
+) -> Result<users::User> {
+    check_password(password)?;
+    let email = users::normalize_email(email)?;
+    let user = users::by_email(conn, &email)?
+        .ok_or_else(|| Error::not_found(format!("no user {email}")))?;
+    users::set_password(conn, user.id, &crypto::hash_password(password)?)?;
+    users::delete_sessions_except(conn, user.id, None)?;
+    Ok(user)
+}
+
+/// A member's display name, which customers see where the channel shows the operator's name.
+pub fn rename_user(conn: &mut store::DbConn, user_id: i64, name: &str) -> Result<()> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid("the name must be 1-100 characters"));
+    }
+    users::set_name(conn, user_id, name)
+}
+
 /// Creates a user (or gives an existing one the role) in a project.
 pub fn create_user(
     conn: &mut store::DbConn,

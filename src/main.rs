@@ -179,6 +179,13 @@ enum AdminCmd {
         #[arg(long)]
         project: Option<String>,
     },
+    /// Set a member's forgotten password; they are signed out everywhere.
+    ResetPassword {
+        #[arg(long)]
+        email: String,
+        #[arg(long)]
+        password: String,
+    },
 }
 
 #[derive(Subcommand)]
@@ -348,6 +355,15 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 role.as_str(),
                 user.1.slug
             );
+        }
+        Cmd::Admin {
+            cmd: AdminCmd::ResetPassword { email, password },
+        } => {
+            let store = perepiska::bootstrap::open_store(&s)?;
+            let user = store
+                .write(move |c| perepiska::bootstrap::reset_password(c, &email, &password))
+                .await?;
+            println!("{}: new password set, signed out everywhere", user.email);
         }
         Cmd::Channels {
             cmd: ChannelsCmd::Subscribe { id },

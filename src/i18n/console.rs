@@ -230,6 +230,20 @@ impl Tr {
                 "The platform did not confirm removing the webhook",
             ),
             "check" => ("Проверить", "Check"),
+            "profile" => ("Профиль", "Profile"),
+            "your_name" => ("Имя и фамилия", "Name and surname"),
+            "your_name_hint" => (
+                "Так вас видят коллеги и клиенты — там, где канал показывает имя оператора.",
+                "How colleagues see you, and customers where the channel shows the operator's name.",
+            ),
+            "change_password" => ("Сменить пароль", "Change password"),
+            "current_password" => ("Текущий пароль", "Current password"),
+            "new_password" => ("Новый пароль", "New password"),
+            "repeat_password" => ("Новый пароль ещё раз", "New password again"),
+            "password_hint" => (
+                "Не короче 8 символов. Все другие ваши сеансы будут завершены.",
+                "At least 8 characters. Every other session of yours is signed out.",
+            ),
             "channel_automation" => (
                 "Автоответы, автозакрытие и оценка",
                 "Auto-replies, auto-close and rating",

@@ -206,6 +206,22 @@ pub fn delete_session(conn: &mut DbConn, token_hash: &str) -> Result<()> {
     Ok(())
 }
 
+/// Signs a user out everywhere but `keep` (a password change keeps the session it came from).
+pub fn delete_sessions_except(conn: &mut DbConn, user_id: i64, keep: Option<i64>) -> Result<usize> {
+    let q = sessions::table.filter(sessions::user_id.eq(user_id));
+    Ok(match keep {
+        Some(id) => diesel::delete(q.filter(sessions::id.ne(id))).execute(conn)?,
+        None => diesel::delete(q).execute(conn)?,
+    })
+}
+
+pub fn set_name(conn: &mut DbConn, user_id: i64, name: &str) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::name.eq(name))
+        .execute(conn)?;
+    Ok(())
+}
+
 pub fn set_session_project(
     conn: &mut DbConn,
     session_id: i64,

@@ -10,6 +10,7 @@ pub mod health;
 pub mod live;
 pub mod media;
 pub mod openapi;
+pub mod profile;
 pub mod request_span;
 pub mod rules_form;
 pub mod settings;
@@ -130,6 +131,7 @@ pub fn server(
             .configure(media::routes)
             .configure(settings::routes)
             .configure(settings_channels::routes)
+            .configure(profile::routes)
             .service(actix_files::Files::new("/static", static_root.clone()))
     })
     .workers(workers)

@@ -323,3 +323,63 @@ async fn channel_secrets_never_reach_the_log() {
         );
     }
 }
+
+#[test]
+fn a_forgotten_password_is_reset_from_the_command_line() {
+    let dir = tempfile::tempdir().unwrap();
+    let (ok, out) = perepiska(dir.path(), &["migrate"]);
+    assert!(ok, "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "create",
+            "--email",
+            "ivan@example.com",
+            "--password",
+            "first-password-1",
+            "--role",
+            "operator",
+        ],
+    );
+    assert!(ok, "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "reset-password",
+            "--email",
+            "ghost@example.com",
+            "--password",
+            "new-password-2",
+        ],
+    );
+    assert!(!ok && out.contains("no user ghost@example.com"), "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "reset-password",
+            "--email",
+            "Ivan@Example.com",
+            "--password",
+            "short",
+        ],
+    );
+    assert!(!ok && out.contains("at least 8"), "{out}");
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "reset-password",
+            "--email",
+            "Ivan@Example.com",
+            "--password",
+            "new-password-2",
+        ],
+    );
+    assert!(
+        ok && out.contains("ivan@example.com: new password set"),
+        "{out}"
+    );
+}

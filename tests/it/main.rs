@@ -18,6 +18,7 @@ mod fuzz;
 mod hardening;
 mod instances;
 mod ok_avito;
+mod profile;
 mod telegram;
 mod viber;
 mod vk;

@@ -1,0 +1,141 @@
+//! Everyone's own profile: the display name and a password change that signs out the rest.
+
+use crate::support::TestApp;
+
+/// The status of a sign-in attempt (303 when it worked).
+async fn sign_in(app: &TestApp, email: &str, password: &str) -> u16 {
+    let c = reqwest::Client::builder()
+        .cookie_store(true)
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let page = c
+        .get(format!("{}/login", app.url))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = crate::support::attr(&page, "name=\"csrf\" value=\"").unwrap();
+    c.post(format!("{}/login", app.url))
+        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+        .send()
+        .await
+        .unwrap()
+        .status()
+        .as_u16()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_changes_their_password_and_their_other_sessions_end() {
+    let app = TestApp::spawn().await;
+    let email = "olga@example.com";
+    app.add_member(
+        email,
+        "Ольга",
+        "first-password-1",
+        perepiska::domain::Role::Operator,
+    )
+    .await;
+    let here = app.login(email, "first-password-1").await;
+    let elsewhere = app.login(email, "first-password-1").await;
+    let (s, page) = here.get("/console/profile").await;
+    assert_eq!(s, 200);
+    assert!(page.contains(email));
+    let change = |current: &'static str, new: &'static str, repeat: &'static str| {
+        let here = &here;
+        async move {
+            here.post_form(
+                "/console/profile/password",
+                &[
+                    ("csrf", &here.csrf),
+                    ("current", current),
+                    ("new", new),
+                    ("repeat", repeat),
+                ],
+            )
+            .await
+        }
+    };
+    for (current, new, repeat, says) in [
+        (
+            "not-my-password",
+            "second-password-2",
+            "second-password-2",
+            "current password is wrong",
+        ),
+        (
+            "first-password-1",
+            "second-password-2",
+            "second-password-3",
+            "differ",
+        ),
+        ("first-password-1", "short", "short", "at least 8"),
+    ] {
+        let (s, page) = change(current, new, repeat).await;
+        assert_eq!(s, 400, "{says}");
+        assert!(page.contains(says), "{says}: {page}");
+    }
+    assert_eq!(
+        elsewhere.get("/console").await.0,
+        200,
+        "refused changes sign nobody out"
+    );
+    assert_eq!(
+        sign_in(&app, email, "first-password-1").await,
+        303,
+        "and change nothing"
+    );
+
+    let (s, _) = change("first-password-1", "second-password-2", "second-password-2").await;
+    assert_eq!(s, 303);
+    assert_eq!(here.get("/console").await.0, 200, "this session goes on");
+    assert_eq!(
+        elsewhere.get("/console").await.0,
+        303,
+        "the other one is signed out"
+    );
+    assert_ne!(sign_in(&app, email, "first-password-1").await, 303);
+    assert_eq!(sign_in(&app, email, "second-password-2").await, 303);
+
+    // A form without the page's token changes nothing.
+    let (s, _) = here
+        .post_form(
+            "/console/profile/password",
+            &[
+                ("current", "second-password-2"),
+                ("new", "third-password-3"),
+                ("repeat", "third-password-3"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 403);
+    assert_eq!(sign_in(&app, email, "second-password-2").await, 303);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_renames_themselves() {
+    let app = TestApp::spawn().await;
+    let op = app.admin().await;
+    let (s, page) = op
+        .post_form(
+            "/console/profile/name",
+            &[("csrf", &op.csrf), ("name", "  ")],
+        )
+        .await;
+    assert_eq!(s, 400);
+    assert!(page.contains("1-100 characters"));
+    let (s, _) = op
+        .post_form(
+            "/console/profile/name",
+            &[("csrf", &op.csrf), ("name", "Анна Петрова")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (_, console) = op.get("/console").await;
+    assert!(
+        console.contains("Анна Петрова"),
+        "the console shows the new name"
+    );
+}
