@@ -379,13 +379,27 @@ pub fn create_token(
             project.slug
         )));
     }
+    issue_token(conn, user.id, project.id, "cli")
+}
+
+/// A new API token acting as this member in this project: returned once, stored hashed.
+pub fn issue_token(
+    conn: &mut store::DbConn,
+    user_id: i64,
+    project_id: crate::domain::ProjectId,
+    name: &str,
+) -> Result<String> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid("a token's name must be 1-100 characters"));
+    }
     let token = format!("ppk_{}", crypto::random_hex(24)?);
     users::create_api_token(
         conn,
         &crypto::sha256_hex(token.as_bytes()),
-        user.id,
-        project.id,
-        "cli",
+        user_id,
+        project_id,
+        name,
     )?;
     Ok(token)
 }

@@ -231,6 +231,16 @@ impl Tr {
             ),
             "check" => ("Проверить", "Check"),
             "profile" => ("Профиль", "Profile"),
+            "api_tokens" => ("Токены API", "API tokens"),
+            "api_tokens_hint" => (
+                "Для своих систем: токен действует от вашего имени в этом проекте, с вашими правами.",
+                "For your own systems: a token acts as you in this project, with your access.",
+            ),
+            "token_name" => ("Название", "Name"),
+            "token_name_placeholder" => ("Например, «CRM»", "For example \"CRM\""),
+            "last_used" => ("Последнее использование", "Last used"),
+            "revoke" => ("Отозвать", "Revoke"),
+            "create_token" => ("Создать токен", "Create a token"),
             "your_name" => ("Имя и фамилия", "Name and surname"),
             "your_name_hint" => (
                 "Так вас видят коллеги и клиенты — там, где канал показывает имя оператора.",

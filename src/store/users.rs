@@ -252,14 +252,56 @@ pub fn create_api_token(
     Ok(())
 }
 
-/// The user and project a bearer token acts for.
-pub fn api_token(conn: &mut DbConn, token_hash: &str) -> Result<Option<(User, ProjectId)>> {
+/// A personal API token as its owner sees it (the token itself is never stored).
+#[derive(Queryable, Selectable, Clone, Debug)]
+#[diesel(table_name = api_tokens)]
+pub struct ApiToken {
+    pub id: i64,
+    pub project_id: ProjectId,
+    pub name: String,
+    pub created_at: NaiveDateTime,
+    pub last_used_at: Option<NaiveDateTime>,
+}
+
+/// The user and project a bearer token acts for, with the token's row.
+pub fn api_token(conn: &mut DbConn, token_hash: &str) -> Result<Option<(User, ApiToken)>> {
     Ok(api_tokens::table
         .inner_join(users::table.on(users::id.eq(api_tokens::user_id)))
         .filter(api_tokens::token_hash.eq(token_hash))
-        .select((User::as_select(), api_tokens::project_id))
+        .select((User::as_select(), ApiToken::as_select()))
         .first(conn)
         .optional()?)
+}
+
+/// A user's tokens in a project, newest first.
+pub fn api_tokens_of(
+    conn: &mut DbConn,
+    user_id: i64,
+    project_id: ProjectId,
+) -> Result<Vec<ApiToken>> {
+    Ok(api_tokens::table
+        .filter(api_tokens::user_id.eq(user_id))
+        .filter(api_tokens::project_id.eq(project_id))
+        .order(api_tokens::id.desc())
+        .select(ApiToken::as_select())
+        .load(conn)?)
+}
+
+/// Revokes one of the user's own tokens; 0 when it is not theirs.
+pub fn delete_api_token(conn: &mut DbConn, user_id: i64, id: i64) -> Result<usize> {
+    Ok(diesel::delete(
+        api_tokens::table
+            .filter(api_tokens::id.eq(id))
+            .filter(api_tokens::user_id.eq(user_id)),
+    )
+    .execute(conn)?)
+}
+
+pub fn touch_api_token(conn: &mut DbConn, id: i64) -> Result<()> {
+    diesel::update(api_tokens::table.find(id))
+        .set(api_tokens::last_used_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
 }
 
 /// Saves (or clears) a user's own working hours, as schedule JSON.

@@ -186,15 +186,31 @@ impl FromRequest for ApiUser {
                 .inbox
                 .store
                 .read(move |conn| {
-                    let Some((user, project_id)) = users::api_token(conn, &hash)? else {
+                    let Some((user, token)) = users::api_token(conn, &hash)? else {
                         return Ok(None);
                     };
                     // A removed member's tokens stop working.
-                    Ok(users::role_in(conn, project_id, user.id)?.map(|r| (user, project_id, r)))
+                    Ok(users::role_in(conn, token.project_id, user.id)?.map(|r| (user, token, r)))
                 })
                 .await?;
-            let (user, project_id, role) =
+            let (user, token, role) =
                 found.ok_or_else(|| ApiError::unauthorized("the API token is not valid"))?;
+            let project_id = token.project_id;
+            // "Last used" to the minute: one write a minute per token, not one per request.
+            let stale = token
+                .last_used_at
+                .is_none_or(|t| crate::store::now() - t > chrono::Duration::seconds(60));
+            if stale {
+                let id = token.id;
+                if let Err(e) = state
+                    .inbox
+                    .store
+                    .write(move |c| users::touch_api_token(c, id))
+                    .await
+                {
+                    tracing::warn!(error = %e, "the token's last use was not recorded");
+                }
+            }
             Ok(ApiUser {
                 user,
                 project_id,

@@ -1,5 +1,6 @@
 //! Everyone's own profile: the name customers see where a channel shows the operator's name,
-//! and a password change (the current one, the new one twice; other sessions signed out).
+//! a password change (the current one, the new one twice; other sessions signed out), and
+//! personal API tokens (named, shown once, listed with their last use, revoked).
 
 use actix_web::{HttpResponse, web};
 use askama::Template;
@@ -14,7 +15,19 @@ use crate::i18n::Tr;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/profile", web::get().to(page))
         .route("/console/profile/name", web::post().to(save_name))
-        .route("/console/profile/password", web::post().to(change_password));
+        .route("/console/profile/password", web::post().to(change_password))
+        .route("/console/profile/tokens", web::post().to(create_token))
+        .route(
+            "/console/profile/tokens/{id}/revoke",
+            web::post().to(revoke_token),
+        );
+}
+
+pub struct TokenRow {
+    pub id: i64,
+    pub name: String,
+    pub created: String,
+    pub last_used: String,
 }
 
 #[derive(Template)]
@@ -28,10 +41,35 @@ struct ProfilePage {
     notice: String,
     name_error: String,
     password_error: String,
+    tokens: Vec<TokenRow>,
+    /// A token just made: shown this once.
+    new_token: String,
+    token_error: String,
 }
 
-fn profile(console: &Console) -> ProfilePage {
-    ProfilePage {
+async fn profile(state: &State, console: &Console) -> Result<ProfilePage, HtmlError> {
+    let (uid, pid, tr) = (console.user.id, console.project.id, console.tr);
+    let when = |t: chrono::NaiveDateTime| format!("{} UTC", t.format("%Y-%m-%d %H:%M"));
+    let tokens = state
+        .inbox
+        .store
+        .read(move |c| crate::store::users::api_tokens_of(c, uid, pid))
+        .await?
+        .into_iter()
+        .map(|t| TokenRow {
+            id: t.id,
+            name: t.name,
+            created: when(t.created_at),
+            last_used: t
+                .last_used_at
+                .map(when)
+                .unwrap_or_else(|| tr.t("never").to_string()),
+        })
+        .collect();
+    Ok(ProfilePage {
+        tokens,
+        new_token: String::new(),
+        token_error: String::new(),
         tr: console.tr,
         csrf: console.csrf.clone(),
         project_name: console.project.name.clone(),
@@ -40,7 +78,7 @@ fn profile(console: &Console) -> ProfilePage {
         notice: String::new(),
         name_error: String::new(),
         password_error: String::new(),
-    }
+    })
 }
 
 fn html(status: actix_web::http::StatusCode, p: ProfilePage) -> Result<HttpResponse, HtmlError> {
@@ -52,8 +90,12 @@ struct PageQuery {
     saved: Option<String>,
 }
 
-async fn page(console: Console, q: web::Query<PageQuery>) -> Result<HttpResponse, HtmlError> {
-    let mut p = profile(&console);
+async fn page(
+    state: web::Data<State>,
+    console: Console,
+    q: web::Query<PageQuery>,
+) -> Result<HttpResponse, HtmlError> {
+    let mut p = profile(&state, &console).await?;
     if q.saved.is_some() {
         p.notice = console.tr.t("saved").to_string();
     }
@@ -90,7 +132,7 @@ async fn save_name(
     {
         Ok(()) => Ok(saved()),
         Err(e) => {
-            let mut p = profile(&console);
+            let mut p = profile(&state, &console).await?;
             p.name = name;
             p.name_error = refused(e)?;
             html(actix_web::http::StatusCode::BAD_REQUEST, p)
@@ -118,9 +160,54 @@ async fn change_password(
     {
         Ok(_) => Ok(saved()),
         Err(e) => {
-            let mut p = profile(&console);
+            let mut p = profile(&state, &console).await?;
             p.password_error = refused(e)?;
             html(actix_web::http::StatusCode::BAD_REQUEST, p)
         }
     }
+}
+
+async fn create_token(
+    state: web::Data<State>,
+    console: Console,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(field(&form, "csrf"))?;
+    let name = field(&form, "name").to_string();
+    let (uid, pid) = (console.user.id, console.project.id);
+    let made = state
+        .inbox
+        .store
+        .write(move |c| crate::bootstrap::issue_token(c, uid, pid, &name))
+        .await;
+    let mut p = profile(&state, &console).await?;
+    match made {
+        Ok(token) => {
+            p.new_token = token;
+            html(actix_web::http::StatusCode::CREATED, p)
+        }
+        Err(e) => {
+            p.token_error = refused(e)?;
+            html(actix_web::http::StatusCode::BAD_REQUEST, p)
+        }
+    }
+}
+
+async fn revoke_token(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<i64>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(field(&form, "csrf"))?;
+    let (uid, id) = (console.user.id, path.into_inner());
+    let gone = state
+        .inbox
+        .store
+        .write(move |c| crate::store::users::delete_api_token(c, uid, id))
+        .await?;
+    if gone == 0 {
+        return Err(HtmlError::App(Error::not_found("no such token of yours")));
+    }
+    Ok(saved())
 }

@@ -139,3 +139,72 @@ async fn a_member_renames_themselves() {
         "the console shows the new name"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn personal_api_tokens_are_shown_once_listed_with_their_last_use_and_revoked() {
+    let app = TestApp::spawn().await;
+    app.add_member(
+        "olga@example.com",
+        "Ольга",
+        "first-password-1",
+        perepiska::domain::Role::Operator,
+    )
+    .await;
+    let olga = app.login("olga@example.com", "first-password-1").await;
+    let (s, page) = olga
+        .post_form(
+            "/console/profile/tokens",
+            &[("csrf", &olga.csrf), ("name", "  ")],
+        )
+        .await;
+    assert_eq!(s, 400, "a name is needed");
+    assert!(page.contains("1-100 characters"));
+    let (s, page) = olga
+        .post_form(
+            "/console/profile/tokens",
+            &[("csrf", &olga.csrf), ("name", "CRM")],
+        )
+        .await;
+    assert_eq!(s, 201);
+    let token = crate::support::attr(&page, "<pre class=\"snippet\" id=\"new-token\">")
+        .map(|t| t.split('<').next().unwrap().to_string())
+        .expect("the new token is shown");
+    assert!(token.starts_with("ppk_"));
+    let (_, again) = olga.get("/console/profile").await;
+    assert!(!again.contains(&token), "shown once");
+    assert!(
+        again.contains("CRM") && again.contains("ещё не было"),
+        "listed, never used"
+    );
+    let (s, _) = app
+        .api(&token, reqwest::Method::GET, "/conversations", None)
+        .await;
+    assert_eq!(s, 200, "it acts as Ольга");
+    let (_, listed) = olga.get("/console/profile").await;
+    assert!(!listed.contains("ещё не было"), "its last use is shown");
+    // Someone else cannot revoke it; she can, and it stops at once.
+    let id = crate::support::attr(&listed, "<tr class=\"token\" data-id=\"").unwrap();
+    let admin = app.admin().await;
+    let (s, _) = admin
+        .post_form(
+            &format!("/console/profile/tokens/{id}/revoke"),
+            &[("csrf", &admin.csrf)],
+        )
+        .await;
+    assert_eq!(s, 404);
+    let (s, _) = app
+        .api(&token, reqwest::Method::GET, "/conversations", None)
+        .await;
+    assert_eq!(s, 200, "still valid");
+    let (s, _) = olga
+        .post_form(
+            &format!("/console/profile/tokens/{id}/revoke"),
+            &[("csrf", &olga.csrf)],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (s, _) = app
+        .api(&token, reqwest::Method::GET, "/conversations", None)
+        .await;
+    assert_eq!(s, 401, "revoked");
+}
