@@ -8,7 +8,7 @@ use askama::Template;
 use super::State;
 use super::auth::Console;
 use super::errors::HtmlError;
-use super::settings::field;
+use super::settings::{SavedQuery, field};
 use crate::error::Error;
 use crate::i18n::Tr;
 
@@ -85,15 +85,10 @@ fn html(status: actix_web::http::StatusCode, p: ProfilePage) -> Result<HttpRespo
     Ok(super::page(status).body(p.render()?))
 }
 
-#[derive(serde::Deserialize)]
-struct PageQuery {
-    saved: Option<String>,
-}
-
 async fn page(
     state: web::Data<State>,
     console: Console,
-    q: web::Query<PageQuery>,
+    q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     let mut p = profile(&state, &console).await?;
     if q.saved.is_some() {

@@ -302,15 +302,16 @@ async fn render(
     .render()?)
 }
 
+/// `?saved=1`: the page a saved form redirects to says so.
 #[derive(serde::Deserialize)]
-struct PageQuery {
-    saved: Option<String>,
+pub(super) struct SavedQuery {
+    pub saved: Option<String>,
 }
 
 async fn page(
     state: web::Data<State>,
     console: Console,
-    q: web::Query<PageQuery>,
+    q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     allowed(&console)?;
     let body = render(&state, &console, q.saved.is_some(), Refused::default()).await?;

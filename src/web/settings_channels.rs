@@ -11,7 +11,7 @@ use super::State;
 use super::auth::Console;
 use super::channel_admin::{self as admin, ChannelView, Edit, NewChannel, Receiving, Refusal};
 use super::errors::HtmlError;
-use super::settings::{allowed, field};
+use super::settings::{SavedQuery, allowed, field};
 use crate::channels::AccountInfo;
 use crate::channels::fields::{self, Field, Input};
 use crate::domain::{ChannelKind, ChannelSource};
@@ -592,17 +592,12 @@ async fn channel_page(
     })
 }
 
-#[derive(serde::Deserialize)]
-struct ShowQuery {
-    saved: Option<String>,
-}
-
 async fn show(
     req: actix_web::HttpRequest,
     state: web::Data<State>,
     console: Console,
     path: web::Path<String>,
-    q: web::Query<ShowQuery>,
+    q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, HtmlError> {
     allowed(&console)?;
     let ch = admin::find(&state, console.project.id, &path)

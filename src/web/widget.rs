@@ -73,13 +73,15 @@ fn widget_channel(state: &State, key: &str) -> Result<Arc<ChannelEntry>, ApiErro
         .ok_or_else(|| Error::not_found(format!("no chat widget \"{key}\"")).into())
 }
 
-fn look_of(entry: &ChannelEntry) -> Look {
+/// The widget's look, borrowed from its adapter (every request reads it; nothing is copied).
+fn look_of(entry: &ChannelEntry) -> &Look {
+    static DEFAULT: std::sync::LazyLock<Look> = std::sync::LazyLock::new(Look::default);
     entry
         .adapter
         .as_any()
         .downcast_ref::<Widget>()
-        .map(|w| w.look.clone())
-        .unwrap_or_default()
+        .map(|w| &w.look)
+        .unwrap_or(&DEFAULT)
 }
 
 /// The address this server's own pages are served from (the /demo page, the settings preview).

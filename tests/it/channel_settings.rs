@@ -15,6 +15,18 @@ async fn app_with_public_url() -> TestApp {
     TestApp::spawn_with(|s| s.public_url = Some(PUBLIC.into())).await
 }
 
+/// A polling Telegram bot "bot" connected through the API.
+async fn connect_bot(app: &TestApp, token: &str, tg: &FakeTelegram) -> Value {
+    app.api_ok(
+        token,
+        Method::POST,
+        "/channels",
+        Some(json!({"id": "bot", "kind": "telegram", "name": "Бот",
+            "config": {"token": TOKEN, "api_base": tg.url, "poll_timeout": 1}})),
+    )
+    .await
+}
+
 async fn webhook_post(app: &TestApp, key: &str, secret: &str, update: &Value) -> u16 {
     app.http
         .post(format!("{}/webhooks/{key}", app.url))
@@ -138,14 +150,7 @@ async fn edited_credentials_are_checked_again_and_secrets_never_come_back() {
     let tg = FakeTelegram::start().await;
     let app = TestApp::spawn().await;
     let token = app.api_token(ADMIN_EMAIL).await;
-    app.api_ok(
-        &token,
-        Method::POST,
-        "/channels",
-        Some(json!({"id": "bot", "kind": "telegram", "name": "Бот",
-            "config": {"token": TOKEN, "api_base": tg.url, "poll_timeout": 1}})),
-    )
-    .await;
+    connect_bot(&app, &token, &tg).await;
     let stored = || async {
         app.store()
             .read(|c| perepiska::store::channels::by_key(c, "bot"))
@@ -455,14 +460,7 @@ async fn a_refused_delivery_is_shown_on_the_channel() {
     let tg = FakeTelegram::start().await;
     let app = TestApp::spawn().await;
     let token = app.api_token(ADMIN_EMAIL).await;
-    app.api_ok(
-        &token,
-        Method::POST,
-        "/channels",
-        Some(json!({"id": "bot", "kind": "telegram", "name": "Бот",
-            "config": {"token": TOKEN, "api_base": tg.url, "poll_timeout": 1}})),
-    )
-    .await;
+    connect_bot(&app, &token, &tg).await;
     tg.push(FakeTelegram::text_update(31337, 1, "Здравствуйте"));
     let path = "/conversations?channel=bot";
     app.eventually("the customer's conversation", || async {

@@ -2,31 +2,6 @@
 
 use crate::support::TestApp;
 
-/// The status of a sign-in attempt (303 when it worked).
-async fn sign_in(app: &TestApp, email: &str, password: &str) -> u16 {
-    let c = reqwest::Client::builder()
-        .cookie_store(true)
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .unwrap();
-    let page = c
-        .get(format!("{}/login", app.url))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = crate::support::attr(&page, "name=\"csrf\" value=\"").unwrap();
-    c.post(format!("{}/login", app.url))
-        .form(&[("email", email), ("password", password), ("csrf", &csrf)])
-        .send()
-        .await
-        .unwrap()
-        .status()
-        .as_u16()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_member_changes_their_password_and_their_other_sessions_end() {
     let app = TestApp::spawn().await;
@@ -83,7 +58,7 @@ async fn a_member_changes_their_password_and_their_other_sessions_end() {
         "refused changes sign nobody out"
     );
     assert_eq!(
-        sign_in(&app, email, "first-password-1").await,
+        app.sign_in_status(email, "first-password-1").await,
         303,
         "and change nothing"
     );
@@ -96,8 +71,8 @@ async fn a_member_changes_their_password_and_their_other_sessions_end() {
         303,
         "the other one is signed out"
     );
-    assert_ne!(sign_in(&app, email, "first-password-1").await, 303);
-    assert_eq!(sign_in(&app, email, "second-password-2").await, 303);
+    assert_ne!(app.sign_in_status(email, "first-password-1").await, 303);
+    assert_eq!(app.sign_in_status(email, "second-password-2").await, 303);
 
     // A form without the page's token changes nothing.
     let (s, _) = here
@@ -111,7 +86,7 @@ async fn a_member_changes_their_password_and_their_other_sessions_end() {
         )
         .await;
     assert_eq!(s, 403);
-    assert_eq!(sign_in(&app, email, "second-password-2").await, 303);
+    assert_eq!(app.sign_in_status(email, "second-password-2").await, 303);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

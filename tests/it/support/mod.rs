@@ -297,6 +297,31 @@ impl TestApp {
         v["messages"].as_array().cloned().unwrap_or_default()
     }
 
+    /// The status of one sign-in attempt through the login form (303 when it worked).
+    pub async fn sign_in_status(&self, email: &str, password: &str) -> u16 {
+        let c = reqwest::Client::builder()
+            .cookie_store(true)
+            .redirect(reqwest::redirect::Policy::none())
+            .build()
+            .expect("client");
+        let page = c
+            .get(format!("{}/login", self.url))
+            .send()
+            .await
+            .expect("login page")
+            .text()
+            .await
+            .expect("body");
+        let csrf = attr(&page, "name=\"csrf\" value=\"").expect("login csrf");
+        c.post(format!("{}/login", self.url))
+            .form(&[("email", email), ("password", password), ("csrf", &csrf)])
+            .send()
+            .await
+            .expect("login")
+            .status()
+            .as_u16()
+    }
+
     pub async fn login(&self, email: &str, password: &str) -> Operator {
         let c = reqwest::Client::builder()
             .cookie_store(true)
