@@ -453,7 +453,7 @@ pub fn of(kind: ChannelKind) -> &'static [Field] {
     }
 }
 
-/// Every key of any kind that is a secret: what the API and the pages never return.
+/// Whether a kind's key is a secret (made-up ones included): never shown, never returned.
 pub fn is_secret(kind: ChannelKind, key: &str) -> bool {
     of(kind).iter().any(|f| f.key == key && f.secret)
 }

@@ -296,7 +296,7 @@ pub fn merge(
 ) -> Map<String, Value> {
     for (k, v) in patch {
         let empty = v.is_null() || v.as_str().is_some_and(|s| s.trim().is_empty());
-        match (empty, fields::is_secret(kind, &k) || is_generated(kind, &k)) {
+        match (empty, fields::is_secret(kind, &k)) {
             (true, true) => {}
             (true, false) => {
                 current.remove(&k);
@@ -309,20 +309,9 @@ pub fn merge(
     current
 }
 
-fn is_generated(kind: ChannelKind, key: &str) -> bool {
-    fields::of(kind).iter().any(|f| f.key == key && f.generated)
-}
-
 /// The project's channel with this key, if the settings may change it.
 async fn editable(state: &State, project_id: ProjectId, key: &str) -> Result<Channel, Refusal> {
-    let k = key.to_string();
-    let ch = state
-        .inbox
-        .store
-        .read(move |c| channels::by_key(c, &k))
-        .await?
-        .filter(|ch| ch.project_id == project_id && ch.disconnected_at.is_none())
-        .ok_or_else(|| Error::not_found(format!("no channel \"{key}\"")))?;
+    let ch = find(state, project_id, key).await?;
     if !ch.source.editable() {
         return Err(Error::Conflict(format!(
             "channel \"{key}\" is declared in channels.toml; change it there"
