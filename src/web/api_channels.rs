@@ -210,12 +210,7 @@ pub(super) async fn verify_channel(
     who.require_settings()?;
     let body = body.into_inner();
     let kind = kind_of(&body.kind)?;
-    if !body.config.is_object() && !body.config.is_null() {
-        return Err(
-            admin::Refusal::Config("config must be an object of the kind's keys".into()).into(),
-        );
-    }
-    let (_, account) = admin::check(&state, kind, kind.as_str(), &body.config).await?;
+    let account = admin::verify(&state, kind, kind.as_str(), body.config).await?;
     Ok(HttpResponse::Ok().json(Verified {
         account: account.into(),
     }))

@@ -163,6 +163,43 @@ fn complete(
     Ok(made)
 }
 
+/// The settings as they will be stored: empty fields dropped, what the server makes up filled
+/// in (secrets, Telegram's webhook mode), and VK's confirmation code asked of VK when left out
+/// and VK can reach us. A check before connecting sees exactly what connecting would store.
+async fn prepared(
+    state: &State,
+    kind: ChannelKind,
+    config: Value,
+) -> Result<(Value, Vec<(&'static str, String)>), Refusal> {
+    let mut config = object(config)?;
+    let generated = complete(state, kind, &mut config)?;
+    if kind == ChannelKind::Vk
+        && state.settings.public_url.is_some()
+        && !config.contains_key("confirmation")
+    {
+        let code = crate::channels::vk::confirmation_code(
+            &Value::Object(config.clone()),
+            state.inbox.registry.http(),
+        )
+        .await
+        .map_err(|e| Refusal::Platform(format!("groups.getCallbackConfirmationCode: {e}")))?;
+        config.insert("confirmation".into(), Value::String(code));
+    }
+    Ok((Value::Object(config), generated))
+}
+
+/// Says whose credentials these are, with the settings as connecting would complete them;
+/// nothing is stored.
+pub async fn verify(
+    state: &State,
+    kind: ChannelKind,
+    name: &str,
+    config: Value,
+) -> Result<AccountInfo, Refusal> {
+    let (config, _) = prepared(state, kind, config).await?;
+    Ok(check(state, kind, name, &config).await?.1)
+}
+
 /// A form's empty field means "not set".
 fn drop_empty(config: &mut Map<String, Value>) {
     config.retain(|_, v| {
@@ -186,9 +223,6 @@ pub async fn connect(
             "id \"{k}\" must be 1-64 characters of a-z, 0-9, '-' or '_'"
         )));
     }
-    let mut config = object(new.config)?;
-    let generated = complete(state, new.kind, &mut config)?;
-    let config = Value::Object(config);
     let key = match new.key {
         Some(k) => k,
         None => format!("{}-{}", new.kind, crate::crypto::random_hex(4)?),
@@ -203,19 +237,7 @@ pub async fn connect(
     {
         return Err(Error::Conflict(format!("a channel with id \"{key}\" exists")).into());
     }
-    let mut config = config;
-    if new.kind == ChannelKind::Vk
-        && state.settings.public_url.is_some()
-        && config.get("confirmation").is_none()
-    {
-        // Without one typed in, VK says which string our address must answer with.
-        let code = crate::channels::vk::confirmation_code(&config, state.inbox.registry.http())
-            .await
-            .map_err(|e| Refusal::Platform(format!("groups.getCallbackConfirmationCode: {e}")))?;
-        if let Some(m) = config.as_object_mut() {
-            m.insert("confirmation".into(), Value::String(code));
-        }
-    }
+    let (config, generated) = prepared(state, new.kind, new.config).await?;
     let (adapter, account) = check(state, new.kind, &name, &config).await?;
     let sealed = state.inbox.registry.seal(&config.to_string())?;
     let (kind, team) = (new.kind, new.team);

@@ -488,11 +488,9 @@ async fn create(
     let check_only = field(&form, "step") == "check";
     let bad = actix_web::http::StatusCode::UNPROCESSABLE_ENTITY;
     if check_only {
-        let mut cfg = config.clone();
-        cfg.retain(|_, v| v.as_str().is_none_or(|s| !s.is_empty()));
         let name = admin::check_name(&page.name).unwrap_or_else(|_| kind.to_string());
-        return match admin::check(&state, kind, &name, &Value::Object(cfg)).await {
-            Ok((_, a)) => {
+        return match admin::verify(&state, kind, &name, Value::Object(config)).await {
+            Ok(a) => {
                 page.checked = account_line(tr, kind, &a);
                 Ok(html(actix_web::http::StatusCode::OK, page.render()?))
             }

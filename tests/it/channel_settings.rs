@@ -814,6 +814,19 @@ async fn every_kind_names_its_account_and_a_refused_credential_stores_nothing() 
         if kind == "api" {
             config.as_object_mut().unwrap().remove("api_base");
         }
+        // A check sees the settings as connecting completes them (made-up secrets included).
+        let verified = app
+            .api_ok(
+                &token,
+                Method::POST,
+                "/channels/verify",
+                Some(json!({"kind": kind, "config": config})),
+            )
+            .await;
+        if kind != "api" {
+            // (an API channel's account is its own name, which verify is not given)
+            assert_eq!(verified["account"]["name"], account, "{kind}: {verified}");
+        }
         let created = app
             .api_ok(
                 &token,
