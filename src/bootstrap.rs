@@ -5,10 +5,10 @@ use std::sync::Arc;
 
 use crate::config::{Settings, load_automation, load_channels};
 use crate::crypto;
-use crate::domain::{ChannelKind, ChannelSource, Role};
+use crate::domain::{Access, ChannelKind, ChannelSource, Role};
 use crate::error::{Error, Result};
 use crate::inbox::Registry;
-use crate::store::{self, Store, channels, projects, teams, users};
+use crate::store::{self, Store, channels, members, projects, teams, users};
 
 pub struct Boot {
     pub store: Store,
@@ -110,7 +110,14 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     Some(p) if !p.is_empty() => (p, false),
                     _ => (crypto::random_hex(9)?, true),
                 };
-                create_user(conn, &email, "Admin", &password, Role::Admin, default.id)?;
+                create_user(
+                    conn,
+                    &email,
+                    "Admin",
+                    &password,
+                    Access::of(&[Role::Admin]),
+                    default.id,
+                )?;
                 Some(if generated {
                     format!("Created the first admin: {email} / password {password} (shown once; change it with `perepiska admin create`)")
                 } else {
@@ -287,13 +294,13 @@ pub fn rename_user(conn: &mut store::DbConn, user_id: i64, name: &str) -> Result
     users::set_name(conn, user_id, name)
 }
 
-/// Creates a user (or gives an existing one the role) in a project.
+/// Creates a user (or gives an existing one these access levels) in a project.
 pub fn create_user(
     conn: &mut store::DbConn,
     email: &str,
     name: &str,
     password: &str,
-    role: Role,
+    access: Access,
     project_id: crate::domain::ProjectId,
 ) -> Result<users::User> {
     check_password(password)?;
@@ -305,7 +312,7 @@ pub fn create_user(
         }
         None => users::create(conn, email, name, &hash)?,
     };
-    users::set_role(conn, project_id, user.id, role)?;
+    members::set_access(conn, project_id, user.id, access)?;
     Ok(user)
 }
 
@@ -367,13 +374,13 @@ pub fn create_token(
     let project = match project {
         Some(slug) => project_for(conn, Some(slug))?,
         // The user's first project, so a single-project user never has to name it.
-        None => users::projects_of(conn, user.id)?
+        None => members::projects_of(conn, user.id)?
             .into_iter()
             .next()
             .map(|(p, _)| p)
             .ok_or_else(|| Error::forbidden(format!("{email} is not a member of any project")))?,
     };
-    if users::role_in(conn, project.id, user.id)?.is_none() {
+    if members::access_in(conn, project.id, user.id)?.is_none() {
         return Err(Error::forbidden(format!(
             "{email} is not a member of project \"{}\"",
             project.slug

@@ -40,15 +40,23 @@ pub struct Event {
 #[derive(Clone)]
 pub struct Bus {
     tx: broadcast::Sender<Event>,
-    /// Set with Redis: events to publish for the other instances.
-    out: Option<mpsc::Sender<Event>>,
+    /// User ids whose access changed (switched off, removed, new levels): their open streams
+    /// check again at once, on every instance.
+    access: broadcast::Sender<i64>,
+    /// This instance's name on the Redis channel (its own messages come back and are skipped).
+    me: String,
+    /// Set with Redis: what to publish for the other instances.
+    out: Option<mpsc::Sender<Envelope>>,
 }
 
-/// An event as it travels between instances.
-#[derive(Serialize, Deserialize)]
+/// What travels between instances: a live event or a user whose access changed.
+#[derive(Clone, Serialize, Deserialize)]
 struct Envelope {
     from: String,
-    event: Event,
+    #[serde(default)]
+    event: Option<Event>,
+    #[serde(default)]
+    access: Option<i64>,
 }
 
 impl Default for Bus {
@@ -60,7 +68,13 @@ impl Default for Bus {
 impl Bus {
     pub fn new() -> Bus {
         let (tx, _) = broadcast::channel(4096);
-        Bus { tx, out: None }
+        let (access, _) = broadcast::channel(256);
+        Bus {
+            tx,
+            access,
+            me: String::new(),
+            out: None,
+        }
     }
 
     /// A bus shared with the other instances through Redis. Fails at start when Redis cannot
@@ -82,24 +96,39 @@ impl Bus {
             .await
             .map_err(|e| unreachable(e.to_string()))?;
         let me = crate::crypto::random_hex(8)?;
-        let (tx, _) = broadcast::channel(4096);
         let (out_tx, out_rx) = mpsc::channel(4096);
-        tokio::spawn(publisher(conn, me.clone(), out_rx));
+        let mut bus = Bus::new();
+        tokio::spawn(publisher(conn, out_rx));
         let (ready_tx, ready_rx) = tokio::sync::oneshot::channel();
-        tokio::spawn(subscriber(client, me, tx.clone(), shutdown, Some(ready_tx)));
+        tokio::spawn(subscriber(
+            client,
+            me.clone(),
+            bus.clone(),
+            shutdown,
+            Some(ready_tx),
+        ));
         // Start serving only once this instance hears the others.
         let _ = tokio::time::timeout(Duration::from_secs(10), ready_rx).await;
-        Ok(Bus {
-            tx,
-            out: Some(out_tx),
-        })
+        bus.out = Some(out_tx);
+        bus.me = me;
+        Ok(bus)
+    }
+
+    fn relay(&self, envelope: Envelope) {
+        if let Some(out) = &self.out
+            && out.try_send(envelope).is_err()
+        {
+            tracing::warn!("live event not sent to other instances: Redis publishing is behind");
+        }
     }
 
     pub fn publish(&self, e: Event) {
-        if let Some(out) = &self.out
-            && out.try_send(e.clone()).is_err()
-        {
-            tracing::warn!("live event not sent to other instances: Redis publishing is behind");
+        if self.out.is_some() {
+            self.relay(Envelope {
+                from: self.me.clone(),
+                event: Some(e.clone()),
+                access: None,
+            });
         }
         // No subscribers is normal (nobody has the console open).
         let _ = self.tx.send(e);
@@ -108,18 +137,25 @@ impl Bus {
     pub fn subscribe(&self) -> broadcast::Receiver<Event> {
         self.tx.subscribe()
     }
+
+    /// Tells every instance that this user's access changed: their streams check again.
+    pub fn access_changed(&self, user_id: i64) {
+        self.relay(Envelope {
+            from: self.me.clone(),
+            event: None,
+            access: Some(user_id),
+        });
+        let _ = self.access.send(user_id);
+    }
+
+    pub fn access_changes(&self) -> broadcast::Receiver<i64> {
+        self.access.subscribe()
+    }
 }
 
-async fn publisher(
-    mut conn: redis::aio::ConnectionManager,
-    me: String,
-    mut rx: mpsc::Receiver<Event>,
-) {
-    while let Some(event) = rx.recv().await {
-        let Ok(payload) = serde_json::to_string(&Envelope {
-            from: me.clone(),
-            event,
-        }) else {
+async fn publisher(mut conn: redis::aio::ConnectionManager, mut rx: mpsc::Receiver<Envelope>) {
+    while let Some(envelope) = rx.recv().await {
+        let Ok(payload) = serde_json::to_string(&envelope) else {
             continue;
         };
         let sent: redis::RedisResult<i64> = redis::cmd("PUBLISH")
@@ -137,7 +173,7 @@ async fn publisher(
 async fn subscriber(
     client: redis::Client,
     me: String,
-    tx: broadcast::Sender<Event>,
+    bus: Bus,
     mut shutdown: watch::Receiver<bool>,
     mut ready: Option<tokio::sync::oneshot::Sender<()>>,
 ) {
@@ -171,7 +207,12 @@ async fn subscriber(
                     let Ok(payload) = m.get_payload::<String>() else { continue };
                     match serde_json::from_str::<Envelope>(&payload) {
                         Ok(env) if env.from != me => {
-                            let _ = tx.send(env.event);
+                            if let Some(e) = env.event {
+                                let _ = bus.tx.send(e);
+                            }
+                            if let Some(user) = env.access {
+                                let _ = bus.access.send(user);
+                            }
                         }
                         Ok(_) => {}
                         Err(e) => tracing::warn!(error = %e, "unreadable live event from Redis"),

@@ -41,6 +41,15 @@ impl Error {
     pub fn internal(msg: impl fmt::Display) -> Self {
         Error::Internal(msg.to_string())
     }
+
+    /// Something the caller can fix (bad input, a missing thing, a refused change), which a
+    /// form shows in place; everything else is the server's failure.
+    pub fn is_caller_error(&self) -> bool {
+        matches!(
+            self,
+            Error::NotFound(_) | Error::Invalid(_) | Error::Forbidden(_) | Error::Conflict(_)
+        )
+    }
 }
 
 impl From<std::io::Error> for Error {

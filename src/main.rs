@@ -3,7 +3,7 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use perepiska::config::{Settings, load_channels};
-use perepiska::domain::Role;
+use perepiska::domain::Access;
 
 #[derive(Parser)]
 #[command(
@@ -170,7 +170,8 @@ enum AdminCmd {
         email: String,
         #[arg(long)]
         password: String,
-        /// operator, supervisor, settings (edits automation settings) or admin.
+        /// Access levels, comma-separated: admin, settings (every setting, no dialogs),
+        /// analytics (reports, reading dialogs) and operator (answers dialogs).
         #[arg(long, default_value = "admin")]
         role: String,
         #[arg(long)]
@@ -338,7 +339,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     project,
                 },
         } => {
-            let role = Role::parse(&role)?;
+            let role = Access::parse(&role)?;
             let store = perepiska::bootstrap::open_store(&s)?;
             let name = name.unwrap_or_else(|| email.split('@').next().unwrap_or("").to_string());
             let user = store
@@ -352,7 +353,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
             println!(
                 "{} is {} in project \"{}\"",
                 user.0.email,
-                role.as_str(),
+                role.as_stored(),
                 user.1.slug
             );
         }

@@ -33,6 +33,33 @@ pub fn subject_for(text: &str, contact: &Contact) -> String {
     }
 }
 
+/// Tells the active members of a team (but the one who gave it) that a conversation is theirs.
+pub fn tell_team(
+    conn: &mut DbConn,
+    c: &Conversation,
+    team: &crate::store::teams::Team,
+    by: Option<i64>,
+) -> Result<()> {
+    let notice = crate::domain::event::Notice::ToTeam {
+        number: c.number,
+        team: team.name.clone(),
+    };
+    for user in crate::store::teams::members_of(conn, team.id)? {
+        let active = crate::store::members::access_in(conn, c.project_id, user)?
+            .is_some_and(|a| a.can(crate::domain::Can::ReadDialogs));
+        if active && Some(user) != by {
+            crate::store::notifications::create(
+                conn,
+                c.project_id,
+                user,
+                Some(c.id),
+                &notice.to_json(),
+            )?;
+        }
+    }
+    Ok(())
+}
+
 /// A new conversation with the project's next number and its "created" record.
 pub fn open(
     conn: &mut DbConn,
@@ -47,10 +74,11 @@ pub fn open(
     let mut c = conversations::create(conn, project_id, number, contact_id, channel_id, subject)?;
     // The channel's default team (a removed team leaves it unset rather than failing).
     if let Some(t) = team
-        && crate::store::teams::by_id(conn, project_id, t).is_ok()
+        && let Ok(found) = crate::store::teams::by_id(conn, project_id, t)
     {
         conversations::set_team(conn, c.id, Some(t))?;
         c.team_id = Some(t);
+        tell_team(conn, &c, &found, None)?;
     }
     record(
         conn,

@@ -99,6 +99,8 @@
     refresh(e.conversation_id === selected);
   });
   es.addEventListener("resync", function () { refresh(true); });
+  // Signed out elsewhere or switched off by an admin: nothing more arrives here.
+  es.addEventListener("signed_out", function () { es.close(); location.href = "/login"; });
   es.onopen = function () { body.classList.add("live"); };
   es.onerror = function () { body.classList.remove("live"); };
 })();

@@ -22,7 +22,7 @@ use crate::error::Result;
 use crate::i18n::{Lang, customer::t};
 use crate::store::conversations::{self, Conversation};
 use crate::store::timers::{self, Arm};
-use crate::store::{DbConn, contacts, notifications, project_settings, users};
+use crate::store::{DbConn, contacts, members, notifications, project_settings, users};
 use crate::thread;
 pub use rating::{RatingAnswer, record_rating};
 pub use rules::{ChannelRules, OffHours};
@@ -420,7 +420,7 @@ fn alert_unanswered(
     };
     let to: Vec<i64> = match conv.assignee_id {
         Some(a) => vec![a],
-        None => users::members(conn, conv.project_id)?
+        None => members::members(conn, conv.project_id)?
             .into_iter()
             .map(|u| u.id)
             .collect(),

@@ -76,6 +76,8 @@ pub enum Notice {
         minutes: i64,
         by: String,
     },
+    /// A conversation was given to a team you are in.
+    ToTeam { number: i64, team: String },
 }
 
 impl Notice {

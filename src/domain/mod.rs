@@ -14,4 +14,4 @@ pub use ids::{ChannelId, ContactId, ConversationId, ProjectId};
 pub use kinds::{ChannelKind, ChannelSource, Delivery, MessageKind, TimerKind};
 pub use press::Press;
 pub use received::Received;
-pub use role::Role;
+pub use role::{ALL_ROLES, Access, Can, Role};

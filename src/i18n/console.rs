@@ -317,7 +317,10 @@ impl Tr {
                 "Пока канал приостановлен, сообщения ждут на платформе, а ответы — в очереди.",
                 "While paused, messages wait on the platform and replies wait in the queue.",
             ),
-            _ => return "??",
+            _ => match super::team::text(key) {
+                Some(pair) => pair,
+                None => return "??",
+            },
         };
         match self.lang {
             Lang::Ru => ru,

@@ -135,5 +135,7 @@ pub fn notice(n: &Notice, lang: Lang) -> String {
             },
             Lang::En,
         ) => format!("⏰ #{number}: {by} has waited for an answer over {minutes} min"),
+        (ToTeam { number, team }, Lang::Ru) => format!("👥 #{number} передано группе «{team}»"),
+        (ToTeam { number, team }, Lang::En) => format!("👥 #{number} was given to team {team}"),
     }
 }

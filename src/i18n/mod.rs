@@ -4,6 +4,7 @@
 pub mod console;
 pub mod customer;
 pub mod events;
+mod team;
 
 use crate::domain::{Priority, Status};
 

@@ -11,7 +11,7 @@ use crate::domain::event::SystemEvent;
 use crate::domain::{Actor, Priority, Status};
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{teams, users};
+use crate::store::{members, teams, users};
 use crate::thread;
 
 /// The person acting, in the project they act in.
@@ -36,6 +36,18 @@ pub struct Changes {
 }
 
 impl Inbox {
+    /// NotFound unless the conversation is the project's: asked before a request's body is
+    /// read, so another project's member learns nothing from how their body was judged.
+    pub async fn ensure_visible(
+        &self,
+        project_id: crate::domain::ProjectId,
+        id: crate::domain::ConversationId,
+    ) -> Result<()> {
+        self.store
+            .read(move |c| conversations::by_id(c, project_id, id).map(|_| ()))
+            .await
+    }
+
     pub async fn change(
         &self,
         op: &Operator,
@@ -58,9 +70,11 @@ impl Inbox {
                 {
                     let to_name = match a {
                         Some(uid) => {
-                            if users::role_in(conn, op2.project_id, uid)?.is_none() {
+                            let answers = members::access_in(conn, op2.project_id, uid)?
+                                .is_some_and(|a| a.can(crate::domain::role::Can::Answer));
+                            if !answers {
                                 return Err(Error::invalid(format!(
-                                    "user {uid} is not a member of this project"
+                                    "user {uid} is not a member of this project with operator access"
                                 )));
                             }
                             Some(users::by_id(conn, uid)?.name)
@@ -81,11 +95,15 @@ impl Inbox {
                 if let Some(t) = ch.team
                     && t != conv.team_id
                 {
-                    let to = match t {
-                        Some(id) => Some(teams::by_id(conn, op2.project_id, id)?.name),
+                    let team = match t {
+                        Some(id) => Some(teams::by_id(conn, op2.project_id, id)?),
                         None => None,
                     };
                     conversations::set_team(conn, conv.id, t)?;
+                    if let Some(team) = &team {
+                        thread::tell_team(conn, &conv, team, Some(op2.user_id))?;
+                    }
+                    let to = team.map(|t| t.name);
                     let ev = SystemEvent::Team {
                         to,
                         by: op2.name.clone(),

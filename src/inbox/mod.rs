@@ -6,6 +6,7 @@ pub mod manage;
 pub mod receive;
 pub mod registry;
 pub mod reply;
+pub mod team;
 
 use std::sync::Arc;
 

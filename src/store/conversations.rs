@@ -2,7 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::schema::{channels, contacts, conversations, messages, users};
+use super::schema::{channels, contacts, conversations, messages, team_members, users};
 use super::{DbConn, now, unicode_lower};
 use crate::domain::{ChannelId, ContactId, ConversationId, ProjectId};
 use crate::domain::{Priority, Status};
@@ -207,6 +207,8 @@ pub fn mark_read(conn: &mut DbConn, id: ConversationId) -> Result<()> {
 #[serde(rename_all = "lowercase")]
 pub enum Tab {
     Mine,
+    /// Given to a team the operator is in ("My teams").
+    Teams,
     Unassigned,
     All,
     Closed,
@@ -218,6 +220,7 @@ impl Tab {
     pub fn parse(s: &str) -> Tab {
         match s {
             "mine" => Tab::Mine,
+            "teams" => Tab::Teams,
             "unassigned" => Tab::Unassigned,
             "closed" => Tab::Closed,
             _ => Tab::All,
@@ -226,6 +229,7 @@ impl Tab {
     pub fn as_str(self) -> &'static str {
         match self {
             Tab::Mine => "mine",
+            Tab::Teams => "teams",
             Tab::Unassigned => "unassigned",
             Tab::All => "all",
             Tab::Closed => "closed",
@@ -271,6 +275,13 @@ fn filtered(f: &Filter) -> Boxed<'static> {
     let open_only = f.status.is_none();
     q = match f.tab {
         Tab::Mine => q.filter(conversations::assignee_id.eq(f.user_id)),
+        Tab::Teams => q.filter(
+            conversations::team_id.eq_any(
+                team_members::table
+                    .filter(team_members::user_id.eq(f.user_id))
+                    .select(team_members::team_id.nullable()),
+            ),
+        ),
         Tab::Unassigned => q.filter(conversations::assignee_id.is_null()),
         Tab::All | Tab::Closed | Tab::Any => q,
     };
@@ -442,6 +453,27 @@ pub fn open_for_contacts(
         );
     }
     Ok(out)
+}
+
+/// A member's conversations that still need work (handed over when they leave); read through
+/// the (project, assignee, status) index.
+pub fn active_of_assignee(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    user_id: i64,
+) -> Result<Vec<ConversationId>> {
+    let active: Vec<&str> = crate::domain::conversation::ALL_STATUSES
+        .iter()
+        .filter(|s| s.is_active())
+        .map(|s| s.as_str())
+        .collect();
+    Ok(conversations::table
+        .filter(conversations::project_id.eq(project_id))
+        .filter(conversations::assignee_id.eq(user_id))
+        .filter(conversations::status.eq_any(active))
+        .order(conversations::id)
+        .select(conversations::id)
+        .load(conn)?)
 }
 
 pub fn set_rating(

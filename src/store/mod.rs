@@ -1,6 +1,7 @@
 //! Storage: the only module that knows diesel. One schema and one set of queries serve
 //! SQLite and PostgreSQL through `DbConn`; backend-only SQL lives in `match` arms here.
 
+pub mod access_links;
 pub mod attachments;
 pub mod bot_sessions;
 pub mod channels;
@@ -8,6 +9,7 @@ pub mod contacts;
 pub mod conversations;
 mod ids;
 pub mod login_attempts;
+pub mod members;
 pub mod messages;
 pub mod notifications;
 pub mod outbox;

@@ -22,6 +22,8 @@ diesel::table! {
         created_at -> Timestamp,
         work_hours -> Nullable<Text>,
         presence_auto -> Nullable<Text>,
+        phone -> Nullable<Text>,
+        last_seen_at -> Nullable<Timestamp>,
     }
 }
 
@@ -31,6 +33,27 @@ diesel::table! {
         project_id -> BigInt,
         user_id -> BigInt,
         role -> Text,
+        active -> Bool,
+    }
+}
+
+diesel::table! {
+    access_links (id) {
+        id -> BigInt,
+        token_hash -> Text,
+        user_id -> BigInt,
+        project_id -> BigInt,
+        purpose -> Text,
+        created_at -> Timestamp,
+        expires_at -> Timestamp,
+        used_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, user_id) {
+        team_id -> BigInt,
+        user_id -> BigInt,
     }
 }
 
@@ -276,6 +299,8 @@ diesel::table! {
 
 diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(team_members -> users (user_id));
+diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(conversations -> channels (channel_id));
 diesel::joinable!(messages -> conversations (conversation_id));
@@ -304,4 +329,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     notifications,
     timers,
     project_settings,
+    access_links,
+    team_members,
 );

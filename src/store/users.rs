@@ -2,11 +2,9 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
-use super::projects::Project;
-use super::schema::{api_tokens, memberships, projects, sessions, users};
+use super::schema::{api_tokens, sessions, users};
 use super::{DbConn, now};
 use crate::domain::ProjectId;
-use crate::domain::Role;
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, Serialize)]
@@ -19,6 +17,8 @@ pub struct User {
     pub password_hash: String,
     pub online: bool,
     pub created_at: NaiveDateTime,
+    pub phone: Option<String>,
+    pub last_seen_at: Option<NaiveDateTime>,
 }
 
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -104,66 +104,6 @@ pub fn set_online(conn: &mut DbConn, user_id: i64, online: bool) -> Result<()> {
     Ok(())
 }
 
-pub fn set_role(conn: &mut DbConn, project_id: ProjectId, user_id: i64, role: Role) -> Result<()> {
-    let updated = diesel::update(
-        memberships::table
-            .filter(memberships::project_id.eq(project_id))
-            .filter(memberships::user_id.eq(user_id)),
-    )
-    .set(memberships::role.eq(role.as_str()))
-    .execute(conn)?;
-    if updated == 0 {
-        diesel::insert_into(memberships::table)
-            .values((
-                memberships::project_id.eq(project_id),
-                memberships::user_id.eq(user_id),
-                memberships::role.eq(role.as_str()),
-            ))
-            .execute(conn)?;
-    }
-    Ok(())
-}
-
-/// The user's role in a project, or None when they are not a member.
-pub fn role_in(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<Option<Role>> {
-    let role: Option<String> = memberships::table
-        .filter(memberships::project_id.eq(project_id))
-        .filter(memberships::user_id.eq(user_id))
-        .select(memberships::role)
-        .first(conn)
-        .optional()?;
-    role.map(|r| Role::parse(&r)).transpose()
-}
-
-pub fn projects_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<(Project, String)>> {
-    Ok(memberships::table
-        .inner_join(projects::table)
-        .filter(memberships::user_id.eq(user_id))
-        .order(projects::id)
-        .select((Project::as_select(), memberships::role))
-        .load(conn)?)
-}
-
-pub fn members(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<User>> {
-    Ok(memberships::table
-        .inner_join(users::table)
-        .filter(memberships::project_id.eq(project_id))
-        .order(users::name)
-        .select(User::as_select())
-        .load(conn)?)
-}
-
-/// Whether anyone of the project is online now (the widget's offline form shows otherwise).
-pub fn anyone_online(conn: &mut DbConn, project_id: ProjectId) -> Result<bool> {
-    Ok(diesel::select(diesel::dsl::exists(
-        memberships::table
-            .inner_join(users::table)
-            .filter(memberships::project_id.eq(project_id))
-            .filter(users::online.eq(true)),
-    ))
-    .get_result(conn)?)
-}
-
 pub fn create_session(
     conn: &mut DbConn,
     token_hash: &str,
@@ -196,6 +136,16 @@ pub fn session(conn: &mut DbConn, token_hash: &str) -> Result<Option<(Session, U
         .optional()?)
 }
 
+/// Whether a session still signs its user in (not signed out, not expired).
+pub fn session_alive(conn: &mut DbConn, session_id: i64) -> Result<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        sessions::table
+            .filter(sessions::id.eq(session_id))
+            .filter(sessions::expires_at.gt(now())),
+    ))
+    .get_result(conn)?)
+}
+
 /// Forgets sessions that have expired (they no longer sign anyone in); returns how many.
 pub fn delete_expired_sessions(conn: &mut DbConn) -> Result<usize> {
     Ok(diesel::delete(sessions::table.filter(sessions::expires_at.le(now()))).execute(conn)?)
@@ -213,6 +163,39 @@ pub fn delete_sessions_except(conn: &mut DbConn, user_id: i64, keep: Option<i64>
         Some(id) => diesel::delete(q.filter(sessions::id.ne(id))).execute(conn)?,
         None => diesel::delete(q).execute(conn)?,
     })
+}
+
+/// Signs a user out of one project: their sessions there and their tokens for it (a member
+/// switched off or removed by that project's admin).
+pub fn delete_access_to(conn: &mut DbConn, user_id: i64, project_id: ProjectId) -> Result<()> {
+    diesel::delete(
+        sessions::table
+            .filter(sessions::user_id.eq(user_id))
+            .filter(sessions::project_id.eq(project_id)),
+    )
+    .execute(conn)?;
+    diesel::delete(
+        api_tokens::table
+            .filter(api_tokens::user_id.eq(user_id))
+            .filter(api_tokens::project_id.eq(project_id)),
+    )
+    .execute(conn)?;
+    Ok(())
+}
+
+/// "Last seen" to the minute: the console's requests call this at most once a minute.
+pub fn touch_seen(conn: &mut DbConn, user_id: i64) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::last_seen_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_phone(conn: &mut DbConn, user_id: i64, phone: Option<&str>) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::phone.eq(phone))
+        .execute(conn)?;
+    Ok(())
 }
 
 pub fn set_name(conn: &mut DbConn, user_id: i64, name: &str) -> Result<()> {

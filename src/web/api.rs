@@ -42,6 +42,15 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_channels::get_channel)
         .service(super::api_channels::change_channel)
         .service(super::api_channels::delete_channel)
+        .service(super::api_users::list_users)
+        .service(super::api_users::create_user)
+        .service(super::api_users::get_user)
+        .service(super::api_users::change_user)
+        .service(super::api_users::delete_user)
+        .service(super::api_users::list_teams)
+        .service(super::api_users::create_team)
+        .service(super::api_users::change_team)
+        .service(super::api_users::delete_team)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,
@@ -236,6 +245,7 @@ async fn list(
     who: ApiUser,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    who.require(crate::domain::Can::ReadDialogs)?;
     let q = q.into_inner();
     let status = q.status.as_deref().map(Status::parse).transpose()?;
     let assignee = match q.assignee.as_deref() {
@@ -316,6 +326,7 @@ async fn get_one(
     who: ApiUser,
     path: web::Path<crate::domain::ConversationId>,
 ) -> Result<HttpResponse, ApiError> {
+    who.require(crate::domain::Can::ReadDialogs)?;
     let (pid, id) = (who.project_id, path.into_inner());
     let out = state
         .inbox
@@ -356,6 +367,7 @@ async fn list_messages(
     path: web::Path<crate::domain::ConversationId>,
     q: web::Query<MessagesQuery>,
 ) -> Result<HttpResponse, ApiError> {
+    who.require(crate::domain::Can::ReadDialogs)?;
     let (pid, id) = (who.project_id, path.into_inner());
     let after = q.after.unwrap_or(0);
     let limit = q.limit.unwrap_or(100);
@@ -402,10 +414,12 @@ async fn post_message(
     state: web::Data<State>,
     who: ApiUser,
     path: web::Path<crate::domain::ConversationId>,
-    body: web::Json<NewMessage>,
+    body: super::body::Json<NewMessage>,
 ) -> Result<HttpResponse, ApiError> {
+    who.require(crate::domain::Can::Answer)?;
+    state.inbox.ensure_visible(who.project_id, *path).await?;
     let id = path.into_inner();
-    let body = body.into_inner();
+    let body = body.parse()?;
     let mid = state
         .inbox
         .reply(&who.operator(), id, body.text, Vec::new(), body.private)
@@ -484,10 +498,12 @@ async fn patch_one(
     state: web::Data<State>,
     who: ApiUser,
     path: web::Path<crate::domain::ConversationId>,
-    body: web::Json<Patch>,
+    body: super::body::Json<Patch>,
 ) -> Result<HttpResponse, ApiError> {
+    who.require(crate::domain::Can::Answer)?;
+    state.inbox.ensure_visible(who.project_id, *path).await?;
     let id = path.into_inner();
-    let p = body.into_inner();
+    let p = body.parse()?;
     let changes = Changes {
         status: p.status.as_deref().map(Status::parse).transpose()?,
         assignee: p.assignee_id,
@@ -537,9 +553,11 @@ async fn post_template(
     state: web::Data<State>,
     who: ApiUser,
     path: web::Path<crate::domain::ConversationId>,
-    body: web::Json<TemplateBody>,
+    body: super::body::Json<TemplateBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let b = body.into_inner();
+    who.require(crate::domain::Can::Answer)?;
+    state.inbox.ensure_visible(who.project_id, *path).await?;
+    let b = body.parse()?;
     let template = crate::channels::Template {
         name: b.name,
         language: b.language,

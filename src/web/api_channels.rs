@@ -13,7 +13,7 @@ use super::channel_admin::{self as admin, ChannelView, Edit, NewChannel, Receivi
 use super::errors::ApiError;
 use super::openapi::{self as doc, ErrorBody};
 use crate::channels::AccountInfo;
-use crate::domain::ChannelKind;
+use crate::domain::{Can, ChannelKind};
 
 #[derive(Serialize, ToSchema)]
 struct Account {
@@ -141,7 +141,7 @@ pub(super) async fn list_channels(
     state: web::Data<State>,
     who: ApiUser,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_settings()?;
+    who.require(Can::Settings)?;
     let data = admin::views(&state, who.project_id)
         .await?
         .into_iter()
@@ -167,7 +167,7 @@ pub(super) async fn get_channel(
     who: ApiUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_settings()?;
+    who.require(Can::Settings)?;
     let ch = admin::find(&state, who.project_id, &path).await?;
     let item = ChannelItem::from(admin::view(&state, ch).await?);
     Ok(HttpResponse::Ok().json(item))
@@ -205,10 +205,10 @@ struct Verified {
 pub(super) async fn verify_channel(
     state: web::Data<State>,
     who: ApiUser,
-    body: web::Json<VerifyBody>,
+    body: super::body::Json<VerifyBody>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_settings()?;
-    let body = body.into_inner();
+    who.require(Can::Settings)?;
+    let body = body.parse()?;
     let kind = kind_of(&body.kind)?;
     let account = admin::verify(&state, kind, kind.as_str(), body.config).await?;
     Ok(HttpResponse::Ok().json(Verified {
@@ -262,10 +262,10 @@ struct ConnectedBody {
 pub(super) async fn create_channel(
     state: web::Data<State>,
     who: ApiUser,
-    body: web::Json<NewChannelBody>,
+    body: super::body::Json<NewChannelBody>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_settings()?;
-    let body = body.into_inner();
+    who.require(Can::Settings)?;
+    let body = body.parse()?;
     let new = NewChannel {
         key: body.id,
         kind: kind_of(&body.kind)?,
@@ -323,10 +323,10 @@ pub(super) async fn change_channel(
     state: web::Data<State>,
     who: ApiUser,
     path: web::Path<String>,
-    body: web::Json<ChannelChange>,
+    body: super::body::Json<ChannelChange>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_settings()?;
-    let change = body.into_inner();
+    who.require(Can::Settings)?;
+    let change = body.parse()?;
     let edit = Edit {
         name: change.name,
         enabled: change.enabled,
@@ -365,7 +365,7 @@ pub(super) async fn delete_channel(
     who: ApiUser,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require_settings()?;
+    who.require(Can::Settings)?;
     let key = path.into_inner();
     let platform_error = admin::disconnect(&state, who.project_id, &key).await?;
     Ok(HttpResponse::Ok().json(Disconnected {

@@ -10,10 +10,11 @@ use serde::Deserialize;
 use super::errors::{ApiError, HtmlError};
 use super::{State, throttle};
 use crate::crypto;
-use crate::domain::Role;
+use crate::domain::{Access, Can};
 use crate::error::Error;
 use crate::i18n::{Lang, Tr};
 use crate::inbox::manage::Operator;
+use crate::store::members;
 use crate::store::projects::Project;
 use crate::store::users::{self, User};
 
@@ -49,9 +50,9 @@ pub struct Console {
     pub user: User,
     pub session_id: i64,
     pub project: Project,
-    pub role: Role,
+    pub access: Access,
     pub csrf: String,
-    pub projects: Vec<(Project, String)>,
+    pub projects: Vec<(Project, Access)>,
     pub tr: Tr,
 }
 
@@ -62,6 +63,11 @@ impl Console {
             name: self.user.name.clone(),
             project_id: self.project.id,
         }
+    }
+
+    /// Refuses the request unless the member's access levels allow it (on every route).
+    pub fn require(&self, what: Can) -> Result<(), HtmlError> {
+        check(self.access, what).map_err(HtmlError::App)
     }
 
     pub fn check_csrf(&self, token: &str) -> Result<(), HtmlError> {
@@ -93,7 +99,7 @@ impl FromRequest for Console {
                     let Some((session, user)) = users::session(conn, &hash)? else {
                         return Ok(None);
                     };
-                    let projects = users::projects_of(conn, user.id)?;
+                    let projects = members::projects_of(conn, user.id)?;
                     // The session's project, or the first one the user still belongs to.
                     let Some((project, role)) = projects
                         .iter()
@@ -103,23 +109,28 @@ impl FromRequest for Console {
                     else {
                         return Ok(None);
                     };
-                    Ok(Some((
-                        session,
-                        user,
-                        project,
-                        Role::parse(&role)?,
-                        projects,
-                    )))
+                    Ok(Some((session, user, project, role, projects)))
                 })
                 .await?;
-            let Some((session, user, project, role, projects)) = found else {
+            let Some((session, user, project, access, projects)) = found else {
                 return Err(HtmlError::LoginRequired);
             };
+            if stale(user.last_seen_at) {
+                let id = user.id;
+                if let Err(e) = state
+                    .inbox
+                    .store
+                    .write(move |c| users::touch_seen(c, id))
+                    .await
+                {
+                    tracing::warn!(error = %e, "the member's last visit was not recorded");
+                }
+            }
             Ok(Console {
                 user,
                 session_id: session.id,
                 project,
-                role,
+                access,
                 csrf: session.csrf_token,
                 projects,
                 tr,
@@ -128,26 +139,37 @@ impl FromRequest for Console {
     }
 }
 
+/// Whether a recorded moment is over a minute old: "last used" and "last seen" are kept to
+/// the minute, one write a minute, not one per request.
+fn stale(at: Option<chrono::NaiveDateTime>) -> bool {
+    at.is_none_or(|t| crate::store::now() - t > chrono::Duration::seconds(60))
+}
+
+/// The one rule for every route: what each access level may do, and what a refusal says.
+pub fn check(access: Access, what: Can) -> Result<(), Error> {
+    if access.can(what) {
+        return Ok(());
+    }
+    Err(Error::forbidden(match what {
+        Can::ReadDialogs => "conversations are for operators, analysts and admins",
+        Can::Answer => "answering and changing conversations is for operators and admins",
+        Can::Reports => "reports are for analysts and admins",
+        Can::Settings => "the project's settings are for admins and the settings level",
+        Can::Team => "the team and access levels are managed by admins",
+    }))
+}
+
 /// A REST API caller: the token's user in the token's project.
 pub struct ApiUser {
     pub user: User,
     pub project_id: crate::domain::ProjectId,
-    /// The token owner's role in that project.
-    pub role: Role,
+    /// The token owner's access in that project, read on every request.
+    pub access: Access,
 }
 
 impl ApiUser {
-    /// Channels and settings are for admins and the settings role.
-    pub fn require_settings(&self) -> Result<(), ApiError> {
-        if self.role >= Role::Settings {
-            Ok(())
-        } else {
-            Err(ApiError::new(
-                actix_web::http::StatusCode::FORBIDDEN,
-                "forbidden",
-                "channels are managed by admins and the settings role",
-            ))
-        }
+    pub fn require(&self, what: Can) -> Result<(), ApiError> {
+        check(self.access, what).map_err(ApiError::from)
     }
 
     pub fn operator(&self) -> Operator {
@@ -189,18 +211,15 @@ impl FromRequest for ApiUser {
                     let Some((user, token)) = users::api_token(conn, &hash)? else {
                         return Ok(None);
                     };
-                    // A removed member's tokens stop working.
-                    Ok(users::role_in(conn, token.project_id, user.id)?.map(|r| (user, token, r)))
+                    // A removed or switched-off member's tokens stop working.
+                    Ok(members::access_in(conn, token.project_id, user.id)?
+                        .map(|a| (user, token, a)))
                 })
                 .await?;
-            let (user, token, role) =
+            let (user, token, access) =
                 found.ok_or_else(|| ApiError::unauthorized("the API token is not valid"))?;
             let project_id = token.project_id;
-            // "Last used" to the minute: one write a minute per token, not one per request.
-            let stale = token
-                .last_used_at
-                .is_none_or(|t| crate::store::now() - t > chrono::Duration::seconds(60));
-            if stale {
+            if stale(token.last_used_at) {
                 let id = token.id;
                 if let Err(e) = state
                     .inbox
@@ -214,7 +233,7 @@ impl FromRequest for ApiUser {
             Ok(ApiUser {
                 user,
                 project_id,
-                role,
+                access,
             })
         })
     }
@@ -227,9 +246,10 @@ struct LoginPage {
     csrf: String,
     email: String,
     error: bool,
+    switched_off: bool,
 }
 
-fn cookie<'a>(state: &State, name: &'a str, value: String) -> Cookie<'a> {
+pub(super) fn cookie<'a>(state: &State, name: &'a str, value: String) -> Cookie<'a> {
     Cookie::build(name, value)
         .path("/")
         .http_only(true)
@@ -249,6 +269,7 @@ async fn login_page(req: HttpRequest, state: web::Data<State>) -> Result<HttpRes
         csrf: csrf.clone(),
         email: String::new(),
         error: false,
+        switched_off: false,
     };
     let mut resp = html(page.render()?);
     resp.add_cookie(&cookie(&state, LOGIN_CSRF_COOKIE, csrf))
@@ -295,6 +316,7 @@ async fn login(
                 csrf: expected.clone(),
                 email: email.clone(),
                 error: true,
+                switched_off: false,
             };
             Ok(super::page(status)
                 .insert_header(("Retry-After", wait.to_string()))
@@ -332,6 +354,7 @@ async fn login(
         });
     };
     state.logins.succeeded(&state.inbox.store, &keys).await?;
+    let user_id = user.id;
     // A session cookie brought to the sign-in is never reused: the new session gets a new id.
     if let Some(old) = req.cookie(SESSION_COOKIE) {
         let hash = crypto::sha256_hex(old.value().as_bytes());
@@ -341,34 +364,58 @@ async fn login(
             .write(move |conn| users::delete_session(conn, &hash))
             .await?;
     }
+    let Some(project) = state
+        .inbox
+        .store
+        .read(move |conn| members::projects_of(conn, user_id))
+        .await?
+        .into_iter()
+        .next()
+        .map(|(p, _)| p.id)
+    else {
+        // Right password, but every project switched them off.
+        let page = LoginPage {
+            tr: tr_of(&req),
+            csrf: expected.clone(),
+            email: email.clone(),
+            error: false,
+            switched_off: true,
+        };
+        return Ok(super::page(actix_web::http::StatusCode::FORBIDDEN).body(page.render()?));
+    };
+    let c = start_session(&state, user_id, project).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/console"))
+        .cookie(c)
+        .finish())
+}
+
+/// A new session for a user in a project, as the cookie that carries it.
+pub(super) async fn start_session(
+    state: &State,
+    user_id: i64,
+    project_id: crate::domain::ProjectId,
+) -> Result<Cookie<'static>, Error> {
     let token = crypto::random_hex(32)?;
     let csrf = crypto::random_hex(16)?;
     let hash = crypto::sha256_hex(token.as_bytes());
-    let user_id = user.id;
     state
         .inbox
         .store
         .write(move |conn| {
-            let projects = users::projects_of(conn, user_id)?;
-            let (project, _) = projects
-                .first()
-                .ok_or_else(|| Error::forbidden("this user is not a member of any project"))?;
             users::create_session(
                 conn,
                 &hash,
                 user_id,
-                project.id,
+                project_id,
                 &csrf,
                 chrono::Duration::days(SESSION_DAYS),
             )
         })
         .await?;
-    let mut c = cookie(&state, SESSION_COOKIE, token);
+    let mut c = cookie(state, SESSION_COOKIE, token);
     c.set_max_age(actix_web::cookie::time::Duration::days(SESSION_DAYS));
-    Ok(HttpResponse::SeeOther()
-        .insert_header(("Location", "/console"))
-        .cookie(c)
-        .finish())
+    Ok(c)
 }
 
 #[derive(Deserialize)]

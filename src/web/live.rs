@@ -14,6 +14,8 @@ use super::State;
 use super::auth::Console;
 use super::errors::HtmlError;
 use crate::bus::Event;
+use crate::domain::Can;
+use crate::store::{members, users};
 
 /// A stream ends after this long and the browser's EventSource reconnects (with its cookie
 /// or visitor id checked again): nothing is held forever.
@@ -63,13 +65,38 @@ impl Drop for Admitted {
     }
 }
 
+/// Whose console stream this is: when their access changes the stream asks the database again
+/// and ends, telling the page, once they may no longer read it.
+struct Holder {
+    user_id: i64,
+    session_id: i64,
+    project_id: crate::domain::ProjectId,
+}
+
+impl Holder {
+    async fn still_allowed(&self, store: &crate::store::Store) -> bool {
+        let (uid, sid, pid) = (self.user_id, self.session_id, self.project_id);
+        let allowed = store
+            .read(move |c| {
+                Ok(users::session_alive(c, sid)?
+                    && members::access_in(c, pid, uid)?.is_some_and(|a| a.can(Can::ReadDialogs)))
+            })
+            .await;
+        // A database that cannot answer now is not a reason to cut anyone off.
+        allowed.unwrap_or(true)
+    }
+}
+
 fn stream(
     state: &State,
     keep: Box<dyn Fn(&Event) -> bool + Send>,
     admitted: Option<Admitted>,
+    holder: Option<Holder>,
 ) -> impl Responder + use<> {
     let (tx, rx) = mpsc::channel::<sse::Event>(64);
     let mut events = state.inbox.bus.subscribe();
+    let mut access = state.inbox.bus.access_changes();
+    let store = state.inbox.store.clone();
     let mut shutdown = state.shutdown.clone();
     let metrics = state.inbox.metrics.clone();
     metrics.live_connections.inc();
@@ -96,6 +123,19 @@ fn stream(
                     }
                     Err(broadcast::error::RecvError::Closed) => break,
                 },
+                changed = access.recv(), if holder.is_some() => {
+                    let Some(h) = &holder else { continue };
+                    let mine = match changed {
+                        Ok(user) => user == h.user_id,
+                        // Missed some: check anyway.
+                        Err(broadcast::error::RecvError::Lagged(_)) => true,
+                        Err(broadcast::error::RecvError::Closed) => false,
+                    };
+                    if mine && !h.still_allowed(&store).await {
+                        let _ = tx.send(sse::Data::new("{\"signed_out\":true}").event("signed_out").into()).await;
+                        break;
+                    }
+                }
                 _ = tx.closed() => break,
                 _ = shutdown.changed() => break,
                 _ = &mut expire => break,
@@ -114,11 +154,18 @@ pub async fn console(
     state: web::Data<State>,
     console: Console,
 ) -> Result<impl Responder, HtmlError> {
+    console.require(crate::domain::Can::ReadDialogs)?;
     let project_id = console.project.id;
+    let holder = Holder {
+        user_id: console.user.id,
+        session_id: console.session_id,
+        project_id,
+    };
     Ok(stream(
         &state,
         Box::new(move |e| e.project_id == project_id),
         None,
+        Some(holder),
     ))
 }
 
@@ -133,5 +180,6 @@ pub fn visitor(
         state,
         Box::new(move |e| e.project_id == project_id && e.contact_id == contact_id && e.public),
         Some(admitted),
+        None,
     )
 }

@@ -2,11 +2,14 @@
 
 pub mod api;
 pub mod api_channels;
+pub mod api_users;
 pub mod auth;
+pub mod body;
 pub mod channel_admin;
 pub mod console;
 pub mod errors;
 pub mod health;
+pub mod invite;
 pub mod live;
 pub mod media;
 pub mod openapi;
@@ -15,6 +18,8 @@ pub mod request_span;
 pub mod rules_form;
 pub mod settings;
 pub mod settings_channels;
+pub mod settings_team;
+pub mod settings_teams;
 pub mod throttle;
 pub mod view;
 pub mod webhooks;
@@ -131,7 +136,10 @@ pub fn server(
             .configure(media::routes)
             .configure(settings::routes)
             .configure(settings_channels::routes)
+            .configure(settings_team::routes)
+            .configure(settings_teams::routes)
             .configure(profile::routes)
+            .configure(invite::routes)
             .service(actix_files::Files::new("/static", static_root.clone()))
     })
     .workers(workers)

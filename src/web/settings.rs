@@ -13,10 +13,10 @@ use super::errors::HtmlError;
 use super::rules_form::RulesForm;
 use crate::automation::schedule::{DAYS, intervals_text};
 use crate::automation::{ChannelRules, Schedule, StaffAlerts};
-use crate::domain::Role;
+use crate::domain::Can;
 use crate::error::Error;
 use crate::i18n::Tr;
-use crate::store::{channels, project_settings, users};
+use crate::store::{channels, members, project_settings, users};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/settings", web::get().to(page))
@@ -36,17 +36,6 @@ pub(super) fn field<'a>(form: &'a [(String, String)], name: &str) -> &'a str {
         .find(|(k, _)| k == name)
         .map(|(_, v)| v.as_str())
         .unwrap_or("")
-}
-
-/// Settings are for admins and the settings role, on every route.
-pub(super) fn allowed(console: &Console) -> Result<(), HtmlError> {
-    if matches!(console.role, Role::Admin | Role::Settings) {
-        Ok(())
-    } else {
-        Err(HtmlError::App(Error::Forbidden(
-            "settings are for admins and the settings role".into(),
-        )))
-    }
 }
 
 pub struct DayRow {
@@ -79,6 +68,8 @@ pub struct MemberHours {
 #[derive(Template)]
 #[template(path = "console/settings.html")]
 struct SettingsPage {
+    /// Admins also see the team pages in the settings menu.
+    admin: bool,
     tr: Tr,
     csrf: String,
     project_name: String,
@@ -137,7 +128,7 @@ async fn render(
                 .into_iter()
                 .map(|(id, h, _)| (id, h))
                 .collect();
-            let members: Vec<_> = users::members(c, pid)?
+            let members: Vec<_> = members::members(c, pid)?
                 .into_iter()
                 .map(|u| {
                     let h = hours.get(&u.id).cloned();
@@ -250,6 +241,7 @@ async fn render(
         forms.push(f);
     }
     Ok(SettingsPage {
+        admin: console.access.can(Can::Team),
         tr,
         csrf: console.csrf.clone(),
         project_name: console.project.name.clone(),
@@ -313,7 +305,7 @@ async fn page(
     console: Console,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     let body = render(&state, &console, q.saved.is_some(), Refused::default()).await?;
     Ok(html(body))
 }
@@ -377,7 +369,7 @@ async fn save_schedule(
     console: Console,
     form: FormPairs,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     let form = form.into_inner();
     console.check_csrf(field(&form, "csrf"))?;
     let schedule = match Schedule::from_config(&schedule_json(&form)) {
@@ -409,7 +401,7 @@ async fn save_alerts(
     console: Console,
     form: FormPairs,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     let form = form.into_inner();
     console.check_csrf(field(&form, "csrf"))?;
     let (channel, chat) = (
@@ -467,7 +459,7 @@ async fn save_channel(
     path: web::Path<crate::domain::ChannelId>,
     form: web::Form<RulesForm>,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     let form = form.into_inner();
     console.check_csrf(&form.csrf)?;
     let id = path.into_inner();
@@ -546,14 +538,14 @@ async fn save_member_hours(
     path: web::Path<i64>,
     form: FormPairs,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     let form = form.into_inner();
     console.check_csrf(field(&form, "csrf"))?;
     let (pid, uid) = (console.project.id, path.into_inner());
     let member = state
         .inbox
         .store
-        .read(move |c| users::role_in(c, pid, uid))
+        .read(move |c| members::access_in(c, pid, uid))
         .await?;
     if member.is_none() {
         return Err(HtmlError::App(Error::not_found("no such member")));

@@ -11,10 +11,10 @@ use super::State;
 use super::auth::Console;
 use super::channel_admin::{self as admin, ChannelView, Edit, NewChannel, Receiving, Refusal};
 use super::errors::HtmlError;
-use super::settings::{SavedQuery, allowed, field};
+use super::settings::{SavedQuery, field};
 use crate::channels::AccountInfo;
 use crate::channels::fields::{self, Field, Input};
-use crate::domain::{ChannelKind, ChannelSource};
+use crate::domain::{Can, ChannelKind, ChannelSource};
 use crate::error::Error;
 use crate::i18n::Tr;
 
@@ -133,6 +133,8 @@ fn row(v: &ChannelView, tr: Tr) -> Row {
 #[derive(Template)]
 #[template(path = "console/channels.html")]
 struct ListPage {
+    /// Admins also see the team pages in the settings menu.
+    admin: bool,
     tr: Tr,
     project_name: String,
     notice: String,
@@ -158,7 +160,7 @@ fn kinds(tr: Tr) -> Vec<(&'static str, &'static str)> {
 }
 
 async fn list(state: web::Data<State>, console: Console) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     list_page(&state, &console, String::new()).await
 }
 
@@ -176,6 +178,7 @@ async fn list_page(
         .map(|v| row(v, tr))
         .collect();
     let page = ListPage {
+        admin: console.access.can(Can::Team),
         tr,
         project_name: console.project.name.clone(),
         notice,
@@ -294,6 +297,8 @@ impl Options {
 #[derive(Template)]
 #[template(path = "console/channel.html")]
 struct ChannelPage {
+    /// Admins also see the team pages in the settings menu.
+    admin: bool,
     tr: Tr,
     csrf: String,
     project_name: String,
@@ -351,6 +356,7 @@ fn kind_param(kind: &str) -> Result<ChannelKind, HtmlError> {
 fn blank(console: &Console, kind: ChannelKind) -> ChannelPage {
     let tr = console.tr;
     ChannelPage {
+        admin: console.access.can(Can::Team),
         tr,
         csrf: console.csrf.clone(),
         project_name: console.project.name.clone(),
@@ -395,7 +401,7 @@ async fn new_form(
     console: Console,
     q: web::Query<NewQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     let kind = kind_param(q.kind.as_deref().unwrap_or("telegram"))?;
     let mut page = blank(&console, kind);
     page.teams = teams_of(&state, &console).await?;
@@ -469,7 +475,7 @@ async fn create(
     console: Console,
     form: web::Form<Pairs>,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     console.check_csrf(field(&form, "csrf"))?;
     let tr = console.tr;
     let kind = kind_param(field(&form, "kind"))?;
@@ -568,6 +574,7 @@ async fn channel_page(
     };
     let row = row(&view, tr);
     Ok(ChannelPage {
+        admin: console.access.can(Can::Team),
         teams: teams_of(state, console).await?,
         team: view.channel.default_team_id,
         snippet,
@@ -597,7 +604,7 @@ async fn show(
     path: web::Path<String>,
     q: web::Query<SavedQuery>,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     let ch = admin::find(&state, console.project.id, &path)
         .await
         .map_err(to_html)?;
@@ -620,7 +627,7 @@ async fn save(
     path: web::Path<String>,
     form: web::Form<Pairs>,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     console.check_csrf(field(&form, "csrf"))?;
     let key = path.into_inner();
     let ch = admin::find(&state, console.project.id, &key)
@@ -668,7 +675,7 @@ async fn set_enabled(
     form: &[(String, String)],
     on: bool,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(console)?;
+    console.require(Can::Settings)?;
     console.check_csrf(field(form, "csrf"))?;
     let edit = Edit {
         enabled: Some(on),
@@ -713,7 +720,7 @@ async fn confirm_disconnect(
     console: Console,
     path: web::Path<String>,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     let ch = admin::find(&state, console.project.id, &path)
         .await
         .map_err(to_html)?;
@@ -733,7 +740,7 @@ async fn disconnect(
     path: web::Path<String>,
     form: web::Form<Pairs>,
 ) -> Result<HttpResponse, HtmlError> {
-    allowed(&console)?;
+    console.require(Can::Settings)?;
     console.check_csrf(field(&form, "csrf"))?;
     let ch = admin::find(&state, console.project.id, &path)
         .await

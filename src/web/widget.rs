@@ -148,7 +148,7 @@ async fn config(
         state
             .inbox
             .store
-            .read(move |c| crate::store::users::anyone_online(c, pid))
+            .read(move |c| crate::store::members::anyone_online(c, pid))
             .await?
     } else {
         true

@@ -295,17 +295,26 @@ async fn the_openapi_document_describes_what_is_served() {
         operations,
         [
             "DELETE /channels/{id}",
+            "DELETE /teams/{id}",
+            "DELETE /users/{id}",
             "GET /channels",
             "GET /channels/{id}",
             "GET /conversations",
             "GET /conversations/{id}",
             "GET /conversations/{id}/messages",
+            "GET /teams",
+            "GET /users",
+            "GET /users/{id}",
             "PATCH /channels/{id}",
             "PATCH /conversations/{id}",
+            "PATCH /teams/{id}",
+            "PATCH /users/{id}",
             "POST /channels",
             "POST /channels/verify",
             "POST /conversations/{id}/messages",
             "POST /conversations/{id}/template",
+            "POST /teams",
+            "POST /users",
         ]
     );
     // What is served matches what is described.

@@ -523,7 +523,7 @@ async fn operators_are_notified_of_vip_requests_comments_and_callback_requests()
                 "manager@example.com",
                 "Мария",
                 "password-4444",
-                perepiska::domain::Role::Operator,
+                perepiska::domain::Access::of(&[perepiska::domain::Role::Operator]),
                 perepiska::domain::ProjectId(1),
             )?;
             let tg_channel = perepiska::store::channels::by_key(c, "tg")?.expect("tg");

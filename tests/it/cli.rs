@@ -75,7 +75,7 @@ fn admin_and_token_commands() {
             "boss",
         ],
     );
-    assert!(!ok && out.contains("unknown role"), "{out}");
+    assert!(!ok && out.contains("unknown access level"), "{out}");
     let (ok, out) = perepiska(
         dir.path(),
         &[

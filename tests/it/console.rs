@@ -240,7 +240,7 @@ async fn tabs_counters_search_and_close() {
     let (_, html) = op.get("/console?tab=mine").await;
     assert!(html.contains("Вопрос про ДОСТАВКУ") && !html.contains("Возврат товара"));
     assert!(
-        html.contains("data-counts=\"1,1,2,0\""),
+        html.contains("data-counts=\"1,1,2,0,0\""),
         "mine 1, unassigned 1, all 2, closed 0"
     );
     // Case-insensitive Cyrillic search over message text, and #number.
@@ -255,7 +255,7 @@ async fn tabs_counters_search_and_close() {
     assert_eq!(s, 303);
     let (_, html) = op.get("/console?tab=closed").await;
     assert!(html.contains("Возврат товара"));
-    assert!(html.contains("data-counts=\"1,0,1,1\""));
+    assert!(html.contains("data-counts=\"1,0,1,1,0\""));
     // The closed conversation's customer writes again: a new conversation #3 starts.
     let v: Value = app
         .widget_send("visitor-token-000000000b", "later", "Ещё вопрос")
@@ -325,7 +325,7 @@ async fn operators_see_only_their_projects() {
                 "ops2@example.com",
                 "Ops Two",
                 "password-2222",
-                perepiska::domain::Role::Operator,
+                perepiska::domain::Access::of(&[perepiska::domain::Role::Operator]),
                 p.id,
             )?;
             Ok(())

@@ -4,6 +4,7 @@
 
 mod support;
 
+mod access;
 mod api;
 mod api_channel;
 mod api_channels;
@@ -19,6 +20,7 @@ mod hardening;
 mod instances;
 mod ok_avito;
 mod profile;
+mod team;
 mod telegram;
 mod viber;
 mod vk;

@@ -27,6 +27,11 @@ pub(super) async fn reply(
     token: web::Query<CsrfForm>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    state
+        .inbox
+        .ensure_visible(console.project.id, *path)
+        .await?;
     // The token rides in the form's URL so it is checked before a byte of the body is read.
     console.check_csrf(&token.csrf)?;
     let id = path.into_inner();
@@ -134,8 +139,14 @@ pub(super) async fn update(
     state: web::Data<State>,
     console: Console,
     path: web::Path<crate::domain::ConversationId>,
-    form: web::Form<UpdateForm>,
+    form: crate::web::body::Form<UpdateForm>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    state
+        .inbox
+        .ensure_visible(console.project.id, *path)
+        .await?;
+    let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     let id = path.into_inner();
     let mut ch = Changes::default();
@@ -182,8 +193,14 @@ pub(super) async fn mark_read(
     state: web::Data<State>,
     console: Console,
     path: web::Path<crate::domain::ConversationId>,
-    form: web::Form<CsrfForm>,
+    form: crate::web::body::Form<CsrfForm>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    state
+        .inbox
+        .ensure_visible(console.project.id, *path)
+        .await?;
+    let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     state
         .inbox
@@ -206,10 +223,15 @@ pub(super) async fn new_request(
     state: web::Data<State>,
     console: Console,
     path: web::Path<crate::domain::ConversationId>,
-    form: web::Form<NewRequestForm>,
+    form: crate::web::body::Form<NewRequestForm>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    state
+        .inbox
+        .ensure_visible(console.project.id, *path)
+        .await?;
+    let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
-    let form = form.into_inner();
     let id = state
         .inbox
         .open_for_customer(
@@ -237,11 +259,16 @@ pub(super) async fn send_template(
     state: web::Data<State>,
     console: Console,
     path: web::Path<crate::domain::ConversationId>,
-    form: web::Form<TemplateForm>,
+    form: crate::web::body::Form<TemplateForm>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    state
+        .inbox
+        .ensure_visible(console.project.id, *path)
+        .await?;
+    let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     let id = path.into_inner();
-    let form = form.into_inner();
     let template = crate::channels::Template {
         name: form.name.trim().to_string(),
         language: form.language.trim().to_string(),

@@ -6,7 +6,7 @@ use serde::Deserialize;
 use super::back_to;
 use crate::error::Error;
 use crate::store::conversations::{self};
-use crate::store::{contacts, users};
+use crate::store::{contacts, members, users};
 use crate::web::State;
 use crate::web::auth::Console;
 use crate::web::errors::HtmlError;
@@ -86,8 +86,14 @@ pub(super) async fn edit_contact(
     state: web::Data<State>,
     console: Console,
     path: web::Path<crate::domain::ConversationId>,
-    form: web::Form<ContactForm>,
+    form: crate::web::body::Form<ContactForm>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    state
+        .inbox
+        .ensure_visible(console.project.id, *path)
+        .await?;
+    let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     let edit = contact_edit(&form)?;
     let (pid, conv_id) = (console.project.id, path.into_inner());
@@ -97,7 +103,7 @@ pub(super) async fn edit_contact(
         .write(move |c| {
             let conv = conversations::by_id(c, pid, conv_id)?;
             if let Some(m) = edit.manager_id
-                && users::role_in(c, pid, m)?.is_none()
+                && members::access_in(c, pid, m)?.is_none()
             {
                 return Err(Error::invalid(
                     "the manager must be a member of this project",

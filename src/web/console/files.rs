@@ -13,6 +13,7 @@ pub(super) async fn attachment(
     console: Console,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::ReadDialogs)?;
     let (pid, id) = (console.project.id, path.into_inner());
     let a = state
         .inbox

@@ -6,13 +6,13 @@ use chrono::TimeZone;
 use serde::Deserialize;
 
 use super::html;
-use crate::domain::Status;
 use crate::domain::conversation::{ALL_PRIORITIES, ALL_STATUSES};
+use crate::domain::{Can, Status};
 use crate::error::Error;
 use crate::i18n::Tr;
 use crate::store::attachments::FileState;
 use crate::store::conversations::{self, Filter, Row, Tab};
-use crate::store::{channels, contacts, messages, notifications, teams, users};
+use crate::store::{channels, contacts, members, messages, notifications, teams};
 use crate::web::State;
 use crate::web::auth::Console;
 use crate::web::errors::HtmlError;
@@ -149,7 +149,7 @@ struct InboxPage {
     project_id: i64,
     projects: Vec<(i64, String)>,
     tab: String,
-    counts: [i64; 4],
+    counts: [i64; 5],
     channels: Vec<(i64, String)>,
     statuses: Vec<(String, String)>,
     priorities: Vec<String>,
@@ -174,7 +174,7 @@ struct ListPartial {
     qs: String,
     rows: Vec<RowView>,
     selected_id: i64,
-    counts: [i64; 4],
+    counts: [i64; 5],
 }
 
 #[derive(Template)]
@@ -186,7 +186,7 @@ struct ThreadPartial {
 
 struct Loaded {
     rows: Vec<Row>,
-    counts: [i64; 4],
+    counts: [i64; 5],
     total: i64,
     channels: Vec<(i64, String)>,
     members: Vec<(i64, String)>,
@@ -267,10 +267,16 @@ async fn load(
         .read(move |conn| {
             let rows = conversations::list(conn, &filter)?;
             let total = conversations::count(conn, &filter)?;
-            let mut counts = [0i64; 4];
-            for (i, tab) in [Tab::Mine, Tab::Unassigned, Tab::All, Tab::Closed]
-                .into_iter()
-                .enumerate()
+            let mut counts = [0i64; 5];
+            for (i, tab) in [
+                Tab::Mine,
+                Tab::Unassigned,
+                Tab::All,
+                Tab::Closed,
+                Tab::Teams,
+            ]
+            .into_iter()
+            .enumerate()
             {
                 let f = Filter {
                     tab,
@@ -285,7 +291,7 @@ async fn load(
                 .into_iter()
                 .map(|c| (c.id.0, c.name))
                 .collect();
-            let members = users::members(conn, project_id)?
+            let members = members::members(conn, project_id)?
                 .into_iter()
                 .map(|u| (u.id, u.name))
                 .collect();
@@ -323,6 +329,13 @@ pub(super) async fn page(
     console: Console,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
+    // The settings level works in the settings: its people land there, not on a 403.
+    if !console.access.can(Can::ReadDialogs) && console.access.can(Can::Settings) {
+        return Ok(HttpResponse::SeeOther()
+            .insert_header(("Location", "/console/settings"))
+            .finish());
+    }
+    console.require(Can::ReadDialogs)?;
     let q = q.into_inner();
     // Reading a page changes nothing (a link from another site must not mark a conversation
     // read or tell a visitor someone is reading); the page posts /read once it is shown.
@@ -335,10 +348,7 @@ pub(super) async fn page(
         csrf: console.csrf.clone(),
         me_name: console.user.name.clone(),
         me_online: console.user.online,
-        can_settings: matches!(
-            console.role,
-            crate::domain::Role::Admin | crate::domain::Role::Settings
-        ),
+        can_settings: console.access.can(Can::Settings),
         project_name: console.project.name.clone(),
         project_id: console.project.id.0,
         projects: console
@@ -384,6 +394,7 @@ pub(super) async fn list_partial(
     console: Console,
     q: web::Query<ListQuery>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::ReadDialogs)?;
     let q = q.into_inner();
     let loaded = load(&state, &console, &q, false).await?;
     let tz = console.project.timezone.clone();
@@ -407,6 +418,7 @@ pub(super) async fn thread_partial(
     console: Console,
     path: web::Path<crate::domain::ConversationId>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::ReadDialogs)?;
     let id = path.into_inner();
     let (project_id, tr, tz) = (
         console.project.id,

@@ -23,6 +23,7 @@ pub(super) async fn notifications_page(
     state: web::Data<State>,
     console: Console,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::ReadDialogs)?;
     let (pid, uid, tr, tz) = (
         console.project.id,
         console.user.id,
@@ -56,6 +57,7 @@ pub(super) async fn bell(
     state: web::Data<State>,
     console: Console,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::ReadDialogs)?;
     let (pid, uid) = (console.project.id, console.user.id);
     let n = state
         .inbox

@@ -19,8 +19,10 @@ pub struct PresenceForm {
 pub(super) async fn presence(
     state: web::Data<State>,
     console: Console,
-    form: web::Form<PresenceForm>,
+    form: crate::web::body::Form<PresenceForm>,
 ) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     let online = form.online == "1";
     let uid = console.user.id;
@@ -44,8 +46,9 @@ pub struct ProjectForm {
 pub(super) async fn switch_project(
     state: web::Data<State>,
     console: Console,
-    form: web::Form<ProjectForm>,
+    form: crate::web::body::Form<ProjectForm>,
 ) -> Result<HttpResponse, HtmlError> {
+    let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     if !console
         .projects

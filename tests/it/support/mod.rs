@@ -238,7 +238,7 @@ impl TestApp {
                     &email,
                     &name,
                     &password,
-                    role,
+                    perepiska::domain::Access::of(&[role]),
                     perepiska::domain::ProjectId(1),
                 )
                 .map(|_| ())
@@ -345,15 +345,16 @@ impl TestApp {
             .await
             .expect("login");
         assert_eq!(r.status(), 303, "login as {email} should succeed");
-        let console = c
-            .get(format!("{}/console", self.url))
+        // The profile is everyone's, whatever their access levels.
+        let profile = c
+            .get(format!("{}/console/profile", self.url))
             .send()
             .await
-            .expect("console")
+            .expect("profile")
             .text()
             .await
             .expect("body");
-        let csrf = attr(&console, "data-csrf=\"").expect("console csrf");
+        let csrf = attr(&profile, "name=\"csrf\" value=\"").expect("session csrf");
         Operator {
             http: c,
             url: self.url.clone(),

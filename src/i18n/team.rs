@@ -1,0 +1,126 @@
+//! Strings of the team pages, the invitation and the password-reset pages.
+
+/// (Russian, English) for a key of the team pages; None when the key is not theirs.
+pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
+    Some(match key {
+        "team" => ("Команда", "Team"),
+        "teams" => ("Группы", "Teams"),
+        "add_member" => ("Добавить участника", "Add member"),
+        "first_name" => ("Имя", "First name"),
+        "last_name" => ("Фамилия", "Last name"),
+        "phone" => ("Телефон", "Phone"),
+        "access" => ("Доступ", "Access"),
+        "role_admin" => ("Администратор", "Administrator"),
+        "role_settings" => ("Настройка проекта", "Settings"),
+        "role_analytics" => ("Аналитика", "Analytics"),
+        "role_operator" => ("Оператор", "Operator"),
+        "role_admin_hint" => (
+            "Всё, включая команду, доступы и каналы",
+            "Everything, including the team, access and channels",
+        ),
+        "role_settings_hint" => (
+            "Все настройки проекта, без диалогов и отчётов",
+            "Every setting of the project; no dialogs, no reports",
+        ),
+        "role_analytics_hint" => (
+            "Отчёты и чтение диалогов, без ответов и настроек",
+            "Reports and reading dialogs; no answering, no settings",
+        ),
+        "role_operator_hint" => (
+            "Диалоги: ответы, заметки, назначение, статусы",
+            "Dialogs: answers, notes, assignment, statuses",
+        ),
+        "member_teams" => ("Группы", "Teams"),
+        "online_state" => ("Статус", "State"),
+        "last_seen" => ("Был(а) в сети", "Last seen"),
+        "is_online" => ("в сети", "online"),
+        "is_offline" => ("не в сети", "offline"),
+        "switched_off" => ("отключён", "switched off"),
+        "invited" => ("приглашён", "invited"),
+        "search_members" => ("Имя или email", "Name or e-mail"),
+        "no_members_found" => ("Никого не нашлось", "Nobody found"),
+        "invite_link" => ("Ссылка-приглашение", "Invitation link"),
+        "invite_link_hint" => (
+            "Передайте ссылку сотруднику: по ней он задаст пароль. Работает один раз, до",
+            "Pass this link on: it lets them set a password. It works once, until",
+        ),
+        "invite_sent" => ("Приглашение отправлено на", "The invitation was sent to"),
+        "invite_not_sent" => (
+            "Письмо не отправлено — передайте ссылку сами:",
+            "The letter was not sent; pass the link on yourself:",
+        ),
+        "already_has_password" => (
+            "У этого человека уже есть вход на сервер: проект появится у него после входа.",
+            "This person already signs in to this server: they see the project at their next sign-in.",
+        ),
+        "member_added" => ("Участник добавлен", "Member added"),
+        "save_access" => ("Сохранить доступ", "Save access"),
+        "deactivate" => ("Отключить", "Switch off"),
+        "activate" => ("Включить", "Switch on"),
+        "deactivate_hint" => (
+            "Отключённый участник сразу теряет вход, открытую консоль и токены API; история остаётся.",
+            "A switched-off member loses sign-in, their open console and API tokens at once; their history stays.",
+        ),
+        "hand_over" => ("Передать обращения", "Hand over conversations"),
+        "hand_over_hint" => (
+            "Активные обращения участника перейдут выбранному оператору или в общую очередь.",
+            "The member's active conversations go to the chosen operator or back to the queue.",
+        ),
+        "to_queue" => ("В общую очередь", "Back to the queue"),
+        "handed_over" => ("Передано обращений:", "Conversations handed over:"),
+        "active_conversations" => ("Активных обращений", "Active conversations"),
+        "remove_member" => ("Удалить из проекта", "Remove from the project"),
+        "remove_confirm" => (
+            "Да, удалить участника из проекта (его сообщения останутся)",
+            "Yes, remove this member from the project (their messages stay)",
+        ),
+        "member_removed" => (
+            "Участник удалён из проекта",
+            "The member was removed from the project",
+        ),
+        "reset_link" => ("Ссылка для сброса пароля", "Password-reset link"),
+        "make_reset_link" => (
+            "Создать ссылку для сброса пароля",
+            "Make a password-reset link",
+        ),
+        "reset_link_hint" => ("Ссылка работает один раз, до", "The link works once, until"),
+        "new_invite" => ("Новая ссылка-приглашение", "New invitation link"),
+        "invite_pending_until" => ("Приглашение действует до", "The invitation works until"),
+        "accept_invite" => ("Приглашение в проект", "Invitation"),
+        "accept_hello" => ("Здравствуйте", "Hello"),
+        "accept_intro" => (
+            "Придумайте пароль — с ним вы будете входить в консоль.",
+            "Choose a password: you will sign in to the console with it.",
+        ),
+        "set_password" => ("Задать пароль и войти", "Set the password and sign in"),
+        "reset_title" => ("Новый пароль", "New password"),
+        "forgot_password" => ("Забыли пароль?", "Forgot your password?"),
+        "forgot_intro" => (
+            "Укажите email — пришлём ссылку для нового пароля.",
+            "Enter your e-mail: we will send a link to set a new password.",
+        ),
+        "forgot_send" => ("Прислать ссылку", "Send the link"),
+        "forgot_sent" => (
+            "Если такой адрес есть, письмо со ссылкой уже в пути. Ссылка работает сутки.",
+            "If the address is known, a letter with the link is on its way. The link works for a day.",
+        ),
+        "forgot_no_mail" => (
+            "Этот сервер не отправляет писем: попросите администратора проекта создать ссылку для сброса пароля (Настройки → Команда).",
+            "This server does not send mail: ask your project's admin for a password-reset link (Settings → Team).",
+        ),
+        "access_switched_off" => (
+            "Ваш доступ отключён администратором",
+            "Your access has been switched off by an admin",
+        ),
+        "new_team" => ("Новая группа", "New team"),
+        "team_name" => ("Название", "Name"),
+        "create_team" => ("Создать группу", "Create team"),
+        "rename" => ("Переименовать", "Rename"),
+        "delete_team" => ("Удалить группу", "Delete team"),
+        "team_members" => ("Участники", "Members"),
+        "save_members" => ("Сохранить участников", "Save members"),
+        "my_teams" => ("Мои группы", "My teams"),
+        "audit" => ("Журнал изменений", "Audit log"),
+        _ => return None,
+    })
+}

@@ -1,0 +1,229 @@
+//! Who belongs to which project, with which access levels, and whether they are switched on.
+
+use diesel::prelude::*;
+
+use super::DbConn;
+use super::projects::Project;
+use super::schema::{memberships, projects, team_members, teams, users};
+use super::users::User;
+use crate::domain::ProjectId;
+use crate::domain::role::{Access, Role};
+use crate::error::Result;
+
+/// A member of a project as the team page shows them.
+#[derive(Clone, Debug)]
+pub struct Member {
+    pub user: User,
+    pub access: Access,
+    pub active: bool,
+    pub teams: Vec<i64>,
+}
+
+/// Gives a user these access levels in a project, adding the membership when needed (a
+/// switched-off member stays switched off).
+pub fn set_access(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    user_id: i64,
+    access: Access,
+) -> Result<()> {
+    let stored = access.as_stored();
+    let updated = diesel::update(
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .filter(memberships::user_id.eq(user_id)),
+    )
+    .set(memberships::role.eq(&stored))
+    .execute(conn)?;
+    if updated == 0 {
+        diesel::insert_into(memberships::table)
+            .values((
+                memberships::project_id.eq(project_id),
+                memberships::user_id.eq(user_id),
+                memberships::role.eq(&stored),
+                memberships::active.eq(true),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+pub fn set_active(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    user_id: i64,
+    active: bool,
+) -> Result<usize> {
+    Ok(diesel::update(
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .filter(memberships::user_id.eq(user_id)),
+    )
+    .set(memberships::active.eq(active))
+    .execute(conn)?)
+}
+
+/// Takes a user out of a project and its teams; what they wrote stays.
+pub fn remove(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<usize> {
+    let project_teams = teams::table
+        .filter(teams::project_id.eq(project_id))
+        .select(teams::id);
+    diesel::delete(
+        team_members::table
+            .filter(team_members::user_id.eq(user_id))
+            .filter(team_members::team_id.eq_any(project_teams)),
+    )
+    .execute(conn)?;
+    Ok(diesel::delete(
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .filter(memberships::user_id.eq(user_id)),
+    )
+    .execute(conn)?)
+}
+
+/// The user's access in a project while they are an active member; None otherwise.
+pub fn access_in(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<Option<Access>> {
+    let role: Option<String> = memberships::table
+        .filter(memberships::project_id.eq(project_id))
+        .filter(memberships::user_id.eq(user_id))
+        .filter(memberships::active.eq(true))
+        .select(memberships::role)
+        .first(conn)
+        .optional()?;
+    role.map(|r| Access::parse(&r)).transpose()
+}
+
+/// (access, active) of any membership, switched off or not.
+pub fn membership(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    user_id: i64,
+) -> Result<Option<(Access, bool)>> {
+    let row: Option<(String, bool)> = memberships::table
+        .filter(memberships::project_id.eq(project_id))
+        .filter(memberships::user_id.eq(user_id))
+        .select((memberships::role, memberships::active))
+        .first(conn)
+        .optional()?;
+    row.map(|(r, a)| Ok((Access::parse(&r)?, a))).transpose()
+}
+
+/// The projects a user may work in now, with their access in each.
+pub fn projects_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<(Project, Access)>> {
+    let rows: Vec<(Project, String)> = memberships::table
+        .inner_join(projects::table)
+        .filter(memberships::user_id.eq(user_id))
+        .filter(memberships::active.eq(true))
+        .order(projects::id)
+        .select((Project::as_select(), memberships::role))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(p, r)| Ok((p, Access::parse(&r)?)))
+        .collect()
+}
+
+/// Active members who can take conversations (the assignee lists, auto-assignment).
+pub fn members(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<User>> {
+    Ok(everyone(conn, project_id)?
+        .into_iter()
+        .filter(|m| m.active && (m.access.has(Role::Operator) || m.access.has(Role::Admin)))
+        .map(|m| m.user)
+        .collect())
+}
+
+/// Every member of the project, switched off ones too, by name.
+pub fn everyone(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<Member>> {
+    let rows: Vec<(User, String, bool)> = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::project_id.eq(project_id))
+        .order((users::name, users::id))
+        .select((User::as_select(), memberships::role, memberships::active))
+        .load(conn)?;
+    let links: Vec<(i64, i64)> = team_members::table
+        .inner_join(teams::table)
+        .filter(teams::project_id.eq(project_id))
+        .select((team_members::user_id, team_members::team_id))
+        .load(conn)?;
+    rows.into_iter()
+        .map(|(user, role, active)| {
+            let teams = links
+                .iter()
+                .filter(|(u, _)| *u == user.id)
+                .map(|(_, t)| *t)
+                .collect();
+            Ok(Member {
+                access: Access::parse(&role)?,
+                user,
+                active,
+                teams,
+            })
+        })
+        .collect()
+}
+
+/// Active admins of the project (the last one may not leave or step down).
+pub fn admins(conn: &mut DbConn, project_id: ProjectId) -> Result<usize> {
+    Ok(everyone(conn, project_id)?
+        .iter()
+        .filter(|m| m.active && m.access.has(Role::Admin))
+        .count())
+}
+
+/// Whether anyone of the project is online now (the widget's offline form shows otherwise).
+pub fn anyone_online(conn: &mut DbConn, project_id: ProjectId) -> Result<bool> {
+    Ok(diesel::select(diesel::dsl::exists(
+        memberships::table
+            .inner_join(users::table)
+            .filter(memberships::project_id.eq(project_id))
+            .filter(memberships::active.eq(true))
+            .filter(users::online.eq(true)),
+    ))
+    .get_result(conn)?)
+}
+
+/// Puts a member into exactly these teams of the project.
+pub fn set_teams(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    user_id: i64,
+    team_ids: &[i64],
+) -> Result<()> {
+    let project_teams: Vec<i64> = teams::table
+        .filter(teams::project_id.eq(project_id))
+        .select(teams::id)
+        .load(conn)?;
+    if let Some(bad) = team_ids.iter().find(|t| !project_teams.contains(t)) {
+        return Err(crate::error::Error::invalid(format!(
+            "team {bad} does not exist in this project"
+        )));
+    }
+    diesel::delete(
+        team_members::table
+            .filter(team_members::user_id.eq(user_id))
+            .filter(team_members::team_id.eq_any(&project_teams)),
+    )
+    .execute(conn)?;
+    let mut wanted = team_ids.to_vec();
+    wanted.sort_unstable();
+    wanted.dedup();
+    for t in wanted {
+        diesel::insert_into(team_members::table)
+            .values((
+                team_members::team_id.eq(t),
+                team_members::user_id.eq(user_id),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// The teams a user is in within a project ("My teams" in the inbox).
+pub fn teams_of(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<Vec<i64>> {
+    Ok(team_members::table
+        .inner_join(teams::table)
+        .filter(teams::project_id.eq(project_id))
+        .filter(team_members::user_id.eq(user_id))
+        .select(team_members::team_id)
+        .load(conn)?)
+}

@@ -1,0 +1,182 @@
+//! The pages behind invitation and password-reset links: the holder chooses a password (typed
+//! twice) and is signed in. A link works once and only until it expires; the token in the
+//! address is the secret, so these forms need no other.
+
+use actix_web::{HttpRequest, HttpResponse, web};
+use askama::Template;
+
+use super::State;
+use super::auth::{self, tr_of};
+use super::errors::HtmlError;
+use super::settings::field;
+use crate::error::Error;
+use crate::i18n::Tr;
+use crate::inbox::team;
+use crate::store::access_links::Purpose;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(
+        web::resource("/invite/{token}")
+            .app_data(web::FormConfig::default().limit(8 * 1024))
+            .route(web::get().to(invite_page))
+            .route(web::post().to(accept_invite)),
+    )
+    .service(
+        web::resource("/reset/{token}")
+            .app_data(web::FormConfig::default().limit(8 * 1024))
+            .route(web::get().to(reset_page))
+            .route(web::post().to(accept_reset)),
+    )
+    .route("/password/forgot", web::get().to(forgot_page));
+}
+
+#[derive(Template)]
+#[template(path = "accept.html")]
+struct AcceptPage {
+    tr: Tr,
+    invite: bool,
+    name: String,
+    email: String,
+    action: String,
+    error: String,
+}
+
+fn path_of(purpose: Purpose) -> &'static str {
+    match purpose {
+        Purpose::Invite => "invite",
+        Purpose::Reset => "reset",
+    }
+}
+
+/// Link tokens are 48 hex digits; anything else is not looked up at all.
+fn well_formed(token: &str) -> bool {
+    token.len() == 48 && token.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+async fn page(
+    req: HttpRequest,
+    state: web::Data<State>,
+    token: String,
+    purpose: Purpose,
+) -> Result<HttpResponse, HtmlError> {
+    if !well_formed(&token) {
+        return Err(team::link_gone(purpose).into());
+    }
+    let t = token.clone();
+    let user = state
+        .inbox
+        .store
+        .read(move |c| team::link_holder(c, &t, purpose))
+        .await?;
+    let page = AcceptPage {
+        tr: tr_of(&req),
+        invite: purpose == Purpose::Invite,
+        name: user.name,
+        email: user.email,
+        action: format!("/{}/{token}", path_of(purpose)),
+        error: String::new(),
+    };
+    Ok(super::page(actix_web::http::StatusCode::OK)
+        // The address holds the secret: it must not leak to other sites as a referrer.
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(page.render()?))
+}
+
+async fn accept(
+    req: HttpRequest,
+    state: web::Data<State>,
+    token: String,
+    purpose: Purpose,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    if !well_formed(&token) {
+        return Err(team::link_gone(purpose).into());
+    }
+    let (password, repeated) = (field(&form, "password"), field(&form, "repeat"));
+    let problem = crate::bootstrap::check_password(password)
+        .err()
+        .or_else(|| (password != repeated).then(|| Error::invalid("the two passwords differ")));
+    if let Some(e) = problem {
+        let t = token.clone();
+        let user = state
+            .inbox
+            .store
+            .read(move |c| team::link_holder(c, &t, purpose))
+            .await?;
+        let page = AcceptPage {
+            tr: tr_of(&req),
+            invite: purpose == Purpose::Invite,
+            name: user.name,
+            email: user.email,
+            action: format!("/{}/{token}", path_of(purpose)),
+            error: e.to_string(),
+        };
+        return Ok(super::page(actix_web::http::StatusCode::BAD_REQUEST)
+            .insert_header(("Referrer-Policy", "no-referrer"))
+            .body(page.render()?));
+    }
+    let password = password.to_string();
+    let hash = tokio::task::spawn_blocking(move || crate::crypto::hash_password(&password))
+        .await
+        .map_err(Error::from)??;
+    let (user, project) = state
+        .inbox
+        .store
+        .write(move |c| team::accept(c, &token, purpose, &hash))
+        .await?;
+    if purpose == Purpose::Reset {
+        // Signed out everywhere: their open consoles hear it now.
+        state.inbox.access_changed(user.id);
+    }
+    let cookie = auth::start_session(&state, user.id, project).await?;
+    Ok(HttpResponse::SeeOther()
+        .insert_header(("Location", "/console"))
+        .cookie(cookie)
+        .finish())
+}
+
+async fn invite_page(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HtmlError> {
+    page(req, state, path.into_inner(), Purpose::Invite).await
+}
+
+async fn reset_page(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, HtmlError> {
+    page(req, state, path.into_inner(), Purpose::Reset).await
+}
+
+async fn accept_invite(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    accept(req, state, path.into_inner(), Purpose::Invite, form).await
+}
+
+async fn accept_reset(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<String>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    accept(req, state, path.into_inner(), Purpose::Reset, form).await
+}
+
+#[derive(Template)]
+#[template(path = "forgot.html")]
+struct ForgotPage {
+    tr: Tr,
+}
+
+/// Without a mail server the only way back in is a link from an admin: the page says so.
+async fn forgot_page(req: HttpRequest) -> Result<HttpResponse, HtmlError> {
+    let page = ForgotPage { tr: tr_of(&req) };
+    Ok(super::page(actix_web::http::StatusCode::OK).body(page.render()?))
+}
