@@ -46,7 +46,8 @@
   // elsewhere must change nothing).
   var readShown = false;
   function markRead() {
-    if (!selected || document.hidden) return;
+    // Reading is not answering: an analyst's visit leaves the conversation unread for the team.
+    if (!selected || document.hidden || body.dataset.answer === "0") return;
     var form = new URLSearchParams();
     form.set("csrf", body.dataset.csrf || "");
     fetch("/console/c/" + selected + "/read", { method: "POST", credentials: "same-origin", body: form })

@@ -66,6 +66,7 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
             "Активные обращения участника перейдут выбранному оператору или в общую очередь.",
             "The member's active conversations go to the chosen operator or back to the queue.",
         ),
+        "hand_them_over" => ("передайте их ниже", "hand them over below"),
         "to_queue" => ("В общую очередь", "Back to the queue"),
         "handed_over" => ("Передано обращений:", "Conversations handed over:"),
         "active_conversations" => ("Активных обращений", "Active conversations"),
@@ -121,6 +122,10 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         "save_members" => ("Сохранить участников", "Save members"),
         "my_teams" => ("Мои группы", "My teams"),
         "audit" => ("Журнал изменений", "Audit log"),
+        "read_only" => (
+            "Только чтение: отвечать и менять обращения могут операторы.",
+            "Read only: operators answer and change conversations.",
+        ),
         _ => return None,
     })
 }

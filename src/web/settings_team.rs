@@ -501,9 +501,23 @@ async fn set_active(
             ..MemberChange::default()
         },
     )
-    .await
-    .map(|_| console.tr.t("saved").to_string());
-    after(&state, &console, id, done).await
+    .await;
+    let mut page = match done {
+        Ok(()) => member_page(&state, &console, id).await?,
+        Err(e) => return after(&state, &console, id, Err(e)).await,
+    };
+    page.notice = console.tr.t("saved").to_string();
+    // Switched off with work still on them: the page says where to hand it.
+    if !active && page.active_conversations > 0 {
+        page.notice = format!(
+            "{} {}: {} — {}",
+            page.notice,
+            console.tr.t("active_conversations"),
+            page.active_conversations,
+            console.tr.t("hand_them_over")
+        );
+    }
+    Ok(html(actix_web::http::StatusCode::OK, page.render()?))
 }
 
 async fn hand_over(

@@ -265,3 +265,59 @@ test('admin changes the widget\'s colour, side and language; /demo shows them af
   await vctx.close();
   await ctx.close();
 });
+
+test('admin invites an operator, who sets a password and answers; switched off, their open console stops', { timeout: 90000 }, async () => {
+  const actx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(actx);
+  await admin.goto(base + '/console/settings');
+  await admin.click('nav.settings-nav a[href="/console/settings/team"]');
+  await admin.fill('#add-member input[name=email]', 'newbie@example.com');
+  await admin.fill('#add-member input[name=first_name]', 'Ника');
+  await admin.fill('#add-member input[name=last_name]', 'Новикова');
+  await admin.check('#add-member input[name=role][value=operator]');
+  await admin.click('#add-member button[type=submit]');
+  const link = (await admin.locator('#invite-url').innerText()).trim();
+  assert.match(link, /\/invite\/[0-9a-f]{48}$/);
+  assert.match(await admin.locator('tr.member[data-email="newbie@example.com"]').innerText(), /приглашён/);
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'team.png'), fullPage: true });
+
+  // The new operator opens the link in their own browser and chooses a password.
+  const octx = await browser.newContext({ locale: 'ru-RU' });
+  const op = await octx.newPage();
+  await op.goto(link);
+  assert.match(await op.locator('main').innerText(), /Ника Новикова/);
+  await op.fill('input[name=password]', 'newbie-password-1');
+  await op.fill('input[name=repeat]', 'newbie-password-1');
+  await op.click('button[type=submit]');
+  await op.waitForURL(base + '/console');
+  await op.waitForFunction(() => document.body.classList.contains('live'), null, { timeout: 10000 });
+
+  // A customer writes; the operator answers.
+  const sent = await fetch(base + '/widget/web/messages', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ visitor: 'visitor-token-browser-newbie1', client_id: 'n1', text: 'Подскажите часы работы' }),
+  });
+  assert.equal(sent.status, 200);
+  const row = op.locator('#list .row', { hasText: 'Подскажите часы работы' });
+  await row.waitFor({ timeout: 10000 });
+  await row.locator('a').click();
+  await op.waitForSelector('#reply-form textarea');
+  await op.fill('#reply-form textarea', 'С 9 до 18 без выходных.');
+  await op.click('#reply-form button[type=submit]');
+  await op.locator('#thread .msg.operator', { hasText: 'С 9 до 18' }).waitFor({ timeout: 10000 });
+  await op.waitForFunction(() => document.body.classList.contains('live'), null, { timeout: 10000 });
+
+  // The admin switches them off: the open console is signed out at once.
+  await admin.goto(base + '/console/settings/team');
+  await admin.locator('tr.member[data-email="newbie@example.com"] a').click();
+  await admin.click('#toggle-active');
+  await admin.locator('#member .badge.off').waitFor({ timeout: 10000 });
+  await op.waitForURL(base + '/login', { timeout: 10000 });
+  await op.fill('input[name=email]', 'newbie@example.com');
+  await op.fill('input[name=password]', 'newbie-password-1');
+  await op.click('button[type=submit]');
+  assert.match(await op.locator('main').innerText(), /Ваш доступ отключён/);
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'member.png'), fullPage: true });
+  await octx.close();
+  await actx.close();
+});

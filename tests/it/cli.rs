@@ -100,6 +100,21 @@ fn admin_and_token_commands() {
         &["token", "create", "--email", "ghost@example.com"],
     );
     assert!(!ok && out.contains("no user"), "{out}");
+    // Access levels combine, as in the team settings.
+    let (ok, out) = perepiska(
+        dir.path(),
+        &[
+            "admin",
+            "create",
+            "--email",
+            "boris@example.com",
+            "--password",
+            "long-enough-2",
+            "--role",
+            "operator,analytics",
+        ],
+    );
+    assert!(ok && out.contains("boris@example.com is analytics,operator"), "{out}");
 }
 
 #[test]

@@ -157,3 +157,53 @@ async fn a_channel_changed_on_one_instance_is_changed_on_the_others() {
     .await;
     second.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_switched_off_on_one_instance_loses_their_stream_on_another() {
+    let Some(redis) = redis_url() else {
+        return;
+    };
+    let app = TestApp::spawn_with(|s| s.redis_url = Some(redis.clone())).await;
+    let second = perepiska::start(app.settings.clone())
+        .await
+        .expect("second instance");
+    app.add_member(
+        "far@example.com",
+        "Далёкий",
+        "far-pass-1111",
+        perepiska::domain::Role::Operator,
+    )
+    .await;
+    let far = app.login("far@example.com", "far-pass-1111").await;
+    let mut live = far
+        .http
+        .get(format!("{}/console/live", second.url))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let users: Value = app
+        .api_ok(&token, reqwest::Method::GET, "/users", None)
+        .await;
+    let id = users["data"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|u| u["email"] == "far@example.com")
+        .unwrap()["id"]
+        .as_i64()
+        .unwrap();
+    app.api_ok(
+        &token,
+        reqwest::Method::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"active": false})),
+    )
+    .await;
+    next_event(&mut live, Duration::from_secs(5), |e| e["signed_out"] == true)
+        .await
+        .expect("the stream on the other instance is told at once");
+    drop(live);
+    second.stop().await;
+}

@@ -145,6 +145,8 @@ struct InboxPage {
     me_name: String,
     me_online: bool,
     can_settings: bool,
+    /// Analysts read conversations; the reply and change forms are not theirs.
+    can_answer: bool,
     project_name: String,
     project_id: i64,
     projects: Vec<(i64, String)>,
@@ -349,6 +351,7 @@ pub(super) async fn page(
         me_name: console.user.name.clone(),
         me_online: console.user.online,
         can_settings: console.access.can(Can::Settings),
+        can_answer: console.access.can(Can::Answer),
         project_name: console.project.name.clone(),
         project_id: console.project.id.0,
         projects: console
