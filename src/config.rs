@@ -40,6 +40,11 @@ pub struct Settings {
     pub secret_key: Option<String>,
     /// Our own reverse proxies: behind them the client address is taken from X-Forwarded-For.
     pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Messages a minute one widget visitor (or API channel user) may send; 0 is no limit.
+    pub rate_per_visitor: u32,
+    /// Messages a minute one address may send through the widget or an API channel; 0 is no
+    /// limit (a load test from one machine needs that).
+    pub rate_per_address: u32,
 }
 
 impl Default for Settings {
@@ -65,6 +70,8 @@ impl Default for Settings {
             metrics_token: None,
             secret_key: None,
             trusted_proxies: Vec::new(),
+            rate_per_visitor: 30,
+            rate_per_address: 600,
         }
     }
 }

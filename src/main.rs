@@ -200,6 +200,10 @@ enum TokenCmd {
     },
 }
 
+fn env_number(name: &str) -> Option<u32> {
+    std::env::var(name).ok().and_then(|v| v.trim().parse().ok())
+}
+
 fn settings(o: &Opts) -> Settings {
     Settings {
         bind: o.bind.clone(),
@@ -234,6 +238,10 @@ fn settings(o: &Opts) -> Settings {
         secret_key: std::env::var("PEREPISKA_SECRET_KEY")
             .ok()
             .filter(|s| !s.trim().is_empty()),
+        rate_per_visitor: env_number("PEREPISKA_RATE_PER_VISITOR")
+            .unwrap_or(Settings::default().rate_per_visitor),
+        rate_per_address: env_number("PEREPISKA_RATE_PER_ADDRESS")
+            .unwrap_or(Settings::default().rate_per_address),
         ..Settings::default()
     }
 }

@@ -1,5 +1,6 @@
 //! Plain data and rules with no I/O and no rendering (texts are in `i18n`).
 
+pub mod audit;
 pub mod conversation;
 pub mod event;
 pub mod ids;

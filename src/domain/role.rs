@@ -158,7 +158,10 @@ mod tests {
         assert!(set("analytics").can(Can::ReadDialogs) && !set("analytics").can(Can::Answer));
         assert!(set("admin").can(Can::Team));
         assert!(!set("settings,analytics,operator").can(Can::Team));
-        assert_eq!(set("supervisor"), Access::of(&[Role::Operator, Role::Analytics]));
+        assert_eq!(
+            set("supervisor"),
+            Access::of(&[Role::Operator, Role::Analytics])
+        );
         assert!(Access::parse("").is_err());
         assert!(Access::parse("operator,boss").is_err());
     }

@@ -1,6 +1,7 @@
 //! Use cases: what happens when a customer writes and when an operator acts, and the
 //! registry that joins each channel's adapter to its bot and automation settings.
 
+pub mod blacklist;
 pub mod commit_queue;
 pub mod manage;
 pub mod receive;

@@ -171,6 +171,17 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
             });
             continue;
         }
+        // A blacklisted contact is heard and kept, and nothing else happens: no conversation,
+        // no bot, no auto-reply, no alert.
+        if let Some((contact, _)) = known
+            .contacts
+            .get(&(it.channel_id, it.inbound.external_user_id.clone()))
+            && contact.blacklisted_at.is_some()
+            && !matches!(it.inbound.event, InboundEvent::Blocked)
+        {
+            results.push(withhold(conn, it, contact)?);
+            continue;
+        }
         let (received, learned) = match (&it.bot, &it.auto) {
             // Helpdesk channels: the bot decides what the event means.
             (Some(ctx), _) => (
@@ -379,6 +390,32 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
             forget_contact: None,
         },
     ))
+}
+
+/// Keeps what a blacklisted contact sent, outside the inbox.
+fn withhold(conn: &mut DbConn, it: &Item, contact: &Contact) -> Result<Received> {
+    let (text, files) = match &it.inbound.event {
+        InboundEvent::Message { text, files, .. } => (text.clone(), files.as_slice()),
+        InboundEvent::Contact { name, phone, .. } => {
+            (crate::i18n::customer::contact_card(name, phone), &[][..])
+        }
+        // A press of the bot's buttons carries nothing to keep.
+        _ => return Ok(Received::nothing(contact.id)),
+    };
+    let files = serde_json::to_string(files).unwrap_or_else(|_| "[]".into());
+    let kept = crate::store::withheld::keep(
+        conn,
+        it.project_id,
+        contact.id,
+        it.channel_id,
+        &text,
+        &files,
+        it.dedup_key().as_deref(),
+    )?;
+    Ok(Received {
+        duplicate: !kept,
+        ..Received::nothing(contact.id)
+    })
 }
 
 /// The customer blocked the bot or unsubscribed: deliveries to them stop until they write.

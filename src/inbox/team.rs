@@ -5,11 +5,12 @@
 use super::Inbox;
 use super::manage::{Changes, Operator};
 use crate::crypto;
+use crate::domain::audit::Action;
 use crate::domain::{Access, ProjectId, Role};
 use crate::error::{Error, Result};
 use crate::store::access_links::{self, Purpose};
 use crate::store::members::{self, Member};
-use crate::store::{DbConn, conversations, users};
+use crate::store::{DbConn, audit, conversations, teams, users};
 
 /// How long an invitation works.
 pub const INVITE_DAYS: i64 = 7;
@@ -117,7 +118,12 @@ fn link(
 }
 
 /// Adds a member to the admin's project in one transaction.
-pub fn invite(conn: &mut DbConn, project_id: ProjectId, new: &NewMember) -> Result<Invited> {
+pub fn invite(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    by: i64,
+    new: &NewMember,
+) -> Result<Invited> {
     let email = users::normalize_email(&new.email)?;
     let name = valid_name(&new.name)?;
     let phone = valid_phone(new.phone.as_deref().unwrap_or(""))?;
@@ -153,6 +159,14 @@ pub fn invite(conn: &mut DbConn, project_id: ProjectId, new: &NewMember) -> Resu
     } else {
         (None, None)
     };
+    audit::record(
+        conn,
+        project_id,
+        Some(by),
+        Action::MemberInvited,
+        &email,
+        &new.access.as_stored(),
+    )?;
     Ok(Invited {
         member: member(conn, project_id, user.id)?,
         token,
@@ -164,6 +178,7 @@ pub fn invite(conn: &mut DbConn, project_id: ProjectId, new: &NewMember) -> Resu
 pub fn reinvite(
     conn: &mut DbConn,
     project_id: ProjectId,
+    by: i64,
     user_id: i64,
 ) -> Result<(String, chrono::NaiveDateTime)> {
     let m = member(conn, project_id, user_id)?;
@@ -173,6 +188,14 @@ pub fn reinvite(
                 .into(),
         ));
     }
+    audit::record(
+        conn,
+        project_id,
+        Some(by),
+        Action::LinkMade,
+        &m.user.email,
+        "invite",
+    )?;
     link(conn, user_id, project_id, Purpose::Invite)
 }
 
@@ -180,6 +203,7 @@ pub fn reinvite(
 pub fn reset_link(
     conn: &mut DbConn,
     project_id: ProjectId,
+    by: i64,
     user_id: i64,
 ) -> Result<(String, chrono::NaiveDateTime)> {
     let m = member(conn, project_id, user_id)?;
@@ -188,6 +212,14 @@ pub fn reset_link(
             "this member is switched off: switch them on first".into(),
         ));
     }
+    audit::record(
+        conn,
+        project_id,
+        Some(by),
+        Action::LinkMade,
+        &m.user.email,
+        "reset",
+    )?;
     link(conn, user_id, project_id, Purpose::Reset)
 }
 
@@ -200,10 +232,12 @@ pub fn invited(user: &users::User) -> bool {
 pub fn change(
     conn: &mut DbConn,
     project_id: ProjectId,
+    by: i64,
     user_id: i64,
     ch: &MemberChange,
 ) -> Result<Member> {
-    member(conn, project_id, user_id)?;
+    let before = member(conn, project_id, user_id)?;
+    let email = before.user.email.as_str();
     if let Some(access) = ch.access {
         if access.is_empty() {
             return Err(Error::invalid(
@@ -222,15 +256,113 @@ pub fn change(
         members::set_teams(conn, project_id, user_id, teams)?;
     }
     keep_an_admin(conn, project_id)?;
-    member(conn, project_id, user_id)
+    let after = member(conn, project_id, user_id)?;
+    if after.access != before.access || after.teams != before.teams {
+        let detail = format!(
+            "{} → {}; teams {:?} → {:?}",
+            before.access.as_stored(),
+            after.access.as_stored(),
+            before.teams,
+            after.teams
+        );
+        audit::record(
+            conn,
+            project_id,
+            Some(by),
+            Action::MemberAccess,
+            email,
+            &detail,
+        )?;
+    }
+    if after.active != before.active {
+        let action = if after.active {
+            Action::MemberSwitchedOn
+        } else {
+            Action::MemberSwitchedOff
+        };
+        audit::record(conn, project_id, Some(by), action, email, "")?;
+    }
+    Ok(after)
 }
 
 /// Takes a member out of the project; their messages and history stay.
-pub fn remove(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<()> {
-    member(conn, project_id, user_id)?;
+pub fn remove(conn: &mut DbConn, project_id: ProjectId, by: i64, user_id: i64) -> Result<()> {
+    let m = member(conn, project_id, user_id)?;
     users::delete_access_to(conn, user_id, project_id)?;
     members::remove(conn, project_id, user_id)?;
-    keep_an_admin(conn, project_id)
+    keep_an_admin(conn, project_id)?;
+    audit::record(
+        conn,
+        project_id,
+        Some(by),
+        Action::MemberRemoved,
+        &m.user.email,
+        &m.access.as_stored(),
+    )
+}
+
+/// A new team (operator group) with these members.
+pub fn create_team(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    by: i64,
+    name: &str,
+    people: &[i64],
+) -> Result<teams::Team> {
+    let t = teams::create(conn, project_id, name)?;
+    teams::set_members(conn, project_id, t.id, people)?;
+    audit::record(
+        conn,
+        project_id,
+        Some(by),
+        Action::TeamCreated,
+        &t.name,
+        &format!("{people:?}"),
+    )?;
+    Ok(t)
+}
+
+/// Renames a team and/or replaces its members.
+pub fn change_team(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    by: i64,
+    id: i64,
+    name: Option<&str>,
+    people: Option<&[i64]>,
+) -> Result<teams::Team> {
+    let before = teams::find(conn, project_id, id)?;
+    if let Some(n) = name {
+        teams::rename(conn, project_id, id, n)?;
+    }
+    if let Some(p) = people {
+        teams::set_members(conn, project_id, id, p)?;
+    }
+    let after = teams::find(conn, project_id, id)?;
+    let detail = format!(
+        "{}{}",
+        if after.name != before.name {
+            format!("{} → {}; ", before.name, after.name)
+        } else {
+            String::new()
+        },
+        people.map(|p| format!("{p:?}")).unwrap_or_default()
+    );
+    audit::record(
+        conn,
+        project_id,
+        Some(by),
+        Action::TeamChanged,
+        &after.name,
+        &detail,
+    )?;
+    Ok(after)
+}
+
+pub fn delete_team(conn: &mut DbConn, project_id: ProjectId, by: i64, id: i64) -> Result<()> {
+    let t = teams::find(conn, project_id, id)?;
+    teams::delete(conn, project_id, id)?;
+    audit::record(conn, project_id, Some(by), Action::TeamDeleted, &t.name, "")
 }
 
 /// Sets a password through an invitation or reset link; the link works once. Returns the
@@ -312,6 +444,24 @@ impl Inbox {
             )
             .await?;
         }
-        Ok(ids.len())
+        let (by, n) = (actor.user_id, ids.len());
+        self.store
+            .write(move |c| {
+                let from = users::by_id(c, from)?.email;
+                let to = match to {
+                    Some(t) => users::by_id(c, t)?.email,
+                    None => "—".into(),
+                };
+                audit::record(
+                    c,
+                    pid,
+                    Some(by),
+                    Action::HandedOver,
+                    &from,
+                    &format!("{n} → {to}"),
+                )
+            })
+            .await?;
+        Ok(n)
     }
 }

@@ -22,6 +22,10 @@ pub struct Contact {
     pub language: Option<String>,
     pub created_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// On the project's blacklist since then: what they write is withheld from the inbox.
+    pub blacklisted_at: Option<NaiveDateTime>,
+    pub blacklist_reason: Option<String>,
+    pub blacklisted_by: Option<i64>,
 }
 
 /// What a channel knows about the person writing.
@@ -103,6 +107,9 @@ pub fn find_or_create(
             language: hint.language.clone(),
             created_at: t,
             updated_at: t,
+            blacklisted_at: None,
+            blacklist_reason: None,
+            blacklisted_by: None,
         },
         true,
     ))
@@ -418,4 +425,41 @@ pub fn set_given(conn: &mut DbConn, id: ContactId, hint: &ContactHint) -> Result
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// Puts a contact on the project's blacklist (Some) or takes them off it (None).
+pub fn set_blacklisted(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    id: ContactId,
+    by: Option<(i64, &str)>,
+) -> Result<Contact> {
+    by_id(conn, project_id, id)?;
+    let (at, user, reason) = match by {
+        Some((user, reason)) => (Some(now()), Some(user), Some(reason.to_string())),
+        None => (None, None, None),
+    };
+    diesel::update(contacts::table.find(id))
+        .set((
+            contacts::blacklisted_at.eq(at),
+            contacts::blacklisted_by.eq(user),
+            contacts::blacklist_reason.eq(reason),
+        ))
+        .execute(conn)?;
+    by_id(conn, project_id, id)
+}
+
+/// The project's blacklist, newest first, with who put each contact there (read through
+/// the partial index on blacklisted contacts).
+pub fn blacklisted(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+) -> Result<Vec<(Contact, Option<String>)>> {
+    Ok(contacts::table
+        .left_join(users::table.on(users::id.nullable().eq(contacts::blacklisted_by)))
+        .filter(contacts::project_id.eq(project_id))
+        .filter(contacts::blacklisted_at.is_not_null())
+        .order(contacts::blacklisted_at.desc())
+        .select((Contact::as_select(), users::name.nullable()))
+        .load(conn)?)
 }

@@ -3,6 +3,7 @@
 
 pub mod access_links;
 pub mod attachments;
+pub mod audit;
 pub mod bot_sessions;
 pub mod channels;
 pub mod contacts;
@@ -19,6 +20,7 @@ pub mod schema;
 pub mod teams;
 pub mod timers;
 pub mod users;
+pub mod withheld;
 
 use std::path::Path;
 use std::time::Duration;

@@ -136,6 +136,34 @@ diesel::table! {
         language -> Nullable<Text>,
         created_at -> Timestamp,
         updated_at -> Timestamp,
+        blacklisted_at -> Nullable<Timestamp>,
+        blacklist_reason -> Nullable<Text>,
+        blacklisted_by -> Nullable<BigInt>,
+    }
+}
+
+diesel::table! {
+    audit_log (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        user_id -> Nullable<BigInt>,
+        action -> Text,
+        subject -> Text,
+        detail -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    withheld_messages (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        contact_id -> BigInt,
+        channel_id -> BigInt,
+        text -> Text,
+        files -> Text,
+        dedup_key -> Nullable<Text>,
+        received_at -> Timestamp,
     }
 }
 
@@ -331,4 +359,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     project_settings,
     access_links,
     team_members,
+    withheld_messages,
+    audit_log,
 );

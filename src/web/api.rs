@@ -51,6 +51,10 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_users::create_team)
         .service(super::api_users::change_team)
         .service(super::api_users::delete_team)
+        .service(super::api_blacklist::list_blacklist)
+        .service(super::api_blacklist::add_to_blacklist)
+        .service(super::api_blacklist::remove_from_blacklist)
+        .service(super::api_blacklist::withheld_messages)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,

@@ -273,7 +273,7 @@ pub(super) async fn create_channel(
         config: body.config,
         team: body.team_id,
     };
-    let done = admin::connect(&state, who.project_id, new).await?;
+    let done = admin::connect(&state, &who.operator(), new).await?;
     let generated = done
         .generated
         .into_iter()
@@ -333,7 +333,7 @@ pub(super) async fn change_channel(
         config: change.config,
         team: change.team_id,
     };
-    let ch = admin::edit(&state, who.project_id, &path, edit).await?;
+    let ch = admin::edit(&state, &who.operator(), &path, edit).await?;
     let item = ChannelItem::from(admin::view(&state, ch).await?);
     Ok(HttpResponse::Ok().json(item))
 }
@@ -367,7 +367,7 @@ pub(super) async fn delete_channel(
 ) -> Result<HttpResponse, ApiError> {
     who.require(Can::Settings)?;
     let key = path.into_inner();
-    let platform_error = admin::disconnect(&state, who.project_id, &key).await?;
+    let platform_error = admin::disconnect(&state, &who.operator(), &key).await?;
     Ok(HttpResponse::Ok().json(Disconnected {
         id: key,
         platform_error,

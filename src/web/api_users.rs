@@ -176,7 +176,7 @@ pub(super) async fn create_user(
     let invited = state
         .inbox
         .store
-        .write(move |c| team::invite(c, pid, &new))
+        .write(move |c| team::invite(c, pid, who.user.id, &new))
         .await?;
     Ok(HttpResponse::Created().json(CreatedUser {
         id: invited.member.user.id,
@@ -239,7 +239,7 @@ pub(super) async fn change_user(
     let m = state
         .inbox
         .store
-        .write(move |c| team::change(c, pid, id, &ch))
+        .write(move |c| team::change(c, pid, who.user.id, id, &ch))
         .await?;
     state.inbox.access_changed(id);
     Ok(HttpResponse::Ok().json(UserItem::from(&m)))
@@ -273,7 +273,7 @@ pub(super) async fn delete_user(
     state
         .inbox
         .store
-        .write(move |c| team::remove(c, pid, id))
+        .write(move |c| team::remove(c, pid, who.user.id, id))
         .await?;
     state.inbox.access_changed(id);
     Ok(HttpResponse::Ok().json(Removed { id }))
@@ -372,14 +372,14 @@ pub(super) async fn create_team(
     body: super::body::Json<TeamChange>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Can::Team)?;
-    let (pid, body) = (who.project_id, body.parse()?);
+    let (pid, by, body) = (who.project_id, who.user.id, body.parse()?);
     let id = state
         .inbox
         .store
         .write(move |c| {
-            let t = teams::create(c, pid, body.name.as_deref().unwrap_or(""))?;
-            teams::set_members(c, pid, t.id, &body.members.unwrap_or_default())?;
-            Ok(t.id)
+            let name = body.name.as_deref().unwrap_or("");
+            let people = body.members.unwrap_or_default();
+            team::create_team(c, pid, by, name, &people).map(|t| t.id)
         })
         .await?;
     Ok(HttpResponse::Created().json(team_item(&state, &who, id).await?))
@@ -407,19 +407,26 @@ pub(super) async fn change_team(
     body: super::body::Json<TeamChange>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Can::Team)?;
-    let (pid, id, body) = (who.project_id, path.into_inner(), body.parse()?);
+    let (pid, by, id, body) = (
+        who.project_id,
+        who.user.id,
+        path.into_inner(),
+        body.parse()?,
+    );
     team_item(&state, &who, id).await?;
     state
         .inbox
         .store
         .write(move |c| {
-            if let Some(name) = &body.name {
-                teams::rename(c, pid, id, name)?;
-            }
-            if let Some(m) = &body.members {
-                teams::set_members(c, pid, id, m)?;
-            }
-            Ok(())
+            team::change_team(
+                c,
+                pid,
+                by,
+                id,
+                body.name.as_deref(),
+                body.members.as_deref(),
+            )
+            .map(|_| ())
         })
         .await?;
     Ok(HttpResponse::Ok().json(team_item(&state, &who, id).await?))
@@ -443,12 +450,12 @@ pub(super) async fn delete_team(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(Can::Team)?;
-    let (pid, id) = (who.project_id, path.into_inner());
+    let (pid, by, id) = (who.project_id, who.user.id, path.into_inner());
     team_item(&state, &who, id).await?;
     state
         .inbox
         .store
-        .write(move |c| teams::delete(c, pid, id))
+        .write(move |c| team::delete_team(c, pid, by, id))
         .await?;
     Ok(HttpResponse::Ok().json(Removed { id }))
 }

@@ -12,8 +12,11 @@ use serde_json::{Map, Value};
 use super::State;
 use super::errors::ApiError;
 use crate::channels::{AccountInfo, ChannelAdapter, fields};
+use crate::domain::audit::Action;
 use crate::domain::{ChannelKind, ChannelSource, ProjectId};
 use crate::error::Error;
+use crate::inbox::manage::Operator;
+use crate::store::audit;
 use crate::store::channels::{self, Channel};
 use crate::store::teams;
 
@@ -209,11 +212,8 @@ fn drop_empty(config: &mut Map<String, Value>) {
 
 /// Connects a channel: checked, verified with the platform, subscribed where the platform
 /// wants it (OK, Avito), then stored sealed; it receives at once.
-pub async fn connect(
-    state: &State,
-    project_id: ProjectId,
-    new: NewChannel,
-) -> Result<Connected, Refusal> {
+pub async fn connect(state: &State, by: &Operator, new: NewChannel) -> Result<Connected, Refusal> {
+    let (project_id, user) = (by.project_id, by.user_id);
     let name = check_name(&new.name)?;
     // Cheap checks first: the platform is asked only about settings that can be stored.
     if let Some(k) = &new.key
@@ -263,6 +263,14 @@ pub async fn connect(
                 ChannelSource::Web,
             )?;
             channels::set_default_team(c, ch.id, team)?;
+            audit::record(
+                c,
+                project_id,
+                Some(user),
+                Action::ChannelConnected,
+                &format!("{} ({key})", ch.name),
+                kind.as_str(),
+            )?;
             channels::by_id(c, ch.id)
         })
         .await?;
@@ -357,18 +365,24 @@ pub async fn find(state: &State, project_id: ProjectId, key: &str) -> Result<Cha
 
 /// Renames, pauses, resumes or re-keys a channel made here. New credentials are checked with
 /// the platform the same way as on connect before anything is stored.
-pub async fn edit(
-    state: &State,
-    project_id: ProjectId,
-    key: &str,
-    edit: Edit,
-) -> Result<Channel, Refusal> {
+pub async fn edit(state: &State, by: &Operator, key: &str, edit: Edit) -> Result<Channel, Refusal> {
+    let (project_id, user) = (by.project_id, by.user_id);
     let ch = editable(state, project_id, key).await?;
     let name = edit.name.as_deref().map(check_name).transpose()?;
+    // What the log says changed: names of settings, never their values (secrets).
+    let mut changed: Vec<String> = Vec::new();
     let sealed = match edit.config {
         Some(patch) => {
             let current = object(state.inbox.registry.open(&ch)?)?;
             let merged = Value::Object(merge(ch.kind, current.clone(), patch));
+            if let Value::Object(m) = &merged {
+                changed = m
+                    .iter()
+                    .filter(|(k, v)| current.get(*k) != Some(v))
+                    .map(|(k, _)| k.clone())
+                    .chain(current.keys().filter(|k| !m.contains_key(*k)).cloned())
+                    .collect();
+            }
             if merged == Value::Object(current) {
                 // A form saved as it was: nothing to check, nothing re-registered.
                 None
@@ -390,10 +404,32 @@ pub async fn edit(
         tracing::warn!(channel = %ch.key, error = %e, "the platform's webhook was not removed");
     }
     let id = ch.id;
+    if name.as_ref().is_some_and(|n| *n != ch.name) {
+        changed.push("name".into());
+    }
+    if let Some(on) = edit.enabled
+        && on != ch.enabled
+    {
+        changed.push(if on { "resumed" } else { "paused" }.into());
+    }
+    if edit.team.is_some_and(|t| t != ch.default_team_id) {
+        changed.push("team".into());
+    }
+    let subject = format!("{} ({})", ch.name, ch.key);
     let ch = state
         .inbox
         .store
         .write(move |c| {
+            if !changed.is_empty() {
+                audit::record(
+                    c,
+                    project_id,
+                    Some(user),
+                    Action::ChannelChanged,
+                    &subject,
+                    &changed.join(", "),
+                )?;
+            }
             if let Some(n) = &name {
                 channels::rename(c, id, n)?;
             }
@@ -439,9 +475,10 @@ pub async fn edit(
 /// not stop it; what it said is returned to be shown.
 pub async fn disconnect(
     state: &State,
-    project_id: ProjectId,
+    by: &Operator,
     key: &str,
 ) -> Result<Option<String>, Refusal> {
+    let (project_id, user) = (by.project_id, by.user_id);
     let ch = editable(state, project_id, key).await?;
     if ch.source == ChannelSource::Builtin {
         // Every project has its site widget (start-up brings it back): it pauses instead.
@@ -452,10 +489,21 @@ pub async fn disconnect(
     }
     let entry = state.inbox.registry.by_id(ch.id);
     let id = ch.id;
+    let subject = format!("{} ({})", ch.name, ch.key);
     state
         .inbox
         .store
-        .write(move |c| channels::disconnect(c, id))
+        .write(move |c| {
+            channels::disconnect(c, id)?;
+            audit::record(
+                c,
+                project_id,
+                Some(user),
+                Action::ChannelDisconnected,
+                &subject,
+                "",
+            )
+        })
         .await?;
     apply(state).await?;
     let complaint = match entry {

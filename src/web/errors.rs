@@ -108,6 +108,8 @@ pub struct ApiError {
     pub status: StatusCode,
     pub code: &'static str,
     pub message: String,
+    /// Seconds after which trying again makes sense (sent as Retry-After).
+    pub retry_after: Option<u64>,
 }
 
 impl ApiError {
@@ -116,7 +118,13 @@ impl ApiError {
             status,
             code,
             message: message.into(),
+            retry_after: None,
         }
+    }
+
+    pub fn retry_after(mut self, seconds: u64) -> Self {
+        self.retry_after = Some(seconds);
+        self
     }
     pub fn unauthorized(message: impl Into<String>) -> Self {
         ApiError::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
@@ -144,6 +152,7 @@ impl From<Error> for ApiError {
             status: status_of(&e),
             code,
             message: public_message(&e),
+            retry_after: None,
         }
     }
 }
@@ -162,6 +171,9 @@ impl ResponseError for ApiError {
         let mut b = HttpResponse::build(self.status);
         if self.status == StatusCode::UNAUTHORIZED {
             b.insert_header(("WWW-Authenticate", "Bearer"));
+        }
+        if let Some(s) = self.retry_after {
+            b.insert_header(("Retry-After", s.to_string()));
         }
         b.insert_header(("Access-Control-Allow-Origin", "*"));
         b.json(serde_json::json!({ "error": { "code": self.code, "message": self.message } }))

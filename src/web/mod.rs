@@ -1,6 +1,7 @@
 //! HTTP: console, widget, webhooks, REST API, live events, health and metrics.
 
 pub mod api;
+pub mod api_blacklist;
 pub mod api_channels;
 pub mod api_users;
 pub mod auth;
@@ -14,9 +15,12 @@ pub mod live;
 pub mod media;
 pub mod openapi;
 pub mod profile;
+pub mod rate;
 pub mod request_span;
 pub mod rules_form;
 pub mod settings;
+pub mod settings_audit;
+pub mod settings_blacklist;
 pub mod settings_channels;
 pub mod settings_team;
 pub mod settings_teams;
@@ -45,6 +49,8 @@ pub struct State {
     pub visitor_streams: std::sync::Arc<live::VisitorStreams>,
     /// Starts and stops the channels' background work when settings change them.
     pub pollers: std::sync::Arc<crate::workers::pollers::Pollers>,
+    /// How fast widget visitors and API channel users may write.
+    pub rates: std::sync::Arc<rate::RateLimits>,
 }
 
 /// Every page: scripts only from our files, never framed elsewhere, forms only to us. Styles
@@ -90,11 +96,15 @@ pub fn server(
     let body_limit = settings.max_attachment_bytes as usize + 1024 * 1024;
     let state = State {
         inbox,
-        settings,
         shutdown,
         logins: Default::default(),
         visitor_streams: Default::default(),
+        rates: std::sync::Arc::new(rate::RateLimits::new(
+            settings.rate_per_visitor,
+            settings.rate_per_address,
+        )),
         pollers,
+        settings,
     };
     let static_root = static_dir();
     Ok(HttpServer::new(move || {
@@ -137,6 +147,8 @@ pub fn server(
             .configure(settings::routes)
             .configure(settings_channels::routes)
             .configure(settings_team::routes)
+            .configure(settings_audit::routes)
+            .configure(settings_blacklist::routes)
             .configure(settings_teams::routes)
             .configure(profile::routes)
             .configure(invite::routes)

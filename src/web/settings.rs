@@ -14,9 +14,10 @@ use super::rules_form::RulesForm;
 use crate::automation::schedule::{DAYS, intervals_text};
 use crate::automation::{ChannelRules, Schedule, StaffAlerts};
 use crate::domain::Can;
+use crate::domain::audit::Action;
 use crate::error::Error;
 use crate::i18n::Tr;
-use crate::store::{channels, members, project_settings, users};
+use crate::store::{audit, channels, members, project_settings, users};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/settings", web::get().to(page))
@@ -383,13 +384,14 @@ async fn save_schedule(
         }
     };
     let json = serde_json::to_string(&schedule).map_err(|e| Error::internal(e.to_string()))?;
-    let pid = console.project.id;
+    let (pid, by) = (console.project.id, console.user.id);
     state
         .inbox
         .store
         .write(move |c| {
             let alerts = project_settings::get(c, pid)?.and_then(|r| r.alerts);
-            project_settings::save(c, pid, Some(&json), alerts.as_deref(), "web")
+            project_settings::save(c, pid, Some(&json), alerts.as_deref(), "web")?;
+            audit::record(c, pid, Some(by), Action::SettingsChanged, "schedule", "")
         })
         .await?;
     crate::workers::scheduler::reload(&state.inbox).await?;
@@ -408,7 +410,7 @@ async fn save_alerts(
         field(&form, "channel").trim(),
         field(&form, "chat_id").trim(),
     );
-    let pid = console.project.id;
+    let (pid, by) = (console.project.id, console.user.id);
     let alerts = if channel.is_empty() && chat.is_empty() {
         None
     } else {
@@ -446,7 +448,8 @@ async fn save_alerts(
         .store
         .write(move |c| {
             let schedule = project_settings::get(c, pid)?.and_then(|r| r.schedule);
-            project_settings::save(c, pid, schedule.as_deref(), json.as_deref(), "web")
+            project_settings::save(c, pid, schedule.as_deref(), json.as_deref(), "web")?;
+            audit::record(c, pid, Some(by), Action::SettingsChanged, "alerts", "")
         })
         .await?;
     crate::workers::scheduler::reload(&state.inbox).await?;
@@ -463,7 +466,7 @@ async fn save_channel(
     let form = form.into_inner();
     console.check_csrf(&form.csrf)?;
     let id = path.into_inner();
-    let pid = console.project.id;
+    let (pid, by) = (console.project.id, console.user.id);
     let channel = state
         .inbox
         .store
@@ -487,7 +490,11 @@ async fn save_channel(
     state
         .inbox
         .store
-        .write(move |c| channels::set_automation(c, id, Some(&saved_json)))
+        .write(move |c| {
+            channels::set_automation(c, id, Some(&saved_json))?;
+            let subject = format!("automation: {}", channel.name);
+            audit::record(c, pid, Some(by), Action::SettingsChanged, &subject, "")
+        })
         .await?;
     state.inbox.registry.update_rules(id, Some(json), rules);
     Ok(saved())
@@ -541,7 +548,7 @@ async fn save_member_hours(
     console.require(Can::Settings)?;
     let form = form.into_inner();
     console.check_csrf(field(&form, "csrf"))?;
-    let (pid, uid) = (console.project.id, path.into_inner());
+    let (pid, by, uid) = (console.project.id, console.user.id, path.into_inner());
     let member = state
         .inbox
         .store
@@ -575,7 +582,11 @@ async fn save_member_hours(
     state
         .inbox
         .store
-        .write(move |c| users::set_work_hours(c, uid, json.as_deref()))
+        .write(move |c| {
+            users::set_work_hours(c, uid, json.as_deref())?;
+            let subject = format!("working hours: {}", users::by_id(c, uid)?.email);
+            audit::record(c, pid, Some(by), Action::SettingsChanged, &subject, "")
+        })
         .await?;
     Ok(saved())
 }

@@ -513,7 +513,7 @@ async fn create(
         config: Value::Object(config),
         team: team_of(&form),
     };
-    match admin::connect(&state, console.project.id, new).await {
+    match admin::connect(&state, &console.operator(), new).await {
         Ok(done) => {
             let notice = format!(
                 "{} {}",
@@ -639,7 +639,7 @@ async fn save(
         config: Some(config_of(ch.kind, &form)),
         team: Some(team_of(&form)),
     };
-    match admin::edit(&state, console.project.id, &key, edit).await {
+    match admin::edit(&state, &console.operator(), &key, edit).await {
         Ok(_) => Ok(see(page_of(&key))),
         Err(r) => {
             let tr = console.tr;
@@ -681,7 +681,7 @@ async fn set_enabled(
         enabled: Some(on),
         ..Edit::default()
     };
-    admin::edit(state, console.project.id, key, edit)
+    admin::edit(state, &console.operator(), key, edit)
         .await
         .map_err(to_html)?;
     Ok(see(page_of(key)))
@@ -745,7 +745,7 @@ async fn disconnect(
     let ch = admin::find(&state, console.project.id, &path)
         .await
         .map_err(to_html)?;
-    let complaint = admin::disconnect(&state, console.project.id, &ch.key)
+    let complaint = admin::disconnect(&state, &console.operator(), &ch.key)
         .await
         .map_err(to_html)?;
     let tr = console.tr;

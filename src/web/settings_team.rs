@@ -277,7 +277,7 @@ async fn add(
             state
                 .inbox
                 .store
-                .write(move |c| team::invite(c, pid, &new))
+                .write(move |c| team::invite(c, pid, console.user.id, &new))
                 .await
         }
         Err(e) => Err(e),
@@ -446,11 +446,11 @@ async fn after(
 
 /// One change to a member in one transaction; their open streams hear of it at once.
 async fn apply(state: &State, console: &Console, id: i64, ch: MemberChange) -> Result<(), Error> {
-    let pid = console.project.id;
+    let (pid, by) = (console.project.id, console.user.id);
     state
         .inbox
         .store
-        .write(move |c| team::change(c, pid, id, &ch))
+        .write(move |c| team::change(c, pid, by, id, &ch))
         .await?;
     state.inbox.access_changed(id);
     Ok(())
@@ -560,7 +560,7 @@ async fn reset_link(
     let made = state
         .inbox
         .store
-        .write(move |c| team::reset_link(c, pid, id))
+        .write(move |c| team::reset_link(c, pid, console.user.id, id))
         .await;
     link_made(&req, &state, &console, id, made, "reset").await
 }
@@ -578,7 +578,7 @@ async fn reinvite(
     let made = state
         .inbox
         .store
-        .write(move |c| team::reinvite(c, pid, id))
+        .write(move |c| team::reinvite(c, pid, console.user.id, id))
         .await;
     link_made(&req, &state, &console, id, made, "invite").await
 }
@@ -623,7 +623,7 @@ async fn remove(
     let done = state
         .inbox
         .store
-        .write(move |c| team::remove(c, pid, id))
+        .write(move |c| team::remove(c, pid, console.user.id, id))
         .await;
     match done {
         Ok(()) => {

@@ -12,6 +12,7 @@ use super::settings_team::all;
 use crate::domain::Can;
 use crate::error::Error;
 use crate::i18n::Tr;
+use crate::inbox::team;
 use crate::store::{members, teams};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -115,11 +116,15 @@ async fn create(
 ) -> Result<HttpResponse, HtmlError> {
     console.require(Can::Team)?;
     console.check_csrf(field(&form, "csrf"))?;
-    let (pid, name) = (console.project.id, field(&form, "name").to_string());
+    let (pid, by, name) = (
+        console.project.id,
+        console.user.id,
+        field(&form, "name").to_string(),
+    );
     let done = state
         .inbox
         .store
-        .write(move |c| teams::create(c, pid, &name).map(|_| ()))
+        .write(move |c| team::create_team(c, pid, by, &name, &[]).map(|_| ()))
         .await;
     render(&state, &console, done).await
 }
@@ -132,7 +137,7 @@ async fn save(
 ) -> Result<HttpResponse, HtmlError> {
     console.require(Can::Team)?;
     console.check_csrf(field(&form, "csrf"))?;
-    let (pid, id) = (console.project.id, path.into_inner());
+    let (pid, by, id) = (console.project.id, console.user.id, path.into_inner());
     let name = field(&form, "name").to_string();
     let people: Result<Vec<i64>, Error> = all(&form, "member")
         .into_iter()
@@ -147,8 +152,7 @@ async fn save(
                 .inbox
                 .store
                 .write(move |c| {
-                    teams::rename(c, pid, id, &name)?;
-                    teams::set_members(c, pid, id, &people)
+                    team::change_team(c, pid, by, id, Some(&name), Some(&people)).map(|_| ())
                 })
                 .await
         }
@@ -165,11 +169,11 @@ async fn delete(
 ) -> Result<HttpResponse, HtmlError> {
     console.require(Can::Team)?;
     console.check_csrf(field(&form, "csrf"))?;
-    let (pid, id) = (console.project.id, path.into_inner());
+    let (pid, by, id) = (console.project.id, console.user.id, path.into_inner());
     let done = state
         .inbox
         .store
-        .write(move |c| teams::delete(c, pid, id))
+        .write(move |c| team::delete_team(c, pid, by, id))
         .await;
     render(&state, &console, done).await
 }

@@ -89,6 +89,15 @@ async fn handle(
         tracing::info!(channel = %key, error = %e, "webhook refused");
         webhook_error(e)
     })?;
+    // A business system posting for its users is limited like the widget's visitors.
+    if entry.channel.kind == crate::domain::ChannelKind::Api {
+        let users: Vec<&str> = parsed
+            .inbound
+            .iter()
+            .map(|i| i.external_user_id.as_str())
+            .collect();
+        super::widget::within_rate(&state, &req, &key, &users)?;
+    }
     let reply = parsed.reply.clone();
     state
         .inbox

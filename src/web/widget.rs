@@ -130,6 +130,27 @@ fn admitted(state: &State, req: &HttpRequest, key: &str) -> Result<Arc<ChannelEn
     Ok(entry)
 }
 
+/// Counts one message against the channel's limits per address and per visitor.
+pub(super) fn within_rate(
+    state: &State,
+    req: &HttpRequest,
+    key: &str,
+    visitors: &[&str],
+) -> Result<(), ApiError> {
+    let client = super::throttle::client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get("X-Forwarded-For")
+            .and_then(|v| v.to_str().ok()),
+        &state.settings.trusted_proxies,
+    );
+    state.rates.address(key, client)?;
+    for v in visitors {
+        state.rates.visitor(key, v)?;
+    }
+    Ok(())
+}
+
 async fn config(
     req: HttpRequest,
     state: web::Data<State>,
@@ -286,6 +307,12 @@ async fn post_message(
         state.inbox.metrics.webhook_error("widget");
         webhook_error(e)
     })?;
+    let visitors: Vec<&str> = parsed
+        .inbound
+        .iter()
+        .map(|i| i.external_user_id.as_str())
+        .collect();
+    within_rate(&state, &req, &path, &visitors)?;
     let resp = receive_one(&state, &ch, parsed.inbound).await?;
     if offline
         && !resp.duplicate
@@ -359,6 +386,7 @@ async fn post_file(
     // Check everything before writing anything to disk.
     visitor_id(&q.visitor).map_err(webhook_error)?;
     crate::channels::widget::check_client_id(&q.client_id).map_err(webhook_error)?;
+    within_rate(&state, &req, &path, &[&q.visitor])?;
     let declared = req
         .headers()
         .get("Content-Type")

@@ -105,6 +105,18 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
     ),
     (
         "POST",
+        "/console/c/{id}/blacklist",
+        "/console/c/{conv}/blacklist",
+        Need::Answer,
+    ),
+    (
+        "POST",
+        "/console/c/{id}/unblacklist",
+        "/console/c/{doomed_conv}/unblacklist",
+        Need::Answer,
+    ),
+    (
+        "POST",
         "/console/presence",
         "/console/presence",
         Need::Answer,
@@ -239,6 +251,36 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/console/settings/channels/{key}/disconnect",
         "/console/settings/channels/{doomed_chan}/disconnect",
         Need::Settings,
+    ),
+    (
+        "GET",
+        "/console/settings/blacklist",
+        "/console/settings/blacklist",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/blacklist/networks",
+        "/console/settings/blacklist/networks",
+        Need::Settings,
+    ),
+    (
+        "GET",
+        "/console/settings/blacklist/{id}",
+        "/console/settings/blacklist/{listed}",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/blacklist/{id}/unblock",
+        "/console/settings/blacklist/{doomed_listed}/unblock",
+        Need::Settings,
+    ),
+    (
+        "GET",
+        "/console/settings/audit",
+        "/console/settings/audit",
+        Need::Team,
     ),
     // The team.
     (
@@ -390,6 +432,30 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "DELETE",
         "/api/v1/channels/{id}",
         "/api/v1/channels/{doomed_chan2}",
+        Need::Settings,
+    ),
+    (
+        "GET",
+        "/api/v1/blacklist",
+        "/api/v1/blacklist",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/api/v1/blacklist",
+        "/api/v1/blacklist",
+        Need::Answer,
+    ),
+    (
+        "DELETE",
+        "/api/v1/blacklist/{id}",
+        "/api/v1/blacklist/{doomed_listed2}",
+        Need::Answer,
+    ),
+    (
+        "GET",
+        "/api/v1/blacklist/{id}/messages",
+        "/api/v1/blacklist/{listed}/messages",
         Need::Settings,
     ),
     ("GET", "/api/v1/users", "/api/v1/users", Need::Team),
@@ -716,8 +782,36 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
         .unwrap()
         .id
         .0;
+    // A conversation whose contact is then blacklisted, for a caller's (or everyone's) use.
+    let listed_conv = |n: String| {
+        let (app, token) = (&app, &admin_token);
+        async move {
+            let sent: Value = app
+                .widget_send(&format!("visitor-token-listed-{n:0>8}"), "l", "Спам")
+                .await
+                .json()
+                .await
+                .unwrap();
+            let conv = sent["conversation_id"].as_i64().unwrap();
+            let contact = app
+                .api_ok(token, Method::GET, &format!("/conversations/{conv}"), None)
+                .await["contact"]["id"]
+                .as_i64()
+                .unwrap();
+            app.api_ok(
+                token,
+                Method::POST,
+                "/blacklist",
+                Some(json!({"contact_id": contact, "reason": "спам"})),
+            )
+            .await;
+            (conv, contact)
+        }
+    };
+    let (_, listed) = listed_conv("all".into()).await;
     let fill = |p: &str| {
         p.replace("{conv}", &conv.to_string())
+            .replace("{listed}", &listed.to_string())
             .replace("{file}", &file.to_string())
             .replace("{chan_id}", &chan_id.to_string())
             .replace("{chan}", &chan)
@@ -798,6 +892,18 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
                 member(format!("doomed-{i}@example.com")).await.to_string(),
             ),
             ("{own_token}", c.spare_token.to_string()),
+            (
+                "{doomed_conv}",
+                listed_conv(format!("{i}a")).await.0.to_string(),
+            ),
+            (
+                "{doomed_listed2}",
+                listed_conv(format!("{i}c")).await.1.to_string(),
+            ),
+            (
+                "{doomed_listed}",
+                listed_conv(format!("{i}b")).await.1.to_string(),
+            ),
         ];
         for (method, _, template, need) in ROUTES {
             if *need == Need::Public {

@@ -294,9 +294,12 @@ async fn the_openapi_document_describes_what_is_served() {
     assert_eq!(
         operations,
         [
+            "DELETE /blacklist/{id}",
             "DELETE /channels/{id}",
             "DELETE /teams/{id}",
             "DELETE /users/{id}",
+            "GET /blacklist",
+            "GET /blacklist/{id}/messages",
             "GET /channels",
             "GET /channels/{id}",
             "GET /conversations",
@@ -309,6 +312,7 @@ async fn the_openapi_document_describes_what_is_served() {
             "PATCH /conversations/{id}",
             "PATCH /teams/{id}",
             "PATCH /users/{id}",
+            "POST /blacklist",
             "POST /channels",
             "POST /channels/verify",
             "POST /conversations/{id}/messages",

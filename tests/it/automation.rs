@@ -19,13 +19,13 @@ fn monday_11_moscow() -> NaiveDateTime {
     utc("2026-11-23 08:00:00")
 }
 
-fn utc(s: &str) -> NaiveDateTime {
+pub(crate) fn utc(s: &str) -> NaiveDateTime {
     NaiveDateTime::parse_from_str(s, "%Y-%m-%d %H:%M:%S").unwrap()
 }
 
-const SCHEDULE: &str = "[schedule]\ntimezone = \"Europe/Moscow\"\nmon = [\"09:00-13:00\", \"14:00-18:00\"]\ntue = [\"09:00-18:00\"]\nwed = [\"09:00-18:00\"]\nthu = [\"09:00-18:00\"]\nfri = [\"09:00-18:00\"]\nholidays = [\"2027-01-01\", \"2027-01-07\"]\n\n";
+pub(crate) const SCHEDULE: &str = "[schedule]\ntimezone = \"Europe/Moscow\"\nmon = [\"09:00-13:00\", \"14:00-18:00\"]\ntue = [\"09:00-18:00\"]\nwed = [\"09:00-18:00\"]\nthu = [\"09:00-18:00\"]\nfri = [\"09:00-18:00\"]\nholidays = [\"2027-01-01\", \"2027-01-07\"]\n\n";
 
-async fn app(tg: &FakeTelegram, clock: &Clock, rules: &str, top: &str) -> TestApp {
+pub(crate) async fn app(tg: &FakeTelegram, clock: &Clock, rules: &str, top: &str) -> TestApp {
     let toml = format!(
         "{top}[[channels]]\nid = \"tg\"\nkind = \"telegram\"\nname = \"Поддержка\"\ntoken = \"{TOKEN}\"\napi_base = \"{}\"\npoll_timeout = 1\n{rules}",
         tg.url
@@ -40,14 +40,19 @@ async fn app(tg: &FakeTelegram, clock: &Clock, rules: &str, top: &str) -> TestAp
 }
 
 /// Everything sent to this chat.
-fn to_chat(tg: &FakeTelegram, chat: i64) -> Vec<SentMessage> {
+pub(crate) fn to_chat(tg: &FakeTelegram, chat: i64) -> Vec<SentMessage> {
     tg.sent()
         .into_iter()
         .filter(|m| m.chat_id == chat)
         .collect()
 }
 
-async fn wait_to_chat(app: &TestApp, tg: &FakeTelegram, chat: i64, n: usize) -> Vec<SentMessage> {
+pub(crate) async fn wait_to_chat(
+    app: &TestApp,
+    tg: &FakeTelegram,
+    chat: i64,
+    n: usize,
+) -> Vec<SentMessage> {
     app.eventually(&format!("{n} messages to {chat}"), || async {
         to_chat(tg, chat).len() >= n
     })
@@ -55,7 +60,7 @@ async fn wait_to_chat(app: &TestApp, tg: &FakeTelegram, chat: i64, n: usize) -> 
     to_chat(tg, chat)
 }
 
-async fn conversation_of(app: &TestApp, token: &str, chat_name: &str) -> Value {
+pub(crate) async fn conversation_of(app: &TestApp, token: &str, chat_name: &str) -> Value {
     for _ in 0..250 {
         let (_, v) = app
             .api(token, Method::GET, "/conversations?channel=tg", None)
@@ -71,7 +76,7 @@ async fn conversation_of(app: &TestApp, token: &str, chat_name: &str) -> Value {
     panic!("no conversation of {chat_name}");
 }
 
-fn say(chat: i64, id: i64, name: &str, text: &str) -> Value {
+pub(crate) fn say(chat: i64, id: i64, name: &str, text: &str) -> Value {
     json!({ "message": {
         "message_id": id, "date": 1_763_700_000,
         "chat": { "id": chat, "type": "private", "first_name": name },

@@ -114,7 +114,10 @@ fn admin_and_token_commands() {
             "operator,analytics",
         ],
     );
-    assert!(ok && out.contains("boris@example.com is analytics,operator"), "{out}");
+    assert!(
+        ok && out.contains("boris@example.com is analytics,operator"),
+        "{out}"
+    );
 }
 
 #[test]

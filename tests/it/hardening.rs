@@ -186,6 +186,9 @@ fn serve_in(dir: tempfile::TempDir) -> Process {
         .env("PEREPISKA_ADMIN_EMAIL", ADMIN_EMAIL)
         .env("PEREPISKA_ADMIN_PASSWORD", ADMIN_PASSWORD)
         .env("RUST_LOG", "warn")
+        // The load tests here write faster than any person: no widget rate limits.
+        .env("PEREPISKA_RATE_PER_VISITOR", "0")
+        .env("PEREPISKA_RATE_PER_ADDRESS", "0")
         .args(["serve", "--bind", "127.0.0.1:0"])
         .stdout(std::process::Stdio::piped())
         .spawn()

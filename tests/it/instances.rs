@@ -201,9 +201,11 @@ async fn a_member_switched_off_on_one_instance_loses_their_stream_on_another() {
         Some(json!({"active": false})),
     )
     .await;
-    next_event(&mut live, Duration::from_secs(5), |e| e["signed_out"] == true)
-        .await
-        .expect("the stream on the other instance is told at once");
+    next_event(&mut live, Duration::from_secs(5), |e| {
+        e["signed_out"] == true
+    })
+    .await
+    .expect("the stream on the other instance is told at once");
     drop(live);
     second.stop().await;
 }

@@ -10,6 +10,7 @@ mod api_channel;
 mod api_channels;
 mod architecture;
 mod automation;
+mod blacklist;
 mod bot;
 mod channel_settings;
 mod cli;

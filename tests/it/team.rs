@@ -738,3 +738,64 @@ async fn a_reset_link_from_the_admin_sets_a_new_password_and_signs_out_the_old_s
         .unwrap();
     assert!(r.text().await.unwrap().contains("Настройки → Команда"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_audit_log_says_who_changed_what_and_when() {
+    let app = TestApp::spawn().await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let made = app
+        .api_ok(
+            &token,
+            Method::POST,
+            "/users",
+            Some(json!({"email": "audited@example.com", "name": "Проверяемый", "roles": ["operator"]})),
+        )
+        .await;
+    let id = made["id"].as_i64().unwrap();
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"roles": ["analytics"]})),
+    )
+    .await;
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        &format!("/users/{id}"),
+        Some(json!({"active": false})),
+    )
+    .await;
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        "/channels/web",
+        Some(json!({"enabled": false})),
+    )
+    .await;
+    let admin = app.admin().await;
+    let (s, page) = admin.get("/console/settings/audit").await;
+    assert_eq!(s, 200);
+    let rows: Vec<String> = page
+        .split("<tr class=\"audit\">")
+        .skip(1)
+        .map(|r| r.split("</tr>").next().unwrap().to_string())
+        .collect();
+    assert_eq!(rows.len(), 4, "{rows:?}");
+    // Newest first, each with who did it.
+    assert!(
+        rows[0].contains("Изменён канал")
+            && rows[0].contains("(web)")
+            && rows[0].contains("paused"),
+        "{}",
+        rows[0]
+    );
+    assert!(rows[1].contains("Участник отключён") && rows[1].contains("audited@example.com"));
+    assert!(
+        rows[2].contains("Изменён доступ") && rows[2].contains("operator → analytics"),
+        "{}",
+        rows[2]
+    );
+    assert!(rows[3].contains("Добавлен участник"));
+    assert!(rows.iter().all(|r| r.contains("Admin")));
+}

@@ -114,3 +114,62 @@ pub(super) async fn edit_contact(
         .await?;
     Ok(back_to(conv_id, &form.back))
 }
+
+#[derive(Deserialize)]
+pub struct BlacklistForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: String,
+    #[serde(default)]
+    reason: String,
+}
+
+/// The contact of a conversation the caller may change.
+async fn contact_of(
+    state: &State,
+    console: &Console,
+    id: crate::domain::ConversationId,
+) -> Result<crate::domain::ContactId, HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    let pid = console.project.id;
+    Ok(state
+        .inbox
+        .store
+        .read(move |c| conversations::by_id(c, pid, id))
+        .await?
+        .contact_id)
+}
+
+/// Puts the conversation's contact on the blacklist, from the sidebar.
+pub(super) async fn blacklist(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<crate::domain::ConversationId>,
+    form: crate::web::body::Form<BlacklistForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let contact = contact_of(&state, &console, *path).await?;
+    let form = form.parse()?;
+    console.check_csrf(&form.csrf)?;
+    state
+        .inbox
+        .blacklist(&console.operator(), contact, &form.reason)
+        .await?;
+    Ok(back_to(path.into_inner(), &form.back))
+}
+
+pub(super) async fn unblacklist(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<crate::domain::ConversationId>,
+    form: crate::web::body::Form<BlacklistForm>,
+) -> Result<HttpResponse, HtmlError> {
+    let contact = contact_of(&state, &console, *path).await?;
+    let form = form.parse()?;
+    console.check_csrf(&form.csrf)?;
+    state
+        .inbox
+        .unblacklist(&console.operator(), contact)
+        .await?;
+    Ok(back_to(path.into_inner(), &form.back))
+}

@@ -128,6 +128,8 @@ pub struct ConvView {
     pub contact_phone: String,
     pub contact_email: String,
     pub contact_vip: bool,
+    /// Why the contact is on the blacklist; empty when they are not.
+    pub blacklist_reason: String,
     pub organization: String,
     pub organization_vip: bool,
     pub manager: String,
@@ -238,6 +240,13 @@ fn load_conv(
         contact_phone: contact.phone.unwrap_or_default(),
         contact_email: contact.email.unwrap_or_default(),
         contact_vip: contact.vip,
+        blacklist_reason: match contact.blacklisted_at {
+            Some(_) => contact
+                .blacklist_reason
+                .clone()
+                .unwrap_or_else(|| "—".into()),
+            None => String::new(),
+        },
         organization: org.as_ref().map(|o| o.name.clone()).unwrap_or_default(),
         organization_vip: org.as_ref().is_some_and(|o| o.vip),
         manager_id: org.as_ref().and_then(|o| o.manager_id).unwrap_or(0),

@@ -29,6 +29,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         )
         .route("/console/c/{id}/new", web::post().to(actions::new_request))
         .route(
+            "/console/c/{id}/blacklist",
+            web::post().to(contacts::blacklist),
+        )
+        .route(
+            "/console/c/{id}/unblacklist",
+            web::post().to(contacts::unblacklist),
+        )
+        .route(
             "/console/c/{id}/template",
             web::post().to(actions::send_template),
         )
