@@ -110,7 +110,7 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     Some(p) if !p.is_empty() => (p, false),
                     _ => (crypto::random_hex(9)?, true),
                 };
-                create_user(
+                let first = create_user(
                     conn,
                     &email,
                     "Admin",
@@ -118,6 +118,8 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     Access::of(&[Role::Admin]),
                     default.id,
                 )?;
+                // The first admin owns the server: they create its other projects.
+                users::set_owner(conn, first.id, true)?;
                 Some(if generated {
                     format!("Created the first admin: {email} / password {password} (shown once; change it with `perepiska admin create`)")
                 } else {
@@ -314,6 +316,52 @@ pub fn create_user(
     };
     members::set_access(conn, project_id, user.id, access)?;
     Ok(user)
+}
+
+/// An admin renames the project or changes its time zone: the one its schedule uses too, so
+/// the stored schedule follows.
+pub fn edit_project(
+    conn: &mut store::DbConn,
+    project_id: crate::domain::ProjectId,
+    by: i64,
+    name: &str,
+    timezone: &str,
+) -> Result<projects::Project> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > 100 {
+        return Err(Error::invalid(
+            "the project's name must be 1-100 characters",
+        ));
+    }
+    let timezone = timezone.trim();
+    let before = projects::by_id(conn, project_id)?;
+    let p = projects::update(conn, project_id, name, timezone)?;
+    if let Some(row) = crate::store::project_settings::get(conn, project_id)?
+        && let Some(schedule) = &row.schedule
+        && let Ok(mut v) = serde_json::from_str::<serde_json::Value>(schedule)
+        && v["timezone"] != timezone
+    {
+        v["timezone"] = serde_json::Value::String(timezone.to_string());
+        crate::store::project_settings::save(
+            conn,
+            project_id,
+            Some(&v.to_string()),
+            row.alerts.as_deref(),
+            "web",
+        )?;
+    }
+    crate::store::audit::record(
+        conn,
+        project_id,
+        Some(by),
+        crate::domain::audit::Action::SettingsChanged,
+        "project",
+        &format!(
+            "{} → {}; {} → {}",
+            before.name, p.name, before.timezone, p.timezone
+        ),
+    )?;
+    Ok(p)
 }
 
 /// A new project, with a chat widget of its own so it can be reached at once.

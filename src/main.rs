@@ -179,6 +179,9 @@ enum AdminCmd {
         /// Project slug; the first project when absent.
         #[arg(long)]
         project: Option<String>,
+        /// Make them an owner of the server: they create projects from the console.
+        #[arg(long)]
+        owner: bool,
     },
     /// Set a member's forgotten password; they are signed out everywhere.
     ResetPassword {
@@ -345,6 +348,7 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     role,
                     name,
                     project,
+                    owner,
                 },
         } => {
             let role = Access::parse(&role)?;
@@ -355,6 +359,9 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     let p = perepiska::bootstrap::project_for(c, project.as_deref())?;
                     let u =
                         perepiska::bootstrap::create_user(c, &email, &name, &password, role, p.id)?;
+                    if owner {
+                        perepiska::store::users::set_owner(c, u.id, true)?;
+                    }
                     Ok((u, p))
                 })
                 .await?;

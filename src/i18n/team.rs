@@ -161,6 +161,19 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         "audit_settings_changed" => ("Изменены настройки", "Settings changed"),
         "audit_blacklisted" => ("Добавлен в чёрный список", "Blacklisted"),
         "audit_unblacklisted" => ("Убран из чёрного списка", "Taken off the blacklist"),
+        "project" => ("Проект", "Project"),
+        "new_project" => ("Новый проект", "New project"),
+        "project_slug" => ("Короткое имя", "Short name"),
+        "project_slug_hint" => (
+            "Латиница, цифры и дефис; не меняется (например, romashka).",
+            "Latin letters, digits and '-'; it stays (for example, romashka).",
+        ),
+        "project_name" => ("Название", "Name"),
+        "time_zone" => ("Часовой пояс", "Time zone"),
+        "time_zone_hint" => (
+            "По нему показывается время в консоли и работает расписание.",
+            "Times in the console are shown in it, and the schedule runs in it.",
+        ),
         "read_only" => (
             "Только чтение: отвечать и менять обращения могут операторы.",
             "Read only: operators answer and change conversations.",

@@ -18,12 +18,17 @@ pub struct Project {
     pub created_at: NaiveDateTime,
 }
 
-pub fn create(conn: &mut DbConn, slug: &str, name: &str, timezone: &str) -> Result<Project> {
+fn check_timezone(timezone: &str) -> Result<()> {
     if timezone.parse::<chrono_tz::Tz>().is_err() {
         return Err(Error::invalid(format!(
             "unknown time zone \"{timezone}\"; use an IANA name such as Europe/Moscow"
         )));
     }
+    Ok(())
+}
+
+pub fn create(conn: &mut DbConn, slug: &str, name: &str, timezone: &str) -> Result<Project> {
+    check_timezone(timezone)?;
     let id: ProjectId = diesel::insert_into(projects::table)
         .values((
             projects::slug.eq(slug),
@@ -34,6 +39,15 @@ pub fn create(conn: &mut DbConn, slug: &str, name: &str, timezone: &str) -> Resu
         ))
         .returning(projects::id)
         .get_result(conn)?;
+    by_id(conn, id)
+}
+
+/// A project's name and time zone (the one its schedule and its pages use).
+pub fn update(conn: &mut DbConn, id: ProjectId, name: &str, timezone: &str) -> Result<Project> {
+    check_timezone(timezone)?;
+    diesel::update(projects::table.find(id))
+        .set((projects::name.eq(name), projects::timezone.eq(timezone)))
+        .execute(conn)?;
     by_id(conn, id)
 }
 

@@ -24,6 +24,7 @@ diesel::table! {
         presence_auto -> Nullable<Text>,
         phone -> Nullable<Text>,
         last_seen_at -> Nullable<Timestamp>,
+        owner -> Bool,
     }
 }
 

@@ -19,6 +19,8 @@ pub struct User {
     pub created_at: NaiveDateTime,
     pub phone: Option<String>,
     pub last_seen_at: Option<NaiveDateTime>,
+    /// The server's owner creates projects.
+    pub owner: bool,
 }
 
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -187,6 +189,13 @@ pub fn delete_access_to(conn: &mut DbConn, user_id: i64, project_id: ProjectId) 
 pub fn touch_seen(conn: &mut DbConn, user_id: i64) -> Result<()> {
     diesel::update(users::table.find(user_id))
         .set(users::last_seen_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_owner(conn: &mut DbConn, user_id: i64, owner: bool) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::owner.eq(owner))
         .execute(conn)?;
     Ok(())
 }

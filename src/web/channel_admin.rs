@@ -517,7 +517,7 @@ pub async fn disconnect(
 }
 
 /// Builds the registry again from the database and starts what new channels need.
-async fn apply(state: &State) -> Result<(), Error> {
+pub(super) async fn apply(state: &State) -> Result<(), Error> {
     let rows = state.inbox.store.read(channels::all_enabled).await?;
     state.inbox.registry.load(rows);
     if let Err(e) = state.pollers.reconcile(&state.inbox).await {

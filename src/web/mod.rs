@@ -22,6 +22,7 @@ pub mod settings;
 pub mod settings_audit;
 pub mod settings_blacklist;
 pub mod settings_channels;
+pub mod settings_project;
 pub mod settings_team;
 pub mod settings_teams;
 pub mod throttle;
@@ -147,6 +148,7 @@ pub fn server(
             .configure(settings::routes)
             .configure(settings_channels::routes)
             .configure(settings_team::routes)
+            .configure(settings_project::routes)
             .configure(settings_audit::routes)
             .configure(settings_blacklist::routes)
             .configure(settings_teams::routes)

@@ -385,13 +385,19 @@ async fn save_schedule(
     };
     let json = serde_json::to_string(&schedule).map_err(|e| Error::internal(e.to_string()))?;
     let (pid, by) = (console.project.id, console.user.id);
+    let tz = schedule.timezone.clone();
     state
         .inbox
         .store
         .write(move |c| {
             let alerts = project_settings::get(c, pid)?.and_then(|r| r.alerts);
             project_settings::save(c, pid, Some(&json), alerts.as_deref(), "web")?;
-            audit::record(c, pid, Some(by), Action::SettingsChanged, "schedule", "")
+            // One zone per project: the schedule's is the project's.
+            let p = crate::store::projects::by_id(c, pid)?;
+            if p.timezone != tz {
+                crate::store::projects::update(c, pid, &p.name, &tz)?;
+            }
+            audit::record(c, pid, Some(by), Action::SettingsChanged, "schedule", &tz)
         })
         .await?;
     crate::workers::scheduler::reload(&state.inbox).await?;

@@ -21,6 +21,8 @@ enum Need {
     Answer,
     Settings,
     Team,
+    /// The server's owner (the first admin): creating projects.
+    Owner,
 }
 
 /// (method, the path as registered, the path requested, need). `{conv}`, `{chan}` and the
@@ -281,6 +283,30 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/console/settings/audit",
         "/console/settings/audit",
         Need::Team,
+    ),
+    (
+        "GET",
+        "/console/settings/project",
+        "/console/settings/project",
+        Need::Team,
+    ),
+    (
+        "POST",
+        "/console/settings/project",
+        "/console/settings/project",
+        Need::Team,
+    ),
+    (
+        "GET",
+        "/console/projects/new",
+        "/console/projects/new",
+        Need::Owner,
+    ),
+    (
+        "POST",
+        "/console/projects",
+        "/console/projects",
+        Need::Owner,
     ),
     // The team.
     (
@@ -604,7 +630,13 @@ enum Expect {
     ToSettings,
 }
 
-fn expect(access: Option<Access>, need: Need, path: &str, own_project: bool) -> Expect {
+fn expect(
+    access: Option<Access>,
+    owner: bool,
+    need: Need,
+    path: &str,
+    own_project: bool,
+) -> Expect {
     // (a caller's own token is theirs whatever the project)
     let scoped = path.contains('{') && !path.contains("{own_token}");
     if !own_project && scoped {
@@ -619,6 +651,7 @@ fn expect(access: Option<Access>, need: Need, path: &str, own_project: bool) -> 
         Need::Answer => can(Can::Answer),
         Need::Settings => can(Can::Settings),
         Need::Team => can(Can::Team),
+        Need::Owner => owner,
     };
     if path == "/console" && !can(Can::ReadDialogs) && can(Can::Settings) {
         return Expect::ToSettings;
@@ -912,7 +945,9 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
             let path = doomed
                 .iter()
                 .fold(fill(template), |p, (k, v)| p.replace(k, v));
-            let want = expect(c.access, *need, template, c.access.is_some());
+            // The first admin owns the server.
+            let owner = c.name == "admin";
+            let want = expect(c.access, owner, *need, template, c.access.is_some());
             let (status, body) = call(&app, c, method, &path).await;
             let got = match status {
                 403 => Expect::Forbidden,

@@ -799,3 +799,105 @@ async fn the_audit_log_says_who_changed_what_and_when() {
     assert!(rows[3].contains("Добавлен участник"));
     assert!(rows.iter().all(|r| r.contains("Admin")));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_admin_edits_the_project_and_the_owner_creates_another() {
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (s, page) = admin
+        .post_form(
+            "/console/settings/project",
+            &[
+                ("csrf", &admin.csrf),
+                ("name", "Ромашка"),
+                ("timezone", "Mars/Base"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 422);
+    assert!(page.contains("unknown time zone"));
+    let (_, page) = admin.get("/console/settings/project").await;
+    assert!(
+        page.contains("Europe/Moscow") && !page.contains("Ромашка"),
+        "nothing changed"
+    );
+    // A schedule in Moscow time, then the project moves to Yekaterinburg: the schedule too.
+    let (s, _) = admin
+        .post_form(
+            "/console/settings/schedule",
+            &[
+                ("csrf", &admin.csrf),
+                ("timezone", "Europe/Moscow"),
+                ("h_0_9", "1"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let (s, page) = admin
+        .post_form(
+            "/console/settings/project",
+            &[
+                ("csrf", &admin.csrf),
+                ("name", "Ромашка"),
+                ("timezone", "Asia/Yekaterinburg"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("Ромашка · "), "the header shows the new name");
+    let (_, settings) = admin.get("/console/settings").await;
+    assert!(
+        settings.contains("value=\"Asia/Yekaterinburg\""),
+        "the schedule uses the project's zone"
+    );
+    // The owner (the first admin) starts a second business from the project switcher.
+    let (_, inbox) = admin.get("/console").await;
+    assert!(inbox.contains("/console/projects/new"));
+    let (s, r) = admin
+        .post_form(
+            "/console/projects",
+            &[
+                ("csrf", &admin.csrf),
+                ("slug", "Bad Slug"),
+                ("name", "Лютик"),
+                ("timezone", "Europe/Moscow"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 422, "{r}");
+    let (s, r) = admin
+        .post_form(
+            "/console/projects",
+            &[
+                ("csrf", &admin.csrf),
+                ("slug", "lyutik"),
+                ("name", "Лютик"),
+                ("timezone", "Europe/Moscow"),
+            ],
+        )
+        .await;
+    assert_eq!((s, r.as_str()), (303, ""));
+    let (_, page) = admin.get("/console/settings/channels").await;
+    assert!(
+        page.contains("Лютик · "),
+        "the console switched to the new project"
+    );
+    // Another admin is not the owner.
+    app.add_member("second@example.com", "Второй", "second-pass-1", Role::Admin)
+        .await;
+    let second = app.login("second@example.com", "second-pass-1").await;
+    let (_, inbox) = second.get("/console").await;
+    assert!(!inbox.contains("/console/projects/new"));
+    let (s, _) = second
+        .post_form(
+            "/console/projects",
+            &[
+                ("csrf", &second.csrf),
+                ("slug", "mine"),
+                ("name", "Моё"),
+                ("timezone", "UTC"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 403);
+}

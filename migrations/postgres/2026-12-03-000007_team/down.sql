@@ -1,4 +1,5 @@
 DROP INDEX conversations_team;
+ALTER TABLE users DROP COLUMN owner;
 DROP TABLE team_members;
 DROP TABLE access_links;
 ALTER TABLE users DROP COLUMN last_seen_at;

@@ -32,3 +32,8 @@ CREATE INDEX team_members_user ON team_members (user_id);
 
 -- "My teams" in the inbox and a deleted team's conversations are read through this.
 CREATE INDEX conversations_team ON conversations (project_id, team_id, status);
+
+-- The server's owner (the first admin, or `perepiska admin create --owner`) creates projects
+-- from the console's project switcher.
+ALTER TABLE users ADD COLUMN owner BOOLEAN NOT NULL DEFAULT 0;
+UPDATE users SET owner = 1 WHERE id = (SELECT MIN(user_id) FROM memberships WHERE role LIKE '%admin%');

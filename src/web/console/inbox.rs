@@ -149,6 +149,8 @@ struct InboxPage {
     can_settings: bool,
     /// Analysts read conversations; the reply and change forms are not theirs.
     can_answer: bool,
+    /// The server's owner may start another project from the switcher.
+    owner: bool,
     project_name: String,
     project_id: i64,
     projects: Vec<(i64, String)>,
@@ -361,6 +363,7 @@ pub(super) async fn page(
         me_online: console.user.online,
         can_settings: console.access.can(Can::Settings),
         can_answer: console.access.can(Can::Answer),
+        owner: console.user.owner,
         project_name: console.project.name.clone(),
         project_id: console.project.id.0,
         projects: console
