@@ -32,6 +32,9 @@ pub struct Event {
     /// True when a customer wrote: the console plays its sound only then.
     #[serde(default)]
     pub from_customer: bool,
+    /// The customer's message opened a new conversation (its own sound in the console).
+    #[serde(default)]
+    pub new_conversation: bool,
     /// Whether a customer may see the message (widget streams skip notes and system events).
     #[serde(default)]
     pub public: bool,

@@ -141,6 +141,16 @@ impl FileStore {
         }
     }
 
+    /// Removes one stored file (a replaced picture); a file already gone is fine.
+    pub async fn remove(&self, storage_key: &str) {
+        if let Ok(path) = self.path(storage_key)
+            && let Err(e) = tokio::fs::remove_file(&path).await
+            && e.kind() != std::io::ErrorKind::NotFound
+        {
+            tracing::warn!(file = %storage_key, error = %e, "file not removed");
+        }
+    }
+
     /// Removes files no row refers to: written for a message whose commit never happened (a
     /// crash between the two) or half-written. Only files between an hour and two days old
     /// are looked at: younger ones may still be waiting for their commit, older ones were
@@ -184,8 +194,14 @@ impl FileStore {
             .filter(|(k, _)| !k.ends_with(".part"))
             .map(|(k, _)| k.clone())
             .collect();
+        // Attachments, members' pictures and a blacklisted contact's kept files.
         let known: std::collections::HashSet<String> = store
-            .read(move |c| crate::store::attachments::known_keys(c, &keys))
+            .read(move |c| {
+                let mut known = crate::store::attachments::known_keys(c, &keys)?;
+                known.extend(crate::store::users::known_avatars(c, &keys)?);
+                known.extend(crate::store::withheld::recent_file_keys(c, 3)?);
+                Ok(known)
+            })
             .await?
             .into_iter()
             .collect();

@@ -13,13 +13,15 @@
     });
   }
 
-  function beep() {
+  // Which events sound is the member's choice on their profile; the box mutes this device.
+  var sounds = (body.dataset.sounds || "").split(",");
+  function beep(pitch) {
     if (!soundBox || !soundBox.checked) return;
     try {
       var ctx = new (window.AudioContext || window.webkitAudioContext)();
       var osc = ctx.createOscillator();
       var gain = ctx.createGain();
-      osc.frequency.value = 880;
+      osc.frequency.value = pitch || 880;
       gain.gain.value = 0.08;
       osc.connect(gain); gain.connect(ctx.destination);
       osc.start(); osc.stop(ctx.currentTime + 0.15);
@@ -96,7 +98,10 @@
   es.addEventListener("update", function (ev) {
     var e;
     try { e = JSON.parse(ev.data); } catch (x) { return; }
-    if (e.from_customer) beep();
+    if (e.from_customer) {
+      if (e.new_conversation && sounds.indexOf("conversation") >= 0) beep(660);
+      else if (!e.new_conversation && sounds.indexOf("message") >= 0) beep(880);
+    }
     refresh(e.conversation_id === selected);
   });
   es.addEventListener("resync", function () { refresh(true); });

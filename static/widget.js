@@ -63,7 +63,7 @@
     ".m{max-width:80%;padding:7px 10px;border-radius:10px;white-space:pre-wrap;overflow-wrap:anywhere}" +
     ".m.customer{align-self:flex-end;background:var(--c);color:#fff}" +
     ".m.operator{align-self:flex-start;background:#fff;box-shadow:0 1px 2px #0001}" +
-    ".m .who{font-size:11px;opacity:.7}.m a{color:inherit}.m.sending{opacity:.6}.m.failed{outline:1px solid #e11d48}" +
+    ".m .who{font-size:11px;opacity:.7}.m .who .av{width:18px;height:18px;border-radius:50%;vertical-align:middle;margin-right:4px;object-fit:cover}.m a{color:inherit}.m.sending{opacity:.6}.m.failed{outline:1px solid #e11d48}" +
     ".m img{max-width:200px;max-height:160px;display:block;border-radius:6px}" +
     "form{display:flex;gap:6px;padding:8px;border-top:1px solid #e1e5ea}" +
     "textarea{flex:1;resize:none;border:1px solid #e1e5ea;border-radius:8px;padding:6px;font:inherit;height:38px}" +
@@ -234,7 +234,15 @@
     var el = document.createElement("div");
     el.className = "m " + m.kind;
     el.dataset.id = m.id;
-    if (m.kind === "operator" && m.author) el.appendChild(node("div", { "class": "who" }, m.author));
+    if (m.kind === "operator" && m.author) {
+      var who = node("div", { "class": "who" });
+      // Only our own picture addresses: nothing else is loaded into the page.
+      if (m.author_avatar && /^\/avatars\/[0-9a-f]{2}\/[0-9a-f]{32}$/.test(m.author_avatar)) {
+        who.appendChild(node("img", { "class": "av", src: base + m.author_avatar, alt: "" }));
+      }
+      who.appendChild(document.createTextNode(m.author));
+      el.appendChild(who);
+    }
     if (m.text) el.appendChild(document.createTextNode(m.text));
     (m.attachments || []).forEach(function (a) {
       var url = api + "/attachments/" + encodeURIComponent(a.id) + "?visitor=" + encodeURIComponent(visitor);

@@ -174,6 +174,23 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
             "По нему показывается время в консоли и работает расписание.",
             "Times in the console are shown in it, and the schedule runs in it.",
         ),
+        "avatar" => ("Фото", "Picture"),
+        "upload_avatar" => ("Загрузить", "Upload"),
+        "remove_avatar" => ("Убрать фото", "Remove picture"),
+        "avatar_hint" => (
+            "PNG, JPEG или WebP до 1 МБ; клиенты видят его в виджете рядом с вашими ответами.",
+            "PNG, JPEG or WebP up to 1 MB; customers see it in the widget next to your answers.",
+        ),
+        "preferences" => ("Настройки консоли", "Console preferences"),
+        "console_language" => ("Язык консоли", "Console language"),
+        "as_browser" => ("Как в браузере", "As the browser"),
+        "own_time_zone_hint" => (
+            "Время в консоли показывается в этом поясе; пусто — пояс проекта:",
+            "Times in the console are shown in this zone; empty: the project's,",
+        ),
+        "sounds" => ("Звук", "Sound"),
+        "sound_new_conversation" => ("Новое обращение", "New conversation"),
+        "sound_new_message" => ("Новое сообщение клиента", "New customer message"),
         "read_only" => (
             "Только чтение: отвечать и менять обращения могут операторы.",
             "Read only: operators answer and change conversations.",

@@ -242,6 +242,7 @@ pub async fn run_committer(
                                 EventKind::Message
                             },
                             from_customer: !report,
+                            new_conversation: rec.new_conversation,
                             public: rec.message_id.is_some(),
                         });
                     }

@@ -191,6 +191,7 @@ impl Inbox {
             message_id: None,
             kind: EventKind::Updated,
             from_customer: false,
+            new_conversation: false,
             public: false,
         });
     }

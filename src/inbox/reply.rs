@@ -109,6 +109,7 @@ impl Inbox {
             message_id: Some(message_id),
             kind: EventKind::Message,
             from_customer: false,
+            new_conversation: false,
             public: false,
         });
     }

@@ -25,6 +25,10 @@ diesel::table! {
         phone -> Nullable<Text>,
         last_seen_at -> Nullable<Timestamp>,
         owner -> Bool,
+        language -> Nullable<Text>,
+        timezone -> Nullable<Text>,
+        sounds -> Text,
+        avatar -> Nullable<Text>,
     }
 }
 

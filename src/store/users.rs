@@ -21,6 +21,22 @@ pub struct User {
     pub last_seen_at: Option<NaiveDateTime>,
     /// The server's owner creates projects.
     pub owner: bool,
+    /// The console's language ("ru", "en"); None follows the browser.
+    pub language: Option<String>,
+    /// The zone times are shown in; None: the project's.
+    pub timezone: Option<String>,
+    /// Events that make a sound, comma-separated: conversation, message.
+    pub sounds: String,
+    /// Storage key of their picture.
+    pub avatar: Option<String>,
+}
+
+/// A member's own console preferences, as the profile saves them.
+pub struct Preferences {
+    pub phone: Option<String>,
+    pub language: Option<String>,
+    pub timezone: Option<String>,
+    pub sounds: String,
 }
 
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -191,6 +207,57 @@ pub fn touch_seen(conn: &mut DbConn, user_id: i64) -> Result<()> {
         .set(users::last_seen_at.eq(Some(now())))
         .execute(conn)?;
     Ok(())
+}
+
+pub fn set_preferences(conn: &mut DbConn, user_id: i64, p: &Preferences) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::phone.eq(&p.phone),
+            users::language.eq(&p.language),
+            users::timezone.eq(&p.timezone),
+            users::sounds.eq(&p.sounds),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_avatar(conn: &mut DbConn, user_id: i64, key: Option<&str>) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set(users::avatar.eq(key))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The user whose picture is stored under this key (the widget asks by key).
+pub fn by_avatar(conn: &mut DbConn, key: &str) -> Result<Option<User>> {
+    Ok(users::table
+        .filter(users::avatar.eq(key))
+        .select(User::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Which of these storage keys are members' pictures (the orphan sweep keeps them).
+pub fn known_avatars(conn: &mut DbConn, keys: &[String]) -> Result<Vec<String>> {
+    let mut out = Vec::new();
+    for chunk in keys.chunks(500) {
+        out.extend(
+            users::table
+                .filter(users::avatar.eq_any(chunk))
+                .select(users::avatar.assume_not_null())
+                .load::<String>(conn)?,
+        );
+    }
+    Ok(out)
+}
+
+/// The pictures of these users, by id (authors of the messages a widget shows).
+pub fn avatars_of(conn: &mut DbConn, ids: &[i64]) -> Result<Vec<(i64, String)>> {
+    Ok(users::table
+        .filter(users::id.eq_any(ids))
+        .filter(users::avatar.is_not_null())
+        .select((users::id, users::avatar.assume_not_null()))
+        .load(conn)?)
 }
 
 pub fn set_owner(conn: &mut DbConn, user_id: i64, owner: bool) -> Result<()> {

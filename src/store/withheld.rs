@@ -69,3 +69,21 @@ pub fn count_of(conn: &mut DbConn, contact_id: ContactId) -> Result<i64> {
         .count()
         .get_result(conn)?)
 }
+
+/// Storage keys of the files kept with the last `days` days' withheld messages (the orphan
+/// sweep looks only at files younger than that).
+pub fn recent_file_keys(conn: &mut DbConn, days: i64) -> Result<Vec<String>> {
+    let since = now() - chrono::Duration::days(days);
+    let rows: Vec<String> = withheld_messages::table
+        .filter(withheld_messages::received_at.ge(since))
+        .filter(withheld_messages::files.ne("[]"))
+        .select(withheld_messages::files)
+        .load(conn)?;
+    Ok(rows
+        .iter()
+        .flat_map(|f| {
+            serde_json::from_str::<Vec<super::attachments::StoredFile>>(f).unwrap_or_default()
+        })
+        .map(|f| f.storage_key)
+        .collect())
+}

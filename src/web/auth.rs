@@ -54,6 +54,8 @@ pub struct Console {
     pub csrf: String,
     pub projects: Vec<(Project, Access)>,
     pub tr: Tr,
+    /// The zone this member reads times in: their own, or the project's.
+    pub tz: String,
 }
 
 impl Console {
@@ -126,7 +128,19 @@ impl FromRequest for Console {
                     tracing::warn!(error = %e, "the member's last visit was not recorded");
                 }
             }
+            // Their own language wins over the browser's.
+            let tr = match user.language.as_deref() {
+                Some(code) => Tr {
+                    lang: Lang::pick(Some(code), None),
+                },
+                None => tr,
+            };
+            let tz = user
+                .timezone
+                .clone()
+                .unwrap_or_else(|| project.timezone.clone());
             Ok(Console {
+                tz,
                 user,
                 session_id: session.id,
                 project,

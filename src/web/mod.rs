@@ -5,6 +5,7 @@ pub mod api_blacklist;
 pub mod api_channels;
 pub mod api_users;
 pub mod auth;
+pub mod avatars;
 pub mod body;
 pub mod channel_admin;
 pub mod console;
@@ -153,6 +154,7 @@ pub fn server(
             .configure(settings_blacklist::routes)
             .configure(settings_teams::routes)
             .configure(profile::routes)
+            .configure(avatars::routes)
             .configure(invite::routes)
             .service(actix_files::Files::new("/static", static_root.clone()))
     })

@@ -16,6 +16,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/profile", web::get().to(page))
         .route("/console/profile/name", web::post().to(save_name))
         .route("/console/profile/password", web::post().to(change_password))
+        .route(
+            "/console/profile/preferences",
+            web::post().to(save_preferences),
+        )
         .route("/console/profile/tokens", web::post().to(create_token))
         .route(
             "/console/profile/tokens/{id}/revoke",
@@ -32,7 +36,7 @@ pub struct TokenRow {
 
 #[derive(Template)]
 #[template(path = "console/profile.html")]
-struct ProfilePage {
+pub(super) struct ProfilePage {
     tr: Tr,
     csrf: String,
     project_name: String,
@@ -45,9 +49,20 @@ struct ProfilePage {
     /// A token just made: shown this once.
     new_token: String,
     token_error: String,
+    phone: String,
+    /// "", "ru" or "en".
+    language: String,
+    timezone: String,
+    project_timezone: String,
+    sound_conversation: bool,
+    sound_message: bool,
+    prefs_error: String,
+    /// The picture's address, empty without one.
+    avatar: String,
+    pub(super) avatar_error: String,
 }
 
-async fn profile(state: &State, console: &Console) -> Result<ProfilePage, HtmlError> {
+pub(super) async fn profile(state: &State, console: &Console) -> Result<ProfilePage, HtmlError> {
     let (uid, pid, tr) = (console.user.id, console.project.id, console.tr);
     let when = |t: chrono::NaiveDateTime| format!("{} UTC", t.format("%Y-%m-%d %H:%M"));
     let tokens = state
@@ -78,10 +93,27 @@ async fn profile(state: &State, console: &Console) -> Result<ProfilePage, HtmlEr
         notice: String::new(),
         name_error: String::new(),
         password_error: String::new(),
+        phone: console.user.phone.clone().unwrap_or_default(),
+        language: console.user.language.clone().unwrap_or_default(),
+        timezone: console.user.timezone.clone().unwrap_or_default(),
+        project_timezone: console.project.timezone.clone(),
+        sound_conversation: console.user.sounds.split(',').any(|s| s == "conversation"),
+        sound_message: console.user.sounds.split(',').any(|s| s == "message"),
+        prefs_error: String::new(),
+        avatar: console
+            .user
+            .avatar
+            .as_deref()
+            .map(|k| format!("/avatars/{k}"))
+            .unwrap_or_default(),
+        avatar_error: String::new(),
     })
 }
 
-fn html(status: actix_web::http::StatusCode, p: ProfilePage) -> Result<HttpResponse, HtmlError> {
+pub(super) fn html(
+    status: actix_web::http::StatusCode,
+    p: ProfilePage,
+) -> Result<HttpResponse, HtmlError> {
     Ok(super::page(status).body(p.render()?))
 }
 
@@ -157,6 +189,62 @@ async fn change_password(
         Err(e) => {
             let mut p = profile(&state, &console).await?;
             p.password_error = refused(e)?;
+            html(actix_web::http::StatusCode::BAD_REQUEST, p)
+        }
+    }
+}
+
+/// Phone, console language, time zone and sounds, checked as a whole before anything is saved.
+fn preferences(form: &[(String, String)]) -> Result<crate::store::users::Preferences, Error> {
+    let phone = crate::inbox::team::valid_phone(field(form, "phone"))?;
+    let language = match field(form, "language") {
+        "" => None,
+        l @ ("ru" | "en") => Some(l.to_string()),
+        other => return Err(Error::invalid(format!("unknown language \"{other}\""))),
+    };
+    let timezone = match field(form, "timezone").trim() {
+        "" => None,
+        tz if tz.parse::<chrono_tz::Tz>().is_ok() => Some(tz.to_string()),
+        tz => {
+            return Err(Error::invalid(format!(
+                "unknown time zone \"{tz}\"; use an IANA name such as Europe/Moscow"
+            )));
+        }
+    };
+    let sounds = ["conversation", "message"]
+        .into_iter()
+        .filter(|k| field(form, &format!("sound_{k}")) == "1")
+        .collect::<Vec<_>>()
+        .join(",");
+    Ok(crate::store::users::Preferences {
+        phone,
+        language,
+        timezone,
+        sounds,
+    })
+}
+
+async fn save_preferences(
+    state: web::Data<State>,
+    console: Console,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    console.check_csrf(field(&form, "csrf"))?;
+    match preferences(&form) {
+        Ok(prefs) => {
+            let uid = console.user.id;
+            state
+                .inbox
+                .store
+                .write(move |c| crate::store::users::set_preferences(c, uid, &prefs))
+                .await?;
+            Ok(saved())
+        }
+        Err(e) => {
+            let mut p = profile(&state, &console).await?;
+            p.prefs_error = refused(e)?;
+            p.phone = field(&form, "phone").to_string();
+            p.timezone = field(&form, "timezone").to_string();
             html(actix_web::http::StatusCode::BAD_REQUEST, p)
         }
     }

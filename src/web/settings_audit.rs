@@ -88,7 +88,7 @@ async fn page(
         rows: entries
             .into_iter()
             .map(|e| Row {
-                at: super::view::local(e.at, &console.project.timezone),
+                at: super::view::local(e.at, &console.tz),
                 by: e.by.unwrap_or_else(|| "—".into()),
                 action: label(tr, e.action),
                 subject: e.subject,

@@ -69,7 +69,7 @@ async fn widget(state: &State, console: &Console) -> Result<Option<(String, Valu
 }
 
 async fn page(state: &State, console: &Console) -> Result<BlacklistPage, HtmlError> {
-    let (pid, tz) = (console.project.id, console.project.timezone.clone());
+    let (pid, tz) = (console.project.id, console.tz.clone());
     let listed = state
         .inbox
         .store
@@ -203,7 +203,7 @@ async fn messages(
     let (pid, id, tz) = (
         console.project.id,
         ContactId(path.into_inner()),
-        console.project.timezone.clone(),
+        console.tz.clone(),
     );
     let (contact, kept, chans) = state
         .inbox

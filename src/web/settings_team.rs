@@ -197,7 +197,7 @@ async fn team_page(state: &State, console: &Console, q: &str) -> Result<TeamPage
         .read(move |c| Ok((members::everyone(c, pid)?, teams::of_project(c, pid)?)))
         .await?;
     let tr = console.tr;
-    let tz = console.project.timezone.clone();
+    let tz = console.tz.clone();
     Ok(TeamPage {
         tr,
         csrf: console.csrf.clone(),
@@ -293,7 +293,7 @@ async fn add(
             match (&invited.token, invited.expires_at) {
                 (Some(token), Some(until)) => {
                     page.invite_url = link_url(&state, &req, "invite", token);
-                    page.invite_until = super::view::local(until, &console.project.timezone);
+                    page.invite_until = super::view::local(until, &console.tz);
                 }
                 _ => {
                     page.notice =
@@ -369,7 +369,7 @@ async fn member_page(state: &State, console: &Console, id: i64) -> Result<Member
         .find(|m| m.user.id == id)
         .ok_or_else(|| Error::not_found("no such member in this project"))?;
     let tr = console.tr;
-    let tz = &console.project.timezone;
+    let tz = &console.tz;
     Ok(MemberPage {
         tr,
         csrf: console.csrf.clone(),
@@ -595,7 +595,7 @@ async fn link_made(
         Ok((token, until)) => {
             let mut page = member_page(state, console, id).await?;
             page.link = link_url(state, req, path, &token);
-            page.link_until = super::view::local(until, &console.project.timezone);
+            page.link_until = super::view::local(until, &console.tz);
             Ok(html(actix_web::http::StatusCode::OK, page.render()?))
         }
         Err(e) => after(state, console, id, Err(e)).await,

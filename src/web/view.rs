@@ -41,6 +41,8 @@ pub struct MessageView {
     pub kind: String,
     /// The operator's name; "🤖 Automatic" for what automation sent; none for the customer.
     pub author: Option<String>,
+    /// The address of the operator's picture, when they have one (the widget shows it).
+    pub author_avatar: Option<String>,
     /// System events are rendered in English here.
     pub text: String,
     #[schema(schema_with = super::openapi::delivery_schema)]
@@ -76,6 +78,16 @@ pub fn messages(
 ) -> Result<Vec<MessageView>> {
     let ids: Vec<i64> = rows.iter().map(|(m, _)| m.id).collect();
     let files = attachments::of_messages(conn, &ids)?;
+    let mut authors: Vec<i64> = rows.iter().filter_map(|(m, _)| m.author_id).collect();
+    authors.sort_unstable();
+    authors.dedup();
+    let avatars: std::collections::HashMap<i64, String> = if authors.is_empty() {
+        Default::default()
+    } else {
+        crate::store::users::avatars_of(conn, &authors)?
+            .into_iter()
+            .collect()
+    };
     Ok(rows
         .into_iter()
         .map(|(m, author)| {
@@ -109,6 +121,11 @@ pub fn messages(
                 } else {
                     author
                 },
+                author_avatar: m
+                    .author_id
+                    .filter(|_| m.kind == MessageKind::Operator)
+                    .and_then(|a| avatars.get(&a))
+                    .map(|k| format!("/avatars/{k}")),
                 kind: m.kind.to_string(),
                 text,
                 delivery: m.delivery.to_string(),

@@ -101,6 +101,7 @@ async fn fetch_one(inbox: &Inbox, cfg: &FetcherConfig, f: PendingFile) {
             message_id: Some(f.message_id),
             kind: EventKind::Updated,
             from_customer: false,
+            new_conversation: false,
             public: false,
         }),
         Err(e) => {

@@ -245,6 +245,7 @@ async fn deliver(inbox: &Inbox, cfg: &OutboxConfig, row: OutboxRow) -> Result<()
             message_id,
             kind,
             from_customer: false,
+            new_conversation: false,
             public: true,
         })
     };

@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
     ("GET", "/reset/{token}", "", Need::Public),
     ("POST", "/reset/{token}", "", Need::Public),
     ("GET", "/password/forgot", "", Need::Public),
+    ("GET", "/avatars/{dir}/{id}", "", Need::Public),
     ("GET", "/api/v1/openapi.json", "", Need::Public),
     // The inbox.
     ("GET", "/console", "/console", Need::Dialogs),
@@ -167,6 +168,24 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "POST",
         "/console/profile/tokens/{id}/revoke",
         "/console/profile/tokens/{own_token}/revoke",
+        Need::Member,
+    ),
+    (
+        "POST",
+        "/console/profile/preferences",
+        "/console/profile/preferences",
+        Need::Member,
+    ),
+    (
+        "POST",
+        "/console/profile/avatar",
+        "/console/profile/avatar",
+        Need::Member,
+    ),
+    (
+        "POST",
+        "/console/profile/avatar/remove",
+        "/console/profile/avatar/remove",
         Need::Member,
     ),
     // Settings.

@@ -1,4 +1,9 @@
 DROP INDEX conversations_team;
+DROP INDEX users_avatar;
+ALTER TABLE users DROP COLUMN avatar;
+ALTER TABLE users DROP COLUMN sounds;
+ALTER TABLE users DROP COLUMN timezone;
+ALTER TABLE users DROP COLUMN language;
 ALTER TABLE users DROP COLUMN owner;
 DROP TABLE team_members;
 DROP TABLE access_links;

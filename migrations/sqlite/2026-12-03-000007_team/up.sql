@@ -37,3 +37,12 @@ CREATE INDEX conversations_team ON conversations (project_id, team_id, status);
 -- from the console's project switcher.
 ALTER TABLE users ADD COLUMN owner BOOLEAN NOT NULL DEFAULT 0;
 UPDATE users SET owner = 1 WHERE id = (SELECT MIN(user_id) FROM memberships WHERE role LIKE '%admin%');
+
+-- Each member's own console: language (ru, en; none follows the browser), the time zone
+-- times are shown in (none: the project's), which events make a sound, and an avatar the
+-- widget shows beside their answers (a file in the attachment storage).
+ALTER TABLE users ADD COLUMN language TEXT;
+ALTER TABLE users ADD COLUMN timezone TEXT;
+ALTER TABLE users ADD COLUMN sounds TEXT NOT NULL DEFAULT 'conversation,message';
+ALTER TABLE users ADD COLUMN avatar TEXT;
+CREATE INDEX users_avatar ON users (avatar);

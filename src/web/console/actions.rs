@@ -183,7 +183,7 @@ pub(super) async fn update(
         ch.priority = Some(Priority::parse(p)?);
     }
     if let Some(d) = form.due.as_deref() {
-        ch.due_at = Some(parse_local_due(d, &console.project.timezone)?);
+        ch.due_at = Some(parse_local_due(d, &console.tz)?);
     }
     state.inbox.change(&console.operator(), id, ch).await?;
     Ok(back_to(id, &form.back))

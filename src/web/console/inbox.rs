@@ -151,6 +151,8 @@ struct InboxPage {
     can_answer: bool,
     /// The server's owner may start another project from the switcher.
     owner: bool,
+    /// Events that make a sound (the profile's choice).
+    sounds: String,
     project_name: String,
     project_id: i64,
     projects: Vec<(i64, String)>,
@@ -273,7 +275,7 @@ async fn load(
     let user_id = console.user.id;
     let selected = if with_selected { q.c } else { None };
     let tr = console.tr;
-    let tz = console.project.timezone.clone();
+    let tz = console.tz.clone();
     let loaded = state
         .inbox
         .store
@@ -354,7 +356,7 @@ pub(super) async fn page(
     // read or tell a visitor someone is reading); the page posts /read once it is shown.
     let loaded = load(&state, &console, &q, true).await?;
     let tr = console.tr;
-    let tz = console.project.timezone.clone();
+    let tz = console.tz.clone();
     let page_no = q.page.unwrap_or(1).max(1);
     let page = InboxPage {
         tr,
@@ -364,6 +366,7 @@ pub(super) async fn page(
         can_settings: console.access.can(Can::Settings),
         can_answer: console.access.can(Can::Answer),
         owner: console.user.owner,
+        sounds: console.user.sounds.clone(),
         project_name: console.project.name.clone(),
         project_id: console.project.id.0,
         projects: console
@@ -412,7 +415,7 @@ pub(super) async fn list_partial(
     console.require(crate::domain::Can::ReadDialogs)?;
     let q = q.into_inner();
     let loaded = load(&state, &console, &q, false).await?;
-    let tz = console.project.timezone.clone();
+    let tz = console.tz.clone();
     let tr = console.tr;
     let p = ListPartial {
         tr,
@@ -435,11 +438,7 @@ pub(super) async fn thread_partial(
 ) -> Result<HttpResponse, HtmlError> {
     console.require(crate::domain::Can::ReadDialogs)?;
     let id = path.into_inner();
-    let (project_id, tr, tz) = (
-        console.project.id,
-        console.tr,
-        console.project.timezone.clone(),
-    );
+    let (project_id, tr, tz) = (console.project.id, console.tr, console.tz.clone());
     let c = state
         .inbox
         .store

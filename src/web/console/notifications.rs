@@ -28,7 +28,7 @@ pub(super) async fn notifications_page(
         console.project.id,
         console.user.id,
         console.tr,
-        console.project.timezone.clone(),
+        console.tz.clone(),
     );
     let items = state
         .inbox
