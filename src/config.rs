@@ -45,6 +45,10 @@ pub struct Settings {
     /// Messages a minute one address may send through the widget or an API channel; 0 is no
     /// limit (a load test from one machine needs that).
     pub rate_per_address: u32,
+    /// Where letters go out (invitations, password resets); none: links are passed on by hand.
+    pub smtp_url: Option<String>,
+    /// The sender of those letters.
+    pub smtp_from: Option<String>,
 }
 
 impl Default for Settings {
@@ -72,6 +76,8 @@ impl Default for Settings {
             trusted_proxies: Vec::new(),
             rate_per_visitor: 30,
             rate_per_address: 600,
+            smtp_url: None,
+            smtp_from: None,
         }
     }
 }

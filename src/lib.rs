@@ -15,6 +15,7 @@ pub mod error;
 pub mod files;
 pub mod i18n;
 pub mod inbox;
+pub mod mail;
 pub mod metrics;
 pub mod store;
 pub mod thread;
@@ -176,7 +177,31 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         settings.settings_reload,
         shutdown_rx.clone(),
     )));
-    let server = web::server(listener, inbox, pollers, settings.clone(), shutdown_rx)?;
+    let mailer = match &settings.smtp_url {
+        Some(url) => {
+            let from = settings.smtp_from.clone().unwrap_or_else(|| {
+                let host = settings
+                    .public_url
+                    .as_deref()
+                    .and_then(|u| reqwest::Url::parse(u).ok())
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_else(|| "localhost".into());
+                format!("perepiska@{host}")
+            });
+            Some(std::sync::Arc::new(
+                mail::Mailer::new(url, &from).map_err(|e| anyhow::anyhow!("{e}"))?,
+            ))
+        }
+        None => None,
+    };
+    let server = web::server(
+        listener,
+        inbox,
+        pollers,
+        mailer,
+        settings.clone(),
+        shutdown_rx,
+    )?;
     let handle = server.handle();
     let server = tokio::spawn(server);
     Ok(Running {

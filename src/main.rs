@@ -241,6 +241,12 @@ fn settings(o: &Opts) -> Settings {
         secret_key: std::env::var("PEREPISKA_SECRET_KEY")
             .ok()
             .filter(|s| !s.trim().is_empty()),
+        smtp_url: std::env::var("PEREPISKA_SMTP_URL")
+            .ok()
+            .filter(|s| !s.trim().is_empty()),
+        smtp_from: std::env::var("PEREPISKA_SMTP_FROM")
+            .ok()
+            .filter(|s| !s.trim().is_empty()),
         rate_per_visitor: env_number("PEREPISKA_RATE_PER_VISITOR")
             .unwrap_or(Settings::default().rate_per_visitor),
         rate_per_address: env_number("PEREPISKA_RATE_PER_ADDRESS")

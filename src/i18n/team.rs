@@ -46,8 +46,8 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         ),
         "invite_sent" => ("Приглашение отправлено на", "The invitation was sent to"),
         "invite_not_sent" => (
-            "Письмо не отправлено — передайте ссылку сами:",
-            "The letter was not sent; pass the link on yourself:",
+            "Письмо не отправлено — передайте ссылку сами. Почтовый сервер ответил:",
+            "The letter was not sent; pass the link on yourself. The mail server said:",
         ),
         "already_has_password" => (
             "У этого человека уже есть вход на сервер: проект появится у него после входа.",
@@ -191,6 +191,16 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         "sounds" => ("Звук", "Sound"),
         "sound_new_conversation" => ("Новое обращение", "New conversation"),
         "sound_new_message" => ("Новое сообщение клиента", "New customer message"),
+        "letter_invite_subject" => ("Приглашение в {project}", "Invitation to {project}"),
+        "letter_invite_body" => (
+            "Здравствуйте, {name}!\n\nВас пригласили в {project} — консоль для ответов клиентам. Задайте пароль по ссылке (она работает один раз, до {until}):\n\n{url}\n\nЕсли вы не ждали этого письма, просто не отвечайте на него.",
+            "Hello, {name}!\n\nYou have been invited to {project}, the console where the team answers customers. Set your password with this link (it works once, until {until}):\n\n{url}\n\nIf you did not expect this letter, just ignore it.",
+        ),
+        "letter_reset_subject" => ("Новый пароль для {project}", "A new password for {project}"),
+        "letter_reset_body" => (
+            "Здравствуйте, {name}!\n\nКто-то (возможно, вы) попросил новый пароль. Задайте его по ссылке (она работает один раз, до {until}):\n\n{url}\n\nЕсли это были не вы, ничего не делайте: старый пароль продолжает работать.",
+            "Hello, {name}!\n\nSomeone (probably you) asked for a new password. Set it with this link (it works once, until {until}):\n\n{url}\n\nIf it was not you, do nothing: your password stays as it is.",
+        ),
         "read_only" => (
             "Только чтение: отвечать и менять обращения могут операторы.",
             "Read only: operators answer and change conversations.",

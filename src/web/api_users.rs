@@ -141,6 +141,9 @@ struct CreatedUser {
     invite_url: Option<String>,
     /// RFC 3339, UTC.
     invite_expires_at: Option<String>,
+    /// The invitation also went by e-mail (false without PEREPISKA_SMTP_URL, or when the mail
+    /// server refused it: pass invite_url on yourself).
+    invite_sent: bool,
     user: UserItem,
 }
 
@@ -178,13 +181,37 @@ pub(super) async fn create_user(
         .store
         .write(move |c| team::invite(c, pid, who.user.id, &new))
         .await?;
+    let invite_url = invited
+        .token
+        .as_deref()
+        .map(|t| super::settings_team::link_url(&state, &req, "invite", t));
+    let mut invite_sent = false;
+    if let (Some(url), Some(until)) = (&invite_url, invited.expires_at) {
+        let project = state
+            .inbox
+            .store
+            .read(move |c| crate::store::projects::by_id(c, pid))
+            .await?;
+        let tr = crate::i18n::Tr {
+            lang: crate::i18n::Lang::pick(None, None),
+        };
+        invite_sent = super::settings_team::send_link(
+            &state,
+            tr,
+            crate::store::access_links::Purpose::Invite,
+            &project.name,
+            &invited.member.user,
+            url,
+            &super::view::local(until, &project.timezone),
+        )
+        .await
+        .is_some_and(|r| r.is_ok());
+    }
     Ok(HttpResponse::Created().json(CreatedUser {
         id: invited.member.user.id,
-        invite_url: invited
-            .token
-            .as_deref()
-            .map(|t| super::settings_team::link_url(&state, &req, "invite", t)),
+        invite_url,
         invite_expires_at: invited.expires_at.map(rfc3339),
+        invite_sent,
         user: UserItem::from(&invited.member),
     }))
 }

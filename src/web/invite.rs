@@ -10,7 +10,7 @@ use super::auth::{self, tr_of};
 use super::errors::HtmlError;
 use super::settings::field;
 use crate::error::Error;
-use crate::i18n::Tr;
+use crate::i18n::{Lang, Tr};
 use crate::inbox::team;
 use crate::store::access_links::Purpose;
 
@@ -27,7 +27,12 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(reset_page))
             .route(web::post().to(accept_reset)),
     )
-    .route("/password/forgot", web::get().to(forgot_page));
+    .service(
+        web::resource("/password/forgot")
+            .app_data(web::FormConfig::default().limit(8 * 1024))
+            .route(web::get().to(forgot_page))
+            .route(web::post().to(forgot)),
+    );
 }
 
 #[derive(Template)]
@@ -173,10 +178,97 @@ async fn accept_reset(
 #[template(path = "forgot.html")]
 struct ForgotPage {
     tr: Tr,
+    /// Letters can be sent: the page asks for the address.
+    mail: bool,
+    sent: bool,
 }
 
-/// Without a mail server the only way back in is a link from an admin: the page says so.
-async fn forgot_page(req: HttpRequest) -> Result<HttpResponse, HtmlError> {
-    let page = ForgotPage { tr: tr_of(&req) };
+/// With a mail server, the address to send a reset link to; without one, whom to ask.
+async fn forgot_page(req: HttpRequest, state: web::Data<State>) -> Result<HttpResponse, HtmlError> {
+    let page = ForgotPage {
+        tr: tr_of(&req),
+        mail: state.mailer.is_some(),
+        sent: false,
+    };
+    Ok(super::page(actix_web::http::StatusCode::OK).body(page.render()?))
+}
+
+/// Sends a reset link to a member who can sign in somewhere. The answer is the same whether
+/// or not the address is known, so it tells a stranger nothing.
+async fn forgot(
+    req: HttpRequest,
+    state: web::Data<State>,
+    form: web::Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, HtmlError> {
+    let tr = tr_of(&req);
+    if state.mailer.is_none() {
+        return forgot_page(req, state).await;
+    }
+    let email: String = field(&form, "email")
+        .trim()
+        .to_lowercase()
+        .chars()
+        .take(254)
+        .collect();
+    let client = super::throttle::client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get("X-Forwarded-For")
+            .and_then(|v| v.to_str().ok()),
+        &state.settings.trusted_proxies,
+    );
+    // Counted like sign-in attempts: nobody floods an address with letters.
+    let keys = super::throttle::Keys::new(&email, client);
+    if let Some(wait) = state.logins.attempt(&state.inbox.store, &keys).await? {
+        return Ok(super::page(actix_web::http::StatusCode::TOO_MANY_REQUESTS)
+            .insert_header(("Retry-After", wait.as_secs().to_string()))
+            .body(
+                ForgotPage {
+                    tr,
+                    mail: true,
+                    sent: true,
+                }
+                .render()?,
+            ));
+    }
+    let e2 = email.clone();
+    let found = state
+        .inbox
+        .store
+        .write(move |c| {
+            let Some(user) = crate::store::users::by_email(c, &e2)? else {
+                return Ok(None);
+            };
+            let Some((project, _)) = crate::store::members::projects_of(c, user.id)?
+                .into_iter()
+                .next()
+            else {
+                return Ok(None);
+            };
+            let (token, until) = team::reset_link(c, project.id, user.id, user.id)?;
+            Ok(Some((user, project, token, until)))
+        })
+        .await?;
+    if let Some((user, project, token, until)) = found {
+        let url = super::settings_team::link_url(&state, &req, "reset", &token);
+        let lang = user.language.as_deref().map(|l| Lang::pick(Some(l), None));
+        let letter_tr = lang.map(|lang| Tr { lang }).unwrap_or(tr);
+        let until = super::view::local(until, &project.timezone);
+        super::settings_team::send_link(
+            &state,
+            letter_tr,
+            Purpose::Reset,
+            &project.name,
+            &user,
+            &url,
+            &until,
+        )
+        .await;
+    }
+    let page = ForgotPage {
+        tr,
+        mail: true,
+        sent: true,
+    };
     Ok(super::page(actix_web::http::StatusCode::OK).body(page.render()?))
 }

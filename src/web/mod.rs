@@ -53,6 +53,8 @@ pub struct State {
     pub pollers: std::sync::Arc<crate::workers::pollers::Pollers>,
     /// How fast widget visitors and API channel users may write.
     pub rates: std::sync::Arc<rate::RateLimits>,
+    /// Sends invitations and password-reset letters when SMTP is configured.
+    pub mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
 }
 
 /// Every page: scripts only from our files, never framed elsewhere, forms only to us. Styles
@@ -85,6 +87,7 @@ pub fn server(
     listener: TcpListener,
     inbox: Inbox,
     pollers: std::sync::Arc<crate::workers::pollers::Pollers>,
+    mailer: Option<std::sync::Arc<crate::mail::Mailer>>,
     settings: Settings,
     shutdown: watch::Receiver<bool>,
 ) -> std::io::Result<actix_web::dev::Server> {
@@ -106,6 +109,7 @@ pub fn server(
             settings.rate_per_address,
         )),
         pollers,
+        mailer,
         settings,
     };
     let static_root = static_dir();

@@ -149,6 +149,8 @@ struct TeamPage {
     /// The invitation just made: shown to the admin to pass on.
     invite_url: String,
     invite_until: String,
+    /// Whether the invitation also went by e-mail.
+    letter: String,
 }
 
 fn row(tr: Tr, tz: &str, all_teams: &[teams::Team], m: &Member) -> MemberRow {
@@ -216,6 +218,7 @@ async fn team_page(state: &State, console: &Console, q: &str) -> Result<TeamPage
         notice: String::new(),
         invite_url: String::new(),
         invite_until: String::new(),
+        letter: String::new(),
     })
 }
 
@@ -237,6 +240,39 @@ async fn list(
     let q: String = q.q.clone().unwrap_or_default().chars().take(100).collect();
     let page = team_page(&state, &console, &q).await?;
     Ok(html(actix_web::http::StatusCode::OK, page.render()?))
+}
+
+/// A letter with a link (an invitation or a password reset), when SMTP is configured: None
+/// without a mail server, Some(Err) with what it said when the letter did not go.
+pub(super) async fn send_link(
+    state: &State,
+    tr: Tr,
+    purpose: crate::store::access_links::Purpose,
+    project: &str,
+    user: &crate::store::users::User,
+    url: &str,
+    until: &str,
+) -> Option<Result<(), Error>> {
+    let mailer = state.mailer.as_ref()?;
+    let (subject, body) = match purpose {
+        crate::store::access_links::Purpose::Invite => {
+            ("letter_invite_subject", "letter_invite_body")
+        }
+        crate::store::access_links::Purpose::Reset => ("letter_reset_subject", "letter_reset_body"),
+    };
+    let fill = |t: &str| {
+        t.replace("{project}", project)
+            .replace("{name}", &user.name)
+            .replace("{url}", url)
+            .replace("{until}", until)
+    };
+    let sent = mailer
+        .send(&user.email, &fill(tr.t(subject)), &fill(tr.t(body)))
+        .await;
+    if let Err(e) = &sent {
+        tracing::warn!(error = %e, "a letter with a link was not sent");
+    }
+    Some(sent)
 }
 
 /// The link a new member opens, on this server's public address.
@@ -294,6 +330,25 @@ async fn add(
                 (Some(token), Some(until)) => {
                     page.invite_url = link_url(&state, &req, "invite", token);
                     page.invite_until = super::view::local(until, &console.tz);
+                    let letter = send_link(
+                        &state,
+                        console.tr,
+                        crate::store::access_links::Purpose::Invite,
+                        &console.project.name,
+                        &invited.member.user,
+                        &page.invite_url,
+                        &page.invite_until,
+                    )
+                    .await;
+                    page.letter = match letter {
+                        Some(Ok(())) => format!(
+                            "{} {}",
+                            console.tr.t("invite_sent"),
+                            invited.member.user.email
+                        ),
+                        Some(Err(e)) => format!("{} {e}", console.tr.t("invite_not_sent")),
+                        None => String::new(),
+                    };
                 }
                 _ => {
                     page.notice =

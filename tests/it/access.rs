@@ -54,6 +54,7 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
     ("GET", "/reset/{token}", "", Need::Public),
     ("POST", "/reset/{token}", "", Need::Public),
     ("GET", "/password/forgot", "", Need::Public),
+    ("POST", "/password/forgot", "", Need::Public),
     ("GET", "/avatars/{dir}/{id}", "", Need::Public),
     ("GET", "/api/v1/openapi.json", "", Need::Public),
     // The inbox.

@@ -15,6 +15,7 @@ const LAYERS: &[(&str, u32)] = &[
     ("store", 3),
     ("bus", 4),
     ("files", 4),
+    ("mail", 4),
     ("backup", 4),
     ("channels", 5),
     ("thread", 6),

@@ -901,3 +901,88 @@ async fn an_admin_edits_the_project_and_the_owner_creates_another() {
         .await;
     assert_eq!(s, 403);
 }
+
+/// The link in a letter: the line that starts with this server's address.
+fn link_in(letter: &crate::support::fake_smtp::Letter, base: &str) -> String {
+    // Long lines may be soft-wrapped (quoted-printable): undo that first.
+    let text = letter.data.replace("=\n", "").replace("=3D", "=");
+    text.lines()
+        .map(str::trim)
+        .find(|l| l.starts_with(base))
+        .unwrap_or_else(|| panic!("no link in {text}"))
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_a_mail_server_invitations_and_forgotten_passwords_go_by_letter() {
+    let smtp = crate::support::fake_smtp::FakeSmtp::start().await;
+    let url = smtp.url.clone();
+    let app = TestApp::spawn_with(move |s| {
+        s.smtp_url = Some(url);
+        s.smtp_from = Some("help@example.com".into());
+    })
+    .await;
+    let admin = app.admin().await;
+    let (s, page) = admin
+        .post_form(
+            "/console/settings/team",
+            &[
+                ("csrf", &admin.csrf),
+                ("email", "mailed@example.com"),
+                ("first_name", "Письмо"),
+                ("role", "operator"),
+            ],
+        )
+        .await;
+    assert_eq!(s, 200);
+    assert!(
+        page.contains("Приглашение отправлено на mailed@example.com"),
+        "{page}"
+    );
+    let letters = smtp.letters();
+    assert_eq!(letters.len(), 1);
+    assert_eq!(letters[0].to, ["mailed@example.com"]);
+    let link = link_in(&letters[0], &app.url);
+    assert!(link.contains("/invite/"));
+    accept(&app, &link, "mailed-pass-11").await;
+
+    // She forgets it; the login page's link sends a new one to her address only.
+    let c = visitor();
+    let (s, body) = {
+        let r = c
+            .post(format!("{}/password/forgot", app.url))
+            .form(&[("email", "nobody@example.com")])
+            .send()
+            .await
+            .unwrap();
+        (r.status().as_u16(), r.text().await.unwrap())
+    };
+    assert_eq!(s, 200);
+    assert!(
+        body.contains("Если такой адрес есть"),
+        "the same answer for a stranger"
+    );
+    let r = c
+        .post(format!("{}/password/forgot", app.url))
+        .form(&[("email", "Mailed@Example.com")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let letters = smtp.letters();
+    assert_eq!(letters.len(), 2, "one letter, to the member who exists");
+    assert_eq!(letters[1].to, ["mailed@example.com"]);
+    let reset = link_in(&letters[1], &app.url);
+    assert!(reset.contains("/reset/"));
+    accept(&app, &reset, "mailed-pass-22").await;
+    assert_eq!(
+        app.sign_in_status("mailed@example.com", "mailed-pass-11")
+            .await,
+        401
+    );
+    assert_eq!(
+        app.sign_in_status("mailed@example.com", "mailed-pass-22")
+            .await,
+        303
+    );
+}

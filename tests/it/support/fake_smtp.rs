@@ -1,0 +1,79 @@
+//! A mail server on 127.0.0.1 that speaks enough SMTP for one client (EHLO, MAIL, RCPT, DATA,
+//! QUIT) and keeps every letter it is handed.
+
+use std::sync::{Arc, Mutex};
+
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt, BufReader};
+use tokio::net::TcpListener;
+
+#[derive(Clone, Debug)]
+pub struct Letter {
+    pub to: Vec<String>,
+    /// Headers and body as sent (dot-stuffing undone).
+    pub data: String,
+}
+
+pub struct FakeSmtp {
+    pub url: String,
+    letters: Arc<Mutex<Vec<Letter>>>,
+}
+
+impl FakeSmtp {
+    pub async fn start() -> FakeSmtp {
+        let listener = TcpListener::bind("127.0.0.1:0").await.expect("bind");
+        let url = format!("smtp://{}", listener.local_addr().unwrap());
+        let letters: Arc<Mutex<Vec<Letter>>> = Arc::default();
+        let kept = letters.clone();
+        tokio::spawn(async move {
+            while let Ok((socket, _)) = listener.accept().await {
+                let kept = kept.clone();
+                tokio::spawn(async move {
+                    let (read, mut write) = socket.into_split();
+                    let mut lines = BufReader::new(read).lines();
+                    let _ = write.write_all(b"220 fake.smtp ESMTP\r\n").await;
+                    let mut to = Vec::new();
+                    while let Ok(Some(line)) = lines.next_line().await {
+                        let upper = line.to_ascii_uppercase();
+                        let answer: &[u8] =
+                            if upper.starts_with("EHLO") || upper.starts_with("HELO") {
+                                b"250-fake.smtp\r\n250 8BITMIME\r\n"
+                            } else if upper.starts_with("MAIL FROM") {
+                                b"250 ok\r\n"
+                            } else if upper.starts_with("RCPT TO") {
+                                to.push(line[8..].trim().trim_matches(['<', '>']).to_string());
+                                b"250 ok\r\n"
+                            } else if upper.starts_with("DATA") {
+                                let _ = write.write_all(b"354 go ahead\r\n").await;
+                                let mut data = String::new();
+                                while let Ok(Some(l)) = lines.next_line().await {
+                                    if l == "." {
+                                        break;
+                                    }
+                                    data.push_str(l.strip_prefix('.').unwrap_or(&l));
+                                    data.push('\n');
+                                }
+                                kept.lock().unwrap().push(Letter {
+                                    to: std::mem::take(&mut to),
+                                    data,
+                                });
+                                b"250 queued\r\n"
+                            } else if upper.starts_with("QUIT") {
+                                let _ = write.write_all(b"221 bye\r\n").await;
+                                break;
+                            } else {
+                                b"250 ok\r\n"
+                            };
+                        if write.write_all(answer).await.is_err() {
+                            break;
+                        }
+                    }
+                });
+            }
+        });
+        FakeSmtp { url, letters }
+    }
+
+    pub fn letters(&self) -> Vec<Letter> {
+        self.letters.lock().unwrap().clone()
+    }
+}
