@@ -241,6 +241,7 @@ struct ListQuery {
         (status = 200, description = "OK", body = ConversationPage),
         (status = 400, description = "Bad input: the message says what", body = ErrorBody),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "The settings level: no dialogs", body = ErrorBody),
     )
 )]
 #[get("/conversations")]
@@ -321,6 +322,7 @@ async fn list(
     responses(
         (status = 200, description = "OK", body = ConversationOut),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "The settings level: no dialogs", body = ErrorBody),
         (status = 404, description = "No such conversation in this project", body = ErrorBody),
     )
 )]
@@ -361,6 +363,7 @@ struct MessagesQuery {
         (status = 200, description = "OK", body = MessageList),
         (status = 400, description = "Bad input: the message says what", body = ErrorBody),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "The settings level: no dialogs", body = ErrorBody),
         (status = 404, description = "No such conversation in this project", body = ErrorBody),
     )
 )]
@@ -409,6 +412,7 @@ struct NewMessage {
         (status = 201, description = "Created", body = MessageView),
         (status = 400, description = "Bad input: the message says what", body = ErrorBody),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "Not an operator or admin (analytics and settings do not answer)", body = ErrorBody),
         (status = 404, description = "No such conversation in this project", body = ErrorBody),
         (status = 409, description = "Conflicts with the conversation as it is now", body = ErrorBody),
     )
@@ -493,6 +497,7 @@ fn parse_due(s: &str) -> Result<NaiveDateTime, Error> {
         (status = 200, description = "OK", body = ConversationOut),
         (status = 400, description = "Bad input: the message says what", body = ErrorBody),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "Not an operator or admin (analytics and settings do not answer)", body = ErrorBody),
         (status = 404, description = "No such conversation in this project", body = ErrorBody),
         (status = 409, description = "Conflicts with the conversation as it is now", body = ErrorBody),
     )
@@ -549,6 +554,7 @@ struct TemplateBody {
         (status = 201, description = "Created", body = CreatedId),
         (status = 400, description = "Bad input: the message says what", body = ErrorBody),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "Not an operator or admin (analytics and settings do not answer)", body = ErrorBody),
         (status = 404, description = "No such conversation in this project", body = ErrorBody),
     )
 )]
