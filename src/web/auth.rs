@@ -315,13 +315,7 @@ async fn login(
     // Nothing longer than an address can be is kept, echoed or hashed.
     let email: String = form.email.trim().to_lowercase().chars().take(254).collect();
     let password = form.password;
-    let client = throttle::client_address(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers()
-            .get("X-Forwarded-For")
-            .and_then(|v| v.to_str().ok()),
-        &state.settings.trusted_proxies,
-    );
+    let client = throttle::client_of(&req, &state.settings.trusted_proxies);
     let keys = throttle::Keys::new(&email, client);
     let refused =
         |status: actix_web::http::StatusCode, wait: u64| -> Result<HttpResponse, HtmlError> {

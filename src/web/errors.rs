@@ -18,6 +18,17 @@ fn status_of(e: &Error) -> StatusCode {
     }
 }
 
+/// The status of a form shown again with its refusal in place: 404 and 409 say what they
+/// say, anything else the caller can fix is 422.
+pub fn refusal_status(e: &Error) -> StatusCode {
+    match e {
+        Error::NotFound(_) => StatusCode::NOT_FOUND,
+        Error::Conflict(_) => StatusCode::CONFLICT,
+        Error::Forbidden(_) => StatusCode::FORBIDDEN,
+        _ => StatusCode::UNPROCESSABLE_ENTITY,
+    }
+}
+
 /// What a user may read: details of internal failures go to the log only.
 fn public_message(e: &Error) -> String {
     match e {

@@ -58,33 +58,48 @@ fn well_formed(token: &str) -> bool {
     token.len() == 48 && token.bytes().all(|b| b.is_ascii_hexdigit())
 }
 
+/// The form that asks the link's holder for a password, with a refusal when there is one.
+async fn form_page(
+    req: &HttpRequest,
+    state: &State,
+    token: &str,
+    purpose: Purpose,
+    error: Option<Error>,
+) -> Result<HttpResponse, HtmlError> {
+    if !well_formed(token) {
+        return Err(team::link_gone(purpose).into());
+    }
+    let t = token.to_string();
+    let user = state
+        .inbox
+        .store
+        .read(move |c| team::link_holder(c, &t, purpose))
+        .await?;
+    let status = match error {
+        Some(_) => actix_web::http::StatusCode::BAD_REQUEST,
+        None => actix_web::http::StatusCode::OK,
+    };
+    let page = AcceptPage {
+        tr: tr_of(req),
+        invite: purpose == Purpose::Invite,
+        name: user.name,
+        email: user.email,
+        action: format!("/{}/{token}", path_of(purpose)),
+        error: error.map(|e| e.to_string()).unwrap_or_default(),
+    };
+    Ok(super::page(status)
+        // The address holds the secret: it must not leak to other sites as a referrer.
+        .insert_header(("Referrer-Policy", "no-referrer"))
+        .body(page.render()?))
+}
+
 async fn page(
     req: HttpRequest,
     state: web::Data<State>,
     token: String,
     purpose: Purpose,
 ) -> Result<HttpResponse, HtmlError> {
-    if !well_formed(&token) {
-        return Err(team::link_gone(purpose).into());
-    }
-    let t = token.clone();
-    let user = state
-        .inbox
-        .store
-        .read(move |c| team::link_holder(c, &t, purpose))
-        .await?;
-    let page = AcceptPage {
-        tr: tr_of(&req),
-        invite: purpose == Purpose::Invite,
-        name: user.name,
-        email: user.email,
-        action: format!("/{}/{token}", path_of(purpose)),
-        error: String::new(),
-    };
-    Ok(super::page(actix_web::http::StatusCode::OK)
-        // The address holds the secret: it must not leak to other sites as a referrer.
-        .insert_header(("Referrer-Policy", "no-referrer"))
-        .body(page.render()?))
+    form_page(&req, &state, &token, purpose, None).await
 }
 
 async fn accept(
@@ -101,24 +116,8 @@ async fn accept(
     let problem = crate::bootstrap::check_password(password)
         .err()
         .or_else(|| (password != repeated).then(|| Error::invalid("the two passwords differ")));
-    if let Some(e) = problem {
-        let t = token.clone();
-        let user = state
-            .inbox
-            .store
-            .read(move |c| team::link_holder(c, &t, purpose))
-            .await?;
-        let page = AcceptPage {
-            tr: tr_of(&req),
-            invite: purpose == Purpose::Invite,
-            name: user.name,
-            email: user.email,
-            action: format!("/{}/{token}", path_of(purpose)),
-            error: e.to_string(),
-        };
-        return Ok(super::page(actix_web::http::StatusCode::BAD_REQUEST)
-            .insert_header(("Referrer-Policy", "no-referrer"))
-            .body(page.render()?));
+    if problem.is_some() {
+        return form_page(&req, &state, &token, purpose, problem).await;
     }
     let password = password.to_string();
     let hash = tokio::task::spawn_blocking(move || crate::crypto::hash_password(&password))
@@ -210,13 +209,7 @@ async fn forgot(
         .chars()
         .take(254)
         .collect();
-    let client = super::throttle::client_address(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers()
-            .get("X-Forwarded-For")
-            .and_then(|v| v.to_str().ok()),
-        &state.settings.trusted_proxies,
-    );
+    let client = super::throttle::client_of(&req, &state.settings.trusted_proxies);
     // Counted like sign-in attempts: nobody floods an address with letters.
     let keys = super::throttle::Keys::new(&email, client);
     if let Some(wait) = state.logins.attempt(&state.inbox.store, &keys).await? {

@@ -14,8 +14,9 @@ use crate::domain::{ALL_ROLES, Access, Can, Role};
 use crate::error::Error;
 use crate::i18n::Tr;
 use crate::inbox::team::{self, MemberChange, NewMember};
+use crate::store::access_links::{self, Purpose};
 use crate::store::members::{self, Member};
-use crate::store::{access_links, conversations, teams};
+use crate::store::{conversations, teams};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/settings/team", web::get().to(list))
@@ -247,7 +248,7 @@ async fn list(
 pub(super) async fn send_link(
     state: &State,
     tr: Tr,
-    purpose: crate::store::access_links::Purpose,
+    purpose: Purpose,
     project: &str,
     user: &crate::store::users::User,
     url: &str,
@@ -255,10 +256,8 @@ pub(super) async fn send_link(
 ) -> Option<Result<(), Error>> {
     let mailer = state.mailer.as_ref()?;
     let (subject, body) = match purpose {
-        crate::store::access_links::Purpose::Invite => {
-            ("letter_invite_subject", "letter_invite_body")
-        }
-        crate::store::access_links::Purpose::Reset => ("letter_reset_subject", "letter_reset_body"),
+        Purpose::Invite => ("letter_invite_subject", "letter_invite_body"),
+        Purpose::Reset => ("letter_reset_subject", "letter_reset_body"),
     };
     let fill = |t: &str| {
         t.replace("{project}", project)
@@ -333,7 +332,7 @@ async fn add(
                     let letter = send_link(
                         &state,
                         console.tr,
-                        crate::store::access_links::Purpose::Invite,
+                        Purpose::Invite,
                         &console.project.name,
                         &invited.member.user,
                         &page.invite_url,
@@ -488,11 +487,7 @@ async fn after(
         }
         Err(e) if e.is_caller_error() => {
             page.error = e.to_string();
-            match e {
-                Error::NotFound(_) => actix_web::http::StatusCode::NOT_FOUND,
-                Error::Conflict(_) => actix_web::http::StatusCode::CONFLICT,
-                _ => actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            }
+            super::errors::refusal_status(&e)
         }
         Err(e) => return Err(e.into()),
     };
@@ -609,15 +604,15 @@ async fn reset_link(
     path: web::Path<i64>,
     form: Pairs,
 ) -> Result<HttpResponse, HtmlError> {
-    console.require(Can::Team)?;
-    console.check_csrf(field(&form, "csrf"))?;
-    let (pid, id) = (console.project.id, path.into_inner());
-    let made = state
-        .inbox
-        .store
-        .write(move |c| team::reset_link(c, pid, console.user.id, id))
-        .await;
-    link_made(&req, &state, &console, id, made, "reset").await
+    new_link(
+        &req,
+        &state,
+        &console,
+        path.into_inner(),
+        &form,
+        Purpose::Reset,
+    )
+    .await
 }
 
 async fn reinvite(
@@ -627,15 +622,42 @@ async fn reinvite(
     path: web::Path<i64>,
     form: Pairs,
 ) -> Result<HttpResponse, HtmlError> {
+    new_link(
+        &req,
+        &state,
+        &console,
+        path.into_inner(),
+        &form,
+        Purpose::Invite,
+    )
+    .await
+}
+
+/// A fresh invitation or password-reset link for a member, shown on their page.
+async fn new_link(
+    req: &HttpRequest,
+    state: &State,
+    console: &Console,
+    id: i64,
+    form: &[(String, String)],
+    purpose: Purpose,
+) -> Result<HttpResponse, HtmlError> {
     console.require(Can::Team)?;
-    console.check_csrf(field(&form, "csrf"))?;
-    let (pid, id) = (console.project.id, path.into_inner());
+    console.check_csrf(field(form, "csrf"))?;
+    let (pid, by) = (console.project.id, console.user.id);
     let made = state
         .inbox
         .store
-        .write(move |c| team::reinvite(c, pid, console.user.id, id))
+        .write(move |c| match purpose {
+            Purpose::Reset => team::reset_link(c, pid, by, id),
+            Purpose::Invite => team::reinvite(c, pid, by, id),
+        })
         .await;
-    link_made(&req, &state, &console, id, made, "invite").await
+    let path = match purpose {
+        Purpose::Reset => "reset",
+        Purpose::Invite => "invite",
+    };
+    link_made(req, state, console, id, made, path).await
 }
 
 async fn link_made(

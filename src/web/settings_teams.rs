@@ -93,11 +93,7 @@ async fn render(
         Ok(()) => actix_web::http::StatusCode::OK,
         Err(e) if e.is_caller_error() => {
             page.error = e.to_string();
-            match e {
-                Error::NotFound(_) => actix_web::http::StatusCode::NOT_FOUND,
-                Error::Conflict(_) => actix_web::http::StatusCode::CONFLICT,
-                _ => actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-            }
+            super::errors::refusal_status(&e)
         }
         Err(e) => return Err(e.into()),
     };

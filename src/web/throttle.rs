@@ -84,6 +84,17 @@ impl Keys {
     }
 }
 
+/// The address a request came from (see [`client_address`]).
+pub fn client_of(req: &actix_web::HttpRequest, trusted: &[IpAddr]) -> Option<IpAddr> {
+    client_address(
+        req.peer_addr().map(|a| a.ip()),
+        req.headers()
+            .get("X-Forwarded-For")
+            .and_then(|v| v.to_str().ok()),
+        trusted,
+    )
+}
+
 /// The client's address: the TCP peer, or, when the peer is one of our own reverse proxies,
 /// the nearest address in X-Forwarded-For that is not (a client can prepend anything to that
 /// header, so only what our proxies appended counts).

@@ -113,13 +113,7 @@ fn admitted(state: &State, req: &HttpRequest, key: &str) -> Result<Arc<ChannelEn
             format!("this chat does not run on {origin}"),
         ));
     }
-    let client = super::throttle::client_address(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers()
-            .get("X-Forwarded-For")
-            .and_then(|v| v.to_str().ok()),
-        &state.settings.trusted_proxies,
-    );
+    let client = super::throttle::client_of(req, &state.settings.trusted_proxies);
     if client.is_some_and(|ip| look.blocks(ip)) {
         return Err(ApiError::new(
             actix_web::http::StatusCode::FORBIDDEN,
@@ -137,13 +131,7 @@ pub(super) fn within_rate(
     key: &str,
     visitors: &[&str],
 ) -> Result<(), ApiError> {
-    let client = super::throttle::client_address(
-        req.peer_addr().map(|a| a.ip()),
-        req.headers()
-            .get("X-Forwarded-For")
-            .and_then(|v| v.to_str().ok()),
-        &state.settings.trusted_proxies,
-    );
+    let client = super::throttle::client_of(req, &state.settings.trusted_proxies);
     state.rates.address(key, client)?;
     for v in visitors {
         state.rates.visitor(key, v)?;

@@ -816,15 +816,7 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
                 .unwrap()
         }
     };
-    let users = app.api_ok(&admin_token, Method::GET, "/users", None).await;
-    let operator = users["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "operator@example.com")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let operator = app.user_id("operator@example.com").await;
     let chan_id = app
         .store()
         .read(|c| perepiska::store::channels::of_project(c, perepiska::domain::ProjectId(1)))

@@ -183,17 +183,7 @@ async fn a_member_switched_off_on_one_instance_loses_their_stream_on_another() {
         .unwrap();
     assert_eq!(live.status(), 200);
     let token = app.api_token(ADMIN_EMAIL).await;
-    let users: Value = app
-        .api_ok(&token, reqwest::Method::GET, "/users", None)
-        .await;
-    let id = users["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "far@example.com")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.user_id("far@example.com").await;
     app.api_ok(
         &token,
         reqwest::Method::PATCH,

@@ -220,21 +220,7 @@ async fn a_switched_off_member_loses_their_open_console_token_and_sign_in_at_onc
     assert_eq!(s, 200);
 
     let admin = app.admin().await;
-    let id = app
-        .api_ok(
-            &app.api_token(ADMIN_EMAIL).await,
-            Method::GET,
-            "/users",
-            None,
-        )
-        .await["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "ivan@example.com")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.user_id("ivan@example.com").await;
     let (s, page) = admin
         .post_form(
             &format!("/console/settings/team/{id}/active"),
@@ -510,18 +496,10 @@ async fn a_leaving_members_conversations_are_handed_over() {
         Role::Operator,
     )
     .await;
-    let users = app.api_ok(&token, Method::GET, "/users", None).await;
-    let id = |email: &str| {
-        users["data"]
-            .as_array()
-            .unwrap()
-            .iter()
-            .find(|u| u["email"] == email)
-            .unwrap()["id"]
-            .as_i64()
-            .unwrap()
-    };
-    let (leaving, staying) = (id("leaving@example.com"), id("staying@example.com"));
+    let (leaving, staying) = (
+        app.user_id("leaving@example.com").await,
+        app.user_id("staying@example.com").await,
+    );
     let mut convs = Vec::new();
     for i in 0..2 {
         let sent: Value = app
@@ -601,14 +579,7 @@ async fn a_conversation_given_to_a_team_reaches_its_members() {
     assert_eq!(s, 200);
     let teams = app.api_ok(&token, Method::GET, "/teams", None).await;
     let team = teams["data"][0]["id"].as_i64().unwrap();
-    let sales_id = app.api_ok(&token, Method::GET, "/users", None).await["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "sales@example.com")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let sales_id = app.user_id("sales@example.com").await;
     let (s, page) = admin
         .post_form(
             &format!("/console/settings/teams/{team}"),
@@ -690,15 +661,7 @@ async fn a_reset_link_from_the_admin_sets_a_new_password_and_signs_out_the_old_s
         .await
         .unwrap();
     assert_eq!(live.status(), 200);
-    let token = app.api_token(ADMIN_EMAIL).await;
-    let id = app.api_ok(&token, Method::GET, "/users", None).await["data"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|u| u["email"] == "forgot@example.com")
-        .unwrap()["id"]
-        .as_i64()
-        .unwrap();
+    let id = app.user_id("forgot@example.com").await;
     let admin = app.admin().await;
     let (s, page) = admin
         .post_form(

@@ -27,11 +27,7 @@ pub(super) async fn reply(
     token: web::Query<CsrfForm>,
     mut payload: Multipart,
 ) -> Result<HttpResponse, HtmlError> {
-    console.require(crate::domain::Can::Answer)?;
-    state
-        .inbox
-        .ensure_visible(console.project.id, *path)
-        .await?;
+    super::may_change(&state, &console, *path).await?;
     // The token rides in the form's URL so it is checked before a byte of the body is read.
     console.check_csrf(&token.csrf)?;
     let id = path.into_inner();
@@ -141,11 +137,7 @@ pub(super) async fn update(
     path: web::Path<crate::domain::ConversationId>,
     form: crate::web::body::Form<UpdateForm>,
 ) -> Result<HttpResponse, HtmlError> {
-    console.require(crate::domain::Can::Answer)?;
-    state
-        .inbox
-        .ensure_visible(console.project.id, *path)
-        .await?;
+    super::may_change(&state, &console, *path).await?;
     let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     let id = path.into_inner();
@@ -195,11 +187,7 @@ pub(super) async fn mark_read(
     path: web::Path<crate::domain::ConversationId>,
     form: crate::web::body::Form<CsrfForm>,
 ) -> Result<HttpResponse, HtmlError> {
-    console.require(crate::domain::Can::Answer)?;
-    state
-        .inbox
-        .ensure_visible(console.project.id, *path)
-        .await?;
+    super::may_change(&state, &console, *path).await?;
     let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     state
@@ -225,11 +213,7 @@ pub(super) async fn new_request(
     path: web::Path<crate::domain::ConversationId>,
     form: crate::web::body::Form<NewRequestForm>,
 ) -> Result<HttpResponse, HtmlError> {
-    console.require(crate::domain::Can::Answer)?;
-    state
-        .inbox
-        .ensure_visible(console.project.id, *path)
-        .await?;
+    super::may_change(&state, &console, *path).await?;
     let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     let id = state
@@ -261,11 +245,7 @@ pub(super) async fn send_template(
     path: web::Path<crate::domain::ConversationId>,
     form: crate::web::body::Form<TemplateForm>,
 ) -> Result<HttpResponse, HtmlError> {
-    console.require(crate::domain::Can::Answer)?;
-    state
-        .inbox
-        .ensure_visible(console.project.id, *path)
-        .await?;
+    super::may_change(&state, &console, *path).await?;
     let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     let id = path.into_inner();

@@ -88,11 +88,7 @@ pub(super) async fn edit_contact(
     path: web::Path<crate::domain::ConversationId>,
     form: crate::web::body::Form<ContactForm>,
 ) -> Result<HttpResponse, HtmlError> {
-    console.require(crate::domain::Can::Answer)?;
-    state
-        .inbox
-        .ensure_visible(console.project.id, *path)
-        .await?;
+    super::may_change(&state, &console, *path).await?;
     let form = form.parse()?;
     console.check_csrf(&form.csrf)?;
     let edit = contact_edit(&form)?;

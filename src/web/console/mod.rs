@@ -61,6 +61,18 @@ pub(super) fn html(body: String) -> HttpResponse {
 }
 
 /// Back to the list the operator came from, with this conversation open.
+/// The caller may change this conversation: an answering level, and it is their project's
+/// (checked before the request's body is read).
+pub(super) async fn may_change(
+    state: &crate::web::State,
+    console: &crate::web::auth::Console,
+    id: crate::domain::ConversationId,
+) -> Result<(), crate::web::errors::HtmlError> {
+    console.require(crate::domain::Can::Answer)?;
+    state.inbox.ensure_visible(console.project.id, id).await?;
+    Ok(())
+}
+
 pub(super) fn back_to(id: crate::domain::ConversationId, back: &str) -> HttpResponse {
     // Only our own query string: never an open redirect.
     let qs: String = back

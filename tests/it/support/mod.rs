@@ -248,6 +248,17 @@ impl TestApp {
             .expect("member created");
     }
 
+    /// The id of the user with this address.
+    pub async fn user_id(&self, email: &str) -> i64 {
+        let email = email.to_string();
+        self.store()
+            .read(move |c| perepiska::store::users::by_email(c, &email))
+            .await
+            .expect("read")
+            .expect("such a user")
+            .id
+    }
+
     /// An operator (op@example.com) and their API token: for what operators may not do.
     pub async fn operator_token(&self) -> String {
         self.add_member(
