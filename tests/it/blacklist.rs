@@ -306,3 +306,45 @@ async fn widget_visitors_over_the_rate_limit_are_told_to_wait_and_nothing_is_sto
             .contains("from your address")
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_list_offers_blacklisting_to_those_who_answer() {
+    let app = TestApp::spawn().await;
+    let sent: Value = app
+        .widget_send("visitor-token-bl-00000009", "l1", "Реклама")
+        .await
+        .json()
+        .await
+        .unwrap();
+    let conv = sent["conversation_id"].as_i64().unwrap();
+    let action = format!("action=\"/console/c/{conv}/blacklist\"");
+    let admin = app.admin().await;
+    let (_, list) = admin.get("/console/partials/list").await;
+    assert!(
+        list.contains(&action),
+        "the row's menu blacklists its contact"
+    );
+    let (s, _) = admin
+        .post_form(
+            &format!("/console/c/{conv}/blacklist"),
+            &[("csrf", &admin.csrf), ("reason", "реклама из списка")],
+        )
+        .await;
+    assert_eq!(s, 303);
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let listed = app.api_ok(&token, Method::GET, "/blacklist", None).await;
+    assert_eq!(listed["data"][0]["reason"], "реклама из списка");
+    app.add_member(
+        "reader@example.com",
+        "Аналитик",
+        "reader-pass-1",
+        perepiska::domain::Role::Analytics,
+    )
+    .await;
+    let reader = app.login("reader@example.com", "reader-pass-1").await;
+    let (_, list) = reader.get("/console/partials/list").await;
+    assert!(
+        list.contains("Реклама") && !list.contains("row-menu"),
+        "analysts read only"
+    );
+}

@@ -19,7 +19,7 @@ fn between(html: &str, start: &str, end: &str) -> Option<String> {
 
 /// A browser-like client with no session yet.
 fn visitor() -> reqwest::Client {
-    reqwest::Client::builder()
+    crate::support::builder()
         .cookie_store(true)
         .timeout(Duration::from_secs(20))
         .redirect(reqwest::redirect::Policy::none())

@@ -183,6 +183,9 @@ struct ListPartial {
     rows: Vec<RowView>,
     selected_id: i64,
     counts: [i64; 5],
+    /// The rows' menu (blacklisting) is for those who answer.
+    can_answer: bool,
+    csrf: String,
 }
 
 #[derive(Template)]
@@ -418,6 +421,8 @@ pub(super) async fn list_partial(
     let tz = console.tz.clone();
     let tr = console.tr;
     let p = ListPartial {
+        can_answer: console.access.can(Can::Answer),
+        csrf: console.csrf.clone(),
         tr,
         qs: q.qs(),
         selected_id: q.c.unwrap_or(0),

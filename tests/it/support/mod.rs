@@ -109,8 +109,15 @@ fn fresh_pg() -> Option<PgDb> {
     })
 }
 
+/// A client for the server under test. It forgets idle connections after 2 s, before the
+/// server's 5 s keep-alive closes them: reusing a connection the server is closing at that
+/// moment fails the request ("error sending request") under load.
+pub fn builder() -> reqwest::ClientBuilder {
+    reqwest::Client::builder().pool_idle_timeout(Duration::from_secs(2))
+}
+
 pub fn client() -> reqwest::Client {
-    reqwest::Client::builder()
+    builder()
         .timeout(Duration::from_secs(20))
         .redirect(reqwest::redirect::Policy::none())
         .build()
@@ -311,7 +318,7 @@ impl TestApp {
 
     /// The status of one sign-in attempt through the login form (303 when it worked).
     pub async fn sign_in_status(&self, email: &str, password: &str) -> u16 {
-        let c = reqwest::Client::builder()
+        let c = builder()
             .cookie_store(true)
             .redirect(reqwest::redirect::Policy::none())
             .build()
@@ -335,7 +342,7 @@ impl TestApp {
     }
 
     pub async fn login(&self, email: &str, password: &str) -> Operator {
-        let c = reqwest::Client::builder()
+        let c = builder()
             .cookie_store(true)
             .timeout(Duration::from_secs(20))
             .redirect(reqwest::redirect::Policy::none())
