@@ -189,6 +189,53 @@ async fn an_expired_link_opens_nothing() {
         app.sign_in_status("late@example.com", "late-pass-11").await,
         401
     );
+    // A password-reset link a day old is refused the same way, and changes no password.
+    app.add_member("old@example.com", "Давний", "old-pass-1111", Role::Operator)
+        .await;
+    let old = app.user_id("old@example.com").await;
+    let secret = "cd".repeat(24);
+    let hash = perepiska::crypto::sha256_hex(secret.as_bytes());
+    app.store()
+        .write(move |c| {
+            perepiska::store::access_links::create(
+                c,
+                &hash,
+                old,
+                perepiska::domain::ProjectId(1),
+                perepiska::store::access_links::Purpose::Reset,
+                chrono::Duration::seconds(-1),
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    let link = format!("{}/reset/{secret}", app.url);
+    assert_eq!(visitor().get(&link).send().await.unwrap().status(), 404);
+    let r = visitor()
+        .post(&link)
+        .form(&[("password", "new-pass-2222"), ("repeat", "new-pass-2222")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+    assert_eq!(
+        app.sign_in_status("old@example.com", "old-pass-1111").await,
+        303
+    );
+    // An invitation link is not a reset link, whatever it is sent to.
+    let made = app
+        .api_ok(
+            &token,
+            Method::POST,
+            "/users",
+            Some(json!({"email": "fresh@example.com", "name": "Новый", "roles": ["operator"]})),
+        )
+        .await;
+    let invite = made["invite_url"]
+        .as_str()
+        .unwrap()
+        .replace("/invite/", "/reset/");
+    assert_eq!(visitor().get(&invite).send().await.unwrap().status(), 404);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
