@@ -123,13 +123,24 @@ pub fn projects_of(conn: &mut DbConn, user_id: i64) -> Result<Vec<(Project, Acce
         .collect()
 }
 
-/// Active members who can take conversations (the assignee lists, auto-assignment).
+/// Active members who can take conversations (the assignee lists, auto-assignment). Read on
+/// every inbox list, so without the teams `everyone` also loads.
 pub fn members(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<User>> {
-    Ok(everyone(conn, project_id)?
-        .into_iter()
-        .filter(|m| m.active && (m.access.has(Role::Operator) || m.access.has(Role::Admin)))
-        .map(|m| m.user)
-        .collect())
+    let rows: Vec<(User, String)> = memberships::table
+        .inner_join(users::table)
+        .filter(memberships::project_id.eq(project_id))
+        .filter(memberships::active.eq(true))
+        .order((users::name, users::id))
+        .select((User::as_select(), memberships::role))
+        .load(conn)?;
+    let mut out = Vec::new();
+    for (user, role) in rows {
+        let a = Access::parse(&role)?;
+        if a.has(Role::Operator) || a.has(Role::Admin) {
+            out.push(user);
+        }
+    }
+    Ok(out)
 }
 
 /// Every member of the project, switched off ones too, by name.

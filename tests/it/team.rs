@@ -9,6 +9,7 @@ use serde_json::{Value, json};
 
 use crate::support::{ADMIN_EMAIL, Operator, TestApp, next_event};
 use perepiska::domain::Role;
+use perepiska::store::access_links::Purpose;
 
 /// The text between `start` and the next `end`.
 fn between(html: &str, start: &str, end: &str) -> Option<String> {
@@ -146,6 +147,43 @@ async fn an_admin_adds_a_member_whose_invitation_works_once() {
     assert!(page.contains("already a member"));
 }
 
+/// A link of this kind for this user that expired a second ago, as a week-old one would have.
+async fn expired_link(app: &TestApp, user: i64, purpose: Purpose, fill: &str) -> String {
+    let secret = fill.repeat(24);
+    let hash = perepiska::crypto::sha256_hex(secret.as_bytes());
+    app.store()
+        .write(move |c| {
+            perepiska::store::access_links::create(
+                c,
+                &hash,
+                user,
+                perepiska::domain::ProjectId(1),
+                purpose,
+                chrono::Duration::seconds(-1),
+            )
+            .map(|_| ())
+        })
+        .await
+        .unwrap();
+    let path = match purpose {
+        Purpose::Invite => "invite",
+        Purpose::Reset => "reset",
+    };
+    format!("{}/{path}/{secret}", app.url)
+}
+
+/// Neither the page nor choosing a password works through this link.
+async fn refused(link: &str, password: &str) {
+    assert_eq!(visitor().get(link).send().await.unwrap().status(), 404);
+    let r = visitor()
+        .post(link)
+        .form(&[("password", password), ("repeat", password)])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 404);
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_expired_link_opens_nothing() {
     let app = TestApp::spawn().await;
@@ -159,32 +197,11 @@ async fn an_expired_link_opens_nothing() {
         )
         .await;
     let id = made["id"].as_i64().unwrap();
-    // A link that expired a second ago, as a week-old one would have.
-    let secret = "ab".repeat(24);
-    let hash = perepiska::crypto::sha256_hex(secret.as_bytes());
-    app.store()
-        .write(move |c| {
-            perepiska::store::access_links::create(
-                c,
-                &hash,
-                id,
-                perepiska::domain::ProjectId(1),
-                perepiska::store::access_links::Purpose::Invite,
-                chrono::Duration::seconds(-1),
-            )
-            .map(|_| ())
-        })
-        .await
-        .unwrap();
-    let link = format!("{}/invite/{secret}", app.url);
-    assert_eq!(visitor().get(&link).send().await.unwrap().status(), 404);
-    let r = visitor()
-        .post(&link)
-        .form(&[("password", "late-pass-11"), ("repeat", "late-pass-11")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    refused(
+        &expired_link(&app, id, Purpose::Invite, "ab").await,
+        "late-pass-11",
+    )
+    .await;
     assert_eq!(
         app.sign_in_status("late@example.com", "late-pass-11").await,
         401
@@ -193,31 +210,11 @@ async fn an_expired_link_opens_nothing() {
     app.add_member("old@example.com", "Давний", "old-pass-1111", Role::Operator)
         .await;
     let old = app.user_id("old@example.com").await;
-    let secret = "cd".repeat(24);
-    let hash = perepiska::crypto::sha256_hex(secret.as_bytes());
-    app.store()
-        .write(move |c| {
-            perepiska::store::access_links::create(
-                c,
-                &hash,
-                old,
-                perepiska::domain::ProjectId(1),
-                perepiska::store::access_links::Purpose::Reset,
-                chrono::Duration::seconds(-1),
-            )
-            .map(|_| ())
-        })
-        .await
-        .unwrap();
-    let link = format!("{}/reset/{secret}", app.url);
-    assert_eq!(visitor().get(&link).send().await.unwrap().status(), 404);
-    let r = visitor()
-        .post(&link)
-        .form(&[("password", "new-pass-2222"), ("repeat", "new-pass-2222")])
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(r.status(), 404);
+    refused(
+        &expired_link(&app, old, Purpose::Reset, "cd").await,
+        "new-pass-2222",
+    )
+    .await;
     assert_eq!(
         app.sign_in_status("old@example.com", "old-pass-1111").await,
         303
