@@ -458,3 +458,109 @@ pub fn issue_token(
     )?;
     Ok(token)
 }
+
+/// What `perepiska seed` is asked for.
+#[derive(Clone, Debug)]
+pub struct SeedOptions {
+    pub project: Option<String>,
+    pub conversations: i64,
+    pub messages_per_conversation: i64,
+    pub force: bool,
+}
+
+/// Fills a project with realistic conversations (see `store::seed`), chunk by chunk, each
+/// chunk one transaction; `progress` hears the conversations written so far. Demo
+/// operators and teams are added when the project has too few to spread the work over.
+pub async fn seed(
+    store: &Store,
+    o: SeedOptions,
+    progress: impl Fn(i64),
+) -> Result<(projects::Project, i64)> {
+    if !(1..=10_000_000).contains(&o.conversations) {
+        return Err(Error::invalid(
+            "--conversations must be between 1 and 10000000",
+        ));
+    }
+    if !(1..=50).contains(&o.messages_per_conversation) {
+        return Err(Error::invalid(
+            "--messages-per-conversation must be between 1 and 50",
+        ));
+    }
+    let slug = o.project.clone();
+    let force = o.force;
+    let operator_hash = crypto::hash_password(&crypto::random_hex(16)?)?;
+    let (project, plan) = store
+        .write(move |conn| {
+            let project = project_for(conn, slug.as_deref())?;
+            if !force && store::seed::has_conversations(conn, project.id)? {
+                return Err(Error::Conflict(format!(
+                    "project \"{}\" already has conversations: seed adds to them only with --force",
+                    project.slug
+                )));
+            }
+            let channels: Vec<_> = channels::of_project(conn, project.id)?
+                .into_iter()
+                .map(|c| c.id)
+                .collect();
+            if channels.is_empty() {
+                return Err(Error::invalid(format!(
+                    "project \"{}\" has no channels: start the server once (it adds the site widget) or declare some in channels.toml",
+                    project.slug
+                )));
+            }
+            let mut teams: Vec<i64> = teams::of_project(conn, project.id)?
+                .into_iter()
+                .map(|t| t.id)
+                .collect();
+            if teams.is_empty() {
+                for name in ["Продажи", "Поддержка", "Доставка"] {
+                    teams.push(teams::create(conn, project.id, name)?.id);
+                }
+            }
+            let mut operators: Vec<i64> = members::members(conn, project.id)?
+                .into_iter()
+                .map(|u| u.id)
+                .collect();
+            for i in operators.len()..8 {
+                let email = format!("operator{}.{}@seed.invalid", i + 1, project.slug);
+                let user = match users::by_email(conn, &email)? {
+                    Some(u) => u,
+                    None => users::create(
+                        conn,
+                        &email,
+                        &format!("Оператор {}", i + 1),
+                        &operator_hash,
+                    )?,
+                };
+                members::set_access(conn, project.id, user.id, Access::of(&[Role::Operator]))?;
+                members::set_teams(conn, project.id, user.id, &[teams[i % teams.len()]])?;
+                operators.push(user.id);
+            }
+            let plan = store::seed::Plan {
+                project_id: project.id,
+                total: o.conversations,
+                messages_per_conversation: o.messages_per_conversation,
+                channels,
+                operators,
+                teams,
+                now: store::now(),
+            };
+            Ok((project, plan))
+        })
+        .await?;
+    let plan = Arc::new(plan);
+    let mut done = 0;
+    let mut messages = 0;
+    while done < plan.total {
+        let n = store::seed::CHUNK.min(plan.total - done);
+        let p = plan.clone();
+        let from = done;
+        messages += store
+            .write(move |conn| store::seed::chunk(conn, &p, from, n))
+            .await?;
+        done += n;
+        progress(done);
+    }
+    store.read(store::seed::analyze).await?;
+    Ok((project, messages))
+}

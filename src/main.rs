@@ -119,6 +119,20 @@ enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Fill a project with realistic conversations for benchmarks and demos (refuses a
+    /// project that already has conversations unless --force).
+    Seed {
+        #[arg(long, default_value_t = 1000)]
+        conversations: i64,
+        #[arg(long, default_value_t = 3)]
+        messages_per_conversation: i64,
+        /// Project slug; the first project when absent.
+        #[arg(long)]
+        project: Option<String>,
+        /// Add to a project that already has conversations.
+        #[arg(long)]
+        force: bool,
+    },
     /// Validate channels.toml and the settings, then exit.
     CheckConfig {
         /// Also ask each platform who the credentials belong to (e.g. Telegram getMe).
@@ -311,6 +325,35 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                 "restored into {}: the database and {} attachments",
                 s.data_dir.display(),
                 done.files
+            );
+        }
+        Cmd::Seed {
+            conversations,
+            messages_per_conversation,
+            project,
+            force,
+        } => {
+            let store = perepiska::bootstrap::open_store(&s)?;
+            let started = std::time::Instant::now();
+            let (project, messages) = perepiska::bootstrap::seed(
+                &store,
+                perepiska::bootstrap::SeedOptions {
+                    project,
+                    conversations,
+                    messages_per_conversation,
+                    force,
+                },
+                |done| {
+                    if done % 100_000 == 0 || done == conversations {
+                        eprintln!("  {done} conversations");
+                    }
+                },
+            )
+            .await?;
+            println!(
+                "seeded project \"{}\": {conversations} conversations, {messages} messages in {:.1} s",
+                project.slug,
+                started.elapsed().as_secs_f64()
             );
         }
         Cmd::Migrate => {

@@ -145,6 +145,7 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         "audit_who" => ("Кто", "Who"),
         "audit_what" => ("Что", "What"),
         "older" => ("Раньше", "Older"),
+        "newest" => ("← К новым", "← Newest"),
         "audit_member_invited" => ("Добавлен участник", "Member added"),
         "audit_member_access" => ("Изменён доступ", "Access changed"),
         "audit_member_switched_off" => ("Участник отключён", "Member switched off"),

@@ -3,7 +3,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::{channels, contacts, conversations, messages, team_members, users};
-use super::{DbConn, now, unicode_lower};
+use super::{DbConn, now};
 use crate::domain::{ChannelId, ContactId, ConversationId, ProjectId};
 use crate::domain::{Priority, Status};
 use crate::error::{Error, Result};
@@ -249,8 +249,46 @@ pub struct Filter {
     /// Some(None) = unassigned only.
     pub assignee: Option<Option<i64>>,
     pub q: Option<String>,
+    /// Continue after this row (keyset: costs the same at any depth).
+    pub after: Option<Cursor>,
+    /// Rows to skip: for the API's `page`, small offsets only.
     pub offset: i64,
     pub limit: i64,
+}
+
+/// Where a page of a list ends: the last row's (last_message_at, id), the list's order.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Cursor {
+    pub at: NaiveDateTime,
+    pub id: ConversationId,
+}
+
+impl Cursor {
+    pub fn of(c: &Conversation) -> Cursor {
+        Cursor {
+            at: c.last_message_at,
+            id: c.id,
+        }
+    }
+
+    pub fn encode(&self) -> String {
+        format!("{}.{}", self.at.and_utc().timestamp_micros(), self.id.0)
+    }
+
+    pub fn parse(s: &str) -> Result<Cursor> {
+        let bad =
+            || Error::invalid("cursor is not one this server gave (use next_cursor as it is)");
+        let (at, id) = s.split_once('.').ok_or_else(bad)?;
+        let at = at.parse::<i64>().map_err(|_| bad())?;
+        let id = id.parse::<i64>().map_err(|_| bad())?;
+        let at = chrono::DateTime::from_timestamp_micros(at)
+            .ok_or_else(bad)?
+            .naive_utc();
+        Ok(Cursor {
+            at,
+            id: ConversationId(id),
+        })
+    }
 }
 
 #[derive(Clone, Debug, Serialize)]
@@ -264,15 +302,24 @@ pub struct Row {
     pub preview: String,
 }
 
+/// One page of a list: its rows, how many match (when asked, up to the cap asked for) and
+/// where the next page starts, if there is one.
+#[derive(Clone, Debug)]
+pub struct Page {
+    pub rows: Vec<Row>,
+    pub total: Option<i64>,
+    pub next: Option<Cursor>,
+}
+
 type Boxed<'a> = conversations::BoxedQuery<'a, super::MultiBackend>;
 
-fn filtered(f: &Filter) -> Boxed<'static> {
+/// The list's conditions. Each shape reads an index in the list's order (see the scale
+/// migration): open lists the small partial indexes, closed ones the full ones; a search
+/// narrows to the conversations its index found.
+fn filtered(f: &Filter, found: Option<&[i64]>) -> Boxed<'static> {
     let mut q = conversations::table
         .filter(conversations::project_id.eq(f.project_id))
         .into_boxed();
-    // An explicit status filter wins over the tab's open/closed split, so "closed" can be
-    // found from the All tab too; the tab still decides whose conversations are listed.
-    let open_only = f.status.is_none();
     q = match f.tab {
         Tab::Mine => q.filter(conversations::assignee_id.eq(f.user_id)),
         Tab::Teams => q.filter(
@@ -285,11 +332,19 @@ fn filtered(f: &Filter) -> Boxed<'static> {
         Tab::Unassigned => q.filter(conversations::assignee_id.is_null()),
         Tab::All | Tab::Closed | Tab::Any => q,
     };
-    q = match f.tab {
-        Tab::Closed => q.filter(conversations::status.eq_any(FINAL)),
-        Tab::Any => q,
-        _ if open_only => q.filter(conversations::status.ne_all(FINAL)),
-        _ => q,
+    // closed_at is set exactly when the status is final. An explicit status filter wins
+    // over the tab's open/closed split, so "closed" can be found from the All tab too; the
+    // tab still decides whose conversations are listed.
+    let closed = match (f.status, f.tab) {
+        (Some(s), _) => Some(s.is_final()),
+        (None, Tab::Closed) => Some(true),
+        (None, Tab::Any) => None,
+        (None, _) => Some(false),
+    };
+    q = match closed {
+        Some(true) => q.filter(conversations::closed_at.is_not_null()),
+        Some(false) => q.filter(conversations::closed_at.is_null()),
+        None => q,
     };
     if let Some(c) = f.channel_id {
         q = q.filter(conversations::channel_id.eq(c));
@@ -302,71 +357,86 @@ fn filtered(f: &Filter) -> Boxed<'static> {
         Some(None) => q = q.filter(conversations::assignee_id.is_null()),
         None => {}
     }
-    if let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
-        let number = text.trim_start_matches('#').parse::<i64>().ok();
-        let pattern = format!("%{}%", escape_like(&text.to_lowercase()));
-        let contact_ids = contacts::table
-            .filter(contacts::project_id.eq(f.project_id))
-            .filter(
-                unicode_lower(contacts::name.nullable())
-                    .like(pattern.clone())
-                    .escape('\\')
-                    .or(unicode_lower(contacts::email)
-                        .like(pattern.clone())
-                        .escape('\\'))
-                    .or(contacts::phone.like(pattern.clone()).escape('\\')),
-            )
-            .select(contacts::id);
-        let by_text = messages::table
-            .filter(messages::project_id.eq(f.project_id))
-            .filter(
-                unicode_lower(messages::text.nullable())
-                    .like(pattern.clone())
-                    .escape('\\'),
-            )
-            .select(messages::conversation_id);
-        let mut cond: Box<
-            dyn BoxableExpression<
-                    conversations::table,
-                    super::MultiBackend,
-                    SqlType = diesel::sql_types::Nullable<diesel::sql_types::Bool>,
-                >,
-        > = Box::new(
-            unicode_lower(conversations::subject.nullable())
-                .like(pattern)
-                .escape('\\')
-                .or(conversations::contact_id.eq_any(contact_ids))
-                .or(conversations::id.eq_any(by_text)),
+    if let Some(ids) = found {
+        q = q.filter(conversations::id.eq_any(ids.to_vec()));
+    }
+    if let Some(c) = f.after {
+        q = q.filter(
+            conversations::last_message_at.le(c.at).and(
+                conversations::last_message_at
+                    .lt(c.at)
+                    .or(conversations::id.lt(c.id)),
+            ),
         );
-        if let Some(n) = number {
-            cond = Box::new(cond.or(conversations::number.eq(n).nullable()));
-        }
-        q = q.filter(cond);
     }
     q
 }
 
-fn escape_like(s: &str) -> String {
-    s.replace('\\', "\\\\")
-        .replace('%', "\\%")
-        .replace('_', "\\_")
+/// Conversations a search finds, or None when the filter has no search. Bounded: the
+/// newest matches only, so a common word costs what a rare one does.
+fn found(conn: &mut DbConn, f: &Filter) -> Result<Option<Vec<i64>>> {
+    let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
+        return Ok(None);
+    };
+    Ok(Some(super::search::conversations(
+        conn,
+        f.project_id,
+        text,
+    )?))
 }
 
-pub fn count(conn: &mut DbConn, f: &Filter) -> Result<i64> {
-    Ok(filtered(f).count().get_result(conn)?)
+/// How many conversations match, counting no further than `cap` (the console shows
+/// "999+"): an index range of at most `cap` entries, however many there are.
+pub fn count(conn: &mut DbConn, f: &Filter, cap: i64) -> Result<i64> {
+    let found = found(conn, f)?;
+    count_found(conn, f, found.as_deref(), cap)
 }
 
-pub fn list(conn: &mut DbConn, f: &Filter) -> Result<Vec<Row>> {
-    let convs: Vec<Conversation> = filtered(f)
+fn count_found(conn: &mut DbConn, f: &Filter, found: Option<&[i64]>, cap: i64) -> Result<i64> {
+    let f = Filter {
+        after: None,
+        ..f.clone()
+    };
+    let ids: Vec<ConversationId> = filtered(&f, found)
+        .order((
+            conversations::last_message_at.desc(),
+            conversations::id.desc(),
+        ))
+        .select(conversations::id)
+        .limit(cap.max(1))
+        .load(conn)?;
+    Ok(ids.len() as i64)
+}
+
+/// One page of the list, newest first, with the total up to `count_cap` if one is given.
+pub fn page(conn: &mut DbConn, f: &Filter, count_cap: Option<i64>) -> Result<Page> {
+    let found = found(conn, f)?;
+    let limit = f.limit.clamp(1, 200);
+    let mut convs: Vec<Conversation> = filtered(f, found.as_deref())
         .order((
             conversations::last_message_at.desc(),
             conversations::id.desc(),
         ))
         .offset(f.offset.max(0))
-        .limit(f.limit.clamp(1, 200))
+        .limit(limit + 1)
         .select(Conversation::as_select())
         .load(conn)?;
-    decorate(conn, convs)
+    let more = convs.len() as i64 > limit;
+    convs.truncate(limit as usize);
+    let next = if more {
+        convs.last().map(Cursor::of)
+    } else {
+        None
+    };
+    let total = match count_cap {
+        Some(cap) => Some(count_found(conn, f, found.as_deref(), cap)?),
+        None => None,
+    };
+    Ok(Page {
+        rows: decorate(conn, convs)?,
+        total,
+        next,
+    })
 }
 
 /// Adds the names and the last-message preview a list row shows.

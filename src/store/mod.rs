@@ -17,6 +17,8 @@ pub mod outbox;
 pub mod project_settings;
 pub mod projects;
 pub mod schema;
+pub mod search;
+pub mod seed;
 pub mod teams;
 pub mod timers;
 pub mod users;
@@ -39,11 +41,6 @@ pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migration
 pub enum DbConn {
     Postgresql(diesel::PgConnection),
     Sqlite(diesel::SqliteConnection),
-}
-
-diesel::define_sql_function! {
-    /// Unicode-aware lower(): SQLite's built-in one folds ASCII only, which breaks Cyrillic search.
-    fn unicode_lower(x: diesel::sql_types::Nullable<diesel::sql_types::Text>) -> diesel::sql_types::Nullable<diesel::sql_types::Text>;
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,7 +71,6 @@ fn setup_sqlite(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
     conn.batch_execute("PRAGMA busy_timeout = 5000;")?;
     conn.batch_execute("PRAGMA synchronous = NORMAL;")?;
     conn.batch_execute("PRAGMA foreign_keys = ON;")?;
-    unicode_lower_utils::register_impl(conn, |s: Option<String>| s.map(|s| s.to_lowercase()))?;
     Ok(())
 }
 

@@ -39,6 +39,10 @@ pub fn create(conn: &mut DbConn, slug: &str, name: &str, timezone: &str) -> Resu
         ))
         .returning(projects::id)
         .get_result(conn)?;
+    if let DbConn::Postgresql(_) = conn {
+        // The id is a number we just got back, so formatting it into the name is safe.
+        diesel::sql_query(format!("CREATE SEQUENCE conversation_number_{}", id.0)).execute(conn)?;
+    }
     by_id(conn, id)
 }
 
@@ -88,11 +92,55 @@ pub fn ensure_default(conn: &mut DbConn) -> Result<Project> {
     }
 }
 
-/// Allocates the next customer-visible number (#N). The row update serializes concurrent
-/// callers on both backends.
+/// Allocates the next customer-visible number (#N). SQLite has one writer, so the counter
+/// in the project row costs nothing; on PostgreSQL that row would be locked by every new
+/// conversation until its transaction ends, so numbers come from the project's sequence
+/// (a rolled-back transaction leaves a gap).
 pub fn next_number(conn: &mut DbConn, project_id: ProjectId) -> Result<i64> {
-    Ok(diesel::update(projects::table.find(project_id))
-        .set(projects::next_number.eq(projects::next_number + 1i64))
-        .returning(projects::next_number)
-        .get_result(conn)?)
+    match conn {
+        DbConn::Postgresql(_) => {
+            #[derive(QueryableByName)]
+            struct Next {
+                #[diesel(sql_type = diesel::sql_types::BigInt)]
+                n: i64,
+            }
+            let next: Next = diesel::sql_query(format!(
+                "SELECT nextval('conversation_number_{}') AS n",
+                project_id.0
+            ))
+            .get_result(conn)?;
+            Ok(next.n)
+        }
+        DbConn::Sqlite(_) => Ok(diesel::update(projects::table.find(project_id))
+            .set(projects::next_number.eq(projects::next_number + 1i64))
+            .returning(projects::next_number)
+            .get_result(conn)?),
+    }
+}
+
+/// The first of `count` consecutive numbers taken at once (a bulk load).
+pub fn reserve_numbers(conn: &mut DbConn, project_id: ProjectId, count: i64) -> Result<i64> {
+    #[derive(QueryableByName)]
+    struct First {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    match conn {
+        DbConn::Postgresql(_) => {
+            let seq = format!("conversation_number_{}", project_id.0);
+            let first: First = diesel::sql_query(format!(
+                "SELECT setval('{seq}', nextval('{seq}') + $1 - 1) - $1 + 1 AS n"
+            ))
+            .bind::<diesel::sql_types::BigInt, _>(count)
+            .get_result(conn)?;
+            Ok(first.n)
+        }
+        DbConn::Sqlite(_) => {
+            let last: i64 = diesel::update(projects::table.find(project_id))
+                .set(projects::next_number.eq(projects::next_number + count))
+                .returning(projects::next_number)
+                .get_result(conn)?;
+            Ok(last - count + 1)
+        }
+    }
 }

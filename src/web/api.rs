@@ -149,10 +149,20 @@ struct ConversationOut {
 #[derive(Serialize, ToSchema)]
 struct ConversationPage {
     data: Vec<ConversationOut>,
+    /// The page asked for (1 when reading by cursor).
     page: i64,
     per_page: i64,
+    /// How many conversations match, counted up to 10,000 (then `total_exact` is false).
     total: i64,
+    total_exact: bool,
+    /// Pass as `cursor` for the next page; absent on the last one.
+    next_cursor: Option<String>,
 }
+
+/// Totals are counted this far and no further.
+const TOTAL_CAP: i64 = 10_000;
+/// `page` reads by offset, which grows with the depth: beyond this many rows use `cursor`.
+const MAX_OFFSET: i64 = 10_000;
 
 #[derive(Serialize, ToSchema)]
 struct MessageList {
@@ -227,8 +237,10 @@ struct ListQuery {
     channel: Option<String>,
     /// Text, a contact's name, email or phone, or #number.
     q: Option<String>,
-    /// From 1.
+    /// From 1; only for the first 10,000 rows, deeper pages are read with `cursor`.
     page: Option<i64>,
+    /// The previous page's `next_cursor`: the page after it, at the same cost at any depth.
+    cursor: Option<String>,
     /// 1-100, default 25.
     per_page: Option<i64>,
 }
@@ -268,6 +280,18 @@ async fn list(
     if page < 1 {
         return Err(ApiError::bad_request("page starts at 1"));
     }
+    if (page - 1).saturating_mul(per_page) >= MAX_OFFSET {
+        return Err(ApiError::bad_request(
+            "page reaches only the first 10000 conversations: follow next_cursor with cursor= instead",
+        ));
+    }
+    let after = match q.cursor.as_deref() {
+        Some(_) if q.page.is_some() => {
+            return Err(ApiError::bad_request("give page or cursor, not both"));
+        }
+        Some(c) => Some(conversations::Cursor::parse(c)?),
+        None => None,
+    };
     let channel_key = q.channel.clone();
     let project_id = who.project_id;
     let user_id = who.user.id;
@@ -295,12 +319,14 @@ async fn list(
                 status,
                 assignee,
                 q: text,
+                after,
                 offset: (page - 1) * per_page,
                 limit: per_page,
             };
-            let total = conversations::count(conn, &filter)?;
-            let rows = conversations::list(conn, &filter)?;
-            let data = rows
+            let found = conversations::page(conn, &filter, Some(TOTAL_CAP))?;
+            let total = found.total.unwrap_or(0);
+            let data = found
+                .rows
                 .into_iter()
                 .map(|r| conversation_out(conn, r.conversation))
                 .collect::<Result<Vec<_>, _>>()?;
@@ -309,6 +335,8 @@ async fn list(
                 page,
                 per_page,
                 total,
+                total_exact: total < TOTAL_CAP,
+                next_cursor: found.next.map(|c| c.encode()),
             })
         })
         .await?;

@@ -28,13 +28,25 @@ pub struct ListQuery {
     status: Option<String>,
     #[serde(default)]
     q: Option<String>,
+    /// Where the page starts (the previous page's last row).
     #[serde(default)]
-    page: Option<i64>,
+    cursor: Option<String>,
     #[serde(default)]
     c: Option<i64>,
 }
 
 const PAGE_SIZE: i64 = 50;
+/// Counters stop here and show "999+": counting further would read the whole index.
+const COUNT_CAP: i64 = 1000;
+
+/// A tab counter as shown: exact below the cap.
+fn counter_label(n: i64) -> String {
+    if n >= COUNT_CAP {
+        format!("{}+", COUNT_CAP - 1)
+    } else {
+        n.to_string()
+    }
+}
 
 impl ListQuery {
     fn filter(&self, project_id: crate::domain::ProjectId, user_id: i64) -> Result<Filter, Error> {
@@ -49,7 +61,10 @@ impl ListQuery {
             ),
             None => None,
         };
-        let page = self.page.unwrap_or(1).max(1);
+        let after = match self.cursor.as_deref().filter(|s| !s.is_empty()) {
+            Some(c) => Some(conversations::Cursor::parse(c)?),
+            None => None,
+        };
         Ok(Filter {
             project_id,
             tab: Tab::parse(self.tab.as_deref().unwrap_or("all")),
@@ -58,7 +73,8 @@ impl ListQuery {
             status,
             assignee: None,
             q: self.q.clone(),
-            offset: (page - 1) * PAGE_SIZE,
+            after,
+            offset: 0,
             limit: PAGE_SIZE,
         })
     }
@@ -158,6 +174,7 @@ struct InboxPage {
     projects: Vec<(i64, String)>,
     tab: String,
     counts: [i64; 5],
+    count_labels: [String; 5],
     channels: Vec<(i64, String)>,
     statuses: Vec<(String, String)>,
     priorities: Vec<String>,
@@ -170,8 +187,10 @@ struct InboxPage {
     rows: Vec<RowView>,
     selected: Option<ConvView>,
     selected_id: i64,
-    page: i64,
-    has_more: bool,
+    /// The next page's cursor ("" on the last page).
+    next_cursor: String,
+    /// This page is not the first (offer a way back to the newest).
+    deeper: bool,
     unseen: i64,
 }
 
@@ -183,6 +202,7 @@ struct ListPartial {
     rows: Vec<RowView>,
     selected_id: i64,
     counts: [i64; 5],
+    count_labels: [String; 5],
     /// The rows' menu (blacklisting) is for those who answer.
     can_answer: bool,
     csrf: String,
@@ -198,7 +218,7 @@ struct ThreadPartial {
 struct Loaded {
     rows: Vec<Row>,
     counts: [i64; 5],
-    total: i64,
+    next: Option<conversations::Cursor>,
     channels: Vec<(i64, String)>,
     members: Vec<(i64, String)>,
     teams: Vec<(i64, String)>,
@@ -283,8 +303,7 @@ async fn load(
         .inbox
         .store
         .read(move |conn| {
-            let rows = conversations::list(conn, &filter)?;
-            let total = conversations::count(conn, &filter)?;
+            let page = conversations::page(conn, &filter, None)?;
             let mut counts = [0i64; 5];
             for (i, tab) in [
                 Tab::Mine,
@@ -301,9 +320,10 @@ async fn load(
                     channel_id: None,
                     status: None,
                     q: None,
+                    after: None,
                     ..filter.clone()
                 };
-                counts[i] = conversations::count(conn, &f)?;
+                counts[i] = conversations::count(conn, &f, COUNT_CAP)?;
             }
             let channels = channels::of_project(conn, project_id)?
                 .into_iter()
@@ -328,9 +348,9 @@ async fn load(
                 None => None,
             };
             Ok(Loaded {
-                rows,
+                rows: page.rows,
                 counts,
-                total,
+                next: page.next,
                 channels,
                 members,
                 teams,
@@ -360,7 +380,6 @@ pub(super) async fn page(
     let loaded = load(&state, &console, &q, true).await?;
     let tr = console.tr;
     let tz = console.tz.clone();
-    let page_no = q.page.unwrap_or(1).max(1);
     let page = InboxPage {
         tr,
         csrf: console.csrf.clone(),
@@ -380,6 +399,7 @@ pub(super) async fn page(
         tab: Tab::parse(q.tab.as_deref().unwrap_or("all"))
             .as_str()
             .to_string(),
+        count_labels: loaded.counts.map(counter_label),
         counts: loaded.counts,
         channels: loaded.channels,
         statuses: ALL_STATUSES
@@ -396,8 +416,8 @@ pub(super) async fn page(
         f_status: q.status.clone().unwrap_or_default(),
         f_q: q.q.clone().unwrap_or_default(),
         qs: q.qs(),
-        has_more: loaded.total > page_no * PAGE_SIZE,
-        page: page_no,
+        next_cursor: loaded.next.map(|c| c.encode()).unwrap_or_default(),
+        deeper: q.cursor.as_deref().is_some_and(|c| !c.is_empty()),
         rows: loaded
             .rows
             .into_iter()
@@ -426,6 +446,7 @@ pub(super) async fn list_partial(
         tr,
         qs: q.qs(),
         selected_id: q.c.unwrap_or(0),
+        count_labels: loaded.counts.map(counter_label),
         counts: loaded.counts,
         rows: loaded
             .rows

@@ -1,0 +1,15 @@
+DROP TRIGGER contacts_search_delete;
+DROP TRIGGER contacts_search_update;
+DROP TRIGGER contacts_search_insert;
+DROP VIEW contacts_search_source;
+DROP TABLE contacts_search;
+DROP TRIGGER messages_search_update;
+DROP TRIGGER messages_search_delete;
+DROP TRIGGER messages_search_insert;
+DROP TABLE messages_search;
+DROP INDEX conversations_channel_recent;
+DROP INDEX conversations_assignee;
+DROP INDEX conversations_open_assignee;
+DROP INDEX conversations_open;
+DROP INDEX conversations_recent;
+CREATE INDEX conversations_assignee ON conversations (project_id, assignee_id, status);

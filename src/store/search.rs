@@ -1,0 +1,226 @@
+//! Search: which conversations a text finds, through the full-text indexes (SQLite FTS5,
+//! PostgreSQL GIN over tsvector; see the scale migration). What people wrote, the contact's
+//! name, e-mail and phone, and `#N`. Always bounded: the newest matches only.
+
+use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Text};
+
+use super::DbConn;
+use super::schema::conversations;
+use crate::domain::ProjectId;
+use crate::error::Result;
+
+/// Newest matching messages read; their conversations are what a text search lists.
+const MESSAGES: i64 = 1000;
+/// Newest matching contacts read.
+const CONTACTS: i64 = 200;
+/// Conversations of the matching contacts read.
+const OF_CONTACTS: i64 = 1000;
+const MAX_TERMS: usize = 8;
+
+#[derive(QueryableByName)]
+struct Id {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+}
+
+/// What the operator typed, split the way the indexes split text.
+#[derive(Debug, PartialEq, Eq)]
+pub struct Terms {
+    /// Lower-cased words (letters and digits only, so nothing in them is query syntax).
+    pub words: Vec<String>,
+    /// `#123` or `123`: a conversation number.
+    pub number: Option<i64>,
+    /// Only a number was asked for (`#123`): nothing else is searched.
+    pub number_only: bool,
+}
+
+pub fn terms(text: &str) -> Terms {
+    let t = text.trim();
+    let digits_only = |s: &str| !s.is_empty() && s.chars().all(|c| c.is_ascii_digit());
+    if let Some(n) = t.strip_prefix('#').filter(|n| digits_only(n)) {
+        return Terms {
+            words: Vec::new(),
+            number: n.parse().ok(),
+            number_only: true,
+        };
+    }
+    let number = digits_only(t).then(|| t.parse().ok()).flatten();
+    // A phone however it is written: one run of digits, a Russian trunk 8 read as +7.
+    let phoneish = t
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let digits: String = t.chars().filter(char::is_ascii_digit).collect();
+    if phoneish && digits.len() >= 5 {
+        let digits = match digits.strip_prefix('8') {
+            Some(rest) if digits.len() == 11 => format!("7{rest}"),
+            _ => digits,
+        };
+        return Terms {
+            words: vec![digits],
+            number,
+            number_only: false,
+        };
+    }
+    let words = t
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .take(MAX_TERMS)
+        .map(|w| w.to_lowercase().chars().take(64).collect())
+        .collect();
+    Terms {
+        words,
+        number,
+        number_only: false,
+    }
+}
+
+/// A Russian word's stem for prefix matching on SQLite (PostgreSQL's russian configuration
+/// stems by itself): "доставка" finds "доставку", "доставкой", "доставки".
+fn stem(word: &str) -> String {
+    let cyrillic = word.chars().all(|c| matches!(c, 'а'..='я' | 'ё'));
+    let mut chars: Vec<char> = word.chars().collect();
+    if cyrillic {
+        let mut cut = 0;
+        while cut < 2 && chars.len() > 4 && "аеёиийоуыьэюя".contains(chars[chars.len() - 1])
+        {
+            chars.pop();
+            cut += 1;
+        }
+    }
+    chars.into_iter().collect()
+}
+
+/// FTS5: every word as a prefix, all of them required.
+fn fts5(words: &[String], stemmed: bool) -> String {
+    words
+        .iter()
+        .map(|w| {
+            let w = if stemmed { stem(w) } else { w.clone() };
+            format!("\"{w}\"*")
+        })
+        .collect::<Vec<_>>()
+        .join(" AND ")
+}
+
+/// tsquery: every word as a prefix, all of them required.
+fn tsquery(words: &[String]) -> String {
+    words
+        .iter()
+        .map(|w| format!("{w}:*"))
+        .collect::<Vec<_>>()
+        .join(" & ")
+}
+
+/// The PostgreSQL index expression over a contact (must stay identical to the migration's).
+const PG_CONTACT_DOC: &str = "to_tsvector('simple', \
+    coalesce(name, '') || ' ' || translate(coalesce(email, ''), '.@_-+', '     ') || ' ' || \
+    regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g') || ' ' || \
+    right(regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'), 10) || ' ' || \
+    right(regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'), 7))";
+
+/// The conversations a search text finds in a project (ids, unordered, bounded).
+pub fn conversations(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Result<Vec<i64>> {
+    let t = terms(text);
+    let mut out: Vec<i64> = Vec::new();
+    if let Some(n) = t.number {
+        out.extend(
+            conversations::table
+                .filter(conversations::project_id.eq(project_id))
+                .filter(conversations::number.eq(n))
+                .select(conversations::id)
+                .load::<crate::domain::ConversationId>(conn)?
+                .into_iter()
+                .map(|c| c.0),
+        );
+    }
+    if t.number_only || t.words.is_empty() {
+        return Ok(out);
+    }
+    let pg = matches!(conn, DbConn::Postgresql(_));
+    let by_text: Vec<Id> = if pg {
+        diesel::sql_query(
+            "SELECT conversation_id AS id FROM messages \
+             WHERE project_id = $1 AND kind <> 'system' \
+             AND to_tsvector('russian', text) @@ to_tsquery('russian', $2) \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .bind::<BigInt, _>(project_id.0)
+        .bind::<Text, _>(tsquery(&t.words))
+        .bind::<BigInt, _>(MESSAGES)
+        .load(conn)?
+    } else {
+        diesel::sql_query(
+            "SELECT m.conversation_id AS id FROM messages_search s \
+             JOIN messages m ON m.id = s.rowid \
+             WHERE messages_search MATCH ? AND m.project_id = ? \
+             ORDER BY s.rowid DESC LIMIT ?",
+        )
+        .bind::<Text, _>(fts5(&t.words, true))
+        .bind::<BigInt, _>(project_id.0)
+        .bind::<BigInt, _>(MESSAGES)
+        .load(conn)?
+    };
+    out.extend(by_text.into_iter().map(|r| r.id));
+    let contacts: Vec<Id> = if pg {
+        diesel::sql_query(format!(
+            "SELECT id FROM contacts WHERE project_id = $1 \
+             AND {PG_CONTACT_DOC} @@ to_tsquery('simple', $2) ORDER BY id DESC LIMIT $3"
+        ))
+        .bind::<BigInt, _>(project_id.0)
+        .bind::<Text, _>(tsquery(&t.words))
+        .bind::<BigInt, _>(CONTACTS)
+        .load(conn)?
+    } else {
+        diesel::sql_query(
+            "SELECT c.id AS id FROM contacts_search s JOIN contacts c ON c.id = s.rowid \
+             WHERE contacts_search MATCH ? AND c.project_id = ? \
+             ORDER BY s.rowid DESC LIMIT ?",
+        )
+        .bind::<Text, _>(fts5(&t.words, false))
+        .bind::<BigInt, _>(project_id.0)
+        .bind::<BigInt, _>(CONTACTS)
+        .load(conn)?
+    };
+    if !contacts.is_empty() {
+        let ids: Vec<i64> = contacts.into_iter().map(|r| r.id).collect();
+        out.extend(
+            conversations::table
+                .filter(conversations::contact_id.eq_any(ids))
+                .select(conversations::id)
+                .limit(OF_CONTACTS)
+                .load::<crate::domain::ConversationId>(conn)?
+                .into_iter()
+                .map(|c| c.0),
+        );
+    }
+    out.sort_unstable();
+    out.dedup();
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_number_a_phone_and_words_are_told_apart() {
+        let t = terms("#500000");
+        assert_eq!(
+            (t.number, t.number_only, t.words.len()),
+            (Some(500000), true, 0)
+        );
+        let t = terms("8 (916) 123-45-67");
+        assert_eq!(t.words, vec!["79161234567".to_string()]);
+        assert!(!t.number_only);
+        let t = terms("Доставка, \"заказ\" OR *");
+        assert_eq!(t.words, vec!["доставка", "заказ", "or"]);
+        assert_eq!(
+            fts5(&t.words, true),
+            "\"доставк\"* AND \"заказ\"* AND \"or\"*"
+        );
+        assert_eq!(tsquery(&t.words), "доставка:* & заказ:* & or:*");
+        assert_eq!(terms("123").number, Some(123));
+        assert!(terms("  ").words.is_empty());
+    }
+}
