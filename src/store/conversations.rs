@@ -311,15 +311,22 @@ pub struct Page {
     pub next: Option<Cursor>,
 }
 
-type Boxed<'a> = conversations::BoxedQuery<'a, super::MultiBackend>;
+type Boxed<'a, ST = conversations::SqlType> =
+    conversations::BoxedQuery<'a, super::MultiBackend, ST>;
 
 /// The list's conditions. Each shape reads an index in the list's order (see the scale
 /// migration): open lists the small partial indexes, closed ones the full ones; a search
 /// narrows to the conversations its index found.
 fn filtered(f: &Filter, found: Option<&[i64]>) -> Boxed<'static> {
-    let mut q = conversations::table
-        .filter(conversations::project_id.eq(f.project_id))
-        .into_boxed();
+    let mut q = conversations::table.into_boxed();
+    // A search's few thousand conversations are read by primary key. Without statistics
+    // SQLite guesses that "project = ?" or "channel = ?" matches a handful of rows and would
+    // walk that index instead, so in a search those columns are compared as expressions
+    // (`+ 0`), which no index serves, on both backends.
+    q = match found {
+        Some(_) => q.filter((conversations::project_id + 0i64).eq(f.project_id.0)),
+        None => q.filter(conversations::project_id.eq(f.project_id)),
+    };
     q = match f.tab {
         Tab::Mine => q.filter(conversations::assignee_id.eq(f.user_id)),
         Tab::Teams => q.filter(
@@ -336,7 +343,8 @@ fn filtered(f: &Filter, found: Option<&[i64]>) -> Boxed<'static> {
     // over the tab's open/closed split, so "closed" can be found from the All tab too; the
     // tab still decides whose conversations are listed.
     let closed = match (f.status, f.tab) {
-        (Some(s), _) => Some(s.is_final()),
+        // The status says it, and its own index (project, status, last activity) serves.
+        (Some(_), _) => None,
         (None, Tab::Closed) => Some(true),
         (None, Tab::Any) => None,
         (None, _) => Some(false),
@@ -346,8 +354,10 @@ fn filtered(f: &Filter, found: Option<&[i64]>) -> Boxed<'static> {
         Some(false) => q.filter(conversations::closed_at.is_null()),
         None => q,
     };
-    if let Some(c) = f.channel_id {
-        q = q.filter(conversations::channel_id.eq(c));
+    match (f.channel_id, found) {
+        (Some(c), Some(_)) => q = q.filter((conversations::channel_id + 0i64).eq(c.0)),
+        (Some(c), None) => q = q.filter(conversations::channel_id.eq(c)),
+        (None, _) => {}
     }
     if let Some(s) = f.status {
         q = q.filter(conversations::status.eq(s.as_str()));
@@ -374,7 +384,7 @@ fn filtered(f: &Filter, found: Option<&[i64]>) -> Boxed<'static> {
 
 /// Conversations a search finds, or None when the filter has no search. Bounded: the
 /// newest matches only, so a common word costs what a rare one does.
-fn found(conn: &mut DbConn, f: &Filter) -> Result<Option<Vec<i64>>> {
+pub(super) fn found(conn: &mut DbConn, f: &Filter) -> Result<Option<Vec<i64>>> {
     let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
         return Ok(None);
     };
@@ -388,39 +398,63 @@ fn found(conn: &mut DbConn, f: &Filter) -> Result<Option<Vec<i64>>> {
 /// How many conversations match, counting no further than `cap` (the console shows
 /// "999+"): an index range of at most `cap` entries, however many there are.
 pub fn count(conn: &mut DbConn, f: &Filter, cap: i64) -> Result<i64> {
-    let found = found(conn, f)?;
-    count_found(conn, f, found.as_deref(), cap)
+    match found(conn, f)? {
+        Some(ids) if ids.is_empty() => Ok(0),
+        found => count_found(conn, f, found.as_deref(), cap),
+    }
 }
 
 fn count_found(conn: &mut DbConn, f: &Filter, found: Option<&[i64]>, cap: i64) -> Result<i64> {
+    let ids: Vec<ConversationId> = count_query(f, found, cap).load(conn)?;
+    Ok(ids.len() as i64)
+}
+
+/// The ids a count reads: at most `cap` of them, from the list's index.
+pub(super) fn count_query(
+    f: &Filter,
+    found: Option<&[i64]>,
+    cap: i64,
+) -> Boxed<'static, diesel::sql_types::BigInt> {
     let f = Filter {
         after: None,
         ..f.clone()
     };
-    let ids: Vec<ConversationId> = filtered(&f, found)
+    filtered(&f, found)
         .order((
             conversations::last_message_at.desc(),
             conversations::id.desc(),
         ))
         .select(conversations::id)
         .limit(cap.max(1))
-        .load(conn)?;
-    Ok(ids.len() as i64)
 }
 
-/// One page of the list, newest first, with the total up to `count_cap` if one is given.
-pub fn page(conn: &mut DbConn, f: &Filter, count_cap: Option<i64>) -> Result<Page> {
-    let found = found(conn, f)?;
-    let limit = f.limit.clamp(1, 200);
-    let mut convs: Vec<Conversation> = filtered(f, found.as_deref())
+/// A page's rows (one more than the page, to know whether there is a next one).
+pub(super) fn page_query(
+    f: &Filter,
+    found: Option<&[i64]>,
+) -> Boxed<'static, diesel::dsl::AsSelect<Conversation, super::MultiBackend>> {
+    filtered(f, found)
         .order((
             conversations::last_message_at.desc(),
             conversations::id.desc(),
         ))
         .offset(f.offset.max(0))
-        .limit(limit + 1)
+        .limit(f.limit.clamp(1, 200) + 1)
         .select(Conversation::as_select())
-        .load(conn)?;
+}
+
+/// One page of the list, newest first, with the total up to `count_cap` if one is given.
+pub fn page(conn: &mut DbConn, f: &Filter, count_cap: Option<i64>) -> Result<Page> {
+    let found = found(conn, f)?;
+    if found.as_ref().is_some_and(|ids| ids.is_empty()) {
+        return Ok(Page {
+            rows: Vec::new(),
+            total: count_cap.map(|_| 0),
+            next: None,
+        });
+    }
+    let limit = f.limit.clamp(1, 200);
+    let mut convs: Vec<Conversation> = page_query(f, found.as_deref()).load(conn)?;
     let more = convs.len() as i64 > limit;
     convs.truncate(limit as usize);
     let next = if more {

@@ -8,6 +8,7 @@ pub mod bot_sessions;
 pub mod channels;
 pub mod contacts;
 pub mod conversations;
+pub mod explain;
 mod ids;
 pub mod login_attempts;
 pub mod members;

@@ -75,29 +75,45 @@ pub fn terms(text: &str) -> Terms {
     }
 }
 
-/// A Russian word's stem for prefix matching on SQLite (PostgreSQL's russian configuration
-/// stems by itself): "доставка" finds "доставку", "доставкой", "доставки".
+/// Endings a Russian stem takes in the common declensions and conjugations.
+const ENDINGS: [&str; 24] = [
+    "", "а", "у", "е", "и", "ы", "о", "ой", "ом", "ей", "ам", "ами", "ах", "ов", "ям", "ями", "ях",
+    "ь", "ю", "я", "ую", "ая", "ые", "ого",
+];
+
+/// A Russian word's stem (PostgreSQL's russian configuration stems by itself; SQLite's
+/// FTS5 does not): the word without up to two final vowels or soft signs.
 fn stem(word: &str) -> String {
-    let cyrillic = word.chars().all(|c| matches!(c, 'а'..='я' | 'ё'));
     let mut chars: Vec<char> = word.chars().collect();
-    if cyrillic {
-        let mut cut = 0;
-        while cut < 2 && chars.len() > 4 && "аеёиийоуыьэюя".contains(chars[chars.len() - 1])
-        {
-            chars.pop();
-            cut += 1;
-        }
+    let mut cut = 0;
+    while cut < 2 && chars.len() > 3 && "аеёиийоуыьэюя".contains(chars[chars.len() - 1])
+    {
+        chars.pop();
+        cut += 1;
     }
     chars.into_iter().collect()
 }
 
-/// FTS5: every word as a prefix, all of them required.
-fn fts5(words: &[String], stemmed: bool) -> String {
+/// FTS5: every word required. A Russian word is looked up in its usual forms ("доставка"
+/// finds "доставку", "доставкой", "доставки"), each an exact term, because a prefix query
+/// over a common stem reads every matching row before it can return the newest; other
+/// words (and every word, for contacts) match as prefixes.
+fn fts5(words: &[String], forms: bool) -> String {
     words
         .iter()
         .map(|w| {
-            let w = if stemmed { stem(w) } else { w.clone() };
-            format!("\"{w}\"*")
+            let cyrillic = w.chars().all(|c| matches!(c, 'а'..='я' | 'ё'));
+            if forms && cyrillic && w.chars().count() >= 4 {
+                let s = stem(w);
+                let mut all: Vec<String> = ENDINGS.iter().map(|e| format!("{s}{e}")).collect();
+                all.push(w.clone());
+                all.sort();
+                all.dedup();
+                let alts: Vec<String> = all.iter().map(|f| format!("\"{f}\"")).collect();
+                format!("({})", alts.join(" OR "))
+            } else {
+                format!("\"{w}\"*")
+            }
         })
         .collect::<Vec<_>>()
         .join(" AND ")
@@ -119,6 +135,63 @@ const PG_CONTACT_DOC: &str = "to_tsvector('simple', \
     right(regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'), 10) || ' ' || \
     right(regexp_replace(coalesce(phone, ''), '[^0-9]', '', 'g'), 7))";
 
+pub(super) type Query = diesel::query_builder::BoxedSqlQuery<
+    'static,
+    super::MultiBackend,
+    diesel::query_builder::SqlQuery,
+>;
+
+/// The newest messages with every word: their conversations' ids.
+pub(super) fn messages_query(pg: bool, project_id: ProjectId, words: &[String]) -> Query {
+    if pg {
+        diesel::sql_query(
+            "SELECT conversation_id AS id FROM messages \
+             WHERE project_id = $1 AND kind <> 'system' \
+             AND to_tsvector('russian', text) @@ to_tsquery('russian', $2) \
+             ORDER BY id DESC LIMIT $3",
+        )
+        .into_boxed()
+        .bind::<BigInt, _>(project_id.0)
+        .bind::<Text, _>(tsquery(words))
+        .bind::<BigInt, _>(MESSAGES)
+    } else {
+        diesel::sql_query(
+            "SELECT m.conversation_id AS id FROM messages_search s \
+             JOIN messages m ON m.id = s.rowid \
+             WHERE messages_search MATCH ? AND m.project_id = ? \
+             ORDER BY s.rowid DESC LIMIT ?",
+        )
+        .into_boxed()
+        .bind::<Text, _>(fts5(words, true))
+        .bind::<BigInt, _>(project_id.0)
+        .bind::<BigInt, _>(MESSAGES)
+    }
+}
+
+/// The newest contacts with every word in their name, e-mail or phone.
+pub(super) fn contacts_query(pg: bool, project_id: ProjectId, words: &[String]) -> Query {
+    if pg {
+        diesel::sql_query(format!(
+            "SELECT id FROM contacts WHERE project_id = $1 \
+             AND {PG_CONTACT_DOC} @@ to_tsquery('simple', $2) ORDER BY id DESC LIMIT $3"
+        ))
+        .into_boxed()
+        .bind::<BigInt, _>(project_id.0)
+        .bind::<Text, _>(tsquery(words))
+        .bind::<BigInt, _>(CONTACTS)
+    } else {
+        diesel::sql_query(
+            "SELECT c.id AS id FROM contacts_search s JOIN contacts c ON c.id = s.rowid \
+             WHERE contacts_search MATCH ? AND c.project_id = ? \
+             ORDER BY s.rowid DESC LIMIT ?",
+        )
+        .into_boxed()
+        .bind::<Text, _>(fts5(words, false))
+        .bind::<BigInt, _>(project_id.0)
+        .bind::<BigInt, _>(CONTACTS)
+    }
+}
+
 /// The conversations a search text finds in a project (ids, unordered, bounded).
 pub fn conversations(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Result<Vec<i64>> {
     let t = terms(text);
@@ -138,50 +211,9 @@ pub fn conversations(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Re
         return Ok(out);
     }
     let pg = matches!(conn, DbConn::Postgresql(_));
-    let by_text: Vec<Id> = if pg {
-        diesel::sql_query(
-            "SELECT conversation_id AS id FROM messages \
-             WHERE project_id = $1 AND kind <> 'system' \
-             AND to_tsvector('russian', text) @@ to_tsquery('russian', $2) \
-             ORDER BY id DESC LIMIT $3",
-        )
-        .bind::<BigInt, _>(project_id.0)
-        .bind::<Text, _>(tsquery(&t.words))
-        .bind::<BigInt, _>(MESSAGES)
-        .load(conn)?
-    } else {
-        diesel::sql_query(
-            "SELECT m.conversation_id AS id FROM messages_search s \
-             JOIN messages m ON m.id = s.rowid \
-             WHERE messages_search MATCH ? AND m.project_id = ? \
-             ORDER BY s.rowid DESC LIMIT ?",
-        )
-        .bind::<Text, _>(fts5(&t.words, true))
-        .bind::<BigInt, _>(project_id.0)
-        .bind::<BigInt, _>(MESSAGES)
-        .load(conn)?
-    };
+    let by_text: Vec<Id> = messages_query(pg, project_id, &t.words).load(conn)?;
     out.extend(by_text.into_iter().map(|r| r.id));
-    let contacts: Vec<Id> = if pg {
-        diesel::sql_query(format!(
-            "SELECT id FROM contacts WHERE project_id = $1 \
-             AND {PG_CONTACT_DOC} @@ to_tsquery('simple', $2) ORDER BY id DESC LIMIT $3"
-        ))
-        .bind::<BigInt, _>(project_id.0)
-        .bind::<Text, _>(tsquery(&t.words))
-        .bind::<BigInt, _>(CONTACTS)
-        .load(conn)?
-    } else {
-        diesel::sql_query(
-            "SELECT c.id AS id FROM contacts_search s JOIN contacts c ON c.id = s.rowid \
-             WHERE contacts_search MATCH ? AND c.project_id = ? \
-             ORDER BY s.rowid DESC LIMIT ?",
-        )
-        .bind::<Text, _>(fts5(&t.words, false))
-        .bind::<BigInt, _>(project_id.0)
-        .bind::<BigInt, _>(CONTACTS)
-        .load(conn)?
-    };
+    let contacts: Vec<Id> = contacts_query(pg, project_id, &t.words).load(conn)?;
     if !contacts.is_empty() {
         let ids: Vec<i64> = contacts.into_iter().map(|r| r.id).collect();
         out.extend(

@@ -21,6 +21,7 @@ mod hardening;
 mod instances;
 mod ok_avito;
 mod profile;
+mod scale;
 mod team;
 mod telegram;
 mod viber;

@@ -1,0 +1,104 @@
+//! The plans the database chooses for the inbox's reads, so a test can refuse a full scan
+//! of conversations or messages on either backend (EXPLAIN QUERY PLAN / EXPLAIN, built from
+//! the very queries the console and the API run).
+
+use diesel::prelude::*;
+use diesel::query_builder::{AstPass, Query, QueryFragment, QueryId};
+use diesel::sql_types::{Integer, Text};
+
+use super::conversations::{self, Filter};
+use super::{DbConn, MultiBackend, search};
+use crate::error::Result;
+
+struct Explain<Q, ST> {
+    prefix: &'static str,
+    query: Q,
+    _row: std::marker::PhantomData<ST>,
+}
+
+impl<Q, ST> QueryId for Explain<Q, ST> {
+    type QueryId = ();
+    const HAS_STATIC_QUERY_ID: bool = false;
+}
+
+impl<Q: QueryFragment<MultiBackend>, ST> QueryFragment<MultiBackend> for Explain<Q, ST> {
+    fn walk_ast<'b>(&'b self, mut out: AstPass<'_, 'b, MultiBackend>) -> QueryResult<()> {
+        out.push_sql(self.prefix);
+        self.query.walk_ast(out.reborrow())
+    }
+}
+
+impl<Q, ST: diesel::sql_types::SqlType> Query for Explain<Q, ST> {
+    type SqlType = ST;
+}
+
+impl<Q, ST> RunQueryDsl<DbConn> for Explain<Q, ST> {}
+
+/// The plan of one query, one line per step.
+fn plan<Q: QueryFragment<MultiBackend>>(conn: &mut DbConn, query: Q) -> Result<Vec<String>> {
+    Ok(match conn {
+        DbConn::Postgresql(_) => Explain::<Q, Text> {
+            prefix: "EXPLAIN ",
+            query,
+            _row: Default::default(),
+        }
+        .load::<String>(conn)?,
+        DbConn::Sqlite(_) => Explain::<Q, (Integer, Integer, Integer, Text)> {
+            prefix: "EXPLAIN QUERY PLAN ",
+            query,
+            _row: Default::default(),
+        }
+        .load::<(i32, i32, i32, String)>(conn)?
+        .into_iter()
+        .map(|r| r.3)
+        .collect(),
+    })
+}
+
+/// Plans of everything one list request runs: the search's index reads (if it searches),
+/// the page and the count. (name, plan lines) each.
+pub fn list(conn: &mut DbConn, f: &Filter) -> Result<Vec<(String, Vec<String>)>> {
+    if let DbConn::Postgresql(_) = conn {
+        // On a small test database a sequential scan is cheapest whatever the indexes;
+        // with it priced out, one that remains means no index serves the query.
+        diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
+    }
+    let mut out = Vec::new();
+    let pg = matches!(conn, DbConn::Postgresql(_));
+    if let Some(text) = f.q.as_deref() {
+        let t = search::terms(text);
+        if !t.words.is_empty() && !t.number_only {
+            out.push((
+                "search messages".to_string(),
+                plan(conn, search::messages_query(pg, f.project_id, &t.words))?,
+            ));
+            out.push((
+                "search contacts".to_string(),
+                plan(conn, search::contacts_query(pg, f.project_id, &t.words))?,
+            ));
+        }
+    }
+    let found = conversations::found(conn, f)?;
+    // A search that found nothing runs nothing more.
+    if found.as_ref().is_some_and(|ids| ids.is_empty()) {
+        reset(conn)?;
+        return Ok(out);
+    }
+    out.push((
+        "page".to_string(),
+        plan(conn, conversations::page_query(f, found.as_deref()))?,
+    ));
+    out.push((
+        "count".to_string(),
+        plan(conn, conversations::count_query(f, found.as_deref(), 1000))?,
+    ));
+    reset(conn)?;
+    Ok(out)
+}
+
+fn reset(conn: &mut DbConn) -> Result<()> {
+    if let DbConn::Postgresql(_) = conn {
+        diesel::sql_query("RESET enable_seqscan").execute(conn)?;
+    }
+    Ok(())
+}
