@@ -96,7 +96,7 @@ async fn seeded_conversations_page_through_by_cursor_and_counters_stop_at_999() 
     let found = app
         .api_ok(&token, Method::GET, "/conversations?q=%231201", None)
         .await;
-    assert_eq!(found["data"][0]["contact"]["name"].is_string(), true);
+    assert!(found["data"][0]["contact"]["name"].is_string());
     assert_eq!(found["total"], 1, "{found}");
 
     // A cursor this server never gave, and page with cursor, are refused in JSON.
