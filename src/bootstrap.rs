@@ -549,16 +549,35 @@ pub async fn seed(
         })
         .await?;
     let plan = Arc::new(plan);
+    // PostgreSQL spends its time indexing (tsvector, GIN) in the server process: two
+    // connections keep both cores busy. Ids and numbers come from sequences there, so
+    // chunks may commit in any order. SQLite has one writer.
+    let parallel = match store.backend {
+        store::Backend::Postgres => 2,
+        store::Backend::Sqlite => 1,
+    };
     let mut done = 0;
     let mut messages = 0;
     while done < plan.total {
-        let n = store::seed::CHUNK.min(plan.total - done);
-        let p = plan.clone();
-        let from = done;
-        messages += store
-            .write(move |conn| store::seed::chunk(conn, &p, from, n))
-            .await?;
-        done += n;
+        let mut running = Vec::new();
+        for _ in 0..parallel {
+            if done >= plan.total {
+                break;
+            }
+            let n = store::seed::CHUNK.min(plan.total - done);
+            let (p, from, store) = (plan.clone(), done, store.clone());
+            running.push(tokio::spawn(async move {
+                store
+                    .write(move |conn| store::seed::chunk(conn, &p, from, n))
+                    .await
+            }));
+            done += n;
+        }
+        for r in running {
+            messages += r
+                .await
+                .map_err(|e| Error::internal(format!("a seed chunk stopped: {e}")))??;
+        }
         progress(done);
     }
     store.read(store::seed::analyze).await?;

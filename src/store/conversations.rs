@@ -419,13 +419,29 @@ pub(super) fn count_query(
         after: None,
         ..f.clone()
     };
-    filtered(&f, found)
-        .order((
+    ordered(filtered(&f, found), found.is_some())
+        .select(conversations::id)
+        .limit(cap.max(1))
+}
+
+/// Newest activity first. A search's rows are sorted after they are read by primary key:
+/// ordering by an expression no index has keeps PostgreSQL's planner from walking an
+/// index in list order and testing each row against the found ids.
+fn ordered(q: Boxed<'static>, searching: bool) -> Boxed<'static> {
+    if searching {
+        q.order((
+            diesel::dsl::sql::<diesel::sql_types::Timestamp>(
+                "COALESCE(conversations.last_message_at, conversations.last_message_at)",
+            )
+            .desc(),
+            conversations::id.desc(),
+        ))
+    } else {
+        q.order((
             conversations::last_message_at.desc(),
             conversations::id.desc(),
         ))
-        .select(conversations::id)
-        .limit(cap.max(1))
+    }
 }
 
 /// A page's rows (one more than the page, to know whether there is a next one).
@@ -433,11 +449,7 @@ pub(super) fn page_query(
     f: &Filter,
     found: Option<&[i64]>,
 ) -> Boxed<'static, diesel::dsl::AsSelect<Conversation, super::MultiBackend>> {
-    filtered(f, found)
-        .order((
-            conversations::last_message_at.desc(),
-            conversations::id.desc(),
-        ))
+    ordered(filtered(f, found), found.is_some())
         .offset(f.offset.max(0))
         .limit(f.limit.clamp(1, 200) + 1)
         .select(Conversation::as_select())

@@ -68,14 +68,30 @@ pub fn list(conn: &mut DbConn, f: &Filter) -> Result<Vec<(String, Vec<String>)>>
     if let Some(text) = f.q.as_deref() {
         let t = search::terms(text);
         if !t.words.is_empty() && !t.number_only {
-            out.push((
-                "search messages".to_string(),
-                plan(conn, search::messages_query(pg, f.project_id, &t.words))?,
-            ));
-            out.push((
-                "search contacts".to_string(),
-                plan(conn, search::contacts_query(pg, f.project_id, &t.words))?,
-            ));
+            // The first window and the last (the whole table) of PostgreSQL's search.
+            let (messages, contacts) = (
+                search::top_id(conn, "messages")?,
+                search::top_id(conn, "contacts")?,
+            );
+            for (window, m, c) in [
+                ("newest", messages - 30_000, contacts - 30_000),
+                ("all", 0, 0),
+            ] {
+                out.push((
+                    format!("search messages ({window})"),
+                    plan(
+                        conn,
+                        search::messages_query(pg, f.project_id, &t.words, m.max(0)),
+                    )?,
+                ));
+                out.push((
+                    format!("search contacts ({window})"),
+                    plan(
+                        conn,
+                        search::contacts_query(pg, f.project_id, &t.words, c.max(0)),
+                    )?,
+                ));
+            }
         }
     }
     let found = conversations::found(conn, f)?;

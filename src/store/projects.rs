@@ -118,29 +118,29 @@ pub fn next_number(conn: &mut DbConn, project_id: ProjectId) -> Result<i64> {
     }
 }
 
-/// The first of `count` consecutive numbers taken at once (a bulk load).
-pub fn reserve_numbers(conn: &mut DbConn, project_id: ProjectId, count: i64) -> Result<i64> {
+/// `count` fresh numbers at once (a bulk load), in increasing order.
+pub fn reserve_numbers(conn: &mut DbConn, project_id: ProjectId, count: i64) -> Result<Vec<i64>> {
     #[derive(QueryableByName)]
-    struct First {
+    struct N {
         #[diesel(sql_type = diesel::sql_types::BigInt)]
         n: i64,
     }
     match conn {
-        DbConn::Postgresql(_) => {
-            let seq = format!("conversation_number_{}", project_id.0);
-            let first: First = diesel::sql_query(format!(
-                "SELECT setval('{seq}', nextval('{seq}') + $1 - 1) - $1 + 1 AS n"
-            ))
-            .bind::<diesel::sql_types::BigInt, _>(count)
-            .get_result(conn)?;
-            Ok(first.n)
-        }
+        DbConn::Postgresql(_) => Ok(diesel::sql_query(format!(
+            "SELECT nextval('conversation_number_{}') AS n FROM generate_series(1, $1) ORDER BY 1",
+            project_id.0
+        ))
+        .bind::<diesel::sql_types::BigInt, _>(count)
+        .load::<N>(conn)?
+        .into_iter()
+        .map(|r| r.n)
+        .collect()),
         DbConn::Sqlite(_) => {
             let last: i64 = diesel::update(projects::table.find(project_id))
                 .set(projects::next_number.eq(projects::next_number + count))
                 .returning(projects::next_number)
                 .get_result(conn)?;
-            Ok(last - count + 1)
+            Ok((last - count + 1..=last).collect())
         }
     }
 }

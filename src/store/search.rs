@@ -119,11 +119,20 @@ fn fts5(words: &[String], forms: bool) -> String {
         .join(" AND ")
 }
 
-/// tsquery: every word as a prefix, all of them required.
-fn tsquery(words: &[String]) -> String {
+/// tsquery: every word required. Words of four letters or more are matched as whole words
+/// (the configuration stems them, so word forms match) and shorter ones and numbers as
+/// prefixes: a prefix over a common stem merges the postings of every word it starts.
+fn tsquery(words: &[String], prefixes: bool) -> String {
     words
         .iter()
-        .map(|w| format!("{w}:*"))
+        .map(|w| {
+            let word = w.chars().count() >= 4 && w.chars().all(char::is_alphabetic);
+            if word && !prefixes {
+                w.clone()
+            } else {
+                format!("{w}:*")
+            }
+        })
         .collect::<Vec<_>>()
         .join(" & ")
 }
@@ -141,18 +150,32 @@ pub(super) type Query = diesel::query_builder::BoxedSqlQuery<
     diesel::query_builder::SqlQuery,
 >;
 
-/// The newest messages with every word: their conversations' ids.
-pub(super) fn messages_query(pg: bool, project_id: ProjectId, words: &[String]) -> Query {
+/// On PostgreSQL a search reads the newest rows first, in windows of ids that grow tenfold
+/// until enough match: a GIN index returns its matches unordered, so a common word would
+/// otherwise mean reading every matching row, and a rare one must not be looked for by
+/// walking the table newest first (which the planner picks when it misjudges the match
+/// rate). The order is by `id + 0` so no index walk in id order can be chosen.
+const FIRST_WINDOW: i64 = 30_000;
+
+/// The newest messages with every word, their conversations' ids; on PostgreSQL only
+/// among message ids above `above`.
+pub(super) fn messages_query(
+    pg: bool,
+    project_id: ProjectId,
+    words: &[String],
+    above: i64,
+) -> Query {
     if pg {
         diesel::sql_query(
             "SELECT conversation_id AS id FROM messages \
              WHERE project_id = $1 AND kind <> 'system' \
              AND to_tsvector('russian', text) @@ to_tsquery('russian', $2) \
-             ORDER BY id DESC LIMIT $3",
+             AND id > $3 ORDER BY id + 0 DESC LIMIT $4",
         )
         .into_boxed()
         .bind::<BigInt, _>(project_id.0)
-        .bind::<Text, _>(tsquery(words))
+        .bind::<Text, _>(tsquery(words, false))
+        .bind::<BigInt, _>(above)
         .bind::<BigInt, _>(MESSAGES)
     } else {
         diesel::sql_query(
@@ -168,16 +191,24 @@ pub(super) fn messages_query(pg: bool, project_id: ProjectId, words: &[String]) 
     }
 }
 
-/// The newest contacts with every word in their name, e-mail or phone.
-pub(super) fn contacts_query(pg: bool, project_id: ProjectId, words: &[String]) -> Query {
+/// The newest contacts with every word in their name, e-mail or phone (on PostgreSQL
+/// among contact ids above `above`).
+pub(super) fn contacts_query(
+    pg: bool,
+    project_id: ProjectId,
+    words: &[String],
+    above: i64,
+) -> Query {
     if pg {
         diesel::sql_query(format!(
             "SELECT id FROM contacts WHERE project_id = $1 \
-             AND {PG_CONTACT_DOC} @@ to_tsquery('simple', $2) ORDER BY id DESC LIMIT $3"
+             AND {PG_CONTACT_DOC} @@ to_tsquery('simple', $2) \
+             AND id > $3 ORDER BY id + 0 DESC LIMIT $4"
         ))
         .into_boxed()
         .bind::<BigInt, _>(project_id.0)
-        .bind::<Text, _>(tsquery(words))
+        .bind::<Text, _>(tsquery(words, true))
+        .bind::<BigInt, _>(above)
         .bind::<BigInt, _>(CONTACTS)
     } else {
         diesel::sql_query(
@@ -189,6 +220,36 @@ pub(super) fn contacts_query(pg: bool, project_id: ProjectId, words: &[String]) 
         .bind::<Text, _>(fts5(words, false))
         .bind::<BigInt, _>(project_id.0)
         .bind::<BigInt, _>(CONTACTS)
+    }
+}
+
+/// The highest id in `table` ("messages" or "contacts"), where PostgreSQL's windows start.
+pub(super) fn top_id(conn: &mut DbConn, table: &str) -> Result<i64> {
+    let top: Id = diesel::sql_query(format!("SELECT coalesce(max(id), 0) AS id FROM {table}"))
+        .get_result(conn)?;
+    Ok(top.id)
+}
+
+/// Runs a search query window by window (see FIRST_WINDOW) until `limit` rows match or the
+/// window is the whole table; SQLite's FTS5 reads newest first by itself, in one query.
+fn newest(
+    conn: &mut DbConn,
+    table: &str,
+    limit: i64,
+    query: impl Fn(i64) -> Query,
+) -> Result<Vec<Id>> {
+    if !matches!(conn, DbConn::Postgresql(_)) {
+        return Ok(query(0).load(conn)?);
+    }
+    let top = top_id(conn, table)?;
+    let mut span = FIRST_WINDOW;
+    loop {
+        let above = (top - span).max(0);
+        let rows: Vec<Id> = query(above).load(conn)?;
+        if rows.len() as i64 >= limit || above == 0 {
+            return Ok(rows);
+        }
+        span = span.saturating_mul(10);
     }
 }
 
@@ -211,9 +272,13 @@ pub fn conversations(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Re
         return Ok(out);
     }
     let pg = matches!(conn, DbConn::Postgresql(_));
-    let by_text: Vec<Id> = messages_query(pg, project_id, &t.words).load(conn)?;
+    let by_text = newest(conn, "messages", MESSAGES, |above| {
+        messages_query(pg, project_id, &t.words, above)
+    })?;
     out.extend(by_text.into_iter().map(|r| r.id));
-    let contacts: Vec<Id> = contacts_query(pg, project_id, &t.words).load(conn)?;
+    let contacts = newest(conn, "contacts", CONTACTS, |above| {
+        contacts_query(pg, project_id, &t.words, above)
+    })?;
     if !contacts.is_empty() {
         let ids: Vec<i64> = contacts.into_iter().map(|r| r.id).collect();
         out.extend(
@@ -251,7 +316,8 @@ mod tests {
             fts5(&t.words, true),
             "\"доставк\"* AND \"заказ\"* AND \"or\"*"
         );
-        assert_eq!(tsquery(&t.words), "доставка:* & заказ:* & or:*");
+        assert_eq!(tsquery(&t.words, false), "доставка & заказ & or:*");
+        assert_eq!(tsquery(&t.words, true), "доставка:* & заказ:* & or:*");
         assert_eq!(terms("123").number, Some(123));
         assert!(terms("  ").words.is_empty());
     }
