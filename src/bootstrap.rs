@@ -465,6 +465,10 @@ pub struct SeedOptions {
     pub project: Option<String>,
     pub conversations: i64,
     pub messages_per_conversation: i64,
+    /// Open conversations (the newest); None: one in two hundred, at least 50.
+    pub open: Option<i64>,
+    /// Open conversations whose auto-close timer is already due.
+    pub due: i64,
     pub force: bool,
 }
 
@@ -544,6 +548,10 @@ pub async fn seed(
                 operators,
                 teams,
                 now: store::now(),
+                open: o
+                    .open
+                    .unwrap_or((o.conversations / 200).max(o.conversations.min(50))),
+                due: o.due,
             };
             Ok((project, plan))
         })
@@ -580,6 +588,11 @@ pub async fn seed(
         }
         progress(done);
     }
+    while store
+        .write(|c| store::search::index_messages(c, 50_000))
+        .await?
+        > 0
+    {}
     store.read(store::seed::analyze).await?;
     Ok((project, messages))
 }

@@ -126,6 +126,13 @@ enum Cmd {
         conversations: i64,
         #[arg(long, default_value_t = 3)]
         messages_per_conversation: i64,
+        /// How many of the newest conversations are still open, each with a pending
+        /// auto-close timer (default: one in two hundred, at least 50).
+        #[arg(long)]
+        open_conversations: Option<i64>,
+        /// How many of those auto-close timers are already due (for benchmarks).
+        #[arg(long, default_value_t = 0)]
+        due_auto_close: i64,
         /// Project slug; the first project when absent.
         #[arg(long)]
         project: Option<String>,
@@ -330,6 +337,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
         Cmd::Seed {
             conversations,
             messages_per_conversation,
+            open_conversations,
+            due_auto_close,
             project,
             force,
         } => {
@@ -341,6 +350,8 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     project,
                     conversations,
                     messages_per_conversation,
+                    open: open_conversations,
+                    due: due_auto_close,
                     force,
                 },
                 |done| {

@@ -223,6 +223,93 @@ pub(super) fn contacts_query(
     }
 }
 
+/// Messages the indexer has not reached yet (written in the last moments): read directly,
+/// at most this many, so a search finds a message the moment it is stored.
+const UNINDEXED: i64 = 5000;
+
+#[derive(QueryableByName)]
+struct Tail {
+    #[diesel(sql_type = BigInt)]
+    conversation_id: i64,
+    #[diesel(sql_type = Text)]
+    text: String,
+}
+
+/// Whether a text has every word the way the index would match it: a word of the text
+/// starts with the word's stem (Russian words) or with the word itself.
+fn text_matches(text: &str, words: &[String]) -> bool {
+    let lower = text.to_lowercase();
+    let tokens: Vec<&str> = lower
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .collect();
+    words.iter().all(|w| {
+        let cyrillic = w.chars().all(|c| matches!(c, 'а'..='я' | 'ё'));
+        let stem = if cyrillic && w.chars().count() >= 4 {
+            stem(w)
+        } else {
+            w.clone()
+        };
+        tokens.iter().any(|t| t.starts_with(stem.as_str()))
+    })
+}
+
+fn unindexed_matches(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    words: &[String],
+) -> Result<Vec<i64>> {
+    let tail: Vec<Tail> = diesel::sql_query(
+        "SELECT conversation_id, text FROM messages \
+         WHERE id > (SELECT messages_up_to FROM search_progress) \
+         AND project_id = ? AND kind <> 'system' ORDER BY id DESC LIMIT ?",
+    )
+    .bind::<BigInt, _>(project_id.0)
+    .bind::<BigInt, _>(UNINDEXED)
+    .load(conn)?;
+    Ok(tail
+        .into_iter()
+        .filter(|m| text_matches(&m.text, words))
+        .map(|m| m.conversation_id)
+        .collect())
+}
+
+/// Indexes up to `limit` messages written since the last call (SQLite; PostgreSQL's GIN
+/// index is kept by the database itself). Returns how many ids it passed.
+pub fn index_messages(conn: &mut DbConn, limit: i64) -> Result<i64> {
+    if !matches!(conn, DbConn::Sqlite(_)) {
+        return Ok(0);
+    }
+    #[derive(QueryableByName)]
+    struct Range {
+        #[diesel(sql_type = BigInt)]
+        from: i64,
+        #[diesel(sql_type = BigInt)]
+        to: i64,
+    }
+    let r: Range = diesel::sql_query(
+        "SELECT p.messages_up_to AS \"from\", coalesce((SELECT max(id) FROM \
+         (SELECT id FROM messages WHERE id > p.messages_up_to ORDER BY id LIMIT ?)), \
+         p.messages_up_to) AS \"to\" FROM search_progress p",
+    )
+    .bind::<BigInt, _>(limit)
+    .get_result(conn)?;
+    if r.to == r.from {
+        return Ok(0);
+    }
+    diesel::sql_query(
+        "INSERT INTO messages_search (rowid, text) SELECT id, text FROM messages \
+         WHERE id > ? AND id <= ? AND kind <> 'system'",
+    )
+    .bind::<BigInt, _>(r.from)
+    .bind::<BigInt, _>(r.to)
+    .execute(conn)?;
+    diesel::sql_query("UPDATE search_progress SET messages_up_to = ?")
+        .bind::<BigInt, _>(r.to)
+        .execute(conn)?;
+    Ok(r.to - r.from)
+}
+
 /// The highest id in `table` ("messages" or "contacts"), where PostgreSQL's windows start.
 pub(super) fn top_id(conn: &mut DbConn, table: &str) -> Result<i64> {
     let top: Id = diesel::sql_query(format!("SELECT coalesce(max(id), 0) AS id FROM {table}"))
@@ -276,6 +363,9 @@ pub fn conversations(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Re
         messages_query(pg, project_id, &t.words, above)
     })?;
     out.extend(by_text.into_iter().map(|r| r.id));
+    if !pg {
+        out.extend(unindexed_matches(conn, project_id, &t.words)?);
+    }
     let contacts = newest(conn, "contacts", CONTACTS, |above| {
         contacts_query(pg, project_id, &t.words, above)
     })?;
@@ -326,6 +416,11 @@ mod tests {
         assert_eq!(fts5(&t.words[2..], false), "\"or\"*");
         assert_eq!(tsquery(&t.words, false), "доставка & заказ & or:*");
         assert_eq!(tsquery(&t.words, true), "доставка:* & заказ:* & or:*");
+        assert!(text_matches(
+            "Где ДОСТАВКУ ждать?",
+            &terms("доставка").words
+        ));
+        assert!(!text_matches("Где заказ?", &terms("доставка").words));
         assert_eq!(terms("123").number, Some(123));
         assert!(terms("  ").words.is_empty());
     }

@@ -26,6 +26,11 @@ pub struct Plan {
     pub teams: Vec<i64>,
     /// The newest conversation's time; the oldest is two years before.
     pub now: NaiveDateTime,
+    /// How many of the newest conversations are still open (each with a pending
+    /// auto-close timer, as the widget's `auto_close_after` arms).
+    pub open: i64,
+    /// How many of those timers are already due (the oldest open conversations').
+    pub due: i64,
 }
 
 /// Conversations written per transaction.
@@ -350,7 +355,7 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
     let span = Duration::days(SPAN_DAYS).num_seconds();
     let oldest = plan.now - Duration::days(SPAN_DAYS);
     // The newest conversations are still being worked on; the rest are done.
-    let open_tail = (plan.total / 200).max(plan.total.min(50));
+    let open_tail = plan.open.min(plan.total);
 
     let mut people = Vec::with_capacity(contacts as usize);
     let mut ins_contacts = Insert::new(
@@ -405,6 +410,10 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
     let mut ins_messages = Insert::new(
         "messages",
         "id, project_id, conversation_id, kind, author_id, text, delivery, created_at",
+    );
+    let mut ins_timers = Insert::new(
+        "timers",
+        "project_id, conversation_id, kind, step, due_at, state",
     );
     let mut written = 0;
     for j in 0..count {
@@ -508,14 +517,27 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
             io(rating),
             qo(&comment),
         );
+        if open {
+            let due = if g - (plan.total - open_tail) < plan.due {
+                plan.now - Duration::minutes(1)
+            } else {
+                last + Duration::days(3)
+            };
+            ins_timers.rows.push(format!(
+                "({pid},{conv_id},'auto_close',0,{},'pending')",
+                ts(due)
+            ));
+        }
         ins_convs.push(conn, row)?;
-        // Messages after their conversations: their foreign key points at them.
+        // Messages and timers after their conversations: their foreign keys point at them.
         if ins_convs.rows.is_empty() {
             ins_messages.flush(conn)?;
+            ins_timers.flush(conn)?;
         }
     }
     ins_convs.flush(conn)?;
     ins_messages.flush(conn)?;
+    ins_timers.flush(conn)?;
     Ok(written)
 }
 

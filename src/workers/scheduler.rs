@@ -61,6 +61,9 @@ pub async fn run(
         if let Err(e) = fire_due(&inbox).await {
             tracing::warn!(error = %e, "due timers not fired");
         }
+        if let Err(e) = index_search(&inbox).await {
+            tracing::warn!(error = %e, "new messages not indexed for search");
+        }
         if let Err(e) = presence(&inbox).await {
             tracing::warn!(error = %e, "working hours not applied");
         }
@@ -69,6 +72,21 @@ pub async fn run(
             _ = tokio::time::sleep(tick) => {}
             _ = shutdown.changed() => return,
         }
+    }
+}
+
+/// Brings the search index up to the newest message, a batch per transaction.
+pub async fn index_search(inbox: &Inbox) -> Result<()> {
+    const SEARCH_BATCH: i64 = 5000;
+    loop {
+        let n = inbox
+            .store
+            .write(|c| crate::store::search::index_messages(c, SEARCH_BATCH))
+            .await?;
+        if n < SEARCH_BATCH {
+            return Ok(());
+        }
+        tokio::task::yield_now().await;
     }
 }
 
@@ -147,30 +165,92 @@ pub async fn presence(inbox: &Inbox) -> Result<()> {
         .await
 }
 
-/// Fires every timer due by the automation clock; returns how many fired.
+/// Fires every timer due by the automation clock; returns how many fired. Due timers are
+/// fired a batch per transaction (one transaction each made mass auto-close crawl at ~120
+/// a second); a batch that fails is fired again timer by timer, so one bad timer fails
+/// alone. Between full batches the scheduler yields, so ingest keeps committing.
 pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
-    let now = inbox.automation.clock.now();
-    let due = inbox
-        .store
-        .read(move |c| timers::due(c, now, BATCH))
-        .await?;
+    let mut fired = 0;
+    loop {
+        let now = inbox.automation.clock.now();
+        let due = inbox
+            .store
+            .read(move |c| timers::due(c, now, BATCH))
+            .await?;
+        if due.is_empty() {
+            break;
+        }
+        let full = due.len() as i64 == BATCH;
+        let (registry, auto) = (inbox.registry.clone(), inbox.automation.clone());
+        let batch = due.clone();
+        let started = Instant::now();
+        let all = inbox
+            .store
+            .write(move |conn| {
+                let mut out = Vec::new();
+                for t in &batch {
+                    out.extend(fire_one(conn, &registry, &auto, t, now)?);
+                }
+                Ok(out)
+            })
+            .await;
+        match all {
+            Ok(convs) => {
+                fired += convs.len();
+                for c in &convs {
+                    inbox.announce(c);
+                }
+            }
+            Err(e) => {
+                tracing::warn!(batch = due.len(), error = %e, "timer batch failed; firing one by one");
+                fired += fire_each(inbox, due, now).await?;
+            }
+        }
+        if fired > 0 {
+            inbox.outbox_wake.notify_one();
+        }
+        if !full {
+            break;
+        }
+        // SQLite has one writer, and a committer waiting on a lock sleeps in steps of up
+        // to 100 ms: give way as long as the batch took, so ingest keeps half the time.
+        tokio::time::sleep(started.elapsed()).await;
+    }
+    Ok(fired)
+}
+
+/// Claims and acts on one timer; the conversation as it is afterwards, None if another
+/// worker (or a change) got there first.
+fn fire_one(
+    conn: &mut crate::store::DbConn,
+    registry: &crate::inbox::Registry,
+    auto: &crate::automation::Automation,
+    timer: &timers::Timer,
+    now: chrono::NaiveDateTime,
+) -> Result<Option<conversations::Conversation>> {
+    if !timers::claim(conn, timer.id, now)? {
+        return Ok(None);
+    }
+    let conv = conversations::by_id(conn, timer.project_id, timer.conversation_id)?;
+    let entry = registry.by_id(conv.channel_id);
+    let mut ctx = crate::inbox::registry::auto_ctx(auto, entry.as_deref());
+    ctx.now = now;
+    crate::automation::fire(conn, &ctx, timer)?;
+    Ok(Some(conversations::by_id(conn, conv.project_id, conv.id)?))
+}
+
+async fn fire_each(
+    inbox: &Inbox,
+    due: Vec<timers::Timer>,
+    now: chrono::NaiveDateTime,
+) -> Result<usize> {
     let mut fired = 0;
     for t in due {
         let (registry, auto) = (inbox.registry.clone(), inbox.automation.clone());
         let timer = t.clone();
         let done = inbox
             .store
-            .write(move |conn| {
-                if !timers::claim(conn, timer.id, now)? {
-                    return Ok(None);
-                }
-                let conv = conversations::by_id(conn, timer.project_id, timer.conversation_id)?;
-                let entry = registry.by_id(conv.channel_id);
-                let mut ctx = crate::inbox::registry::auto_ctx(&auto, entry.as_deref());
-                ctx.now = now;
-                crate::automation::fire(conn, &ctx, &timer)?;
-                Ok(Some(conversations::by_id(conn, conv.project_id, conv.id)?))
-            })
+            .write(move |conn| fire_one(conn, &registry, &auto, &timer, now))
             .await;
         match done {
             Ok(Some(conv)) => {
@@ -193,9 +273,6 @@ pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
                     .await?;
             }
         }
-    }
-    if fired > 0 {
-        inbox.outbox_wake.notify_one();
     }
     Ok(fired)
 }

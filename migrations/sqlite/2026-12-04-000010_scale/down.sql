@@ -5,7 +5,7 @@ DROP VIEW contacts_search_source;
 DROP TABLE contacts_search;
 DROP TRIGGER messages_search_update;
 DROP TRIGGER messages_search_delete;
-DROP TRIGGER messages_search_insert;
+DROP TABLE search_progress;
 DROP TABLE messages_search;
 DROP INDEX conversations_channel_recent;
 DROP INDEX conversations_assignee;
