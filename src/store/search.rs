@@ -51,7 +51,8 @@ pub fn terms(text: &str) -> Terms {
         .chars()
         .all(|c| c.is_ascii_digit() || " +-().".contains(c));
     let digits: String = t.chars().filter(char::is_ascii_digit).collect();
-    if phoneish && digits.len() >= 5 {
+    let separated = t.chars().any(|c| !c.is_ascii_digit());
+    if phoneish && (digits.len() >= 5 || (digits.len() >= 4 && separated)) {
         let digits = match digits.strip_prefix('8') {
             Some(rest) if digits.len() == 11 => format!("7{rest}"),
             _ => digits,
@@ -111,6 +112,9 @@ fn fts5(words: &[String], forms: bool) -> String {
                 all.dedup();
                 let alts: Vec<String> = all.iter().map(|f| format!("\"{f}\"")).collect();
                 format!("({})", alts.join(" OR "))
+            } else if w.chars().count() < 3 {
+                // A prefix of one or two characters merges half the index.
+                format!("\"{w}\"")
             } else {
                 format!("\"{w}\"*")
             }
@@ -412,8 +416,8 @@ mod tests {
         ] {
             assert!(q.contains(form), "{form} missing from {q}");
         }
-        assert!(q.ends_with(" AND \"or\"*"), "{q}");
-        assert_eq!(fts5(&t.words[2..], false), "\"or\"*");
+        assert!(q.ends_with(" AND \"or\""), "{q}");
+        assert_eq!(fts5(&t.words[1..2], false), "\"заказ\"*");
         assert_eq!(tsquery(&t.words, false), "доставка & заказ & or:*");
         assert_eq!(tsquery(&t.words, true), "доставка:* & заказ:* & or:*");
         assert!(text_matches(
@@ -421,6 +425,8 @@ mod tests {
             &terms("доставка").words
         ));
         assert!(!text_matches("Где заказ?", &terms("доставка").words));
+        assert_eq!(terms("+7 916").words, vec!["7916".to_string()]);
+        assert_eq!(fts5(&["7".to_string()], false), "\"7\"");
         assert_eq!(terms("123").number, Some(123));
         assert!(terms("  ").words.is_empty());
     }

@@ -170,6 +170,10 @@ pub async fn presence(inbox: &Inbox) -> Result<()> {
 /// a second); a batch that fails is fired again timer by timer, so one bad timer fails
 /// alone. Between full batches the scheduler yields, so ingest keeps committing.
 pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
+    // Past this the rest waits for the next pass, so shutdown and the other duties of the
+    // tick are never held up by a mass of due timers.
+    const PASS: Duration = Duration::from_secs(1);
+    let pass = Instant::now();
     let mut fired = 0;
     loop {
         let now = inbox.automation.clock.now();
@@ -209,7 +213,7 @@ pub async fn fire_due(inbox: &Inbox) -> Result<usize> {
         if fired > 0 {
             inbox.outbox_wake.notify_one();
         }
-        if !full {
+        if !full || pass.elapsed() >= PASS {
             break;
         }
         // SQLite has one writer, and a committer waiting on a lock sleeps in steps of up
