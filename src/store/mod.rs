@@ -331,6 +331,27 @@ pub fn ping(conn: &mut DbConn) -> Result<()> {
     Ok(())
 }
 
+/// One BIGINT column named `n`, for the store's hand-written SQL.
+#[derive(QueryableByName)]
+pub(crate) struct Number {
+    #[diesel(sql_type = diesel::sql_types::BigInt)]
+    pub n: i64,
+}
+
+/// `count` values of a PostgreSQL sequence (`sequence` is an SQL expression naming it), in
+/// increasing order, in one round trip. Values taken one by one never overlap another
+/// connection's, as a range moved with setval could.
+pub(crate) fn next_values(conn: &mut DbConn, sequence: &str, count: i64) -> Result<Vec<i64>> {
+    Ok(diesel::sql_query(format!(
+        "SELECT nextval({sequence}) AS n FROM generate_series(1, $1) ORDER BY 1"
+    ))
+    .bind::<diesel::sql_types::BigInt, _>(count)
+    .load::<Number>(conn)?
+    .into_iter()
+    .map(|r| r.n)
+    .collect())
+}
+
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()
 }

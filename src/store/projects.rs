@@ -98,19 +98,9 @@ pub fn ensure_default(conn: &mut DbConn) -> Result<Project> {
 /// (a rolled-back transaction leaves a gap).
 pub fn next_number(conn: &mut DbConn, project_id: ProjectId) -> Result<i64> {
     match conn {
-        DbConn::Postgresql(_) => {
-            #[derive(QueryableByName)]
-            struct Next {
-                #[diesel(sql_type = diesel::sql_types::BigInt)]
-                n: i64,
-            }
-            let next: Next = diesel::sql_query(format!(
-                "SELECT nextval('conversation_number_{}') AS n",
-                project_id.0
-            ))
-            .get_result(conn)?;
-            Ok(next.n)
-        }
+        DbConn::Postgresql(_) => super::next_values(conn, &number_sequence(project_id), 1)?
+            .pop()
+            .ok_or_else(|| Error::internal("the number sequence gave nothing")),
         DbConn::Sqlite(_) => Ok(diesel::update(projects::table.find(project_id))
             .set(projects::next_number.eq(projects::next_number + 1i64))
             .returning(projects::next_number)
@@ -118,23 +108,16 @@ pub fn next_number(conn: &mut DbConn, project_id: ProjectId) -> Result<i64> {
     }
 }
 
+/// The sequence a project's numbers come from on PostgreSQL, as an SQL literal (the id is
+/// a number, so formatting it in is safe).
+fn number_sequence(project_id: ProjectId) -> String {
+    format!("'conversation_number_{}'", project_id.0)
+}
+
 /// `count` fresh numbers at once (a bulk load), in increasing order.
 pub fn reserve_numbers(conn: &mut DbConn, project_id: ProjectId, count: i64) -> Result<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     match conn {
-        DbConn::Postgresql(_) => Ok(diesel::sql_query(format!(
-            "SELECT nextval('conversation_number_{}') AS n FROM generate_series(1, $1) ORDER BY 1",
-            project_id.0
-        ))
-        .bind::<diesel::sql_types::BigInt, _>(count)
-        .load::<N>(conn)?
-        .into_iter()
-        .map(|r| r.n)
-        .collect()),
+        DbConn::Postgresql(_) => super::next_values(conn, &number_sequence(project_id), count),
         DbConn::Sqlite(_) => {
             let last: i64 = diesel::update(projects::table.find(project_id))
                 .set(projects::next_number.eq(projects::next_number + count))

@@ -95,6 +95,11 @@ fn stem(word: &str) -> String {
     chars.into_iter().collect()
 }
 
+/// Whether a word is matched through its stem (a Russian word of four letters or more).
+fn stemmed(word: &str) -> bool {
+    word.chars().all(|c| matches!(c, 'а'..='я' | 'ё')) && word.chars().count() >= 4
+}
+
 /// FTS5: every word required. A Russian word is looked up in its usual forms ("доставка"
 /// finds "доставку", "доставкой", "доставки"), each an exact term, because a prefix query
 /// over a common stem reads every matching row before it can return the newest; other
@@ -103,8 +108,7 @@ fn fts5(words: &[String], forms: bool) -> String {
     words
         .iter()
         .map(|w| {
-            let cyrillic = w.chars().all(|c| matches!(c, 'а'..='я' | 'ё'));
-            if forms && cyrillic && w.chars().count() >= 4 {
+            if forms && stemmed(w) {
                 let s = stem(w);
                 let mut all: Vec<String> = ENDINGS.iter().map(|e| format!("{s}{e}")).collect();
                 all.push(w.clone());
@@ -248,12 +252,7 @@ fn text_matches(text: &str, words: &[String]) -> bool {
         .filter(|t| !t.is_empty())
         .collect();
     words.iter().all(|w| {
-        let cyrillic = w.chars().all(|c| matches!(c, 'а'..='я' | 'ё'));
-        let stem = if cyrillic && w.chars().count() >= 4 {
-            stem(w)
-        } else {
-            w.clone()
-        };
+        let stem = if stemmed(w) { stem(w) } else { w.clone() };
         tokens.iter().any(|t| t.starts_with(stem.as_str()))
     })
 }

@@ -233,23 +233,14 @@ fn io(v: Option<i64>) -> String {
 /// PostgreSQL: taken from the serial sequence one by one in one query (a range moved with
 /// setval could interleave with another connection's nextval).
 fn reserve_ids(conn: &mut DbConn, table: &str, count: i64) -> Result<Vec<i64>> {
-    #[derive(QueryableByName)]
-    struct N {
-        #[diesel(sql_type = diesel::sql_types::BigInt)]
-        n: i64,
-    }
     Ok(match conn {
-        DbConn::Postgresql(_) => diesel::sql_query(format!(
-            "SELECT nextval(pg_get_serial_sequence('{table}', 'id')) AS n \
-             FROM generate_series(1, $1) ORDER BY 1"
-        ))
-        .bind::<diesel::sql_types::BigInt, _>(count)
-        .load::<N>(conn)?
-        .into_iter()
-        .map(|r| r.n)
-        .collect(),
+        DbConn::Postgresql(_) => super::next_values(
+            conn,
+            &format!("pg_get_serial_sequence('{table}', 'id')"),
+            count,
+        )?,
         DbConn::Sqlite(_) => {
-            let first: N =
+            let first: super::Number =
                 diesel::sql_query(format!("SELECT coalesce(max(id), 0) + 1 AS n FROM {table}"))
                     .get_result(conn)?;
             (first.n..first.n + count).collect()
