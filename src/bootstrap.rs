@@ -588,11 +588,7 @@ pub async fn seed(
         }
         progress(done);
     }
-    while store
-        .write(|c| store::search::index_messages(c, 50_000))
-        .await?
-        > 0
-    {}
+    while store.write(|c| store::search::index_new(c, 50_000)).await? > 0 {}
     store.read(store::seed::analyze).await?;
     Ok((project, messages))
 }

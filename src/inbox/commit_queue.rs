@@ -209,7 +209,7 @@ pub async fn run_committer(
         let size = work.len();
         let bot_answers = work.iter().any(|w| w.bot.is_some() || w.auto.is_some());
         let result = store
-            .read(move |conn| {
+            .with_writer(move |conn| {
                 let started = std::time::Instant::now();
                 let r = commit_batch(conn, &work);
                 tracing::debug!(

@@ -6,6 +6,7 @@ pub mod attachments;
 pub mod audit;
 pub mod bot_sessions;
 pub mod channels;
+mod checkpoint;
 pub mod contacts;
 pub mod conversations;
 pub mod explain;
@@ -65,13 +66,22 @@ impl Backend {
 pub struct ConnManager {
     url: String,
     backend: Backend,
+    writer: bool,
 }
 
-fn setup_sqlite(conn: &mut diesel::SqliteConnection) -> QueryResult<()> {
+fn setup_sqlite(conn: &mut diesel::SqliteConnection, writer: bool) -> QueryResult<()> {
     // Order matters: busy_timeout first, each pragma its own statement (diesel docs).
     conn.batch_execute("PRAGMA busy_timeout = 5000;")?;
     conn.batch_execute("PRAGMA synchronous = NORMAL;")?;
     conn.batch_execute("PRAGMA foreign_keys = ON;")?;
+    if writer {
+        // The one writing connection keeps its page cache (nobody else writes, so SQLite
+        // never discards it) and leaves checkpoints to `checkpoint::run`: run on commit they
+        // put a database-file fsync in front of every few batches of inbound messages.
+        conn.batch_execute("PRAGMA cache_size = -32768;")?;
+        conn.batch_execute("PRAGMA wal_autocheckpoint = 0;")?;
+        conn.batch_execute("PRAGMA journal_size_limit = 67108864;")?;
+    }
     Ok(())
 }
 
@@ -95,7 +105,7 @@ impl ManageConnection for ConnManager {
             Backend::Sqlite => {
                 let mut c = diesel::SqliteConnection::establish(&self.url)
                     .map_err(diesel::r2d2::Error::ConnectionError)?;
-                setup_sqlite(&mut c).map_err(diesel::r2d2::Error::QueryError)?;
+                setup_sqlite(&mut c, self.writer).map_err(diesel::r2d2::Error::QueryError)?;
                 Ok(DbConn::Sqlite(c))
             }
         }
@@ -114,6 +124,10 @@ impl ManageConnection for ConnManager {
 #[derive(Clone)]
 pub struct Store {
     pool: Pool<ConnManager>,
+    /// SQLite: the only connection that writes (see `write`); None on PostgreSQL.
+    writer: Option<Pool<ConnManager>>,
+    /// Lives as long as any clone of this store: the checkpointer stops when it is gone.
+    _alive: std::sync::Arc<()>,
     pub backend: Backend,
     url: String,
 }
@@ -134,6 +148,7 @@ impl Store {
         let manager = ConnManager {
             url: url.to_string(),
             backend,
+            writer: false,
         };
         let size = match backend {
             // One writer at a time anyway; more connections only add lock waits.
@@ -146,11 +161,48 @@ impl Store {
             .connection_timeout(Duration::from_secs(5))
             .build(manager)
             .map_err(|e| Error::Pool(e.to_string()))?;
+        let alive = std::sync::Arc::new(());
+        let writer = match backend {
+            Backend::Postgres => None,
+            // Writers queue here, in the process, instead of in SQLite's busy handler, which
+            // sleeps in steps of milliseconds whenever two connections want the write lock.
+            Backend::Sqlite => {
+                let writer = Pool::builder()
+                    .max_size(1)
+                    .min_idle(Some(1))
+                    .connection_timeout(Duration::from_secs(30))
+                    .build(ConnManager {
+                        url: url.to_string(),
+                        backend,
+                        writer: true,
+                    })
+                    .map_err(|e| Error::Pool(e.to_string()))?;
+                checkpoint::start(url, std::sync::Arc::downgrade(&alive));
+                Some(writer)
+            }
+        };
         Ok(Store {
             pool,
+            writer,
+            _alive: alive,
             backend,
             url: url.to_string(),
         })
+    }
+
+    /// Runs `f` on the connection that writes (SQLite's single writer, or any pooled
+    /// PostgreSQL connection), outside a transaction: `f` opens its own with `write_tx`.
+    pub async fn with_writer<T, F>(&self, f: F) -> Result<T>
+    where
+        F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
+        T: Send + 'static,
+    {
+        let pool = self.writer.clone().unwrap_or_else(|| self.pool.clone());
+        tokio::task::spawn_blocking(move || {
+            let mut conn = pool.get()?;
+            f(&mut conn)
+        })
+        .await?
     }
 
     /// Runs `f` on a pooled connection off the async runtime.
@@ -174,7 +226,7 @@ impl Store {
         F: FnOnce(&mut DbConn) -> Result<T> + Send + 'static,
         T: Send + 'static,
     {
-        self.read(move |conn| write_tx(conn, f)).await
+        self.with_writer(move |conn| write_tx(conn, f)).await
     }
 
     /// Holds a cluster-wide lock named `name` for as long as the returned connection lives

@@ -243,21 +243,91 @@ struct Tail {
     text: String,
 }
 
+/// Lower-cased words of a text split the way FTS5's unicode61 tokenizer splits them, with
+/// the two letters it folds (`remove_diacritics`) folded the same way.
+fn tokens(text: &str) -> impl Iterator<Item = String> + '_ {
+    text.split(|c: char| !c.is_alphanumeric())
+        .filter(|t| !t.is_empty())
+        .map(fold)
+}
+
+fn fold(word: &str) -> String {
+    word.to_lowercase()
+        .chars()
+        .map(|c| match c {
+            'ё' => 'е',
+            'й' => 'и',
+            c => c,
+        })
+        .collect()
+}
+
 /// Whether a text has every word the way the index would match it: a word of the text
 /// starts with the word's stem (Russian words) or with the word itself.
 fn text_matches(text: &str, words: &[String]) -> bool {
-    let lower = text.to_lowercase();
-    let tokens: Vec<&str> = lower
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|t| !t.is_empty())
-        .collect();
+    let tokens: Vec<String> = tokens(text).collect();
     words.iter().all(|w| {
-        let stem = if stemmed(w) { stem(w) } else { w.clone() };
+        let stem = fold(&if stemmed(w) { stem(w) } else { w.clone() });
         tokens.iter().any(|t| t.starts_with(stem.as_str()))
     })
 }
 
-fn unindexed_matches(
+#[derive(QueryableByName)]
+struct NewContact {
+    #[diesel(sql_type = BigInt)]
+    id: i64,
+    #[diesel(sql_type = Text)]
+    name: String,
+    #[diesel(sql_type = Text)]
+    email: String,
+    #[diesel(sql_type = Text)]
+    phone: String,
+}
+
+/// Whether a contact has every word as the contacts index would match it: a prefix of a
+/// word of the name or e-mail or of the phone's digits (whole, last ten, last seven); a word
+/// under three characters only whole.
+fn contact_matches(c: &NewContact, words: &[String]) -> bool {
+    let digits: String = c.phone.chars().filter(char::is_ascii_digit).collect();
+    let tail = |n: usize| digits[digits.len().saturating_sub(n)..].to_string();
+    let mut all: Vec<String> = tokens(&c.name).chain(tokens(&c.email)).collect();
+    if !digits.is_empty() {
+        all.extend([tail(10), tail(7), digits.clone()]);
+    }
+    words.iter().all(|w| {
+        let w = fold(w);
+        all.iter().any(|t| {
+            if w.chars().count() < 3 {
+                *t == w
+            } else {
+                t.starts_with(w.as_str())
+            }
+        })
+    })
+}
+
+/// Contacts the indexer has not reached yet, read directly (see `unindexed_messages`).
+fn unindexed_contacts(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    words: &[String],
+) -> Result<Vec<i64>> {
+    let tail: Vec<NewContact> = diesel::sql_query(
+        "SELECT id, name, coalesce(email, '') AS email, coalesce(phone, '') AS phone \
+         FROM contacts WHERE id > (SELECT contacts_up_to FROM search_progress) \
+         AND project_id = ? ORDER BY id DESC LIMIT ?",
+    )
+    .bind::<BigInt, _>(project_id.0)
+    .bind::<BigInt, _>(UNINDEXED)
+    .load(conn)?;
+    Ok(tail
+        .into_iter()
+        .filter(|c| contact_matches(c, words))
+        .map(|c| c.id)
+        .collect())
+}
+
+fn unindexed_messages(
     conn: &mut DbConn,
     project_id: ProjectId,
     words: &[String],
@@ -277,9 +347,34 @@ fn unindexed_matches(
         .collect())
 }
 
-/// Indexes up to `limit` messages written since the last call (SQLite; PostgreSQL's GIN
-/// index is kept by the database itself). Returns how many ids it passed.
-pub fn index_messages(conn: &mut DbConn, limit: i64) -> Result<i64> {
+/// What the indexer passes: the table, its column in `search_progress`, and the rows of
+/// one range as the index takes them.
+struct Indexed {
+    table: &'static str,
+    progress: &'static str,
+    insert: &'static str,
+}
+
+const INDEXED: [Indexed; 2] = [
+    Indexed {
+        table: "messages",
+        progress: "messages_up_to",
+        insert: "INSERT INTO messages_search (rowid, text) SELECT id, text FROM messages \
+                 WHERE id > ? AND id <= ? AND kind <> 'system'",
+    },
+    Indexed {
+        table: "contacts",
+        progress: "contacts_up_to",
+        insert: "INSERT INTO contacts_search (rowid, name, email, phone) \
+                 SELECT id, name, email, phone FROM contacts_search_source \
+                 WHERE id > ? AND id <= ?",
+    },
+];
+
+/// Indexes up to `limit` messages and `limit` contacts written since the last call
+/// (SQLite; PostgreSQL's GIN indexes are kept by the database itself). Returns the most ids
+/// it passed in either table, so a caller can tell when both are caught up.
+pub fn index_new(conn: &mut DbConn, limit: i64) -> Result<i64> {
     if !matches!(conn, DbConn::Sqlite(_)) {
         return Ok(0);
     }
@@ -290,27 +385,29 @@ pub fn index_messages(conn: &mut DbConn, limit: i64) -> Result<i64> {
         #[diesel(sql_type = BigInt)]
         to: i64,
     }
-    let r: Range = diesel::sql_query(
-        "SELECT p.messages_up_to AS \"from\", coalesce((SELECT max(id) FROM \
-         (SELECT id FROM messages WHERE id > p.messages_up_to ORDER BY id LIMIT ?)), \
-         p.messages_up_to) AS \"to\" FROM search_progress p",
-    )
-    .bind::<BigInt, _>(limit)
-    .get_result(conn)?;
-    if r.to == r.from {
-        return Ok(0);
+    let mut most = 0;
+    for t in &INDEXED {
+        let (table, progress) = (t.table, t.progress);
+        let r: Range = diesel::sql_query(format!(
+            "SELECT p.{progress} AS \"from\", coalesce((SELECT max(id) FROM \
+             (SELECT id FROM {table} WHERE id > p.{progress} ORDER BY id LIMIT ?)), \
+             p.{progress}) AS \"to\" FROM search_progress p"
+        ))
+        .bind::<BigInt, _>(limit)
+        .get_result(conn)?;
+        if r.to == r.from {
+            continue;
+        }
+        diesel::sql_query(t.insert)
+            .bind::<BigInt, _>(r.from)
+            .bind::<BigInt, _>(r.to)
+            .execute(conn)?;
+        diesel::sql_query(format!("UPDATE search_progress SET {progress} = ?"))
+            .bind::<BigInt, _>(r.to)
+            .execute(conn)?;
+        most = most.max(r.to - r.from);
     }
-    diesel::sql_query(
-        "INSERT INTO messages_search (rowid, text) SELECT id, text FROM messages \
-         WHERE id > ? AND id <= ? AND kind <> 'system'",
-    )
-    .bind::<BigInt, _>(r.from)
-    .bind::<BigInt, _>(r.to)
-    .execute(conn)?;
-    diesel::sql_query("UPDATE search_progress SET messages_up_to = ?")
-        .bind::<BigInt, _>(r.to)
-        .execute(conn)?;
-    Ok(r.to - r.from)
+    Ok(most)
 }
 
 /// The highest id in `table` ("messages" or "contacts"), where PostgreSQL's windows start.
@@ -367,13 +464,19 @@ pub fn conversations(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Re
     })?;
     out.extend(by_text.into_iter().map(|r| r.id));
     if !pg {
-        out.extend(unindexed_matches(conn, project_id, &t.words)?);
+        out.extend(unindexed_messages(conn, project_id, &t.words)?);
     }
-    let contacts = newest(conn, "contacts", CONTACTS, |above| {
+    let mut contacts: Vec<i64> = newest(conn, "contacts", CONTACTS, |above| {
         contacts_query(pg, project_id, &t.words, above)
-    })?;
+    })?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    if !pg {
+        contacts.extend(unindexed_contacts(conn, project_id, &t.words)?);
+    }
     if !contacts.is_empty() {
-        let ids: Vec<i64> = contacts.into_iter().map(|r| r.id).collect();
+        let ids = contacts;
         out.extend(
             conversations::table
                 .filter(conversations::contact_id.eq_any(ids))

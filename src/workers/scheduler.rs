@@ -75,13 +75,13 @@ pub async fn run(
     }
 }
 
-/// Brings the search index up to the newest message, a batch per transaction.
+/// Brings the search indexes up to the newest message and contact, a batch per transaction.
 pub async fn index_search(inbox: &Inbox) -> Result<()> {
     const SEARCH_BATCH: i64 = 5000;
     loop {
         let n = inbox
             .store
-            .write(|c| crate::store::search::index_messages(c, SEARCH_BATCH))
+            .write(|c| crate::store::search::index_new(c, SEARCH_BATCH))
             .await?;
         if n < SEARCH_BATCH {
             return Ok(());
