@@ -19,6 +19,10 @@ pub enum Error {
     Unique(String),
     #[error("database unavailable: {0}")]
     Pool(String),
+    /// Two transactions met in a deadlock or a serialization failure (PostgreSQL): nothing
+    /// was written, and running the same work again may well succeed.
+    #[error("transaction collided: {0}")]
+    Collided(String),
     /// The disk under the database or the attachments is full: nothing was written.
     #[error("storage is full: {0}")]
     Full(String),

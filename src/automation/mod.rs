@@ -20,7 +20,7 @@ use crate::domain::event::Notice;
 use crate::domain::{Actor, Status, TimerKind};
 use crate::error::Result;
 use crate::i18n::{Lang, customer::t};
-use crate::store::conversations::{self, Conversation};
+use crate::store::conversations::Conversation;
 use crate::store::timers::{self, Arm};
 use crate::store::{DbConn, contacts, members, notifications, project_settings, users};
 use crate::thread;
@@ -346,8 +346,12 @@ fn unanswered(conv: &Conversation) -> bool {
 }
 
 /// Does what a claimed timer is for. Runs in the transaction that marked it fired.
-pub fn fire(conn: &mut DbConn, ctx: &Ctx, timer: &timers::Timer) -> Result<()> {
-    let conv = conversations::by_id(conn, timer.project_id, timer.conversation_id)?;
+pub fn fire(
+    conn: &mut DbConn,
+    ctx: &Ctx,
+    timer: &timers::Timer,
+    conv: &Conversation,
+) -> Result<()> {
     let status = conv.status;
     match timer.kind {
         TimerKind::AutoReply | TimerKind::OffHoursReply => {
@@ -360,25 +364,25 @@ pub fn fire(conn: &mut DbConn, ctx: &Ctx, timer: &timers::Timer) -> Result<()> {
                 return Ok(());
             };
             let stopped = conv.last_operator_at.is_some() && !ctx.rules.auto_reply_after_operator;
-            if status.is_final() || !unanswered(&conv) || stopped {
+            if status.is_final() || !unanswered(conv) || stopped {
                 return Ok(());
             }
-            let lang = customer_lang(conn, &conv)?;
-            let name = operator_name(conn, &conv, lang)?;
-            send_auto(conn, &conv, &reply.text.replace("{NAME}", &name))?;
+            let lang = customer_lang(conn, conv)?;
+            let name = operator_name(conn, conv, lang)?;
+            send_auto(conn, conv, &reply.text.replace("{NAME}", &name))?;
         }
         TimerKind::AutoClose => {
             if status.is_final() {
                 return Ok(());
             }
             let by = t(Lang::Ru, "auto_close_actor");
-            transition(conn, ctx, &conv, Status::Closed, Actor::System, by)?;
+            transition(conn, ctx, conv, Status::Closed, Actor::System, by)?;
         }
         TimerKind::Unanswered => {
-            if status.is_final() || !unanswered(&conv) {
+            if status.is_final() || !unanswered(conv) {
                 return Ok(());
             }
-            alert_unanswered(conn, ctx, &conv, timer)?;
+            alert_unanswered(conn, ctx, conv, timer)?;
         }
         TimerKind::WidgetUnread | TimerKind::WidgetUnanswered => {
             let (message, wanted_unread) = if timer.kind == TimerKind::WidgetUnread {
@@ -389,10 +393,10 @@ pub fn fire(conn: &mut DbConn, ctx: &Ctx, timer: &timers::Timer) -> Result<()> {
             let Some(m) = message else {
                 return Ok(());
             };
-            if status.is_final() || !unanswered(&conv) || conv.unread != wanted_unread {
+            if status.is_final() || !unanswered(conv) || conv.unread != wanted_unread {
                 return Ok(());
             }
-            send_auto(conn, &conv, &m.text)?;
+            send_auto(conn, conv, &m.text)?;
         }
         // Rating windows just expire.
         TimerKind::Rating | TimerKind::RatingComment => {}

@@ -109,9 +109,11 @@ struct Learned {
 pub(super) fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Result<Received>>> {
     let alone = |conn: &mut DbConn, it: &Item| -> Result<Received> {
         let once = |conn: &mut DbConn| {
-            store::write_tx(conn, |conn| receive_batch(conn, std::slice::from_ref(it)))?
-                .pop()
-                .ok_or_else(|| Error::internal("an item produced no result"))
+            again_if_collided(|| {
+                store::write_tx(conn, |conn| receive_batch(conn, std::slice::from_ref(it)))
+            })?
+            .pop()
+            .ok_or_else(|| Error::internal("an item produced no result"))
         };
         match once(conn) {
             // Another committer stored the same platform message meanwhile. PostgreSQL
@@ -121,7 +123,7 @@ pub(super) fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Resu
             other => other,
         }
     };
-    match store::write_tx(conn, |conn| receive_batch(conn, items)) {
+    match again_if_collided(|| store::write_tx(conn, |conn| receive_batch(conn, items))) {
         Ok(received) => Ok(received.into_iter().map(Ok).collect()),
         // The database is unreachable: every item would fail the same way.
         Err(e @ Error::Pool(_)) => Err(e),
@@ -134,6 +136,23 @@ pub(super) fn commit_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Resu
                 "inbound batch failed; committing its items one by one"
             );
             Ok(items.iter().map(|it| alone(conn, it)).collect())
+        }
+    }
+}
+
+/// Runs a transaction again when it collided with another (a deadlock or a serialization
+/// failure rolled it back whole), a few times, so the platform or the visitor never sees it.
+fn again_if_collided<T>(mut run: impl FnMut() -> Result<T>) -> Result<T> {
+    const ATTEMPTS: usize = 4;
+    let mut attempt = 1;
+    loop {
+        match run() {
+            Err(Error::Collided(e)) if attempt < ATTEMPTS => {
+                tracing::warn!(attempt, error = %e, "inbound transaction collided; running it again");
+                std::thread::sleep(std::time::Duration::from_millis(5 * attempt as u64));
+                attempt += 1;
+            }
+            other => return other,
         }
     }
 }
@@ -452,4 +471,38 @@ fn blocked(
             touched: None,
         },
     ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_collided_transaction_runs_again_and_other_errors_do_not() {
+        let mut runs = 0;
+        let got = again_if_collided(|| {
+            runs += 1;
+            if runs < 3 {
+                Err(Error::Collided("deadlock detected".into()))
+            } else {
+                Ok(runs)
+            }
+        });
+        assert_eq!(got.ok(), Some(3));
+        let mut runs = 0;
+        let got: Result<()> = again_if_collided(|| {
+            runs += 1;
+            Err(Error::Collided("deadlock detected".into()))
+        });
+        assert!(
+            matches!(got, Err(Error::Collided(_))) && runs == 4,
+            "{runs}"
+        );
+        let mut runs = 0;
+        let got: Result<()> = again_if_collided(|| {
+            runs += 1;
+            Err(Error::invalid("bad"))
+        });
+        assert!(matches!(got, Err(Error::Invalid(_))) && runs == 1);
+    }
 }

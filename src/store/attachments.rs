@@ -123,11 +123,8 @@ pub fn claim_pending(
 ) -> Result<Vec<PendingFile>> {
     use super::schema::{conversations, messages};
     let t = now();
-    let due = || {
-        attachments::state
-            .eq(FileState::Pending.as_str())
-            .and(attachments::next_attempt_at.le(t))
-    };
+    let due =
+        || super::literal("attachments.state = 'pending'").and(attachments::next_attempt_at.le(t));
     let ids: Vec<i64> = attachments::table
         .filter(due())
         .order(attachments::next_attempt_at)
@@ -232,7 +229,7 @@ pub fn fetch_failed(
 /// When the next pending file is due, if any.
 pub fn next_pending(conn: &mut DbConn) -> Result<Option<NaiveDateTime>> {
     Ok(attachments::table
-        .filter(attachments::state.eq(FileState::Pending.as_str()))
+        .filter(super::literal("attachments.state = 'pending'"))
         .select(diesel::dsl::min(attachments::next_attempt_at))
         .first::<Option<NaiveDateTime>>(conn)?)
 }

@@ -118,3 +118,41 @@ fn reset(conn: &mut DbConn) -> Result<()> {
     }
     Ok(())
 }
+
+/// Plans of the timer queries the scheduler and the inbound path run: the due timers, and
+/// a conversation's or a contact's pending ones (which must read that conversation's rows,
+/// not every pending timer).
+pub fn timers(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
+    use super::timers as t;
+    use crate::domain::{ChannelId, ContactId, ConversationId, TimerKind};
+    let now = super::now();
+    if let DbConn::Postgresql(_) = conn {
+        diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
+    }
+    let plans = vec![
+        (
+            "due".to_string(),
+            plan(conn, t::due_query(now, 200).select(t::Timer::as_select()))?,
+        ),
+        (
+            "pending of a conversation".to_string(),
+            plan(
+                conn,
+                t::pending_of(ConversationId(1)).select(super::schema::timers::id),
+            )?,
+        ),
+        (
+            "pending of a contact".to_string(),
+            plan(
+                conn,
+                t::pending_for_contact_query(
+                    ContactId(1),
+                    ChannelId(1),
+                    &[TimerKind::Rating, TimerKind::RatingComment],
+                ),
+            )?,
+        ),
+    ];
+    reset(conn)?;
+    Ok(plans)
+}

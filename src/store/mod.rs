@@ -261,6 +261,14 @@ pub struct ExclusiveLock {
     _conn: Option<diesel::PgConnection>,
 }
 
+/// A condition written into the SQL text rather than bound. A partial index (`WHERE state =
+/// 'pending'`) serves only a query whose condition the planner can see, and under the query
+/// planner stability guarantee SQLite never looks at bound values (see .cargo/config.toml).
+/// Only for constant conditions.
+fn literal(condition: &'static str) -> diesel::expression::SqlLiteral<diesel::sql_types::Bool> {
+    diesel::dsl::sql::<diesel::sql_types::Bool>(condition)
+}
+
 pub fn write_tx<T, F>(conn: &mut DbConn, f: F) -> Result<T>
 where
     F: FnOnce(&mut DbConn) -> Result<T>,
@@ -346,6 +354,12 @@ impl From<diesel::result::Error> for Error {
             // The database went away under a query (a restart): like no connection at all.
             D::DatabaseError(DatabaseErrorKind::ClosedConnection, _) => Error::Pool(e.to_string()),
             D::DatabaseError(DatabaseErrorKind::UniqueViolation, _) => Error::Unique(e.to_string()),
+            D::DatabaseError(DatabaseErrorKind::SerializationFailure, _) => {
+                Error::Collided(e.to_string())
+            }
+            D::DatabaseError(_, info) if info.message().contains("deadlock detected") => {
+                Error::Collided(e.to_string())
+            }
             D::DatabaseError(_, info)
                 if [
                     "terminating connection",

@@ -100,7 +100,7 @@ pub fn claim_due(conn: &mut DbConn, limit: i64, lease: chrono::Duration) -> Resu
     let waits = diesel::dsl::exists(
         older
             .filter(older.field(outbox::order_key).eq(outbox::order_key))
-            .filter(older.field(outbox::status).eq("pending"))
+            .filter(super::literal("older.status = 'pending'"))
             .filter(older.field(outbox::id).lt(outbox::id))
             .select(older.field(outbox::id)),
     );

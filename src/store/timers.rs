@@ -111,23 +111,38 @@ pub fn reset(
     Ok(())
 }
 
+type Boxed<'a> = timers::BoxedQuery<'a, super::MultiBackend>;
+
+type PendingOf = diesel::dsl::Filter<
+    diesel::dsl::Filter<timers::table, diesel::dsl::Eq<timers::conversation_id, ConversationId>>,
+    diesel::dsl::Eq<timers::state, &'static str>,
+>;
+
+/// A conversation's pending timers.
+pub(super) fn pending_of(conversation_id: ConversationId) -> PendingOf {
+    timers::table
+        .filter(timers::conversation_id.eq(conversation_id))
+        .filter(timers::state.eq(PENDING))
+}
+
 /// Drops every pending timer of a conversation (it was closed).
 pub fn cancel_pending(conn: &mut DbConn, conversation_id: ConversationId) -> Result<()> {
-    diesel::delete(
-        timers::table
-            .filter(timers::conversation_id.eq(conversation_id))
-            .filter(timers::state.eq(PENDING)),
-    )
-    .execute(conn)?;
+    diesel::delete(pending_of(conversation_id)).execute(conn)?;
     Ok(())
 }
 
-pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<Timer>> {
-    Ok(timers::table
-        .filter(timers::state.eq(PENDING))
+/// Pending timers due by `now`, the earliest first.
+pub(super) fn due_query(now: NaiveDateTime, limit: i64) -> Boxed<'static> {
+    timers::table
+        .filter(super::literal("timers.state = 'pending'"))
         .filter(timers::due_at.le(now))
         .order((timers::due_at, timers::id))
         .limit(limit)
+        .into_boxed()
+}
+
+pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<Timer>> {
+    Ok(due_query(now, limit)
         .select(Timer::as_select())
         .load(conn)?)
 }
@@ -148,6 +163,35 @@ pub fn pending(
     Ok(find(conn, conversation_id, kind, 0)?.is_some_and(|t| t.state == PENDING))
 }
 
+type WithConversation = diesel::dsl::InnerJoinOn<
+    timers::table,
+    super::schema::conversations::table,
+    diesel::dsl::Eq<super::schema::conversations::id, timers::conversation_id>,
+>;
+type KindsOf = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::Select<WithConversation, (timers::conversation_id, timers::kind)>,
+    super::MultiBackend,
+>;
+
+pub(super) fn pending_for_contact_query(
+    contact_id: ContactId,
+    channel_id: ChannelId,
+    kinds: &[TimerKind],
+) -> KindsOf {
+    use super::schema::conversations;
+    let kinds: Vec<&'static str> = kinds.iter().map(|k| k.as_str()).collect();
+    timers::table
+        .inner_join(conversations::table.on(conversations::id.eq(timers::conversation_id)))
+        .select((timers::conversation_id, timers::kind))
+        .filter(conversations::contact_id.eq(contact_id))
+        .filter(conversations::channel_id.eq(channel_id))
+        .filter(timers::kind.eq_any(kinds))
+        .filter(timers::state.eq(PENDING))
+        .order(timers::conversation_id.desc())
+        .into_boxed()
+}
+
 /// (conversation id, kind) of this customer's pending timers of these kinds in a channel,
 /// newest conversation first.
 pub fn pending_for_contact(
@@ -156,17 +200,8 @@ pub fn pending_for_contact(
     channel_id: ChannelId,
     kinds: &[TimerKind],
 ) -> Result<Vec<(ConversationId, TimerKind)>> {
-    use super::schema::conversations;
-    let kinds: Vec<&str> = kinds.iter().map(|k| k.as_str()).collect();
-    let rows: Vec<(ConversationId, String)> = timers::table
-        .inner_join(conversations::table.on(conversations::id.eq(timers::conversation_id)))
-        .filter(conversations::contact_id.eq(contact_id))
-        .filter(conversations::channel_id.eq(channel_id))
-        .filter(timers::kind.eq_any(kinds))
-        .filter(timers::state.eq(PENDING))
-        .order(timers::conversation_id.desc())
-        .select((timers::conversation_id, timers::kind))
-        .load(conn)?;
+    let rows: Vec<(ConversationId, String)> =
+        pending_for_contact_query(contact_id, channel_id, kinds).load(conn)?;
     rows.into_iter()
         .map(|(c, k)| Ok((c, TimerKind::parse(&k)?)))
         .collect()

@@ -11,7 +11,7 @@ fn status_of(e: &Error) -> StatusCode {
         Error::Invalid(_) => StatusCode::BAD_REQUEST,
         Error::Forbidden(_) => StatusCode::FORBIDDEN,
         Error::Conflict(_) => StatusCode::CONFLICT,
-        Error::Pool(_) | Error::Full(_) => StatusCode::SERVICE_UNAVAILABLE,
+        Error::Pool(_) | Error::Full(_) | Error::Collided(_) => StatusCode::SERVICE_UNAVAILABLE,
         Error::Db(_) | Error::Unique(_) | Error::Io(_) | Error::Internal(_) => {
             StatusCode::INTERNAL_SERVER_ERROR
         }
@@ -36,7 +36,7 @@ fn public_message(e: &Error) -> String {
             tracing::error!(error = %e, "request failed");
             "internal error; it has been logged".into()
         }
-        Error::Pool(_) => {
+        Error::Pool(_) | Error::Collided(_) => {
             tracing::error!(error = %e, "request failed");
             "the database is unavailable, try again shortly".into()
         }
@@ -156,7 +156,7 @@ impl From<Error> for ApiError {
             Error::Invalid(_) => "invalid",
             Error::Forbidden(_) => "forbidden",
             Error::Conflict(_) => "conflict",
-            Error::Pool(_) | Error::Full(_) => "unavailable",
+            Error::Pool(_) | Error::Full(_) | Error::Collided(_) => "unavailable",
             _ => "internal",
         };
         ApiError {

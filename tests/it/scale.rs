@@ -390,3 +390,42 @@ async fn every_list_the_console_and_api_read_uses_an_index() {
         }
     }
 }
+
+#[tokio::test]
+async fn timers_are_read_by_due_time_or_by_their_conversation() {
+    let app = TestApp::spawn().await;
+    let (ok, out) = seed(
+        &app,
+        &["--conversations", "300", "--open-conversations", "100"],
+    );
+    assert!(ok, "{out}");
+    let plans = app
+        .store()
+        .read(perepiska::store::explain::timers)
+        .await
+        .expect("plans");
+    let named = |name: &str| -> String {
+        plans
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, lines)| lines.join("\n"))
+            .unwrap_or_else(|| panic!("no plan for {name}"))
+    };
+    // The scheduler's tick reads only pending timers, in due order.
+    let due = named("due");
+    assert!(due.contains("timers_pending"), "{due}");
+    // Closing a conversation, and a customer's answer to a rating request, look at that
+    // conversation's timers, not at every pending timer there is.
+    for name in ["pending of a conversation", "pending of a contact"] {
+        let plan = named(name);
+        assert!(
+            !plan.contains("timers_pending") && !plan.contains("Seq Scan on timers"),
+            "{name}: {plan}"
+        );
+        assert!(
+            plan.lines()
+                .any(|l| l.contains("conversation_id") && !l.contains("SCAN")),
+            "{name}: {plan}"
+        );
+    }
+}
