@@ -590,5 +590,6 @@ pub async fn seed(
     }
     while store.write(|c| store::search::index_new(c, 50_000)).await? > 0 {}
     store.read(store::seed::analyze).await?;
+    store.checkpoint().await?;
     Ok((project, messages))
 }

@@ -190,6 +190,19 @@ impl Store {
         })
     }
 
+    /// Copies SQLite's write-ahead log into the database and empties it (nothing to do on
+    /// PostgreSQL): after a bulk load, so that the next start does not begin with it.
+    pub async fn checkpoint(&self) -> Result<()> {
+        if self.backend != Backend::Sqlite {
+            return Ok(());
+        }
+        self.with_writer(|c| {
+            c.batch_execute("PRAGMA wal_checkpoint(TRUNCATE);")?;
+            Ok(())
+        })
+        .await
+    }
+
     /// Runs `f` on the connection that writes (SQLite's single writer, or any pooled
     /// PostgreSQL connection), outside a transaction: `f` opens its own with `write_tx`.
     pub async fn with_writer<T, F>(&self, f: F) -> Result<T>
