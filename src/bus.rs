@@ -40,9 +40,26 @@ pub struct Event {
     pub public: bool,
 }
 
+/// An event as the streams receive it: written as JSON once, however many streams send it.
+#[derive(Clone, Debug)]
+pub struct Live {
+    pub event: Event,
+    pub json: std::sync::Arc<str>,
+}
+
+impl Live {
+    fn of(event: Event) -> Live {
+        let json = serde_json::to_string(&event).unwrap_or_else(|_| "{}".into());
+        Live {
+            event,
+            json: json.into(),
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct Bus {
-    tx: broadcast::Sender<Event>,
+    tx: broadcast::Sender<Live>,
     /// User ids whose access changed (switched off, removed, new levels): their open streams
     /// check again at once, on every instance.
     access: broadcast::Sender<i64>,
@@ -134,10 +151,10 @@ impl Bus {
             });
         }
         // No subscribers is normal (nobody has the console open).
-        let _ = self.tx.send(e);
+        let _ = self.tx.send(Live::of(e));
     }
 
-    pub fn subscribe(&self) -> broadcast::Receiver<Event> {
+    pub fn subscribe(&self) -> broadcast::Receiver<Live> {
         self.tx.subscribe()
     }
 
@@ -211,7 +228,7 @@ async fn subscriber(
                     match serde_json::from_str::<Envelope>(&payload) {
                         Ok(env) if env.from != me => {
                             if let Some(e) = env.event {
-                                let _ = bus.tx.send(e);
+                                let _ = bus.tx.send(Live::of(e));
                             }
                             if let Some(user) = env.access {
                                 let _ = bus.access.send(user);

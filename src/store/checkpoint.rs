@@ -56,7 +56,10 @@ pub(super) fn start(url: &str, alive: Weak<()>) {
 
 fn open(url: &str) -> Result<SqliteConnection, Box<dyn std::error::Error>> {
     let mut c = SqliteConnection::establish(url)?;
-    c.batch_execute("PRAGMA busy_timeout = 5000;")?;
+    // A RESTART holds the write lock while it waits for readers to leave the log: writers
+    // (ours, or a `perepiska seed` beside the server, which gives up after its own 5 s) wait
+    // that long too. So it waits briefly and is tried again on a later round.
+    c.batch_execute("PRAGMA busy_timeout = 200;")?;
     Ok(c)
 }
 

@@ -512,7 +512,10 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
             let due = if g - (plan.total - open_tail) < plan.due {
                 plan.now - Duration::minutes(1)
             } else {
-                last + Duration::days(3)
+                // Not due yet, even for an open conversation seeded long ago: spread over the
+                // next three days, as a live project's auto-closes are.
+                (last + Duration::days(3))
+                    .max(plan.now + Duration::hours(1) + Duration::seconds(g % (3 * 86_400)))
             };
             ins_timers.rows.push(format!(
                 "({pid},{conv_id},'auto_close',0,{},'pending')",

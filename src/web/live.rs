@@ -108,13 +108,10 @@ fn stream(
         loop {
             tokio::select! {
                 ev = events.recv() => match ev {
-                    Ok(e) => {
-                        if !keep(&e) { continue; }
-                        let data = match sse::Data::new_json(&e) {
-                            Ok(d) => d.event("update"),
-                            Err(_) => continue,
-                        };
-                        let data = match e.message_id { Some(id) => data.id(id.to_string()), None => data };
+                    Ok(live) => {
+                        if !keep(&live.event) { continue; }
+                        let data = sse::Data::new(String::from(&*live.json)).event("update");
+                        let data = match live.event.message_id { Some(id) => data.id(id.to_string()), None => data };
                         if tx.send(data.into()).await.is_err() { break; }
                     }
                     Err(broadcast::error::RecvError::Lagged(_)) => {

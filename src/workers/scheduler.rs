@@ -60,6 +60,7 @@ pub async fn run(
             }
             reloaded = Instant::now();
         }
+        let pass = Instant::now();
         let more = match fire_due(&inbox).await {
             Ok(f) => f.more,
             Err(e) => {
@@ -73,7 +74,7 @@ pub async fn run(
         if let Err(e) = presence(&inbox).await {
             tracing::warn!(error = %e, "working hours not applied");
         }
-        inbox.metrics.scheduler_pass();
+        inbox.metrics.scheduler_pass(pass.elapsed());
         // Timers still due after a full pass: the next pass starts now, not a tick later.
         let rest = if more { Duration::ZERO } else { tick };
         tokio::select! {

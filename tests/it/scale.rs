@@ -396,9 +396,45 @@ async fn timers_are_read_by_due_time_or_by_their_conversation() {
     let app = TestApp::spawn().await;
     let (ok, out) = seed(
         &app,
-        &["--conversations", "300", "--open-conversations", "100"],
+        &[
+            "--conversations",
+            "300",
+            "--open-conversations",
+            "100",
+            "--due-auto-close",
+            "10",
+        ],
     );
     assert!(ok, "{out}");
+    // The ten due auto-closes fire; the other open conversations, seeded over two years,
+    // wait for their own time (a benchmark of the scheduler with many pending timers).
+    let admin = app.user_id(crate::support::ADMIN_EMAIL).await;
+    let open = |store: perepiska::store::Store| async move {
+        store
+            .read(move |conn| {
+                let f = Filter {
+                    project_id: ProjectId(1),
+                    tab: Tab::All,
+                    user_id: admin,
+                    channel_id: None,
+                    status: None,
+                    assignee: None,
+                    q: None,
+                    after: None,
+                    offset: 0,
+                    limit: 50,
+                };
+                perepiska::store::conversations::count(conn, &f, 1000)
+            })
+            .await
+            .expect("count")
+    };
+    app.eventually("the due auto-closes fired", || async {
+        open(app.store()).await == 90
+    })
+    .await;
+    app.settle().await;
+    assert_eq!(open(app.store()).await, 90);
     let plans = app
         .store()
         .read(perepiska::store::explain::timers)
