@@ -141,6 +141,16 @@ impl FileStore {
         }
     }
 
+    /// A copy of a stored file under a key of its own (a canned reply's file sent in a
+    /// message: either may be removed later without the other).
+    pub async fn copy(&self, f: &StoredFile) -> Result<StoredFile> {
+        let path = self.path(&f.storage_key)?;
+        let bytes = tokio::fs::read(&path).await.map_err(|e| {
+            Error::internal(format!("the file {} cannot be read: {e}", f.file_name))
+        })?;
+        self.save(bytes, &f.file_name, Some(&f.content_type)).await
+    }
+
     /// Removes one stored file (a replaced picture); a file already gone is fine.
     pub async fn remove(&self, storage_key: &str) {
         if let Ok(path) = self.path(storage_key)
@@ -194,11 +204,13 @@ impl FileStore {
             .filter(|(k, _)| !k.ends_with(".part"))
             .map(|(k, _)| k.clone())
             .collect();
-        // Attachments, members' pictures and a blacklisted contact's kept files.
+        // Attachments, members' pictures, canned replies' files and a blacklisted contact's
+        // kept files.
         let known: std::collections::HashSet<String> = store
             .read(move |c| {
                 let mut known = crate::store::attachments::known_keys(c, &keys)?;
                 known.extend(crate::store::users::known_avatars(c, &keys)?);
+                known.extend(crate::store::canned::known_file_keys(c, &keys)?);
                 known.extend(crate::store::withheld::recent_file_keys(c, 3)?);
                 Ok(known)
             })

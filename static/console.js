@@ -90,6 +90,110 @@
     }, 150);
   }
 
+  // Canned replies: "/" at the start of a word in the reply box opens the list; typing
+  // narrows it, arrows choose, Enter or Tab inserts (filled for this conversation), Escape
+  // closes. The operator edits the text before sending; the chosen reply's files go with it.
+  function cannedPicker() {
+    var form = document.getElementById("reply-form");
+    if (!form || !selected) return;
+    var box = form.querySelector("textarea[name=text]");
+    var chosen = form.querySelector("input[name=canned]");
+    var list = form.querySelector(".canned-picker");
+    var filesNote = form.querySelector(".canned-files");
+    if (!box || !chosen || !list) return;
+    var all = null, shown = [], at = 0, start = -1;
+    function load() {
+      if (all) return Promise.resolve(all);
+      return fetch("/console/c/" + selected + "/canned", { credentials: "same-origin" })
+        .then(function (r) { return r.ok ? r.json() : []; })
+        .catch(function () { return []; })
+        .then(function (a) { all = a; return a; });
+    }
+    // The "/word" just before the caret, at the start of the box or after a space.
+    function word() {
+      var v = box.value, caret = box.selectionStart, i = caret - 1;
+      while (i >= 0 && !/[\s\/]/.test(v[i])) i--;
+      if (i < 0 || v[i] !== "/" || (i > 0 && !/\s/.test(v[i - 1]))) return null;
+      return { start: i, query: v.slice(i + 1, caret).toLowerCase() };
+    }
+    function close() { list.hidden = true; shown = []; }
+    function render() {
+      list.textContent = "";
+      if (!shown.length) {
+        var none = document.createElement("li");
+        none.className = "none";
+        none.textContent = list.dataset.none || "";
+        list.appendChild(none);
+      }
+      shown.forEach(function (c, i) {
+        var li = document.createElement("li");
+        li.setAttribute("role", "option");
+        li.setAttribute("aria-selected", i === at ? "true" : "false");
+        var code = document.createElement("code"); code.textContent = "/" + c.shortcut;
+        var b = document.createElement("b"); b.textContent = c.title;
+        var small = document.createElement("small"); small.textContent = c.text;
+        li.appendChild(code); li.appendChild(b); li.appendChild(small);
+        li.addEventListener("mousedown", function (e) { e.preventDefault(); insert(c); });
+        list.appendChild(li);
+        if (i === at) li.scrollIntoView({ block: "nearest" });
+      });
+      list.hidden = false;
+    }
+    function narrow(q) {
+      shown = all.filter(function (c) {
+        return c.shortcut.indexOf(q) === 0 || c.title.toLowerCase().indexOf(q) >= 0 ||
+          c.text.toLowerCase().indexOf(q) >= 0;
+      });
+      // Exact and prefix shortcuts first; otherwise the server's order (most used first).
+      shown.sort(function (a, b) {
+        return (b.shortcut.indexOf(q) === 0) - (a.shortcut.indexOf(q) === 0);
+      });
+      at = 0;
+      render();
+    }
+    function insert(c) {
+      var v = box.value, caret = box.selectionStart;
+      box.value = v.slice(0, start) + c.text + v.slice(caret);
+      var pos = start + c.text.length;
+      box.focus();
+      box.setSelectionRange(pos, pos);
+      chosen.value = String(c.id);
+      if (filesNote) {
+        filesNote.hidden = !c.files.length;
+        filesNote.querySelector("span").textContent = c.files.map(function (f) { return "📎 " + f; }).join(", ");
+      }
+      close();
+    }
+    if (filesNote) {
+      filesNote.querySelector("button").addEventListener("click", function () {
+        chosen.value = ""; filesNote.hidden = true;
+      });
+    }
+    box.addEventListener("input", function () {
+      var w = word();
+      if (!w) { close(); return; }
+      start = w.start;
+      load().then(function () { var again = word(); if (again) narrow(again.query); });
+    });
+    box.addEventListener("keydown", function (e) {
+      if (list.hidden) return;
+      if (e.key === "ArrowDown" || e.key === "ArrowUp") {
+        if (shown.length) at = (at + (e.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
+        render();
+        e.preventDefault();
+      } else if (e.key === "Enter" || e.key === "Tab") {
+        if (shown.length) { insert(shown[at]); e.preventDefault(); }
+      } else if (e.key === "Escape") {
+        close();
+        e.preventDefault();
+      }
+    });
+    box.addEventListener("blur", close);
+    // The reply sent (or the form reset), the next one starts without a chosen reply.
+    form.addEventListener("reset", function () { chosen.value = ""; if (filesNote) filesNote.hidden = true; });
+  }
+
+  cannedPicker();
   scrollThread();
   unreadTitle();
   markRead();

@@ -1,6 +1,7 @@
 //! Plain data and rules with no I/O and no rendering (texts are in `i18n`).
 
 pub mod audit;
+pub mod canned;
 pub mod conversation;
 pub mod event;
 pub mod ids;

@@ -58,6 +58,9 @@ pub enum Can {
     Answer,
     /// Reports and statistics.
     Reports,
+    /// Canned replies: those who answer use them and keep their own; the settings level keeps
+    /// the project's.
+    Canned,
     /// The project's settings: schedule, automation, channels, widget.
     Settings,
     /// The team: members, their access, invitations, the audit log.
@@ -93,6 +96,7 @@ impl Access {
                 Can::Answer => self.has(Role::Operator),
                 Can::Reports => self.has(Role::Analytics),
                 Can::Settings => self.has(Role::Settings),
+                Can::Canned => self.has(Role::Operator) || self.has(Role::Settings),
                 Can::Team => false,
             }
     }

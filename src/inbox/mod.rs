@@ -2,6 +2,7 @@
 //! registry that joins each channel's adapter to its bot and automation settings.
 
 pub mod blacklist;
+pub mod canned;
 pub mod commit_queue;
 pub mod manage;
 pub mod receive;

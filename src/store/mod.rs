@@ -5,6 +5,7 @@ pub mod access_links;
 pub mod attachments;
 pub mod audit;
 pub mod bot_sessions;
+pub mod canned;
 pub mod channels;
 mod checkpoint;
 pub mod contacts;

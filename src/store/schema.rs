@@ -160,6 +160,22 @@ diesel::table! {
 }
 
 diesel::table! {
+    canned_responses (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        owner_id -> Nullable<BigInt>,
+        shortcut -> Text,
+        title -> Text,
+        text -> Text,
+        files -> Text,
+        used -> BigInt,
+        last_used_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
     withheld_messages (id) {
         id -> BigInt,
         project_id -> BigInt,
@@ -366,4 +382,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     team_members,
     withheld_messages,
     audit_log,
+    canned_responses,
 );

@@ -55,6 +55,11 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_blacklist::add_to_blacklist)
         .service(super::api_blacklist::remove_from_blacklist)
         .service(super::api_blacklist::withheld_messages)
+        .service(super::api_canned::list_canned)
+        .service(super::api_canned::create_canned)
+        .service(super::api_canned::get_canned)
+        .service(super::api_canned::change_canned)
+        .service(super::api_canned::delete_canned)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,
@@ -425,13 +430,19 @@ async fn list_messages(
 #[serde(deny_unknown_fields)]
 struct NewMessage {
     /// Up to 20 000 characters.
-    text: String,
+    #[serde(default)]
+    text: Option<String>,
+    /// Instead of `text`: a canned reply's shortcut (the caller's own first, then the
+    /// project's), sent with its variables filled and its files.
+    #[serde(default)]
+    canned: Option<String>,
     /// An internal note the customer never sees.
     #[serde(default)]
     private: bool,
 }
 
-/// Reply to the customer, or add an internal note with private = true.
+/// Reply to the customer, or add an internal note with private = true. The body has `text`
+/// or `canned`.
 #[utoipa::path(
     params(("id" = i64, Path, description = "the conversation's id")),
     request_body = NewMessage,
@@ -456,10 +467,37 @@ async fn post_message(
     state.inbox.ensure_visible(who.project_id, *path).await?;
     let id = path.into_inner();
     let body = body.parse()?;
-    let mid = state
-        .inbox
-        .reply(&who.operator(), id, body.text, Vec::new(), body.private)
-        .await?;
+    let mid = match (body.text, body.canned) {
+        (Some(text), None) => {
+            state
+                .inbox
+                .reply(&who.operator(), id, text, Vec::new(), body.private)
+                .await?
+        }
+        (None, Some(shortcut)) => {
+            state
+                .inbox
+                .reply_canned(
+                    &who.operator(),
+                    id,
+                    crate::inbox::canned::Pick::Shortcut(shortcut),
+                    None,
+                    Vec::new(),
+                    body.private,
+                )
+                .await?
+        }
+        (Some(_), Some(_)) => {
+            return Err(ApiError::bad_request(
+                "give either text or canned, not both",
+            ));
+        }
+        (None, None) => {
+            return Err(ApiError::bad_request(
+                "the message needs text, or canned with a canned reply's shortcut",
+            ));
+        }
+    };
     let pid = who.project_id;
     let out = state
         .inbox

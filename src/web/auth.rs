@@ -168,6 +168,7 @@ pub fn check(access: Access, what: Can) -> Result<(), Error> {
         Can::ReadDialogs => "conversations are for operators, analysts and admins",
         Can::Answer => "answering and changing conversations is for operators and admins",
         Can::Reports => "reports are for analysts and admins",
+        Can::Canned => "canned replies are for operators, the settings level and admins",
         Can::Settings => "the project's settings are for admins and the settings level",
         Can::Team => "the team and access levels are managed by admins",
     }))

@@ -2,6 +2,7 @@
 
 pub mod api;
 pub mod api_blacklist;
+pub mod api_canned;
 pub mod api_channels;
 pub mod api_users;
 pub mod auth;

@@ -19,6 +19,8 @@ enum Need {
     Member,
     Dialogs,
     Answer,
+    /// Answering, or the settings level: canned replies (the project's are the latter's).
+    AnswerOrSettings,
     Settings,
     Team,
     /// The server's owner (the first admin): creating projects.
@@ -504,6 +506,72 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/api/v1/blacklist/{listed}/messages",
         Need::Settings,
     ),
+    (
+        "GET",
+        "/console/c/{id}/canned",
+        "/console/c/{conv}/canned",
+        Need::Answer,
+    ),
+    (
+        "GET",
+        "/console/canned",
+        "/console/canned",
+        Need::AnswerOrSettings,
+    ),
+    (
+        "POST",
+        "/console/canned",
+        "/console/canned",
+        Need::AnswerOrSettings,
+    ),
+    (
+        "GET",
+        "/console/canned/{id}",
+        "/console/canned/{canned}",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/canned/{id}",
+        "/console/canned/{canned}",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/canned/{id}/delete",
+        "/console/canned/{doomed_canned}/delete",
+        Need::Settings,
+    ),
+    (
+        "GET",
+        "/api/v1/canned_responses",
+        "/api/v1/canned_responses",
+        Need::AnswerOrSettings,
+    ),
+    (
+        "POST",
+        "/api/v1/canned_responses",
+        "/api/v1/canned_responses",
+        Need::AnswerOrSettings,
+    ),
+    (
+        "GET",
+        "/api/v1/canned_responses/{id}",
+        "/api/v1/canned_responses/{canned}",
+        Need::AnswerOrSettings,
+    ),
+    (
+        "PATCH",
+        "/api/v1/canned_responses/{id}",
+        "/api/v1/canned_responses/{canned}",
+        Need::Settings,
+    ),
+    (
+        "DELETE",
+        "/api/v1/canned_responses/{id}",
+        "/api/v1/canned_responses/{doomed_canned2}",
+        Need::Settings,
+    ),
     ("GET", "/api/v1/users", "/api/v1/users", Need::Team),
     ("POST", "/api/v1/users", "/api/v1/users", Need::Team),
     (
@@ -669,6 +737,7 @@ fn expect(
         Need::Public | Need::Member => true,
         Need::Dialogs => can(Can::ReadDialogs),
         Need::Answer => can(Can::Answer),
+        Need::AnswerOrSettings => can(Can::Answer) || can(Can::Settings),
         Need::Settings => can(Can::Settings),
         Need::Team => can(Can::Team),
         Need::Owner => owner,
@@ -854,6 +923,18 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
         }
     };
     let (_, listed) = listed_conv("all".into()).await;
+    // A canned reply of the project's (one to keep, one to delete per caller).
+    let canned_reply = |shortcut: String| {
+        let (app, token) = (&app, &admin_token);
+        let body = json!({"shortcut": shortcut, "title": "Шаблон", "text": "Здравствуйте!"});
+        async move {
+            app.api_ok(token, Method::POST, "/canned_responses", Some(body))
+                .await["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let canned = canned_reply("kept".into()).await;
     let fill = |p: &str| {
         p.replace("{conv}", &conv.to_string())
             .replace("{listed}", &listed.to_string())
@@ -862,6 +943,7 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
             .replace("{chan}", &chan)
             .replace("{team}", &team_id.to_string())
             .replace("{operator}", &operator.to_string())
+            .replace("{canned}", &canned.to_string())
     };
     let mut callers = Vec::new();
     for (name, email, password, access) in [
@@ -937,6 +1019,14 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
                 member(format!("doomed-{i}@example.com")).await.to_string(),
             ),
             ("{own_token}", c.spare_token.to_string()),
+            (
+                "{doomed_canned2}",
+                canned_reply(format!("old-{i}b")).await.to_string(),
+            ),
+            (
+                "{doomed_canned}",
+                canned_reply(format!("old-{i}")).await.to_string(),
+            ),
             (
                 "{doomed_conv}",
                 listed_conv(format!("{i}a")).await.0.to_string(),

@@ -12,6 +12,7 @@ mod architecture;
 mod automation;
 mod blacklist;
 mod bot;
+mod canned;
 mod channel_settings;
 mod cli;
 mod console;

@@ -4,14 +4,12 @@
 use actix_multipart::Multipart;
 use actix_web::{HttpResponse, web};
 use chrono::{NaiveDateTime, TimeZone};
-use futures_util::StreamExt;
 use serde::Deserialize;
 
 use super::back_to;
 use crate::domain::{Priority, Status};
 use crate::error::Error;
 use crate::inbox::manage::Changes;
-use crate::store::attachments::StoredFile;
 use crate::store::conversations::{self};
 use crate::web::State;
 use crate::web::auth::{Console, CsrfForm};
@@ -25,77 +23,40 @@ pub(super) async fn reply(
     console: Console,
     path: web::Path<crate::domain::ConversationId>,
     token: web::Query<CsrfForm>,
-    mut payload: Multipart,
+    payload: Multipart,
 ) -> Result<HttpResponse, HtmlError> {
     super::may_change(&state, &console, *path).await?;
     // The token rides in the form's URL so it is checked before a byte of the body is read.
     console.check_csrf(&token.csrf)?;
     let id = path.into_inner();
-    let mut text = String::new();
-    let mut back = String::new();
-    let mut private = false;
-    let mut uploads: Vec<(String, Option<String>, Vec<u8>)> = Vec::new();
-    let max = state.inbox.files.max_bytes as usize;
-    // Everything together: the files, the text and the rest of the form.
-    let mut total = 0usize;
-    let budget = max * MAX_REPLY_FILES + 1024 * 1024;
-    while let Some(field) = payload.next().await {
-        let mut field = field.map_err(|e| Error::invalid(format!("bad form: {e}")))?;
-        let name = field.name().unwrap_or("").to_string();
-        let file_name = field
-            .content_disposition()
-            .and_then(|cd| cd.get_filename().map(str::to_string));
-        let content_type = field.content_type().map(|m| m.to_string());
-        let mut data = Vec::new();
-        while let Some(chunk) = field.next().await {
-            let chunk = chunk.map_err(|e| Error::invalid(format!("bad form: {e}")))?;
-            total += chunk.len();
-            if total > budget {
-                return Err(Error::invalid("the form is too large").into());
-            }
-            if data.len() + chunk.len() > max + 1 {
-                return Err(Error::invalid(format!(
-                    "the file is larger than the limit of {} MB",
-                    max / 1024 / 1024
-                ))
-                .into());
-            }
-            data.extend_from_slice(&chunk);
+    let mut form = super::upload::FileForm::read(&state, payload, "file", MAX_REPLY_FILES).await?;
+    let files = form.save_files(&state).await?;
+    let text = form.field("text").to_string();
+    let private = !form.field("private").is_empty();
+    // Chosen from the `/` list: its files go with it and its use is counted.
+    let canned = form.field("canned").trim().parse::<i64>().ok();
+    match canned {
+        Some(c) => {
+            state
+                .inbox
+                .reply_canned(
+                    &console.operator(),
+                    id,
+                    crate::inbox::canned::Pick::Id(c),
+                    Some(text),
+                    files,
+                    private,
+                )
+                .await?
         }
-        match name.as_str() {
-            "file" => {
-                if let Some(f) = file_name.filter(|f| !f.is_empty())
-                    && !data.is_empty()
-                {
-                    if uploads.len() == MAX_REPLY_FILES {
-                        return Err(Error::invalid(format!(
-                            "at most {MAX_REPLY_FILES} files in one message"
-                        ))
-                        .into());
-                    }
-                    uploads.push((f, content_type, data));
-                }
-            }
-            "text" => text = String::from_utf8_lossy(&data).into_owned(),
-            "back" => back = String::from_utf8_lossy(&data).into_owned(),
-            "private" => private = !data.is_empty(),
-            _ => {}
+        None => {
+            state
+                .inbox
+                .reply(&console.operator(), id, text, files, private)
+                .await?
         }
-    }
-    let mut files: Vec<StoredFile> = Vec::new();
-    for (name, ct, data) in uploads {
-        match state.inbox.files.save(data, &name, ct.as_deref()).await {
-            Ok(f) => files.push(f),
-            Err(e) => {
-                state.inbox.files.discard(&files).await;
-                return Err(e.into());
-            }
-        }
-    }
-    state
-        .inbox
-        .reply(&console.operator(), id, text, files, private)
-        .await?;
+    };
+    let back = form.field("back").to_string();
     Ok(back_to(id, &back))
 }
 

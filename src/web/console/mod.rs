@@ -3,11 +3,13 @@
 //! the page on live events.
 
 mod actions;
+mod canned;
 mod contacts;
 mod files;
 mod inbox;
 mod notifications;
 mod presence;
+mod upload;
 
 use actix_web::{HttpResponse, web};
 
@@ -21,6 +23,15 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::get().to(inbox::thread_partial),
         )
         .route("/console/c/{id}/reply", web::post().to(actions::reply))
+        .route("/console/c/{id}/canned", web::get().to(canned::choices))
+        .route("/console/canned", web::get().to(canned::list))
+        .route("/console/canned", web::post().to(canned::create))
+        .route("/console/canned/{id}", web::get().to(canned::show))
+        .route("/console/canned/{id}", web::post().to(canned::update))
+        .route(
+            "/console/canned/{id}/delete",
+            web::post().to(canned::delete),
+        )
         .route("/console/c/{id}/update", web::post().to(actions::update))
         .route("/console/c/{id}/read", web::post().to(actions::mark_read))
         .route(
