@@ -588,7 +588,9 @@ pub async fn seed(
         }
         progress(done);
     }
-    while store.write(|c| store::search::index_new(c, 50_000)).await? > 0 {}
+    // In batches the size the server's indexer takes: a server beside the seed indexes the
+    // same rows meanwhile, and neither holds the write lock for long.
+    while store.write(|c| store::search::index_new(c, 5_000)).await? > 0 {}
     store.read(store::seed::analyze).await?;
     // Tidying only (everything is committed): a server running on the same file may be
     // checkpointing itself, and then this one gives up after the busy timeout.

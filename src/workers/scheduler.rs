@@ -88,6 +88,7 @@ pub async fn run(
 pub async fn index_search(inbox: &Inbox) -> Result<()> {
     const SEARCH_BATCH: i64 = 5000;
     loop {
+        let started = Instant::now();
         let n = inbox
             .store
             .write(|c| crate::store::search::index_new(c, SEARCH_BATCH))
@@ -95,7 +96,10 @@ pub async fn index_search(inbox: &Inbox) -> Result<()> {
         if n < SEARCH_BATCH {
             return Ok(());
         }
-        tokio::task::yield_now().await;
+        // A backlog (a bulk import, `perepiska seed` beside the server) is worked off in
+        // turns: between batches other writers get the lock, this process's and another's
+        // (whose busy timeout would otherwise run out while this loop holds the lock).
+        tokio::time::sleep(started.elapsed() / GIVE_WAY).await;
     }
 }
 
