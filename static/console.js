@@ -181,7 +181,7 @@
         if (shown.length) at = (at + (e.key === "ArrowDown" ? 1 : shown.length - 1)) % shown.length;
         render();
         e.preventDefault();
-      } else if (e.key === "Enter" || e.key === "Tab") {
+      } else if ((e.key === "Enter" && !e.ctrlKey && !e.metaKey) || e.key === "Tab") {
         if (shown.length) { insert(shown[at]); e.preventDefault(); }
       } else if (e.key === "Escape") {
         close();
@@ -193,6 +193,68 @@
     form.addEventListener("reset", function () { chosen.value = ""; if (filesNote) filesNote.hidden = true; });
   }
 
+  // Keyboard: j/k next and previous conversation, r the reply box, Ctrl+Enter sends, a assigns
+  // to me, e resolves, / the search, ? the list of keys; none of them while typing.
+  function shortcuts() {
+    var help = document.getElementById("shortcuts");
+    var opener = document.querySelector(".shortcuts-open");
+    function toggleHelp(show) {
+      if (!help) return;
+      help.hidden = !show;
+      if (show) { var b = help.querySelector("[data-close]"); if (b) b.focus(); }
+    }
+    if (help) {
+      help.addEventListener("click", function (e) {
+        if (e.target === help || e.target.hasAttribute("data-close")) toggleHelp(false);
+      });
+    }
+    if (opener) opener.addEventListener("click", function () { toggleHelp(true); });
+    function typing(t) {
+      return t && (t.isContentEditable || /^(INPUT|TEXTAREA|SELECT)$/.test(t.tagName));
+    }
+    function go(step) {
+      var links = Array.prototype.slice.call(document.querySelectorAll("#list .row[data-id] > a"));
+      if (!links.length) return;
+      var i = -1;
+      links.forEach(function (a, j) { if (a.parentNode.classList.contains("selected")) i = j; });
+      var j = i < 0 ? 0 : Math.min(links.length - 1, Math.max(0, i + step));
+      if (j !== i) location.href = links[j].href;
+    }
+    function submit(id) {
+      var f = document.getElementById(id);
+      if (f) f.submit();
+    }
+    document.addEventListener("keydown", function (e) {
+      var t = e.target;
+      if (e.key === "Enter" && (e.ctrlKey || e.metaKey) && t.matches && t.matches("#reply-form textarea")) {
+        e.preventDefault();
+        var form = document.getElementById("reply-form");
+        if (form.requestSubmit) form.requestSubmit(); else form.submit();
+        return;
+      }
+      if (e.key === "Escape") {
+        if (help && !help.hidden) { toggleHelp(false); e.preventDefault(); }
+        else if (typing(t)) t.blur();
+        return;
+      }
+      if (typing(t) || e.ctrlKey || e.metaKey || e.altKey) return;
+      var reply = document.querySelector("#reply-form textarea");
+      var search = document.querySelector(".filters input[name=q]");
+      switch (e.key) {
+        case "j": go(1); break;
+        case "k": go(-1); break;
+        case "r": if (!reply) return; reply.focus(); break;
+        case "a": submit("assign-me-form"); break;
+        case "e": submit("resolve-form"); break;
+        case "/": if (!search) return; search.focus(); search.select(); break;
+        case "?": toggleHelp(help && help.hidden); break;
+        default: return;
+      }
+      e.preventDefault();
+    });
+  }
+
+  shortcuts();
   cannedPicker();
   scrollThread();
   unreadTitle();

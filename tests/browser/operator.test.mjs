@@ -321,3 +321,123 @@ test('admin invites an operator, who sets a password and answers; switched off, 
   await octx.close();
   await actx.close();
 });
+
+test('admin adds a canned reply; the operator inserts it with / and the keyboard, edits and sends it', { timeout: 60000 }, async () => {
+  const ctx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(ctx);
+  // Two replies of the project's, made on the page as an admin would.
+  await admin.goto(base + '/console/canned');
+  for (const [title, shortcut, text] of [
+    ['Доставка', 'delivery', 'Здравствуйте, {name}! Заказ по обращению №{number} передан в доставку.'],
+    ['Возврат', 'refund', 'Деньги вернутся в течение 10 дней.'],
+  ]) {
+    await admin.selectOption('#new-canned select[name=scope]', 'project');
+    await admin.fill('#new-canned input[name=title]', title);
+    await admin.fill('#new-canned input[name=shortcut]', shortcut);
+    await admin.fill('#new-canned textarea[name=text]', text);
+    await admin.click('#new-canned button[type=submit]');
+    await admin.locator('p.notice.ok').waitFor({ timeout: 10000 });
+  }
+  await admin.locator('#project-replies tr.canned[data-shortcut="delivery"]').waitFor();
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'canned.png'), fullPage: true });
+
+  // A customer asks through the widget.
+  const r = await fetch(base + '/widget/web/messages', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ visitor: 'visitor-token-canned-browser1', client_id: 'c1', text: 'Когда привезут мой чайник?' }),
+  });
+  assert.equal(r.status, 200);
+  const sent = await r.json();
+  await admin.goto(base + '/console?c=' + sent.conversation_id);
+  const box = admin.locator('#reply-form textarea');
+  await box.waitFor();
+  const customer = (await admin.locator('.contact-name').innerText()).trim();
+
+  // "/" opens the list; typing narrows it; arrows and Enter insert the filled text.
+  await box.click();
+  await box.type('/');
+  const picker = admin.locator('#reply-form .canned-picker');
+  await picker.locator('li[role=option]').first().waitFor({ timeout: 10000 });
+  assert.equal(await picker.locator('li[role=option]').count(), 2);
+  await box.type('дост');
+  await admin.waitForFunction(() => document.querySelectorAll('#reply-form .canned-picker li[role=option]').length === 1);
+  assert.match(await picker.innerText(), /\/delivery/);
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'canned-picker.png') });
+  await box.press('Enter');
+  assert.equal(await picker.isHidden(), true, 'the list closes once a reply is chosen');
+  const inserted = await box.inputValue();
+  assert.equal(inserted, `Здравствуйте, ${customer}! Заказ по обращению №${sent.conversation_number} передан в доставку.`);
+  // Escape closes the list without inserting; the operator edits before sending.
+  await box.press('End');
+  await box.type(' /re');
+  await picker.locator('li[role=option]').first().waitFor();
+  await box.press('Escape');
+  assert.equal(await picker.isHidden(), true);
+  await box.press('Backspace');
+  await box.press('Backspace');
+  await box.press('Backspace');
+  await box.type(' Курьер позвонит заранее.');
+  await admin.click('#reply-form button[type=submit]');
+  await admin.locator('#thread .msg.operator', { hasText: 'Курьер позвонит заранее.' }).waitFor({ timeout: 10000 });
+  assert.match(await admin.locator('#thread .msg.operator').last().innerText(), new RegExp(`Здравствуйте, ${customer}!`));
+
+  // The use is counted on the page.
+  await admin.goto(base + '/console/canned');
+  const used = await admin.locator('#project-replies tr.canned[data-shortcut="delivery"] td').nth(3).innerText();
+  assert.equal(used.trim(), '1');
+  await ctx.close();
+});
+
+test('an operator works from the keyboard: next and previous, reply and send, assign to me, resolve, the help', { timeout: 60000 }, async () => {
+  for (const [visitor, text] of [['visitor-token-keys-0000001', 'Первый вопрос с клавиатуры'], ['visitor-token-keys-0000002', 'Второй вопрос с клавиатуры']]) {
+    const r = await fetch(base + '/widget/web/messages', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ visitor, client_id: 'k1', text }),
+    });
+    assert.equal(r.status, 200);
+  }
+  const ctx = await browser.newContext({ locale: 'ru-RU' });
+  const op = await signIn(ctx);
+  await op.goto(base + '/console?tab=all');
+  const selectedText = () => op.locator('#list .row.selected').innerText();
+  // j opens the newest conversation, j the next one, k goes back.
+  await op.keyboard.press('j');
+  await op.waitForURL(/c=\d+/);
+  assert.match(await selectedText(), /Второй вопрос/);
+  await op.keyboard.press('j');
+  await op.locator('#list .row.selected', { hasText: 'Первый вопрос' }).waitFor({ timeout: 10000 });
+  await op.keyboard.press('k');
+  await op.locator('#list .row.selected', { hasText: 'Второй вопрос' }).waitFor({ timeout: 10000 });
+
+  // r goes to the reply box, where letters are text; Ctrl+Enter sends.
+  await op.keyboard.press('r');
+  assert.equal(await op.evaluate(() => document.activeElement.name), 'text');
+  await op.keyboard.type('Сейчас проверю, jk не листают.');
+  await op.keyboard.press('Control+Enter');
+  await op.locator('#thread .msg.operator', { hasText: 'Сейчас проверю, jk не листают.' }).waitFor({ timeout: 10000 });
+  assert.match(await selectedText(), /Второй вопрос/, 'typing did not move to another conversation');
+
+  // The answer assigned it to the operator; a takes the other one, e resolves it.
+  await op.keyboard.press('j');
+  await op.locator('#list .row.selected', { hasText: 'Первый вопрос' }).waitFor({ timeout: 10000 });
+  await op.keyboard.press('a');
+  await op.waitForFunction(() => {
+    const s = document.querySelector('.side-pane select[name=assignee]');
+    return s && s.selectedOptions[0] && s.selectedOptions[0].value !== '0';
+  }, null, { timeout: 10000 });
+  await op.keyboard.press('e');
+  await op.waitForFunction(() => {
+    const s = document.querySelector('.side-pane select[name=status]');
+    return s && s.value === 'resolved';
+  }, null, { timeout: 10000 });
+
+  // ? shows the keys; Escape closes them.
+  await op.keyboard.press('?');
+  const help = op.locator('#shortcuts');
+  await help.waitFor({ state: 'visible' });
+  assert.match(await help.innerText(), /назначить на меня/);
+  if (process.env.SCREENSHOTS) await op.screenshot({ path: join(process.env.SCREENSHOTS, 'shortcuts.png') });
+  await op.keyboard.press('Escape');
+  await help.waitFor({ state: 'hidden' });
+  await ctx.close();
+});

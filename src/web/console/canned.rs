@@ -83,10 +83,11 @@ fn scope_word(s: Scope) -> &'static str {
 fn new_form(console: &Console) -> FormView {
     FormView {
         action: "/console/canned".into(),
-        scope: if console.access.can(Can::Answer) {
-            "personal"
-        } else {
+        // Those who keep the project's replies mostly add to them.
+        scope: if console.access.can(Can::Settings) {
             "project"
+        } else {
+            "personal"
         },
         ..FormView::default()
     }

@@ -161,6 +161,8 @@ struct InboxPage {
     tr: Tr,
     csrf: String,
     me_name: String,
+    /// For "assign to me" (the `a` key).
+    me_id: i64,
     me_online: bool,
     can_settings: bool,
     /// Analysts read conversations; the reply and change forms are not theirs.
@@ -384,6 +386,7 @@ pub(super) async fn page(
         tr,
         csrf: console.csrf.clone(),
         me_name: console.user.name.clone(),
+        me_id: console.user.id,
         me_online: console.user.online,
         can_settings: console.access.can(Can::Settings),
         can_answer: console.access.can(Can::Answer),
