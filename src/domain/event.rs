@@ -33,6 +33,12 @@ pub enum SystemEvent {
         due: Option<String>,
         by: String,
     },
+    /// Tags put on and taken off at once.
+    Tagged {
+        added: Vec<String>,
+        removed: Vec<String>,
+        by: String,
+    },
     Rated {
         stars: i32,
         comment: Option<String>,

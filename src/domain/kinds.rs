@@ -145,3 +145,18 @@ mod tests {
         assert!(e.is_some_and(|e| e.contains("telegram")));
     }
 }
+
+text_enum!(
+    /// A tag's colour, from a palette that reads on the console's light background.
+    TagColour, "tag colour", {
+        Gray => "gray",
+        Red => "red",
+        Orange => "orange",
+        Yellow => "yellow",
+        Green => "green",
+        Teal => "teal",
+        Blue => "blue",
+        Purple => "purple",
+        Pink => "pink",
+    }
+);

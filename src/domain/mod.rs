@@ -9,11 +9,12 @@ pub mod kinds;
 pub mod press;
 pub mod received;
 pub mod role;
+pub mod tag;
 pub mod text;
 
 pub use conversation::{Actor, Priority, Status};
 pub use ids::{ChannelId, ContactId, ConversationId, ProjectId};
-pub use kinds::{ChannelKind, ChannelSource, Delivery, MessageKind, TimerKind};
+pub use kinds::{ChannelKind, ChannelSource, Delivery, MessageKind, TagColour, TimerKind};
 pub use press::Press;
 pub use received::Received;
 pub use role::{ALL_ROLES, Access, Can, Role};

@@ -30,6 +30,27 @@ pub fn event(e: &SystemEvent, lang: Lang) -> String {
         (Assigned { to: Some(t), by }, Lang::En) => format!("Assigned to {t} ({by})"),
         (Assigned { to: None, by }, Lang::Ru) => format!("Исполнитель снят ({by})"),
         (Assigned { to: None, by }, Lang::En) => format!("Unassigned ({by})"),
+        (
+            Tagged {
+                added,
+                removed,
+                by,
+            },
+            lang,
+        ) => {
+            let (on, off) = match lang {
+                Lang::Ru => ("Метки: +", "Метки сняты: "),
+                Lang::En => ("Tags: +", "Tags removed: "),
+            };
+            let mut parts = Vec::new();
+            if !added.is_empty() {
+                parts.push(format!("{on}{}", added.join(", +")));
+            }
+            if !removed.is_empty() {
+                parts.push(format!("{off}{}", removed.join(", ")));
+            }
+            format!("{} ({by})", parts.join("; "))
+        }
         (Team { to: Some(t), by }, Lang::Ru) => format!("Команда: {t} ({by})"),
         (Team { to: Some(t), by }, Lang::En) => format!("Team: {t} ({by})"),
         (Team { to: None, by }, Lang::Ru) => format!("Команда снята ({by})"),

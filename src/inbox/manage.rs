@@ -11,7 +11,7 @@ use crate::domain::event::SystemEvent;
 use crate::domain::{Actor, Priority, Status};
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{members, teams, users};
+use crate::store::{members, tags, teams, users};
 use crate::thread;
 
 /// The person acting, in the project they act in.
@@ -33,6 +33,8 @@ pub struct Changes {
     pub priority: Option<Priority>,
     /// Some(None) removes the due date.
     pub due_at: Option<Option<NaiveDateTime>>,
+    /// Exactly these tags (the project's tags' names, any case).
+    pub tags: Option<Vec<String>>,
 }
 
 impl Inbox {
@@ -134,6 +136,24 @@ impl Inbox {
                         by: op2.name.clone(),
                     };
                     thread::record(conn, &conv, &ev)?;
+                }
+                if let Some(names) = &ch.tags {
+                    if names.len() > crate::domain::tag::MAX_PER_CONVERSATION {
+                        return Err(Error::invalid(format!(
+                            "a conversation carries at most {} tags",
+                            crate::domain::tag::MAX_PER_CONVERSATION
+                        )));
+                    }
+                    let wanted = tags::named(conn, op2.project_id, names)?;
+                    let (added, removed) = tags::set_for_conversation(conn, conv.id, &wanted)?;
+                    if !added.is_empty() || !removed.is_empty() {
+                        let ev = SystemEvent::Tagged {
+                            added: added.into_iter().map(|t| t.name).collect(),
+                            removed: removed.into_iter().map(|t| t.name).collect(),
+                            by: op2.name.clone(),
+                        };
+                        thread::record(conn, &conv, &ev)?;
+                    }
                 }
                 if let Some(s) = ch.status {
                     let ctx = auto_ctx(&auto, entry.as_deref());

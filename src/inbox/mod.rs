@@ -8,6 +8,7 @@ pub mod manage;
 pub mod receive;
 pub mod registry;
 pub mod reply;
+pub mod tags;
 pub mod team;
 
 use std::sync::Arc;

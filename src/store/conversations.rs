@@ -249,6 +249,8 @@ pub struct Filter {
     /// Some(None) = unassigned only.
     pub assignee: Option<Option<i64>>,
     pub q: Option<String>,
+    /// Only conversations with this tag (its id).
+    pub tag: Option<i64>,
     /// Continue after this row (keyset: costs the same at any depth).
     pub after: Option<Cursor>,
     /// Rows to skip: for the API's `page`, small offsets only.
@@ -300,6 +302,8 @@ pub struct Row {
     pub channel_kind: String,
     pub assignee_name: Option<String>,
     pub preview: String,
+    #[serde(skip)]
+    pub tags: Vec<super::tags::Tag>,
 }
 
 /// One page of a list: its rows, how many match (when asked, up to the cap asked for) and
@@ -382,17 +386,30 @@ fn filtered(f: &Filter, found: Option<&[i64]>) -> Boxed<'static> {
     q
 }
 
-/// Conversations a search finds, or None when the filter has no search. Bounded: the
-/// newest matches only, so a common word costs what a rare one does.
+/// A tag filter reads this many of the tag's newest conversations (by id), like a search
+/// its newest matches: a tag on half the project costs what a rare one does.
+pub const TAGGED_CAP: i64 = 10_000;
+
+/// Conversations a search or a tag finds (both: those found by each), or None when the
+/// filter has neither. Bounded: the newest matches only, so a common word costs what a rare
+/// one does.
 pub(super) fn found(conn: &mut DbConn, f: &Filter) -> Result<Option<Vec<i64>>> {
-    let Some(text) = f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) else {
-        return Ok(None);
+    let by_text = match f.q.as_deref().map(str::trim).filter(|t| !t.is_empty()) {
+        Some(text) => Some(super::search::conversations(conn, f.project_id, text)?),
+        None => None,
     };
-    Ok(Some(super::search::conversations(
-        conn,
-        f.project_id,
-        text,
-    )?))
+    let by_tag = match f.tag {
+        Some(t) => Some(super::tags::conversations_with(conn, t, TAGGED_CAP)?),
+        None => None,
+    };
+    Ok(match (by_text, by_tag) {
+        (None, None) => None,
+        (Some(a), None) | (None, Some(a)) => Some(a),
+        (Some(a), Some(b)) => {
+            let tagged: std::collections::HashSet<i64> = b.into_iter().collect();
+            Some(a.into_iter().filter(|id| tagged.contains(id)).collect())
+        }
+    })
 }
 
 /// How many conversations match, counting no further than `cap` (the console shows
@@ -510,6 +527,8 @@ pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>>
         .select(diesel::dsl::max(messages::id))
         .load(conn)?;
     let last_ids: Vec<i64> = last_ids.into_iter().flatten().collect();
+    let conv_ids: Vec<ConversationId> = convs.iter().map(|c| c.id).collect();
+    let mut tags = super::tags::of_conversations(conn, &conv_ids)?;
     let previews: Vec<(i64, String)> = messages::table
         .filter(messages::id.eq_any(&last_ids))
         .select((messages::conversation_id, messages::text))
@@ -539,6 +558,7 @@ pub fn decorate(conn: &mut DbConn, convs: Vec<Conversation>) -> Result<Vec<Row>>
                 .map(|(_, t)| crate::domain::text::truncate_chars(t, 120).to_string())
                 .unwrap_or_default();
             Row {
+                tags: tags.remove(&c.id).unwrap_or_default(),
                 conversation: c,
                 contact_name,
                 channel_name,

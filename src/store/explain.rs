@@ -94,6 +94,15 @@ pub fn list(conn: &mut DbConn, f: &Filter) -> Result<Vec<(String, Vec<String>)>>
             }
         }
     }
+    if let Some(t) = f.tag {
+        out.push((
+            "tagged".to_string(),
+            plan(
+                conn,
+                super::tags::tagged_query(t, conversations::TAGGED_CAP),
+            )?,
+        ));
+    }
     let found = conversations::found(conn, f)?;
     // A search that found nothing runs nothing more.
     if found.as_ref().is_some_and(|ids| ids.is_empty()) {

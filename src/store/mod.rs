@@ -22,6 +22,7 @@ pub mod projects;
 pub mod schema;
 pub mod search;
 pub mod seed;
+pub mod tags;
 pub mod teams;
 pub mod timers;
 pub mod users;

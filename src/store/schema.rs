@@ -176,6 +176,24 @@ diesel::table! {
 }
 
 diesel::table! {
+    tags (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        name -> Text,
+        name_key -> Text,
+        colour -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    conversation_tags (conversation_id, tag_id) {
+        conversation_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
     withheld_messages (id) {
         id -> BigInt,
         project_id -> BigInt,
@@ -383,4 +401,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     withheld_messages,
     audit_log,
     canned_responses,
+    tags,
+    conversation_tags,
 );

@@ -60,6 +60,10 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_canned::get_canned)
         .service(super::api_canned::change_canned)
         .service(super::api_canned::delete_canned)
+        .service(super::api_tags::list_tags)
+        .service(super::api_tags::create_tag)
+        .service(super::api_tags::change_tag)
+        .service(super::api_tags::delete_tag)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,
@@ -149,6 +153,8 @@ struct ConversationOut {
     last_customer_at: Option<String>,
     #[schema(format = DateTime)]
     last_operator_at: Option<String>,
+    /// Its tags' names, by name.
+    tags: Vec<String>,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -197,7 +203,14 @@ fn conversation_out(conn: &mut DbConn, c: Conversation) -> Result<ConversationOu
         }),
         None => None,
     };
+    let tags = crate::store::tags::of_conversations(conn, &[c.id])?
+        .remove(&c.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| t.name)
+        .collect();
     Ok(ConversationOut {
+        tags,
         team,
         id: c.id,
         number: c.number,
@@ -242,6 +255,8 @@ struct ListQuery {
     channel: Option<String>,
     /// Text, a contact's name, email or phone, or #number.
     q: Option<String>,
+    /// A tag's name: only conversations with it (its newest 10,000).
+    tag: Option<String>,
     /// From 1; only for the first 10,000 rows, deeper pages are read with `cursor`.
     page: Option<i64>,
     /// The previous page's `next_cursor`: the page after it, at the same cost at any depth.
@@ -301,10 +316,15 @@ async fn list(
     let project_id = who.project_id;
     let user_id = who.user.id;
     let text = q.q.clone();
+    let tag_name = q.tag.clone();
     let out = state
         .inbox
         .store
         .read(move |conn| {
+            let tag = match tag_name {
+                Some(n) => Some(crate::store::tags::named(conn, project_id, &[n])?[0].id),
+                None => None,
+            };
             let channel_id = match channel_key {
                 Some(k) => Some(
                     channels::by_key(conn, &k)?
@@ -324,6 +344,7 @@ async fn list(
                 status,
                 assignee,
                 q: text,
+                tag,
                 after,
                 offset: (page - 1) * per_page,
                 limit: per_page,
@@ -542,6 +563,8 @@ struct Patch {
     #[serde(default, deserialize_with = "double_option")]
     #[schema(value_type = Option<String>, format = DateTime)]
     due_at: Option<Option<String>>,
+    /// Exactly these tags (names of the project's tags); [] takes them all off.
+    tags: Option<Vec<String>>,
 }
 
 fn parse_due(s: &str) -> Result<NaiveDateTime, Error> {
@@ -554,7 +577,8 @@ fn parse_due(s: &str) -> Result<NaiveDateTime, Error> {
         })
 }
 
-/// Change status, assignee, team, priority or due date; each change is recorded in the thread.
+/// Change status, assignee, team, priority, due date or tags; each change is recorded in the
+/// thread.
 #[utoipa::path(
     params(("id" = i64, Path, description = "the conversation's id")),
     request_body = Patch,
@@ -589,6 +613,7 @@ async fn patch_one(
             Some(None) => Some(None),
             Some(Some(s)) => Some(Some(parse_due(&s)?)),
         },
+        tags: p.tags,
     };
     let conv = state.inbox.change(&who.operator(), id, changes).await?;
     let out = state

@@ -9,7 +9,7 @@ use utoipa::ToSchema;
 use super::State;
 use super::auth::ApiUser;
 use super::errors::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Removed};
 use super::view::rfc3339;
 use crate::domain::Can;
 use crate::domain::canned::{Draft, Scope};
@@ -191,17 +191,12 @@ pub(super) async fn change_canned(
     Ok(HttpResponse::Ok().json(view(&saved)))
 }
 
-#[derive(Serialize, ToSchema)]
-struct Deleted {
-    id: i64,
-}
-
 /// Deletes a canned reply (and its files; messages already sent keep their copies).
 #[utoipa::path(
     params(("id" = i64, Path, description = "the canned reply's id")),
     security(("bearer" = [])),
     responses(
-        (status = 200, description = "Deleted", body = Deleted),
+        (status = 200, description = "Deleted", body = Removed),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
         (status = 403, description = "A project reply without the settings level", body = ErrorBody),
         (status = 404, description = "No such reply in this project (or another member's own)", body = ErrorBody),
@@ -219,5 +214,5 @@ pub(super) async fn delete_canned(
         .inbox
         .delete_canned(&who.operator(), who.access, id)
         .await?;
-    Ok(HttpResponse::Ok().json(Deleted { id }))
+    Ok(HttpResponse::Ok().json(Removed { id }))
 }

@@ -10,7 +10,7 @@ use utoipa::ToSchema;
 use super::State;
 use super::auth::ApiUser;
 use super::errors::ApiError;
-use super::openapi::ErrorBody;
+use super::openapi::{ErrorBody, Removed};
 use super::view::rfc3339;
 use crate::domain::{Access, Can};
 use crate::error::Error;
@@ -270,11 +270,6 @@ pub(super) async fn change_user(
         .await?;
     state.inbox.access_changed(id);
     Ok(HttpResponse::Ok().json(UserItem::from(&m)))
-}
-
-#[derive(Serialize, ToSchema)]
-struct Removed {
-    id: i64,
 }
 
 /// Removes a member from the project; what they wrote stays.

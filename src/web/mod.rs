@@ -4,6 +4,7 @@ pub mod api;
 pub mod api_blacklist;
 pub mod api_canned;
 pub mod api_channels;
+pub mod api_tags;
 pub mod api_users;
 pub mod auth;
 pub mod avatars;
@@ -25,6 +26,7 @@ pub mod settings_audit;
 pub mod settings_blacklist;
 pub mod settings_channels;
 pub mod settings_project;
+pub mod settings_tags;
 pub mod settings_team;
 pub mod settings_teams;
 pub mod throttle;
@@ -157,6 +159,7 @@ pub fn server(
             .configure(settings_project::routes)
             .configure(settings_audit::routes)
             .configure(settings_blacklist::routes)
+            .configure(settings_tags::routes)
             .configure(settings_teams::routes)
             .configure(profile::routes)
             .configure(avatars::routes)

@@ -50,6 +50,12 @@ pub fn date_time_schema() -> Object {
         .build()
 }
 
+/// What a DELETE answers: the id of what is gone.
+#[derive(serde::Serialize, ToSchema)]
+pub struct Removed {
+    pub id: i64,
+}
+
 /// Every error answer: `{"error": {"code", "message"}}`.
 #[derive(ToSchema)]
 #[schema(as = Error)]

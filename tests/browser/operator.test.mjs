@@ -441,3 +441,40 @@ test('an operator works from the keyboard: next and previous, reply and send, as
   await help.waitFor({ state: 'hidden' });
   await ctx.close();
 });
+
+test('admin makes a tag in the settings; the operator tags a conversation and filters the list by it', { timeout: 60000 }, async () => {
+  const ids = [];
+  for (const [visitor, text] of [['visitor-token-tagged-000001', 'Чайник протекает, хочу вернуть'], ['visitor-token-tagged-000002', 'Есть ли доставка в Тверь?']]) {
+    const r = await fetch(base + '/widget/web/messages', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ visitor, client_id: 't1', text }),
+    });
+    assert.equal(r.status, 200);
+    ids.push((await r.json()).conversation_id);
+  }
+  const ctx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(ctx);
+  await admin.goto(base + '/console/settings/tags');
+  await admin.fill('#new-tag input[name=name]', 'Возврат');
+  await admin.selectOption('#new-tag select[name=colour]', 'orange');
+  await admin.click('#new-tag button[type=submit]');
+  await admin.locator('tr.tag-row[data-name="Возврат"] .tag.tag-orange').waitFor({ timeout: 10000 });
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'tags.png'), fullPage: true });
+
+  // In the thread's panel: add the tag; the chip shows, the thread records it.
+  await admin.goto(base + '/console?tab=all&c=' + ids[0]);
+  await admin.selectOption('#tags select[name=add]', 'Возврат');
+  await admin.click('#tags .add-tag button[type=submit]');
+  await admin.locator('#tags .tag.tag-orange', { hasText: 'Возврат' }).waitFor({ timeout: 10000 });
+  await admin.locator('#thread .system', { hasText: '+Возврат' }).waitFor({ timeout: 10000 });
+  await admin.locator('#list .row[data-id="' + ids[0] + '"] .tag', { hasText: 'Возврат' }).waitFor();
+
+  // The list's tag filter shows only the tagged conversation.
+  await admin.selectOption('.filters select[name=tag]', { label: 'Возврат' });
+  await admin.click('.filters button[type=submit]');
+  await admin.waitForURL(/tag=\d+/);
+  await admin.locator('#list .row[data-id="' + ids[0] + '"]').waitFor();
+  assert.equal(await admin.locator('#list .row[data-id="' + ids[1] + '"]').count(), 0);
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'tag-filter.png') });
+  await ctx.close();
+});

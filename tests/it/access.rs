@@ -572,6 +572,50 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/api/v1/canned_responses/{doomed_canned2}",
         Need::Settings,
     ),
+    (
+        "POST",
+        "/console/c/{id}/tags",
+        "/console/c/{conv}/tags",
+        Need::Answer,
+    ),
+    (
+        "GET",
+        "/console/settings/tags",
+        "/console/settings/tags",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/tags",
+        "/console/settings/tags",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/tags/{id}",
+        "/console/settings/tags/{tag}",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/tags/{id}/delete",
+        "/console/settings/tags/{doomed_tag}/delete",
+        Need::Settings,
+    ),
+    ("GET", "/api/v1/tags", "/api/v1/tags", Need::Member),
+    ("POST", "/api/v1/tags", "/api/v1/tags", Need::Settings),
+    (
+        "PATCH",
+        "/api/v1/tags/{id}",
+        "/api/v1/tags/{tag}",
+        Need::Settings,
+    ),
+    (
+        "DELETE",
+        "/api/v1/tags/{id}",
+        "/api/v1/tags/{doomed_tag2}",
+        Need::Settings,
+    ),
     ("GET", "/api/v1/users", "/api/v1/users", Need::Team),
     ("POST", "/api/v1/users", "/api/v1/users", Need::Team),
     (
@@ -935,6 +979,16 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
         }
     };
     let canned = canned_reply("kept".into()).await;
+    let new_tag = |name: String| {
+        let (app, token) = (&app, &admin_token);
+        let body = json!({"name": name, "colour": "green"});
+        async move {
+            app.api_ok(token, Method::POST, "/tags", Some(body)).await["id"]
+                .as_i64()
+                .unwrap()
+        }
+    };
+    let tag = new_tag("Постоянный".into()).await;
     let fill = |p: &str| {
         p.replace("{conv}", &conv.to_string())
             .replace("{listed}", &listed.to_string())
@@ -944,6 +998,7 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
             .replace("{team}", &team_id.to_string())
             .replace("{operator}", &operator.to_string())
             .replace("{canned}", &canned.to_string())
+            .replace("{tag}", &tag.to_string())
     };
     let mut callers = Vec::new();
     for (name, email, password, access) in [
@@ -1019,6 +1074,14 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
                 member(format!("doomed-{i}@example.com")).await.to_string(),
             ),
             ("{own_token}", c.spare_token.to_string()),
+            (
+                "{doomed_tag2}",
+                new_tag(format!("Старая {i}b")).await.to_string(),
+            ),
+            (
+                "{doomed_tag}",
+                new_tag(format!("Старая {i}")).await.to_string(),
+            ),
             (
                 "{doomed_canned2}",
                 canned_reply(format!("old-{i}b")).await.to_string(),

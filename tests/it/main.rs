@@ -23,6 +23,7 @@ mod instances;
 mod ok_avito;
 mod profile;
 mod scale;
+mod tags;
 mod team;
 mod telegram;
 mod viber;

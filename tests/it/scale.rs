@@ -293,6 +293,30 @@ async fn every_list_the_console_and_api_read_uses_an_index() {
     let (ok, out) = seed(&app, &["--conversations", "300"]);
     assert!(ok, "{out}");
     let admin = app.user_id(crate::support::ADMIN_EMAIL).await;
+    // A tag on a few conversations, for the tag filter's shapes.
+    let token = app.api_token(crate::support::ADMIN_EMAIL).await;
+    let tag = app
+        .api_ok(
+            &token,
+            Method::POST,
+            "/tags",
+            Some(serde_json::json!({"name": "Доставка"})),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
+    let page = app
+        .api_ok(&token, Method::GET, "/conversations?per_page=3", None)
+        .await;
+    for c in page["data"].as_array().unwrap() {
+        app.api_ok(
+            &token,
+            Method::PATCH,
+            &format!("/conversations/{}", c["id"]),
+            Some(serde_json::json!({"tags": ["доставка"]})),
+        )
+        .await;
+    }
     let store = app.store();
     let plans = store
         .read(move |conn| {
@@ -304,6 +328,7 @@ async fn every_list_the_console_and_api_read_uses_an_index() {
                 status: None,
                 assignee: None,
                 q: None,
+                tag: None,
                 after: None,
                 offset: 0,
                 limit: 50,
@@ -342,6 +367,16 @@ async fn every_list_the_console_and_api_read_uses_an_index() {
                     ..base.clone()
                 });
             }
+            for tab in [Tab::All, Tab::Closed, Tab::Any, Tab::Mine] {
+                for q in [None, Some("доставка".to_string())] {
+                    shapes.push(Filter {
+                        tab,
+                        tag: Some(tag),
+                        q,
+                        ..base.clone()
+                    });
+                }
+            }
             for q in ["доставка", "Иванова", "kettle", "+7 916 123", "#42", "42"] {
                 for tab in [Tab::All, Tab::Closed, Tab::Any] {
                     shapes.push(Filter {
@@ -355,16 +390,18 @@ async fn every_list_the_console_and_api_read_uses_an_index() {
             let mut out = Vec::new();
             for f in shapes {
                 let what = format!(
-                    "{:?} channel {:?} status {:?} assignee {:?} q {:?} cursor {}",
+                    "{:?} channel {:?} status {:?} assignee {:?} q {:?} tag {:?} cursor {}",
                     f.tab,
                     f.channel_id,
                     f.status,
                     f.assignee,
                     f.q,
+                    f.tag,
                     f.after.is_some()
                 );
                 for (name, lines) in perepiska::store::explain::list(conn, &f)? {
-                    out.push((format!("{what}: {name}"), f.q.is_some(), lines));
+                    let narrowed = f.q.is_some() || f.tag.is_some();
+                    out.push((format!("{what}: {name}"), narrowed, lines));
                 }
             }
             Ok(out)
@@ -378,8 +415,15 @@ async fn every_list_the_console_and_api_read_uses_an_index() {
             bad.is_empty(),
             "{what} scans a whole table: {bad:?}\n{lines:#?}"
         );
-        // A search reads its conversations by primary key (or, for open lists, the small
-        // open-conversation index), not a walk of the project.
+        // A search or a tag reads its conversations by primary key (or, for open lists, the
+        // small open-conversation index), not a walk of the project; a tag's conversations
+        // come from its own index.
+        if what.ends_with(": tagged") {
+            assert!(
+                lines.iter().any(|l| l.contains("conversation_tags_tag")),
+                "{what}: {lines:#?}"
+            );
+        }
         if *searching && what.ends_with(": page") {
             assert!(
                 lines.iter().any(|l| l.contains("PRIMARY KEY")
@@ -420,6 +464,7 @@ async fn timers_are_read_by_due_time_or_by_their_conversation() {
                     status: None,
                     assignee: None,
                     q: None,
+                    tag: None,
                     after: None,
                     offset: 0,
                     limit: 50,

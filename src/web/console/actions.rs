@@ -227,3 +227,50 @@ pub(super) async fn send_template(
         .await?;
     Ok(back_to(id, ""))
 }
+
+#[derive(Deserialize)]
+pub struct TagForm {
+    #[serde(default)]
+    csrf: String,
+    #[serde(default)]
+    back: String,
+    /// A tag's name to put on, or
+    add: Option<String>,
+    /// one to take off.
+    remove: Option<String>,
+}
+
+/// Puts one tag on the conversation or takes one off (the sidebar's tag box).
+pub(super) async fn tags(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<crate::domain::ConversationId>,
+    form: web::Form<TagForm>,
+) -> Result<HttpResponse, HtmlError> {
+    super::may_change(&state, &console, *path).await?;
+    console.check_csrf(&form.csrf)?;
+    let id = path.into_inner();
+    let now_on = state
+        .inbox
+        .store
+        .read(move |c| crate::store::tags::of_conversations(c, &[id]))
+        .await?
+        .remove(&id)
+        .unwrap_or_default();
+    let key = |n: &str| crate::domain::tag::key(n.trim());
+    let mut names: Vec<String> = now_on.into_iter().map(|t| t.name).collect();
+    if let Some(off) = form.remove.as_deref() {
+        names.retain(|n| key(n) != key(off));
+    }
+    if let Some(on) = form.add.as_deref().filter(|a| !a.trim().is_empty())
+        && !names.iter().any(|n| key(n) == key(on))
+    {
+        names.push(on.trim().to_string());
+    }
+    let ch = Changes {
+        tags: Some(names),
+        ..Changes::default()
+    };
+    state.inbox.change(&console.operator(), id, ch).await?;
+    Ok(back_to(id, &form.back))
+}

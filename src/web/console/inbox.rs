@@ -28,6 +28,9 @@ pub struct ListQuery {
     status: Option<String>,
     #[serde(default)]
     q: Option<String>,
+    /// A tag's id.
+    #[serde(default)]
+    tag: Option<String>,
     /// Where the page starts (the previous page's last row).
     #[serde(default)]
     cursor: Option<String>,
@@ -61,6 +64,13 @@ impl ListQuery {
             ),
             None => None,
         };
+        let tag = match self.tag.as_deref().filter(|s| !s.is_empty()) {
+            Some(s) => Some(
+                s.parse::<i64>()
+                    .map_err(|_| Error::invalid("bad tag filter"))?,
+            ),
+            None => None,
+        };
         let after = match self.cursor.as_deref().filter(|s| !s.is_empty()) {
             Some(c) => Some(conversations::Cursor::parse(c)?),
             None => None,
@@ -73,6 +83,7 @@ impl ListQuery {
             status,
             assignee: None,
             q: self.q.clone(),
+            tag,
             after,
             offset: 0,
             limit: PAGE_SIZE,
@@ -86,6 +97,7 @@ impl ListQuery {
             ("channel", &self.channel),
             ("status", &self.status),
             ("q", &self.q),
+            ("tag", &self.tag),
         ]
         .into_iter()
         .filter_map(|(k, v)| v.as_deref().filter(|v| !v.is_empty()).map(|v| (k, v)))
@@ -107,10 +119,17 @@ pub struct RowView {
     pub unread: bool,
     pub time: String,
     pub priority: String,
+    /// (name, colour)
+    pub tags: Vec<(String, &'static str)>,
 }
 
 fn row_view(r: Row, tr: &Tr, tz: &str) -> RowView {
     RowView {
+        tags: r
+            .tags
+            .iter()
+            .map(|t| (t.name.clone(), t.colour.as_str()))
+            .collect(),
         id: r.conversation.id.0,
         number: r.conversation.number,
         subject: r.conversation.subject.clone(),
@@ -153,6 +172,8 @@ pub struct ConvView {
     pub others: Vec<(i64, i64, String, String)>,
     pub is_final: bool,
     pub rating: String,
+    /// (name, colour) of its tags.
+    pub tags: Vec<(String, &'static str)>,
 }
 
 #[derive(Template)]
@@ -182,6 +203,9 @@ struct InboxPage {
     priorities: Vec<String>,
     members: Vec<(i64, String)>,
     teams: Vec<(i64, String)>,
+    /// The project's tags: (id, name, colour).
+    tags: Vec<(i64, String, &'static str)>,
+    f_tag: String,
     f_channel: String,
     f_status: String,
     f_q: String,
@@ -224,6 +248,7 @@ struct Loaded {
     channels: Vec<(i64, String)>,
     members: Vec<(i64, String)>,
     teams: Vec<(i64, String)>,
+    tags: Vec<(i64, String, &'static str)>,
     selected: Option<ConvView>,
     unseen: i64,
 }
@@ -251,7 +276,14 @@ fn load_conv(
         _ => String::new(),
     };
     let status = c.status;
+    let tags = crate::store::tags::of_conversations(conn, &[c.id])?
+        .remove(&c.id)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|t| (t.name, t.colour.as_str()))
+        .collect();
     Ok(ConvView {
+        tags,
         id: c.id.0,
         number: c.number,
         subject: c.subject,
@@ -322,6 +354,7 @@ async fn load(
                     channel_id: None,
                     status: None,
                     q: None,
+                    tag: None,
                     after: None,
                     ..filter.clone()
                 };
@@ -338,6 +371,10 @@ async fn load(
             let teams = teams::of_project(conn, project_id)?
                 .into_iter()
                 .map(|t| (t.id, t.name))
+                .collect();
+            let tags = crate::store::tags::of_project(conn, project_id)?
+                .into_iter()
+                .map(|t| (t.id, t.name, t.colour.as_str()))
                 .collect();
             let selected = match selected {
                 Some(id) => Some(load_conv(
@@ -356,6 +393,7 @@ async fn load(
                 channels,
                 members,
                 teams,
+                tags,
                 selected,
                 unseen: notifications::unseen(conn, project_id, user_id)?,
             })
@@ -415,6 +453,8 @@ pub(super) async fn page(
             .collect(),
         members: loaded.members,
         teams: loaded.teams,
+        f_tag: q.tag.clone().unwrap_or_default(),
+        tags: loaded.tags,
         f_channel: q.channel.clone().unwrap_or_default(),
         f_status: q.status.clone().unwrap_or_default(),
         f_q: q.q.clone().unwrap_or_default(),

@@ -33,6 +33,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             web::post().to(canned::delete),
         )
         .route("/console/c/{id}/update", web::post().to(actions::update))
+        .route("/console/c/{id}/tags", web::post().to(actions::tags))
         .route("/console/c/{id}/read", web::post().to(actions::mark_read))
         .route(
             "/console/c/{id}/contact",

@@ -1,0 +1,2 @@
+DROP TABLE conversation_tags;
+DROP TABLE tags;
