@@ -232,8 +232,38 @@ impl Inbox {
         mut files: Vec<StoredFile>,
         private: bool,
     ) -> Result<i64> {
+        // The operator's own files and the copies made so far go back to storage on a refusal.
+        let (id, filled) = match self
+            .pick_canned(op, conversation_id, pick, &mut files)
+            .await
+        {
+            Ok(p) => p,
+            Err(e) => {
+                self.files.discard(&files).await;
+                return Err(e);
+            }
+        };
+        let mid = self
+            .reply(op, conversation_id, text.unwrap_or(filled), files, private)
+            .await?;
+        if let Err(e) = self.store.write(move |c| canned::used(c, id)).await {
+            // The message is sent; only the statistic is short of one.
+            tracing::warn!(error = %e, canned = id, "canned reply's use not counted");
+        }
+        Ok(mid)
+    }
+
+    /// The chosen reply's id and text filled for the conversation; copies of its files are
+    /// added to `files`.
+    async fn pick_canned(
+        &self,
+        op: &Operator,
+        conversation_id: ConversationId,
+        pick: Pick,
+        files: &mut Vec<StoredFile>,
+    ) -> Result<(i64, String)> {
         let (pid, uid, me) = (op.project_id, op.user_id, op.name.clone());
-        let found = self
+        let (canned, filled) = self
             .store
             .read(move |c| {
                 let found = match &pick {
@@ -246,40 +276,13 @@ impl Inbox {
                 let filled = filler(c, pid, conversation_id, &me)?(&found.text);
                 Ok(Some((found, filled)))
             })
-            .await;
-        let (canned, filled) = match found {
-            Ok(Some(f)) => f,
-            Ok(None) => {
-                self.files.discard(&files).await;
-                return Err(Error::not_found("no canned reply with that shortcut"));
-            }
-            Err(e) => {
-                self.files.discard(&files).await;
-                return Err(e);
-            }
-        };
-        if let Err(e) = visible(op, &canned) {
-            self.files.discard(&files).await;
-            return Err(e);
-        }
+            .await?
+            .ok_or_else(|| Error::not_found("no canned reply with that shortcut"))?;
+        visible(op, &canned)?;
         for f in canned.files() {
-            match self.files.copy(&f).await {
-                Ok(copy) => files.push(copy),
-                Err(e) => {
-                    self.files.discard(&files).await;
-                    return Err(e);
-                }
-            }
+            files.push(self.files.copy(&f).await?);
         }
-        let mid = self
-            .reply(op, conversation_id, text.unwrap_or(filled), files, private)
-            .await?;
-        let id = canned.id;
-        if let Err(e) = self.store.write(move |c| canned::used(c, id)).await {
-            // The message is sent; only the statistic is short of one.
-            tracing::warn!(error = %e, canned = id, "canned reply's use not counted");
-        }
-        Ok(mid)
+        Ok((canned.id, filled))
     }
 }
 

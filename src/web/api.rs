@@ -322,7 +322,9 @@ async fn list(
         .store
         .read(move |conn| {
             let tag = match tag_name {
-                Some(n) => Some(crate::store::tags::named(conn, project_id, &[n])?[0].id),
+                Some(n) => crate::store::tags::named(conn, project_id, &[n])?
+                    .first()
+                    .map(|t| t.id),
                 None => None,
             };
             let channel_id = match channel_key {

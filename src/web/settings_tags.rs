@@ -122,11 +122,7 @@ async fn refused(
     if !e.is_caller_error() {
         return Err(e.into());
     }
-    let status = match e {
-        Error::Conflict(_) => actix_web::http::StatusCode::CONFLICT,
-        Error::NotFound(_) => actix_web::http::StatusCode::NOT_FOUND,
-        _ => actix_web::http::StatusCode::UNPROCESSABLE_ENTITY,
-    };
+    let status = super::errors::refusal_status(&e);
     let mut p = page(state, console).await?;
     p.error = e.to_string();
     p.new_name = field(form, "name").to_string();

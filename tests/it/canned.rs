@@ -16,6 +16,20 @@ async fn conversation(app: &TestApp, visitor: &str, text: &str) -> i64 {
     sent["conversation_id"].as_i64().expect("conversation id")
 }
 
+/// Posts the console's "new canned reply" form with this token.
+async fn new_canned(
+    op: &crate::support::Operator,
+    csrf: &str,
+    form: reqwest::multipart::Form,
+) -> reqwest::Response {
+    op.http
+        .post(format!("{}/console/canned?csrf={csrf}", op.url))
+        .multipart(form)
+        .send()
+        .await
+        .expect("canned form")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_canned_reply_is_sent_by_shortcut_with_its_variables_filled() {
     let app = TestApp::spawn().await;
@@ -290,13 +304,7 @@ async fn a_canned_reply_with_a_file_from_the_console_sends_a_copy_of_it() {
                 .mime_str("application/pdf")
                 .unwrap(),
         );
-    let r = op
-        .http
-        .post(format!("{}/console/canned?csrf={}", op.url, op.csrf))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = new_canned(&op, &op.csrf, form).await;
     assert_eq!(r.status(), 303);
     let (s, page) = op.get("/console/canned?done=saved").await;
     assert_eq!(s, 200);
@@ -398,13 +406,7 @@ async fn an_operator_keeps_own_replies_on_the_page_but_cannot_open_the_projects(
         .text("title", "Моё")
         .text("shortcut", "mine")
         .text("text", "Текст шаблона");
-    let r = op
-        .http
-        .post(format!("{}/console/canned?csrf={}", op.url, op.csrf))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = new_canned(&op, &op.csrf, form).await;
     assert_eq!(r.status(), 403);
     assert!(r.text().await.unwrap().contains("Текст шаблона"));
     let form = reqwest::multipart::Form::new()
@@ -412,13 +414,7 @@ async fn an_operator_keeps_own_replies_on_the_page_but_cannot_open_the_projects(
         .text("title", "Моё")
         .text("shortcut", "mine")
         .text("text", "Текст шаблона");
-    let r = op
-        .http
-        .post(format!("{}/console/canned?csrf={}", op.url, op.csrf))
-        .multipart(form)
-        .send()
-        .await
-        .unwrap();
+    let r = new_canned(&op, &op.csrf, form).await;
     assert_eq!(r.status(), 303);
     let (_, page) = op.get("/console/canned").await;
     assert!(page.contains("/mine"), "{page}");
@@ -431,18 +427,15 @@ async fn an_operator_keeps_own_replies_on_the_page_but_cannot_open_the_projects(
         "the admin sees only the project's"
     );
     // A form without its token changes nothing.
-    let r = op
-        .http
-        .post(format!("{}/console/canned?csrf=wrong", op.url))
-        .multipart(
-            reqwest::multipart::Form::new()
-                .text("title", "x")
-                .text("shortcut", "x")
-                .text("text", "x"),
-        )
-        .send()
-        .await
-        .unwrap();
+    let r = new_canned(
+        &op,
+        "wrong",
+        reqwest::multipart::Form::new()
+            .text("title", "x")
+            .text("shortcut", "x")
+            .text("text", "x"),
+    )
+    .await;
     assert_eq!(r.status(), 403);
     let (_, page) = op.get("/console/canned").await;
     assert!(!page.contains("/x<"), "{page}");

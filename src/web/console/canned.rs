@@ -14,7 +14,7 @@ use crate::i18n::Tr;
 use crate::store::canned::Canned;
 use crate::web::State;
 use crate::web::auth::{Console, CsrfForm};
-use crate::web::errors::HtmlError;
+use crate::web::errors::{HtmlError, refusal_status};
 use crate::web::settings::field;
 
 pub struct Row {
@@ -217,19 +217,9 @@ pub(super) async fn create(
             p.form.title = form.field("title").to_string();
             p.form.shortcut = form.field("shortcut").to_string();
             p.form.text = form.field("text").to_string();
-            Ok(html(status_of(&e), p.render()?))
+            Ok(html(refusal_status(&e), p.render()?))
         }
         Err(e) => Err(e.into()),
-    }
-}
-
-fn status_of(e: &Error) -> actix_web::http::StatusCode {
-    use actix_web::http::StatusCode;
-    match e {
-        Error::Forbidden(_) => StatusCode::FORBIDDEN,
-        Error::NotFound(_) => StatusCode::NOT_FOUND,
-        Error::Conflict(_) => StatusCode::CONFLICT,
-        _ => StatusCode::UNPROCESSABLE_ENTITY,
     }
 }
 
@@ -306,7 +296,7 @@ pub(super) async fn update(
             p.form.title = form.field("title").to_string();
             p.form.shortcut = form.field("shortcut").to_string();
             p.form.text = form.field("text").to_string();
-            Ok(html(status_of(&e), p.render()?))
+            Ok(html(refusal_status(&e), p.render()?))
         }
         Err(e) => Err(e.into()),
     }

@@ -74,11 +74,7 @@ impl FileForm {
 
     /// Every value of a repeated field (checkboxes).
     pub fn all(&self, name: &str) -> Vec<&str> {
-        self.fields
-            .iter()
-            .filter(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-            .collect()
+        crate::web::settings_team::all(&self.fields, name)
     }
 
     /// Writes the files to storage; if one fails, those written are removed again.
