@@ -39,10 +39,12 @@ pub fn tell_team(
     c: &Conversation,
     team: &crate::store::teams::Team,
     by: Option<i64>,
+    note: Option<&str>,
 ) -> Result<()> {
     let notice = crate::domain::event::Notice::ToTeam {
         number: c.number,
         team: team.name.clone(),
+        note: note.map(crate::domain::text::notice_preview),
     };
     for user in crate::store::teams::members_of(conn, team.id)? {
         let active = crate::store::members::access_in(conn, c.project_id, user)?
@@ -78,7 +80,7 @@ pub fn open(
     {
         conversations::set_team(conn, c.id, Some(t))?;
         c.team_id = Some(t);
-        tell_team(conn, &c, &found, None)?;
+        tell_team(conn, &c, &found, None, None)?;
     }
     record(
         conn,

@@ -3,6 +3,7 @@
 //! the scheduler fires due timers, each in the transaction that does its work, so a timer
 //! fires once even across restarts and instances.
 
+pub mod distribution;
 pub mod rating;
 pub mod rules;
 pub mod schedule;

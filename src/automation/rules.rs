@@ -73,6 +73,8 @@ pub struct ChannelRules {
     /// Widget: sent when an operator has read it but not answered in time.
     pub unanswered_message: Option<AutoReply>,
     pub contact_request: Option<ContactRequest>,
+    /// Who gets new conversations (see `distribution`).
+    pub distribution: super::distribution::Distribution,
 }
 
 /// "90s", "15m", "24h", "3d" → seconds. Refuses anything else, zero and negatives included
@@ -243,6 +245,7 @@ impl ChannelRules {
             unread_message: timed_message(config, "unread_message")?,
             unanswered_message: timed_message(config, "unanswered_message")?,
             contact_request: contact_request(config)?,
+            distribution: super::distribution::Distribution::from_config(config)?,
         };
         rules.validate()?;
         Ok(rules)
@@ -250,6 +253,7 @@ impl ChannelRules {
 
     /// The checks shared by the file and the settings page.
     pub fn validate(&self) -> Result<(), String> {
+        self.distribution.validate()?;
         if let Some(m) = &self.closing_message
             && m.chars().count() > CLOSING_MESSAGE_CHARS
         {

@@ -50,6 +50,14 @@ pub enum SystemEvent {
     Blocked,
     /// Left through the widget's offline form while nobody was online.
     LeftOffline,
+    /// Distribution gave it to an operator (round-robin, least-busy, or the channel's member).
+    AutoAssigned {
+        to: String,
+    },
+    /// Its operator went offline and the channel gives such conversations back to the queue.
+    Returned {
+        from: String,
+    },
 }
 
 impl SystemEvent {
@@ -83,7 +91,20 @@ pub enum Notice {
         by: String,
     },
     /// A conversation was given to a team you are in.
-    ToTeam { number: i64, team: String },
+    ToTeam {
+        number: i64,
+        team: String,
+        /// What whoever handed it over wrote for the team.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
+    /// A conversation is yours now: by another member (`by`), or by distribution (None).
+    Assigned {
+        number: i64,
+        by: Option<String>,
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        note: Option<String>,
+    },
 }
 
 impl Notice {

@@ -25,6 +25,20 @@ pub fn truncate_chars(s: &str, max: usize) -> &str {
     }
 }
 
+/// How much of a note a notification quotes.
+pub const PREVIEW_CHARS: usize = 100;
+
+/// A note as a notification quotes it: trimmed, cut with "…".
+pub fn notice_preview(text: &str) -> String {
+    let t = text.trim();
+    let cut = truncate_chars(t, PREVIEW_CHARS);
+    if cut.len() < t.len() {
+        format!("{cut}…")
+    } else {
+        cut.to_string()
+    }
+}
+
 /// A file name safe to show and to put in a Content-Disposition header.
 pub fn clean_file_name(name: &str) -> String {
     let base = name.rsplit(['/', '\\']).next().unwrap_or("");

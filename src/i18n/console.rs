@@ -62,6 +62,47 @@ impl Tr {
             "template_parameters" => ("Параметры, по одному в строке", "Parameters, one per line"),
             "no_notifications" => ("Уведомлений нет", "No notifications"),
             "no_team" => ("— без команды —", "— no team —"),
+            "transfer" => ("Передать", "Transfer"),
+            "distribution" => (
+                "Распределение новых обращений",
+                "Who gets new conversations",
+            ),
+            "distribution_hint" => (
+                "Команда канала (выше, в настройках канала) ограничивает, среди кого распределять. Никого нет в сети — обращение ждёт в очереди и уходит первому, кто появится.",
+                "The channel's team (in the channel's settings) limits whom they go to. Nobody online: the conversation waits in the queue and goes to the first one who comes online.",
+            ),
+            "distribution_mode" => ("Как", "How"),
+            "queue" => (
+                "Общая очередь: берут сами",
+                "A shared queue: operators take them",
+            ),
+            "round_robin" => (
+                "По очереди (round-robin) среди тех, кто в сети",
+                "In turn (round-robin) among those online",
+            ),
+            "least_busy" => (
+                "Наименее загруженному из тех, кто в сети",
+                "To the least busy of those online",
+            ),
+            "assign_to" => ("Всё — одному сотруднику", "Everything to one member"),
+            "assign_to_nobody" => ("— нет —", "— no —"),
+            "assign_limit" => (
+                "Не больше открытых обращений на оператора",
+                "At most this many open conversations per operator",
+            ),
+            "away_after" => (
+                "Консоль закрыта дольше — не в сети",
+                "Console closed longer than this: offline",
+            ),
+            "offline_returns" => (
+                "Оператор ушёл из сети — его открытые обращения возвращаются в очередь",
+                "An operator going offline gives their open conversations back to the queue",
+            ),
+            "transfer_to" => ("Кому", "To"),
+            "transfer_members" => ("Сотрудники", "Members"),
+            "transfer_teams" => ("Очередь команды", "A team's queue"),
+            "transfer_note" => ("Комментарий для получателя", "A note for the receiver"),
+            "transfer_send" => ("Передать обращение", "Transfer the conversation"),
             "due" => ("Срок", "Due date"),
             "save" => ("Сохранить", "Save"),
             "close" => ("Закрыть обращение", "Close conversation"),

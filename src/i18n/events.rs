@@ -88,6 +88,12 @@ pub fn event(e: &SystemEvent, lang: Lang) -> String {
         (LeftOffline, Lang::Ru) => {
             "Оставлено через форму, пока никого не было в сети: ответ придёт посетителю в чат".into()
         }
+        (AutoAssigned { to }, Lang::Ru) => format!("Назначено автоматически: {to}"),
+        (AutoAssigned { to }, Lang::En) => format!("Assigned automatically to {to}"),
+        (Returned { from }, Lang::Ru) => {
+            format!("Вернулось в очередь: {from} не в сети")
+        }
+        (Returned { from }, Lang::En) => format!("Back to the queue: {from} went offline"),
         (LeftOffline, Lang::En) => {
             "Left through the offline form while nobody was online: the answer reaches the visitor in the chat".into()
         }
@@ -156,7 +162,27 @@ pub fn notice(n: &Notice, lang: Lang) -> String {
             },
             Lang::En,
         ) => format!("⏰ #{number}: {by} has waited for an answer over {minutes} min"),
-        (ToTeam { number, team }, Lang::Ru) => format!("👥 #{number} передано группе «{team}»"),
-        (ToTeam { number, team }, Lang::En) => format!("👥 #{number} was given to team {team}"),
+        (ToTeam { number, team, note }, lang) => {
+            let head = match lang {
+                Lang::Ru => format!("👥 #{number} передано группе «{team}»"),
+                Lang::En => format!("👥 #{number} was given to team {team}"),
+            };
+            match note {
+                Some(n) => format!("{head}: {n}"),
+                None => head,
+            }
+        }
+        (Assigned { number, by, note }, lang) => {
+            let head = match (by, lang) {
+                (Some(by), Lang::Ru) => format!("📥 {by} передал(а) вам #{number}"),
+                (Some(by), Lang::En) => format!("📥 {by} handed #{number} to you"),
+                (None, Lang::Ru) => format!("📥 Вам назначено #{number}"),
+                (None, Lang::En) => format!("📥 #{number} was assigned to you"),
+            };
+            match note {
+                Some(n) => format!("{head}: {n}"),
+                None => head,
+            }
+        }
     }
 }

@@ -106,7 +106,10 @@ impl Inbox {
         let bot = channel
             .bot_ctx()
             .or_else(|| auto.bot_off_hours().then(|| channel.off_hours_bot()));
-        let auto = (auto.rules.any() || (!auto.helpdesk && auto.rating())).then_some(auto);
+        let auto = (auto.rules.any()
+            || (!auto.helpdesk && auto.rating())
+            || auto.rules.distribution.active())
+        .then_some(auto);
         // Files already written for each item: removed again if the item is not stored.
         let written: Vec<Vec<crate::store::attachments::StoredFile>> = inbound
             .iter()

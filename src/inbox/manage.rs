@@ -7,11 +7,11 @@ use super::registry::auto_ctx;
 use crate::automation::{self, transition};
 use crate::bot;
 use crate::bus::{Event, EventKind};
-use crate::domain::event::SystemEvent;
+use crate::domain::event::{Notice, SystemEvent};
 use crate::domain::{Actor, Priority, Status};
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{members, tags, teams, users};
+use crate::store::{members, notifications, tags, teams, users};
 use crate::thread;
 
 /// The person acting, in the project they act in.
@@ -35,6 +35,9 @@ pub struct Changes {
     pub due_at: Option<Option<NaiveDateTime>>,
     /// Exactly these tags (the project's tags' names, any case).
     pub tags: Option<Vec<String>>,
+    /// A transfer's note for whoever receives the conversation (the new assignee or team):
+    /// kept in the thread as an internal note and quoted in their notification.
+    pub note: Option<String>,
 }
 
 impl Inbox {
@@ -56,6 +59,26 @@ impl Inbox {
         conversation_id: crate::domain::ConversationId,
         ch: Changes,
     ) -> Result<Conversation> {
+        let note = ch
+            .note
+            .as_deref()
+            .map(str::trim)
+            .filter(|n| !n.is_empty())
+            .map(str::to_string);
+        if note.is_some() && ch.assignee.is_none() && ch.team.is_none() {
+            return Err(Error::invalid(
+                "a note goes with a transfer: give the conversation to a member or a team",
+            ));
+        }
+        if note
+            .as_ref()
+            .is_some_and(|n| n.chars().count() > super::reply::MAX_REPLY_CHARS)
+        {
+            return Err(Error::invalid(format!(
+                "the note is longer than {} characters",
+                super::reply::MAX_REPLY_CHARS
+            )));
+        }
         let op2 = op.clone();
         let registry = self.registry.clone();
         let auto = self.automation.clone();
@@ -67,6 +90,9 @@ impl Inbox {
                 // Customers of helpdesk channels hear about what operators change.
                 let bot = entry.as_ref().and_then(|e| e.bot_ctx());
                 let mut said = false;
+                if let Some(n) = &note {
+                    thread::add_note(conn, &conv, op2.user_id, n, &[])?;
+                }
                 if let Some(a) = ch.assignee
                     && a != conv.assignee_id
                 {
@@ -84,6 +110,23 @@ impl Inbox {
                         None => None,
                     };
                     conversations::set_assignee(conn, conv.id, a)?;
+                    // Given to someone by someone else: they hear of it.
+                    if let Some(uid) = a
+                        && uid != op2.user_id
+                    {
+                        let notice = Notice::Assigned {
+                            number: conv.number,
+                            by: Some(op2.name.clone()),
+                            note: note.as_deref().map(crate::domain::text::notice_preview),
+                        };
+                        notifications::create(
+                            conn,
+                            op2.project_id,
+                            uid,
+                            Some(conv.id),
+                            &notice.to_json(),
+                        )?;
+                    }
                     if let (Some(ctx), Some(name)) = (&bot, &to_name) {
                         bot::notify(conn, ctx, &conv, bot::Change::Assignee(name))?;
                         said = true;
@@ -103,7 +146,7 @@ impl Inbox {
                     };
                     conversations::set_team(conn, conv.id, t)?;
                     if let Some(team) = &team {
-                        thread::tell_team(conn, &conv, team, Some(op2.user_id))?;
+                        thread::tell_team(conn, &conv, team, Some(op2.user_id), note.as_deref())?;
                     }
                     let to = team.map(|t| t.name);
                     let ev = SystemEvent::Team {

@@ -253,6 +253,8 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     for (cid, project_id, auto) in automated {
         let conv = conversations::by_id(conn, project_id, cid)?;
         crate::automation::customer_wrote(conn, auto, &conv)?;
+        // Last in the transaction: it may take the project's distribution lock.
+        crate::automation::distribution::arrived(conn, auto, &conv)?;
     }
     Ok(results)
 }

@@ -165,3 +165,32 @@ pub fn timers(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
     reset(conn)?;
     Ok(plans)
 }
+
+/// Plans of what distribution reads on every scheduler pass and at each arrival: the
+/// channel's queue and the operators' open conversations (neither may read every
+/// conversation of the project).
+pub fn distribution(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
+    use crate::domain::{ChannelId, ProjectId};
+    if let DbConn::Postgresql(_) = conn {
+        diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
+    }
+    let plans = vec![
+        (
+            "waiting".to_string(),
+            plan(
+                conn,
+                super::distribution::waiting_rows!(ChannelId(1), 100)
+                    .select(super::schema::conversations::id),
+            )?,
+        ),
+        (
+            "open counts".to_string(),
+            plan(
+                conn,
+                super::distribution::open_counts_query(ProjectId(1), &[1, 2, 3]),
+            )?,
+        ),
+    ];
+    reset(conn)?;
+    Ok(plans)
+}

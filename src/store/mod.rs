@@ -10,6 +10,7 @@ pub mod channels;
 mod checkpoint;
 pub mod contacts;
 pub mod conversations;
+pub mod distribution;
 pub mod explain;
 mod ids;
 pub mod login_attempts;

@@ -39,6 +39,7 @@ diesel::table! {
         user_id -> BigInt,
         role -> Text,
         active -> Bool,
+        assigned_turn -> Nullable<BigInt>,
     }
 }
 

@@ -41,6 +41,7 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_channels::create_channel)
         .service(super::api_channels::get_channel)
         .service(super::api_channels::change_channel)
+        .service(super::api_channels::put_distribution)
         .service(super::api_channels::delete_channel)
         .service(super::api_users::list_users)
         .service(super::api_users::create_user)
@@ -567,6 +568,9 @@ struct Patch {
     due_at: Option<Option<String>>,
     /// Exactly these tags (names of the project's tags); [] takes them all off.
     tags: Option<Vec<String>>,
+    /// A transfer's note, with assignee_id or team_id: an internal note in the thread, quoted
+    /// in the notification the new assignee (or the team) gets.
+    note: Option<String>,
 }
 
 fn parse_due(s: &str) -> Result<NaiveDateTime, Error> {
@@ -580,7 +584,7 @@ fn parse_due(s: &str) -> Result<NaiveDateTime, Error> {
 }
 
 /// Change status, assignee, team, priority, due date or tags; each change is recorded in the
-/// thread.
+/// thread. Giving the conversation to someone else (with an optional `note`) notifies them.
 #[utoipa::path(
     params(("id" = i64, Path, description = "the conversation's id")),
     request_body = Patch,
@@ -616,6 +620,7 @@ async fn patch_one(
             Some(Some(s)) => Some(Some(parse_due(&s)?)),
         },
         tags: p.tags,
+        note: p.note,
     };
     let conv = state.inbox.change(&who.operator(), id, changes).await?;
     let out = state

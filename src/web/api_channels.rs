@@ -3,7 +3,7 @@
 //! nothing, and connecting, changing, pausing and disconnecting (through `channel_admin`, the
 //! path the settings pages take too).
 
-use actix_web::{HttpResponse, delete, get, patch, post, web};
+use actix_web::{HttpResponse, delete, get, patch, post, put, web};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
@@ -81,10 +81,62 @@ struct ChannelItem {
     last_received_at: Option<String>,
     /// The last delivery the platform refused or that could not reach it.
     last_delivery_error: Option<DeliveryError>,
+    /// Who gets its new conversations.
+    distribution: DistributionBody,
+}
+
+/// Who gets a channel's new conversations, as channels.toml's keys say it (`distribution`,
+/// `assign_to`, `assign_limit`, `away_after`, `offline_returns`).
+#[derive(Serialize, Deserialize, ToSchema, Default)]
+#[serde(deny_unknown_fields)]
+pub(super) struct DistributionBody {
+    /// queue (everyone sees them unassigned; the default), round_robin or least_busy among
+    /// the operators online (of the channel's team, when it has one).
+    #[serde(default)]
+    #[schema(example = "round_robin")]
+    mode: Option<String>,
+    /// A member's e-mail: every new conversation is theirs (with mode queue only).
+    #[serde(default)]
+    assign_to: Option<String>,
+    /// Open conversations an operator may hold before distribution passes them by.
+    #[serde(default)]
+    assign_limit: Option<u32>,
+    /// How long a closed console counts as online, e.g. "10m" (the default).
+    #[serde(default)]
+    away_after: Option<String>,
+    /// An operator going offline gives their open conversations here back to the queue.
+    #[serde(default)]
+    offline_returns: bool,
+}
+
+impl DistributionBody {
+    fn of(d: &crate::automation::distribution::Distribution) -> DistributionBody {
+        DistributionBody {
+            mode: Some(d.mode.as_str().to_string()),
+            assign_to: d.assign_to.clone(),
+            assign_limit: d.limit,
+            away_after: Some(crate::automation::rules::format_duration(
+                d.away_after().num_seconds(),
+            )),
+            offline_returns: d.offline_returns,
+        }
+    }
+
+    /// The same keys channels.toml takes, for the one validator.
+    fn keys(&self) -> serde_json::Value {
+        serde_json::json!({
+            "distribution": self.mode,
+            "assign_to": self.assign_to,
+            "assign_limit": self.assign_limit,
+            "away_after": self.away_after,
+            "offline_returns": self.offline_returns,
+        })
+    }
 }
 
 impl From<ChannelView> for ChannelItem {
     fn from(v: ChannelView) -> ChannelItem {
+        let distribution = DistributionBody::of(&v.rules.distribution);
         let receiving = match v.receiving {
             Receiving::Stopped => ("stopped", None, None),
             Receiving::Polling => ("polling", None, None),
@@ -113,6 +165,7 @@ impl From<ChannelView> for ChannelItem {
             last_delivery_error: v
                 .last_error
                 .map(|(at, message)| DeliveryError { at, message }),
+            distribution,
         }
     }
 }
@@ -336,6 +389,43 @@ pub(super) async fn change_channel(
     let ch = admin::edit(&state, &who.operator(), &path, edit).await?;
     let item = ChannelItem::from(admin::view(&state, ch).await?);
     Ok(HttpResponse::Ok().json(item))
+}
+
+/// Sets who gets the channel's new conversations (any channel, a file's too: this wins over
+/// the file's keys, as the settings page does).
+#[utoipa::path(
+    params(("id" = String, Path, description = "the channel's id")),
+    request_body = DistributionBody,
+    security(("bearer" = [])),
+    responses(
+        (status = 200, description = "Saved", body = DistributionBody),
+        (status = 400, description = "Refused: the message says what", body = ErrorBody),
+        (status = 401, description = "No token, or a wrong one", body = ErrorBody),
+        (status = 403, description = "Not an admin or the settings role", body = ErrorBody),
+        (status = 404, description = "No such channel in this project", body = ErrorBody),
+    )
+)]
+#[put("/channels/{id}/distribution")]
+pub(super) async fn put_distribution(
+    state: web::Data<State>,
+    who: ApiUser,
+    path: web::Path<String>,
+    body: super::body::Json<DistributionBody>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(Can::Settings)?;
+    let ch = admin::find(&state, who.project_id, &path).await?;
+    let body = body.parse()?;
+    let d = crate::automation::distribution::Distribution::from_config(&body.keys())
+        .map_err(crate::error::Error::invalid)?;
+    if let Some(email) = &d.assign_to {
+        admin::check_assignee(&state, who.project_id, email).await?;
+    }
+    let mut rules = admin::rules_of(&state, ch.id);
+    rules.distribution = d;
+    rules.validate().map_err(crate::error::Error::invalid)?;
+    let out = DistributionBody::of(&rules.distribution);
+    admin::save_rules(&state, &who.operator(), &ch, rules).await?;
+    Ok(HttpResponse::Ok().json(out))
 }
 
 #[derive(Serialize, ToSchema)]

@@ -543,9 +543,72 @@ pub enum Receiving {
     Widget,
 }
 
+/// Saves a channel's automation rules (from the settings page or the API; `rules` already
+/// judged by `ChannelRules::from_config`): from now on they win over the file's keys.
+pub async fn save_rules(
+    state: &State,
+    by: &Operator,
+    ch: &Channel,
+    rules: crate::automation::ChannelRules,
+) -> Result<(), Error> {
+    let json = serde_json::to_string(&rules).map_err(|e| Error::internal(e.to_string()))?;
+    let saved = json.clone();
+    let (id, pid, user) = (ch.id, by.project_id, by.user_id);
+    let subject = format!("automation: {}", ch.name);
+    state
+        .inbox
+        .store
+        .write(move |c| {
+            channels::set_automation(c, id, Some(&saved))?;
+            audit::record(c, pid, Some(user), Action::SettingsChanged, &subject, "")
+        })
+        .await?;
+    state.inbox.registry.update_rules(id, Some(json), rules);
+    Ok(())
+}
+
+/// Refuses an "assign to" that is not a member who answers in the project.
+pub async fn check_assignee(
+    state: &State,
+    project_id: ProjectId,
+    email: &str,
+) -> Result<(), Error> {
+    let e = email.to_string();
+    let ok = state
+        .inbox
+        .store
+        .read(move |c| {
+            Ok(match crate::store::users::by_email(c, &e)? {
+                Some(u) => crate::store::members::access_in(c, project_id, u.id)?
+                    .is_some_and(|a| a.can(crate::domain::Can::Answer)),
+                None => false,
+            })
+        })
+        .await?;
+    if ok {
+        Ok(())
+    } else {
+        Err(Error::invalid(format!(
+            "assign_to: {email} is not a member of this project who answers customers"
+        )))
+    }
+}
+
+/// The rules a channel works by now (none while it does not run).
+pub fn rules_of(state: &State, id: crate::domain::ChannelId) -> crate::automation::ChannelRules {
+    state
+        .inbox
+        .registry
+        .by_id(id)
+        .map(|e| (*e.rules).clone())
+        .unwrap_or_default()
+}
+
 /// A channel as its settings page and the API show it.
 pub struct ChannelView {
     pub channel: Channel,
+    /// The rules it works by now.
+    pub rules: crate::automation::ChannelRules,
     pub running: bool,
     /// The platform account its credentials belong to, or why that is unknown.
     pub account: Result<AccountInfo, String>,
@@ -615,6 +678,7 @@ pub async fn view(state: &State, ch: Channel) -> Result<ChannelView, Error> {
             )
         });
     Ok(ChannelView {
+        rules: rules_of(state, ch.id),
         running: entry.is_some(),
         channel: ch,
         account,

@@ -22,6 +22,8 @@ use crate::store::{members, users};
 const MAX_STREAM: Duration = Duration::from_secs(30 * 60);
 /// Live streams one widget visitor may hold (tabs of one browser).
 pub const PER_VISITOR: usize = 5;
+/// How often an open console stream says its operator is still there.
+const SEEN_EVERY: Duration = Duration::from_secs(60);
 /// Widget streams the whole server holds: anonymous clients cannot take every connection.
 pub const ALL_VISITORS: usize = 5_000;
 
@@ -105,8 +107,19 @@ fn stream(
         let _ = tx.send(sse::Event::Comment("connected".into())).await;
         let expire = tokio::time::sleep(MAX_STREAM);
         tokio::pin!(expire);
+        // An open console is a present operator: distribution counts the console closed for
+        // a while as away, and nothing else would tell while they only read.
+        let mut seen =
+            tokio::time::interval_at(tokio::time::Instant::now() + SEEN_EVERY, SEEN_EVERY);
         loop {
             tokio::select! {
+                _ = seen.tick(), if holder.is_some() => {
+                    let Some(h) = &holder else { continue };
+                    let uid = h.user_id;
+                    if let Err(e) = store.write(move |c| users::touch_seen(c, uid)).await {
+                        tracing::warn!(error = %e, "the member's open console was not recorded");
+                    }
+                }
                 ev = events.recv() => match ev {
                     Ok(live) => {
                         if !keep(&live.event) { continue; }

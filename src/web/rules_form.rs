@@ -45,6 +45,14 @@ pub struct RulesForm {
     pub with_unread_message: bool,
     #[serde(deserialize_with = "checkbox")]
     pub with_unanswered_message: bool,
+    /// queue, round_robin or least_busy.
+    pub distribution: String,
+    /// A member's e-mail: every new conversation is theirs.
+    pub assign_to: String,
+    pub assign_limit: String,
+    pub away_after: String,
+    #[serde(deserialize_with = "checkbox")]
+    pub offline_returns: bool,
 }
 
 fn ask_str(a: Ask) -> String {
@@ -135,6 +143,27 @@ impl RulesForm {
             with_greeting,
             with_unread_message,
             with_unanswered_message,
+            distribution: rules.distribution.mode.as_str().into(),
+            assign_to: rules.distribution.assign_to.clone().unwrap_or_default(),
+            assign_limit: rules
+                .distribution
+                .limit
+                .map(|n| n.to_string())
+                .unwrap_or_default(),
+            away_after: rules
+                .distribution
+                .away_after_secs
+                .map(format_duration)
+                .unwrap_or_default(),
+            offline_returns: rules.distribution.offline_returns,
+        }
+    }
+
+    /// Whether the distribution select shows `mode` (the queue when unset).
+    pub fn distributes(&self, mode: &str) -> bool {
+        match self.distribution.as_str() {
+            "" => mode == "queue",
+            d => d == mode,
         }
     }
 
@@ -222,6 +251,19 @@ impl RulesForm {
                 .collect();
             v["contact_request"] =
                 json!({ "name": asks[0], "phone": asks[1], "email": asks[2], "with": with });
+        }
+        for (key, s) in [
+            ("distribution", &self.distribution),
+            ("assign_to", &self.assign_to),
+            ("assign_limit", &self.assign_limit),
+            ("away_after", &self.away_after),
+        ] {
+            if !s.trim().is_empty() {
+                v[key] = json!(s.trim());
+            }
+        }
+        if self.offline_returns {
+            v["offline_returns"] = json!(true);
         }
         Ok(v)
     }

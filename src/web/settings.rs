@@ -87,6 +87,8 @@ struct SettingsPage {
     alerts_chat: String,
     channels: Vec<ChannelForm>,
     members: Vec<MemberHours>,
+    /// (e-mail, name) of those who can take conversations, for "assign to".
+    assignees: Vec<(String, String)>,
 }
 
 const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
@@ -226,12 +228,7 @@ async fn render(
     }
     let mut forms = Vec::new();
     for ch in chans.iter().filter(|c| c.enabled) {
-        let rules = state
-            .inbox
-            .registry
-            .by_id(ch.id)
-            .map(|e| (*e.rules).clone())
-            .unwrap_or_default();
+        let rules = crate::web::channel_admin::rules_of(state, ch.id);
         let mut f = channel_form(ch, RulesForm::from_rules(&rules));
         if let Some((id, e, form)) = &refused.channel
             && *id == ch.id
@@ -262,6 +259,10 @@ async fn render(
         alerts_channel,
         alerts_chat,
         channels: forms,
+        assignees: members
+            .iter()
+            .map(|(u, _)| (u.email.clone(), u.name.clone()))
+            .collect(),
         members: members
             .into_iter()
             .map(|(u, hours)| {
@@ -472,7 +473,7 @@ async fn save_channel(
     let form = form.into_inner();
     console.check_csrf(&form.csrf)?;
     let id = path.into_inner();
-    let (pid, by) = (console.project.id, console.user.id);
+    let pid = console.project.id;
     let channel = state
         .inbox
         .store
@@ -491,18 +492,7 @@ async fn save_channel(
             return refused(&state, &console, r).await;
         }
     };
-    let json = serde_json::to_string(&rules).map_err(|e| Error::internal(e.to_string()))?;
-    let saved_json = json.clone();
-    state
-        .inbox
-        .store
-        .write(move |c| {
-            channels::set_automation(c, id, Some(&saved_json))?;
-            let subject = format!("automation: {}", channel.name);
-            audit::record(c, pid, Some(by), Action::SettingsChanged, &subject, "")
-        })
-        .await?;
-    state.inbox.registry.update_rules(id, Some(json), rules);
+    crate::web::channel_admin::save_rules(&state, &console.operator(), &channel, rules).await?;
     Ok(saved())
 }
 

@@ -74,6 +74,9 @@ pub async fn run(
         if let Err(e) = presence(&inbox).await {
             tracing::warn!(error = %e, "working hours not applied");
         }
+        if let Err(e) = inbox.distribute().await {
+            tracing::warn!(error = %e, "waiting conversations not handed out");
+        }
         inbox.metrics.scheduler_pass(pass.elapsed());
         // Timers still due after a full pass: the next pass starts now, not a tick later.
         let rest = if more { Duration::ZERO } else { tick };

@@ -477,6 +477,12 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         Need::Settings,
     ),
     (
+        "PUT",
+        "/api/v1/channels/{id}/distribution",
+        "/api/v1/channels/{chan}/distribution",
+        Need::Settings,
+    ),
+    (
         "DELETE",
         "/api/v1/channels/{id}",
         "/api/v1/channels/{doomed_chan2}",
@@ -703,7 +709,7 @@ fn registered() -> BTreeSet<(String, String)> {
                 found.insert((m[..m.find('(').unwrap()].to_uppercase(), path.to_string()));
             }
         }
-        for verb in ["get", "post", "patch", "delete"] {
+        for verb in ["get", "post", "put", "patch", "delete"] {
             let tag = format!("#[{verb}(\"");
             for (i, _) in text.match_indices(&tag) {
                 let rest = &text[i + tag.len()..];

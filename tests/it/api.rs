@@ -328,6 +328,7 @@ async fn the_openapi_document_describes_what_is_served() {
             "POST /tags",
             "POST /teams",
             "POST /users",
+            "PUT /channels/{id}/distribution",
         ]
     );
     // What is served matches what is described.

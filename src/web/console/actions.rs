@@ -71,6 +71,8 @@ pub struct UpdateForm {
     team: Option<String>,
     priority: Option<String>,
     due: Option<String>,
+    transfer: Option<String>,
+    note: Option<String>,
 }
 
 /// `datetime-local` in the project's zone → UTC.
@@ -131,6 +133,26 @@ pub(super) async fn update(
             "" | "0" => None,
             v => Some(v.parse::<i64>().map_err(|_| Error::invalid("bad team"))?),
         });
+    }
+    // The transfer form: "m:ID" a member, "t:ID" a team's queue; the note goes with it.
+    if let Some(to) = form
+        .transfer
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+    {
+        let bad = || Error::invalid("choose whom to transfer the conversation to");
+        let (kind, n) = to.split_once(':').ok_or_else(bad)?;
+        let n: i64 = n.parse().map_err(|_| bad())?;
+        match kind {
+            "m" => ch.assignee = Some(Some(n)),
+            "t" => {
+                ch.team = Some(Some(n));
+                ch.assignee = Some(None);
+            }
+            _ => return Err(bad().into()),
+        }
+        ch.note = form.note.clone();
     }
     if let Some(p) = form.priority.as_deref().filter(|s| !s.is_empty()) {
         ch.priority = Some(Priority::parse(p)?);

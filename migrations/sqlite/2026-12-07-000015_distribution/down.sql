@@ -1,0 +1,2 @@
+DROP INDEX conversations_waiting;
+ALTER TABLE memberships DROP COLUMN assigned_turn;
