@@ -112,7 +112,6 @@ pub(super) fn open_counts_query(
     project_id: ProjectId,
     user_ids: &[i64],
 ) -> impl diesel::query_builder::QueryFragment<super::MultiBackend>
-+ RunQueryDsl<DbConn>
 + diesel::query_dsl::LoadQuery<'_, DbConn, (Option<i64>, i64)>
 + '_ {
     conversations::table
