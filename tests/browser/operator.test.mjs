@@ -478,3 +478,53 @@ test('admin makes a tag in the settings; the operator tags a conversation and fi
   if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'tag-filter.png') });
   await ctx.close();
 });
+
+test('an admin transfers a conversation with a note; the receiver\'s bell rings in their own open console', { timeout: 90000 }, async () => {
+  const actx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(actx);
+  await admin.goto(base + '/console/settings/team');
+  await admin.fill('#add-member input[name=email]', 'vera@example.com');
+  await admin.fill('#add-member input[name=first_name]', 'Вера');
+  await admin.fill('#add-member input[name=last_name]', 'Соколова');
+  await admin.check('#add-member input[name=role][value=operator]');
+  await admin.click('#add-member button[type=submit]');
+  const link = (await admin.locator('#invite-url').innerText()).trim();
+
+  // The receiver works in a browser of her own, the console open.
+  const vctx = await browser.newContext({ locale: 'ru-RU' });
+  const vera = await vctx.newPage();
+  await vera.goto(link);
+  await vera.fill('input[name=password]', 'vera-password-12');
+  await vera.fill('input[name=repeat]', 'vera-password-12');
+  await vera.click('button[type=submit]');
+  await vera.waitForURL(base + '/console');
+  await vera.waitForFunction(() => document.body.classList.contains('live'), null, { timeout: 10000 });
+  assert.equal((await vera.locator('#bell-count').innerText()).trim(), '0');
+
+  const sent = await fetch(base + '/widget/web/messages', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ visitor: 'visitor-token-transfer-0001', client_id: 'x1', text: 'Хочу оформить возврат заказа 5512' }),
+  });
+  assert.equal(sent.status, 200);
+  const id = (await sent.json()).conversation_id;
+
+  // The admin hands it to Vera with a note.
+  await admin.goto(base + '/console?tab=all&c=' + id);
+  await admin.click('#transfer summary');
+  await admin.selectOption('#transfer select[name=transfer]', { label: 'Вера Соколова' });
+  await admin.fill('#transfer textarea[name=note]', 'Заказ оплачен картой, возврат на неё же');
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'transfer.png') });
+  await admin.click('#transfer button[type=submit]');
+  await admin.locator('#thread .note', { hasText: 'возврат на неё же' }).waitFor({ timeout: 10000 });
+
+  // Her bell rings without a reload; the notification quotes the note.
+  await vera.waitForFunction(() => document.getElementById('bell-count').textContent.trim() === '1', null, { timeout: 10000 });
+  assert.ok(await vera.locator('a.bell.has').count() === 1);
+  await vera.click('a.bell');
+  await vera.waitForURL(base + '/console/notifications');
+  const text = await vera.locator('main').innerText();
+  assert.match(text, /передал\(а\) вам #\d+: Заказ оплачен картой/);
+  if (process.env.SCREENSHOTS) await vera.screenshot({ path: join(process.env.SCREENSHOTS, 'transfer-bell.png') });
+  await vctx.close();
+  await actx.close();
+});
