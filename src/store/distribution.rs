@@ -160,13 +160,13 @@ macro_rules! waiting_rows {
             .filter(c::channel_id.eq($channel))
             .filter(c::closed_at.is_null())
             .filter(c::assignee_id.is_null())
-            .order((c::last_message_at, c::id))
+            .order(c::id)
             .limit($limit)
     }};
 }
 pub(super) use waiting_rows;
 
-/// Open conversations of the channel that nobody holds, oldest first. On PostgreSQL the rows
+/// Open conversations of the channel that nobody holds, the earliest first. On PostgreSQL the rows
 /// are locked, skipping those another transaction has (a customer writing into one right now
 /// gets it handed out by that transaction).
 pub fn waiting(conn: &mut DbConn, channel_id: ChannelId, limit: i64) -> Result<Vec<Conversation>> {
