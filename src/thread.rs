@@ -215,9 +215,45 @@ pub fn say_direct(
     channel_id: crate::domain::ChannelId,
     recipient: &str,
     message: &DirectPayload,
+    shown_in: Option<&Conversation>,
 ) -> Result<i64> {
     let payload = serde_json::to_string(message).map_err(|e| Error::internal(e.to_string()))?;
+    if let Some(c) = shown_in {
+        messages::insert(
+            conn,
+            &NewMessage {
+                project_id: c.project_id,
+                conversation_id: c.id,
+                kind: MessageKind::Bot,
+                author_id: None,
+                text: &bot_text(message),
+                delivery: Delivery::None,
+                dedup_key: None,
+                platform_id: None,
+                at: now(),
+            },
+        )?;
+    }
     outbox::enqueue_direct(conn, project_id, channel_id, recipient, &payload)
+}
+
+/// A bot message as the thread shows it: the text, then its buttons as «[label]».
+fn bot_text(m: &DirectPayload) -> String {
+    let Some(k) = &m.keyboard else {
+        return m.text.clone();
+    };
+    let labels: Vec<String> = k
+        .rows
+        .iter()
+        .flatten()
+        .map(|b| format!("[{}]", b.label))
+        .chain(k.request_phone.iter().map(|l| format!("[{l}]")))
+        .collect();
+    if labels.is_empty() {
+        m.text.clone()
+    } else {
+        format!("{}\n{}", m.text, labels.join(" "))
+    }
 }
 
 /// Records a customer's rating (stars, or the comment added to them) with its thread record.

@@ -325,6 +325,7 @@ fn say(
         conv.channel_id,
         recipient,
         &DirectPayload { text, keyboard },
+        Some(conv),
     )?;
     Ok(())
 }
@@ -452,6 +453,7 @@ fn alert_unanswered(
                 text: crate::i18n::events::notice(&notice, Lang::Ru),
                 keyboard: None,
             },
+            None,
         )?;
     }
     tracing::info!(

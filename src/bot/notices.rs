@@ -32,6 +32,7 @@ pub fn notify(conn: &mut DbConn, ctx: &BotCtx, c: &Conversation, change: Change)
     let contact = contacts::by_id(conn, ctx.project_id, c.contact_id)?;
     let lang = Lang::of(contact.language.as_deref());
     let mut r = Replies::new(ctx, to.as_str(), lang);
+    r.about(c);
     match change {
         Change::Status(Status::Resolved) => {
             let mut choices = vec![
@@ -75,6 +76,7 @@ pub fn notify(conn: &mut DbConn, ctx: &BotCtx, c: &Conversation, change: Change)
                 text,
                 keyboard: None,
             },
+            None,
         )?;
     }
     let options = r.flush(conn)?;

@@ -6,7 +6,8 @@ use crate::domain::Press;
 use crate::error::Result;
 use crate::i18n::Lang;
 use crate::i18n::customer::t;
-use crate::store::DbConn;
+use crate::store::conversations::{self, Conversation};
+use crate::store::{DbConn, contacts};
 use crate::thread;
 
 pub(super) struct Replies<'a> {
@@ -15,6 +16,8 @@ pub(super) struct Replies<'a> {
     pub lang: Lang,
     pub out: Vec<DirectPayload>,
     options: Vec<String>,
+    /// The conversation these answers are about, when the caller knows it.
+    about: Option<Conversation>,
 }
 
 impl<'a> Replies<'a> {
@@ -25,7 +28,14 @@ impl<'a> Replies<'a> {
             lang,
             out: Vec::new(),
             options: Vec::new(),
+            about: None,
         }
+    }
+
+    /// Shows these answers in this conversation's thread (otherwise: the customer's latest
+    /// one in the channel, if any).
+    pub fn about(&mut self, c: &Conversation) {
+        self.about = Some(c.clone());
     }
 
     pub fn say(&mut self, text: impl Into<String>) {
@@ -75,10 +85,29 @@ impl<'a> Replies<'a> {
         });
     }
 
-    /// Queues everything said; returns what the numbers of a numbered menu mean.
+    /// Queues everything said, each also shown in the thread it concerns (so operators see
+    /// what the customer saw); returns what the numbers of a numbered menu mean.
     pub fn flush(self, conn: &mut DbConn) -> Result<Vec<String>> {
+        if self.out.is_empty() {
+            return Ok(self.options);
+        }
+        let shown = match self.about {
+            Some(c) => Some(c),
+            // A group chat is no contact: what is said there has no thread of its own.
+            None => match contacts::by_identity(conn, self.ctx.channel_id, &self.to)? {
+                Some(contact) => conversations::latest_for(conn, contact, self.ctx.channel_id)?,
+                None => None,
+            },
+        };
         for p in &self.out {
-            thread::say_direct(conn, self.ctx.project_id, self.ctx.channel_id, &self.to, p)?;
+            thread::say_direct(
+                conn,
+                self.ctx.project_id,
+                self.ctx.channel_id,
+                &self.to,
+                p,
+                shown.as_ref(),
+            )?;
         }
         Ok(self.options)
     }

@@ -95,6 +95,10 @@ text_enum!(
         Note => "note",
         /// A recorded change (status, assignee, delivery failure…).
         System => "system",
+        /// What the helpdesk bot or automation told the customer outside the conversation's
+        /// own messages (menus with their buttons, confirmations, status answers, rating
+        /// prompts), kept so operators see what the customer saw. Never an operator's answer.
+        Bot => "bot",
     }
 );
 

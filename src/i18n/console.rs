@@ -206,6 +206,7 @@ impl Tr {
             "sc_close" => ("Закрыть", "Close"),
             "settings" => ("Настройки", "Settings"),
             "automatic" => ("🤖 Автоматически", "🤖 Automatic"),
+            "bot_author" => ("🤖 Бот", "🤖 Bot"),
             "widget_messages" => ("Сообщения виджета", "Widget messages"),
             "greeting" => ("Приветствие", "Greeting"),
             "unread_message" => (

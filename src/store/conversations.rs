@@ -94,6 +94,21 @@ pub fn latest_open_for(
         .optional()?)
 }
 
+/// The contact's latest conversation in this channel, whatever its status.
+pub fn latest_for(
+    conn: &mut DbConn,
+    contact_id: ContactId,
+    channel_id: ChannelId,
+) -> Result<Option<Conversation>> {
+    Ok(conversations::table
+        .filter(conversations::contact_id.eq(contact_id))
+        .filter(conversations::channel_id.eq(channel_id))
+        .order(conversations::id.desc())
+        .select(Conversation::as_select())
+        .first(conn)
+        .optional()?)
+}
+
 pub fn of_contact(
     conn: &mut DbConn,
     project_id: ProjectId,

@@ -116,10 +116,12 @@ pub fn messages(
                 id: m.id,
                 conversation_id: m.conversation_id,
                 // Messages the system sends for the team (auto-replies, closing messages).
-                author: if m.kind == MessageKind::Operator && author.is_none() {
-                    Some(crate::i18n::Tr { lang }.t("automatic").to_string())
-                } else {
-                    author
+                author: match m.kind {
+                    MessageKind::Operator if author.is_none() => {
+                        Some(crate::i18n::Tr { lang }.t("automatic").to_string())
+                    }
+                    MessageKind::Bot => Some(crate::i18n::Tr { lang }.t("bot_author").to_string()),
+                    _ => author,
                 },
                 author_avatar: m
                     .author_id

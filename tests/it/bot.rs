@@ -856,3 +856,67 @@ async fn operator_opened_requests_due_dates_files_and_questions_about_done_reque
         .await;
     assert_eq!(list["data"][0]["subject"], "#1: Где закрывающие документы?");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn what_the_bot_tells_a_customer_shows_in_the_thread_and_is_no_operator_answer() {
+    let tg = FakeTelegram::start().await;
+    let app = bot_app(&tg, "").await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let mut seen = 0;
+    tg.push(FakeTelegram::text_update(CHAT, 1, "/start"));
+    replies(&tg, &mut seen, 2).await;
+    tg.push(FakeTelegram::press(CHAT, "cb1", "new", "ru"));
+    replies(&tg, &mut seen, 1).await;
+    tg.push(FakeTelegram::text_update(CHAT, 2, "Сломался сканер"));
+    replies(&tg, &mut seen, 2).await;
+    let (_, list) = app
+        .api(&token, Method::GET, "/conversations?channel=tg", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    let bot = |thread: &[Value]| -> Vec<String> {
+        thread
+            .iter()
+            .filter(|m| m["kind"] == "bot")
+            .map(|m| {
+                assert_eq!(m["author"], "🤖 Bot", "{m}");
+                m["text"].as_str().unwrap().to_string()
+            })
+            .collect()
+    };
+    // The confirmation and the menu that followed it, with its buttons.
+    let said = bot(&app.thread(&token, id).await);
+    assert_eq!(said[0], "✔️ Ваша заявка зарегистрирована под номером #1");
+    assert!(
+        said[1].contains("[➕ Новая заявка]") && said[1].contains("[🛑 Отменить заявку]"),
+        "{said:?}"
+    );
+    // A status answer, and the rating prompt after the operator resolves it.
+    tg.push(FakeTelegram::text_update(CHAT, 3, "/tickets"));
+    replies(&tg, &mut seen, 1).await;
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{id}"),
+        Some(json!({"status": "resolved"})),
+    )
+    .await;
+    replies(&tg, &mut seen, 1).await;
+    let said = bot(&app.thread(&token, id).await);
+    assert!(
+        said.iter().any(|t| t.contains("#1 Сломался сканер")),
+        "{said:?}"
+    );
+    assert!(
+        said.iter()
+            .any(|t| t.starts_with("✅ Заявка #1") && t.contains("[")),
+        "{said:?}"
+    );
+    // None of it is an answer by the team, and the console shows it as the bot's.
+    assert!(conversation(&app, &token, id).await["last_operator_at"].is_null());
+    let op = app.admin().await;
+    let (_, html) = op.get(&format!("/console/partials/thread/{id}")).await;
+    assert!(
+        html.contains("class=\"msg bot\"") && html.contains("🤖 Бот"),
+        "{html}"
+    );
+}
