@@ -18,8 +18,10 @@ pub enum EventKind {
     Message,
     /// Status, assignee, priority, due date or read state changed.
     Updated,
-    /// An operator message's delivery state changed.
+    /// An operator message's delivery state changed (also: the visitor read it).
     Delivery,
+    /// An operator is typing an answer (nothing stored; the widget shows it for a while).
+    Typing,
 }
 
 #[derive(Clone, Debug, Serialize, Deserialize)]

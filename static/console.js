@@ -254,8 +254,27 @@
     });
   }
 
+  // The customer sees «Оператор печатает…» (or the messenger's typing action) while the
+  // operator types an answer; a note is not an answer, so it says nothing.
+  function typingSignal() {
+    var form = document.getElementById("reply-form");
+    if (!form || !selected) return;
+    var box = form.querySelector("textarea[name=text]");
+    var note = form.querySelector("input[name=private]");
+    var last = 0;
+    if (!box) return;
+    box.addEventListener("input", function () {
+      if (!box.value.trim() || (note && note.checked) || Date.now() - last < 4000) return;
+      last = Date.now();
+      var f = new URLSearchParams();
+      f.set("csrf", body.dataset.csrf || "");
+      fetch("/console/c/" + selected + "/typing", { method: "POST", credentials: "same-origin", body: f }).catch(function () {});
+    });
+  }
+
   shortcuts();
   cannedPicker();
+  typingSignal();
   scrollThread();
   unreadTitle();
   markRead();
@@ -264,6 +283,8 @@
   es.addEventListener("update", function (ev) {
     var e;
     try { e = JSON.parse(ev.data); } catch (x) { return; }
+    // A colleague typing changes nothing on this page.
+    if (e.kind === "typing") return;
     if (e.from_customer) {
       if (e.new_conversation && sounds.indexOf("conversation") >= 0) beep(660);
       else if (!e.new_conversation && sounds.indexOf("message") >= 0) beep(880);
@@ -273,6 +294,8 @@
   es.addEventListener("resync", function () { refresh(true); });
   // Signed out elsewhere or switched off by an admin: nothing more arrives here.
   es.addEventListener("signed_out", function () { es.close(); location.href = "/login"; });
-  es.onopen = function () { body.classList.add("live"); };
+  // Whatever happened between rendering this page and the stream connecting (a reply's
+  // reload, a reconnect) is fetched once now, or it would show only with the next event.
+  es.onopen = function () { body.classList.add("live"); refresh(true); };
   es.onerror = function () { body.classList.remove("live"); };
 })();

@@ -27,13 +27,13 @@
       offline: "Сейчас никого нет в сети. Оставьте сообщение — мы ответим здесь же или по вашим контактам.",
       your_message: "Ваше сообщение", phone_or_email: "Укажите телефон или email",
       offline_sent: "Спасибо! Сообщение получено, мы ответим, как только появимся в сети.",
-      no_server: "Нет связи с сервером", open: "Открыть чат" },
+      no_server: "Нет связи с сервером", open: "Открыть чат", typing: "Оператор печатает…" },
     en: { chat: "Chat", placeholder: "Write a message…", message: "Message", file: "File", send: "Send",
       name: "Name", phone: "Phone", email: "Email", thanks: "Thank you, we will get in touch.", error: "Error",
       offline: "Nobody is online right now. Leave a message and we will answer here or through your contacts.",
       your_message: "Your message", phone_or_email: "Give a phone or an e-mail",
       offline_sent: "Thank you! We have your message and will answer as soon as we are online.",
-      no_server: "No connection to the server", open: "Open the chat" }
+      no_server: "No connection to the server", open: "Open the chat", typing: "An operator is typing…" }
   };
   var T = TEXTS.ru;
   function pickLanguage(setting) {
@@ -63,6 +63,7 @@
     ".m{max-width:80%;padding:7px 10px;border-radius:10px;white-space:pre-wrap;overflow-wrap:anywhere}" +
     ".m.customer{align-self:flex-end;background:var(--c);color:#fff}" +
     ".m.operator{align-self:flex-start;background:#fff;box-shadow:0 1px 2px #0001}" +
+    ".typing{align-self:flex-start;color:#6b7280;font-size:12px;font-style:italic;padding:2px 4px}" +
     ".m .who{font-size:11px;opacity:.7}.m .who .av{width:18px;height:18px;border-radius:50%;vertical-align:middle;margin-right:4px;object-fit:cover}.m a{color:inherit}.m.sending{opacity:.6}.m.failed{outline:1px solid #e11d48}" +
     ".m img{max-width:200px;max-height:160px;display:block;border-radius:6px}" +
     "form{display:flex;gap:6px;padding:8px;border-top:1px solid #e1e5ea}" +
@@ -169,6 +170,37 @@
     unread = 0; badge.style.display = "none";
     input.focus();
     msgs.scrollTop = msgs.scrollHeight;
+    markRead();
+  }
+
+  // The operators see their answers as read once the visitor has the chat open in front of
+  // them (not merely loaded in a background tab).
+  var readUpTo = 0, newestAnswer = 0;
+  function markRead() {
+    if (!newestAnswer || newestAnswer <= readUpTo || document.hidden || !panel.classList.contains("open")) return;
+    var upTo = newestAnswer;
+    fetch(api + "/read", { method: "POST", headers: { "Content-Type": "application/json" },
+      body: JSON.stringify({ visitor: visitor, up_to: upTo }) })
+      .then(function (r) { if (r.ok && upTo > readUpTo) readUpTo = upTo; })
+      .catch(function () {});
+  }
+  document.addEventListener("visibilitychange", markRead);
+
+  // «Оператор печатает…» while an operator types; gone when the answer arrives or after a
+  // few quiet seconds.
+  var typingEl = null, typingTimer = null;
+  function hideTyping() {
+    if (typingTimer) { clearTimeout(typingTimer); typingTimer = null; }
+    if (typingEl) { typingEl.remove(); typingEl = null; }
+  }
+  function showTyping() {
+    if (!typingEl) {
+      typingEl = node("div", { "class": "typing", "aria-live": "polite" }, T.typing);
+      msgs.appendChild(typingEl);
+      msgs.scrollTop = msgs.scrollHeight;
+    }
+    if (typingTimer) clearTimeout(typingTimer);
+    typingTimer = setTimeout(hideTyping, 6000);
   }
 
   // Opens by itself once per visit, on phones only where the admin wants it.
@@ -231,6 +263,7 @@
     if (shown[m.id]) return;
     shown[m.id] = true;
     if (m.id > lastId) lastId = m.id;
+    if (m.kind === "operator" && m.id > newestAnswer) newestAnswer = m.id;
     var el = document.createElement("div");
     el.className = "m " + m.kind;
     el.dataset.id = m.id;
@@ -267,14 +300,24 @@
   function load() {
     return fetch(api + "/messages?visitor=" + visitor + "&after=" + lastId)
       .then(function (r) { return r.json(); })
-      .then(function (d) { (d.messages || []).forEach(render); })
+      .then(function (d) {
+        var list = d.messages || [];
+        if (list.some(function (m) { return m.kind === "operator"; })) hideTyping();
+        list.forEach(render);
+        if (typingEl) msgs.appendChild(typingEl);
+        markRead();
+      })
       .catch(function () {});
   }
 
   function connect() {
     if (live || !window.EventSource) return;
     live = new EventSource(api + "/live?visitor=" + visitor);
-    live.addEventListener("update", load);
+    live.addEventListener("update", function (ev) {
+      var e = {};
+      try { e = JSON.parse(ev.data); } catch (x) { /* an update all the same */ }
+      if (e.kind === "typing") showTyping(); else load();
+    });
     live.addEventListener("resync", load);
   }
 

@@ -393,6 +393,11 @@ pub trait ChannelAdapter: Send + Sync {
     fn acknowledge<'a>(&'a self, _inbound: &'a Inbound) -> BoxFuture<'a, ()> {
         Box::pin(async {})
     }
+    /// Shows the customer that someone is typing, where the platform can (Telegram's
+    /// sendChatAction, VK's setActivity); a few seconds, then it fades by itself.
+    fn typing<'a>(&'a self, _recipient: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async { Ok(()) })
+    }
     /// Adds what the platform tells only on request (Avito: the listing's title, the buyer's
     /// name). Runs before the commit; a failure leaves the inbound as parsed.
     fn enrich<'a>(&'a self, _inbound: &'a mut Inbound) -> BoxFuture<'a, ()> {

@@ -10,10 +10,10 @@ use super::common;
 use frankenstein::client_reqwest::Bot;
 use frankenstein::methods::AnswerCallbackQueryParams;
 use frankenstein::methods::{
-    DeleteWebhookParams, GetFileParams, SendMessageParams, SetWebhookParams,
+    DeleteWebhookParams, GetFileParams, SendChatActionParams, SendMessageParams, SetWebhookParams,
 };
 use frankenstein::types::{
-    AllowedUpdate, ChatMember, ChatType, InlineKeyboardButton, InlineKeyboardMarkup,
+    AllowedUpdate, ChatAction, ChatMember, ChatType, InlineKeyboardButton, InlineKeyboardMarkup,
     KeyboardButton, Message, MessageEntityType, ReplyKeyboardMarkup, ReplyMarkup,
 };
 use frankenstein::updates::{Update, UpdateContent};
@@ -636,6 +636,23 @@ impl ChannelAdapter for Telegram {
                 id: me.id.to_string(),
                 username: me.username.clone(),
             })
+        })
+    }
+
+    fn typing<'a>(&'a self, recipient: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let chat_id: i64 = recipient.parse().map_err(|_| {
+                SendError::permanent(format!("\"{recipient}\" is not a Telegram chat id"))
+            })?;
+            let params = SendChatActionParams::builder()
+                .chat_id(chat_id)
+                .action(ChatAction::Typing)
+                .build();
+            self.bot
+                .send_chat_action(&params)
+                .await
+                .map(|_| ())
+                .map_err(map_error)
         })
     }
 

@@ -580,6 +580,17 @@ impl ChannelAdapter for Vk {
         })
     }
 
+    fn typing<'a>(&'a self, recipient: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move {
+            let params = [
+                ("peer_id", recipient.to_string()),
+                ("type", "typing".to_string()),
+                ("group_id", self.group_id.to_string()),
+            ];
+            self.call("messages.setActivity", &params).await.map(|_| ())
+        })
+    }
+
     fn acknowledge<'a>(&'a self, inbound: &'a Inbound) -> BoxFuture<'a, ()> {
         Box::pin(async move {
             // Stops the spinner on a callback button; losing this is harmless.

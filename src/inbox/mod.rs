@@ -11,6 +11,7 @@ pub mod registry;
 pub mod reply;
 pub mod tags;
 pub mod team;
+pub mod typing;
 
 use std::sync::Arc;
 
@@ -40,6 +41,12 @@ pub struct Inbox {
     pub outbox_wake: Arc<Notify>,
     /// Wakes the fetcher when a message arrived with files still on the platform.
     pub fetch_wake: Arc<Notify>,
+    /// When each conversation last told its customer an operator is typing.
+    typing: Arc<
+        std::sync::Mutex<
+            std::collections::HashMap<crate::domain::ConversationId, std::time::Instant>,
+        >,
+    >,
 }
 
 impl Inbox {
@@ -69,6 +76,7 @@ impl Inbox {
                 ingest: Arc::new(txs),
                 outbox_wake: Arc::new(Notify::new()),
                 fetch_wake: Arc::new(Notify::new()),
+                typing: Arc::default(),
             },
             rxs,
         )

@@ -269,3 +269,31 @@ pub fn report_delivery(
         .execute(conn)?;
     Ok(Some((id, conversation_id)))
 }
+
+/// The customer has seen the operators' delivered messages up to `up_to` in their
+/// conversations of this channel (the widget says so): those become read. Returns
+/// (message, conversation) of each.
+pub fn read_by_customer(
+    conn: &mut DbConn,
+    contact_id: ContactId,
+    channel_id: ChannelId,
+    up_to: i64,
+) -> Result<Vec<(i64, ConversationId)>> {
+    use super::schema::conversations;
+    let conv_ids = conversations::table
+        .filter(conversations::contact_id.eq(contact_id))
+        .filter(conversations::channel_id.eq(channel_id))
+        .select(conversations::id);
+    Ok(diesel::update(
+        messages::table
+            .filter(messages::conversation_id.eq_any(conv_ids))
+            .filter(messages::kind.eq(MessageKind::Operator.as_str()))
+            .filter(
+                messages::delivery.eq_any([Delivery::Sent.as_str(), Delivery::Delivered.as_str()]),
+            )
+            .filter(messages::id.le(up_to)),
+    )
+    .set(messages::delivery.eq(Delivery::Read.as_str()))
+    .returning((messages::id, messages::conversation_id))
+    .get_results(conn)?)
+}

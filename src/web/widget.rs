@@ -29,6 +29,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/widget/{key}/files", web::post().to(post_file))
         .route("/widget/{key}/contact", web::post().to(post_contact))
         .route("/widget/{key}/live", web::get().to(live))
+        .route("/widget/{key}/read", web::post().to(read))
         .route("/widget/{key}/attachments/{id}", web::get().to(attachment))
         .route(
             "/widget/{tail:.*}",
@@ -487,6 +488,34 @@ async fn live(
             .customize()
             .insert_header(("Access-Control-Allow-Origin", "*")),
     ))
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct ReadBody {
+    visitor: String,
+    /// The newest message id the visitor has on screen.
+    up_to: i64,
+}
+
+/// The visitor has the chat open and sees the answers up to `up_to`: operators see them as
+/// read.
+async fn read(
+    req: HttpRequest,
+    state: web::Data<State>,
+    path: web::Path<String>,
+    body: super::body::Json<ReadBody>,
+) -> Result<HttpResponse, ApiError> {
+    let ch = admitted(&state, &req, &path)?;
+    let body = body.parse()?;
+    let Some(contact_id) = visitor_contact(&state, &ch, &body.visitor).await? else {
+        return Err(Error::not_found("this visitor has written nothing here").into());
+    };
+    state
+        .inbox
+        .visitor_read(ch.channel.project_id, contact_id, ch.channel.id, body.up_to)
+        .await?;
+    Ok(cors(HttpResponse::NoContent().finish()))
 }
 
 async fn attachment(

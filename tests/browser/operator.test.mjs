@@ -93,13 +93,19 @@ test('visitor writes on /demo, operator sees it live and answers, visitor gets t
   // Opening is a GET and changes nothing; the page itself marks the conversation read.
   await op.locator('#list .row:not(.unread)', { hasText: 'Можно вернуть товар без чека?' }).waitFor({ timeout: 10000 });
   await op.fill('#reply-form textarea', 'Да, с паспортом в течение 14 дней.');
+  // While the operator types, the visitor sees so.
+  await visitor.locator('#perepiska-widget .typing', { hasText: 'Оператор печатает…' }).waitFor({ timeout: 10000 });
+  if (process.env.SCREENSHOTS) await visitor.screenshot({ path: join(process.env.SCREENSHOTS, 'widget-typing.png') });
   await op.click('#reply-form button[type=submit]');
   await op.locator('#thread .msg.operator', { hasText: 'Да, с паспортом' }).waitFor({ timeout: 10000 });
 
-  // The answer reaches the visitor's widget live.
+  // The answer reaches the visitor's widget live; the visitor has the chat open, so the
+  // operator sees it read.
   const answer = visitor.locator('#perepiska-widget .m.operator', { hasText: 'Да, с паспортом в течение 14 дней.' });
   await answer.waitFor({ timeout: 10000 });
   assert.match(await answer.innerText(), /Admin/);
+  assert.equal(await visitor.locator('#perepiska-widget .typing').count(), 0, 'the answer replaces «typing»');
+  await op.locator('#thread .msg.operator', { hasText: 'Да, с паспортом' }).locator('.dl-read').waitFor({ timeout: 10000 });
 
   // A file whose name tries to break out of the widget's markup stays a name.
   const evil = "x' onerror='window.__pwned=1' y.png";

@@ -43,6 +43,7 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
     ("GET", "/widget/{key}/messages", "", Need::Public),
     ("POST", "/widget/{key}/files", "", Need::Public),
     ("POST", "/widget/{key}/contact", "", Need::Public),
+    ("POST", "/widget/{key}/read", "", Need::Public),
     ("GET", "/widget/{key}/live", "", Need::Public),
     ("GET", "/widget/{key}/attachments/{id}", "", Need::Public),
     ("OPTIONS", "/widget/{tail:.*}", "", Need::Public),
@@ -89,6 +90,12 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "POST",
         "/console/c/{id}/read",
         "/console/c/{conv}/read",
+        Need::Answer,
+    ),
+    (
+        "POST",
+        "/console/c/{id}/typing",
+        "/console/c/{conv}/typing",
         Need::Answer,
     ),
     (

@@ -27,6 +27,7 @@ mod scale;
 mod tags;
 mod team;
 mod telegram;
+mod typing;
 mod viber;
 mod vk;
 mod whatsapp;

@@ -662,3 +662,26 @@ async fn the_webhook_answers_before_a_slow_file_arrives_and_a_flaky_one_is_retri
     }
     assert_eq!(file_gets(&server, "/files/flaky.jpg").await, 3);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_vk_customer_sees_the_community_typing() {
+    let server = fake_vk().await;
+    Mock::given(path("/method/messages.setActivity"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(json!({"response": 1})))
+        .mount(&server)
+        .await;
+    let app = vk_app(&server, "").await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (status, _) = post(&app, &message(1, "Здравствуйте", json!([]))).await;
+    assert_eq!(status, 200);
+    let id = vk_conversation(&app, &token).await;
+    let op = app.admin().await;
+    let (status, _) = op
+        .post_form(&format!("/console/c/{id}/typing"), &[("csrf", &op.csrf)])
+        .await;
+    assert_eq!(status, 204);
+    let sent = wait_calls(&app, &server, "messages.setActivity", 1).await;
+    assert_eq!(sent[0]["peer_id"], USER.to_string());
+    assert_eq!(sent[0]["type"], "typing");
+    assert_eq!(sent[0]["group_id"], GROUP.to_string());
+}

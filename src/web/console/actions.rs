@@ -164,6 +164,23 @@ pub(super) async fn update(
     Ok(back_to(id, &form.back))
 }
 
+/// The operator is typing an answer: the customer sees it (the widget, Telegram, VK).
+pub(super) async fn typing(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<crate::domain::ConversationId>,
+    form: crate::web::body::Form<CsrfForm>,
+) -> Result<HttpResponse, HtmlError> {
+    super::may_change(&state, &console, *path).await?;
+    let form = form.parse()?;
+    console.check_csrf(&form.csrf)?;
+    state
+        .inbox
+        .typing(console.project.id, path.into_inner())
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}
+
 pub(super) async fn mark_read(
     state: web::Data<State>,
     console: Console,

@@ -35,6 +35,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route("/console/c/{id}/update", web::post().to(actions::update))
         .route("/console/c/{id}/tags", web::post().to(actions::tags))
         .route("/console/c/{id}/read", web::post().to(actions::mark_read))
+        .route("/console/c/{id}/typing", web::post().to(actions::typing))
         .route(
             "/console/c/{id}/contact",
             web::post().to(contacts::edit_contact),

@@ -333,6 +333,22 @@ async fn method(
             }
         }
         "answerCallbackQuery" => ok(json!(true)),
+        // Recorded as a sent "message" whose text is the action.
+        "sendChatAction" => match (body["chat_id"].as_i64(), body["action"].as_str()) {
+            (Some(chat_id), Some(action)) => {
+                state.lock().unwrap().sent.push(SentMessage {
+                    method: "sendChatAction".into(),
+                    chat_id,
+                    text: action.to_string(),
+                    file_name: None,
+                    file_len: 0,
+                    buttons: Vec::new(),
+                    request_phone: false,
+                });
+                ok(json!(true))
+            }
+            _ => err(400, "Bad Request: chat_id and action are required"),
+        },
         other => err(404, &format!("Not Found: method {other}")),
     }
 }
