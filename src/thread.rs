@@ -50,13 +50,7 @@ pub fn tell_team(
         let active = crate::store::members::access_in(conn, c.project_id, user)?
             .is_some_and(|a| a.can(crate::domain::Can::ReadDialogs));
         if active && Some(user) != by {
-            crate::store::notifications::create(
-                conn,
-                c.project_id,
-                user,
-                Some(c.id),
-                &notice.to_json(),
-            )?;
+            crate::store::notifications::notify(conn, c.project_id, user, Some(c.id), &notice)?;
         }
     }
     Ok(())
@@ -179,6 +173,59 @@ pub fn add_outgoing(
         conversations::touch_operator(conn, conv.id, t)?;
     }
     Ok(mid)
+}
+
+/// Members named with "@" in a note (by full name, or by first name where only one member has
+/// it) hear of it, but not its author.
+pub fn tell_mentioned(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    author: i64,
+    author_name: &str,
+    text: &str,
+) -> Result<()> {
+    if !text.contains('@') {
+        return Ok(());
+    }
+    let lower = text.to_lowercase();
+    let members = crate::store::members::members(conn, conv.project_id)?;
+    let first = |name: &str| name.split_whitespace().next().unwrap_or("").to_lowercase();
+    for m in &members {
+        if m.id == author {
+            continue;
+        }
+        let full = m.name.to_lowercase();
+        let given = first(&m.name);
+        let unique = members.iter().filter(|o| first(&o.name) == given).count() == 1;
+        let named = lower.contains(&format!("@{full}"))
+            || (unique && !given.is_empty() && mentions_word(&lower, &given));
+        if named {
+            let notice = crate::domain::event::Notice::Mention {
+                number: conv.number,
+                by: author_name.to_string(),
+                preview: crate::domain::text::notice_preview(text),
+            };
+            crate::store::notifications::notify(
+                conn,
+                conv.project_id,
+                m.id,
+                Some(conv.id),
+                &notice,
+            )?;
+        }
+    }
+    Ok(())
+}
+
+/// "@word" as a whole word ("@анна," yes, "@аннабель" no).
+fn mentions_word(text: &str, word: &str) -> bool {
+    let tag = format!("@{word}");
+    text.match_indices(&tag).any(|(i, _)| {
+        text[i + tag.len()..]
+            .chars()
+            .next()
+            .is_none_or(|c| !c.is_alphanumeric())
+    })
 }
 
 /// An internal note: the team sees it, the customer never does.

@@ -28,10 +28,26 @@
     } catch (e) { /* no audio: fine */ }
   }
 
+  // The tab's title counts unread conversations and unseen notifications: "(3) 🔔2 …".
+  var bellCount = Number((document.getElementById("bell-count") || {}).textContent || 0);
   function unreadTitle() {
     var n = document.querySelectorAll("#list .row.unread").length;
-    var base = document.title.replace(/^\(\d+\) /, "");
-    document.title = n > 0 ? "(" + n + ") " + base : base;
+    var base = document.title.replace(/^(\(\d+\) )?(🔔\d+ )?/, "");
+    document.title = (n > 0 ? "(" + n + ") " : "") + (bellCount > 0 ? "🔔" + bellCount + " " : "") + base;
+  }
+
+  // A new notification while this tab is in the background: the browser shows it, where the
+  // member allowed it on their profile.
+  function bellRang(n) {
+    if (n <= bellCount) { bellCount = n; unreadTitle(); return; }
+    bellCount = n;
+    unreadTitle();
+    if (!document.hidden || localStorage.getItem("perepiska.notify") !== "1") return;
+    if (!window.Notification || Notification.permission !== "granted") return;
+    try {
+      var note = new Notification(body.dataset.bellText || "perepiska", { body: "🔔 " + n, tag: "perepiska-bell" });
+      note.onclick = function () { window.focus(); location.href = "/console/notifications"; };
+    } catch (e) { /* not allowed here: the bell and the title still say it */ }
   }
 
   function fetchInto(url, id, after) {
@@ -78,7 +94,7 @@
         .then(function (r) { return r.ok ? r.text() : null; })
         .then(function (n) {
           var b = document.getElementById("bell-count");
-          if (b && n !== null) { b.textContent = n; b.parentNode.classList.toggle("has", n !== "0"); }
+          if (b && n !== null) { b.textContent = n; b.parentNode.classList.toggle("has", n !== "0"); bellRang(Number(n)); }
         })
         .catch(function () {});
       if (needThread && selected) {

@@ -216,13 +216,7 @@ fn give(conn: &mut DbConn, c: &Conversation, to: &Available) -> Result<bool> {
         by: None,
         note: None,
     };
-    notifications::create(
-        conn,
-        c.project_id,
-        to.user_id,
-        Some(c.id),
-        &notice.to_json(),
-    )?;
+    notifications::notify(conn, c.project_id, to.user_id, Some(c.id), &notice)?;
     Ok(true)
 }
 

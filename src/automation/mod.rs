@@ -432,13 +432,7 @@ fn alert_unanswered(
             .collect(),
     };
     for user in to {
-        notifications::create(
-            conn,
-            conv.project_id,
-            user,
-            Some(conv.id),
-            &notice.to_json(),
-        )?;
+        notifications::notify(conn, conv.project_id, user, Some(conv.id), &notice)?;
     }
     if let Some(alerts) = &ctx.project.alerts
         && let Some(channel) = crate::store::channels::by_key(conn, &alerts.channel)?

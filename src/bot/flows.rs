@@ -145,7 +145,7 @@ pub(super) fn create_request(
             organization: org.name.clone(),
             by: contact.name.clone(),
         };
-        notifications::create(conn, ctx.project_id, manager, Some(c.id), &notice.to_json())?;
+        notifications::notify(conn, ctx.project_id, manager, Some(c.id), &notice)?;
     }
     Ok((c, mid))
 }
@@ -184,13 +184,7 @@ pub(super) fn add_comment(
             by: contact.name.clone(),
             preview: crate::domain::text::truncate_chars(m.text.trim(), 100).to_string(),
         };
-        notifications::create(
-            conn,
-            ctx.project_id,
-            assignee,
-            Some(c.id),
-            &notice.to_json(),
-        )?;
+        notifications::notify(conn, ctx.project_id, assignee, Some(c.id), &notice)?;
     }
     Ok(mid)
 }
@@ -218,7 +212,7 @@ pub(super) fn contact_me(conn: &mut DbConn, ctx: &BotCtx, contact: &Contact) -> 
             number: c.number,
             by: contact.name.clone(),
         };
-        notifications::create(conn, ctx.project_id, manager, Some(c.id), &notice.to_json())?;
+        notifications::notify(conn, ctx.project_id, manager, Some(c.id), &notice)?;
         thread::record(
             conn,
             &c,

@@ -98,6 +98,12 @@ pub enum Notice {
         #[serde(default, skip_serializing_if = "Option::is_none")]
         note: Option<String>,
     },
+    /// Someone @mentioned you in an internal note.
+    Mention {
+        number: i64,
+        by: String,
+        preview: String,
+    },
     /// A conversation is yours now: by another member (`by`), or by distribution (None).
     Assigned {
         number: i64,
@@ -107,7 +113,60 @@ pub enum Notice {
     },
 }
 
+/// What a notice is about, as each member chooses what they are told (the profile).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Topic {
+    /// A new conversation in one of their teams.
+    Team,
+    /// A conversation given to them.
+    Assigned,
+    /// The customer commented on their request.
+    Comment,
+    /// They were @mentioned in an internal note.
+    Mention,
+    /// A customer's message waited too long.
+    Unanswered,
+}
+
+impl Topic {
+    pub const ALL: [Topic; 5] = [
+        Topic::Team,
+        Topic::Assigned,
+        Topic::Comment,
+        Topic::Mention,
+        Topic::Unanswered,
+    ];
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Topic::Team => "team",
+            Topic::Assigned => "assigned",
+            Topic::Comment => "comment",
+            Topic::Mention => "mention",
+            Topic::Unanswered => "unanswered",
+        }
+    }
+
+    /// Whether a stored choice ("team,assigned") includes this topic.
+    pub fn chosen_in(self, choice: &str) -> bool {
+        choice.split(',').any(|t| t.trim() == self.as_str())
+    }
+}
+
 impl Notice {
+    /// The member's choice that governs this notice; None: always told (a VIP's request,
+    /// a callback asked for).
+    pub fn topic(&self) -> Option<Topic> {
+        match self {
+            Notice::Comment { .. } => Some(Topic::Comment),
+            Notice::VipRequest { .. } | Notice::ContactMe { .. } => None,
+            Notice::Unanswered { .. } => Some(Topic::Unanswered),
+            Notice::ToTeam { .. } => Some(Topic::Team),
+            Notice::Assigned { .. } => Some(Topic::Assigned),
+            Notice::Mention { .. } => Some(Topic::Mention),
+        }
+    }
+
     pub fn to_json(&self) -> String {
         serde_json::to_string(self).unwrap_or_default()
     }

@@ -172,6 +172,22 @@ pub fn notice(n: &Notice, lang: Lang) -> String {
                 None => head,
             }
         }
+        (
+            Mention {
+                number,
+                by,
+                preview,
+            },
+            Lang::Ru,
+        ) => format!("📝 {by} упомянул(а) вас в заметке к #{number}: {preview}"),
+        (
+            Mention {
+                number,
+                by,
+                preview,
+            },
+            Lang::En,
+        ) => format!("📝 {by} mentioned you in a note on #{number}: {preview}"),
         (Assigned { number, by, note }, lang) => {
             let head = match (by, lang) {
                 (Some(by), Lang::Ru) => format!("📥 {by} передал(а) вам #{number}"),

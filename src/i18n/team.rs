@@ -192,6 +192,31 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         "sounds" => ("Звук", "Sound"),
         "sound_new_conversation" => ("Новое обращение", "New conversation"),
         "sound_new_message" => ("Новое сообщение клиента", "New customer message"),
+        "notify_choice" => (
+            "Уведомления под колокольчиком",
+            "Notifications under the bell",
+        ),
+        "notify_team" => (
+            "Новое обращение в моих командах",
+            "A new conversation in my teams",
+        ),
+        "notify_assigned" => ("Обращение передали мне", "A conversation given to me"),
+        "notify_comment" => (
+            "Клиент прокомментировал мою заявку",
+            "A customer commented on my request",
+        ),
+        "notify_mention" => (
+            "Меня упомянули в заметке (@имя)",
+            "I am @mentioned in a note",
+        ),
+        "notify_unanswered" => (
+            "Клиент долго ждёт ответа",
+            "A customer waits too long for an answer",
+        ),
+        "browser_notifications" => (
+            "Показывать уведомления браузера, когда вкладка в фоне",
+            "Show browser notifications while the tab is in the background",
+        ),
         "letter_invite_subject" => ("Приглашение в {project}", "Invitation to {project}"),
         "letter_invite_body" => (
             "Здравствуйте, {name}!\n\nВас пригласили в {project} — консоль для ответов клиентам. Задайте пароль по ссылке (она работает один раз, до {until}):\n\n{url}\n\nЕсли вы не ждали этого письма, просто не отвечайте на него.",

@@ -119,13 +119,12 @@ impl Inbox {
                             by: Some(op2.name.clone()),
                             note: note.as_deref().map(crate::domain::text::notice_preview),
                         };
-                        notifications::create(
+                        notifications::notify(
                             conn,
                             op2.project_id,
                             uid,
                             Some(conv.id),
-                            &notice.to_json(),
-                        )?;
+                            &notice)?;
                     }
                     if let (Some(ctx), Some(name)) = (&bot, &to_name) {
                         bot::notify(conn, ctx, &conv, bot::Change::Assignee(name))?;

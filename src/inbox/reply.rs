@@ -63,6 +63,7 @@ impl Inbox {
                 let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
                 if private {
                     let mid = thread::add_note(conn, &conv, op2.user_id, &text, &files)?;
+                    thread::tell_mentioned(conn, &conv, op2.user_id, &op2.name, &text)?;
                     return Ok((mid, conv.contact_id));
                 }
                 let ctx = auto_ctx(&auto, registry.by_id(conv.channel_id).as_deref());

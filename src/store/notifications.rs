@@ -18,7 +18,33 @@ pub struct Notification {
     pub created_at: NaiveDateTime,
 }
 
-pub fn create(
+/// The notice for a member, unless they chose not to be told of its kind.
+pub fn notify(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    user_id: i64,
+    conversation_id: Option<ConversationId>,
+    notice: &crate::domain::event::Notice,
+) -> Result<()> {
+    if let Some(topic) = notice.topic() {
+        let choice: String = super::schema::users::table
+            .find(user_id)
+            .select(super::schema::users::notify)
+            .first(conn)?;
+        if !topic.chosen_in(&choice) {
+            return Ok(());
+        }
+    }
+    create(
+        conn,
+        project_id,
+        user_id,
+        conversation_id,
+        &notice.to_json(),
+    )
+}
+
+fn create(
     conn: &mut DbConn,
     project_id: ProjectId,
     user_id: i64,

@@ -29,6 +29,7 @@ diesel::table! {
         timezone -> Nullable<Text>,
         sounds -> Text,
         avatar -> Nullable<Text>,
+        notify -> Text,
     }
 }
 

@@ -29,6 +29,8 @@ pub struct User {
     pub sounds: String,
     /// Storage key of their picture.
     pub avatar: Option<String>,
+    /// Notifications they want, comma-separated (`Topic` names).
+    pub notify: String,
 }
 
 /// A member's own console preferences, as the profile saves them.
@@ -37,6 +39,7 @@ pub struct Preferences {
     pub language: Option<String>,
     pub timezone: Option<String>,
     pub sounds: String,
+    pub notify: String,
 }
 
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -216,6 +219,7 @@ pub fn set_preferences(conn: &mut DbConn, user_id: i64, p: &Preferences) -> Resu
             users::language.eq(&p.language),
             users::timezone.eq(&p.timezone),
             users::sounds.eq(&p.sounds),
+            users::notify.eq(&p.notify),
         ))
         .execute(conn)?;
     Ok(())

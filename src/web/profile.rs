@@ -2,6 +2,7 @@
 //! a password change (the current one, the new one twice; other sessions signed out), and
 //! personal API tokens (named, shown once, listed with their last use, revoked).
 
+use crate::domain::event::Topic;
 use actix_web::{HttpResponse, web};
 use askama::Template;
 
@@ -56,6 +57,8 @@ pub(super) struct ProfilePage {
     project_timezone: String,
     sound_conversation: bool,
     sound_message: bool,
+    /// (form field, label key, chosen) for each notification topic.
+    notify: Vec<(String, &'static str, bool)>,
     prefs_error: String,
     /// The picture's address, empty without one.
     avatar: String,
@@ -99,6 +102,7 @@ pub(super) async fn profile(state: &State, console: &Console) -> Result<ProfileP
         project_timezone: console.project.timezone.clone(),
         sound_conversation: console.user.sounds.split(',').any(|s| s == "conversation"),
         sound_message: console.user.sounds.split(',').any(|s| s == "message"),
+        notify: notify_choices(&console.user.notify),
         prefs_error: String::new(),
         avatar: console
             .user
@@ -194,6 +198,23 @@ async fn change_password(
     }
 }
 
+/// The profile's notification checkboxes for a stored choice.
+fn notify_choices(choice: &str) -> Vec<(String, &'static str, bool)> {
+    Topic::ALL
+        .iter()
+        .map(|t| {
+            let label = match t {
+                Topic::Team => "notify_team",
+                Topic::Assigned => "notify_assigned",
+                Topic::Comment => "notify_comment",
+                Topic::Mention => "notify_mention",
+                Topic::Unanswered => "notify_unanswered",
+            };
+            (format!("notify_{}", t.as_str()), label, t.chosen_in(choice))
+        })
+        .collect()
+}
+
 /// Phone, console language, time zone and sounds, checked as a whole before anything is saved.
 fn preferences(form: &[(String, String)]) -> Result<crate::store::users::Preferences, Error> {
     let phone = crate::inbox::team::valid_phone(field(form, "phone"))?;
@@ -216,11 +237,18 @@ fn preferences(form: &[(String, String)]) -> Result<crate::store::users::Prefere
         .filter(|k| field(form, &format!("sound_{k}")) == "1")
         .collect::<Vec<_>>()
         .join(",");
+    let notify = Topic::ALL
+        .iter()
+        .filter(|t| field(form, &format!("notify_{}", t.as_str())) == "1")
+        .map(|t| t.as_str())
+        .collect::<Vec<_>>()
+        .join(",");
     Ok(crate::store::users::Preferences {
         phone,
         language,
         timezone,
         sounds,
+        notify,
     })
 }
 

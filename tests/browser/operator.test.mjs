@@ -526,6 +526,7 @@ test('an admin transfers a conversation with a note; the receiver\'s bell rings 
   // Her bell rings without a reload; the notification quotes the note.
   await vera.waitForFunction(() => document.getElementById('bell-count').textContent.trim() === '1', null, { timeout: 10000 });
   assert.ok(await vera.locator('a.bell.has').count() === 1);
+  assert.match(await vera.title(), /🔔1 /, 'the tab\'s title counts it too');
   await vera.click('a.bell');
   await vera.waitForURL(base + '/console/notifications');
   const text = await vera.locator('main').innerText();

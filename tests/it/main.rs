@@ -21,6 +21,7 @@ mod durability;
 mod fuzz;
 mod hardening;
 mod instances;
+mod notify;
 mod ok_avito;
 mod profile;
 mod scale;
