@@ -68,8 +68,8 @@ impl Tr {
                 "Who gets new conversations",
             ),
             "distribution_hint" => (
-                "Команда канала (выше, в настройках канала) ограничивает, среди кого распределять. Никого нет в сети — обращение ждёт в очереди и уходит первому, кто появится.",
-                "The channel's team (in the channel's settings) limits whom they go to. Nobody online: the conversation waits in the queue and goes to the first one who comes online.",
+                "Команда канала (Настройки → Каналы) ограничивает, среди кого распределять. Никого нет в сети — обращение ждёт в очереди и уходит первому, кто появится.",
+                "The channel's team (Settings → Channels) limits whom they go to. Nobody online: the conversation waits in the queue and goes to the first one who comes online.",
             ),
             "distribution_mode" => ("Как", "How"),
             "queue" => (
