@@ -167,6 +167,16 @@ pub fn by_id(conn: &mut DbConn, project_id: ProjectId, id: ContactId) -> Result<
         .ok_or_else(|| Error::not_found(format!("contact {id} not found")))
 }
 
+/// The project's contacts with these ids (one query for a page of conversations).
+pub fn by_ids(conn: &mut DbConn, project_id: ProjectId, ids: &[ContactId]) -> Result<Vec<Contact>> {
+    let ids: Vec<i64> = ids.iter().map(|c| c.0).collect();
+    Ok(contacts::table
+        .filter(contacts::id.eq_any(&ids))
+        .filter(contacts::project_id.eq(project_id))
+        .select(Contact::as_select())
+        .load(conn)?)
+}
+
 #[derive(Clone, Debug)]
 pub struct OrganizationInfo {
     pub name: String,

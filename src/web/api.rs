@@ -188,59 +188,82 @@ struct CreatedId {
 }
 
 fn conversation_out(conn: &mut DbConn, c: Conversation) -> Result<ConversationOut, Error> {
-    let contact = contacts::by_id(conn, c.project_id, c.contact_id)?;
-    let channel = channels::by_id(conn, c.channel_id)?;
-    let assignee = match c.assignee_id {
-        Some(a) => Some(Named {
-            id: a,
-            name: users::by_id(conn, a)?.name,
-        }),
-        None => None,
+    let rows = conversations::decorate(conn, vec![c])?;
+    conversations_out(conn, rows)?
+        .pop()
+        .ok_or_else(|| Error::internal("the conversation vanished"))
+}
+
+/// A page of rows as the API shows them: the contacts, the project's channels and teams are
+/// read once for the page (a query per row made the list cost ~150 round trips).
+fn conversations_out(
+    conn: &mut DbConn,
+    rows: Vec<conversations::Row>,
+) -> Result<Vec<ConversationOut>, Error> {
+    let Some(project_id) = rows.first().map(|r| r.conversation.project_id) else {
+        return Ok(Vec::new());
     };
-    let team = match c.team_id {
-        Some(t) => Some(Named {
-            id: t,
-            name: teams::by_id(conn, c.project_id, t)?.name,
-        }),
-        None => None,
-    };
-    let tags = crate::store::tags::of_conversations(conn, &[c.id])?
-        .remove(&c.id)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|t| t.name)
-        .collect();
-    Ok(ConversationOut {
-        tags,
-        team,
-        id: c.id,
-        number: c.number,
-        subject: c.subject,
-        status: c.status,
-        priority: c.priority,
-        unread: c.unread,
-        assignee,
-        channel: ChannelOut {
-            id: channel.key,
-            kind: channel.kind,
-            name: channel.name,
-        },
-        contact: ContactOut {
-            id: contact.id,
-            name: contact.name,
-            email: contact.email,
-            phone: contact.phone,
-            vip: contact.vip,
-        },
-        due_at: c.due_at.map(rfc3339),
-        rating: c.rating,
-        rating_comment: c.rating_comment,
-        created_at: rfc3339(c.created_at),
-        updated_at: rfc3339(c.updated_at),
-        last_message_at: rfc3339(c.last_message_at),
-        last_customer_at: c.last_customer_at.map(rfc3339),
-        last_operator_at: c.last_operator_at.map(rfc3339),
-    })
+    let contact_ids: Vec<crate::domain::ContactId> =
+        rows.iter().map(|r| r.conversation.contact_id).collect();
+    let found = contacts::by_ids(conn, project_id, &contact_ids)?;
+    let chans = channels::of_project(conn, project_id)?;
+    let project_teams = teams::of_project(conn, project_id)?;
+    rows.into_iter()
+        .map(|r| {
+            let c = r.conversation;
+            let contact = found
+                .iter()
+                .find(|k| k.id == c.contact_id)
+                .ok_or_else(|| Error::internal(format!("contact {} not found", c.contact_id)))?;
+            let channel = chans
+                .iter()
+                .find(|ch| ch.id == c.channel_id)
+                .ok_or_else(|| Error::internal(format!("channel {} not found", c.channel_id)))?;
+            let assignee = c.assignee_id.map(|a| Named {
+                id: a,
+                name: r.assignee_name.clone().unwrap_or_default(),
+            });
+            let team = c.team_id.map(|t| Named {
+                id: t,
+                name: project_teams
+                    .iter()
+                    .find(|x| x.id == t)
+                    .map(|x| x.name.clone())
+                    .unwrap_or_default(),
+            });
+            Ok(ConversationOut {
+                tags: r.tags.into_iter().map(|t| t.name).collect(),
+                team,
+                id: c.id,
+                number: c.number,
+                subject: c.subject,
+                status: c.status,
+                priority: c.priority,
+                unread: c.unread,
+                assignee,
+                channel: ChannelOut {
+                    id: channel.key.clone(),
+                    kind: channel.kind,
+                    name: channel.name.clone(),
+                },
+                contact: ContactOut {
+                    id: contact.id,
+                    name: contact.name.clone(),
+                    email: contact.email.clone(),
+                    phone: contact.phone.clone(),
+                    vip: contact.vip,
+                },
+                due_at: c.due_at.map(rfc3339),
+                rating: c.rating,
+                rating_comment: c.rating_comment,
+                created_at: rfc3339(c.created_at),
+                updated_at: rfc3339(c.updated_at),
+                last_message_at: rfc3339(c.last_message_at),
+                last_customer_at: c.last_customer_at.map(rfc3339),
+                last_operator_at: c.last_operator_at.map(rfc3339),
+            })
+        })
+        .collect()
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -354,11 +377,7 @@ async fn list(
             };
             let found = conversations::page(conn, &filter, Some(TOTAL_CAP))?;
             let total = found.total.unwrap_or(0);
-            let data = found
-                .rows
-                .into_iter()
-                .map(|r| conversation_out(conn, r.conversation))
-                .collect::<Result<Vec<_>, _>>()?;
+            let data = conversations_out(conn, found.rows)?;
             Ok(ConversationPage {
                 data,
                 page,
