@@ -36,8 +36,6 @@ pub enum Mode {
 }
 
 impl Mode {
-    pub const ALL: [Mode; 3] = [Mode::Queue, Mode::RoundRobin, Mode::LeastBusy];
-
     pub fn as_str(self) -> &'static str {
         match self {
             Mode::Queue => "queue",
@@ -148,26 +146,6 @@ impl Distribution {
 
     pub fn away_after(&self) -> Duration {
         Duration::seconds(self.away_after_secs.unwrap_or(AWAY_AFTER_SECS))
-    }
-
-    /// The keys channels.toml would carry for this (the settings form and the API write
-    /// these, `from_config` judges them).
-    pub fn to_config(&self, into: &mut serde_json::Map<String, Value>) {
-        if self.mode != Mode::Queue {
-            into.insert("distribution".into(), self.mode.as_str().into());
-        }
-        if let Some(m) = &self.assign_to {
-            into.insert("assign_to".into(), m.clone().into());
-        }
-        if let Some(n) = self.limit {
-            into.insert("assign_limit".into(), n.into());
-        }
-        if let Some(s) = self.away_after_secs {
-            into.insert("away_after".into(), super::rules::format_duration(s).into());
-        }
-        if self.offline_returns {
-            into.insert("offline_returns".into(), true.into());
-        }
     }
 }
 
