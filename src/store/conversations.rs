@@ -84,14 +84,7 @@ pub fn latest_open_for(
     contact_id: ContactId,
     channel_id: ChannelId,
 ) -> Result<Option<Conversation>> {
-    Ok(conversations::table
-        .filter(conversations::contact_id.eq(contact_id))
-        .filter(conversations::channel_id.eq(channel_id))
-        .filter(conversations::status.ne_all(FINAL))
-        .order(conversations::id.desc())
-        .select(Conversation::as_select())
-        .first(conn)
-        .optional()?)
+    latest(conn, contact_id, channel_id, true)
 }
 
 /// The contact's latest conversation in this channel, whatever its status.
@@ -100,10 +93,23 @@ pub fn latest_for(
     contact_id: ContactId,
     channel_id: ChannelId,
 ) -> Result<Option<Conversation>> {
-    Ok(conversations::table
+    latest(conn, contact_id, channel_id, false)
+}
+
+fn latest(
+    conn: &mut DbConn,
+    contact_id: ContactId,
+    channel_id: ChannelId,
+    open_only: bool,
+) -> Result<Option<Conversation>> {
+    let mut q = conversations::table
         .filter(conversations::contact_id.eq(contact_id))
         .filter(conversations::channel_id.eq(channel_id))
-        .order(conversations::id.desc())
+        .into_boxed();
+    if open_only {
+        q = q.filter(conversations::status.ne_all(FINAL));
+    }
+    Ok(q.order(conversations::id.desc())
         .select(Conversation::as_select())
         .first(conn)
         .optional()?)
