@@ -20,9 +20,11 @@ pub enum Action {
     SettingsChanged,
     Blacklisted,
     Unblacklisted,
+    ContactsMerged,
+    ContactsImported,
 }
 
-pub const ALL_ACTIONS: [Action; 16] = [
+pub const ALL_ACTIONS: [Action; 18] = [
     Action::MemberInvited,
     Action::MemberAccess,
     Action::MemberSwitchedOff,
@@ -39,6 +41,8 @@ pub const ALL_ACTIONS: [Action; 16] = [
     Action::SettingsChanged,
     Action::Blacklisted,
     Action::Unblacklisted,
+    Action::ContactsMerged,
+    Action::ContactsImported,
 ];
 
 impl Action {
@@ -60,6 +64,8 @@ impl Action {
             Action::SettingsChanged => "settings_changed",
             Action::Blacklisted => "blacklisted",
             Action::Unblacklisted => "unblacklisted",
+            Action::ContactsMerged => "contacts_merged",
+            Action::ContactsImported => "contacts_imported",
         }
     }
 

@@ -2,6 +2,8 @@
 
 pub mod audit;
 pub mod canned;
+pub mod contact;
+pub mod contact_csv;
 pub mod conversation;
 pub mod event;
 pub mod ids;

@@ -2,6 +2,7 @@
 //! told (`customer`), and how stored events and notices read (`events`). One `Lang` for all.
 
 pub mod console;
+mod contacts;
 pub mod customer;
 pub mod events;
 mod team;

@@ -162,6 +162,8 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         "audit_settings_changed" => ("Изменены настройки", "Settings changed"),
         "audit_blacklisted" => ("Добавлен в чёрный список", "Blacklisted"),
         "audit_unblacklisted" => ("Убран из чёрного списка", "Taken off the blacklist"),
+        "audit_contacts_merged" => ("Контакты объединены", "Contacts merged"),
+        "audit_contacts_imported" => ("Контакты импортированы", "Contacts imported"),
         "project" => ("Проект", "Project"),
         "new_project" => ("Новый проект", "New project"),
         "project_slug" => ("Короткое имя", "Short name"),
@@ -231,6 +233,6 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
             "Только чтение: отвечать и менять обращения могут операторы.",
             "Read only: operators answer and change conversations.",
         ),
-        _ => return None,
+        _ => return super::contacts::text(key),
     })
 }

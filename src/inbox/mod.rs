@@ -4,6 +4,7 @@
 pub mod blacklist;
 pub mod canned;
 pub mod commit_queue;
+pub mod contacts;
 pub mod distribute;
 pub mod manage;
 pub mod receive;

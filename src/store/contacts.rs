@@ -2,9 +2,11 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::contact_list::Organization;
 use super::conversations::Conversation;
 use super::schema::{contact_identities, contacts, organizations, users};
 use super::{DbConn, now};
+use crate::domain::contact::{ContactInput, phone_key};
 use crate::domain::{ChannelId, ContactId, ProjectId};
 use crate::error::{Error, Result};
 
@@ -78,6 +80,7 @@ pub fn find_or_create(
             contacts::project_id.eq(project_id),
             contacts::name.eq(name),
             contacts::phone.eq(hint.phone.as_deref()),
+            contacts::phone_key.eq(hint.phone.as_deref().and_then(phone_key)),
             contacts::email.eq(hint.email.as_deref()),
             contacts::vip.eq(false),
             contacts::language.eq(hint.language.as_deref()),
@@ -150,7 +153,10 @@ pub fn fill_missing(conn: &mut DbConn, c: &Contact, hint: &ContactHint) -> Resul
     }
     if c.phone.is_none() && hint.phone.is_some() {
         diesel::update(contacts::table.find(c.id))
-            .set(contacts::phone.eq(hint.phone.as_deref()))
+            .set((
+                contacts::phone.eq(hint.phone.as_deref()),
+                contacts::phone_key.eq(hint.phone.as_deref().and_then(phone_key)),
+            ))
             .execute(conn)?;
         changed = true;
     }
@@ -177,45 +183,12 @@ pub fn by_ids(conn: &mut DbConn, project_id: ProjectId, ids: &[ContactId]) -> Re
         .load(conn)?)
 }
 
-#[derive(Clone, Debug)]
-pub struct OrganizationInfo {
-    pub name: String,
-    pub vip: bool,
-    pub manager_id: Option<i64>,
-    pub manager_name: Option<String>,
-}
-
-/// The contact's organization and its manager, for the sidebar.
-pub fn organization(conn: &mut DbConn, c: &Contact) -> Result<Option<OrganizationInfo>> {
+/// The contact's organisation and its manager, for the sidebar.
+pub fn organization(conn: &mut DbConn, c: &Contact) -> Result<Option<Organization>> {
     let Some(org_id) = c.organization_id else {
         return Ok(None);
     };
-    let row: Option<(String, bool, Option<i64>)> = organizations::table
-        .find(org_id)
-        .select((
-            organizations::name,
-            organizations::vip,
-            organizations::manager_id,
-        ))
-        .first(conn)
-        .optional()?;
-    let Some((name, vip, manager_id)) = row else {
-        return Ok(None);
-    };
-    let manager_name = match manager_id {
-        Some(m) => users::table
-            .find(m)
-            .select(users::name)
-            .first::<String>(conn)
-            .optional()?,
-        None => None,
-    };
-    Ok(Some(OrganizationInfo {
-        name,
-        vip,
-        manager_id,
-        manager_name,
-    }))
+    Ok(super::contact_list::organizations(conn, &[org_id])?.remove(&org_id))
 }
 
 /// The customer's id in a channel and whether they blocked us there.
@@ -271,65 +244,102 @@ pub fn by_identity(
         .optional()?)
 }
 
-/// What an operator may change about a contact.
-#[derive(Clone, Debug, Default)]
-pub struct ContactEdit {
-    pub name: String,
-    pub phone: Option<String>,
-    pub email: Option<String>,
-    pub vip: bool,
-    /// Organization name; None detaches the contact.
-    pub organization: Option<String>,
-    pub organization_vip: bool,
-    pub manager_id: Option<i64>,
+/// The project's organisation of this name (created on first use) with its VIP mark and
+/// manager as given.
+fn organization_id(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    name: &str,
+    vip: bool,
+    manager_id: Option<i64>,
+) -> Result<i64> {
+    let existing: Option<i64> = organizations::table
+        .filter(organizations::project_id.eq(project_id))
+        .filter(organizations::name.eq(name))
+        .select(organizations::id)
+        .first(conn)
+        .optional()?;
+    let id = match existing {
+        Some(o) => o,
+        None => diesel::insert_into(organizations::table)
+            .values((
+                organizations::project_id.eq(project_id),
+                organizations::name.eq(name),
+                organizations::vip.eq(false),
+            ))
+            .returning(organizations::id)
+            .get_result(conn)?,
+    };
+    diesel::update(organizations::table.find(id))
+        .set((
+            organizations::vip.eq(vip),
+            organizations::manager_id.eq(manager_id),
+        ))
+        .execute(conn)?;
+    Ok(id)
 }
 
+/// Replaces what an operator may change about a contact (`e` as checked by
+/// `domain::contact`).
 pub fn update(
     conn: &mut DbConn,
     project_id: ProjectId,
     id: ContactId,
-    e: &ContactEdit,
+    e: &ContactInput,
 ) -> Result<Contact> {
     let contact = by_id(conn, project_id, id)?;
     let org_id = match &e.organization {
-        Some(name) => {
-            let existing: Option<i64> = organizations::table
-                .filter(organizations::project_id.eq(project_id))
-                .filter(organizations::name.eq(name))
-                .select(organizations::id)
-                .first(conn)
-                .optional()?;
-            let org_id = match existing {
-                Some(o) => o,
-                None => diesel::insert_into(organizations::table)
-                    .values((
-                        organizations::project_id.eq(project_id),
-                        organizations::name.eq(name),
-                        organizations::vip.eq(false),
-                    ))
-                    .returning(organizations::id)
-                    .get_result(conn)?,
-            };
-            diesel::update(organizations::table.find(org_id))
-                .set((
-                    organizations::vip.eq(e.organization_vip),
-                    organizations::manager_id.eq(e.manager_id),
-                ))
-                .execute(conn)?;
-            Some(org_id)
-        }
+        Some(name) => Some(organization_id(
+            conn,
+            project_id,
+            name,
+            e.organization_vip,
+            e.manager_id,
+        )?),
         None => None,
     };
     diesel::update(contacts::table.find(contact.id))
         .set((
             contacts::name.eq(&e.name),
             contacts::phone.eq(e.phone.as_deref()),
+            contacts::phone_key.eq(e.phone.as_deref().and_then(phone_key)),
             contacts::email.eq(e.email.as_deref()),
             contacts::vip.eq(e.vip),
             contacts::organization_id.eq(org_id),
             contacts::updated_at.eq(now()),
         ))
         .execute(conn)?;
+    by_id(conn, project_id, id)
+}
+
+/// A contact typed in by hand or imported: no channel identity yet (they get one when they
+/// write, e.g. by sharing this phone with the bot).
+pub fn create(conn: &mut DbConn, project_id: ProjectId, e: &ContactInput) -> Result<Contact> {
+    let org_id = match &e.organization {
+        Some(name) => Some(organization_id(
+            conn,
+            project_id,
+            name,
+            e.organization_vip,
+            e.manager_id,
+        )?),
+        None => None,
+    };
+    let t = now();
+    let id: ContactId = diesel::insert_into(contacts::table)
+        .values((
+            contacts::project_id.eq(project_id),
+            contacts::name.eq(&e.name),
+            contacts::phone.eq(e.phone.as_deref()),
+            contacts::phone_key.eq(e.phone.as_deref().and_then(phone_key)),
+            contacts::email.eq(e.email.as_deref()),
+            contacts::vip.eq(e.vip),
+            contacts::organization_id.eq(org_id),
+            contacts::created_at.eq(t),
+            contacts::updated_at.eq(t),
+        ))
+        .returning(contacts::id)
+        .get_result(conn)?;
     by_id(conn, project_id, id)
 }
 
@@ -374,26 +384,30 @@ pub fn identity_blocked(
         .unwrap_or(false))
 }
 
-fn phone_digits(p: &str) -> String {
-    p.chars().filter(char::is_ascii_digit).collect()
+/// The project's contact with this phone number however it is written (see
+/// `domain::contact::phone_key`); the oldest, if several share it.
+pub fn by_phone(conn: &mut DbConn, project_id: ProjectId, phone: &str) -> Result<Option<Contact>> {
+    let Some(key) = phone_key(phone).filter(|k| k.len() >= 5) else {
+        return Ok(None);
+    };
+    Ok(contacts::table
+        .filter(contacts::project_id.eq(project_id))
+        .filter(contacts::phone_key.eq(key))
+        .order(contacts::id.asc())
+        .select(Contact::as_select())
+        .first(conn)
+        .optional()?)
 }
 
-/// The contact with this phone number, compared by digits (formats differ between sources).
-/// Scans the project's contacts with a phone; a normalized, indexed column is the next step
-/// once contact lists grow large.
-pub fn by_phone(conn: &mut DbConn, project_id: ProjectId, phone: &str) -> Result<Option<Contact>> {
-    let wanted = phone_digits(phone);
-    if wanted.len() < 5 {
-        return Ok(None);
-    }
-    let candidates: Vec<Contact> = contacts::table
+/// The project's contact with this e-mail address (lower-cased); the oldest, if several.
+pub fn by_email(conn: &mut DbConn, project_id: ProjectId, email: &str) -> Result<Option<Contact>> {
+    Ok(contacts::table
         .filter(contacts::project_id.eq(project_id))
-        .filter(contacts::phone.is_not_null())
+        .filter(contacts::email.eq(email))
+        .order(contacts::id.asc())
         .select(Contact::as_select())
-        .load(conn)?;
-    Ok(candidates
-        .into_iter()
-        .find(|c| c.phone.as_deref().map(phone_digits).as_deref() == Some(wanted.as_str())))
+        .first(conn)
+        .optional()?)
 }
 
 /// Links a channel identity to an existing contact (registration by phone).
@@ -426,7 +440,7 @@ pub fn set_given(conn: &mut DbConn, id: ContactId, hint: &ContactHint) -> Result
     }
     if let Some(p) = &hint.phone {
         diesel::update(contacts::table.find(id))
-            .set(contacts::phone.eq(p))
+            .set((contacts::phone.eq(p), contacts::phone_key.eq(phone_key(p))))
             .execute(conn)?;
     }
     if let Some(e) = &hint.email {
@@ -471,5 +485,20 @@ pub fn blacklisted(
         .filter(contacts::blacklisted_at.is_not_null())
         .order(contacts::blacklisted_at.desc())
         .select((Contact::as_select(), users::name.nullable()))
+        .load(conn)?)
+}
+
+/// Where a contact writes from: (channel, id in that channel, whether they blocked us there),
+/// the oldest first.
+pub fn identities(conn: &mut DbConn, id: ContactId) -> Result<Vec<(ChannelId, String, bool)>> {
+    Ok(contact_identities::table
+        .filter(contact_identities::contact_id.eq(id))
+        .order(contact_identities::id.asc())
+        .select((
+            contact_identities::channel_id,
+            contact_identities::external_id,
+            contact_identities::blocked,
+        ))
+        .limit(100)
         .load(conn)?)
 }

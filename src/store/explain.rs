@@ -194,3 +194,81 @@ pub fn distribution(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
     reset(conn)?;
     Ok(plans)
 }
+
+/// Plans of the contacts page's reads: unfiltered, by tag, by organisation, VIP, a search's
+/// found ids, a deep page, and registration by phone.
+pub fn contacts(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
+    use super::contact_list::{Filter, Found, page_query};
+    use super::schema::contacts as c;
+    use crate::domain::{ContactId, ProjectId};
+    if let DbConn::Postgresql(_) = conn {
+        diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
+    }
+    let pid = ProjectId(1);
+    let cases: Vec<(&str, Filter, Option<Found>, Option<ContactId>)> = vec![
+        ("all", Filter::default(), None, None),
+        (
+            "deep page",
+            Filter::default(),
+            None,
+            Some(ContactId(500_000)),
+        ),
+        (
+            "tag",
+            Filter {
+                tag: Some(1),
+                ..Filter::default()
+            },
+            None,
+            None,
+        ),
+        (
+            "organization",
+            Filter {
+                organization: Some(1),
+                ..Filter::default()
+            },
+            None,
+            None,
+        ),
+        (
+            "vip",
+            Filter {
+                vip: true,
+                ..Filter::default()
+            },
+            None,
+            None,
+        ),
+        (
+            "search",
+            Filter::default(),
+            Some(Found {
+                contacts: vec![1, 2, 3],
+                organizations: vec![1],
+            }),
+            None,
+        ),
+    ];
+    let mut plans = Vec::new();
+    for (name, f, found, before) in cases {
+        plans.push((
+            name.to_string(),
+            plan(conn, page_query(pid, &f, found, before, 51).select(c::id))?,
+        ));
+    }
+    plans.push((
+        "by phone".to_string(),
+        plan(
+            conn,
+            c::table
+                .filter(c::project_id.eq(pid))
+                .filter(c::phone_key.eq("79161234567"))
+                .order(c::id.asc())
+                .select(c::id)
+                .limit(1),
+        )?,
+    ));
+    reset(conn)?;
+    Ok(plans)
+}

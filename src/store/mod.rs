@@ -8,6 +8,8 @@ pub mod bot_sessions;
 pub mod canned;
 pub mod channels;
 mod checkpoint;
+pub mod contact_list;
+pub mod contact_merge;
 pub mod contacts;
 pub mod conversations;
 pub mod distribution;
@@ -309,6 +311,15 @@ where
             }
         }
     }
+}
+
+/// Runs `f` inside the current transaction so that its failure undoes only its own writes
+/// (a savepoint), e.g. one refused row of an import.
+pub fn savepoint<T, F>(conn: &mut DbConn, f: F) -> Result<T>
+where
+    F: FnOnce(&mut DbConn) -> Result<T>,
+{
+    conn.transaction(f)
 }
 
 fn migrate(url: &str, backend: Backend) -> Result<()> {

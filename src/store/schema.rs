@@ -146,6 +146,7 @@ diesel::table! {
         blacklisted_at -> Nullable<Timestamp>,
         blacklist_reason -> Nullable<Text>,
         blacklisted_by -> Nullable<BigInt>,
+        phone_key -> Nullable<Text>,
     }
 }
 
@@ -191,6 +192,13 @@ diesel::table! {
 diesel::table! {
     conversation_tags (conversation_id, tag_id) {
         conversation_id -> BigInt,
+        tag_id -> BigInt,
+    }
+}
+
+diesel::table! {
+    contact_tags (contact_id, tag_id) {
+        contact_id -> BigInt,
         tag_id -> BigInt,
     }
 }
@@ -405,4 +413,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     canned_responses,
     tags,
     conversation_tags,
+    contact_tags,
 );

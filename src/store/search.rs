@@ -53,8 +53,11 @@ pub fn terms(text: &str) -> Terms {
     let digits: String = t.chars().filter(char::is_ascii_digit).collect();
     let separated = t.chars().any(|c| !c.is_ascii_digit());
     if phoneish && (digits.len() >= 5 || (digits.len() >= 4 && separated)) {
-        let digits = match digits.strip_prefix('8') {
-            Some(rest) if digits.len() == 11 => format!("7{rest}"),
+        // A Russian number is looked for by its last ten digits, which every phone is also
+        // indexed by: stored as +7…, 8… or without the trunk, it is found however typed.
+        let digits = match digits.chars().next() {
+            Some('7' | '8') if digits.len() == 11 => digits[1..].to_string(),
+            Some('7') if t.starts_with("+7") => digits[1..].to_string(),
             _ => digits,
         };
         return Terms {
@@ -440,6 +443,36 @@ fn newest(
     }
 }
 
+/// The newest contacts (at most `CONTACTS`, and those the indexer has not reached yet) with
+/// every word in their name, e-mail or phone; ids, unordered.
+fn contacts_with(conn: &mut DbConn, project_id: ProjectId, words: &[String]) -> Result<Vec<i64>> {
+    let pg = matches!(conn, DbConn::Postgresql(_));
+    let mut ids: Vec<i64> = newest(conn, "contacts", CONTACTS, |above| {
+        contacts_query(pg, project_id, words, above)
+    })?
+    .into_iter()
+    .map(|r| r.id)
+    .collect();
+    if !pg {
+        ids.extend(unindexed_contacts(conn, project_id, words)?);
+    }
+    Ok(ids)
+}
+
+/// The contacts a search text finds (the contacts page): by name, e-mail or phone, and
+/// whether it reached the bound (only the newest matches are listed then).
+pub fn contacts(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Result<(Vec<i64>, bool)> {
+    let t = terms(text);
+    if t.words.is_empty() {
+        return Ok((Vec::new(), false));
+    }
+    let mut ids = contacts_with(conn, project_id, &t.words)?;
+    let capped = ids.len() as i64 >= CONTACTS;
+    ids.sort_unstable();
+    ids.dedup();
+    Ok((ids, capped))
+}
+
 /// The conversations a search text finds in a project (ids, unordered, bounded).
 pub fn conversations(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Result<Vec<i64>> {
     let t = terms(text);
@@ -466,15 +499,7 @@ pub fn conversations(conn: &mut DbConn, project_id: ProjectId, text: &str) -> Re
     if !pg {
         out.extend(unindexed_messages(conn, project_id, &t.words)?);
     }
-    let mut contacts: Vec<i64> = newest(conn, "contacts", CONTACTS, |above| {
-        contacts_query(pg, project_id, &t.words, above)
-    })?
-    .into_iter()
-    .map(|r| r.id)
-    .collect();
-    if !pg {
-        contacts.extend(unindexed_contacts(conn, project_id, &t.words)?);
-    }
+    let contacts = contacts_with(conn, project_id, &t.words)?;
     if !contacts.is_empty() {
         let ids = contacts;
         out.extend(
@@ -504,7 +529,11 @@ mod tests {
             (Some(500000), true, 0)
         );
         let t = terms("8 (916) 123-45-67");
-        assert_eq!(t.words, vec!["79161234567".to_string()]);
+        assert_eq!(t.words, vec!["9161234567".to_string()]);
+        assert_eq!(
+            terms("+7 916 123-45-67").words,
+            terms("8 (916) 123-45-67").words
+        );
         assert!(!t.number_only);
         let t = terms("Доставка, \"заказ\" OR *");
         assert_eq!(t.words, vec!["доставка", "заказ", "or"]);
@@ -527,7 +556,7 @@ mod tests {
             &terms("доставка").words
         ));
         assert!(!text_matches("Где заказ?", &terms("доставка").words));
-        assert_eq!(terms("+7 916").words, vec!["7916".to_string()]);
+        assert_eq!(terms("+7 916 12").words, vec!["91612".to_string()]);
         assert_eq!(fts5(&["7".to_string()], false), "\"7\"");
         assert_eq!(terms("123").number, Some(123));
         assert!(terms("  ").words.is_empty());

@@ -351,7 +351,7 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
     let mut people = Vec::with_capacity(contacts as usize);
     let mut ins_contacts = Insert::new(
         "contacts",
-        "id, project_id, name, phone, email, vip, language, created_at, updated_at",
+        "id, project_id, name, phone, phone_key, email, vip, language, created_at, updated_at",
     );
     let mut ins_identities = Insert::new(
         "contact_identities",
@@ -367,9 +367,13 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
         ins_contacts.push(
             conn,
             format!(
-                "({id},{pid},{},{},{},{},{},{},{})",
+                "({id},{pid},{},{},{},{},{},{},{},{})",
                 q(&p.name),
                 qo(&p.phone),
+                qo(&p
+                    .phone
+                    .as_deref()
+                    .and_then(crate::domain::contact::phone_key)),
                 qo(&p.email),
                 if rng.chance(2) { yes } else { no },
                 q(if p.ru { "ru" } else { "en" }),

@@ -6,9 +6,9 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::now;
-use super::schema::{conversation_tags, tags};
+use super::schema::{contact_tags, conversation_tags, tags};
 use crate::domain::tag;
-use crate::domain::{ConversationId, ProjectId, TagColour};
+use crate::domain::{ContactId, ConversationId, ProjectId, TagColour};
 use crate::error::{Error, Result};
 
 #[derive(Queryable, Selectable, Clone, Debug, PartialEq)]
@@ -83,10 +83,11 @@ pub fn update(conn: &mut DbConn, existing: &Tag, name: &str, colour: TagColour) 
     by_id(conn, existing.project_id, existing.id)
 }
 
-/// Deletes a tag and takes it off every conversation.
+/// Deletes a tag and takes it off every conversation and contact.
 pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
     diesel::delete(conversation_tags::table.filter(conversation_tags::tag_id.eq(id)))
         .execute(conn)?;
+    diesel::delete(contact_tags::table.filter(contact_tags::tag_id.eq(id))).execute(conn)?;
     diesel::delete(tags::table.find(id)).execute(conn)?;
     Ok(())
 }
@@ -164,15 +165,8 @@ pub fn of_conversations(
     Ok(out)
 }
 
-/// Puts exactly these tags on a conversation; returns those added and those taken off.
-pub fn set_for_conversation(
-    conn: &mut DbConn,
-    conversation_id: ConversationId,
-    wanted: &[Tag],
-) -> Result<(Vec<Tag>, Vec<Tag>)> {
-    let now_on = of_conversations(conn, &[conversation_id])?
-        .remove(&conversation_id)
-        .unwrap_or_default();
+/// What putting exactly `wanted` on something that carries `now_on` adds and takes off.
+fn difference(now_on: Vec<Tag>, wanted: &[Tag]) -> (Vec<Tag>, Vec<Tag>) {
     let added: Vec<Tag> = wanted
         .iter()
         .filter(|t| !now_on.iter().any(|o| o.id == t.id))
@@ -182,6 +176,19 @@ pub fn set_for_conversation(
         .into_iter()
         .filter(|o| !wanted.iter().any(|t| t.id == o.id))
         .collect();
+    (added, removed)
+}
+
+/// Puts exactly these tags on a conversation; returns those added and those taken off.
+pub fn set_for_conversation(
+    conn: &mut DbConn,
+    conversation_id: ConversationId,
+    wanted: &[Tag],
+) -> Result<(Vec<Tag>, Vec<Tag>)> {
+    let now_on = of_conversations(conn, &[conversation_id])?
+        .remove(&conversation_id)
+        .unwrap_or_default();
+    let (added, removed) = difference(now_on, wanted);
     if !removed.is_empty() {
         diesel::delete(
             conversation_tags::table
@@ -195,6 +202,53 @@ pub fn set_for_conversation(
             .values((
                 conversation_tags::conversation_id.eq(conversation_id.0),
                 conversation_tags::tag_id.eq(t.id),
+            ))
+            .execute(conn)?;
+    }
+    Ok((added, removed))
+}
+
+/// The tags of these contacts (a page of the contacts list), by name.
+pub fn of_contacts(conn: &mut DbConn, ids: &[ContactId]) -> Result<HashMap<ContactId, Vec<Tag>>> {
+    let mut out: HashMap<ContactId, Vec<Tag>> = HashMap::new();
+    if ids.is_empty() {
+        return Ok(out);
+    }
+    let rows: Vec<(i64, Tag)> = contact_tags::table
+        .inner_join(tags::table.on(tags::id.eq(contact_tags::tag_id)))
+        .filter(contact_tags::contact_id.eq_any(ids.iter().map(|i| i.0)))
+        .order(tags::name_key.asc())
+        .select((contact_tags::contact_id, Tag::as_select()))
+        .load(conn)?;
+    for (c, t) in rows {
+        out.entry(ContactId(c)).or_default().push(t);
+    }
+    Ok(out)
+}
+
+/// Puts exactly these tags on a contact; returns those added and those taken off.
+pub fn set_for_contact(
+    conn: &mut DbConn,
+    contact_id: ContactId,
+    wanted: &[Tag],
+) -> Result<(Vec<Tag>, Vec<Tag>)> {
+    let now_on = of_contacts(conn, &[contact_id])?
+        .remove(&contact_id)
+        .unwrap_or_default();
+    let (added, removed) = difference(now_on, wanted);
+    if !removed.is_empty() {
+        diesel::delete(
+            contact_tags::table
+                .filter(contact_tags::contact_id.eq(contact_id.0))
+                .filter(contact_tags::tag_id.eq_any(removed.iter().map(|t| t.id))),
+        )
+        .execute(conn)?;
+    }
+    for t in &added {
+        diesel::insert_into(contact_tags::table)
+            .values((
+                contact_tags::contact_id.eq(contact_id.0),
+                contact_tags::tag_id.eq(t.id),
             ))
             .execute(conn)?;
     }

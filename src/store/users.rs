@@ -79,19 +79,8 @@ pub fn create(conn: &mut DbConn, email: &str, name: &str, password_hash: &str) -
 }
 
 pub fn normalize_email(email: &str) -> Result<String> {
-    let e = email.trim().to_lowercase();
-    let valid = e.len() <= 254
-        && e.split_once('@')
-            .is_some_and(|(l, d)| !l.is_empty() && d.contains('.') && !d.starts_with('.'))
-        && !e.contains(char::is_whitespace);
-    if valid {
-        Ok(e)
-    } else {
-        Err(Error::invalid(format!(
-            "\"{}\" is not an email address",
-            email.trim()
-        )))
-    }
+    crate::domain::contact::email(email)?
+        .ok_or_else(|| Error::invalid("an email address is required"))
 }
 
 pub fn by_id(conn: &mut DbConn, id: i64) -> Result<User> {

@@ -65,6 +65,12 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_tags::create_tag)
         .service(super::api_tags::change_tag)
         .service(super::api_tags::delete_tag)
+        .service(super::api_contacts::list_contacts)
+        .service(super::api_contacts::create_contact)
+        .service(super::api_contacts::import_contacts)
+        .service(super::api_contacts::get_contact)
+        .service(super::api_contacts::change_contact)
+        .service(super::api_contacts::merge_contacts)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,

@@ -4,6 +4,7 @@ pub mod api;
 pub mod api_blacklist;
 pub mod api_canned;
 pub mod api_channels;
+pub mod api_contacts;
 pub mod api_tags;
 pub mod api_users;
 pub mod auth;

@@ -55,6 +55,8 @@ fn label(tr: Tr, a: Action) -> &'static str {
         Action::SettingsChanged => "audit_settings_changed",
         Action::Blacklisted => "audit_blacklisted",
         Action::Unblacklisted => "audit_unblacklisted",
+        Action::ContactsMerged => "audit_contacts_merged",
+        Action::ContactsImported => "audit_contacts_imported",
     })
 }
 

@@ -629,6 +629,86 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/api/v1/tags/{doomed_tag2}",
         Need::Settings,
     ),
+    (
+        "GET",
+        "/console/contacts",
+        "/console/contacts",
+        Need::Dialogs,
+    ),
+    (
+        "POST",
+        "/console/contacts",
+        "/console/contacts",
+        Need::Answer,
+    ),
+    (
+        "GET",
+        "/console/contacts/new",
+        "/console/contacts/new",
+        Need::Answer,
+    ),
+    (
+        "GET",
+        "/console/contacts/import",
+        "/console/contacts/import",
+        Need::Team,
+    ),
+    (
+        "POST",
+        "/console/contacts/import",
+        "/console/contacts/import",
+        Need::Team,
+    ),
+    (
+        "GET",
+        "/console/contacts/export",
+        "/console/contacts/export",
+        Need::Team,
+    ),
+    (
+        "GET",
+        "/console/contacts/{id}",
+        "/console/contacts/{contact}",
+        Need::Dialogs,
+    ),
+    (
+        "POST",
+        "/console/contacts/{id}",
+        "/console/contacts/{contact}",
+        Need::Answer,
+    ),
+    (
+        "POST",
+        "/console/contacts/{id}/merge",
+        "/console/contacts/{contact}/merge",
+        Need::Answer,
+    ),
+    ("GET", "/api/v1/contacts", "/api/v1/contacts", Need::Dialogs),
+    ("POST", "/api/v1/contacts", "/api/v1/contacts", Need::Answer),
+    (
+        "POST",
+        "/api/v1/contacts/import",
+        "/api/v1/contacts/import",
+        Need::Team,
+    ),
+    (
+        "GET",
+        "/api/v1/contacts/{id}",
+        "/api/v1/contacts/{contact}",
+        Need::Dialogs,
+    ),
+    (
+        "PATCH",
+        "/api/v1/contacts/{id}",
+        "/api/v1/contacts/{contact}",
+        Need::Answer,
+    ),
+    (
+        "POST",
+        "/api/v1/contacts/{id}/merge",
+        "/api/v1/contacts/{contact}/merge",
+        Need::Answer,
+    ),
     ("GET", "/api/v1/users", "/api/v1/users", Need::Team),
     ("POST", "/api/v1/users", "/api/v1/users", Need::Team),
     (
@@ -1002,6 +1082,16 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
         }
     };
     let tag = new_tag("Постоянный".into()).await;
+    let contact = app
+        .api_ok(
+            &admin_token,
+            Method::POST,
+            "/contacts",
+            Some(json!({"name": "Клиент из CRM"})),
+        )
+        .await["id"]
+        .as_i64()
+        .unwrap();
     let fill = |p: &str| {
         p.replace("{conv}", &conv.to_string())
             .replace("{listed}", &listed.to_string())
@@ -1012,6 +1102,7 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
             .replace("{operator}", &operator.to_string())
             .replace("{canned}", &canned.to_string())
             .replace("{tag}", &tag.to_string())
+            .replace("{contact}", &contact.to_string())
     };
     let mut callers = Vec::new();
     for (name, email, password, access) in [

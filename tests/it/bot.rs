@@ -530,7 +530,7 @@ async fn operators_are_notified_of_vip_requests_comments_and_callback_requests()
             let contact =
                 perepiska::store::contacts::by_identity(c, tg_channel.id, &CHAT.to_string())?
                     .expect("contact");
-            let edit = perepiska::store::contacts::ContactEdit {
+            let edit = perepiska::domain::contact::ContactInput {
                 name: "Ирина Ким".into(),
                 organization: Some("ООО Ромашка".into()),
                 organization_vip: true,

@@ -16,6 +16,7 @@ mod canned;
 mod channel_settings;
 mod cli;
 mod console;
+mod contacts;
 mod distribution;
 mod durability;
 mod fuzz;

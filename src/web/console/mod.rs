@@ -4,6 +4,8 @@
 
 mod actions;
 mod canned;
+mod contact_files;
+mod contact_pages;
 mod contacts;
 mod files;
 mod inbox;
@@ -52,6 +54,33 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .route(
             "/console/c/{id}/template",
             web::post().to(actions::send_template),
+        )
+        .route("/console/contacts", web::get().to(contact_pages::list))
+        .route("/console/contacts", web::post().to(contact_pages::create))
+        .route(
+            "/console/contacts/new",
+            web::get().to(contact_pages::new_form),
+        )
+        .route(
+            "/console/contacts/import",
+            web::get().to(contact_files::import_form),
+        )
+        .route(
+            "/console/contacts/import",
+            web::post().to(contact_files::import),
+        )
+        .route(
+            "/console/contacts/export",
+            web::get().to(contact_files::export),
+        )
+        .route("/console/contacts/{id}", web::get().to(contact_pages::show))
+        .route(
+            "/console/contacts/{id}",
+            web::post().to(contact_pages::update),
+        )
+        .route(
+            "/console/contacts/{id}/merge",
+            web::post().to(contact_pages::merge),
         )
         .route("/console/presence", web::post().to(presence::presence))
         .route("/console/project", web::post().to(presence::switch_project))

@@ -77,6 +77,11 @@ impl FileForm {
         crate::web::settings_team::all(&self.fields, name)
     }
 
+    /// The first file's bytes, taken out of the form (a file that is read, not stored).
+    pub fn take_file(&mut self) -> Option<Vec<u8>> {
+        (!self.files.is_empty()).then(|| self.files.remove(0).2)
+    }
+
     /// Writes the files to storage; if one fails, those written are removed again.
     pub async fn save_files(&mut self, state: &State) -> Result<Vec<StoredFile>, Error> {
         let mut saved = Vec::new();
