@@ -535,3 +535,77 @@ test('an admin transfers a conversation with a note; the receiver\'s bell rings 
   await vctx.close();
   await actx.close();
 });
+
+test('an admin imports contacts from CSV, finds one, tags and edits it, merges its duplicate and exports the list', { timeout: 90000 }, async () => {
+  // A customer the business already knows writes from the widget first: a duplicate to be.
+  const sent = await fetch(base + '/widget/web/messages', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ visitor: 'visitor-token-contacts-0001', client_id: 'c1', text: 'Это Анна, где мой заказ?' }),
+  });
+  assert.equal(sent.status, 200);
+  const ctx = await browser.newContext({ locale: 'ru-RU', acceptDownloads: true });
+  const admin = await signIn(ctx);
+  await admin.goto(base + '/console/settings/tags');
+  await admin.fill('#new-tag input[name=name]', 'Опт');
+  await admin.click('#new-tag button[type=submit]');
+  await admin.locator('tr.tag-row[data-name="Опт"]').waitFor({ timeout: 10000 });
+
+  // From the console's header to the contacts page, then the import with one broken row.
+  await admin.goto(base + '/console');
+  await admin.click('header a[href="/console/contacts"]');
+  await admin.waitForURL(base + '/console/contacts');
+  await admin.click('a[href="/console/contacts/import"]');
+  const csv = 'Имя;Телефон;E-mail;Организация\nАнна Смирнова;8 916 123-45-67;anna@example.com;Ромашка\nБорис;позвоните;;\nВиктор Лебедев;+7 903 222-33-44;;Ромашка\n';
+  await admin.setInputFiles('input[type=file][name=file]', { name: 'clients.csv', mimeType: 'text/csv', buffer: Buffer.from(csv) });
+  await admin.click('form[enctype] button[type=submit]');
+  await admin.locator('#import-report').waitFor({ timeout: 10000 });
+  assert.equal((await admin.locator('#imported-created').innerText()).trim(), '2');
+  assert.equal((await admin.locator('#imported-refused').innerText()).trim(), '1');
+  assert.match(await admin.locator('.refused-rows').innerText(), /3\s+phone "позвоните"/);
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'contacts-import.png'), fullPage: true });
+
+  // Found by the phone however typed; the organisation filters the list.
+  await admin.goto(base + '/console/contacts');
+  await admin.fill('.contacts-filter input[name=q]', '+7 (916) 123 45 67');
+  await admin.click('.contacts-filter button[type=submit]');
+  await admin.locator('tr.contact-row', { hasText: 'Анна Смирнова' }).waitFor({ timeout: 10000 });
+  assert.equal(await admin.locator('tr.contact-row').count(), 1);
+  await admin.click('tr.contact-row a:has-text("Ромашка")');
+  await admin.waitForURL(/org=\d+/);
+  assert.equal(await admin.locator('tr.contact-row').count(), 2);
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'contacts.png'), fullPage: true });
+
+  // The card: VIP and the tag, saved.
+  await admin.click('tr.contact-row a:has-text("Анна Смирнова")');
+  await admin.waitForURL(/\/console\/contacts\/\d+$/);
+  await admin.check('#contact-details input[name=vip]');
+  await admin.locator('#contact-details .contact-tags label', { hasText: 'Опт' }).locator('input').check();
+  await admin.click('#contact-details button[type=submit]');
+  await admin.locator('.notice.ok', { hasText: 'Контакт сохранён' }).waitFor({ timeout: 10000 });
+  assert.ok(await admin.locator('#contact-details input[name=vip]').isChecked());
+
+  // The widget visitor is the same Anna: find that contact from her card and merge it in.
+  await admin.fill('#contact-merge input[name=merge_q]', 'Посетитель');
+  await admin.click('#contact-merge button[type=submit]');
+  const candidate = admin.locator('.merge-candidates li').first();
+  await candidate.waitFor({ timeout: 10000 });
+  await candidate.locator('button').click();
+  await admin.locator('.notice.ok', { hasText: 'Контакты объединены' }).waitFor({ timeout: 10000 });
+  await admin.locator('#contact-conversations tr.contact-conversation', { hasText: 'где мой заказ' }).waitFor();
+  assert.match(await admin.locator('#contact-identities').innerText(), /Сайт/, 'the widget identity moved to her');
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'contact-card.png'), fullPage: true });
+
+  // Her conversation's sidebar now names her and links to the card.
+  await admin.click('#contact-conversations tr.contact-conversation a');
+  await admin.locator('.contact-card .contact-name a', { hasText: 'Анна Смирнова' }).waitFor({ timeout: 10000 });
+
+  // The export holds the imported contacts with the tag.
+  await admin.goto(base + '/console/contacts');
+  const [download] = await Promise.all([admin.waitForEvent('download'), admin.click('a[href^="/console/contacts/export"]')]);
+  const chunks = [];
+  for await (const c of await download.createReadStream()) chunks.push(c);
+  const exported = Buffer.concat(chunks).toString('utf8');
+  assert.match(exported, /^\uFEFFname,phone,email,organization,vip,tags,manager\n/);
+  assert.match(exported, /Анна Смирнова,8 916 123-45-67,anna@example.com,Ромашка,yes,Опт,/);
+  await ctx.close();
+});
