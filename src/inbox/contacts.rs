@@ -79,11 +79,10 @@ fn taken_by_other(
 fn tags_adding(conn: &mut DbConn, pid: ProjectId, names: &[String]) -> Result<Vec<tags::Tag>> {
     let mut out = Vec::new();
     for n in names {
-        match tags::named(conn, pid, std::slice::from_ref(n)) {
-            Ok(mut found) => out.append(&mut found),
-            Err(Error::Invalid(_)) => out.push(tags::create(conn, pid, n, TagColour::Blue)?),
-            Err(e) => return Err(e),
-        }
+        out.push(match tags::by_name(conn, pid, n)? {
+            Some(t) => t,
+            None => tags::create(conn, pid, n, TagColour::Blue)?,
+        });
     }
     Ok(out)
 }
@@ -117,12 +116,7 @@ fn import_row(conn: &mut DbConn, pid: ProjectId, row: &Row) -> Result<bool> {
     };
     let (id, created) = match existing {
         Some(c) => {
-            let org = crate::store::contact_list::organizations(
-                conn,
-                &c.organization_id.into_iter().collect::<Vec<_>>(),
-            )?
-            .into_values()
-            .next();
+            let org = contacts::organization(conn, &c)?;
             let keep = ContactInput {
                 name: input.name.clone(),
                 phone: if row.has.phone {

@@ -9,7 +9,7 @@ use diesel::prelude::*;
 
 use super::DbConn;
 use super::contacts::Contact;
-use super::schema::{contact_tags, contacts, conversations, organizations, users};
+use super::schema::{contact_tags, contacts, organizations, users};
 use crate::domain::{ContactId, ProjectId};
 use crate::error::Result;
 
@@ -44,6 +44,7 @@ pub struct Organization {
     pub vip: bool,
     pub manager_id: Option<i64>,
     pub manager_name: Option<String>,
+    pub manager_email: Option<String>,
 }
 
 /// Organisations of the project whose name contains `text` (any case).
@@ -183,6 +184,7 @@ pub fn organizations(conn: &mut DbConn, ids: &[i64]) -> Result<HashMap<i64, Orga
             organizations::vip,
             organizations::manager_id,
             users::name.nullable(),
+            users::email.nullable(),
         ))
         .load(conn)?;
     Ok(rows.into_iter().map(|o| (o.id, o)).collect())
@@ -204,22 +206,4 @@ pub fn organization(
         Some(id) => organizations(conn, &[id])?.remove(&id),
         None => None,
     })
-}
-
-/// How many conversations each of these contacts has had, counted no further than `cap`.
-pub fn conversation_counts(
-    conn: &mut DbConn,
-    ids: &[ContactId],
-    cap: i64,
-) -> Result<HashMap<ContactId, i64>> {
-    let mut out = HashMap::new();
-    for &c in ids {
-        let n: Vec<crate::domain::ConversationId> = conversations::table
-            .filter(conversations::contact_id.eq(c))
-            .select(conversations::id)
-            .limit(cap)
-            .load(conn)?;
-        out.insert(c, n.len() as i64);
-    }
-    Ok(out)
 }

@@ -279,6 +279,18 @@ fn organization_id(
     Ok(id)
 }
 
+/// The organisation the input names, as its id; None detaches.
+fn organization_of(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    e: &ContactInput,
+) -> Result<Option<i64>> {
+    e.organization
+        .as_deref()
+        .map(|name| organization_id(conn, project_id, name, e.organization_vip, e.manager_id))
+        .transpose()
+}
+
 /// Replaces what an operator may change about a contact (`e` as checked by
 /// `domain::contact`).
 pub fn update(
@@ -288,16 +300,7 @@ pub fn update(
     e: &ContactInput,
 ) -> Result<Contact> {
     let contact = by_id(conn, project_id, id)?;
-    let org_id = match &e.organization {
-        Some(name) => Some(organization_id(
-            conn,
-            project_id,
-            name,
-            e.organization_vip,
-            e.manager_id,
-        )?),
-        None => None,
-    };
+    let org_id = organization_of(conn, project_id, e)?;
     diesel::update(contacts::table.find(contact.id))
         .set((
             contacts::name.eq(&e.name),
@@ -315,16 +318,7 @@ pub fn update(
 /// A contact typed in by hand or imported: no channel identity yet (they get one when they
 /// write, e.g. by sharing this phone with the bot).
 pub fn create(conn: &mut DbConn, project_id: ProjectId, e: &ContactInput) -> Result<Contact> {
-    let org_id = match &e.organization {
-        Some(name) => Some(organization_id(
-            conn,
-            project_id,
-            name,
-            e.organization_vip,
-            e.manager_id,
-        )?),
-        None => None,
-    };
+    let org_id = organization_of(conn, project_id, e)?;
     let t = now();
     let id: ContactId = diesel::insert_into(contacts::table)
         .values((
@@ -390,13 +384,22 @@ pub fn by_phone(conn: &mut DbConn, project_id: ProjectId, phone: &str) -> Result
     let Some(key) = phone_key(phone).filter(|k| k.len() >= 5) else {
         return Ok(None);
     };
-    Ok(contacts::table
-        .filter(contacts::project_id.eq(project_id))
-        .filter(contacts::phone_key.eq(key))
-        .order(contacts::id.asc())
+    Ok(with_phone_key(project_id, key)
         .select(Contact::as_select())
         .first(conn)
         .optional()?)
+}
+
+/// The project's contacts with this phone key, the oldest first.
+pub(super) fn with_phone_key(
+    project_id: ProjectId,
+    key: String,
+) -> contacts::BoxedQuery<'static, super::MultiBackend> {
+    contacts::table
+        .filter(contacts::project_id.eq(project_id))
+        .filter(contacts::phone_key.eq(key))
+        .order(contacts::id.asc())
+        .into_boxed()
 }
 
 /// The project's contact with this e-mail address (lower-cased); the oldest, if several.

@@ -261,10 +261,7 @@ pub fn contacts(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
         "by phone".to_string(),
         plan(
             conn,
-            c::table
-                .filter(c::project_id.eq(pid))
-                .filter(c::phone_key.eq("79161234567"))
-                .order(c::id.asc())
+            super::contacts::with_phone_key(pid, "79161234567".into())
                 .select(c::id)
                 .limit(1),
         )?,

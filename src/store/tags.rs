@@ -34,6 +34,11 @@ fn with_key(conn: &mut DbConn, project_id: ProjectId, key: &str) -> Result<Optio
         .optional()?)
 }
 
+/// The project's tag of this name (any case), if it has one.
+pub fn by_name(conn: &mut DbConn, project_id: ProjectId, name: &str) -> Result<Option<Tag>> {
+    with_key(conn, project_id, &tag::key(name.trim()))
+}
+
 /// `name` as checked by `domain::tag::name`.
 pub fn create(
     conn: &mut DbConn,

@@ -78,6 +78,13 @@ pub fn page(status: actix_web::http::StatusCode) -> actix_web::HttpResponseBuild
     b
 }
 
+/// A page with a member's data on it: never kept by a browser's or a proxy's cache.
+pub fn private_page(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
+    page(status)
+        .insert_header(("Cache-Control", "no-store"))
+        .body(body)
+}
+
 fn static_dir() -> PathBuf {
     let local = PathBuf::from("static");
     if local.is_dir() {

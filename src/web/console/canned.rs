@@ -149,12 +149,6 @@ async fn list_page(state: &State, console: &Console) -> Result<ListPage, HtmlErr
     })
 }
 
-fn html(status: actix_web::http::StatusCode, body: String) -> HttpResponse {
-    crate::web::page(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body)
-}
-
 pub(super) async fn list(
     state: web::Data<State>,
     console: Console,
@@ -167,7 +161,10 @@ pub(super) async fn list(
         "deleted" => console.tr.t("canned_deleted").to_string(),
         _ => String::new(),
     };
-    Ok(html(actix_web::http::StatusCode::OK, p.render()?))
+    Ok(crate::web::private_page(
+        actix_web::http::StatusCode::OK,
+        p.render()?,
+    ))
 }
 
 fn saved(done: &str) -> HttpResponse {
@@ -217,7 +214,7 @@ pub(super) async fn create(
             p.form.title = form.field("title").to_string();
             p.form.shortcut = form.field("shortcut").to_string();
             p.form.text = form.field("text").to_string();
-            Ok(html(refusal_status(&e), p.render()?))
+            Ok(crate::web::private_page(refusal_status(&e), p.render()?))
         }
         Err(e) => Err(e.into()),
     }
@@ -252,7 +249,10 @@ pub(super) async fn show(
     console.require(Can::Canned)?;
     let c = editable(&state, &console, path.into_inner()).await?;
     let p = edit_page(&console, &c);
-    Ok(html(actix_web::http::StatusCode::OK, p.render()?))
+    Ok(crate::web::private_page(
+        actix_web::http::StatusCode::OK,
+        p.render()?,
+    ))
 }
 
 pub(super) async fn update(
@@ -296,7 +296,7 @@ pub(super) async fn update(
             p.form.title = form.field("title").to_string();
             p.form.shortcut = form.field("shortcut").to_string();
             p.form.text = form.field("text").to_string();
-            Ok(html(refusal_status(&e), p.render()?))
+            Ok(crate::web::private_page(refusal_status(&e), p.render()?))
         }
         Err(e) => Err(e.into()),
     }

@@ -14,7 +14,7 @@ use crate::domain::{Can, ContactId, ProjectId};
 use crate::error::{Error, Result};
 use crate::i18n::Tr;
 use crate::store::contact_list::{self, Filter};
-use crate::store::{DbConn, tags, users};
+use crate::store::{DbConn, tags};
 use crate::web::State;
 use crate::web::auth::{Console, CsrfForm};
 use crate::web::errors::{HtmlError, refusal_status};
@@ -49,15 +49,12 @@ fn import_page(console: &Console) -> ImportPage {
     }
 }
 
-fn page(status: StatusCode, body: String) -> HttpResponse {
-    crate::web::page(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body)
-}
-
 pub(super) async fn import_form(console: Console) -> Result<HttpResponse, HtmlError> {
     console.require(Can::Team)?;
-    Ok(page(StatusCode::OK, import_page(&console).render()?))
+    Ok(crate::web::private_page(
+        StatusCode::OK,
+        import_page(&console).render()?,
+    ))
 }
 
 pub(super) async fn import(
@@ -83,11 +80,11 @@ pub(super) async fn import(
             p.created = report.created;
             p.updated = report.updated;
             p.refused = report.refused;
-            Ok(page(StatusCode::OK, p.render()?))
+            Ok(crate::web::private_page(StatusCode::OK, p.render()?))
         }
         Err(e) if e.is_caller_error() => {
             p.error = e.to_string();
-            Ok(page(refusal_status(&e), p.render()?))
+            Ok(crate::web::private_page(refusal_status(&e), p.render()?))
         }
         Err(e) => Err(e.into()),
     }
@@ -110,14 +107,6 @@ fn export_page(
     let orgs = contact_list::organizations(conn, &org_ids)?;
     let ids: Vec<ContactId> = found.contacts.iter().map(|c| c.id).collect();
     let tag_map = tags::of_contacts(conn, &ids)?;
-    let mut managers = std::collections::HashMap::new();
-    for o in orgs.values() {
-        if let Some(m) = o.manager_id
-            && !managers.contains_key(&m)
-        {
-            managers.insert(m, users::by_id(conn, m)?.email);
-        }
-    }
     let rows: Vec<Out> = found
         .contacts
         .iter()
@@ -133,10 +122,7 @@ fn export_page(
                     .get(&c.id)
                     .map(|t| t.iter().map(|t| t.name.as_str()).collect())
                     .unwrap_or_default(),
-                manager: org
-                    .and_then(|o| o.manager_id)
-                    .and_then(|m| managers.get(&m))
-                    .map(String::as_str),
+                manager: org.and_then(|o| o.manager_email.as_deref()),
             }
         })
         .collect();

@@ -95,12 +95,6 @@ struct CardPage {
     error: String,
 }
 
-fn page(status: StatusCode, body: String) -> HttpResponse {
-    crate::web::page(status)
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body)
-}
-
 fn id_param(q: &[(String, String)], name: &str) -> Result<Option<i64>, Error> {
     match field(q, name).trim() {
         "" | "0" => Ok(None),
@@ -214,7 +208,7 @@ pub(super) async fn list(
         deeper: before.is_some(),
         capped: found.capped,
     };
-    Ok(page(StatusCode::OK, p.render()?))
+    Ok(crate::web::private_page(StatusCode::OK, p.render()?))
 }
 
 fn form_of(c: &Contact, org: Option<&contact_list::Organization>, tag_ids: Vec<i64>) -> FormView {
@@ -381,7 +375,7 @@ pub(super) async fn show(
     console.require(Can::ReadDialogs)?;
     let mut p = card(&state, &console, Some(*path), field(&q, "merge_q")).await?;
     p.notice = notice(console.tr, field(&q, "done"));
-    Ok(page(StatusCode::OK, p.render()?))
+    Ok(crate::web::private_page(StatusCode::OK, p.render()?))
 }
 
 pub(super) async fn new_form(
@@ -390,7 +384,7 @@ pub(super) async fn new_form(
 ) -> Result<HttpResponse, HtmlError> {
     console.require(Can::Answer)?;
     let p = card(&state, &console, None, "").await?;
-    Ok(page(StatusCode::OK, p.render()?))
+    Ok(crate::web::private_page(StatusCode::OK, p.render()?))
 }
 
 fn to_card(id: ContactId, done: &str) -> HttpResponse {
@@ -461,7 +455,7 @@ async fn save(
             let mut p = card(state, console, id, "").await?;
             p.form = form_again(&f);
             p.error = e.to_string();
-            Ok(page(refusal_status(&e), p.render()?))
+            Ok(crate::web::private_page(refusal_status(&e), p.render()?))
         }
         Err(e) => Err(e.into()),
     }
@@ -521,7 +515,7 @@ pub(super) async fn merge(
         Err(e) if e.is_caller_error() => {
             let mut p = card(&state, &console, Some(keep), "").await?;
             p.error = e.to_string();
-            Ok(page(refusal_status(&e), p.render()?))
+            Ok(crate::web::private_page(refusal_status(&e), p.render()?))
         }
         Err(e) => Err(e.into()),
     }

@@ -97,9 +97,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 }
 
 pub(super) fn html(body: String) -> HttpResponse {
-    crate::web::page(actix_web::http::StatusCode::OK)
-        .insert_header(("Cache-Control", "no-store"))
-        .body(body)
+    crate::web::private_page(actix_web::http::StatusCode::OK, body)
 }
 
 /// Back to the list the operator came from, with this conversation open.
