@@ -141,9 +141,27 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
                 inbox.bus.clone(),
                 rx,
                 inbox.outbox_wake.clone(),
+                inbox.letters_wake.clone(),
             ))
         })
         .collect();
+    let mailer = match &settings.smtp_url {
+        Some(url) => {
+            let from = settings.smtp_from.clone().unwrap_or_else(|| {
+                let host = settings
+                    .public_url
+                    .as_deref()
+                    .and_then(|u| reqwest::Url::parse(u).ok())
+                    .and_then(|u| u.host_str().map(str::to_string))
+                    .unwrap_or_else(|| "localhost".into());
+                format!("perepiska@{host}")
+            });
+            Some(std::sync::Arc::new(
+                mail::Mailer::new(url, &from).map_err(|e| anyhow::anyhow!("{e}"))?,
+            ))
+        }
+        None => None,
+    };
     let outbox_worker = tokio::spawn(workers::outbox::run(
         inbox.clone(),
         workers::outbox::OutboxConfig {
@@ -155,6 +173,17 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         shutdown_rx.clone(),
     ));
     tasks.push(outbox_worker);
+    tasks.push(tokio::spawn(workers::letters::run(
+        inbox.clone(),
+        mailer.clone(),
+        workers::outbox::OutboxConfig {
+            backoff_base: settings.outbox_backoff,
+            max_attempts: settings.outbox_max_attempts,
+            public_url: settings.public_url.clone(),
+            ..Default::default()
+        },
+        shutdown_rx.clone(),
+    )));
     tasks.push(tokio::spawn(workers::fetcher::run(
         inbox.clone(),
         workers::fetcher::FetcherConfig {
@@ -177,23 +206,6 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         settings.settings_reload,
         shutdown_rx.clone(),
     )));
-    let mailer = match &settings.smtp_url {
-        Some(url) => {
-            let from = settings.smtp_from.clone().unwrap_or_else(|| {
-                let host = settings
-                    .public_url
-                    .as_deref()
-                    .and_then(|u| reqwest::Url::parse(u).ok())
-                    .and_then(|u| u.host_str().map(str::to_string))
-                    .unwrap_or_else(|| "localhost".into());
-                format!("perepiska@{host}")
-            });
-            Some(std::sync::Arc::new(
-                mail::Mailer::new(url, &from).map_err(|e| anyhow::anyhow!("{e}"))?,
-            ))
-        }
-        None => None,
-    };
     let server = web::server(
         listener,
         inbox,

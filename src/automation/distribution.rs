@@ -14,7 +14,7 @@ use crate::domain::{ChannelId, ProjectId};
 use crate::error::Result;
 use crate::store::conversations::Conversation;
 use crate::store::distribution::{self as store, Available};
-use crate::store::{DbConn, notifications, users};
+use crate::store::{DbConn, users};
 use crate::thread;
 
 /// Console closed this long: the operator counts as away, unless the channel says otherwise.
@@ -194,7 +194,7 @@ fn give(conn: &mut DbConn, c: &Conversation, to: &Available) -> Result<bool> {
         by: None,
         note: None,
     };
-    notifications::notify(conn, c.project_id, to.user_id, Some(c.id), &notice)?;
+    crate::thread::notify::notify(conn, c.project_id, to.user_id, Some(c.id), &notice)?;
     Ok(true)
 }
 

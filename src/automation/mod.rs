@@ -23,7 +23,7 @@ use crate::error::Result;
 use crate::i18n::{Lang, customer::t};
 use crate::store::conversations::Conversation;
 use crate::store::timers::{self, Arm};
-use crate::store::{DbConn, contacts, members, notifications, project_settings, users};
+use crate::store::{DbConn, contacts, members, project_settings, users};
 use crate::thread;
 pub use rating::{RatingAnswer, record_rating};
 pub use rules::{ChannelRules, OffHours};
@@ -432,7 +432,7 @@ fn alert_unanswered(
             .collect(),
     };
     for user in to {
-        notifications::notify(conn, conv.project_id, user, Some(conv.id), &notice)?;
+        crate::thread::notify::notify(conn, conv.project_id, user, Some(conv.id), &notice)?;
     }
     if let Some(alerts) = &ctx.project.alerts
         && let Some(channel) = crate::store::channels::by_key(conn, &alerts.channel)?

@@ -12,7 +12,7 @@ use crate::i18n::customer::{fill, t};
 use crate::store::attachments::StoredFile;
 use crate::store::contacts::{self, Contact};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{DbConn, notifications, now};
+use crate::store::{DbConn, now};
 use crate::thread;
 
 /// A customer message as it arrived.
@@ -55,6 +55,7 @@ pub(super) fn message(
         contact_id: contact.id,
         duplicate: false,
         new_conversation: new,
+        told_staff: false,
     };
     match state {
         State::AwaitComment { conversation_id } => {
@@ -145,7 +146,7 @@ pub(super) fn create_request(
             organization: org.name.clone(),
             by: contact.name.clone(),
         };
-        notifications::notify(conn, ctx.project_id, manager, Some(c.id), &notice)?;
+        crate::thread::notify::notify(conn, ctx.project_id, manager, Some(c.id), &notice)?;
     }
     Ok((c, mid))
 }
@@ -184,7 +185,7 @@ pub(super) fn add_comment(
             by: contact.name.clone(),
             preview: crate::domain::text::truncate_chars(m.text.trim(), 100).to_string(),
         };
-        notifications::notify(conn, ctx.project_id, assignee, Some(c.id), &notice)?;
+        crate::thread::notify::notify(conn, ctx.project_id, assignee, Some(c.id), &notice)?;
     }
     Ok(mid)
 }
@@ -212,7 +213,7 @@ pub(super) fn contact_me(conn: &mut DbConn, ctx: &BotCtx, contact: &Contact) -> 
             number: c.number,
             by: contact.name.clone(),
         };
-        notifications::notify(conn, ctx.project_id, manager, Some(c.id), &notice)?;
+        crate::thread::notify::notify(conn, ctx.project_id, manager, Some(c.id), &notice)?;
         thread::record(
             conn,
             &c,

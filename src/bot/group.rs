@@ -98,6 +98,7 @@ pub(super) fn message(conn: &mut DbConn, ctx: &BotCtx, inbound: &Inbound) -> Res
         contact_id: contact.id,
         duplicate: false,
         new_conversation: true,
+        told_staff: false,
     })
 }
 

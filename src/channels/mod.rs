@@ -398,6 +398,11 @@ pub trait ChannelAdapter: Send + Sync {
     fn typing<'a>(&'a self, _recipient: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async { Ok(()) })
     }
+    /// A link that opens a chat with this bot and sends it "/start <start>" in one tap, where
+    /// the platform has one (Telegram, once the bot's username is known).
+    fn deep_link(&self, _start: &str) -> Option<String> {
+        None
+    }
     /// Adds what the platform tells only on request (Avito: the listing's title, the buyer's
     /// name). Runs before the commit; a failure leaves the inbound as parsed.
     fn enrich<'a>(&'a self, _inbound: &'a mut Inbound) -> BoxFuture<'a, ()> {

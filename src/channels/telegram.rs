@@ -639,6 +639,12 @@ impl ChannelAdapter for Telegram {
         })
     }
 
+    fn deep_link(&self, start: &str) -> Option<String> {
+        self.me
+            .get()
+            .map(|(_, username)| format!("https://t.me/{username}?start={start}"))
+    }
+
     fn typing<'a>(&'a self, recipient: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             let chat_id: i64 = recipient.parse().map_err(|_| {

@@ -104,6 +104,12 @@ pub enum Notice {
         by: String,
         preview: String,
     },
+    /// The customer wrote again in your conversation after your team's answer.
+    Replied {
+        number: i64,
+        by: String,
+        preview: String,
+    },
     /// A conversation is yours now: by another member (`by`), or by distribution (None).
     Assigned {
         number: i64,
@@ -126,16 +132,22 @@ pub enum Topic {
     Mention,
     /// A customer's message waited too long.
     Unanswered,
+    /// The customer answered in a conversation assigned to them.
+    Replied,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 5] = [
+    pub const ALL: [Topic; 6] = [
         Topic::Team,
         Topic::Assigned,
+        Topic::Replied,
         Topic::Comment,
         Topic::Mention,
         Topic::Unanswered,
     ];
+
+    /// What a new member hears of under the bell.
+    pub const DEFAULT: &'static str = "team,assigned,replied,comment,mention,unanswered";
 
     pub fn as_str(self) -> &'static str {
         match self {
@@ -144,7 +156,43 @@ impl Topic {
             Topic::Comment => "comment",
             Topic::Mention => "mention",
             Topic::Unanswered => "unanswered",
+            Topic::Replied => "replied",
         }
+    }
+
+    /// A list of topic names (the profile's ticks, the API's array) as it is stored; an
+    /// unknown name is refused, naming the ones there are.
+    pub fn choice<'a>(names: impl IntoIterator<Item = &'a str>) -> Result<String, String> {
+        let mut chosen = Vec::new();
+        for name in names {
+            let name = name.trim();
+            match Topic::ALL.iter().find(|t| t.as_str() == name) {
+                Some(t) if !chosen.contains(t) => chosen.push(*t),
+                Some(_) => {}
+                None => {
+                    let known: Vec<&str> = Topic::ALL.iter().map(|t| t.as_str()).collect();
+                    return Err(format!(
+                        "unknown notification topic \"{name}\"; topics are {}",
+                        known.join(", ")
+                    ));
+                }
+            }
+        }
+        Ok(Topic::ALL
+            .iter()
+            .filter(|t| chosen.contains(t))
+            .map(|t| t.as_str())
+            .collect::<Vec<_>>()
+            .join(","))
+    }
+
+    /// The stored choice as a list of topics.
+    pub fn listed(choice: &str) -> Vec<Topic> {
+        Topic::ALL
+            .iter()
+            .copied()
+            .filter(|t| t.chosen_in(choice))
+            .collect()
     }
 
     /// Whether a stored choice ("team,assigned") includes this topic.
@@ -164,6 +212,7 @@ impl Notice {
             Notice::ToTeam { .. } => Some(Topic::Team),
             Notice::Assigned { .. } => Some(Topic::Assigned),
             Notice::Mention { .. } => Some(Topic::Mention),
+            Notice::Replied { .. } => Some(Topic::Replied),
         }
     }
 

@@ -11,6 +11,9 @@ pub struct Received {
     /// The platform had delivered this message before; nothing new was stored.
     pub duplicate: bool,
     pub new_conversation: bool,
+    /// Something was queued for a member (a notice by e-mail or messenger, a bot's answer
+    /// to a staff link): the delivery workers are woken.
+    pub told_staff: bool,
 }
 
 impl Received {

@@ -188,6 +188,22 @@ pub fn notice(n: &Notice, lang: Lang) -> String {
             },
             Lang::En,
         ) => format!("📝 {by} mentioned you in a note on #{number}: {preview}"),
+        (
+            Replied {
+                number,
+                by,
+                preview,
+            },
+            Lang::Ru,
+        ) => format!("↩️ {by} ответил(а) в #{number}: {preview}"),
+        (
+            Replied {
+                number,
+                by,
+                preview,
+            },
+            Lang::En,
+        ) => format!("↩️ {by} replied in #{number}: {preview}"),
         (Assigned { number, by, note }, lang) => {
             let head = match (by, lang) {
                 (Some(by), Lang::Ru) => format!("📥 {by} передал(а) вам #{number}"),

@@ -194,9 +194,53 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         "sounds" => ("Звук", "Sound"),
         "sound_new_conversation" => ("Новое обращение", "New conversation"),
         "sound_new_message" => ("Новое сообщение клиента", "New customer message"),
-        "notify_choice" => (
-            "Уведомления под колокольчиком",
-            "Notifications under the bell",
+        "notify_choice" => ("Уведомления", "Notifications"),
+        "notify_what" => ("О чём", "What"),
+        "notify_bell" => ("Колокольчик", "Bell"),
+        "notify_email" => ("E-mail", "E-mail"),
+        "notify_messenger" => ("Telegram", "Telegram"),
+        "notify_replied" => (
+            "Клиент ответил в моём обращении",
+            "A customer answered in my conversation",
+        ),
+        "notify_email_off" => (
+            "Письма не отправляются: на сервере не настроена почта (PEREPISKA_SMTP_URL).",
+            "No letters are sent: this server has no mail set up (PEREPISKA_SMTP_URL).",
+        ),
+        "notify_messenger_off" => (
+            "Чтобы получать уведомления в Telegram, свяжите свой аккаунт с ботом проекта ниже.",
+            "To get notifications in Telegram, link your account to the project's bot below.",
+        ),
+        "telegram_link" => ("Telegram для уведомлений", "Telegram for notifications"),
+        "telegram_linked" => (
+            "Уведомления приходят в Telegram через бота канала «{channel}».",
+            "Notifications come to Telegram through the bot of channel {channel}.",
+        ),
+        "telegram_unlink" => ("Отвязать Telegram", "Unlink Telegram"),
+        "telegram_get_code" => ("Получить код для привязки", "Get a linking code"),
+        "telegram_code_hint" => (
+            "Код действует один раз, 15 минут. Откройте бота по ссылке и нажмите «Старт» или отправьте боту это сообщение:",
+            "The code works once, for 15 minutes. Open the bot with the link and press Start, or send the bot this message:",
+        ),
+        "telegram_code_waiting" => (
+            "Код выдан и ещё действует; новый код заменит прежний.",
+            "A code was given and still works; a new one replaces it.",
+        ),
+        "telegram_no_bot" => (
+            "В проекте нет Telegram-бота: администратор подключает его в настройках каналов.",
+            "The project has no Telegram bot: an administrator connects one in the channel settings.",
+        ),
+        "staff_linked" => (
+            "Готово, {name}: уведомления из консоли будут приходить в этот чат. Что сюда приходит, выбирается в профиле; там же можно отвязать чат.",
+            "Done, {name}: console notifications will come to this chat. What comes here is chosen in your profile, where the chat can also be unlinked.",
+        ),
+        "staff_link_refused" => (
+            "Код не подходит или устарел. Получите новый в профиле консоли.",
+            "This code is unknown or expired. Get a new one in your console profile.",
+        ),
+        "letter_notice_body" => (
+            "{notice}\n\n—\n{project}. Что приходит на почту, выбирается в профиле консоли.",
+            "{notice}\n\n—\n{project}. What comes by e-mail is chosen in your console profile.",
         ),
         "notify_team" => (
             "Новое обращение в моих командах",

@@ -205,6 +205,7 @@ pub async fn run_committer(
     bus: Bus,
     mut rx: mpsc::Receiver<Job>,
     outbox_wake: Arc<Notify>,
+    letters_wake: Arc<Notify>,
 ) {
     while let Some(jobs) = next_batch(&mut rx).await {
         let (work, replies): (Vec<Item>, Vec<_>) =
@@ -225,8 +226,14 @@ pub async fn run_committer(
             .await;
         match result {
             Ok((work, results)) => {
-                if bot_answers {
+                let told_staff = results
+                    .iter()
+                    .any(|r| r.as_ref().is_ok_and(|r| r.told_staff));
+                if bot_answers || told_staff {
                     outbox_wake.notify_one();
+                }
+                if told_staff {
+                    letters_wake.notify_one();
                 }
                 for ((item, reply), r) in work.into_iter().zip(replies).zip(results) {
                     if let Ok(rec) = &r

@@ -11,7 +11,7 @@ use crate::domain::event::{Notice, SystemEvent};
 use crate::domain::{Actor, Priority, Status};
 use crate::error::{Error, Result};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{members, notifications, tags, teams, users};
+use crate::store::{members, tags, teams, users};
 use crate::thread;
 
 /// The person acting, in the project they act in.
@@ -82,14 +82,13 @@ impl Inbox {
         let op2 = op.clone();
         let registry = self.registry.clone();
         let auto = self.automation.clone();
-        let (conv, notified) = self
+        let conv = self
             .store
             .write(move |conn| {
                 let conv = conversations::by_id(conn, op2.project_id, conversation_id)?;
                 let entry = registry.by_id(conv.channel_id);
                 // Customers of helpdesk channels hear about what operators change.
                 let bot = entry.as_ref().and_then(|e| e.bot_ctx());
-                let mut said = false;
                 if let Some(n) = &note {
                     thread::add_note(conn, &conv, op2.user_id, n, &[])?;
                 }
@@ -119,7 +118,7 @@ impl Inbox {
                             by: Some(op2.name.clone()),
                             note: note.as_deref().map(crate::domain::text::notice_preview),
                         };
-                        notifications::notify(
+                        crate::thread::notify::notify(
                             conn,
                             op2.project_id,
                             uid,
@@ -128,7 +127,6 @@ impl Inbox {
                     }
                     if let (Some(ctx), Some(name)) = (&bot, &to_name) {
                         bot::notify(conn, ctx, &conv, bot::Change::Assignee(name))?;
-                        said = true;
                     }
                     let ev = SystemEvent::Assigned {
                         to: to_name,
@@ -171,7 +169,6 @@ impl Inbox {
                     conversations::set_due(conn, conv.id, d)?;
                     if let Some(ctx) = &bot {
                         bot::notify(conn, ctx, &conv, bot::Change::Due(d))?;
-                        said = true;
                     }
                     let ev = SystemEvent::Due {
                         due: d.map(|d| d.format("%Y-%m-%d %H:%M UTC").to_string()),
@@ -200,22 +197,16 @@ impl Inbox {
                 if let Some(s) = ch.status {
                     let ctx = auto_ctx(&auto, entry.as_deref());
                     transition(conn, &ctx, &conv, s, Actor::Operator, &op2.name)?;
-                    // Automation may have queued a closing message or a rating request.
-                    said = true;
                     if let Some(ctx) = &bot {
                         bot::notify(conn, ctx, &conv, bot::Change::Status(s))?;
-                        said = true;
                     }
                 }
-                Ok((
-                    conversations::by_id(conn, op2.project_id, conversation_id)?,
-                    said,
-                ))
+                conversations::by_id(conn, op2.project_id, conversation_id)
             })
             .await?;
-        if notified {
-            self.outbox_wake.notify_one();
-        }
+        // A status told to the customer (automation, the bot), or a member told of a
+        // conversation given to them.
+        self.wake_deliveries();
         self.announce(&conv);
         Ok(conv)
     }

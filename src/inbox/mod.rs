@@ -10,6 +10,7 @@ pub mod manage;
 pub mod receive;
 pub mod registry;
 pub mod reply;
+pub mod staff_link;
 pub mod tags;
 pub mod team;
 pub mod typing;
@@ -40,6 +41,8 @@ pub struct Inbox {
     /// commit in the order the platform sent them whatever the number of committers.
     ingest: Arc<Vec<mpsc::Sender<commit_queue::Job>>>,
     pub outbox_wake: Arc<Notify>,
+    /// Wakes the mail worker when a notice was queued as a letter.
+    pub letters_wake: Arc<Notify>,
     /// Wakes the fetcher when a message arrived with files still on the platform.
     pub fetch_wake: Arc<Notify>,
     /// When each conversation last told its customer an operator is typing.
@@ -51,6 +54,13 @@ pub struct Inbox {
 }
 
 impl Inbox {
+    /// After a write that may have queued deliveries (a reply, a notice for a member): the
+    /// outbox and the mail worker look now instead of at their next round.
+    pub fn wake_deliveries(&self) {
+        self.outbox_wake.notify_one();
+        self.letters_wake.notify_one();
+    }
+
     /// Builds the inbox and one receiver per committer task.
     pub fn new(
         store: Store,
@@ -76,6 +86,7 @@ impl Inbox {
                 automation,
                 ingest: Arc::new(txs),
                 outbox_wake: Arc::new(Notify::new()),
+                letters_wake: Arc::new(Notify::new()),
                 fetch_wake: Arc::new(Notify::new()),
                 typing: Arc::default(),
             },

@@ -190,6 +190,10 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
             });
             continue;
         }
+        if let Some(code) = super::staff_link::code_in(&it.inbound.event) {
+            results.push(super::staff_link::claim(conn, it, code)?);
+            continue;
+        }
         // A blacklisted contact is heard and kept, and nothing else happens: no conversation,
         // no bot, no auto-reply, no alert.
         if let Some((contact, _)) = known
@@ -326,6 +330,7 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
                 contact_id,
                 duplicate: true,
                 new_conversation: false,
+                told_staff: false,
             },
             Learned::nothing(),
         ));
@@ -353,7 +358,7 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
             .0
         }
     };
-    let (conv, new_conversation) = match known.open.get(&(contact.id, channel_id)) {
+    let (mut conv, new_conversation) = match known.open.get(&(contact.id, channel_id)) {
         Some(c) => {
             let mut c = c.clone();
             // A customer writing hands a waiting or resolved conversation back to the team.
@@ -394,6 +399,9 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
             at: t,
         },
     )?;
+    let told_staff = thread::tell_assignee_replied(conn, &conv, &contact.name, text)?;
+    // The rest of the batch sees this message, so a burst tells the assignee once.
+    conv.last_customer_at = Some(t);
     Ok((
         Received {
             message_id: Some(mid),
@@ -402,6 +410,7 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
             contact_id: contact.id,
             duplicate: false,
             new_conversation,
+            told_staff,
         },
         Learned {
             message: dedup.map(|k| (k, (mid, conv.id, conv.number, contact.id))),

@@ -86,7 +86,7 @@ impl Inbox {
                 Ok((mid, conv.contact_id))
             })
             .await?;
-        self.written_by_operator(op, conversation_id, contact_id, mid, !private);
+        self.written_by_operator(op, conversation_id, contact_id, mid);
         Ok(mid)
     }
 
@@ -98,11 +98,9 @@ impl Inbox {
         conversation_id: crate::domain::ConversationId,
         contact_id: crate::domain::ContactId,
         message_id: i64,
-        to_customer: bool,
     ) {
-        if to_customer {
-            self.outbox_wake.notify_one();
-        }
+        // A reply goes out; a note may have told a member (@mention) by e-mail or messenger.
+        self.wake_deliveries();
         self.bus.publish(Event {
             project_id: op.project_id,
             conversation_id,
@@ -214,7 +212,7 @@ impl Inbox {
                 Ok((mid, conv.contact_id))
             })
             .await?;
-        self.written_by_operator(op, conversation_id, contact_id, mid, true);
+        self.written_by_operator(op, conversation_id, contact_id, mid);
         Ok(mid)
     }
 }

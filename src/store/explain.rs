@@ -269,3 +269,37 @@ pub fn contacts(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
     reset(conn)?;
     Ok(plans)
 }
+
+/// Plans of what notices read: the mail worker's due letters and its next wake-up, a
+/// member's ways (every notice), and the bot's look-up of a linking code.
+pub fn notices(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
+    use super::schema::memberships;
+    use crate::domain::ProjectId;
+    if let DbConn::Postgresql(_) = conn {
+        diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
+    }
+    let t = super::now();
+    let plans = vec![
+        (
+            "letters due".to_string(),
+            plan(conn, super::letters::due_query(t, 16))?,
+        ),
+        (
+            "letters next".to_string(),
+            plan(conn, super::letters::next_due_query())?,
+        ),
+        (
+            "link code".to_string(),
+            plan(
+                conn,
+                super::members::link_code_query(ProjectId(1), "x").select(memberships::user_id),
+            )?,
+        ),
+        (
+            "recipient".to_string(),
+            plan(conn, super::notifications::recipient_query(ProjectId(1), 1))?,
+        ),
+    ];
+    reset(conn)?;
+    Ok(plans)
+}

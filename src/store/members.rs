@@ -238,3 +238,103 @@ pub fn teams_of(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Resul
         .select(team_members::team_id)
         .load(conn)?)
 }
+
+/// A one-time code (its hash) a member sends the project's bot to link their chat for
+/// notifications; a new code replaces the last.
+pub fn set_link_code(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    user_id: i64,
+    code_hash: &str,
+    until: chrono::NaiveDateTime,
+) -> Result<()> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .filter(memberships::user_id.eq(user_id)),
+    )
+    .set((
+        memberships::link_code.eq(code_hash),
+        memberships::link_code_until.eq(until),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+type LinkCodeQuery = diesel::dsl::Filter<
+    diesel::dsl::Filter<
+        diesel::dsl::Filter<memberships::table, diesel::dsl::Eq<memberships::link_code, String>>,
+        diesel::dsl::Eq<memberships::project_id, ProjectId>,
+    >,
+    diesel::dsl::GtEq<memberships::link_code_until, chrono::NaiveDateTime>,
+>;
+
+/// The membership whose code this is, while it works.
+pub(super) fn link_code_query(project_id: ProjectId, code_hash: &str) -> LinkCodeQuery {
+    memberships::table
+        .filter(memberships::link_code.eq(code_hash.to_string()))
+        .filter(memberships::project_id.eq(project_id))
+        .filter(memberships::link_code_until.ge(super::now()))
+}
+
+/// Links the chat that sent a still valid code to its member, once: the code is spent.
+/// Returns the member, None when the code is unknown, spent or late.
+pub fn claim_link(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    code_hash: &str,
+    channel_id: crate::domain::ChannelId,
+    chat: &str,
+) -> Result<Option<i64>> {
+    Ok(diesel::update(link_code_query(project_id, code_hash))
+        .set((
+            memberships::messenger_channel_id.eq(channel_id.0),
+            memberships::messenger_chat.eq(chat),
+            memberships::link_code.eq(None::<String>),
+            memberships::link_code_until.eq(None::<chrono::NaiveDateTime>),
+        ))
+        .returning(memberships::user_id)
+        .get_result(conn)
+        .optional()?)
+}
+
+/// The chat a member's notices for this project go to, and whether a code is waiting.
+pub fn messenger_link(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    user_id: i64,
+) -> Result<(Option<(crate::domain::ChannelId, String)>, bool)> {
+    let (channel, chat, until): (Option<i64>, Option<String>, Option<chrono::NaiveDateTime>) =
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .filter(memberships::user_id.eq(user_id))
+            .select((
+                memberships::messenger_channel_id,
+                memberships::messenger_chat,
+                memberships::link_code_until,
+            ))
+            .first(conn)?;
+    let waiting = until.is_some_and(|u| u >= super::now());
+    Ok((
+        channel
+            .zip(chat)
+            .map(|(c, chat)| (crate::domain::ChannelId(c), chat)),
+        waiting,
+    ))
+}
+
+pub fn unlink_messenger(conn: &mut DbConn, project_id: ProjectId, user_id: i64) -> Result<()> {
+    diesel::update(
+        memberships::table
+            .filter(memberships::project_id.eq(project_id))
+            .filter(memberships::user_id.eq(user_id)),
+    )
+    .set((
+        memberships::messenger_channel_id.eq(None::<i64>),
+        memberships::messenger_chat.eq(None::<String>),
+        memberships::link_code.eq(None::<String>),
+        memberships::link_code_until.eq(None::<chrono::NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    Ok(())
+}

@@ -1,9 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::schema::notifications;
+use super::schema::{memberships, notifications, projects, users};
 use super::{DbConn, now};
-use crate::domain::{ConversationId, ProjectId};
+use crate::domain::{ChannelId, ConversationId, ProjectId};
 use crate::error::Result;
 
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -18,33 +18,96 @@ pub struct Notification {
     pub created_at: NaiveDateTime,
 }
 
-/// The notice for a member, unless they chose not to be told of its kind.
-pub fn notify(
+/// What a member chose to hear and where: read once per notice.
+#[derive(Clone, Debug)]
+pub struct Recipient {
+    pub email: String,
+    pub language: Option<String>,
+    pub bell: String,
+    pub email_topics: String,
+    pub messenger_topics: String,
+    pub project_name: String,
+    /// The project bot and chat their messenger notices go to, once linked.
+    pub messenger: Option<(ChannelId, String)>,
+}
+
+type RecipientRow = (
+    String,
+    Option<String>,
+    String,
+    String,
+    String,
+    String,
+    Option<i64>,
+    Option<String>,
+);
+
+type RecipientQuery = diesel::dsl::IntoBoxed<
+    'static,
+    diesel::dsl::Select<
+        diesel::dsl::InnerJoin<
+            diesel::dsl::InnerJoin<memberships::table, users::table>,
+            projects::table,
+        >,
+        (
+            users::email,
+            users::language,
+            users::notify,
+            users::notify_email,
+            users::notify_messenger,
+            projects::name,
+            memberships::messenger_channel_id,
+            memberships::messenger_chat,
+        ),
+    >,
+    super::MultiBackend,
+>;
+
+pub(super) fn recipient_query(project_id: ProjectId, user_id: i64) -> RecipientQuery {
+    memberships::table
+        .inner_join(users::table)
+        .inner_join(projects::table)
+        .filter(memberships::project_id.eq(project_id))
+        .filter(memberships::user_id.eq(user_id))
+        .select((
+            users::email,
+            users::language,
+            users::notify,
+            users::notify_email,
+            users::notify_messenger,
+            projects::name,
+            memberships::messenger_channel_id,
+            memberships::messenger_chat,
+        ))
+        .into_boxed()
+}
+
+/// The member as a notice for this project reaches them; None when they are not in it.
+pub fn recipient(
     conn: &mut DbConn,
     project_id: ProjectId,
     user_id: i64,
-    conversation_id: Option<ConversationId>,
-    notice: &crate::domain::event::Notice,
-) -> Result<()> {
-    if let Some(topic) = notice.topic() {
-        let choice: String = super::schema::users::table
-            .find(user_id)
-            .select(super::schema::users::notify)
-            .first(conn)?;
-        if !topic.chosen_in(&choice) {
-            return Ok(());
-        }
-    }
-    create(
-        conn,
-        project_id,
-        user_id,
-        conversation_id,
-        &notice.to_json(),
-    )
+) -> Result<Option<Recipient>> {
+    let row: Option<RecipientRow> = recipient_query(project_id, user_id)
+        .first(conn)
+        .optional()?;
+    Ok(row.map(
+        |(email, language, bell, email_topics, messenger_topics, project_name, ch, chat)| {
+            Recipient {
+                email,
+                language,
+                bell,
+                email_topics,
+                messenger_topics,
+                project_name,
+                messenger: ch.zip(chat).map(|(c, chat)| (ChannelId(c), chat)),
+            }
+        },
+    ))
 }
 
-fn create(
+/// A notice under the member's bell (JSON of a `Notice`, rendered in the reader's language).
+pub fn create(
     conn: &mut DbConn,
     project_id: ProjectId,
     user_id: i64,

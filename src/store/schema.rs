@@ -30,6 +30,8 @@ diesel::table! {
         sounds -> Text,
         avatar -> Nullable<Text>,
         notify -> Text,
+        notify_email -> Text,
+        notify_messenger -> Text,
     }
 }
 
@@ -41,6 +43,28 @@ diesel::table! {
         role -> Text,
         active -> Bool,
         assigned_turn -> Nullable<BigInt>,
+        messenger_channel_id -> Nullable<BigInt>,
+        messenger_chat -> Nullable<Text>,
+        link_code -> Nullable<Text>,
+        link_code_until -> Nullable<Timestamp>,
+    }
+}
+
+diesel::table! {
+    letters (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        user_id -> BigInt,
+        conversation_id -> Nullable<BigInt>,
+        recipient -> Text,
+        subject -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
     }
 }
 
@@ -376,6 +400,7 @@ diesel::table! {
 
 diesel::joinable!(memberships -> projects (project_id));
 diesel::joinable!(memberships -> users (user_id));
+diesel::joinable!(letters -> users (user_id));
 diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(conversations -> contacts (contact_id));
@@ -414,4 +439,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     tags,
     conversation_tags,
     contact_tags,
+    letters,
 );

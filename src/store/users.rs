@@ -29,8 +29,12 @@ pub struct User {
     pub sounds: String,
     /// Storage key of their picture.
     pub avatar: Option<String>,
-    /// Notifications they want, comma-separated (`Topic` names).
+    /// Notifications they want under the bell, comma-separated (`Topic` names).
     pub notify: String,
+    /// What they are also told by e-mail; the same form.
+    pub notify_email: String,
+    /// What they are also told in the messenger chat they linked; the same form.
+    pub notify_messenger: String,
 }
 
 /// A member's own console preferences, as the profile saves them.
@@ -39,7 +43,6 @@ pub struct Preferences {
     pub language: Option<String>,
     pub timezone: Option<String>,
     pub sounds: String,
-    pub notify: String,
 }
 
 #[derive(Queryable, Selectable, Clone, Debug)]
@@ -72,6 +75,7 @@ pub fn create(conn: &mut DbConn, email: &str, name: &str, password_hash: &str) -
             users::password_hash.eq(password_hash),
             users::online.eq(false),
             users::created_at.eq(now()),
+            users::notify.eq(crate::domain::event::Topic::DEFAULT),
         ))
         .returning(users::id)
         .get_result(conn)?;
@@ -208,7 +212,25 @@ pub fn set_preferences(conn: &mut DbConn, user_id: i64, p: &Preferences) -> Resu
             users::language.eq(&p.language),
             users::timezone.eq(&p.timezone),
             users::sounds.eq(&p.sounds),
-            users::notify.eq(&p.notify),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// What a member is told, on each way (stored `Topic` lists: under the bell, by e-mail, in
+/// the messenger).
+pub fn set_notify(
+    conn: &mut DbConn,
+    user_id: i64,
+    bell: &str,
+    email: &str,
+    messenger: &str,
+) -> Result<()> {
+    diesel::update(users::table.find(user_id))
+        .set((
+            users::notify.eq(bell),
+            users::notify_email.eq(email),
+            users::notify_messenger.eq(messenger),
         ))
         .execute(conn)?;
     Ok(())

@@ -71,6 +71,8 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_contacts::get_contact)
         .service(super::api_contacts::change_contact)
         .service(super::api_contacts::merge_contacts)
+        .service(super::api_me::get_notifications)
+        .service(super::api_me::put_notifications)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,

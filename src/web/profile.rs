@@ -21,6 +21,14 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/profile/preferences",
             web::post().to(save_preferences),
         )
+        .route(
+            "/console/profile/messenger/code",
+            web::post().to(super::profile_notify::new_code),
+        )
+        .route(
+            "/console/profile/messenger/unlink",
+            web::post().to(super::profile_notify::unlink),
+        )
         .route("/console/profile/tokens", web::post().to(create_token))
         .route(
             "/console/profile/tokens/{id}/revoke",
@@ -57,8 +65,12 @@ pub(super) struct ProfilePage {
     project_timezone: String,
     sound_conversation: bool,
     sound_message: bool,
-    /// (form field, label key, chosen) for each notification topic.
-    notify: Vec<(String, &'static str, bool)>,
+    /// Each topic, and whether it is told under the bell, by e-mail, in the messenger.
+    notify: Vec<super::profile_notify::TopicRow>,
+    /// Whether this server can send letters at all.
+    mail_on: bool,
+    /// The messenger link: where notices go now, or how to make it.
+    pub(super) link: super::profile_notify::LinkView,
     prefs_error: String,
     /// The picture's address, empty without one.
     avatar: String,
@@ -102,7 +114,9 @@ pub(super) async fn profile(state: &State, console: &Console) -> Result<ProfileP
         project_timezone: console.project.timezone.clone(),
         sound_conversation: console.user.sounds.split(',').any(|s| s == "conversation"),
         sound_message: console.user.sounds.split(',').any(|s| s == "message"),
-        notify: notify_choices(&console.user.notify),
+        notify: super::profile_notify::rows(&console.user),
+        mail_on: state.mailer.is_some(),
+        link: super::profile_notify::link_view(state, console, None).await?,
         prefs_error: String::new(),
         avatar: console
             .user
@@ -198,25 +212,17 @@ async fn change_password(
     }
 }
 
-/// The profile's notification checkboxes for a stored choice.
-fn notify_choices(choice: &str) -> Vec<(String, &'static str, bool)> {
-    Topic::ALL
-        .iter()
-        .map(|t| {
-            let label = match t {
-                Topic::Team => "notify_team",
-                Topic::Assigned => "notify_assigned",
-                Topic::Comment => "notify_comment",
-                Topic::Mention => "notify_mention",
-                Topic::Unanswered => "notify_unanswered",
-            };
-            (format!("notify_{}", t.as_str()), label, t.chosen_in(choice))
-        })
-        .collect()
-}
-
 /// Phone, console language, time zone and sounds, checked as a whole before anything is saved.
-fn preferences(form: &[(String, String)]) -> Result<crate::store::users::Preferences, Error> {
+fn preferences(
+    state: &State,
+    form: &[(String, String)],
+) -> Result<
+    (
+        crate::store::users::Preferences,
+        super::profile_notify::Ways,
+    ),
+    Error,
+> {
     let phone = crate::inbox::team::valid_phone(field(form, "phone"))?;
     let language = match field(form, "language") {
         "" => None,
@@ -237,19 +243,28 @@ fn preferences(form: &[(String, String)]) -> Result<crate::store::users::Prefere
         .filter(|k| field(form, &format!("sound_{k}")) == "1")
         .collect::<Vec<_>>()
         .join(",");
-    let notify = Topic::ALL
-        .iter()
-        .filter(|t| field(form, &format!("notify_{}", t.as_str())) == "1")
-        .map(|t| t.as_str())
-        .collect::<Vec<_>>()
-        .join(",");
-    Ok(crate::store::users::Preferences {
-        phone,
-        language,
-        timezone,
-        sounds,
-        notify,
-    })
+    let ticked = |way: &str| {
+        Topic::ALL
+            .iter()
+            .map(|t| t.as_str())
+            .filter(|t| field(form, &format!("{way}_{t}")) == "1")
+            .collect::<Vec<_>>()
+    };
+    let ways = super::profile_notify::ways(
+        state,
+        &ticked("notify"),
+        &ticked("email"),
+        &ticked("messenger"),
+    )?;
+    Ok((
+        crate::store::users::Preferences {
+            phone,
+            language,
+            timezone,
+            sounds,
+        },
+        ways,
+    ))
 }
 
 async fn save_preferences(
@@ -258,13 +273,22 @@ async fn save_preferences(
     form: web::Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, HtmlError> {
     console.check_csrf(field(&form, "csrf"))?;
-    match preferences(&form) {
-        Ok(prefs) => {
+    match preferences(&state, &form) {
+        Ok((prefs, ways)) => {
             let uid = console.user.id;
             state
                 .inbox
                 .store
-                .write(move |c| crate::store::users::set_preferences(c, uid, &prefs))
+                .write(move |c| {
+                    crate::store::users::set_preferences(c, uid, &prefs)?;
+                    crate::store::users::set_notify(
+                        c,
+                        uid,
+                        &ways.bell,
+                        &ways.email,
+                        &ways.messenger,
+                    )
+                })
                 .await?;
             Ok(saved())
         }

@@ -3,6 +3,7 @@
 //! stops taking work when the shutdown signal comes and hands back what it claimed.
 
 pub mod fetcher;
+pub mod letters;
 pub mod outbox;
 pub mod pollers;
 pub mod scheduler;

@@ -188,6 +188,18 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
     ),
     (
         "POST",
+        "/console/profile/messenger/code",
+        "/console/profile/messenger/code",
+        Need::Member,
+    ),
+    (
+        "POST",
+        "/console/profile/messenger/unlink",
+        "/console/profile/messenger/unlink",
+        Need::Member,
+    ),
+    (
+        "POST",
         "/console/profile/avatar",
         "/console/profile/avatar",
         Need::Member,
@@ -708,6 +720,18 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/api/v1/contacts/{id}/merge",
         "/api/v1/contacts/{contact}/merge",
         Need::Answer,
+    ),
+    (
+        "GET",
+        "/api/v1/me/notifications",
+        "/api/v1/me/notifications",
+        Need::Member,
+    ),
+    (
+        "PUT",
+        "/api/v1/me/notifications",
+        "/api/v1/me/notifications",
+        Need::Member,
     ),
     ("GET", "/api/v1/users", "/api/v1/users", Need::Team),
     ("POST", "/api/v1/users", "/api/v1/users", Need::Team),

@@ -16,6 +16,8 @@ pub struct Letter {
 pub struct FakeSmtp {
     pub url: String,
     letters: Arc<Mutex<Vec<Letter>>>,
+    /// Letters still to be refused with a temporary error (451), as a busy server does.
+    refuse: Arc<Mutex<usize>>,
 }
 
 impl FakeSmtp {
@@ -24,9 +26,12 @@ impl FakeSmtp {
         let url = format!("smtp://{}", listener.local_addr().unwrap());
         let letters: Arc<Mutex<Vec<Letter>>> = Arc::default();
         let kept = letters.clone();
+        let refuse: Arc<Mutex<usize>> = Arc::default();
+        let refusing = refuse.clone();
         tokio::spawn(async move {
             while let Ok((socket, _)) = listener.accept().await {
                 let kept = kept.clone();
+                let refusing = refusing.clone();
                 tokio::spawn(async move {
                     let (read, mut write) = socket.into_split();
                     let mut lines = BufReader::new(read).lines();
@@ -38,7 +43,13 @@ impl FakeSmtp {
                             if upper.starts_with("EHLO") || upper.starts_with("HELO") {
                                 b"250-fake.smtp\r\n250 8BITMIME\r\n"
                             } else if upper.starts_with("MAIL FROM") {
-                                b"250 ok\r\n"
+                                let mut left = refusing.lock().unwrap();
+                                if *left > 0 {
+                                    *left -= 1;
+                                    b"451 busy, try again later\r\n"
+                                } else {
+                                    b"250 ok\r\n"
+                                }
                             } else if upper.starts_with("RCPT TO") {
                                 to.push(line[8..].trim().trim_matches(['<', '>']).to_string());
                                 b"250 ok\r\n"
@@ -70,7 +81,16 @@ impl FakeSmtp {
                 });
             }
         });
-        FakeSmtp { url, letters }
+        FakeSmtp {
+            url,
+            letters,
+            refuse,
+        }
+    }
+
+    /// The next `n` letters are refused for now (451).
+    pub fn refuse_next(&self, n: usize) {
+        *self.refuse.lock().unwrap() = n;
     }
 
     pub fn letters(&self) -> Vec<Letter> {

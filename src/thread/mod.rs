@@ -3,6 +3,8 @@
 //! transaction, so a conversation always gets its number, its "created" record, its files and
 //! its outbox row the same way.
 
+pub mod notify;
+
 use chrono::NaiveDateTime;
 
 use crate::channels::DirectPayload;
@@ -50,7 +52,7 @@ pub fn tell_team(
         let active = crate::store::members::access_in(conn, c.project_id, user)?
             .is_some_and(|a| a.can(crate::domain::Can::ReadDialogs));
         if active && Some(user) != by {
-            crate::store::notifications::notify(conn, c.project_id, user, Some(c.id), &notice)?;
+            notify::notify(conn, c.project_id, user, Some(c.id), &notice)?;
         }
     }
     Ok(())
@@ -140,6 +142,32 @@ pub fn add_customer_message(
     )
 }
 
+/// The assignee hears that the customer wrote again after the team's answer: once per
+/// exchange, not once per line of a burst.
+pub fn tell_assignee_replied(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    customer: &str,
+    text: &str,
+) -> Result<bool> {
+    let Some(assignee) = conv.assignee_id else {
+        return Ok(false);
+    };
+    let answered = conv
+        .last_operator_at
+        .is_some_and(|op| conv.last_customer_at.is_none_or(|c| c <= op));
+    if !answered {
+        return Ok(false);
+    }
+    let notice = crate::domain::event::Notice::Replied {
+        number: conv.number,
+        by: customer.to_string(),
+        preview: crate::domain::text::notice_preview(text),
+    };
+    notify::notify(conn, conv.project_id, assignee, Some(conv.id), &notice)?;
+    Ok(true)
+}
+
 /// A message to the customer with its outbox row: an operator's (`author`), which counts as
 /// the team's answer, or an automatic one (None), which does not. `payload` carries what the
 /// delivery needs beyond the text (a WhatsApp template).
@@ -205,13 +233,7 @@ pub fn tell_mentioned(
                 by: author_name.to_string(),
                 preview: crate::domain::text::notice_preview(text),
             };
-            crate::store::notifications::notify(
-                conn,
-                conv.project_id,
-                m.id,
-                Some(conv.id),
-                &notice,
-            )?;
+            notify::notify(conn, conv.project_id, m.id, Some(conv.id), &notice)?;
         }
     }
     Ok(())
