@@ -203,6 +203,10 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
             "Клиент ответил в моём обращении",
             "A customer answered in my conversation",
         ),
+        "notify_always" => (
+            "Заявки VIP-организаций и просьбы связаться приходят всегда: под колокольчик и туда, куда вы получаете хоть что-то.",
+            "Requests of VIP organisations and callback requests always come: under the bell and wherever you get anything at all.",
+        ),
         "notify_email_off" => (
             "Письма не отправляются: на сервере не настроена почта (PEREPISKA_SMTP_URL).",
             "No letters are sent: this server has no mail set up (PEREPISKA_SMTP_URL).",
@@ -216,6 +220,7 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
             "Уведомления приходят в Telegram через бота канала «{channel}».",
             "Notifications come to Telegram through the bot of channel {channel}.",
         ),
+        "telegram_open_bot" => ("Открыть в Telegram бота", "Open in Telegram the bot"),
         "telegram_unlink" => ("Отвязать Telegram", "Unlink Telegram"),
         "telegram_get_code" => ("Получить код для привязки", "Get a linking code"),
         "telegram_code_hint" => (

@@ -609,3 +609,73 @@ test('an admin imports contacts from CSV, finds one, tags and edits it, merges i
   assert.match(exported, /Анна Смирнова,8 916 123-45-67,anna@example.com,Ромашка,yes,Опт,/);
   await ctx.close();
 });
+
+// Bounded wait for something the fake Telegram was sent.
+async function sentTo(chatId, pattern) {
+  for (let i = 0; i < 200; i++) {
+    const m = telegram.sent.find((s) => String(s.chat_id) === String(chatId) && pattern.test(s.text));
+    if (m) return m;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  throw new Error(`nothing like ${pattern} was sent to ${chatId}: ${JSON.stringify(telegram.sent)}`);
+}
+
+test('a member links their Telegram on the profile with a one-time code; a customer\'s answer reaches them there', { timeout: 90000 }, async () => {
+  const ctx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(ctx);
+  // The project's bot (the Telegram test may have connected it already).
+  await admin.goto(base + '/console/settings/channels');
+  if (await admin.locator('tr.channel', { hasText: '@support_test_bot' }).count() === 0) {
+    await admin.click('a[data-kind=telegram]');
+    await admin.fill('input[name=name]', 'Бот магазина');
+    await admin.fill('input[name="cfg.token"]', TOKEN);
+    await admin.click('summary');
+    await admin.fill('input[name="cfg.api_base"]', telegram.url);
+    await admin.click('button[value=save]');
+    await admin.locator('.notice.ok', { hasText: 'Канал подключён' }).waitFor();
+  }
+
+  // Telegram for "a customer answered", then a code for the bot.
+  await admin.goto(base + '/console/profile');
+  await admin.check('input[aria-label="Telegram: Клиент ответил в моём обращении"]');
+  await admin.click('#preferences button[type=submit]');
+  await admin.waitForURL(/saved=1/);
+  assert.ok(await admin.isChecked('input[aria-label="Telegram: Клиент ответил в моём обращении"]'));
+  assert.match(await admin.locator('#notify').innerText(), /не настроена почта/, 'no SMTP here: said, not hidden');
+  await admin.click('#messenger button[type=submit]');
+  const command = (await admin.locator('#link-command').innerText()).trim();
+  assert.match(command, /^\/start staff_[0-9a-f]{10}$/);
+  const deep = await admin.locator('#messenger a[href^="https://t.me/support_test_bot?start=staff_"]').getAttribute('href');
+  assert.ok(deep.endsWith(command.split(' ')[1]), 'the link carries the same code');
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'profile-link.png'), fullPage: true });
+
+  // The member sends it from their own Telegram: linked, and said so in the chat.
+  telegram.say(command, { id: 9001, first_name: 'Админ' });
+  await sentTo(9001, /Готово/);
+  await admin.goto(base + '/console/profile');
+  assert.match(await admin.locator('#messenger').innerText(), /через бота канала «Бот магазина»/);
+
+  // They answer a customer; the customer writes back; Telegram tells them.
+  const r = await fetch(base + '/widget/web/messages', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ visitor: 'visitor-token-linked-00001', client_id: 'l1', text: 'Где мой заказ 8812?' }),
+  });
+  const id = (await r.json()).conversation_id;
+  await admin.goto(base + '/console?tab=all&c=' + id);
+  await admin.fill('#reply-form textarea[name=text]', 'Уже едет, будет завтра');
+  await admin.keyboard.press('Control+Enter');
+  await admin.locator('#thread .msg.operator', { hasText: 'Уже едет' }).waitFor({ timeout: 10000 });
+  await fetch(base + '/widget/web/messages', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ visitor: 'visitor-token-linked-00001', client_id: 'l2', text: 'Спасибо, буду ждать' }),
+  });
+  const told = await sentTo(9001, /ответил\(а\) в #\d+: Спасибо, буду ждать/);
+  assert.ok(told);
+
+  // Unlinked on the profile: the code button is back.
+  await admin.goto(base + '/console/profile');
+  await admin.click('#messenger button.danger');
+  await admin.waitForURL(/saved=1/);
+  assert.equal(await admin.locator('#messenger button[type=submit]', { hasText: 'Получить код' }).count(), 1);
+  await ctx.close();
+});
