@@ -36,6 +36,12 @@ fn may_change(op: &Operator, access: Access, scope: Scope, owner: Option<i64>) -
     }
 }
 
+/// Whether this member may change this reply: asked before a request's files are read, so a
+/// refused caller's upload is never stored.
+pub fn may_change_reply(op: &Operator, access: Access, c: &Canned) -> Result<()> {
+    may_change(op, access, c.scope(), c.owner_id)
+}
+
 /// What one can see of another member's own reply: nothing.
 fn visible(op: &Operator, c: &Canned) -> Result<()> {
     match c.owner_id {

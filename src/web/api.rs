@@ -61,6 +61,8 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_canned::get_canned)
         .service(super::api_canned::change_canned)
         .service(super::api_canned::delete_canned)
+        .service(super::api_canned::add_canned_files)
+        .service(super::api_canned::remove_canned_file)
         .service(super::api_tags::list_tags)
         .service(super::api_tags::create_tag)
         .service(super::api_tags::change_tag)

@@ -599,6 +599,18 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
     ),
     (
         "POST",
+        "/api/v1/canned_responses/{id}/files",
+        "/api/v1/canned_responses/{canned}/files",
+        Need::Settings,
+    ),
+    (
+        "DELETE",
+        "/api/v1/canned_responses/{id}/files/{file_id}",
+        "/api/v1/canned_responses/{filed_canned}/files/{doomed_canned_file}",
+        Need::Settings,
+    ),
+    (
+        "POST",
         "/console/c/{id}/tags",
         "/console/c/{conv}/tags",
         Need::Answer,
@@ -1096,6 +1108,32 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
         }
     };
     let canned = canned_reply("kept".into()).await;
+    // A reply of its own with one file, for each caller's try at removing that file.
+    let canned_with_file = |shortcut: String| {
+        let (app, token) = (&app, &admin_token);
+        async move {
+            let id = canned_reply(shortcut).await;
+            let part = reqwest::multipart::Part::bytes(b"%PDF".to_vec())
+                .file_name("a.pdf")
+                .mime_str("application/pdf")
+                .unwrap();
+            let v: Value = app
+                .http
+                .post(format!("{}/api/v1/canned_responses/{id}/files", app.url))
+                .bearer_auth(token)
+                .multipart(reqwest::multipart::Form::new().part("file", part))
+                .send()
+                .await
+                .unwrap()
+                .json()
+                .await
+                .unwrap();
+            (
+                id.to_string(),
+                v["files"][0]["id"].as_str().unwrap().to_string(),
+            )
+        }
+    };
     let new_tag = |name: String| {
         let (app, token) = (&app, &admin_token);
         let body = json!({"name": name, "colour": "green"});
@@ -1185,7 +1223,10 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
     let mut wrong = Vec::new();
     for (i, c) in callers.iter().enumerate() {
         // Each caller tries the rows that delete things on things of their own.
+        let (filed, doomed_file) = canned_with_file(format!("filed-{i}")).await;
         let doomed = [
+            ("{filed_canned}", filed),
+            ("{doomed_canned_file}", doomed_file),
             ("{doomed_chan2}", channel(&format!("Old {i}b")).await),
             ("{doomed_chan}", channel(&format!("Old {i}")).await),
             (

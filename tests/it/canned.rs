@@ -316,7 +316,8 @@ async fn a_canned_reply_with_a_file_from_the_console_sends_a_copy_of_it() {
         .api_ok(&token, Method::GET, "/canned_responses", None)
         .await["data"][0]
         .clone();
-    assert_eq!(canned["files"], json!(["Прайс 2027.pdf"]));
+    assert_eq!(canned["files"][0]["name"], "Прайс 2027.pdf");
+    assert_eq!(canned["files"][0]["size"], price.len());
 
     // The `/` list offers it filled for this conversation.
     let (s, choices) = op.get(&format!("/console/c/{id}/canned")).await;
@@ -439,4 +440,150 @@ async fn an_operator_keeps_own_replies_on_the_page_but_cannot_open_the_projects(
     assert_eq!(r.status(), 403);
     let (_, page) = op.get("/console/canned").await;
     assert!(!page.contains("/x<"), "{page}");
+}
+
+fn file_part(name: &str, bytes: &[u8]) -> reqwest::multipart::Part {
+    reqwest::multipart::Part::bytes(bytes.to_vec())
+        .file_name(name.to_string())
+        .mime_str("application/pdf")
+        .unwrap()
+}
+
+async fn post_files(
+    app: &TestApp,
+    token: &str,
+    id: i64,
+    form: reqwest::multipart::Form,
+) -> (u16, Value) {
+    let r = app
+        .http
+        .post(format!("{}/api/v1/canned_responses/{id}/files", app.url))
+        .bearer_auth(token)
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
+    (r.status().as_u16(), r.json().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_api_adds_and_removes_a_canned_replys_files_and_sends_them() {
+    let app = TestApp::spawn().await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let made = app
+        .api_ok(
+            &token,
+            Method::POST,
+            "/canned_responses",
+            Some(json!({"shortcut": "menu", "title": "Меню", "text": "{name}, меню во вложении"})),
+        )
+        .await;
+    let id = made["id"].as_i64().unwrap();
+    assert_eq!(made["files"], json!([]));
+
+    let menu = b"%PDF-1.4 menu".to_vec();
+    let form = reqwest::multipart::Form::new()
+        .part("file", file_part("Меню.pdf", &menu))
+        .part("file", file_part("Доставка.pdf", b"%PDF-1.4 delivery"));
+    let (s, v) = post_files(&app, &token, id, form).await;
+    assert_eq!(s, 200, "{v}");
+    let names: Vec<&str> = v["files"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|f| f["name"].as_str().unwrap())
+        .collect();
+    assert_eq!(names, ["Меню.pdf", "Доставка.pdf"]);
+
+    // Bad uploads are refused in JSON and change nothing.
+    let (s, e) = post_files(
+        &app,
+        &token,
+        id,
+        reqwest::multipart::Form::new().text("note", "no file"),
+    )
+    .await;
+    assert_eq!(s, 400);
+    assert!(e["error"]["message"].as_str().unwrap().contains("file"));
+    let mut many = reqwest::multipart::Form::new();
+    for n in 0..perepiska::domain::canned::MAX_FILES {
+        many = many.part("file", file_part(&format!("{n}.pdf"), b"%PDF"));
+    }
+    let (s, e) = post_files(&app, &token, id, many).await;
+    assert_eq!(s, 400, "{e}");
+    assert!(e["error"]["message"].as_str().unwrap().contains("at most"));
+    let (s, e) = app
+        .api(
+            &token,
+            Method::DELETE,
+            &format!("/canned_responses/{id}/files/no-such-file"),
+            None,
+        )
+        .await;
+    assert_eq!(s, 404, "{e}");
+    let now = app
+        .api_ok(
+            &token,
+            Method::GET,
+            &format!("/canned_responses/{id}"),
+            None,
+        )
+        .await;
+    assert_eq!(now["files"].as_array().unwrap().len(), 2);
+
+    // One removed; the other goes with the reply sent by shortcut through the API.
+    let delivery = now["files"][1]["id"].as_str().unwrap().to_string();
+    let v = app
+        .api_ok(
+            &token,
+            Method::DELETE,
+            &format!("/canned_responses/{id}/files/{delivery}"),
+            None,
+        )
+        .await;
+    assert_eq!(v["files"].as_array().unwrap().len(), 1);
+    let visitor = "visitor-token-canned-0009";
+    let conv = conversation(&app, visitor, "Покажите меню").await;
+    let (s, _) = app
+        .api(
+            &token,
+            Method::POST,
+            &format!("/conversations/{conv}/messages"),
+            Some(json!({"canned": "menu"})),
+        )
+        .await;
+    assert_eq!(s, 201);
+    app.eventually("the reply reaches the widget", || async {
+        app.widget_messages(visitor)
+            .await
+            .iter()
+            .any(|m| m["kind"] == "operator")
+    })
+    .await;
+    let reply = app
+        .widget_messages(visitor)
+        .await
+        .into_iter()
+        .find(|m| m["kind"] == "operator")
+        .unwrap();
+    assert!(
+        reply["text"]
+            .as_str()
+            .unwrap()
+            .ends_with("меню во вложении")
+    );
+    let files = reply["attachments"].as_array().unwrap();
+    assert_eq!(files.len(), 1);
+    assert_eq!(files[0]["file_name"], "Меню.pdf");
+    let att = files[0]["id"].as_i64().unwrap();
+    let r = app
+        .http
+        .get(format!(
+            "{}/widget/web/attachments/{att}?visitor={visitor}",
+            app.url
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.bytes().await.unwrap().to_vec(), menu);
 }

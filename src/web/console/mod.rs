@@ -11,7 +11,7 @@ mod files;
 mod inbox;
 mod notifications;
 mod presence;
-mod upload;
+pub(in crate::web) mod upload;
 
 use actix_web::{HttpResponse, web};
 

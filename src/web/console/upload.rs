@@ -67,6 +67,10 @@ impl FileForm {
         Ok(form)
     }
 
+    pub fn has_files(&self) -> bool {
+        !self.files.is_empty()
+    }
+
     /// The first value of a text field; empty when absent.
     pub fn field(&self, name: &str) -> &str {
         crate::web::settings::field(&self.fields, name)
