@@ -58,6 +58,11 @@ pub enum SystemEvent {
     Returned {
         from: String,
     },
+    /// The customer's contact was merged with another (`other`): one person, one history.
+    ContactsMerged {
+        other: String,
+        by: String,
+    },
 }
 
 impl SystemEvent {

@@ -94,6 +94,12 @@ pub fn event(e: &SystemEvent, lang: Lang) -> String {
             format!("Вернулось в очередь: {from} не в сети")
         }
         (Returned { from }, Lang::En) => format!("Back to the queue: {from} went offline"),
+        (ContactsMerged { other, by }, Lang::Ru) => {
+            format!("{by} объединил(а) контакт клиента с «{other}»: одна история на всех каналах")
+        }
+        (ContactsMerged { other, by }, Lang::En) => {
+            format!("{by} merged the customer's contact with {other}: one history on every channel")
+        }
         (LeftOffline, Lang::En) => {
             "Left through the offline form while nobody was online: the answer reaches the visitor in the chat".into()
         }

@@ -206,10 +206,18 @@ impl Inbox {
         keep: ContactId,
         remove: ContactId,
     ) -> Result<Merged> {
-        let (pid, uid) = (op.project_id, op.user_id);
+        let (pid, uid, by) = (op.project_id, op.user_id, op.name.clone());
         self.store
             .write(move |c| {
                 let m = contact_merge::merge(c, pid, keep, remove)?;
+                // Where operators read the person's conversations, the thread says so.
+                let ev = crate::domain::event::SystemEvent::ContactsMerged {
+                    other: m.removed.name.clone(),
+                    by,
+                };
+                for conv in crate::store::conversations::of_contact(c, pid, keep)? {
+                    crate::thread::record(c, &conv, &ev)?;
+                }
                 audit::record(
                     c,
                     pid,

@@ -339,6 +339,20 @@ async fn merging_two_contacts_makes_one_person_with_one_history() {
         2,
         "{card}"
     );
+    let ids = &card[card.find("contact-identities").unwrap()..];
+    let ids = &ids[..ids.find("</section>").unwrap()];
+    assert!(
+        !ids.contains("<code>"),
+        "a widget visitor's hash is no reading: {ids}"
+    );
+    // Each of the person's conversations says in its thread that the contacts were merged.
+    for c in [first, second] {
+        let (_, thread) = admin.get(&format!("/console?tab=all&c={c}")).await;
+        assert!(
+            thread.contains("объединил(а) контакт клиента с «"),
+            "{c}: {thread}"
+        );
+    }
     conversation(&app, "visitor-token-merge-00000002", "Ещё вопрос").await;
     let list = app
         .api_ok(&token, Method::GET, "/contacts?q=ольга", None)

@@ -309,9 +309,18 @@ async fn card(
                     .map(|x| x.name.clone())
                     .unwrap_or_default()
             };
+            // A widget visitor's id is a hash of their browser's token: nothing to read.
+            let widget = |ch: crate::domain::ChannelId| {
+                chans
+                    .iter()
+                    .any(|x| x.id == ch && x.kind == crate::domain::ChannelKind::Widget)
+            };
             p.identities = contacts::identities(c, id)?
                 .into_iter()
-                .map(|(ch, ext, blocked)| (channel_name(ch), ext, blocked))
+                .map(|(ch, ext, blocked)| {
+                    let shown = if widget(ch) { String::new() } else { ext };
+                    (channel_name(ch), shown, blocked)
+                })
                 .collect();
             p.conversations = conversations::of_contact(c, pid, id)?
                 .into_iter()
