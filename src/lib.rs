@@ -162,26 +162,22 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         }
         None => None,
     };
-    let outbox_worker = tokio::spawn(workers::outbox::run(
+    // Letters retry like platform deliveries do.
+    let delivery = workers::outbox::OutboxConfig {
+        backoff_base: settings.outbox_backoff,
+        max_attempts: settings.outbox_max_attempts,
+        public_url: settings.public_url.clone(),
+        ..Default::default()
+    };
+    tasks.push(tokio::spawn(workers::outbox::run(
         inbox.clone(),
-        workers::outbox::OutboxConfig {
-            backoff_base: settings.outbox_backoff,
-            max_attempts: settings.outbox_max_attempts,
-            public_url: settings.public_url.clone(),
-            ..Default::default()
-        },
+        delivery.clone(),
         shutdown_rx.clone(),
-    ));
-    tasks.push(outbox_worker);
+    )));
     tasks.push(tokio::spawn(workers::letters::run(
         inbox.clone(),
         mailer.clone(),
-        workers::outbox::OutboxConfig {
-            backoff_base: settings.outbox_backoff,
-            max_attempts: settings.outbox_max_attempts,
-            public_url: settings.public_url.clone(),
-            ..Default::default()
-        },
+        delivery,
         shutdown_rx.clone(),
     )));
     tasks.push(tokio::spawn(workers::fetcher::run(

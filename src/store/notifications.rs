@@ -42,6 +42,28 @@ type RecipientRow = (
     Option<String>,
 );
 
+/// What `recipient` reads, in the order of `RecipientRow`.
+type RecipientColumns = (
+    users::email,
+    users::language,
+    users::notify,
+    users::notify_email,
+    users::notify_messenger,
+    projects::name,
+    memberships::messenger_channel_id,
+    memberships::messenger_chat,
+);
+const RECIPIENT_COLUMNS: RecipientColumns = (
+    users::email,
+    users::language,
+    users::notify,
+    users::notify_email,
+    users::notify_messenger,
+    projects::name,
+    memberships::messenger_channel_id,
+    memberships::messenger_chat,
+);
+
 type RecipientQuery = diesel::dsl::IntoBoxed<
     'static,
     diesel::dsl::Select<
@@ -49,16 +71,7 @@ type RecipientQuery = diesel::dsl::IntoBoxed<
             diesel::dsl::InnerJoin<memberships::table, users::table>,
             projects::table,
         >,
-        (
-            users::email,
-            users::language,
-            users::notify,
-            users::notify_email,
-            users::notify_messenger,
-            projects::name,
-            memberships::messenger_channel_id,
-            memberships::messenger_chat,
-        ),
+        RecipientColumns,
     >,
     super::MultiBackend,
 >;
@@ -69,16 +82,7 @@ pub(super) fn recipient_query(project_id: ProjectId, user_id: i64) -> RecipientQ
         .inner_join(projects::table)
         .filter(memberships::project_id.eq(project_id))
         .filter(memberships::user_id.eq(user_id))
-        .select((
-            users::email,
-            users::language,
-            users::notify,
-            users::notify_email,
-            users::notify_messenger,
-            projects::name,
-            memberships::messenger_channel_id,
-            memberships::messenger_chat,
-        ))
+        .select(RECIPIENT_COLUMNS)
         .into_boxed()
 }
 

@@ -296,6 +296,7 @@ async fn the_openapi_document_describes_what_is_served() {
         [
             "DELETE /blacklist/{id}",
             "DELETE /canned_responses/{id}",
+            "DELETE /canned_responses/{id}/files/{file_id}",
             "DELETE /channels/{id}",
             "DELETE /tags/{id}",
             "DELETE /teams/{id}",
@@ -311,6 +312,7 @@ async fn the_openapi_document_describes_what_is_served() {
             "GET /conversations",
             "GET /conversations/{id}",
             "GET /conversations/{id}/messages",
+            "GET /me/notifications",
             "GET /tags",
             "GET /teams",
             "GET /users",
@@ -324,6 +326,7 @@ async fn the_openapi_document_describes_what_is_served() {
             "PATCH /users/{id}",
             "POST /blacklist",
             "POST /canned_responses",
+            "POST /canned_responses/{id}/files",
             "POST /channels",
             "POST /channels/verify",
             "POST /contacts",
@@ -335,6 +338,7 @@ async fn the_openapi_document_describes_what_is_served() {
             "POST /teams",
             "POST /users",
             "PUT /channels/{id}/distribution",
+            "PUT /me/notifications",
         ]
     );
     // What is served matches what is described.

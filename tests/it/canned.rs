@@ -353,19 +353,7 @@ async fn a_canned_reply_with_a_file_from_the_console_sends_a_copy_of_it() {
         )
         .await;
     assert_eq!(s, 200);
-    app.eventually("the reply reaches the widget", || async {
-        app.widget_messages(visitor)
-            .await
-            .iter()
-            .any(|m| m["kind"] == "operator")
-    })
-    .await;
-    let reply = app
-        .widget_messages(visitor)
-        .await
-        .into_iter()
-        .find(|m| m["kind"] == "operator")
-        .unwrap();
+    let reply = widget_reply(&app, visitor).await;
     assert_eq!(reply["text"], "Вот прайс, смотрите вторую страницу");
     assert_eq!(reply["attachments"][0]["file_name"], "Прайс 2027.pdf");
     let att = reply["attachments"][0]["id"].as_i64().unwrap();
@@ -440,6 +428,22 @@ async fn an_operator_keeps_own_replies_on_the_page_but_cannot_open_the_projects(
     assert_eq!(r.status(), 403);
     let (_, page) = op.get("/console/canned").await;
     assert!(!page.contains("/x<"), "{page}");
+}
+
+/// The first operator message the visitor's widget shows, once it is there.
+async fn widget_reply(app: &TestApp, visitor: &str) -> Value {
+    app.eventually("the reply reaches the widget", || async {
+        app.widget_messages(visitor)
+            .await
+            .iter()
+            .any(|m| m["kind"] == "operator")
+    })
+    .await;
+    app.widget_messages(visitor)
+        .await
+        .into_iter()
+        .find(|m| m["kind"] == "operator")
+        .unwrap()
 }
 
 fn file_part(name: &str, bytes: &[u8]) -> reqwest::multipart::Part {
@@ -553,19 +557,7 @@ async fn the_api_adds_and_removes_a_canned_replys_files_and_sends_them() {
         )
         .await;
     assert_eq!(s, 201);
-    app.eventually("the reply reaches the widget", || async {
-        app.widget_messages(visitor)
-            .await
-            .iter()
-            .any(|m| m["kind"] == "operator")
-    })
-    .await;
-    let reply = app
-        .widget_messages(visitor)
-        .await
-        .into_iter()
-        .find(|m| m["kind"] == "operator")
-        .unwrap();
+    let reply = widget_reply(&app, visitor).await;
     assert!(
         reply["text"]
             .as_str()
