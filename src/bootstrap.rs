@@ -81,7 +81,10 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                 keep.push(d.id.clone());
             }
             channels::disable_file_channels_except(conn, &keep)?;
-            if file_auto.schedule.is_some() || file_auto.alerts.is_some() {
+            if file_auto.schedule.is_some()
+                || file_auto.alerts.is_some()
+                || file_auto.reports.is_some()
+            {
                 let project = match &file_auto.project {
                     Some(slug) => projects::by_slug(conn, slug)?.ok_or_else(|| {
                         Error::invalid(format!("schedule: project \"{slug}\" does not exist"))
@@ -231,7 +234,11 @@ fn apply_file_automation(
         schedule.as_deref(),
         alerts.as_deref(),
         "file",
-    )
+    )?;
+    if let Some(r) = &file.reports {
+        crate::inbox::reports::save_settings(conn, project_id, None, r, "file")?;
+    }
+    Ok(())
 }
 
 pub fn http_client() -> anyhow::Result<reqwest::Client> {

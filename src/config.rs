@@ -135,9 +135,9 @@ pub fn parse_channels(
 ) -> Result<Vec<ChannelDecl>, String> {
     let doc: toml::Table = toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
     for key in doc.keys() {
-        if !["channels", "schedule", "alerts"].contains(&key.as_str()) {
+        if !["channels", "schedule", "alerts", "reports"].contains(&key.as_str()) {
             return Err(format!(
-                "unknown top-level key \"{key}\" (expected [[channels]], [schedule] or [alerts])"
+                "unknown top-level key \"{key}\" (expected [[channels]], [schedule], [alerts] or [reports])"
             ));
         }
     }
@@ -227,6 +227,7 @@ pub struct FileAutomation {
     pub project: Option<String>,
     pub schedule: Option<crate::automation::Schedule>,
     pub alerts: Option<crate::automation::StaffAlerts>,
+    pub reports: Option<crate::automation::ReportSettings>,
 }
 
 fn automation_of(
@@ -266,10 +267,20 @@ fn automation_of(
             })
         }
     };
+    let reports = json("reports")?;
+    let project = project.or_else(|| {
+        reports
+            .as_ref()
+            .and_then(|r| r["project"].as_str().map(str::to_string))
+    });
+    let reports = reports
+        .map(|r| crate::automation::ReportSettings::from_config(&r))
+        .transpose()?;
     Ok(FileAutomation {
         project,
         schedule,
         alerts,
+        reports,
     })
 }
 

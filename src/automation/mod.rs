@@ -4,7 +4,9 @@
 //! fires once even across restarts and instances.
 
 pub mod distribution;
+pub mod measures;
 pub mod rating;
+pub mod report_settings;
 pub mod rules;
 pub mod schedule;
 pub mod transition;
@@ -26,6 +28,7 @@ use crate::store::timers::{self, Arm};
 use crate::store::{DbConn, contacts, members, project_settings, users};
 use crate::thread;
 pub use rating::{RatingAnswer, record_rating};
+pub use report_settings::ReportSettings;
 pub use rules::{ChannelRules, OffHours};
 pub use schedule::Schedule;
 pub use transition::transition;
@@ -52,6 +55,7 @@ pub struct StaffAlerts {
 pub struct ProjectAutomation {
     pub schedule: Option<Schedule>,
     pub alerts: Option<StaffAlerts>,
+    pub reports: ReportSettings,
 }
 
 impl ProjectAutomation {
@@ -65,6 +69,20 @@ impl ProjectAutomation {
                 .alerts
                 .as_deref()
                 .and_then(|s| serde_json::from_str(s).ok()),
+            reports: row
+                .reports
+                .as_deref()
+                .and_then(|s| serde_json::from_str(s).ok())
+                .unwrap_or_default(),
+        }
+    }
+
+    /// Working seconds between two instants; all of them without a schedule (open around
+    /// the clock).
+    pub fn working_secs(&self, from: NaiveDateTime, to: NaiveDateTime) -> i64 {
+        match &self.schedule {
+            Some(s) => s.working_secs(from, to),
+            None => (to - from).num_seconds().max(0),
         }
     }
 
@@ -95,6 +113,17 @@ impl Automation {
             .get(&id)
             .cloned()
             .unwrap_or_default()
+    }
+
+    /// The projects whose daily summary is set.
+    pub fn with_summary(&self) -> Vec<(crate::domain::ProjectId, Arc<ProjectAutomation>)> {
+        self.projects
+            .read()
+            .unwrap_or_else(|e| e.into_inner())
+            .iter()
+            .filter(|(_, p)| p.reports.summary_at.is_some())
+            .map(|(id, p)| (*id, p.clone()))
+            .collect()
     }
 
     pub fn load(&self, rows: &[project_settings::Row]) {
@@ -231,6 +260,7 @@ pub fn customer_wrote(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resu
 /// An operator answered: waiting auto-replies and alerts are dropped (a new customer message
 /// starts them again) and the inactivity clock restarts.
 pub fn operator_answered(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<()> {
+    measures::answered(conn, ctx, conv)?;
     timers::reset(conn, conv.id, &WAITING)?;
     if let Some(s) = ctx.rules.auto_close_after_secs {
         timers::arm(
@@ -256,6 +286,7 @@ pub fn status_changed(
     from: Status,
     to: Status,
 ) -> Result<()> {
+    measures::status_changed(conn, ctx, conv, from, to)?;
     match to {
         Status::Closed | Status::Cancelled => timers::cancel_pending(conn, conv.id)?,
         Status::Resolved => timers::reset(conn, conv.id, &WAITING)?,
@@ -264,7 +295,7 @@ pub fn status_changed(
     if to == Status::Closed
         && let Some(text) = &ctx.rules.closing_message
     {
-        send_auto(conn, conv, text)?;
+        send_auto(conn, ctx, conv, text)?;
     }
     let finished = matches!(to, Status::Resolved | Status::Closed);
     // A resolved request that the rating closes was asked already.
@@ -296,8 +327,8 @@ pub fn operator_read(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Resul
 
 /// A message the system sends on the team's behalf, shown in the thread like an operator's
 /// reply without an author. It does not count as an operator's answer.
-pub fn send_auto(conn: &mut DbConn, conv: &Conversation, text: &str) -> Result<i64> {
-    thread::add_outgoing(conn, conv, None, text, &[], None)
+pub fn send_auto(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation, text: &str) -> Result<i64> {
+    thread::add_outgoing(conn, conv, None, text, &[], None, ctx.now)
 }
 
 fn customer_lang(conn: &mut DbConn, conv: &Conversation) -> Result<Lang> {
@@ -316,7 +347,7 @@ fn say(
     keyboard: Option<Keyboard>,
 ) -> Result<()> {
     if ctx.widget {
-        send_auto(conn, conv, &text)?;
+        send_auto(conn, ctx, conv, &text)?;
         return Ok(());
     }
     thread::say_direct(
@@ -371,7 +402,7 @@ pub fn fire(
             }
             let lang = customer_lang(conn, conv)?;
             let name = operator_name(conn, conv, lang)?;
-            send_auto(conn, conv, &reply.text.replace("{NAME}", &name))?;
+            send_auto(conn, ctx, conv, &reply.text.replace("{NAME}", &name))?;
         }
         TimerKind::AutoClose => {
             if status.is_final() {
@@ -398,7 +429,7 @@ pub fn fire(
             if status.is_final() || !unanswered(conv) || conv.unread != wanted_unread {
                 return Ok(());
             }
-            send_auto(conn, conv, &m.text)?;
+            send_auto(conn, ctx, conv, &m.text)?;
         }
         // Rating windows just expire.
         TimerKind::Rating | TimerKind::RatingComment => {}

@@ -160,6 +160,68 @@ impl Schedule {
         self.timezone.parse().unwrap_or(chrono_tz::Europe::Moscow)
     }
 
+    /// The working hours of a local date: its exception, nothing on a holiday, else its
+    /// weekday's.
+    fn hours_of(&self, day: NaiveDate) -> &[Interval] {
+        if let Some(h) = self.exceptions.get(&day) {
+            h
+        } else if self.holidays.contains(&day) {
+            &[]
+        } else {
+            &self.week[day.weekday().num_days_from_monday() as usize]
+        }
+    }
+
+    /// Seconds of working time between two UTC instants: a message at 23:00 answered at 09:05
+    /// next morning waited five working minutes. Spans longer than a year count the first
+    /// year's worth of days only (no real answer waits that long).
+    pub fn working_secs(&self, from: NaiveDateTime, to: NaiveDateTime) -> i64 {
+        if to <= from {
+            return 0;
+        }
+        let tz = self.tz();
+        let end_of_day = NaiveTime::from_hms_opt(23, 59, 59).unwrap_or_default();
+        let utc = |local: NaiveDateTime| {
+            tz.from_local_datetime(&local)
+                .earliest()
+                .map(|t| t.naive_utc())
+                // A local time skipped by a clock change: an hour later exists.
+                .or_else(|| {
+                    tz.from_local_datetime(&(local + chrono::Duration::hours(1)))
+                        .earliest()
+                        .map(|t| t.naive_utc())
+                })
+        };
+        let first = tz.from_utc_datetime(&from).naive_local().date();
+        let last = tz.from_utc_datetime(&to).naive_local().date();
+        let mut total = 0;
+        let mut day = first;
+        let mut n = 0;
+        while day <= last && n < 400 {
+            for i in self.hours_of(day) {
+                let start = utc(day.and_time(i.from));
+                // "24:00" is kept as 23:59:59: the interval runs to midnight.
+                let stop = if i.to == end_of_day {
+                    day.succ_opt().and_then(|d| utc(d.and_time(NaiveTime::MIN)))
+                } else {
+                    utc(day.and_time(i.to))
+                };
+                if let (Some(a), Some(b)) = (start, stop) {
+                    let (a, b) = (a.max(from), b.min(to));
+                    if b > a {
+                        total += (b - a).num_seconds();
+                    }
+                }
+            }
+            match day.succ_opt() {
+                Some(d) => day = d,
+                None => break,
+            }
+            n += 1;
+        }
+        total
+    }
+
     /// Whether `at` (UTC) falls in working hours.
     pub fn is_open(&self, at: NaiveDateTime) -> bool {
         self.interval_start(at).is_some()
@@ -170,15 +232,8 @@ impl Schedule {
     pub fn interval_start(&self, at: NaiveDateTime) -> Option<NaiveDateTime> {
         let local = self.tz().from_utc_datetime(&at).naive_local();
         let day = local.date();
-        let hours = if let Some(h) = self.exceptions.get(&day) {
-            h
-        } else if self.holidays.contains(&day) {
-            return None;
-        } else {
-            &self.week[day.weekday().num_days_from_monday() as usize]
-        };
         let t = local.time();
-        hours
+        self.hours_of(day)
             .iter()
             .find(|i| i.from <= t && t < i.to)
             .map(|i| day.and_time(i.from))
@@ -218,6 +273,32 @@ mod tests {
             "a Sunday opened by exception"
         );
         assert!(!s.is_open(utc("2026-12-31 13:00")), "16:00 on a short day");
+    }
+
+    #[test]
+    fn working_time_skips_nights_weekends_and_holidays() {
+        let Ok(s) = Schedule::from_config(&json!({
+            "timezone": "Europe/Moscow",
+            "mon": "09:00-18:00", "tue": "09:00-18:00", "fri": "09:00-24:00",
+            "holidays": ["2026-11-24"]
+        })) else {
+            panic!("valid schedule refused");
+        };
+        let secs = |a: &str, b: &str| s.working_secs(utc(a), utc(b));
+        // Monday 23:00 Moscow to Wednesday 09:05: Tuesday is a holiday, Wednesday has no hours.
+        assert_eq!(secs("2026-11-23 20:00", "2026-11-25 06:05"), 0);
+        // Sunday 23:00 to Monday 09:05 Moscow: five working minutes.
+        assert_eq!(secs("2026-11-22 20:00", "2026-11-23 06:05"), 300);
+        // Inside one working day, 10:00 to 10:30.
+        assert_eq!(secs("2026-11-23 07:00", "2026-11-23 07:30"), 1800);
+        // Friday 23:30 to midnight counts to the end of the day ("24:00").
+        assert_eq!(secs("2026-11-27 20:30", "2026-11-27 22:00"), 1800);
+        // Monday 17:00 to the next Monday 10:00: 1 h, Friday 15 h, 1 h.
+        assert_eq!(
+            secs("2026-11-23 14:00", "2026-11-30 07:00"),
+            (1 + 15 + 1) * 3600
+        );
+        assert_eq!(secs("2026-11-23 08:00", "2026-11-23 07:00"), 0);
     }
 
     #[test]

@@ -19,7 +19,7 @@ pub fn transition(
 ) -> Result<()> {
     let from = conv.status;
     from.can_change(to, actor)?;
-    conversations::set_status(conn, conv.id, to)?;
+    conversations::set_status(conn, conv.id, to, ctx.now)?;
     thread::record(
         conn,
         conv,

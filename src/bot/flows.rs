@@ -9,10 +9,10 @@ use crate::domain::{Actor, Press, Received, Status};
 use crate::error::Result;
 use crate::i18n::Lang;
 use crate::i18n::customer::{fill, t};
+use crate::store::DbConn;
 use crate::store::attachments::StoredFile;
 use crate::store::contacts::{self, Contact};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{DbConn, now};
 use crate::thread;
 
 /// A customer message as it arrived.
@@ -128,14 +128,17 @@ pub(super) fn create_request(
     }
     let c = thread::open(
         conn,
-        ctx.project_id,
-        contact.id,
-        ctx.channel_id,
-        &ctx.channel_name,
-        &subject,
-        ctx.team,
+        &thread::Opening {
+            project_id: ctx.project_id,
+            contact_id: contact.id,
+            channel_id: ctx.channel_id,
+            channel_name: &ctx.channel_name,
+            subject: &subject,
+            team: ctx.team,
+            at: ctx.now,
+        },
     )?;
-    let mid = customer_message(conn, &c, m)?;
+    let mid = customer_message(conn, ctx, &c, m)?;
     // The manager of a VIP organization hears of every new request.
     if let Some(org) = contacts::organization(conn, contact)?
         && org.vip
@@ -151,8 +154,13 @@ pub(super) fn create_request(
     Ok((c, mid))
 }
 
-fn customer_message(conn: &mut DbConn, c: &Conversation, m: &Incoming) -> Result<i64> {
-    let at = now();
+fn customer_message(
+    conn: &mut DbConn,
+    ctx: &BotCtx,
+    c: &Conversation,
+    m: &Incoming,
+) -> Result<i64> {
+    let at = ctx.now;
     let mid = thread::add_customer_message(
         conn,
         c,
@@ -164,7 +172,7 @@ fn customer_message(conn: &mut DbConn, c: &Conversation, m: &Incoming) -> Result
             at,
         },
     )?;
-    conversations::touch_customer(conn, c.id, at, m.from.as_deref())?;
+    conversations::touch_customer(conn, c.id, at, m.from.as_deref(), 1)?;
     Ok(mid)
 }
 
@@ -178,7 +186,7 @@ pub(super) fn add_comment(
     if c.status == Status::Pending {
         customer_status(conn, ctx, contact, c, Status::Open)?;
     }
-    let mid = customer_message(conn, c, m)?;
+    let mid = customer_message(conn, ctx, c, m)?;
     if let Some(assignee) = c.assignee_id {
         let notice = Notice::Comment {
             number: c.number,

@@ -29,7 +29,7 @@ use crate::i18n::Lang;
 use crate::i18n::customer::{contact_card, fill, t};
 use crate::store::contacts::{self, Contact};
 use crate::store::conversations::{self, Conversation};
-use crate::store::{DbConn, messages, now, projects};
+use crate::store::{DbConn, messages, projects};
 use crate::thread;
 
 /// What the bot needs to know about the channel it answers in.
@@ -44,15 +44,25 @@ pub struct BotCtx {
     /// The platform shows buttons; otherwise options are numbered.
     pub buttons: bool,
     pub rules: std::sync::Arc<crate::automation::ChannelRules>,
+    /// When the event arrived (the automation clock) and the project's settings then.
+    pub now: chrono::NaiveDateTime,
+    pub project: std::sync::Arc<crate::automation::ProjectAutomation>,
 }
 
 impl BotCtx {
+    /// The same bot at the time and with the project settings of `auto`.
+    pub fn at(mut self, auto: &crate::automation::Ctx) -> BotCtx {
+        self.now = auto.now;
+        self.project = auto.project.clone();
+        self
+    }
+
     /// Automation as the bot changes statuses (closing message, timers).
     pub fn auto(&self) -> crate::automation::Ctx {
         crate::automation::Ctx {
             rules: self.rules.clone(),
-            project: Default::default(),
-            now: now(),
+            project: self.project.clone(),
+            now: self.now,
             helpdesk: true,
             buttons: self.buttons,
             widget: false,

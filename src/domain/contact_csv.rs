@@ -237,18 +237,8 @@ pub fn write(rows: &[Out], header: bool) -> Result<Vec<u8>> {
     if header {
         w.write_record(HEADER).map_err(fail)?;
     }
+    let safe = super::text::spreadsheet_safe;
     for r in rows {
-        // A cell starting with = + - @ is a formula to a spreadsheet: prefixed so opening the
-        // export cannot run what a customer typed as their name.
-        let safe = |s: &str| {
-            if s.starts_with(['=', '+', '-', '@'])
-                && !s.chars().all(|c| "+0123456789 -()".contains(c))
-            {
-                format!("'{s}")
-            } else {
-                s.to_string()
-            }
-        };
         w.write_record([
             safe(r.name),
             r.phone.map(safe).unwrap_or_default(),

@@ -115,6 +115,18 @@ pub enum Notice {
         by: String,
         preview: String,
     },
+    /// Yesterday's figures (the reports' daily summary).
+    DailySummary {
+        date: String,
+        opened: i64,
+        closed: i64,
+        first_response_median_s: Option<i64>,
+        rating_average: Option<f64>,
+        unanswered_now: i64,
+        /// The reports page, where the server knows its public address.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        link: Option<String>,
+    },
     /// A conversation is yours now: by another member (`by`), or by distribution (None).
     Assigned {
         number: i64,
@@ -139,16 +151,19 @@ pub enum Topic {
     Unanswered,
     /// The customer answered in a conversation assigned to them.
     Replied,
+    /// Yesterday's figures every morning (analysts and admins).
+    Summary,
 }
 
 impl Topic {
-    pub const ALL: [Topic; 6] = [
+    pub const ALL: [Topic; 7] = [
         Topic::Team,
         Topic::Assigned,
         Topic::Replied,
         Topic::Comment,
         Topic::Mention,
         Topic::Unanswered,
+        Topic::Summary,
     ];
 
     /// What a new member hears of under the bell.
@@ -162,6 +177,7 @@ impl Topic {
             Topic::Mention => "mention",
             Topic::Unanswered => "unanswered",
             Topic::Replied => "replied",
+            Topic::Summary => "summary",
         }
     }
 
@@ -218,6 +234,7 @@ impl Notice {
             Notice::Assigned { .. } => Some(Topic::Assigned),
             Notice::Mention { .. } => Some(Topic::Mention),
             Notice::Replied { .. } => Some(Topic::Replied),
+            Notice::DailySummary { .. } => Some(Topic::Summary),
         }
     }
 

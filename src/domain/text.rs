@@ -74,6 +74,17 @@ pub fn split_text(text: &str, max: usize) -> Vec<String> {
     parts
 }
 
+/// A CSV cell as a spreadsheet will not run it: one starting with = + - @ is a formula there,
+/// so it is prefixed, and opening an export cannot run what a customer typed as their name.
+/// Phone numbers stay as they are.
+pub fn spreadsheet_safe(s: &str) -> String {
+    if s.starts_with(['=', '+', '-', '@']) && !s.chars().all(|c| "+0123456789 -()".contains(c)) {
+        format!("'{s}")
+    } else {
+        s.to_string()
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -50,6 +50,6 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
             "Первая строка — названия столбцов (по-русски или по-английски), разделитель — запятая или точка с запятой, кодировка UTF-8 или Windows-1251. Контакт с тем же e-mail или телефоном обновляется, а не дублируется. Неверные строки не загружаются, и отчёт скажет почему. Столбцы:",
             "The first line names the columns (in English or Russian), separated by commas or semicolons, UTF-8 or Windows-1251. A contact with the same e-mail or phone is updated, not duplicated. Bad rows are not loaded, and the report says why. Columns:",
         ),
-        _ => return None,
+        _ => return super::reports::text(key),
     })
 }

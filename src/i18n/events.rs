@@ -210,6 +210,39 @@ pub fn notice(n: &Notice, lang: Lang) -> String {
             },
             Lang::En,
         ) => format!("↩️ {by} replied in #{number}: {preview}"),
+        (
+            DailySummary {
+                date,
+                opened,
+                closed,
+                first_response_median_s,
+                rating_average,
+                unanswered_now,
+                link,
+            },
+            lang,
+        ) => {
+            let minutes = |s: &Option<i64>| {
+                s.map(|s| format!("{}", (s + 30) / 60))
+                    .unwrap_or_else(|| "—".into())
+            };
+            let rating = rating_average
+                .map(|r| format!("{r:.2}"))
+                .unwrap_or_else(|| "—".into());
+            let fr = minutes(first_response_median_s);
+            let body = match lang {
+                Lang::Ru => format!(
+                    "📊 Сводка за {date}: открыто {opened}, закрыто {closed}, первый ответ (медиана) {fr} мин, оценка {rating}; ждут ответа сейчас: {unanswered_now}"
+                ),
+                Lang::En => format!(
+                    "📊 Summary for {date}: {opened} opened, {closed} closed, first response (median) {fr} min, rating {rating}; waiting for an answer now: {unanswered_now}"
+                ),
+            };
+            match link {
+                Some(l) => format!("{body}\n{l}"),
+                None => body,
+            }
+        }
         (Assigned { number, by, note }, lang) => {
             let head = match (by, lang) {
                 (Some(by), Lang::Ru) => format!("📥 {by} передал(а) вам #{number}"),

@@ -5,6 +5,7 @@ pub mod console;
 mod contacts;
 pub mod customer;
 pub mod events;
+mod reports;
 mod team;
 
 use crate::domain::{Priority, Status};

@@ -264,6 +264,10 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
             "Клиент долго ждёт ответа",
             "A customer waits too long for an answer",
         ),
+        "notify_summary" => (
+            "Ежедневная сводка отчётов (для аналитиков и администраторов)",
+            "The reports' daily summary (analysts and admins)",
+        ),
         "browser_notifications" => (
             "Показывать уведомления браузера, когда вкладка в фоне",
             "Show browser notifications while the tab is in the background",

@@ -105,7 +105,9 @@ impl Inbox {
         // Outside working hours a chat channel may hand its customers to the bot.
         let bot = channel
             .bot_ctx()
-            .or_else(|| auto.bot_off_hours().then(|| channel.off_hours_bot()));
+            .or_else(|| auto.bot_off_hours().then(|| channel.off_hours_bot()))
+            .map(|b| b.at(&auto));
+        let at = auto.now;
         let auto = (auto.rules.any()
             || (!auto.helpdesk && auto.rating())
             || auto.rules.distribution.active())
@@ -129,6 +131,7 @@ impl Inbox {
                         team: channel.channel.default_team_id,
                         bot: bot.clone(),
                         auto: auto.clone(),
+                        at,
                         inbound: item,
                     },
                     reply: tx,

@@ -10,6 +10,7 @@ pub mod manage;
 pub mod receive;
 pub mod registry;
 pub mod reply;
+pub mod reports;
 pub mod staff_link;
 pub mod tags;
 pub mod team;

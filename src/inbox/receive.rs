@@ -9,7 +9,7 @@ use crate::domain::{Actor, ChannelId, ContactId, ConversationId, Received, Statu
 use crate::error::{Error, Result};
 use crate::store::contacts::Contact;
 use crate::store::conversations::Conversation;
-use crate::store::{self, DbConn, contacts, conversations, messages, now};
+use crate::store::{self, DbConn, contacts, conversations, messages};
 use crate::thread;
 
 pub(super) struct Item {
@@ -21,6 +21,8 @@ pub(super) struct Item {
     pub bot: Option<crate::bot::BotCtx>,
     /// Set when the channel has automation rules (most have none: no cost then).
     pub auto: Option<crate::automation::Ctx>,
+    /// When it arrived, on the automation clock.
+    pub at: chrono::NaiveDateTime,
     pub inbound: Inbound,
 }
 
@@ -160,7 +162,8 @@ fn again_if_collided<T>(mut run: impl FnMut() -> Result<T>) -> Result<T> {
 /// Receives every item inside the caller's transaction; the first failing item fails it all.
 fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     let mut known = Known::prefetch(conn, items)?;
-    let mut touched: Vec<(ConversationId, &str)> = Vec::new();
+    // Each conversation the batch wrote to: the last writer, when and how many messages.
+    let mut touched: Vec<(ConversationId, &str, chrono::NaiveDateTime, i32)> = Vec::new();
     let mut automated: Vec<(
         ConversationId,
         crate::domain::ProjectId,
@@ -239,17 +242,17 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
         }
         if let Some(c) = learned.touched {
             // The last writer of a conversation in the batch is the one replies go to.
-            touched.retain(|(id, _)| *id != c);
-            touched.push((c, it.inbound.external_user_id.as_str()));
+            let before = touched.iter().find(|t| t.0 == c).map_or(0, |t| t.3);
+            touched.retain(|t| t.0 != c);
+            touched.push((c, it.inbound.external_user_id.as_str(), it.at, before + 1));
         }
         results.push(received);
     }
     // Each conversation's activity is written once per batch, not once per message, in id
     // order so that concurrent committers (PostgreSQL) take the row locks in one order.
-    touched.sort_unstable();
-    let t = now();
-    for (c, from) in touched {
-        conversations::touch_customer(conn, c, t, Some(from))?;
+    touched.sort_unstable_by_key(|t| t.0);
+    for (c, from, at, n) in touched {
+        conversations::touch_customer(conn, c, at, Some(from), n)?;
     }
     // Timers see the conversation as it is after this batch, once per conversation.
     automated.sort_unstable_by_key(|(c, _, _)| *c);
@@ -303,7 +306,7 @@ fn rating_answer(
 
 fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received, Learned)> {
     let (project_id, channel_id, inbound) = (it.project_id, it.channel_id, &it.inbound);
-    let t = now();
+    let t = it.at;
     let ident = (channel_id, inbound.external_user_id.clone());
     let card;
     let (text, files): (&str, &[crate::store::attachments::StoredFile]) = match &inbound.event {
@@ -378,12 +381,15 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
             let subject = thread::subject_for(text, &contact);
             let c = thread::open(
                 conn,
-                project_id,
-                contact.id,
-                channel_id,
-                &it.channel_name,
-                &subject,
-                it.team,
+                &thread::Opening {
+                    project_id,
+                    contact_id: contact.id,
+                    channel_id,
+                    channel_name: &it.channel_name,
+                    subject: &subject,
+                    team: it.team,
+                    at: t,
+                },
             )?;
             (c, true)
         }
@@ -466,7 +472,7 @@ fn blocked(
     let conv = conversations::latest_open_for(conn, contact.id, channel_id)?;
     if let Some(c) = &conv {
         thread::record(conn, c, &crate::domain::event::SystemEvent::Blocked)?;
-        conversations::touch_customer(conn, c.id, now(), None)?;
+        conversations::touch_customer(conn, c.id, it.at, None, 0)?;
     }
     Ok((
         Received {

@@ -62,6 +62,8 @@ impl ChannelEntry {
             config,
             buttons: self.adapter.capabilities().buttons,
             rules: self.rules.clone(),
+            now: crate::store::now(),
+            project: Default::default(),
         })
     }
 
@@ -75,6 +77,8 @@ impl ChannelEntry {
             config: BotConfig::default(),
             buttons: self.adapter.capabilities().buttons,
             rules: self.rules.clone(),
+            now: crate::store::now(),
+            project: Default::default(),
         }
     }
 

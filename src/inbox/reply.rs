@@ -80,8 +80,15 @@ impl Inbox {
                     };
                     thread::record(conn, &conv, &ev)?;
                 }
-                let mid =
-                    thread::add_outgoing(conn, &conv, Some(op2.user_id), &text, &files, None)?;
+                let mid = thread::add_outgoing(
+                    conn,
+                    &conv,
+                    Some(op2.user_id),
+                    &text,
+                    &files,
+                    None,
+                    ctx.now,
+                )?;
                 crate::automation::operator_answered(conn, &ctx, &conv)?;
                 Ok((mid, conv.contact_id))
             })
@@ -139,12 +146,15 @@ impl Inbox {
                 let channel = crate::store::channels::by_id(conn, base.channel_id)?;
                 let c = thread::open(
                     conn,
-                    op2.project_id,
-                    base.contact_id,
-                    base.channel_id,
-                    &channel.name,
-                    &subject,
-                    channel.default_team_id,
+                    &thread::Opening {
+                        project_id: op2.project_id,
+                        contact_id: base.contact_id,
+                        channel_id: base.channel_id,
+                        channel_name: &channel.name,
+                        subject: &subject,
+                        team: channel.default_team_id,
+                        at: auto.clock.now(),
+                    },
                 )?;
                 conversations::set_assignee(conn, c.id, Some(op2.user_id))?;
                 let ctx = auto_ctx(&auto, registry.by_id(c.channel_id).as_deref());
@@ -199,6 +209,7 @@ impl Inbox {
                 };
                 let payload =
                     serde_json::to_string(&template).map_err(|e| Error::internal(e.to_string()))?;
+                let ctx = auto_ctx(&auto, registry.by_id(conv.channel_id).as_deref());
                 let mid = thread::add_outgoing(
                     conn,
                     &conv,
@@ -206,8 +217,8 @@ impl Inbox {
                     &text,
                     &[],
                     Some(&payload),
+                    ctx.now,
                 )?;
-                let ctx = auto_ctx(&auto, registry.by_id(conv.channel_id).as_deref());
                 crate::automation::operator_answered(conn, &ctx, &conv)?;
                 Ok((mid, conv.contact_id))
             })

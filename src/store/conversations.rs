@@ -36,6 +36,13 @@ pub struct Conversation {
     pub origin: Option<String>,
     #[serde(skip)]
     pub reply_to: Option<String>,
+    /// The customer's first message: what the first response is measured from.
+    pub first_customer_at: Option<NaiveDateTime>,
+    pub first_response_at: Option<NaiveDateTime>,
+}
+
+diesel::define_sql_function! {
+    fn coalesce(x: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>, y: diesel::sql_types::Nullable<diesel::sql_types::Timestamp>) -> diesel::sql_types::Nullable<diesel::sql_types::Timestamp>;
 }
 
 const FINAL: [&str; 2] = ["closed", "cancelled"];
@@ -47,8 +54,8 @@ pub fn create(
     contact_id: ContactId,
     channel_id: ChannelId,
     subject: &str,
+    t: NaiveDateTime,
 ) -> Result<Conversation> {
-    let t = now();
     let id: ConversationId = diesel::insert_into(conversations::table)
         .values((
             conversations::project_id.eq(project_id),
@@ -129,12 +136,14 @@ pub fn of_contact(
         .load(conn)?)
 }
 
-/// The customer wrote (from the identity `from`, where known).
+/// The customer wrote `messages` messages (from the identity `from`, where known); the first
+/// of them may be the conversation's first.
 pub fn touch_customer(
     conn: &mut DbConn,
     id: ConversationId,
     at: NaiveDateTime,
     from: Option<&str>,
+    messages: i32,
 ) -> Result<()> {
     let target = conversations::table.find(id);
     let activity = (
@@ -142,6 +151,11 @@ pub fn touch_customer(
         conversations::last_message_at.eq(at),
         conversations::updated_at.eq(at),
         conversations::unread.eq(true),
+        conversations::first_customer_at.eq(coalesce(
+            conversations::first_customer_at,
+            (messages > 0).then_some(at),
+        )),
+        conversations::messages_in.eq(conversations::messages_in + messages),
     );
     match from {
         Some(f) => diesel::update(target)
@@ -159,13 +173,71 @@ pub fn touch_operator(conn: &mut DbConn, id: ConversationId, at: NaiveDateTime) 
             conversations::last_message_at.eq(at),
             conversations::updated_at.eq(at),
             conversations::unread.eq(false),
+            conversations::messages_out.eq(conversations::messages_out + 1),
         ))
         .execute(conn)?;
     Ok(())
 }
 
-pub fn set_status(conn: &mut DbConn, id: ConversationId, status: Status) -> Result<()> {
-    let t = now();
+/// How long a span took: calendar and working seconds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Took {
+    pub secs: i64,
+    pub work_secs: i64,
+}
+
+/// The team's first answer to the customer, measured once.
+pub fn set_first_response(
+    conn: &mut DbConn,
+    id: ConversationId,
+    at: NaiveDateTime,
+    took: Took,
+) -> Result<()> {
+    diesel::update(
+        conversations::table
+            .find(id)
+            .filter(conversations::first_response_at.is_null()),
+    )
+    .set((
+        conversations::first_response_at.eq(at),
+        conversations::first_response_secs.eq(took.secs),
+        conversations::first_response_work_secs.eq(took.work_secs),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+/// Resolved (or closed without a resolution first): the latest resolution counts.
+pub fn set_resolution(
+    conn: &mut DbConn,
+    id: ConversationId,
+    at: NaiveDateTime,
+    took: Took,
+) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set((
+            conversations::resolved_at.eq(at),
+            conversations::resolution_secs.eq(took.secs),
+            conversations::resolution_work_secs.eq(took.work_secs),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A resolved or closed conversation went back to work.
+pub fn count_reopen(conn: &mut DbConn, id: ConversationId) -> Result<()> {
+    diesel::update(conversations::table.find(id))
+        .set(conversations::reopens.eq(conversations::reopens + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn set_status(
+    conn: &mut DbConn,
+    id: ConversationId,
+    status: Status,
+    t: NaiveDateTime,
+) -> Result<()> {
     let closed_at = if status.is_final() { Some(t) } else { None };
     diesel::update(conversations::table.find(id))
         .set((

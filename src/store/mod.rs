@@ -23,6 +23,7 @@ pub mod notifications;
 pub mod outbox;
 pub mod project_settings;
 pub mod projects;
+pub mod reports;
 pub mod schema;
 pub mod search;
 pub mod seed;

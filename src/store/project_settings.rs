@@ -15,6 +15,7 @@ pub struct Row {
     pub schedule: Option<String>,
     pub alerts: Option<String>,
     pub source: String,
+    pub reports: Option<String>,
     pub updated_at: chrono::NaiveDateTime,
 }
 
@@ -59,4 +60,46 @@ pub fn save(
             .execute(conn)?;
     }
     Ok(())
+}
+
+/// The reports' settings (JSON) as the settings page, the API or the file saved them.
+pub fn save_reports(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    reports: &str,
+    source: &str,
+) -> Result<()> {
+    let n = diesel::update(project_settings::table.find(project_id))
+        .set((
+            project_settings::reports.eq(reports),
+            project_settings::source.eq(source),
+            project_settings::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        diesel::insert_into(project_settings::table)
+            .values((
+                project_settings::project_id.eq(project_id),
+                project_settings::reports.eq(reports),
+                project_settings::source.eq(source),
+                project_settings::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+/// Takes the daily summary of `date` (the project's "YYYY-MM-DD") for sending: true once per
+/// date, whichever instance asks first.
+pub fn claim_summary(conn: &mut DbConn, project_id: ProjectId, date: &str) -> Result<bool> {
+    let n = diesel::update(
+        project_settings::table.find(project_id).filter(
+            project_settings::summary_sent_on
+                .is_null()
+                .or(project_settings::summary_sent_on.lt(date)),
+        ),
+    )
+    .set(project_settings::summary_sent_on.eq(date))
+    .execute(conn)?;
+    Ok(n == 1)
 }

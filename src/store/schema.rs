@@ -276,6 +276,16 @@ diesel::table! {
         rating_comment -> Nullable<Text>,
         origin -> Nullable<Text>,
         reply_to -> Nullable<Text>,
+        first_customer_at -> Nullable<Timestamp>,
+        first_response_at -> Nullable<Timestamp>,
+        first_response_secs -> Nullable<BigInt>,
+        first_response_work_secs -> Nullable<BigInt>,
+        resolved_at -> Nullable<Timestamp>,
+        resolution_secs -> Nullable<BigInt>,
+        resolution_work_secs -> Nullable<BigInt>,
+        reopens -> Integer,
+        messages_in -> Integer,
+        messages_out -> Integer,
     }
 }
 
@@ -394,6 +404,8 @@ diesel::table! {
         schedule -> Nullable<Text>,
         alerts -> Nullable<Text>,
         source -> Text,
+        reports -> Nullable<Text>,
+        summary_sent_on -> Nullable<Text>,
         updated_at -> Timestamp,
     }
 }
@@ -405,6 +417,15 @@ diesel::joinable!(team_members -> users (user_id));
 diesel::joinable!(team_members -> teams (team_id));
 diesel::joinable!(conversations -> contacts (contact_id));
 diesel::joinable!(conversations -> channels (channel_id));
+diesel::table! {
+    online_spans (id) {
+        id -> BigInt,
+        user_id -> BigInt,
+        started_at -> Timestamp,
+        ended_at -> Nullable<Timestamp>,
+    }
+}
+
 diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(attachments -> messages (message_id));
 diesel::joinable!(contact_identities -> contacts (contact_id));
@@ -440,4 +461,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     conversation_tags,
     contact_tags,
     letters,
+    online_spans,
 );

@@ -400,7 +400,9 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
         "conversations",
         "id, project_id, number, contact_id, channel_id, subject, status, priority, \
          assignee_id, team_id, unread, created_at, updated_at, last_message_at, \
-         last_customer_at, last_operator_at, closed_at, rating, rating_comment",
+         last_customer_at, last_operator_at, closed_at, rating, rating_comment, \
+         first_customer_at, first_response_at, first_response_secs, first_response_work_secs, \
+         resolved_at, resolution_secs, resolution_work_secs, reopens, messages_in, messages_out",
     );
     let mut ins_messages = Insert::new(
         "messages",
@@ -430,6 +432,7 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
         let order = 100_000 + rng.below(900_000);
         let mut t = created;
         let (mut last_customer, mut last_operator) = (None, None);
+        let mut first_response = None;
         let mut subject = String::new();
         let conv_id = conv_ids[j as usize];
         for i in 0..m {
@@ -447,6 +450,7 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
                 ("customer", None, "received")
             } else {
                 last_operator = Some(t);
+                first_response = first_response.or(Some(t));
                 (
                     "operator",
                     assignee.or_else(|| plan.operators.first().copied()),
@@ -492,10 +496,18 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
             "high", "low", "urgent",
         ]);
         let unread = open && m % 2 == 1;
+        // The measures real traffic keeps (a seeded project has no schedule: working time is
+        // calendar time).
+        let answered = first_response.map(|r| (r - created).num_seconds());
+        let resolved = (status == "closed").then_some(closed_at).flatten();
+        let resolution = resolved.map(|r| (r - created).num_seconds());
+        let reopens = i64::from(resolved.is_some() && rng.chance(6));
+        let into = (m + 1) / 2;
         let mut row = String::with_capacity(300);
         let _ = write!(
             row,
-            "({conv_id},{pid},{},{},{},{},'{status}','{priority}',{},{},{},{},{},{},{},{},{},{},{})",
+            "({conv_id},{pid},{},{},{},{},'{status}','{priority}',{},{},{},{},{},{},{},{},{},{},{},\
+             {},{},{},{},{},{},{},{reopens},{into},{})",
             numbers[j as usize],
             contact_ids[k as usize],
             channel.0,
@@ -511,6 +523,14 @@ pub fn chunk(conn: &mut DbConn, plan: &Plan, from: i64, count: i64) -> Result<i6
             tso(closed_at),
             io(rating),
             qo(&comment),
+            ts(created),
+            tso(first_response),
+            io(answered),
+            io(answered),
+            tso(resolved),
+            io(resolution),
+            io(resolution),
+            m - into,
         );
         if open {
             let due = if g - (plan.total - open_tail) < plan.due {

@@ -115,7 +115,7 @@ pub fn set_online(conn: &mut DbConn, user_id: i64, online: bool) -> Result<()> {
     diesel::update(users::table.find(user_id))
         .set(users::online.eq(online))
         .execute(conn)?;
-    Ok(())
+    super::reports::presence_changed(conn, user_id, online)
 }
 
 pub fn create_session(
@@ -410,5 +410,5 @@ pub fn apply_presence(conn: &mut DbConn, user_id: i64, state: &str) -> Result<()
             users::presence_auto.eq(state),
         ))
         .execute(conn)?;
-    Ok(())
+    super::reports::presence_changed(conn, user_id, state.starts_with("in"))
 }

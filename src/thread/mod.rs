@@ -58,18 +58,35 @@ pub fn tell_team(
     Ok(())
 }
 
+/// What a new conversation starts with.
+#[derive(Clone, Copy)]
+pub struct Opening<'a> {
+    pub project_id: crate::domain::ProjectId,
+    pub contact_id: crate::domain::ContactId,
+    pub channel_id: crate::domain::ChannelId,
+    pub channel_name: &'a str,
+    pub subject: &'a str,
+    /// The channel's default team.
+    pub team: Option<i64>,
+    /// When it opened, on the automation clock.
+    pub at: NaiveDateTime,
+}
+
 /// A new conversation with the project's next number and its "created" record.
-pub fn open(
-    conn: &mut DbConn,
-    project_id: crate::domain::ProjectId,
-    contact_id: crate::domain::ContactId,
-    channel_id: crate::domain::ChannelId,
-    channel_name: &str,
-    subject: &str,
-    team: Option<i64>,
-) -> Result<Conversation> {
+pub fn open(conn: &mut DbConn, o: &Opening) -> Result<Conversation> {
+    let Opening {
+        project_id,
+        contact_id,
+        channel_id,
+        channel_name,
+        subject,
+        team,
+        at,
+    } = *o;
     let number = projects::next_number(conn, project_id)?;
-    let mut c = conversations::create(conn, project_id, number, contact_id, channel_id, subject)?;
+    let mut c = conversations::create(
+        conn, project_id, number, contact_id, channel_id, subject, at,
+    )?;
     // The channel's default team (a removed team leaves it unset rather than failing).
     if let Some(t) = team
         && let Ok(found) = crate::store::teams::by_id(conn, project_id, t)
@@ -178,8 +195,8 @@ pub fn add_outgoing(
     text: &str,
     files: &[StoredFile],
     payload: Option<&str>,
+    t: NaiveDateTime,
 ) -> Result<i64> {
-    let t = now();
     let mid = insert_with_files(
         conn,
         conv,

@@ -75,6 +75,11 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_contacts::merge_contacts)
         .service(super::api_me::get_notifications)
         .service(super::api_me::put_notifications)
+        .service(super::api_reports::report_summary)
+        .service(super::api_reports::report_timeseries)
+        .service(super::api_reports::report_operators)
+        .service(super::api_reports::get_report_settings)
+        .service(super::api_reports::put_report_settings)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,

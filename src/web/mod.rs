@@ -6,12 +6,14 @@ pub mod api_canned;
 pub mod api_channels;
 pub mod api_contacts;
 pub mod api_me;
+pub mod api_reports;
 pub mod api_tags;
 pub mod api_users;
 pub mod auth;
 pub mod avatars;
 pub mod body;
 pub mod channel_admin;
+pub mod charts;
 pub mod console;
 pub mod errors;
 pub mod health;
@@ -22,6 +24,7 @@ pub mod openapi;
 pub mod profile;
 pub mod profile_notify;
 pub mod rate;
+pub mod reports;
 pub mod request_span;
 pub mod rules_form;
 pub mod settings;
@@ -172,6 +175,7 @@ pub fn server(
             .configure(settings_tags::routes)
             .configure(settings_teams::routes)
             .configure(profile::routes)
+            .configure(reports::routes)
             .configure(avatars::routes)
             .configure(invite::routes)
             .service(actix_files::Files::new("/static", static_root.clone()))

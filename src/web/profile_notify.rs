@@ -37,6 +37,7 @@ pub fn rows(user: &User) -> Vec<TopicRow> {
                 Topic::Comment => "notify_comment",
                 Topic::Mention => "notify_mention",
                 Topic::Unanswered => "notify_unanswered",
+                Topic::Summary => "notify_summary",
             },
             bell: t.chosen_in(&user.notify),
             email: t.chosen_in(&user.notify_email),

@@ -23,6 +23,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/console/settings", web::get().to(page))
         .route("/console/settings/schedule", web::post().to(save_schedule))
         .route("/console/settings/alerts", web::post().to(save_alerts))
+        .route("/console/settings/reports", web::post().to(save_reports))
         .route("/console/settings/rules/{id}", web::post().to(save_channel))
         .route(
             "/console/settings/members/{id}",
@@ -85,6 +86,11 @@ struct SettingsPage {
     tg_channels: Vec<String>,
     alerts_channel: String,
     alerts_chat: String,
+    reports_error: String,
+    /// The first-response target as written ("15m"), its kind of time, the summary's time.
+    sla: String,
+    sla_working: bool,
+    summary_at: String,
     channels: Vec<ChannelForm>,
     members: Vec<MemberHours>,
     /// (e-mail, name) of those who can take conversations, for "assign to".
@@ -112,6 +118,7 @@ type Pairs = Vec<(String, String)>;
 struct Refused {
     schedule: Option<(String, Pairs)>,
     alerts: Option<(String, Pairs)>,
+    reports: Option<(String, Pairs)>,
     channel: Option<(crate::domain::ChannelId, String, RulesForm)>,
     member: Option<(i64, String, Pairs)>,
 }
@@ -226,6 +233,23 @@ async fn render(
         alerts_channel = field(form, "channel").to_string();
         alerts_chat = field(form, "chat_id").to_string();
     }
+    let r = &current.reports;
+    let mut sla = r
+        .sla_secs
+        .map(crate::automation::rules::format_duration)
+        .unwrap_or_default();
+    let mut sla_working = r.sla_working;
+    let mut summary_at = r
+        .summary_at
+        .map(|t| t.format("%H:%M").to_string())
+        .unwrap_or_default();
+    let mut reports_error = String::new();
+    if let Some((e, form)) = &refused.reports {
+        reports_error = e.clone();
+        sla = field(form, "sla").to_string();
+        sla_working = field(form, "sla_time") == "working";
+        summary_at = field(form, "daily_summary").to_string();
+    }
     let mut forms = Vec::new();
     for ch in chans.iter().filter(|c| c.enabled) {
         let rules = crate::web::channel_admin::rules_of(state, ch.id);
@@ -258,6 +282,10 @@ async fn render(
             .collect(),
         alerts_channel,
         alerts_chat,
+        reports_error,
+        sla,
+        sla_working,
+        summary_at,
         channels: forms,
         assignees: members
             .iter()
@@ -400,6 +428,40 @@ async fn save_schedule(
             }
             audit::record(c, pid, Some(by), Action::SettingsChanged, "schedule", &tz)
         })
+        .await?;
+    crate::workers::scheduler::reload(&state.inbox).await?;
+    Ok(saved())
+}
+
+/// The first-response target and the daily summary's time, checked like `[reports]`.
+async fn save_reports(
+    state: web::Data<State>,
+    console: Console,
+    form: FormPairs,
+) -> Result<HttpResponse, HtmlError> {
+    console.require(Can::Settings)?;
+    let form = form.into_inner();
+    console.check_csrf(field(&form, "csrf"))?;
+    let v = json!({
+        "sla": field(&form, "sla"),
+        "sla_time": field(&form, "sla_time"),
+        "daily_summary": field(&form, "daily_summary"),
+    });
+    let settings = match crate::automation::ReportSettings::from_config(&v) {
+        Ok(s) => s,
+        Err(e) => {
+            let r = Refused {
+                reports: Some((e, form)),
+                ..Refused::default()
+            };
+            return refused(&state, &console, r).await;
+        }
+    };
+    let (pid, by) = (console.project.id, console.user.id);
+    state
+        .inbox
+        .store
+        .write(move |c| crate::inbox::reports::save_settings(c, pid, Some(by), &settings, "web"))
         .await?;
     crate::workers::scheduler::reload(&state.inbox).await?;
     Ok(saved())

@@ -7,4 +7,5 @@ pub mod letters;
 pub mod outbox;
 pub mod pollers;
 pub mod scheduler;
+pub mod summary;
 pub mod wakeup;

@@ -73,6 +73,11 @@ impl Pollers {
         Ok(tasks)
     }
 
+    /// The server's public address, where one is set.
+    pub fn public_url(&self) -> Option<&str> {
+        self.public_url.as_deref()
+    }
+
     /// The address the platform must call for this channel; None without a public URL.
     pub fn webhook_url(&self, adapter: &dyn ChannelAdapter, key: &str) -> Option<String> {
         self.public_url.as_deref().map(|base| {

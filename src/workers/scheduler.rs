@@ -74,6 +74,9 @@ pub async fn run(
         if let Err(e) = presence(&inbox).await {
             tracing::warn!(error = %e, "working hours not applied");
         }
+        if let Err(e) = super::summary::send_due(&inbox, pollers.public_url()).await {
+            tracing::warn!(error = %e, "daily summary not sent");
+        }
         if let Err(e) = inbox.distribute().await {
             tracing::warn!(error = %e, "waiting conversations not handed out");
         }

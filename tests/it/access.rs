@@ -22,6 +22,8 @@ enum Need {
     /// Answering, or the settings level: canned replies (the project's are the latter's).
     AnswerOrSettings,
     Settings,
+    /// Reports: analysts and admins.
+    Reports,
     Team,
     /// The server's owner (the first admin): creating projects.
     Owner,
@@ -228,6 +230,25 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/console/settings/alerts",
         "/console/settings/alerts",
         Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/reports",
+        "/console/settings/reports",
+        Need::Settings,
+    ),
+    ("GET", "/console/reports", "/console/reports", Need::Reports),
+    (
+        "GET",
+        "/console/reports/journal.csv",
+        "/console/reports/journal.csv",
+        Need::Reports,
+    ),
+    (
+        "GET",
+        "/console/reports/{table}.csv",
+        "/console/reports/operators.csv",
+        Need::Reports,
     ),
     (
         "POST",
@@ -745,6 +766,36 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/api/v1/me/notifications",
         Need::Member,
     ),
+    (
+        "GET",
+        "/api/v1/reports/summary",
+        "/api/v1/reports/summary",
+        Need::Reports,
+    ),
+    (
+        "GET",
+        "/api/v1/reports/timeseries",
+        "/api/v1/reports/timeseries",
+        Need::Reports,
+    ),
+    (
+        "GET",
+        "/api/v1/reports/operators",
+        "/api/v1/reports/operators",
+        Need::Reports,
+    ),
+    (
+        "GET",
+        "/api/v1/reports/settings",
+        "/api/v1/reports/settings",
+        Need::Settings,
+    ),
+    (
+        "PUT",
+        "/api/v1/reports/settings",
+        "/api/v1/reports/settings",
+        Need::Settings,
+    ),
     ("GET", "/api/v1/users", "/api/v1/users", Need::Team),
     ("POST", "/api/v1/users", "/api/v1/users", Need::Team),
     (
@@ -912,6 +963,7 @@ fn expect(
         Need::Answer => can(Can::Answer),
         Need::AnswerOrSettings => can(Can::Answer) || can(Can::Settings),
         Need::Settings => can(Can::Settings),
+        Need::Reports => can(Can::Reports),
         Need::Team => can(Can::Team),
         Need::Owner => owner,
     };

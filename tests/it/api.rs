@@ -313,6 +313,10 @@ async fn the_openapi_document_describes_what_is_served() {
             "GET /conversations/{id}",
             "GET /conversations/{id}/messages",
             "GET /me/notifications",
+            "GET /reports/operators",
+            "GET /reports/settings",
+            "GET /reports/summary",
+            "GET /reports/timeseries",
             "GET /tags",
             "GET /teams",
             "GET /users",
@@ -339,6 +343,7 @@ async fn the_openapi_document_describes_what_is_served() {
             "POST /users",
             "PUT /channels/{id}/distribution",
             "PUT /me/notifications",
+            "PUT /reports/settings",
         ]
     );
     // What is served matches what is described.

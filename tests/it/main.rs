@@ -25,6 +25,7 @@ mod instances;
 mod notify;
 mod ok_avito;
 mod profile;
+mod reports;
 mod scale;
 mod tags;
 mod team;

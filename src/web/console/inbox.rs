@@ -187,6 +187,7 @@ struct InboxPage {
     me_id: i64,
     me_online: bool,
     can_settings: bool,
+    can_reports: bool,
     /// Analysts read conversations; the reply and change forms are not theirs.
     can_answer: bool,
     /// The server's owner may start another project from the switcher.
@@ -429,6 +430,7 @@ pub(super) async fn page(
         me_id: console.user.id,
         me_online: console.user.online,
         can_settings: console.access.can(Can::Settings),
+        can_reports: console.access.can(Can::Reports),
         can_answer: console.access.can(Can::Answer),
         owner: console.user.owner,
         sounds: console.user.sounds.clone(),

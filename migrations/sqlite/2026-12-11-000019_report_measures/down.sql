@@ -1,0 +1,15 @@
+DROP TABLE online_spans;
+ALTER TABLE project_settings DROP COLUMN summary_sent_on;
+ALTER TABLE project_settings DROP COLUMN reports;
+DROP INDEX conversations_closed;
+DROP INDEX conversations_opened;
+ALTER TABLE conversations DROP COLUMN messages_out;
+ALTER TABLE conversations DROP COLUMN messages_in;
+ALTER TABLE conversations DROP COLUMN reopens;
+ALTER TABLE conversations DROP COLUMN resolution_work_secs;
+ALTER TABLE conversations DROP COLUMN resolution_secs;
+ALTER TABLE conversations DROP COLUMN resolved_at;
+ALTER TABLE conversations DROP COLUMN first_response_work_secs;
+ALTER TABLE conversations DROP COLUMN first_response_secs;
+ALTER TABLE conversations DROP COLUMN first_response_at;
+ALTER TABLE conversations DROP COLUMN first_customer_at;
