@@ -222,8 +222,12 @@ pub fn notice(n: &Notice, lang: Lang) -> String {
             },
             lang,
         ) => {
+            let unit = match lang {
+                Lang::Ru => "мин",
+                Lang::En => "min",
+            };
             let minutes = |s: &Option<i64>| {
-                s.map(|s| format!("{}", (s + 30) / 60))
+                s.map(|s| format!("{} {unit}", (s + 30) / 60))
                     .unwrap_or_else(|| "—".into())
             };
             let rating = rating_average
@@ -232,10 +236,10 @@ pub fn notice(n: &Notice, lang: Lang) -> String {
             let fr = minutes(first_response_median_s);
             let body = match lang {
                 Lang::Ru => format!(
-                    "📊 Сводка за {date}: открыто {opened}, закрыто {closed}, первый ответ (медиана) {fr} мин, оценка {rating}; ждут ответа сейчас: {unanswered_now}"
+                    "📊 Сводка за {date}: открыто {opened}, закрыто {closed}, первый ответ (медиана) {fr}, оценка {rating}; ждут ответа сейчас: {unanswered_now}"
                 ),
                 Lang::En => format!(
-                    "📊 Summary for {date}: {opened} opened, {closed} closed, first response (median) {fr} min, rating {rating}; waiting for an answer now: {unanswered_now}"
+                    "📊 Summary for {date}: {opened} opened, {closed} closed, first response (median) {fr}, rating {rating}; waiting for an answer now: {unanswered_now}"
                 ),
             };
             match link {

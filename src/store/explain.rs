@@ -303,3 +303,60 @@ pub fn notices(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
     reset(conn)?;
     Ok(plans)
 }
+
+/// Plans of what a report reads: a period's conversations and closings (unfiltered and with
+/// every filter), what is open now and what was opened or closed since the period.
+pub fn reports(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
+    use super::reports::{self, Scope};
+    use crate::domain::{ChannelId, ConversationId, ProjectId};
+    if let DbConn::Postgresql(_) = conn {
+        diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
+    }
+    let t = super::now();
+    let plain = Scope {
+        project_id: ProjectId(1),
+        from: t - chrono::Duration::days(30),
+        to: t,
+        channel: None,
+        team: None,
+        operator: None,
+        tag: None,
+    };
+    let filtered = Scope {
+        channel: Some(ChannelId(1)),
+        team: Some(1),
+        operator: Some(1),
+        tag: Some(1),
+        ..plain.clone()
+    };
+    let after = Some((t - chrono::Duration::days(3), ConversationId(10)));
+    let mut plans = Vec::new();
+    for (label, s) in [("", &plain), (" filtered", &filtered)] {
+        plans.push((
+            format!("opened{label}"),
+            plan(conn, reports::opened_query(s, None, 2000))?,
+        ));
+        plans.push((
+            format!("opened next{label}"),
+            plan(conn, reports::opened_query(s, after, 2000))?,
+        ));
+        plans.push((
+            format!("closed{label}"),
+            plan(conn, reports::closed_query(s, after, 2000))?,
+        ));
+        plans.push((
+            format!("open now{label}"),
+            plan(conn, reports::open_now_query(s))?,
+        ));
+        plans.push((
+            format!("opened since{label}"),
+            plan(conn, reports::opened_since_query(s, t))?,
+        ));
+        plans.push((
+            format!("closed since{label}"),
+            plan(conn, reports::closed_since_query(s, t))?,
+        ));
+    }
+    reset(conn)?;
+    Ok(plans)
+}

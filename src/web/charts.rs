@@ -140,7 +140,8 @@ pub fn day_line(
 ) -> String {
     let mut svg = String::new();
     open(&mut svg, title, H);
-    let max = nice_max(values.iter().flatten().copied().max().unwrap_or(0) as f64);
+    // At least a minute high: below that the ticks would round to the same second.
+    let max = nice_max(values.iter().flatten().copied().max().unwrap_or(0) as f64).max(60.0);
     axis(&mut svg, max, &|v| short_duration(v, units));
     let n = labels.len().max(1);
     let slot = (W - LEFT) / n as f64;

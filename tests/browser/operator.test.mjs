@@ -679,3 +679,54 @@ test('a member links their Telegram on the profile with a one-time code; a custo
   assert.equal(await admin.locator('#messenger button[type=submit]', { hasText: 'Получить код' }).count(), 1);
   await ctx.close();
 });
+
+test('an admin sets the first-response target, opens the reports, sees the charts and narrows them by operator', { timeout: 90000 }, async () => {
+  for (const [visitor, text] of [['visitor-token-report-000001', 'Сколько стоит доставка?'], ['visitor-token-report-000002', 'Можно оплатить картой?']]) {
+    const r = await fetch(base + '/widget/web/messages', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ visitor, client_id: 'r1', text }),
+    });
+    assert.equal(r.status, 200);
+  }
+  const ctx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(ctx);
+  // Settings → Automation → Reports: a bad target is refused, a good one is kept.
+  await admin.goto(base + '/console/settings#reports');
+  await admin.fill('#reports input[name=sla]', 'скоро');
+  await admin.click('#reports button[type=submit]');
+  await admin.locator('#reports .notice.error', { hasText: 'reports.sla' }).waitFor({ timeout: 10000 });
+  await admin.fill('#reports input[name=sla]', '15m');
+  await admin.selectOption('#reports select[name=sla_time]', 'working');
+  await admin.click('#reports button[type=submit]');
+  await admin.waitForURL(/saved=1/);
+  assert.equal(await admin.inputValue('#reports input[name=sla]'), '15m');
+
+  // From the console's header to the reports.
+  await admin.goto(base + '/console');
+  await admin.click('header a[href="/console/reports"]');
+  await admin.waitForURL(base + '/console/reports');
+  const opened = async () => Number(await admin.locator('.report-card', { hasText: 'Открыто' }).first().locator('.value').innerText());
+  const all = await opened();
+  assert.ok(all >= 2, `the new conversations are counted: ${all}`);
+  assert.ok(await admin.locator('#chart-days svg rect').count() > 0, 'bars per day');
+  assert.equal(await admin.locator('#chart-heatmap svg rect').count(), 7 * 24);
+  assert.match(await admin.locator('.report-card', { hasText: 'SLA' }).innerText(), /рабочее время/);
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'reports.png'), fullPage: true });
+
+  // One operator only: the unassigned new conversations drop out of the figures and charts.
+  const barsBefore = await admin.locator('#chart-days svg rect[height]').evaluateAll((rs) => rs.map((r) => r.getAttribute('height')).join());
+  await admin.selectOption('#report-filters select[name=operator]', { label: 'Admin' });
+  await admin.click('#report-filters button[type=submit]');
+  await admin.waitForURL(/operator=\d+/);
+  const mine = await opened();
+  assert.ok(mine <= all - 2, `filtered: ${mine} of ${all}`);
+  const barsAfter = await admin.locator('#chart-days svg rect[height]').evaluateAll((rs) => rs.map((r) => r.getAttribute('height')).join());
+  assert.notEqual(barsAfter, barsBefore, 'the chart follows the filter');
+  // The journal of the period downloads as CSV.
+  const [download] = await Promise.all([
+    admin.waitForEvent('download'),
+    admin.click('a[href^="/console/reports/journal.csv"]'),
+  ]);
+  assert.match(download.suggestedFilename(), /^journal-\d{4}-\d{2}-\d{2}-\d{4}-\d{2}-\d{2}\.csv$/);
+  await ctx.close();
+});

@@ -491,3 +491,112 @@ async fn random_traffic_reports_what_a_direct_count_of_it_gives() {
         .sum();
     assert_eq!(total, closed as i64);
 }
+
+#[tokio::test]
+async fn what_reports_read_uses_indexes() {
+    let app = TestApp::spawn().await;
+    let (ok, out) = crate::scale::seed(&app, &["--conversations", "300"]);
+    assert!(ok, "{out}");
+    let plans = app
+        .store()
+        .read(perepiska::store::explain::reports)
+        .await
+        .expect("plans");
+    assert_eq!(plans.len(), 12);
+    for (name, lines) in &plans {
+        let scans = crate::scale::full_scans(lines);
+        assert!(scans.is_empty(), "{name}: {}", lines.join("\n"));
+    }
+    let plan = |name: &str| {
+        plans
+            .iter()
+            .find(|(n, _)| n == name)
+            .map(|(_, l)| l.join("\n"))
+            .unwrap_or_default()
+    };
+    assert!(
+        plan("opened").contains("conversations_opened"),
+        "{}",
+        plan("opened")
+    );
+    assert!(
+        plan("closed").contains("conversations_closed"),
+        "{}",
+        plan("closed")
+    );
+    // Seeded data carries the measures real traffic keeps.
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let s = app
+        .api_ok(
+            &token,
+            Method::GET,
+            "/reports/summary?from=2024-12-01&to=2025-11-30",
+            None,
+        )
+        .await;
+    assert!(s["opened"].as_i64().unwrap_or(0) > 0, "{s}");
+    assert!(s["first_response_median_s"].as_i64().is_some(), "{s}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_daily_summary_goes_once_to_the_staff_chat_and_to_whoever_chose_it() {
+    const STAFF: i64 = -100_500;
+    let tg = FakeTelegram::start().await;
+    // Monday 10:00 in Moscow.
+    let clock = Clock::manual(utc("2026-11-23 07:00:00"));
+    let top = format!(
+        "{SCHEDULE}[alerts]\nchannel = \"tg\"\nchat_id = \"{STAFF}\"\n\n[reports]\ndaily_summary = \"09:00\"\n\n"
+    );
+    let app = app(&tg, &clock, "", &top).await;
+    let token = app.api_token(ADMIN_EMAIL).await;
+    // Started after 09:00: Sunday's summary goes at once.
+    let sent = wait_to_chat(&app, &tg, STAFF, 1).await;
+    assert!(
+        sent[0]
+            .text
+            .starts_with("📊 Сводка за 22.11.2026: открыто 0"),
+        "{}",
+        sent[0].text
+    );
+    // The admin hears of it under the bell; nobody does by default.
+    let mut ways = app
+        .api_ok(&token, Method::GET, "/me/notifications", None)
+        .await;
+    assert!(!ways["bell"].as_array().unwrap().contains(&json!("summary")));
+    ways["bell"].as_array_mut().unwrap().push(json!("summary"));
+    app.api_ok(
+        &token,
+        Method::PUT,
+        "/me/notifications",
+        Some(json!({ "bell": ways["bell"] })),
+    )
+    .await;
+    tg.push(say(A, 1, "Анна", "Не приходит чек"));
+    let a = id_of(&app, &token, "Анна").await;
+    clock.set(utc("2026-11-23 07:10:00"));
+    reply(&app, &token, a, "Проверяем").await;
+
+    // Tuesday 09:00 in Moscow: Monday's summary.
+    clock.set(utc("2026-11-24 06:00:00"));
+    let sent = wait_to_chat(&app, &tg, STAFF, 2).await;
+    assert!(
+        sent[1]
+            .text
+            .starts_with("📊 Сводка за 23.11.2026: открыто 1, закрыто 0, первый ответ (медиана) 10 мин, оценка —; ждут ответа сейчас: 0"),
+        "{}",
+        sent[1].text
+    );
+    let console = app.admin().await;
+    assert_eq!(console.get("/console/partials/bell").await.1, "1");
+    let (_, page) = console.get("/console/notifications").await;
+    assert!(page.contains("Сводка за 23.11.2026"), "{page}");
+    // Later passes of the scheduler the same day send nothing more.
+    let passes = app.metric("perepiska_scheduler_passes_total").await;
+    clock.set(utc("2026-11-24 10:00:00"));
+    app.eventually("three more scheduler passes", || async {
+        app.metric("perepiska_scheduler_passes_total").await >= passes + 3.0
+    })
+    .await;
+    app.settle().await;
+    assert_eq!(crate::automation::to_chat(&tg, STAFF).len(), 2);
+}

@@ -9,7 +9,7 @@ use perepiska::domain::{ChannelId, ProjectId, Status};
 use perepiska::store::conversations::{Cursor, Filter, Tab};
 
 /// Runs `perepiska seed` against the app's database, as an admin would.
-fn seed(app: &TestApp, args: &[&str]) -> (bool, String) {
+pub(crate) fn seed(app: &TestApp, args: &[&str]) -> (bool, String) {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_perepiska"));
     cmd.current_dir(app.dir.path())
         .env_remove("DATABASE_URL")
@@ -262,7 +262,7 @@ fn url_escape(s: &str) -> String {
 }
 
 /// Plan lines that read a whole table of conversations, messages or contacts.
-fn full_scans(lines: &[String]) -> Vec<String> {
+pub(crate) fn full_scans(lines: &[String]) -> Vec<String> {
     lines
         .iter()
         .filter(|l| {
