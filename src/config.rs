@@ -383,4 +383,23 @@ mod tests {
         .unwrap_or_default();
         assert!(e.contains("channels[0].id"), "{e}");
     }
+
+    #[test]
+    fn the_reports_table_is_checked_with_the_channels() {
+        let e = parse_channels("[reports]\nsla = \"quick\"\n", |_| None)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("reports.sla"), "{e}");
+        let e = parse_channels("[reports]\nsla_time = \"business\"\n", |_| None)
+            .err()
+            .unwrap_or_default();
+        assert!(e.contains("reports.sla_time"), "{e}");
+        assert!(
+            parse_channels(
+                "[reports]\nsla = \"15m\"\ndaily_summary = \"09:00\"\n",
+                |_| None
+            )
+            .is_ok()
+        );
+    }
 }

@@ -342,7 +342,7 @@ pub fn reports(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
         ));
         plans.push((
             format!("closed{label}"),
-            plan(conn, reports::closed_query(s, after, 2000))?,
+            plan(conn, reports::closed_between_query(s, s.from, s.to))?,
         ));
         plans.push((
             format!("open now{label}"),

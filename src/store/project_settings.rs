@@ -33,6 +33,24 @@ pub fn all(conn: &mut DbConn) -> Result<Vec<Row>> {
         .load(conn)?)
 }
 
+/// The project's row, made empty the first time anything is saved.
+fn ensure(conn: &mut DbConn, project_id: ProjectId, source: &str) -> Result<()> {
+    let exists: i64 = project_settings::table
+        .find(project_id)
+        .count()
+        .get_result(conn)?;
+    if exists == 0 {
+        diesel::insert_into(project_settings::table)
+            .values((
+                project_settings::project_id.eq(project_id),
+                project_settings::source.eq(source),
+                project_settings::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
 pub fn save(
     conn: &mut DbConn,
     project_id: ProjectId,
@@ -40,7 +58,8 @@ pub fn save(
     alerts: Option<&str>,
     source: &str,
 ) -> Result<()> {
-    let n = diesel::update(project_settings::table.find(project_id))
+    ensure(conn, project_id, source)?;
+    diesel::update(project_settings::table.find(project_id))
         .set((
             project_settings::schedule.eq(schedule),
             project_settings::alerts.eq(alerts),
@@ -48,17 +67,6 @@ pub fn save(
             project_settings::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    if n == 0 {
-        diesel::insert_into(project_settings::table)
-            .values((
-                project_settings::project_id.eq(project_id),
-                project_settings::schedule.eq(schedule),
-                project_settings::alerts.eq(alerts),
-                project_settings::source.eq(source),
-                project_settings::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-    }
     Ok(())
 }
 
@@ -69,23 +77,14 @@ pub fn save_reports(
     reports: &str,
     source: &str,
 ) -> Result<()> {
-    let n = diesel::update(project_settings::table.find(project_id))
+    ensure(conn, project_id, source)?;
+    diesel::update(project_settings::table.find(project_id))
         .set((
             project_settings::reports.eq(reports),
             project_settings::source.eq(source),
             project_settings::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    if n == 0 {
-        diesel::insert_into(project_settings::table)
-            .values((
-                project_settings::project_id.eq(project_id),
-                project_settings::reports.eq(reports),
-                project_settings::source.eq(source),
-                project_settings::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-    }
     Ok(())
 }
 

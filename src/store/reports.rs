@@ -31,7 +31,6 @@ pub struct Fact {
     pub rating: Option<i32>,
     pub messages_in: i32,
     pub messages_out: i32,
-    pub closed_at: Option<NaiveDateTime>,
 }
 
 /// Which conversations a report covers: a project, a half-open UTC range and the filters.
@@ -77,18 +76,19 @@ pub type After = Option<(NaiveDateTime, ConversationId)>;
 
 /// The conversations opened in the scope's range, oldest first, after `after`.
 pub fn opened_query(s: &Scope, after: After, limit: i64) -> Boxed<'static> {
-    let mut q = scoped(s)
-        .filter(conversations::created_at.ge(s.from))
-        .filter(conversations::created_at.lt(s.to));
-    if let Some((at, id)) = after {
-        q = q.filter(
-            conversations::created_at
-                .gt(at)
-                .or(conversations::created_at
-                    .eq(at)
-                    .and(conversations::id.gt(id))),
-        );
-    }
+    let q = scoped(s).filter(conversations::created_at.lt(s.to));
+    // One lower bound only: given two, SQLite bounds the index range by the period's start
+    // and every page would read the period again up to where it starts.
+    let q = match after {
+        None => q.filter(conversations::created_at.ge(s.from)),
+        Some((at, id)) => q.filter(
+            conversations::created_at.ge(at).and(
+                conversations::created_at
+                    .gt(at)
+                    .or(conversations::id.gt(id)),
+            ),
+        ),
+    };
     q.order((conversations::created_at, conversations::id))
         .limit(limit)
 }
@@ -99,34 +99,33 @@ pub fn opened(conn: &mut DbConn, s: &Scope, after: After, limit: i64) -> Result<
         .load(conn)?)
 }
 
-/// The moments the scope's conversations were closed (or cancelled) in its range, in pages.
-pub fn closed_query(s: &Scope, after: After, limit: i64) -> Boxed<'static> {
-    let mut q = scoped(s)
+/// The scope's conversations closed (or cancelled) in [from, to): counted along the index,
+/// one day of the period at a time, with no row read into memory.
+pub fn closed_between_query(s: &Scope, from: NaiveDateTime, to: NaiveDateTime) -> Boxed<'static> {
+    scoped(s)
         .filter(conversations::closed_at.is_not_null())
-        .filter(conversations::closed_at.ge(s.from))
-        .filter(conversations::closed_at.lt(s.to));
-    if let Some((at, id)) = after {
-        q = q.filter(
-            conversations::closed_at.gt(at).or(conversations::closed_at
-                .eq(at)
-                .and(conversations::id.gt(id))),
-        );
-    }
-    q.order((conversations::closed_at, conversations::id))
-        .limit(limit)
+        .filter(conversations::closed_at.ge(from))
+        .filter(conversations::closed_at.lt(to))
 }
 
-pub fn closed(
+pub fn closed_between(
+    conn: &mut DbConn,
+    s: &Scope,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<i64> {
+    Ok(closed_between_query(s, from, to).count().get_result(conn)?)
+}
+
+/// The journal's page: the facts and when each was closed.
+pub fn journal(
     conn: &mut DbConn,
     s: &Scope,
     after: After,
     limit: i64,
-) -> Result<Vec<(NaiveDateTime, ConversationId)>> {
-    Ok(closed_query(s, after, limit)
-        .select((
-            conversations::closed_at.assume_not_null(),
-            conversations::id,
-        ))
+) -> Result<Vec<(Fact, Option<NaiveDateTime>)>> {
+    Ok(opened_query(s, after, limit)
+        .select((Fact::as_select(), conversations::closed_at))
         .load(conn)?)
 }
 

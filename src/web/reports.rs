@@ -72,6 +72,16 @@ pub struct Section {
     pub online: bool,
 }
 
+/// A day of the period as shown.
+pub struct DayLine {
+    pub date: String,
+    pub opened: i64,
+    pub closed: i64,
+    pub backlog: i64,
+    pub messages: String,
+    pub first_response: String,
+}
+
 pub struct Choice {
     pub id: i64,
     pub name: String,
@@ -95,6 +105,7 @@ struct ReportsPage {
     cards: Vec<Card>,
     charts: Vec<(&'static str, String)>,
     sections: Vec<Section>,
+    days: Vec<DayLine>,
     query: String,
     empty: bool,
 }
@@ -344,6 +355,18 @@ async fn page(
         cards: cards(tr, &report),
         charts: chart_set(tr, &report),
         sections,
+        days: report
+            .days
+            .iter()
+            .map(|d| DayLine {
+                date: d.date.format("%d.%m.%Y").to_string(),
+                opened: d.opened,
+                closed: d.closed,
+                backlog: d.backlog,
+                messages: format!("{} / {}", d.messages_in, d.messages_out),
+                first_response: human(tr, d.first_response_median_s),
+            })
+            .collect(),
         query: params.query(),
         empty: report.summary.opened == 0 && report.summary.closed == 0,
     }

@@ -230,21 +230,21 @@ pub fn journal_page(
         )
         .map_err(fail)?;
     }
-    let page = reports::opened(conn, s, after, JOURNAL_PAGE)?;
-    let ids: Vec<_> = page.iter().map(|f| f.id).collect();
+    let page = reports::journal(conn, s, after, JOURNAL_PAGE)?;
+    let ids: Vec<_> = page.iter().map(|(f, _)| f.id).collect();
     let mut tags_of: HashMap<i64, Vec<&str>> = HashMap::new();
     for (c, t) in reports::tags_of(conn, &ids)? {
         if let Some(name) = look.tags.get(&t) {
             tags_of.entry(c.0).or_default().push(name);
         }
     }
-    let mut contact_ids: Vec<_> = page.iter().map(|f| f.contact_id).collect();
+    let mut contact_ids: Vec<_> = page.iter().map(|(f, _)| f.contact_id).collect();
     contact_ids.sort_unstable();
     contact_ids.dedup();
     let contacts: HashMap<_, _> = reports::contact_names(conn, &contact_ids)?
         .into_iter()
         .collect();
-    let mut user_ids: Vec<i64> = page.iter().filter_map(|f| f.assignee_id).collect();
+    let mut user_ids: Vec<i64> = page.iter().filter_map(|(f, _)| f.assignee_id).collect();
     user_ids.sort_unstable();
     user_ids.dedup();
     let users: HashMap<_, _> = reports::user_names(conn, &user_ids)?.into_iter().collect();
@@ -253,7 +253,7 @@ pub fn journal_page(
             .map(|n| spreadsheet_safe(n))
             .unwrap_or_default()
     };
-    for f in &page {
+    for (f, closed_at) in &page {
         let mut tags = tags_of.get(&f.id.0).cloned().unwrap_or_default();
         tags.sort_unstable();
         w.write_record([
@@ -272,7 +272,7 @@ pub fn journal_page(
             opt(f.first_response_work_secs),
             opt(f.resolution_secs),
             opt(f.resolution_work_secs),
-            look.local(f.closed_at),
+            look.local(*closed_at),
             f.reopens.to_string(),
             opt(f.rating),
             spreadsheet_safe(&tags.join(", ")),
@@ -280,7 +280,7 @@ pub fn journal_page(
         .map_err(fail)?;
     }
     let next = (page.len() as i64 == JOURNAL_PAGE)
-        .then(|| page.last().map(|l| Some((l.created_at, l.id))))
+        .then(|| page.last().map(|(l, _)| Some((l.created_at, l.id))))
         .flatten();
     Ok((finish(w)?, next))
 }

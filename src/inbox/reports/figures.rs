@@ -321,12 +321,11 @@ impl Fold {
         }
     }
 
-    /// A conversation closed (or cancelled) in the period.
-    pub fn closed(&mut self, at: NaiveDateTime) {
-        self.closed += 1;
-        let day = self.local(at).date();
+    /// How many conversations were closed (or cancelled) on a day of the period.
+    pub fn closed_on(&mut self, day: NaiveDate, n: i64) {
+        self.closed += n;
         if let Some(d) = self.days.get_mut(&day) {
-            d.closed += 1;
+            d.closed += n;
         }
     }
 

@@ -22,7 +22,7 @@ use figures::{End, Fold, Names, Sla, Waited};
 pub use params::{Params, Period};
 
 /// Conversations read per page.
-const PAGE: i64 = 2000;
+const PAGE: i64 = 5000;
 
 /// The UTC instant a local date starts at in `tz`.
 pub fn day_start(tz: chrono_tz::Tz, d: NaiveDate) -> NaiveDateTime {
@@ -106,17 +106,12 @@ pub fn compute(
             break;
         }
     }
-    let mut after = None;
-    loop {
-        let page = reports::closed(conn, &s, after, PAGE)?;
-        let Some(last) = page.last() else { break };
-        after = Some(*last);
-        for (at, _) in &page {
-            fold.closed(*at);
-        }
-        if (page.len() as i64) < PAGE {
-            break;
-        }
+    for day in p.from.iter_days().take_while(|d| *d <= p.to) {
+        let (a, b) = (
+            day_start(tz, day),
+            day_start(tz, day + chrono::Duration::days(1)),
+        );
+        fold.closed_on(day, reports::closed_between(conn, &s, a, b)?);
     }
     let open = reports::open_now(conn, &s)?;
     let (opened_since, closed_since) = reports::since(conn, &s, s.to)?;
