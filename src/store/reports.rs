@@ -99,11 +99,14 @@ pub fn opened(conn: &mut DbConn, s: &Scope, after: After, limit: i64) -> Result<
         .load(conn)?)
 }
 
+/// The condition of the `conversations_closed` index, as the migration writes it.
+const CLOSED: &str = "conversations.closed_at > '2000-01-01'";
+
 /// The scope's conversations closed (or cancelled) in [from, to): counted along the index,
 /// one day of the period at a time, with no row read into memory.
 pub fn closed_between_query(s: &Scope, from: NaiveDateTime, to: NaiveDateTime) -> Boxed<'static> {
     scoped(s)
-        .filter(conversations::closed_at.is_not_null())
+        .filter(super::literal(CLOSED))
         .filter(conversations::closed_at.ge(from))
         .filter(conversations::closed_at.lt(to))
 }
@@ -174,7 +177,7 @@ pub fn opened_since_query(s: &Scope, at: NaiveDateTime) -> Boxed<'static> {
 
 pub fn closed_since_query(s: &Scope, at: NaiveDateTime) -> Boxed<'static> {
     scoped(s)
-        .filter(conversations::closed_at.is_not_null())
+        .filter(super::literal(CLOSED))
         .filter(conversations::closed_at.ge(at))
 }
 
