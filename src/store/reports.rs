@@ -100,7 +100,7 @@ pub fn opened(conn: &mut DbConn, s: &Scope, after: After, limit: i64) -> Result<
 }
 
 /// The condition of the `conversations_closed` index, as the migration writes it.
-const CLOSED: &str = "conversations.closed_at > '2000-01-01'";
+const CLOSED: &str = "conversations.closed_at IS NOT NULL AND conversations.number > 0";
 
 /// The scope's conversations closed (or cancelled) in [from, to): counted along the index,
 /// one day of the period at a time, with no row read into memory.
