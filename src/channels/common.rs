@@ -102,6 +102,30 @@ pub fn path_segment(id: &str) -> String {
     out
 }
 
+/// Refuses a webhook call whose `header` does not carry the secret we registered with the
+/// platform (Telegram's and MAX's webhook secrets), compared in constant time.
+pub fn header_secret(
+    req: &super::RawRequest,
+    header: &str,
+    secret: &str,
+) -> Result<(), super::WebhookError> {
+    let given = req.header(header).unwrap_or("");
+    if crate::crypto::secure_eq(given, secret) {
+        Ok(())
+    } else {
+        Err(super::WebhookError::Unauthorized(format!(
+            "wrong or missing {header}"
+        )))
+    }
+}
+
+/// A shared location as the thread shows it, with a map link operators can open.
+pub fn location_text(latitude: f64, longitude: f64) -> String {
+    format!(
+        "📍 Геопозиция: {latitude:.6}, {longitude:.6} https://maps.google.com/?q={latitude:.6},{longitude:.6}"
+    )
+}
+
 /// A phone as digits with a leading +, the way contacts are matched later.
 pub fn normalize_phone(p: &str) -> String {
     let digits: String = p.chars().filter(char::is_ascii_digit).collect();

@@ -101,6 +101,59 @@ const TELEGRAM: &[Field] = &[
     API_BASE,
 ];
 
+const MAX: &[Field] = &[
+    field(
+        "token",
+        Input::Text,
+        true,
+        true,
+        ["Токен бота", "Bot token"],
+        [
+            "business.max.ru → Чат-боты → ваш бот → Интеграция → «Получить токен».",
+            "business.max.ru → Chat bots → your bot → Integration → \"Get token\".",
+        ],
+    ),
+    field(
+        "mode",
+        Input::Choice(&[
+            ("", ["Автоматически", "Automatically"]),
+            (
+                "polling",
+                [
+                    "Long polling (без публичного адреса)",
+                    "Long polling (no public address)",
+                ],
+            ),
+            (
+                "webhook",
+                [
+                    "Вебхук (MAX вызывает наш адрес)",
+                    "Webhook (MAX calls our address)",
+                ],
+            ),
+        ]),
+        false,
+        false,
+        ["Как получать сообщения", "How messages arrive"],
+        [
+            "Автоматически — вебхук, если у сервера есть публичный https-адрес, иначе long polling.",
+            "Automatically: a webhook when the server has a public https address, long polling otherwise.",
+        ],
+    ),
+    field(
+        "secret",
+        Input::Text,
+        true,
+        false,
+        ["Секрет вебхука", "Webhook secret"],
+        [
+            "5-256 символов A-Z, a-z, 0-9, _ и -; MAX присылает его в заголовке X-Max-Bot-Api-Secret. Пусто — выводится из токена.",
+            "5-256 characters of A-Z, a-z, 0-9, _ and -; MAX sends it in the X-Max-Bot-Api-Secret header. Empty: derived from the token.",
+        ],
+    ),
+    API_BASE,
+];
+
 const VK: &[Field] = &[
     field(
         "group_id",
@@ -450,6 +503,7 @@ pub fn of(kind: ChannelKind) -> &'static [Field] {
         ChannelKind::Whatsapp => WHATSAPP,
         ChannelKind::Ok => OK,
         ChannelKind::Avito => AVITO,
+        ChannelKind::Max => MAX,
     }
 }
 

@@ -8,6 +8,7 @@ pub mod avito;
 pub mod common;
 pub mod download;
 pub mod fields;
+pub mod max;
 pub mod ok;
 pub mod secret_path;
 pub mod telegram;
@@ -361,12 +362,64 @@ pub struct Capabilities {
     pub verified_phone: bool,
 }
 
+/// How a bot platform hands us updates: we ask (long polling, works without a public URL) or
+/// it calls us (a webhook registered with it).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    Polling,
+    Webhook,
+}
+
+impl Mode {
+    /// The `mode` key of a bot's settings; polling when not set.
+    pub fn from_config(config: &serde_json::Value) -> Result<Mode, String> {
+        Ok(common::choice(
+            config,
+            "mode",
+            &[("polling", Mode::Polling), ("webhook", Mode::Webhook)],
+        )?
+        .unwrap_or(Mode::Polling))
+    }
+}
+
+/// One long poll's answer: the updates parsed, how many the platform gave, and the cursor
+/// that confirms them once they are committed (Telegram's next offset, MAX's marker).
+pub struct Polled {
+    pub parsed: Parsed,
+    pub count: usize,
+    pub next: Option<i64>,
+}
+
+/// A platform whose updates we fetch (Telegram's getUpdates, MAX's GET /updates). The poller
+/// in workers drives every such platform the same way: one instance per bot, the cursor saved
+/// only after the updates are committed.
+pub trait LongPoll: Send + Sync {
+    /// What the platform is called in logs and lock names ("telegram", "max").
+    fn platform(&self) -> &'static str;
+    /// The channel-state key the cursor is kept under.
+    fn cursor_key(&self) -> &'static str;
+    /// Gets ready for a round: learns the bot's identity, removes a webhook that would make
+    /// polling fail. Called before every round, so it must be cheap once done.
+    fn prepare(&self) -> BoxFuture<'_, Result<(), SendError>>;
+    /// Waits for updates after `cursor` (None: whatever the platform has not had confirmed).
+    fn poll(&self, cursor: Option<i64>) -> BoxFuture<'_, Result<Polled, SendError>>;
+}
+
 pub trait ChannelAdapter: Send + Sync {
     fn kind(&self) -> ChannelKind;
     /// For platform-specific background work (Telegram's poller) on the shared instance.
     fn as_any(&self) -> &dyn std::any::Any;
     fn capabilities(&self) -> Capabilities;
     fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError>;
+    /// Set for bots that receive by long polling; the pollers then fetch their updates.
+    fn long_poll(&self) -> Option<&dyn LongPoll> {
+        None
+    }
+    /// Bots whose webhook is registered through their API each time the channel starts
+    /// (`subscribe` with our address), rather than once when connected.
+    fn subscribes_at_start(&self) -> bool {
+        false
+    }
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>>;
     fn identity(&self) -> BoxFuture<'_, Result<AccountInfo, SendError>>;
     /// The path the platform must call; platforms that sign nothing get a secret segment.
@@ -445,5 +498,6 @@ pub fn adapter(
         ChannelKind::Whatsapp => Arc::new(whatsapp::WhatsApp::from_config(config, http.clone())?),
         ChannelKind::Ok => Arc::new(ok::Ok::from_config(config, http.clone())?),
         ChannelKind::Avito => Arc::new(avito::Avito::from_config(config, http.clone())?),
+        ChannelKind::Max => Arc::new(max::Max::from_config(config, http.clone())?),
     })
 }

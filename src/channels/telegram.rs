@@ -31,11 +31,7 @@ pub const SECRET_HEADER: &str = "X-Telegram-Bot-Api-Secret-Token";
 /// Bot API limit for files a bot may download.
 const MAX_DOWNLOAD_BYTES: u64 = 20 * 1024 * 1024;
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Mode {
-    Polling,
-    Webhook,
-}
+pub use super::Mode;
 
 pub struct Telegram {
     token: String,
@@ -49,6 +45,8 @@ pub struct Telegram {
     bot: Bot,
     /// The bot's own id and username, learned from getMe: needed to see mentions in groups.
     me: std::sync::OnceLock<(u64, String)>,
+    /// deleteWebhook has been done since this poller started (getUpdates fails while one is set).
+    webhook_removed: std::sync::atomic::AtomicBool,
 }
 
 impl Telegram {
@@ -65,12 +63,7 @@ impl Telegram {
         if !token_ok {
             return Err("token must look like 123456789:AAE… (the token @BotFather gave)".into());
         }
-        let mode = common::choice(
-            config,
-            "mode",
-            &[("polling", Mode::Polling), ("webhook", Mode::Webhook)],
-        )?
-        .unwrap_or(Mode::Polling);
+        let mode = Mode::from_config(config)?;
         let api_base = common::api_base(config, "https://api.telegram.org")?;
         let show_operator_name = common::flag(config, "show_operator_name", true)?;
         let poll_timeout = match config.get("poll_timeout") {
@@ -99,6 +92,7 @@ impl Telegram {
             http,
             bot,
             me: std::sync::OnceLock::new(),
+            webhook_removed: Default::default(),
         })
     }
 
@@ -508,10 +502,7 @@ fn message_to_inbound(m: &Message, edited: bool) -> Option<Inbound> {
         text = format!("[Стикер {}]", s.emoji.clone().unwrap_or_default()).replace(" ]", "]");
     }
     if let Some(l) = &m.location {
-        text = format!(
-            "📍 Геопозиция: {:.6}, {:.6} https://maps.google.com/?q={:.6},{:.6}",
-            l.latitude, l.longitude, l.latitude, l.longitude
-        );
+        text = super::common::location_text(l.latitude, l.longitude);
     }
     if let Some(c) = &m.contact {
         let number = super::common::normalize_phone(&c.phone_number);
@@ -555,6 +546,49 @@ fn message_to_inbound(m: &Message, edited: bool) -> Option<Inbound> {
     })
 }
 
+impl super::LongPoll for Telegram {
+    fn platform(&self) -> &'static str {
+        "telegram"
+    }
+
+    fn cursor_key(&self) -> &'static str {
+        "telegram.offset"
+    }
+
+    fn prepare(&self) -> BoxFuture<'_, Result<(), SendError>> {
+        use std::sync::atomic::Ordering;
+        Box::pin(async move {
+            // Without getMe private chats still work; groups wait for it, tried every round.
+            if !self.knows_itself()
+                && let Err(e) = self.identity().await
+            {
+                tracing::warn!(error = %e, "getMe failed; group chats wait for it");
+            }
+            if !self.webhook_removed.load(Ordering::Relaxed) {
+                self.delete_webhook().await?;
+                self.webhook_removed.store(true, Ordering::Relaxed);
+            }
+            Ok(())
+        })
+    }
+
+    fn poll(&self, cursor: Option<i64>) -> BoxFuture<'_, Result<super::Polled, SendError>> {
+        Box::pin(async move {
+            let updates = self.get_updates(cursor.unwrap_or(0)).await?;
+            let next = updates
+                .iter()
+                .filter_map(|u| u["update_id"].as_i64())
+                .max()
+                .map(|last| last + 1);
+            Ok(super::Polled {
+                count: updates.len(),
+                parsed: self.parse_updates(&updates),
+                next,
+            })
+        })
+    }
+}
+
 impl ChannelAdapter for Telegram {
     fn kind(&self) -> super::ChannelKind {
         super::ChannelKind::Telegram
@@ -574,15 +608,14 @@ impl ChannelAdapter for Telegram {
     }
 
     fn parse(&self, req: &RawRequest) -> Result<Parsed, WebhookError> {
-        let given = req.header(SECRET_HEADER).unwrap_or("");
-        if !crate::crypto::secure_eq(given, &self.secret) {
-            return Err(WebhookError::Unauthorized(format!(
-                "wrong or missing {SECRET_HEADER}"
-            )));
-        }
+        common::header_secret(req, SECRET_HEADER, &self.secret)?;
         let v: Value = serde_json::from_slice(&req.body)
             .map_err(|e| WebhookError::BadRequest(format!("update is not JSON: {e}")))?;
         Ok(self.parse_updates(&[v]))
+    }
+
+    fn long_poll(&self) -> Option<&dyn super::LongPoll> {
+        (self.mode == Mode::Polling).then_some(self as &dyn super::LongPoll)
     }
 
     fn send<'a>(&'a self, out: &'a Outbound) -> BoxFuture<'a, Result<Sent, SendError>> {
@@ -610,6 +643,14 @@ impl ChannelAdapter for Telegram {
                 platform_id: last_id.map(|id| format!("{chat_id}:{id}")),
             })
         })
+    }
+
+    fn subscribes_at_start(&self) -> bool {
+        self.mode == Mode::Webhook
+    }
+
+    fn subscribe<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move { self.set_webhook(url).await })
     }
 
     /// Updates wait on Telegram (up to a day) once the webhook is gone.

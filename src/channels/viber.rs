@@ -204,9 +204,7 @@ fn message_to_inbound(ev: &Value) -> Option<Inbound> {
                 m["location"]["lat"].as_f64()?,
                 m["location"]["lon"].as_f64()?,
             );
-            text = format!(
-                "📍 Геопозиция: {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"
-            );
+            text = super::common::location_text(lat, lon);
         }
         "contact" => {
             let number = super::common::normalize_phone(

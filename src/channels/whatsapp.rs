@@ -200,9 +200,7 @@ fn message_to_inbound(m: &Value, names: &HashMap<String, String>) -> Option<Inbo
                 m["location"]["latitude"].as_f64()?,
                 m["location"]["longitude"].as_f64()?,
             );
-            text = format!(
-                "📍 Геопозиция: {lat:.6}, {lon:.6} https://maps.google.com/?q={lat:.6},{lon:.6}"
-            );
+            text = super::common::location_text(lat, lon);
         }
         "contacts" => {
             let c = &m["contacts"][0];

@@ -64,6 +64,7 @@ text_enum!(
         Whatsapp => "whatsapp",
         Ok => "ok",
         Avito => "avito",
+        Max => "max",
     }
 );
 

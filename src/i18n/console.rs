@@ -454,6 +454,7 @@ impl Tr {
             K::Whatsapp => ("WhatsApp", "WhatsApp"),
             K::Ok => ("Одноклассники", "OK"),
             K::Avito => ("Авито", "Avito"),
+            K::Max => ("MAX", "MAX"),
             K::Widget => ("Виджет на сайте", "Site widget"),
             K::Api => ("Свой канал (API)", "Custom channel (API)"),
         };
@@ -464,7 +465,7 @@ impl Tr {
     pub fn account_not_found(&self, k: crate::domain::ChannelKind) -> &'static str {
         use crate::domain::ChannelKind as K;
         let (ru, en) = match k {
-            K::Telegram | K::Viber => ("Бот не найден", "Bot not found"),
+            K::Telegram | K::Viber | K::Max => ("Бот не найден", "Bot not found"),
             K::Vk => ("Сообщество не найдено", "Community not found"),
             K::Whatsapp => ("Номер не найден", "Phone number not found"),
             K::Ok => ("Группа не найдена", "Group not found"),
@@ -478,7 +479,7 @@ impl Tr {
     pub fn account_found(&self, k: crate::domain::ChannelKind) -> &'static str {
         use crate::domain::ChannelKind as K;
         let (ru, en) = match k {
-            K::Telegram | K::Viber => ("Бот", "Bot"),
+            K::Telegram | K::Viber | K::Max => ("Бот", "Bot"),
             K::Vk => ("Сообщество", "Community"),
             K::Whatsapp => ("Номер", "Number"),
             K::Ok => ("Группа", "Group"),

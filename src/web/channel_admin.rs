@@ -142,7 +142,7 @@ pub struct NewChannel {
 }
 
 /// Keys the server fills in on connect: unguessable secrets the admin left empty, and a
-/// Telegram webhook instead of polling when Telegram can reach us.
+/// webhook instead of polling when the bot platform (Telegram, MAX) can reach us.
 fn complete(
     state: &State,
     kind: ChannelKind,
@@ -157,7 +157,7 @@ fn complete(
             made.push((f.key, v));
         }
     }
-    if kind == ChannelKind::Telegram
+    if matches!(kind, ChannelKind::Telegram | ChannelKind::Max)
         && state.settings.public_url.is_some()
         && !config.contains_key("mode")
     {
@@ -632,12 +632,7 @@ pub async fn view(state: &State, ch: Channel) -> Result<ChannelView, Error> {
         None => Receiving::Stopped,
         Some(_) if ch.kind == ChannelKind::Widget => Receiving::Widget,
         Some(e) => {
-            let polling = e
-                .adapter
-                .as_any()
-                .downcast_ref::<crate::channels::telegram::Telegram>()
-                .is_some_and(|t| t.mode == crate::channels::telegram::Mode::Polling);
-            if polling {
+            if e.adapter.long_poll().is_some() {
                 Receiving::Polling
             } else {
                 // A path with a secret in it (OK, Avito) is shown without the secret.

@@ -146,6 +146,7 @@ struct ListPage {
 fn kinds(tr: Tr) -> Vec<(&'static str, &'static str)> {
     [
         ChannelKind::Telegram,
+        ChannelKind::Max,
         ChannelKind::Vk,
         ChannelKind::Whatsapp,
         ChannelKind::Viber,

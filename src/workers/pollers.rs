@@ -1,4 +1,4 @@
-//! Background work some channels need: Telegram's long polling (or registering its webhook).
+//! Background work some channels need: long polling (Telegram, MAX) or registering a webhook.
 //! Each poller feeds the same path as webhooks: parse, fetch files, commit, and only then
 //! move the platform's offset, so nothing accepted is lost and a crash replays at most the
 //! last batch (which the platform message ids de-duplicate).
@@ -10,13 +10,10 @@ use tokio::sync::watch;
 
 use std::collections::HashMap;
 
-use crate::channels::telegram::{Mode, Telegram};
 use crate::channels::{ChannelAdapter, ChannelKind};
 use crate::domain::ChannelId;
 use crate::inbox::{ChannelEntry, Inbox};
 use crate::store::channels;
-
-const OFFSET_KEY: &str = "telegram.offset";
 
 /// What runs for each channel (a poller, a registered webhook), kept in step with the
 /// registry: at start-up, and whenever channels are added, changed or paused, on this instance
@@ -154,46 +151,42 @@ impl Pollers {
                 self.shutdown.clone(),
             ))));
         }
-        if entry.channel.kind != ChannelKind::Telegram {
-            return Ok(None);
-        }
-        // The registry's own instance: webhooks and the poller share what it learns (getMe).
-        let Some(tg) = entry.adapter.as_any().downcast_ref::<Telegram>() else {
-            return Ok(None);
-        };
-        match tg.mode {
-            Mode::Webhook => {
-                let base = public_url.ok_or_else(|| {
-                    anyhow::anyhow!(
-                        "channel \"{}\": mode = \"webhook\" needs PEREPISKA_PUBLIC_URL (the https address Telegram can reach)",
-                        entry.channel.key
-                    )
-                })?;
-                learn_identity(tg, &entry.channel.key).await;
-                let url = format!(
-                    "{}/webhooks/{}",
-                    base.trim_end_matches('/'),
-                    entry.channel.key
-                );
-                let set = tg.set_webhook(&url).await;
-                self.note_registration(
-                    entry.channel.id,
-                    set.as_ref()
-                        .map(|_| url.clone())
-                        .map_err(|e| e.message.clone()),
-                );
-                set.map_err(|e| {
-                    anyhow::anyhow!("channel \"{}\": setWebhook failed: {e}", entry.channel.key)
-                })?;
-                tracing::info!(channel = %entry.channel.key, url = %url, "Telegram webhook set");
-                Ok(None)
-            }
-            Mode::Polling => Ok(Some(tokio::spawn(poll_telegram(
+        if entry.adapter.long_poll().is_some() {
+            return Ok(Some(tokio::spawn(poll(
                 inbox.clone(),
                 entry.clone(),
                 self.shutdown.clone(),
-            )))),
+            ))));
         }
+        if entry.adapter.subscribes_at_start() {
+            let adapter = entry.adapter.as_ref();
+            let url = self.webhook_url(adapter, &entry.channel.key).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "channel \"{}\": mode = \"webhook\" needs PEREPISKA_PUBLIC_URL (the https address {} can reach)",
+                    entry.channel.key,
+                    entry.channel.kind
+                )
+            })?;
+            // Group chats need the bot's own name to see mentions of it.
+            if let Err(e) = adapter.identity().await {
+                tracing::warn!(channel = %entry.channel.key, error = %e, "the bot's identity is unknown; group chats wait for it");
+            }
+            let set = adapter.subscribe(&url).await;
+            self.note_registration(
+                entry.channel.id,
+                set.as_ref()
+                    .map(|_| url.clone())
+                    .map_err(|e| e.message.clone()),
+            );
+            set.map_err(|e| {
+                anyhow::anyhow!(
+                    "channel \"{}\": registering the webhook failed: {e}",
+                    entry.channel.key
+                )
+            })?;
+            tracing::info!(channel = %entry.channel.key, url = %url, "webhook registered");
+        }
+        Ok(None)
     }
 }
 
@@ -215,36 +208,20 @@ fn still_current(inbox: &Inbox, entry: &ChannelEntry) -> bool {
         .is_some_and(|now| Arc::ptr_eq(&now.adapter, &entry.adapter))
 }
 
-/// getMe, so that mentions of the bot in groups can be recognised. Without it private chats
-/// still work; the poller tries again on every round.
-async fn learn_identity(tg: &Telegram, key: &str) {
-    if tg.knows_itself() {
-        return;
-    }
-    match tg.identity().await {
-        Ok(me) => tracing::info!(channel = %key, bot = %me.name, "Telegram bot found"),
-        Err(e) => {
-            tracing::warn!(channel = %key, error = %e, "getMe failed; group chats wait for it")
-        }
-    }
-}
-
-async fn poll_telegram(
-    inbox: Inbox,
-    entry: Arc<ChannelEntry>,
-    mut shutdown: watch::Receiver<bool>,
-) {
-    let Some(tg) = entry.adapter.as_any().downcast_ref::<Telegram>() else {
+/// Long polling for any platform that offers it. Such platforms allow one consumer per bot
+/// (Telegram answers others 409), so with several instances one polls, elected by a database
+/// lock, and the rest stand by.
+async fn poll(inbox: Inbox, entry: Arc<ChannelEntry>, mut shutdown: watch::Receiver<bool>) {
+    let Some(source) = entry.adapter.long_poll() else {
         return;
     };
     let key = entry.channel.key.clone();
     let channel_id = entry.channel.id;
-    // Telegram allows one getUpdates consumer per bot; with several instances the others get
-    // 409. So one instance polls, elected by a database lock, and the rest stand by.
+    let platform = source.platform();
     let _lock = loop {
         match inbox
             .store
-            .try_exclusive(&format!("telegram-poll:{key}"))
+            .try_exclusive(&format!("{platform}-poll:{key}"))
             .await
         {
             Ok(Some(lock)) => break lock,
@@ -261,17 +238,16 @@ async fn poll_telegram(
             _ = shutdown.changed() => return,
         }
     };
-    // getUpdates does not work while a webhook is set.
-    let mut webhook_removed = false;
-    let mut offset: i64 = match inbox
+    let cursor_key = source.cursor_key();
+    let mut cursor: Option<i64> = match inbox
         .store
-        .read(move |c| channels::state(c, channel_id, OFFSET_KEY))
+        .read(move |c| channels::state(c, channel_id, cursor_key))
         .await
     {
-        Ok(v) => v.and_then(|s| s.parse().ok()).unwrap_or(0),
+        Ok(v) => v.and_then(|s| s.parse().ok()),
         Err(e) => {
-            tracing::error!(channel = %key, error = %e, "cannot read the poll offset");
-            0
+            tracing::error!(channel = %key, error = %e, "cannot read the poll cursor");
+            None
         }
     };
     let mut backoff = Duration::from_secs(1);
@@ -283,54 +259,46 @@ async fn poll_telegram(
             tracing::info!(channel = %key, "poller stopped: the channel was paused or changed");
             break;
         }
-        learn_identity(tg, &key).await;
-        if !webhook_removed {
-            match tg.delete_webhook().await {
-                Ok(()) => webhook_removed = true,
-                Err(e) => tracing::warn!(channel = %key, error = %e, "deleteWebhook failed"),
-            }
+        if let Err(e) = source.prepare().await {
+            tracing::warn!(channel = %key, error = %e, "{platform}: getting ready to poll failed");
         }
         let polled = tokio::select! {
-            r = tg.get_updates(offset) => r,
+            r = source.poll(cursor) => r,
             _ = shutdown.changed() => break,
         };
         let wait = match polled {
-            Ok(updates) if updates.is_empty() => None,
-            // Paused (or changed) while the poll was open: leave the updates on Telegram, they
-            // come with the first poll after resuming.
-            Ok(_) if !still_current(&inbox, &entry) => continue,
-            Ok(updates) => {
-                let last = updates.iter().filter_map(|u| u["update_id"].as_i64()).max();
-                let parsed = tg.parse_updates(&updates);
-                match inbox.receive_parsed(&entry, parsed).await {
-                    Ok(_) => {
-                        if let Some(last) = last {
-                            offset = last + 1;
-                            let value = offset.to_string();
-                            if let Err(e) = inbox
-                                .store
-                                .write(move |c| {
-                                    channels::set_state(c, channel_id, OFFSET_KEY, &value)
-                                })
-                                .await
-                            {
-                                tracing::error!(
-                                    channel = %key,
-                                    error = %e,
-                                    "cannot save the poll offset"
-                                );
-                            }
-                        }
-                        backoff = Duration::from_secs(1);
-                        None
-                    }
-                    // Not committed: keep the offset, Telegram gives the same updates again.
-                    Err(e) => {
-                        tracing::error!(channel = %key, error = %e, "updates not stored, will retry");
-                        Some(backoff)
-                    }
+            Ok(p) if p.count == 0 => {
+                // Nothing new, but the platform may have moved its cursor (MAX's marker).
+                if p.next.is_some() {
+                    cursor = p.next;
                 }
+                None
             }
+            // Paused (or changed) while the poll was open: leave the updates on the platform,
+            // they come with the first poll after resuming.
+            Ok(_) if !still_current(&inbox, &entry) => continue,
+            Ok(p) => match inbox.receive_parsed(&entry, p.parsed).await {
+                Ok(_) => {
+                    if let Some(next) = p.next {
+                        cursor = Some(next);
+                        let value = next.to_string();
+                        if let Err(e) = inbox
+                            .store
+                            .write(move |c| channels::set_state(c, channel_id, cursor_key, &value))
+                            .await
+                        {
+                            tracing::error!(channel = %key, error = %e, "cannot save the poll cursor");
+                        }
+                    }
+                    backoff = Duration::from_secs(1);
+                    None
+                }
+                // Not committed: keep the cursor, the platform gives the same updates again.
+                Err(e) => {
+                    tracing::error!(channel = %key, error = %e, "updates not stored, will retry");
+                    Some(backoff)
+                }
+            },
             Err(e) => {
                 if e.conflict {
                     tracing::error!(
@@ -339,7 +307,7 @@ async fn poll_telegram(
                         "another process is polling this bot (or a webhook is set); only one may"
                     );
                 } else {
-                    tracing::warn!(channel = %key, error = %e, "getUpdates failed");
+                    tracing::warn!(channel = %key, error = %e, "{platform}: polling failed");
                 }
                 Some(e.retry_after.unwrap_or(backoff).max(backoff))
             }

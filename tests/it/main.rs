@@ -22,6 +22,7 @@ mod durability;
 mod fuzz;
 mod hardening;
 mod instances;
+mod max;
 mod notify;
 mod ok_avito;
 mod profile;

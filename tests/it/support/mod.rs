@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+pub mod fake_max;
 pub mod fake_smtp;
 pub mod fake_telegram;
 pub mod journey;
