@@ -10,6 +10,7 @@ import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
 import { startFakeTelegram, TOKEN } from './fake_telegram.mjs';
+import { startFakeMax, TOKEN as MAX_TOKEN } from './fake_max.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 const bin = process.env.PEREPISKA_BIN || join(root, 'target', 'debug', 'perepiska');
@@ -17,7 +18,7 @@ const chromiumPath = process.env.CHROMIUM_PATH || '/usr/bin/chromium';
 const EMAIL = 'operator@example.com';
 const PASSWORD = 'browser-test-password';
 
-let server, base, dataDir, browser, telegram;
+let server, base, dataDir, browser, telegram, max;
 
 function startServer() {
   dataDir = mkdtempSync(join(tmpdir(), 'perepiska-browser-'));
@@ -43,6 +44,7 @@ function startServer() {
 
 before(async () => {
   telegram = await startFakeTelegram();
+  max = await startFakeMax();
   base = await startServer();
   browser = await chromium.launch({
     executablePath: chromiumPath,
@@ -56,6 +58,7 @@ after(async () => {
   if (server) { server.removeAllListeners('exit'); server.kill('SIGTERM'); }
   if (dataDir) rmSync(dataDir, { recursive: true, force: true });
   if (telegram) telegram.close();
+  if (max) max.close();
 });
 
 test('visitor writes on /demo, operator sees it live and answers, visitor gets the answer', { timeout: 60000 }, async () => {
@@ -231,6 +234,59 @@ test('admin connects a Telegram bot by its token; a wrong token is refused; the 
   assert.match(await row.innerText(), /@support_test_bot/);
   assert.doesNotMatch(await row.innerText(), /ещё не было/);
   if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'channels.png'), fullPage: true });
+  await ctx.close();
+});
+
+test('admin connects a MAX bot: a wrong token is refused, the right one names the bot, a customer reaches the console and gets the answer', { timeout: 90000 }, async () => {
+  const ctx = await browser.newContext({ locale: 'ru-RU' });
+  const admin = await signIn(ctx);
+  await admin.goto(base + '/console/settings/channels');
+  await admin.click('a[data-kind=max]');
+  await admin.waitForURL(/kind=max/);
+  await admin.fill('input[name=name]', 'MAX кофейни');
+  await admin.fill('input[name="cfg.token"]', 'wrong-token-0123456789');
+  await admin.click('summary');
+  await admin.fill('input[name="cfg.api_base"]', max.url);
+  await admin.click('button[value=check]');
+  const refusal = admin.locator('.notice.error[role=alert]');
+  await refusal.waitFor();
+  assert.match(await refusal.innerText(), /Бот не найден/);
+  await admin.goto(base + '/console/settings/channels');
+  assert.equal(await admin.locator('tr.channel', { hasText: 'MAX кофейни' }).count(), 0, 'nothing was saved');
+
+  await admin.click('a[data-kind=max]');
+  await admin.fill('input[name=name]', 'MAX кофейни');
+  await admin.fill('input[name="cfg.token"]', MAX_TOKEN);
+  await admin.selectOption('select[name="cfg.mode"]', 'polling');
+  await admin.click('summary');
+  await admin.fill('input[name="cfg.api_base"]', max.url);
+  await admin.click('button[value=check]');
+  const found = admin.locator('.notice.checked');
+  await found.waitFor();
+  assert.match(await found.innerText(), /Кофейня Зерно \(@zerno_support_bot\)/);
+  await admin.click('button[value=save]');
+  await admin.locator('.notice.ok', { hasText: 'Канал подключён' }).waitFor();
+  assert.match(await admin.locator('dd.receiving').innerText(), /Long polling/);
+  assert.equal((await admin.content()).includes(MAX_TOKEN), false, 'the token is not in the page');
+  if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'channel-max.png'), fullPage: true });
+
+  // A customer writes in MAX; the operator sees it live and answers; the answer goes to MAX.
+  const op = await ctx.newPage();
+  await op.goto(base + '/console');
+  await op.waitForFunction(() => document.body.classList.contains('live'), null, { timeout: 10000 });
+  max.say('Здравствуйте, вы работаете в субботу?');
+  const row = op.locator('#list .row', { hasText: 'работаете в субботу' });
+  await row.waitFor({ timeout: 20000 });
+  await row.locator('a').click();
+  await op.waitForSelector('#reply-form textarea');
+  await op.fill('#reply-form textarea', 'Да, с 10 до 18');
+  await op.click('#reply-form button[type=submit]');
+  await op.locator('#thread .msg.operator', { hasText: 'Да, с 10 до 18' }).waitFor({ timeout: 10000 });
+  const deadline = Date.now() + 15000;
+  while (!max.sent.some((m) => /Да, с 10 до 18/.test(m.text)) && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  const answer = max.sent.find((m) => /Да, с 10 до 18/.test(m.text));
+  assert.ok(answer, `sent to MAX: ${JSON.stringify(max.sent)}`);
+  assert.equal(answer.user_id, '555');
   await ctx.close();
 });
 

@@ -24,6 +24,8 @@ const WA_SECRET: &str = "wa-app-secret";
 const WA_PNID: &str = "106540352242922";
 const HOOK_SECRET: &str = "hook-secret-0123456789";
 const API_SECRET: &str = "crm-shared-secret-123";
+const MAX_TOKEN: &str = "f9LHodD0cOJf4_DkJGeq8BkDgc5vgSwZ";
+const MAX_SECRET: &str = "max-hook-secret_1";
 
 /// SplitMix64: small, fast and the same everywhere, so a seed replays a run exactly.
 struct Rng(u64);
@@ -228,6 +230,7 @@ enum Target {
     WhatsApp,
     Ok,
     Avito,
+    Max,
     Api,
     Widget,
 }
@@ -333,6 +336,29 @@ fn seeds(t: Target) -> Vec<Value> {
                 "created": 1_763_700_000, "type": "text", "chat_type": "u2i", "content": { "text": "эхо" } } } }),
             json!({}),
         ],
+        Target::Max => {
+            let msg = |mid: &str, chat_type: &str, text: &str, attachments: Value| {
+                json!({ "update_type": "message_created", "timestamp": 1_775_053_255_737i64, "user_locale": "ru",
+                    "message": { "recipient": { "chat_id": -70_801_090_403_050i64, "chat_type": chat_type },
+                        "timestamp": 1_775_053_255_737i64, "body": { "mid": mid, "seq": 1, "text": text, "attachments": attachments },
+                        "sender": { "user_id": 5001, "first_name": "Ирина", "is_bot": false, "last_activity_time": 0, "name": "Ирина" } } })
+            };
+            vec![
+                msg("mid.1", "dialog", "Здравствуйте, где заказ?", json!([])),
+                msg(
+                    "mid.2",
+                    "dialog",
+                    "",
+                    json!([{ "type": "contact", "payload": { "vcf_info": "BEGIN:VCARD\r\nFN:И\r\nTEL:+79001234567\r\nEND:VCARD", "max_info": { "user_id": 5001 } } },
+                           { "type": "location", "latitude": 55.75, "longitude": 37.61 }]),
+                ),
+                msg("mid.3", "chat", "@bot /config", json!([])),
+                json!({ "update_type": "message_callback", "timestamp": 1, "callback": { "timestamp": 1, "callback_id": "cb1", "payload": "status",
+                    "user": { "user_id": 5001, "first_name": "И", "is_bot": false, "last_activity_time": 0 } } }),
+                json!({ "update_type": "bot_started", "timestamp": 1, "chat_id": 1, "user": { "user_id": 5001, "first_name": "И" }, "payload": "ref" }),
+                json!({ "update_type": "bot_stopped", "timestamp": 1, "chat_id": 1, "user": { "user_id": 5001, "first_name": "И" } }),
+            ]
+        }
         Target::Api => vec![
             json!({ "contact": { "id": "cust-42", "name": "Иван Петров", "email": "ivan@example.com", "phone": "+79001234567" }, "message": { "id": "m1", "text": "Где заказ?" } }),
             json!({ "contact": { "id": "cust-43" }, "message": { "id": "m2", "text": "Второй" } }),
@@ -421,6 +447,12 @@ fn request(
             }
         ))
         .body(body),
+        Target::Max => post("/webhooks/max")
+            .header(
+                "X-Max-Bot-Api-Secret",
+                if forged { "guess-secret" } else { MAX_SECRET },
+            )
+            .body(body),
         Target::Api => {
             let key = if forged { "guess" } else { API_SECRET };
             let sig = perepiska::channels::api::signature(key, &body);
@@ -456,6 +488,13 @@ async fn every_parser_survives_mutated_and_random_bodies() {
     // Every other platform's API: nothing answers there but 404, on 127.0.0.1.
     let apis = MockServer::start().await;
     let api = apis.uri();
+    // MAX's webhook is subscribed at start.
+    wiremock::Mock::given(wiremock::matchers::path("/subscriptions"))
+        .respond_with(
+            wiremock::ResponseTemplate::new(200).set_body_json(json!({ "success": true })),
+        )
+        .mount(&apis)
+        .await;
     let toml = format!(
         "[[channels]]\nid = \"tg\"\nkind = \"telegram\"\ntoken = \"{TOKEN}\"\napi_base = \"{tg}\"\nmode = \"webhook\"\n\
          [[channels]]\nid = \"vk\"\nkind = \"vk\"\ngroup_id = {VK_GROUP}\naccess_token = \"vk1.a.token\"\nconfirmation = \"a1b2c3d4\"\nsecret = \"{VK_SECRET}\"\napi_base = \"{api}\"\n\
@@ -463,6 +502,7 @@ async fn every_parser_survives_mutated_and_random_bodies() {
          [[channels]]\nid = \"wa\"\nkind = \"whatsapp\"\nphone_number_id = \"{WA_PNID}\"\naccess_token = \"EAAG-token\"\napp_secret = \"{WA_SECRET}\"\nverify_token = \"verify-me\"\napi_base = \"{api}\"\n\
          [[channels]]\nid = \"ok\"\nkind = \"ok\"\naccess_token = \"tkn1.ok\"\nwebhook_secret = \"{HOOK_SECRET}\"\napi_base = \"{api}\"\n\
          [[channels]]\nid = \"avito\"\nkind = \"avito\"\nclient_id = \"cid\"\nclient_secret = \"csecret\"\nuser_id = 42\nwebhook_secret = \"{HOOK_SECRET}\"\napi_base = \"{api}\"\n\
+         [[channels]]\nid = \"max\"\nkind = \"max\"\ntoken = \"{MAX_TOKEN}\"\nmode = \"webhook\"\nsecret = \"{MAX_SECRET}\"\napi_base = \"{api}\"\n\
          [[channels]]\nid = \"crm\"\nkind = \"api\"\ncallback_url = \"{api}/cb\"\nsecret = \"{API_SECRET}\"\n",
         tg = tg.url
     );
@@ -483,6 +523,7 @@ async fn every_parser_survives_mutated_and_random_bodies() {
         Target::WhatsApp,
         Target::Ok,
         Target::Avito,
+        Target::Max,
         Target::Api,
         Target::Widget,
     ];
