@@ -135,6 +135,57 @@ pub struct Inbound {
     pub event: InboundEvent,
 }
 
+impl Inbound {
+    /// Removes NUL characters from everything a customer or platform sent: no text column
+    /// stores them on PostgreSQL, and they carry nothing a person wrote.
+    pub fn without_nul(mut self) -> Self {
+        fn clean(s: &mut String) {
+            if s.contains('\0') {
+                s.retain(|c| c != '\0');
+            }
+        }
+        fn clean_opt(s: &mut Option<String>) {
+            if let Some(v) = s {
+                clean(v);
+            }
+        }
+        clean(&mut self.external_user_id);
+        clean_opt(&mut self.platform_message_id);
+        let c = &mut self.contact;
+        for f in [&mut c.name, &mut c.email, &mut c.phone, &mut c.language] {
+            clean_opt(f);
+        }
+        match &mut self.event {
+            InboundEvent::Message { text, remote, .. } => {
+                clean(text);
+                for r in remote {
+                    clean(&mut r.name);
+                }
+            }
+            InboundEvent::Button { data } => clean(data),
+            InboundEvent::Contact { name, phone, .. } => {
+                clean(name);
+                clean(phone);
+            }
+            InboundEvent::Status { error, .. } => clean_opt(error),
+            InboundEvent::Group {
+                chat,
+                text,
+                command,
+                reply_body,
+                ..
+            } => {
+                clean(chat);
+                clean(text);
+                clean_opt(command);
+                clean_opt(reply_body);
+            }
+            InboundEvent::Blocked => {}
+        }
+        self
+    }
+}
+
 /// What the platform expects back once the inbound values are committed.
 #[derive(Clone, Debug, PartialEq)]
 pub enum WebhookReply {

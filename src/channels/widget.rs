@@ -125,7 +125,7 @@ impl ChannelAdapter for Widget {
         })?;
         let ext = visitor_id(&m.visitor)?;
         check_client_id(&m.client_id)?;
-        let text = m.text.trim().to_string();
+        let text = m.text.replace('\0', "").trim().to_string();
         if text.is_empty() {
             return Err(WebhookError::BadRequest("the message is empty".into()));
         }

@@ -132,7 +132,7 @@ impl Inbox {
                         bot: bot.clone(),
                         auto: auto.clone(),
                         at,
-                        inbound: item,
+                        inbound: item.without_nul(),
                     },
                     reply: tx,
                 })

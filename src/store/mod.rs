@@ -403,6 +403,14 @@ impl From<diesel::result::Error> for Error {
             {
                 Error::Pool(e.to_string())
             }
+            // PostgreSQL stores no NUL in text; SQLite would. Bad input, not a server fault.
+            D::DatabaseError(_, info)
+                if info
+                    .message()
+                    .contains("invalid byte sequence for encoding \"UTF8\": 0x00") =>
+            {
+                Error::invalid("text must not contain NUL characters (\\u0000)")
+            }
             D::DatabaseError(_, info)
                 if info.message().contains("database or disk is full")
                     || info.message().contains("No space left on device") =>

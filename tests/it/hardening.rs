@@ -4,6 +4,8 @@
 use std::net::IpAddr;
 use std::time::Duration;
 
+use serde_json::json;
+
 use crate::support::{ADMIN_EMAIL, ADMIN_PASSWORD, TestApp, attr};
 
 /// A browser-like client whose connections come from `ip` (any 127.x address reaches the
@@ -853,4 +855,51 @@ async fn behind_our_proxy_the_forwarded_address_counts_and_elsewhere_it_does_not
         sign_in_via(&proxied, &v, "1.2.3.4, 198.51.100.2", ADMIN_PASSWORD).await,
         303
     );
+}
+
+/// NUL is no text: PostgreSQL refuses to store it. A customer's message keeps everything else,
+/// a visitor's message of nothing but NUL is refused as empty, and an operator's NUL is a 400.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nul_characters_never_reach_the_database_as_a_server_error() {
+    let app = TestApp::spawn().await;
+    let r = app
+        .http
+        .post(format!("{}/widget/web/messages", app.url))
+        .json(&json!({"visitor": "visitor-token-0000000077", "client_id": "n1", "text": "\u{0}"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 400, "{}", r.text().await.unwrap());
+    let r = app
+        .http
+        .post(format!("{}/widget/web/messages", app.url))
+        .json(&json!({"visitor": "visitor-token-0000000077", "client_id": "n2", "text": "При\u{0}вет"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), 200);
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, list) = app
+        .api(&token, reqwest::Method::GET, "/conversations", None)
+        .await;
+    let id = list["data"][0]["id"].as_i64().unwrap();
+    assert_eq!(app.customer_texts(&token, id).await, ["Привет"]);
+    let (s, v) = app
+        .api(
+            &token,
+            reqwest::Method::POST,
+            &format!("/conversations/{id}/messages"),
+            Some(json!({"text": "ок\u{0}", "private": true})),
+        )
+        .await;
+    // SQLite stores it; PostgreSQL cannot, and the operator is told why instead of a 500.
+    if app.settings.database_url.is_some() {
+        assert_eq!(s, 400, "{v}");
+        assert!(
+            v["error"]["message"].as_str().unwrap().contains("NUL"),
+            "{v}"
+        );
+    } else {
+        assert!((200..300).contains(&s), "{s} {v}");
+    }
 }
