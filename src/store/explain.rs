@@ -136,6 +136,10 @@ pub fn timers(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
     use crate::domain::{ChannelId, ContactId, ConversationId, TimerKind};
     let now = super::now();
     if let DbConn::Postgresql(_) = conn {
+        // Fresh statistics: the plan is the one this data gives, not one that depends on
+        // whether autovacuum has analyzed the tables yet.
+        diesel::sql_query("ANALYZE timers").execute(conn)?;
+        diesel::sql_query("ANALYZE conversations").execute(conn)?;
         diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
     }
     let plans = vec![

@@ -442,9 +442,9 @@ async fn timers_are_read_by_due_time_or_by_their_conversation() {
         &app,
         &[
             "--conversations",
-            "300",
+            "1200",
             "--open-conversations",
-            "100",
+            "900",
             "--due-auto-close",
             "10",
         ],
@@ -475,11 +475,11 @@ async fn timers_are_read_by_due_time_or_by_their_conversation() {
             .expect("count")
     };
     app.eventually("the due auto-closes fired", || async {
-        open(app.store()).await == 90
+        open(app.store()).await == 890
     })
     .await;
     app.settle().await;
-    assert_eq!(open(app.store()).await, 90);
+    assert_eq!(open(app.store()).await, 890);
     let plans = app
         .store()
         .read(perepiska::store::explain::timers)
