@@ -410,6 +410,15 @@ impl ChannelAdapter for Viber {
     }
 
     /// Viber removes the webhook when it is set to an empty URL.
+    /// The webhook is set at every start: Viber keeps one per bot and the address may change.
+    fn subscribes_at_start(&self) -> bool {
+        true
+    }
+
+    fn subscribe<'a>(&'a self, url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
+        Box::pin(async move { self.set_webhook(url).await })
+    }
+
     fn unsubscribe<'a>(&'a self, _url: &'a str) -> BoxFuture<'a, Result<(), SendError>> {
         Box::pin(async move {
             self.call("set_webhook", json!({ "url": "" }))

@@ -89,7 +89,7 @@ impl Pollers {
     /// For platforms whose webhook is set through their API once (OK, Avito, VK's callback
     /// server): done when a channel has been connected (VK calls the address to confirm it).
     /// Nothing to do without a public URL (the settings page then says what to paste) or for
-    /// kinds registered at start (Telegram, Viber). The outcome is noted for `registration`.
+    /// kinds registered at each start (Telegram, MAX, Viber). The outcome is noted for `registration`.
     pub async fn subscribe(
         &self,
         adapter: &dyn ChannelAdapter,
@@ -142,15 +142,6 @@ impl Pollers {
         inbox: &Inbox,
         entry: &Arc<ChannelEntry>,
     ) -> anyhow::Result<Option<tokio::task::JoinHandle<()>>> {
-        let public_url = self.public_url.as_deref();
-        if entry.channel.kind == ChannelKind::Viber {
-            return Ok(Some(tokio::spawn(register_viber(
-                entry.clone(),
-                public_url.map(str::to_string),
-                self.registered.clone(),
-                self.shutdown.clone(),
-            ))));
-        }
         if entry.adapter.long_poll().is_some() {
             return Ok(Some(tokio::spawn(poll(
                 inbox.clone(),
@@ -158,35 +149,29 @@ impl Pollers {
                 self.shutdown.clone(),
             ))));
         }
-        if entry.adapter.subscribes_at_start() {
-            let adapter = entry.adapter.as_ref();
-            let url = self.webhook_url(adapter, &entry.channel.key).ok_or_else(|| {
-                anyhow::anyhow!(
-                    "channel \"{}\": mode = \"webhook\" needs PEREPISKA_PUBLIC_URL (the https address {} can reach)",
-                    entry.channel.key,
-                    entry.channel.kind
-                )
-            })?;
-            // Group chats need the bot's own name to see mentions of it.
-            if let Err(e) = adapter.identity().await {
-                tracing::warn!(channel = %entry.channel.key, error = %e, "the bot's identity is unknown; group chats wait for it");
-            }
-            let set = adapter.subscribe(&url).await;
-            self.note_registration(
-                entry.channel.id,
-                set.as_ref()
-                    .map(|_| url.clone())
-                    .map_err(|e| e.message.clone()),
-            );
-            set.map_err(|e| {
-                anyhow::anyhow!(
-                    "channel \"{}\": registering the webhook failed: {e}",
-                    entry.channel.key
-                )
-            })?;
-            tracing::info!(channel = %entry.channel.key, url = %url, "webhook registered");
+        if !entry.adapter.subscribes_at_start() {
+            return Ok(None);
         }
-        Ok(None)
+        let Some(url) = self.webhook_url(entry.adapter.as_ref(), &entry.channel.key) else {
+            let why = format!(
+                "set PEREPISKA_PUBLIC_URL (the https address {} can reach) so the webhook can be registered",
+                entry.channel.kind
+            );
+            tracing::warn!(channel = %entry.channel.key, "{why}");
+            self.note_registration(entry.channel.id, Err(why));
+            return Ok(None);
+        };
+        // Tried here first, so connecting in the settings says at once whether it worked.
+        if register_once(entry, &url, &self.registered).await {
+            return Ok(None);
+        }
+        Ok(Some(tokio::spawn(register(
+            inbox.clone(),
+            entry.clone(),
+            url,
+            self.registered.clone(),
+            self.shutdown.clone(),
+        ))))
     }
 }
 
@@ -322,47 +307,49 @@ async fn poll(inbox: Inbox, entry: Arc<ChannelEntry>, mut shutdown: watch::Recei
     }
 }
 
-/// Viber checks the webhook by calling it while set_webhook is in flight, so this runs in the
-/// background once the server accepts requests, and retries a few times.
-async fn register_viber(
+/// One attempt to register a channel's webhook (Telegram's setWebhook, MAX's subscription,
+/// Viber's set_webhook), after learning the bot's identity (group chats need its name to see
+/// mentions of it); the outcome is noted for the channel's settings page.
+async fn register_once(entry: &ChannelEntry, url: &str, registered: &Registrations) -> bool {
+    let key = &entry.channel.key;
+    let adapter = entry.adapter.as_ref();
+    if let Err(e) = adapter.identity().await {
+        tracing::warn!(channel = %key, error = %e, "the bot's identity is unknown; group chats wait for it");
+    }
+    match adapter.subscribe(url).await {
+        Ok(()) => {
+            tracing::info!(channel = %key, url = %url, "webhook registered");
+            note(registered, entry.channel.id, Ok(url.to_string()));
+            true
+        }
+        Err(e) => {
+            tracing::warn!(channel = %key, error = %e, "registering the webhook failed; retrying in the background");
+            note(registered, entry.channel.id, Err(e.message));
+            false
+        }
+    }
+}
+
+/// Retries a registration that failed at start in the background: a platform that is down
+/// keeps nothing else from starting, and Viber, which checks the address by calling it while
+/// the request is in flight, succeeds once the server answers. The wait grows to 10 minutes;
+/// it stops when it succeeds, the channel changes or the server stops.
+async fn register(
+    inbox: Inbox,
     entry: Arc<ChannelEntry>,
-    public_url: Option<String>,
+    url: String,
     registered: Registrations,
     mut shutdown: watch::Receiver<bool>,
 ) {
-    let key = entry.channel.key.clone();
-    let Some(viber) = entry
-        .adapter
-        .as_any()
-        .downcast_ref::<crate::channels::viber::Viber>()
-    else {
-        return;
-    };
-    let Some(base) = public_url else {
-        tracing::warn!(
-            channel = %key,
-            "set PEREPISKA_PUBLIC_URL so Viber can be told where to send messages"
-        );
-        return;
-    };
-    let url = format!("{}/webhooks/{key}", base.trim_end_matches('/'));
     let mut wait = Duration::from_millis(200);
-    for _ in 0..5 {
+    loop {
         tokio::select! {
             _ = tokio::time::sleep(wait) => {}
             _ = shutdown.changed() => return,
         }
-        match viber.set_webhook(&url).await {
-            Ok(()) => {
-                tracing::info!(channel = %key, url = %url, "Viber webhook set");
-                note(&registered, entry.channel.id, Ok(url));
-                return;
-            }
-            Err(e) => {
-                tracing::warn!(channel = %key, error = %e, "Viber set_webhook failed");
-                note(&registered, entry.channel.id, Err(e.message));
-            }
+        if !still_current(&inbox, &entry) || register_once(&entry, &url, &registered).await {
+            return;
         }
-        wait *= 4;
+        wait = (wait * 4).min(Duration::from_secs(600));
     }
 }

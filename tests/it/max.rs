@@ -695,3 +695,29 @@ async fn with_postgresql_only_one_instance_polls_a_max_bot() {
     assert_eq!(app.customer_texts(&token, id).await, vec!["Один раз"]);
     second.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn max_down_at_start_keeps_the_server_up_and_the_webhook_is_registered_later() {
+    let max = FakeMax::start().await;
+    max.subscriptions_down(2);
+    let toml = channel_toml(&max, "mode = \"webhook\"\nrouting = \"chat\"\n");
+    let app = TestApp::spawn_with(|s| {
+        std::fs::write(&s.channels_path, &toml).unwrap();
+        s.public_url = Some("https://support.example.com".into());
+    })
+    .await;
+    // The server answers while MAX is down, and the channel's page says why it waits.
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let item = app.api_ok(&token, Method::GET, "/channels/max", None).await;
+    assert_eq!(item["receiving"]["mode"], "webhook");
+    app.eventually("registered once MAX is back", || async {
+        let subs = max.subscriptions();
+        subs.len() == 1
+            && subs[0].0 == "https://support.example.com/webhooks/max"
+            && subs[0].1.len() >= 32
+    })
+    .await;
+    assert_eq!(max.calls("POST /subscriptions"), 3, "two refusals, then set");
+    let item = app.api_ok(&token, Method::GET, "/channels/max", None).await;
+    assert_eq!(item["receiving"]["registered"], true, "{item}");
+}

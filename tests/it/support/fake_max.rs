@@ -54,6 +54,8 @@ struct State {
     /// A file upload is "not ready" for this many sends that attach it.
     not_ready: u32,
     poll_peers: Vec<u16>,
+    /// POST /subscriptions answers 503 this many times.
+    subscriptions_down: u32,
 }
 
 #[derive(Clone)]
@@ -185,6 +187,11 @@ impl FakeMax {
             .push_back((status, json!({ "code": code, "message": message })));
     }
 
+    /// MAX is down for the next `n` subscription calls.
+    pub fn subscriptions_down(&self, n: u32) {
+        self.state.lock().unwrap().subscriptions_down = n;
+    }
+
     /// The next `n` sends that attach an uploaded file answer "attachment.not.ready".
     pub fn files_not_ready(&self, n: u32) {
         self.state.lock().unwrap().not_ready = n;
@@ -291,6 +298,10 @@ async fn api(req: HttpRequest, data: Shared, body: web::Bytes) -> HttpResponse {
                 return error(400, "proto.payload", "url must be https");
             }
             let mut s = state.lock().unwrap();
+            if s.subscriptions_down > 0 {
+                s.subscriptions_down -= 1;
+                return error(503, "service.unavailable", "Service temporarily unavailable");
+            }
             s.subscriptions.retain(|(u, _)| *u != url);
             s.subscriptions.push((url, secret));
             HttpResponse::Ok().json(json!({ "success": true }))
