@@ -31,6 +31,9 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
     // Validate the file before touching the database: a wrong file stops start-up.
     let decls = load_channels(&settings.channels_path)?;
     let file_auto = load_automation(&settings.channels_path)?;
+    let file_integrations =
+        crate::config::load_integrations(&settings.channels_path, settings.allow_private_targets)?;
+    let allow_private = settings.allow_private_targets;
     let store = open_store(settings)?;
     let key = secret_key(settings, &store).await?;
     let seal = key.clone();
@@ -107,6 +110,33 @@ pub async fn prepare(settings: &Settings) -> anyhow::Result<Boot> {
                     ChannelSource::Builtin,
                 )?;
             }
+            // After the channels (the widget too): an integration may name the ones it applies to.
+            let mut kept = Vec::new();
+            for d in &file_integrations {
+                let project = match &d.project {
+                    Some(slug) => projects::by_slug(conn, slug)?.ok_or_else(|| {
+                        Error::invalid(format!(
+                            "integration \"{}\": project \"{slug}\" does not exist",
+                            d.declared.key
+                        ))
+                    })?,
+                    None => default.clone(),
+                };
+                let (i, _) = crate::integrations::apply(
+                    conn,
+                    &seal,
+                    project.id,
+                    ChannelSource::File,
+                    &d.declared,
+                    allow_private,
+                    store::now(),
+                )
+                .map_err(|e| {
+                    Error::invalid(format!("integration \"{}\": {e}", d.declared.key))
+                })?;
+                kept.push(i.id);
+            }
+            crate::store::integrations::disable_file_integrations_except(conn, &kept)?;
             let notice = if users::count(conn)? == 0 {
                 let email = admin_email.unwrap_or_else(|| "admin@localhost.localdomain".into());
                 let (password, generated) = match admin_password {

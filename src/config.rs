@@ -135,9 +135,9 @@ pub fn parse_channels(
 ) -> Result<Vec<ChannelDecl>, String> {
     let doc: toml::Table = toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
     for key in doc.keys() {
-        if !["channels", "schedule", "alerts", "reports"].contains(&key.as_str()) {
+        if !["channels", "integrations", "schedule", "alerts", "reports"].contains(&key.as_str()) {
             return Err(format!(
-                "unknown top-level key \"{key}\" (expected [[channels]], [schedule], [alerts] or [reports])"
+                "unknown top-level key \"{key}\" (expected [[channels]], [[integrations]], [schedule], [alerts] or [reports])"
             ));
         }
     }
@@ -216,6 +216,118 @@ pub fn parse_channels(
             "alerts.channel \"{}\" must name a telegram channel declared in this file",
             a.channel
         ));
+    }
+    Ok(out)
+}
+
+/// One `[[integrations]]` of channels.toml, checked with the same validator as the settings
+/// page and the API (`integrations::apply` checks it again against the project's channels).
+#[derive(Clone, Debug)]
+pub struct IntegrationDecl {
+    /// Project slug; the first project when absent.
+    pub project: Option<String>,
+    pub declared: crate::integrations::Declared,
+}
+
+/// The `[[integrations]]` of channels.toml; a missing file declares none.
+pub fn load_integrations(
+    path: &Path,
+    allow_private: bool,
+) -> Result<Vec<IntegrationDecl>, ConfigError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => {
+            return Err(ConfigError {
+                path: path.display().to_string(),
+                message: format!("cannot read: {e}"),
+            });
+        }
+    };
+    parse_integrations(&text, |k| std::env::var(k).ok(), allow_private).map_err(|message| {
+        ConfigError {
+            path: path.display().to_string(),
+            message,
+        }
+    })
+}
+
+/// `kind = "webhook"` with `url`, `secret`, `events` and `channels`; `id`, `name`,
+/// `project` and `enabled` as for channels.
+pub fn parse_integrations(
+    text: &str,
+    env: impl Fn(&str) -> Option<String>,
+    allow_private: bool,
+) -> Result<Vec<IntegrationDecl>, String> {
+    let doc: toml::Table = toml::from_str(text).map_err(|e| format!("not valid TOML: {e}"))?;
+    let Some(list) = doc.get("integrations") else {
+        return Ok(Vec::new());
+    };
+    let list = list
+        .as_array()
+        .ok_or("\"integrations\" must be an array of tables: write [[integrations]]")?;
+    let mut out: Vec<IntegrationDecl> = Vec::new();
+    for (i, item) in list.iter().enumerate() {
+        let at = format!("integrations[{i}]");
+        let table = item.as_table().ok_or(format!("{at} must be a table"))?;
+        let get = |k: &str| -> Result<Option<String>, String> {
+            match table.get(k) {
+                None => Ok(None),
+                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+                Some(_) => Err(format!("{at}.{k} must be a string")),
+            }
+        };
+        let id = get("id")?.ok_or(format!("{at}.id is required"))?;
+        if !valid_id(&id) {
+            return Err(format!(
+                "{at}.id \"{id}\" must be 1-64 characters of a-z, 0-9, '-' or '_'"
+            ));
+        }
+        let project = get("project")?;
+        if out
+            .iter()
+            .any(|d| d.declared.key == id && d.project == project)
+        {
+            return Err(format!("{at}.id \"{id}\" is declared twice"));
+        }
+        let at = format!("integration \"{id}\"");
+        let kind = get("kind")?.ok_or(format!("{at}: kind is required"))?;
+        let kind =
+            crate::domain::IntegrationKind::parse(&kind).map_err(|e| format!("{at}: {e}"))?;
+        let enabled = match table.get("enabled") {
+            None => true,
+            Some(toml::Value::Boolean(b)) => *b,
+            Some(_) => return Err(format!("{at}: enabled must be true or false")),
+        };
+        let mut config = serde_json::Map::new();
+        for (k, v) in table {
+            if ["id", "kind", "name", "project", "enabled"].contains(&k.as_str()) {
+                continue;
+            }
+            config.insert(
+                k.clone(),
+                toml_to_json(v, &|s| {
+                    expand_env(s, &env).map_err(|e| format!("{at}: {k}: {e}"))
+                })?,
+            );
+        }
+        let config = serde_json::Value::Object(config);
+        match kind {
+            crate::domain::IntegrationKind::Webhook => {
+                crate::integrations::webhook::Config::from_config(&config, allow_private)
+                    .map_err(|e| format!("{at}: {e}"))?;
+            }
+        }
+        out.push(IntegrationDecl {
+            project,
+            declared: crate::integrations::Declared {
+                name: get("name")?.unwrap_or_else(|| id.clone()),
+                key: id,
+                kind,
+                enabled,
+                config,
+            },
+        });
     }
     Ok(out)
 }

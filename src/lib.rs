@@ -15,6 +15,7 @@ pub mod error;
 pub mod files;
 pub mod i18n;
 pub mod inbox;
+pub mod integrations;
 pub mod mail;
 pub mod metrics;
 pub mod store;
@@ -178,6 +179,10 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
         inbox.clone(),
         mailer.clone(),
         delivery,
+        shutdown_rx.clone(),
+    )));
+    tasks.push(tokio::spawn(workers::webhooks::run(
+        inbox.clone(),
         shutdown_rx.clone(),
     )));
     tasks.push(tokio::spawn(workers::fetcher::run(

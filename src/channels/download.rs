@@ -67,6 +67,19 @@ impl reqwest::dns::Resolve for PublicOnly {
     }
 }
 
+/// Whether a URL names an inside address literally (an IP of `is_private`, or localhost);
+/// other names are checked when they are resolved.
+pub fn points_inside(url: &reqwest::Url) -> bool {
+    let Some(host) = url.host_str() else {
+        return true;
+    };
+    let host = host.trim_start_matches('[').trim_end_matches(']');
+    match host.parse::<IpAddr>() {
+        Ok(ip) => is_private(ip),
+        Err(_) => host.eq_ignore_ascii_case("localhost"),
+    }
+}
+
 /// Refuses a URL whose host is a literal private address (names are checked by PublicOnly).
 fn literal_ok(url: &reqwest::Url, allow_private: bool) -> Result<(), String> {
     if !matches!(url.scheme(), "http" | "https") {
@@ -114,6 +127,25 @@ impl Downloader {
             allow_private,
             max_bytes,
         })
+    }
+
+    /// Whether inside addresses are allowed (PEREPISKA_ALLOW_PRIVATE_TARGETS).
+    pub fn allows_private(&self) -> bool {
+        self.allow_private
+    }
+
+    /// A POST to an address given by a person (an outgoing webhook), under the same guard:
+    /// public addresses only (after resolution and on every redirect) unless allowed.
+    pub fn post(&self, url: &str) -> Result<reqwest::RequestBuilder, SendError> {
+        let parsed =
+            reqwest::Url::parse(url).map_err(|e| SendError::permanent(format!("bad URL: {e}")))?;
+        literal_ok(&parsed, self.allow_private).map_err(SendError::permanent)?;
+        Ok(self.client.post(parsed))
+    }
+
+    /// A transport error of a request made here: refused by the guard (final), or the usual.
+    pub fn failure(e: &reqwest::Error) -> SendError {
+        refused_or(e)
     }
 
     /// The file at `url` (with the platform's token where it wants one).

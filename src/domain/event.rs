@@ -89,6 +89,8 @@ pub enum Notice {
     },
     /// A customer of your organization asks to be contacted.
     ContactMe { number: i64, by: String },
+    /// An integration's endpoint failed for a day and was paused (admins are told).
+    IntegrationPaused { name: String, reason: String },
     /// A customer's message has waited for an answer too long.
     Unanswered {
         number: i64,
@@ -228,7 +230,9 @@ impl Notice {
     pub fn topic(&self) -> Option<Topic> {
         match self {
             Notice::Comment { .. } => Some(Topic::Comment),
-            Notice::VipRequest { .. } | Notice::ContactMe { .. } => None,
+            Notice::VipRequest { .. }
+            | Notice::ContactMe { .. }
+            | Notice::IntegrationPaused { .. } => None,
             Notice::Unanswered { .. } => Some(Topic::Unanswered),
             Notice::ToTeam { .. } => Some(Topic::Team),
             Notice::Assigned { .. } => Some(Topic::Assigned),

@@ -69,6 +69,29 @@ text_enum!(
 );
 
 text_enum!(
+    /// What an integration hands conversations to.
+    IntegrationKind, "integration kind", {
+        /// Signed JSON events POSTed to a URL of the business.
+        Webhook => "webhook",
+    }
+);
+
+text_enum!(
+    /// What happened, as an outgoing webhook names it.
+    WebhookEvent, "webhook event", {
+        ConversationCreated => "conversation_created",
+        StatusChanged => "conversation_status_changed",
+        Assigned => "conversation_assigned",
+        /// A customer's message.
+        MessageIncoming => "message_incoming",
+        /// An operator's or an automatic message to the customer.
+        MessageOutgoing => "message_outgoing",
+        Rated => "conversation_rated",
+        ContactUpdated => "contact_updated",
+    }
+);
+
+text_enum!(
     /// Where a channel was declared, which says where it may be changed.
     ChannelSource, "channel source", {
         /// channels.toml: changed in the file (shown, not editable in the settings).

@@ -16,7 +16,10 @@ pub mod text;
 
 pub use conversation::{Actor, Priority, Status};
 pub use ids::{ChannelId, ContactId, ConversationId, ProjectId};
-pub use kinds::{ChannelKind, ChannelSource, Delivery, MessageKind, TagColour, TimerKind};
+pub use kinds::{
+    ChannelKind, ChannelSource, Delivery, IntegrationKind, MessageKind, TagColour, TimerKind,
+    WebhookEvent,
+};
 pub use press::Press;
 pub use received::Received;
 pub use role::{ALL_ROLES, Access, Can, Role};

@@ -148,6 +148,12 @@ pub fn notice(n: &Notice, lang: Lang) -> String {
             },
             Lang::En,
         ) => format!("⭐ New request #{number} from VIP organization {organization} ({by})"),
+        (IntegrationPaused { name, reason }, Lang::Ru) => format!(
+            "⛔ Интеграция «{name}» приостановлена: адрес не принимает события сутки ({reason}). События копятся; возобновите её в Настройках → Интеграции."
+        ),
+        (IntegrationPaused { name, reason }, Lang::En) => format!(
+            "⛔ Integration \"{name}\" was paused: its address has refused events for a day ({reason}). Events are kept; resume it in Settings → Integrations."
+        ),
         (ContactMe { number, by }, Lang::Ru) => format!("📞 {by} просит связаться (#{number})"),
         (ContactMe { number, by }, Lang::En) => {
             format!("📞 {by} asks to be contacted (#{number})")

@@ -5,6 +5,7 @@ pub mod console;
 mod contacts;
 pub mod customer;
 pub mod events;
+mod integrations;
 mod reports;
 mod team;
 

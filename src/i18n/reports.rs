@@ -111,6 +111,6 @@ pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
         "sla_calendar" => ("календарное время", "calendar time"),
         "sla_working" => ("рабочее время", "working time"),
         "daily_summary_at" => ("Ежедневная сводка в", "Daily summary at"),
-        _ => return None,
+        _ => return super::integrations::text(key),
     })
 }

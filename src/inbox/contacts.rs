@@ -185,6 +185,7 @@ impl Inbox {
         tag_names: Option<Vec<String>>,
     ) -> Result<Contact> {
         let pid = op.project_id;
+        let op_name = op.name.clone();
         self.store
             .write(move |c| {
                 let before = contacts::by_id(c, pid, id)?;
@@ -194,9 +195,22 @@ impl Inbox {
                     let wanted = tags::named(c, pid, names)?;
                     tags::set_for_contact(c, id, &wanted)?;
                 }
-                contacts::update(c, pid, id, &input)
+                let after = contacts::update(c, pid, id, &input)?;
+                crate::integrations::emit(
+                    c,
+                    crate::integrations::Happened {
+                        project_id: pid,
+                        event: crate::domain::WebhookEvent::ContactUpdated,
+                        conversation: None,
+                        contact: Some(id),
+                        data: serde_json::json!({ "by": op_name }),
+                        at: crate::store::now(),
+                    },
+                )?;
+                Ok(after)
             })
             .await
+            .inspect(|_| self.webhooks_wake.notify_one())
     }
 
     /// Makes `remove` part of `keep`: one person, one history.

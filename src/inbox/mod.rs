@@ -6,6 +6,7 @@ pub mod canned;
 pub mod commit_queue;
 pub mod contacts;
 pub mod distribute;
+pub mod integrations;
 pub mod manage;
 pub mod receive;
 pub mod registry;
@@ -44,6 +45,8 @@ pub struct Inbox {
     pub outbox_wake: Arc<Notify>,
     /// Wakes the mail worker when a notice was queued as a letter.
     pub letters_wake: Arc<Notify>,
+    /// Wakes the webhooks worker when events may have been queued.
+    pub webhooks_wake: Arc<Notify>,
     /// Wakes the fetcher when a message arrived with files still on the platform.
     pub fetch_wake: Arc<Notify>,
     /// When each conversation last told its customer an operator is typing.
@@ -60,6 +63,7 @@ impl Inbox {
     pub fn wake_deliveries(&self) {
         self.outbox_wake.notify_one();
         self.letters_wake.notify_one();
+        self.webhooks_wake.notify_one();
     }
 
     /// Builds the inbox and one receiver per committer task.
@@ -88,6 +92,7 @@ impl Inbox {
                 ingest: Arc::new(txs),
                 outbox_wake: Arc::new(Notify::new()),
                 letters_wake: Arc::new(Notify::new()),
+                webhooks_wake: Arc::new(Notify::new()),
                 fetch_wake: Arc::new(Notify::new()),
                 typing: Arc::default(),
             },

@@ -274,6 +274,42 @@ pub fn contacts(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
     Ok(plans)
 }
 
+/// Plans of what outgoing webhooks read: the integrations an event is queued for (on every
+/// message), the worker's due deliveries, the order check, its next wake-up and the log.
+pub fn webhooks(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
+    use super::integrations as i;
+    use crate::domain::{ConversationId, IntegrationKind, ProjectId};
+    if let DbConn::Postgresql(_) = conn {
+        diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
+    }
+    let t = super::now();
+    let plans = vec![
+        (
+            "active".to_string(),
+            plan(
+                conn,
+                i::active_query(ProjectId(1), IntegrationKind::Webhook)
+                    .select(super::schema::integrations::id),
+            )?,
+        ),
+        ("due".to_string(), plan(conn, i::due_query(t, 16))?),
+        (
+            "older".to_string(),
+            plan(conn, i::older_pending_query(1, Some(ConversationId(1)), 10))?,
+        ),
+        ("next".to_string(), plan(conn, i::next_due_query())?),
+        (
+            "log".to_string(),
+            plan(
+                conn,
+                i::log_query(1, Some(100), 50).select(super::schema::webhook_deliveries::id),
+            )?,
+        ),
+    ];
+    reset(conn)?;
+    Ok(plans)
+}
+
 /// Plans of what notices read: the mail worker's due letters and its next wake-up, a
 /// member's ways (every notice), and the bot's look-up of a linking code.
 pub fn notices(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {

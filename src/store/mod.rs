@@ -15,6 +15,7 @@ pub mod conversations;
 pub mod distribution;
 pub mod explain;
 mod ids;
+pub mod integrations;
 pub mod letters;
 pub mod login_attempts;
 pub mod members;

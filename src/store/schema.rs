@@ -51,6 +51,48 @@ diesel::table! {
 }
 
 diesel::table! {
+    integrations (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        key -> Text,
+        kind -> Text,
+        name -> Text,
+        config -> Text,
+        source -> Text,
+        enabled -> Bool,
+        events -> Text,
+        channel_ids -> Text,
+        paused_at -> Nullable<Timestamp>,
+        pause_reason -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    webhook_deliveries (id) {
+        id -> BigInt,
+        integration_id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> Nullable<BigInt>,
+        event -> Text,
+        body -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        first_failed_at -> Nullable<Timestamp>,
+        last_status -> Nullable<Integer>,
+        last_response -> Nullable<Text>,
+        last_error -> Nullable<Text>,
+        created_at -> Timestamp,
+        delivered_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(webhook_deliveries -> integrations (integration_id));
+
+diesel::table! {
     letters (id) {
         id -> BigInt,
         project_id -> BigInt,
@@ -462,4 +504,6 @@ diesel::allow_tables_to_appear_in_same_query!(
     contact_tags,
     letters,
     online_spans,
+    integrations,
+    webhook_deliveries,
 );

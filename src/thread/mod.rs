@@ -6,13 +6,15 @@
 pub mod notify;
 
 use chrono::NaiveDateTime;
+use serde_json::json;
 
 use crate::channels::DirectPayload;
 use crate::domain::event::SystemEvent;
 use crate::domain::text::{SUBJECT_CHARS, subject_from};
-use crate::domain::{Delivery, MessageKind};
+use crate::domain::{Delivery, MessageKind, WebhookEvent};
 use crate::error::{Error, Result};
 use crate::i18n::{Lang, customer};
+use crate::integrations::{self, Happened};
 use crate::store::attachments::{self, StoredFile};
 use crate::store::contacts::Contact;
 use crate::store::conversations::{self, Conversation};
@@ -105,9 +107,72 @@ pub fn open(conn: &mut DbConn, o: &Opening) -> Result<Conversation> {
     Ok(c)
 }
 
-/// A change written into the thread.
+/// A change written into the thread, and handed to the project's integrations when it is one
+/// they take (created, status, assignee, rating).
 pub fn record(conn: &mut DbConn, conv: &Conversation, ev: &SystemEvent) -> Result<i64> {
-    messages::system(conn, conv.project_id, conv.id, &ev.to_json())
+    let id = messages::system(conn, conv.project_id, conv.id, &ev.to_json())?;
+    let happened = match ev {
+        SystemEvent::Created { channel } => Some((
+            WebhookEvent::ConversationCreated,
+            json!({ "channel": channel }),
+        )),
+        SystemEvent::Status { from, to, by } => Some((
+            WebhookEvent::StatusChanged,
+            json!({ "from": from.as_str(), "to": to.as_str(), "by": by }),
+        )),
+        SystemEvent::Assigned { to, by } => Some((
+            WebhookEvent::Assigned,
+            json!({ "assignee": to, "by": by, "automatic": false }),
+        )),
+        SystemEvent::AutoAssigned { to } => Some((
+            WebhookEvent::Assigned,
+            json!({ "assignee": to, "by": null, "automatic": true }),
+        )),
+        SystemEvent::Returned { from } => Some((
+            WebhookEvent::Assigned,
+            json!({ "assignee": null, "returned_from": from, "automatic": true }),
+        )),
+        SystemEvent::Rated { stars, comment, by } => Some((
+            WebhookEvent::Rated,
+            json!({ "stars": stars, "comment": comment, "by": by }),
+        )),
+        _ => None,
+    };
+    if let Some((event, data)) = happened {
+        integrations::emit(
+            conn,
+            Happened {
+                project_id: conv.project_id,
+                event,
+                conversation: Some(conv.id),
+                contact: None,
+                data,
+                at: now(),
+            },
+        )?;
+    }
+    Ok(id)
+}
+
+/// A message handed to the project's integrations.
+fn emit_message(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    event: WebhookEvent,
+    message: serde_json::Value,
+    at: NaiveDateTime,
+) -> Result<()> {
+    integrations::emit(
+        conn,
+        Happened {
+            project_id: conv.project_id,
+            event,
+            conversation: Some(conv.id),
+            contact: None,
+            data: json!({ "message": message }),
+            at,
+        },
+    )
 }
 
 /// A customer message as it arrived.
@@ -141,7 +206,7 @@ pub fn add_customer_message(
     conv: &Conversation,
     m: &FromCustomer,
 ) -> Result<i64> {
-    insert_with_files(
+    let mid = insert_with_files(
         conn,
         conv,
         &NewMessage {
@@ -156,7 +221,15 @@ pub fn add_customer_message(
             at: m.at,
         },
         m.files,
-    )
+    )?;
+    emit_message(
+        conn,
+        conv,
+        WebhookEvent::MessageIncoming,
+        json!({ "id": mid, "text": m.text, "files": m.files.len() }),
+        m.at,
+    )?;
+    Ok(mid)
 }
 
 /// The assignee hears that the customer wrote again after the team's answer: once per
@@ -217,6 +290,13 @@ pub fn add_outgoing(
     if author.is_some() {
         conversations::touch_operator(conn, conv.id, t)?;
     }
+    emit_message(
+        conn,
+        conv,
+        WebhookEvent::MessageOutgoing,
+        json!({ "id": mid, "text": text, "files": files.len(), "author_id": author, "automatic": author.is_none() }),
+        t,
+    )?;
     Ok(mid)
 }
 

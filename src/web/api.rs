@@ -80,6 +80,15 @@ pub fn scope() -> utoipa_actix_web::scope::Scope<
         .service(super::api_reports::report_operators)
         .service(super::api_reports::get_report_settings)
         .service(super::api_reports::put_report_settings)
+        .service(super::api_integrations::list_integrations)
+        .service(super::api_integrations::create_integration)
+        .service(super::api_integrations::get_integration)
+        .service(super::api_integrations::change_integration)
+        .service(super::api_integrations::delete_integration)
+        .service(super::api_integrations::pause_integration)
+        .service(super::api_integrations::resume_integration)
+        .service(super::api_integrations::integration_deliveries)
+        .service(super::api_integrations::retry_integration_delivery)
         .default_service(web::to(|| async {
             Err::<HttpResponse, _>(ApiError::new(
                 actix_web::http::StatusCode::NOT_FOUND,

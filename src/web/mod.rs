@@ -5,6 +5,7 @@ pub mod api_blacklist;
 pub mod api_canned;
 pub mod api_channels;
 pub mod api_contacts;
+pub mod api_integrations;
 pub mod api_me;
 pub mod api_reports;
 pub mod api_tags;
@@ -31,6 +32,7 @@ pub mod settings;
 pub mod settings_audit;
 pub mod settings_blacklist;
 pub mod settings_channels;
+pub mod settings_integrations;
 pub mod settings_project;
 pub mod settings_tags;
 pub mod settings_team;
@@ -173,6 +175,7 @@ pub fn server(
             .configure(settings_audit::routes)
             .configure(settings_blacklist::routes)
             .configure(settings_tags::routes)
+            .configure(settings_integrations::routes)
             .configure(settings_teams::routes)
             .configure(profile::routes)
             .configure(reports::routes)

@@ -78,6 +78,14 @@ pub fn base() -> OpenApi {
         "bearer",
         SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()),
     );
+    // What an outgoing webhook POSTs (see /integrations for the signature).
+    components.schemas.insert(
+        "WebhookEventBody".into(),
+        <crate::integrations::EventBody as utoipa::PartialSchema>::schema(),
+    );
+    let mut nested = Vec::new();
+    <crate::integrations::EventBody as ToSchema>::schemas(&mut nested);
+    components.schemas.extend(nested);
     OpenApiBuilder::new()
         .info(
             InfoBuilder::new()

@@ -9,6 +9,8 @@ import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
+import { createServer } from 'node:http';
+import { createHmac } from 'node:crypto';
 import { startFakeTelegram, TOKEN } from './fake_telegram.mjs';
 import { startFakeMax, TOKEN as MAX_TOKEN } from './fake_max.mjs';
 
@@ -288,6 +290,78 @@ test('admin connects a MAX bot: a wrong token is refused, the right one names th
   assert.ok(answer, `sent to MAX: ${JSON.stringify(max.sent)}`);
   assert.equal(answer.user_id, '555');
   await ctx.close();
+});
+
+test('admin adds a webhook in the settings, sees the secret once, a failed delivery in the log and retries it', { timeout: 90000 }, async () => {
+  // A receiver on 127.0.0.1 that is down for the first call.
+  const calls = [];
+  let down = 1;
+  const receiver = createServer((req, res) => {
+    let raw = '';
+    req.on('data', (c) => { raw += c; });
+    req.on('end', () => {
+      calls.push({ event: req.headers['x-perepiska-event'], signature: req.headers['x-perepiska-signature'], timestamp: req.headers['x-perepiska-timestamp'], body: raw });
+      if (down > 0) { down -= 1; res.writeHead(503); res.end('maintenance'); return; }
+      res.writeHead(200); res.end('ok');
+    });
+  });
+  await new Promise((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const hookUrl = `http://127.0.0.1:${receiver.address().port}/hook`;
+  try {
+    const ctx = await browser.newContext({ locale: 'ru-RU' });
+    const admin = await signIn(ctx);
+    await admin.goto(base + '/console/settings');
+    await admin.click('a[href="/console/settings/integrations"]');
+    // A bad address is refused and nothing is saved.
+    await admin.fill('#new-integration input[name=key]', 'crm');
+    await admin.fill('#new-integration input[name=name]', 'Наша CRM');
+    await admin.fill('#new-integration input[name=url]', 'ftp://crm.example.com');
+    await admin.click('#new-integration button[type=submit]');
+    assert.match(await admin.locator('.notice.error[role=alert]').innerText(), /https/);
+    assert.equal(await admin.locator('tr.integration').count(), 0);
+    // The right one, for new messages only: saved, with the secret shown this once.
+    await admin.fill('#new-integration input[name=url]', hookUrl);
+    await admin.check('#new-integration input[name=events][value=message_incoming]');
+    await admin.click('#new-integration button[type=submit]');
+    const secretNote = admin.locator('.notice.secret code');
+    await secretNote.waitFor();
+    const secret = await secretNote.innerText();
+    assert.ok(secret.length >= 16, secret);
+    // A visitor writes; the first delivery fails and the log says so.
+    const visitor = await ctx.newPage();
+    await visitor.goto(base + '/demo');
+    await visitor.click('#perepiska-widget .btn');
+    await visitor.fill('#perepiska-widget textarea', 'Хочу заказать доставку на пятницу');
+    await visitor.keyboard.press('Enter');
+    const deadline = Date.now() + 15000;
+    while (calls.length < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+    assert.equal(calls.length, 1, 'the first attempt reached the receiver');
+    let row;
+    for (let i = 0; i < 50; i += 1) {
+      await admin.goto(base + '/console/settings/integrations/crm');
+      row = admin.locator('tr.delivery');
+      if ((await row.count()) === 1 && /503/.test(await row.innerText())) break;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+    assert.match(await row.innerText(), /503/);
+    assert.match(await row.innerText(), /maintenance/);
+    assert.equal((await admin.content()).includes(secret), false, 'the secret is not shown again');
+    if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'integration.png'), fullPage: true });
+    // "Retry now" delivers it; the receiver can check the signature.
+    await admin.click('tr.delivery button[type=submit]');
+    for (let i = 0; i < 50 && !(await admin.locator('tr.delivery.delivered').count()); i += 1) {
+      await new Promise((r) => setTimeout(r, 200));
+      await admin.goto(base + '/console/settings/integrations/crm');
+    }
+    assert.equal(await admin.locator('tr.delivery.delivered').count(), 1);
+    const last = calls[calls.length - 1];
+    const expected = 'sha256=' + createHmac('sha256', secret).update(`${last.timestamp}.${last.body}`).digest('hex');
+    assert.equal(last.signature, expected);
+    assert.equal(JSON.parse(last.body).data.message.text, 'Хочу заказать доставку на пятницу');
+    await ctx.close();
+  } finally {
+    receiver.close();
+  }
 });
 
 test('admin changes the widget\'s colour, side and language; /demo shows them after saving', { timeout: 60000 }, async () => {

@@ -660,6 +660,54 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "/console/settings/tags/{doomed_tag}/delete",
         Need::Settings,
     ),
+    (
+        "GET",
+        "/console/settings/integrations",
+        "/console/settings/integrations",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/integrations",
+        "/console/settings/integrations",
+        Need::Settings,
+    ),
+    (
+        "GET",
+        "/console/settings/integrations/{key}",
+        "/console/settings/integrations/{hook}",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/integrations/{key}",
+        "/console/settings/integrations/{hook}",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/integrations/{key}/pause",
+        "/console/settings/integrations/{hook}/pause",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/integrations/{key}/resume",
+        "/console/settings/integrations/{hook}/resume",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/integrations/{key}/delete",
+        "/console/settings/integrations/{doomed_hook}/delete",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/console/settings/integrations/{key}/deliveries/{id}/retry",
+        "/console/settings/integrations/{hook}/deliveries/{delivery}/retry",
+        Need::Settings,
+    ),
     ("GET", "/api/v1/tags", "/api/v1/tags", Need::Member),
     ("POST", "/api/v1/tags", "/api/v1/tags", Need::Settings),
     (
@@ -794,6 +842,60 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         "PUT",
         "/api/v1/reports/settings",
         "/api/v1/reports/settings",
+        Need::Settings,
+    ),
+    (
+        "GET",
+        "/api/v1/integrations",
+        "/api/v1/integrations",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/api/v1/integrations",
+        "/api/v1/integrations",
+        Need::Settings,
+    ),
+    (
+        "GET",
+        "/api/v1/integrations/{id}",
+        "/api/v1/integrations/{hook}",
+        Need::Settings,
+    ),
+    (
+        "PUT",
+        "/api/v1/integrations/{id}",
+        "/api/v1/integrations/{hook}",
+        Need::Settings,
+    ),
+    (
+        "DELETE",
+        "/api/v1/integrations/{id}",
+        "/api/v1/integrations/{doomed_hook2}",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/api/v1/integrations/{id}/pause",
+        "/api/v1/integrations/{hook}/pause",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/api/v1/integrations/{id}/resume",
+        "/api/v1/integrations/{hook}/resume",
+        Need::Settings,
+    ),
+    (
+        "GET",
+        "/api/v1/integrations/{id}/deliveries",
+        "/api/v1/integrations/{hook}/deliveries",
+        Need::Settings,
+    ),
+    (
+        "POST",
+        "/api/v1/integrations/{id}/deliveries/{delivery}/retry",
+        "/api/v1/integrations/{hook}/deliveries/{delivery}/retry",
         Need::Settings,
     ),
     ("GET", "/api/v1/users", "/api/v1/users", Need::Team),
@@ -1206,6 +1308,38 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
         .await["id"]
         .as_i64()
         .unwrap();
+    // A webhook of the project's, to a closed port on this machine (no traffic leaves it), with
+    // one delivery in its log; and one to remove per caller.
+    let hook = |id: String| {
+        let (app, token) = (&app, &admin_token);
+        let body = json!({"id": id, "kind": "webhook", "config": {
+            "url": "http://127.0.0.1:9/hook", "secret": "access-test-secret-1", "events": ["contact_updated"]}});
+        async move {
+            app.api_ok(token, Method::POST, "/integrations", Some(body))
+                .await["integration"]["id"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        }
+    };
+    let kept_hook = hook("kept-hook".into()).await;
+    app.api_ok(
+        &admin_token,
+        Method::PATCH,
+        &format!("/contacts/{contact}"),
+        Some(json!({"name": "Клиент из CRM (изменён)"})),
+    )
+    .await;
+    let delivery = app
+        .api_ok(
+            &admin_token,
+            Method::GET,
+            &format!("/integrations/{kept_hook}/deliveries"),
+            None,
+        )
+        .await["data"][0]["id"]
+        .as_i64()
+        .expect("a delivery in the log");
     let fill = |p: &str| {
         p.replace("{conv}", &conv.to_string())
             .replace("{listed}", &listed.to_string())
@@ -1217,6 +1351,8 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
             .replace("{canned}", &canned.to_string())
             .replace("{tag}", &tag.to_string())
             .replace("{contact}", &contact.to_string())
+            .replace("{hook}", &kept_hook)
+            .replace("{delivery}", &delivery.to_string())
     };
     let mut callers = Vec::new();
     for (name, email, password, access) in [
@@ -1295,6 +1431,8 @@ async fn each_access_level_gets_what_the_table_says_on_every_route() {
                 member(format!("doomed-{i}@example.com")).await.to_string(),
             ),
             ("{own_token}", c.spare_token.to_string()),
+            ("{doomed_hook2}", hook(format!("old-hook-{i}b")).await),
+            ("{doomed_hook}", hook(format!("old-hook-{i}")).await),
             (
                 "{doomed_tag2}",
                 new_tag(format!("Старая {i}b")).await.to_string(),

@@ -18,14 +18,15 @@ const LAYERS: &[(&str, u32)] = &[
     ("mail", 4),
     ("backup", 4),
     ("channels", 5),
-    ("thread", 6),
-    ("automation", 7),
-    ("bot", 8),
-    ("inbox", 9),
-    ("workers", 10),
-    ("config", 11),
-    ("bootstrap", 12),
-    ("web", 13),
+    ("integrations", 6),
+    ("thread", 7),
+    ("automation", 8),
+    ("bot", 9),
+    ("inbox", 10),
+    ("workers", 11),
+    ("config", 12),
+    ("bootstrap", 13),
+    ("web", 14),
 ];
 
 fn rank(module: &str) -> Option<u32> {

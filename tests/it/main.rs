@@ -34,5 +34,6 @@ mod telegram;
 mod typing;
 mod viber;
 mod vk;
+mod webhooks;
 mod whatsapp;
 mod widget;

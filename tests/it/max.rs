@@ -717,7 +717,11 @@ async fn max_down_at_start_keeps_the_server_up_and_the_webhook_is_registered_lat
             && subs[0].1.len() >= 32
     })
     .await;
-    assert_eq!(max.calls("POST /subscriptions"), 3, "two refusals, then set");
+    assert_eq!(
+        max.calls("POST /subscriptions"),
+        3,
+        "two refusals, then set"
+    );
     let item = app.api_ok(&token, Method::GET, "/channels/max", None).await;
     assert_eq!(item["receiving"]["registered"], true, "{item}");
 }
