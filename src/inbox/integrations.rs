@@ -138,6 +138,8 @@ impl Inbox {
                 )
             })
             .await?;
+        // A lookup that began before the commit and found nothing is not trusted.
+        crate::integrations::forget(project_id);
         Ok((self.view(&i), secret))
     }
 
@@ -169,7 +171,9 @@ impl Inbox {
                 "integration \"{key}\" is declared in channels.toml; remove it there"
             )));
         }
-        self.store.write(move |c| stored::delete(c, i.id)).await
+        self.store.write(move |c| stored::delete(c, i.id)).await?;
+        crate::integrations::forget(project_id);
+        Ok(())
     }
 
     /// Pauses or resumes an integration; resumed, its waiting events go at once.

@@ -72,11 +72,49 @@ fn time(t: NaiveDateTime) -> String {
         .to_rfc3339_opts(chrono::SecondsFormat::Secs, true)
 }
 
-/// Queues the event for every running integration of the project that takes it. Costs one
-/// indexed lookup when the project has none.
+/// Per project: when a lookup that found no enabled integration started, and when one was
+/// last added or changed here. Every message written would otherwise look the project up; an
+/// empty answer is trusted for `EMPTY_FOR` unless a change came after the lookup began (so
+/// an integration added here is never missed; one added on another instance is seen within
+/// that second).
+#[derive(Default)]
+struct Seen {
+    empty_since: Option<std::time::Instant>,
+    changed: Option<std::time::Instant>,
+}
+
+static SEEN: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<ProjectId, Seen>>> =
+    std::sync::LazyLock::new(Default::default);
+const EMPTY_FOR: std::time::Duration = std::time::Duration::from_secs(1);
+
+fn seen() -> std::sync::MutexGuard<'static, std::collections::HashMap<ProjectId, Seen>> {
+    SEEN.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn known_empty(project_id: ProjectId) -> bool {
+    seen().get(&project_id).is_some_and(|s| {
+        s.empty_since.is_some_and(|at| {
+            at.elapsed() < EMPTY_FOR && s.changed.is_none_or(|changed| changed < at)
+        })
+    })
+}
+
+/// After an integration of the project was added, changed or removed here (before and after
+/// its transaction commits).
+pub fn forget(project_id: ProjectId) {
+    seen().entry(project_id).or_default().changed = Some(std::time::Instant::now());
+}
+
+/// Queues the event for every running integration of the project that takes it. A project
+/// with none costs one indexed lookup a second.
 pub fn emit(conn: &mut DbConn, h: Happened) -> Result<()> {
+    if known_empty(h.project_id) {
+        return Ok(());
+    }
+    let started = std::time::Instant::now();
     let hooks = integrations::active(conn, h.project_id, IntegrationKind::Webhook)?;
     if hooks.is_empty() {
+        seen().entry(h.project_id).or_default().empty_since = Some(started);
         return Ok(());
     }
     let conv = match h.conversation {
@@ -234,6 +272,7 @@ pub fn apply(
         .map(|e| e.as_str().to_string())
         .collect();
     let sealed = key.seal(&config.to_string())?;
+    forget(project_id);
     let stored = integrations::upsert(
         conn,
         &integrations::NewIntegration {
