@@ -128,6 +128,15 @@ pub fn valid_id(id: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// A string key of one `[[channels]]` or `[[integrations]]` table (`at` names the table).
+fn string_key(table: &toml::Table, at: &str, k: &str) -> Result<Option<String>, String> {
+    match table.get(k) {
+        None => Ok(None),
+        Some(toml::Value::String(s)) => Ok(Some(s.clone())),
+        Some(_) => Err(format!("{at}.{k} must be a string")),
+    }
+}
+
 /// Parses the file text; `env` resolves `${VAR}` (injected so tests need no real environment).
 pub fn parse_channels(
     text: &str,
@@ -156,13 +165,7 @@ pub fn parse_channels(
     for (i, item) in list.iter().enumerate() {
         let at = format!("channels[{i}]");
         let table = item.as_table().ok_or(format!("{at} must be a table"))?;
-        let get = |k: &str| -> Result<Option<String>, String> {
-            match table.get(k) {
-                None => Ok(None),
-                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(format!("{at}.{k} must be a string")),
-            }
-        };
+        let get = |k: &str| string_key(table, &at, k);
         let id = get("id")?.ok_or(format!("{at}.id is required"))?;
         if !valid_id(&id) {
             return Err(format!(
@@ -270,13 +273,7 @@ pub fn parse_integrations(
     for (i, item) in list.iter().enumerate() {
         let at = format!("integrations[{i}]");
         let table = item.as_table().ok_or(format!("{at} must be a table"))?;
-        let get = |k: &str| -> Result<Option<String>, String> {
-            match table.get(k) {
-                None => Ok(None),
-                Some(toml::Value::String(s)) => Ok(Some(s.clone())),
-                Some(_) => Err(format!("{at}.{k} must be a string")),
-            }
-        };
+        let get = |k: &str| string_key(table, &at, k);
         let id = get("id")?.ok_or(format!("{at}.id is required"))?;
         if !valid_id(&id) {
             return Err(format!(
