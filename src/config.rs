@@ -255,8 +255,10 @@ pub fn load_integrations(
     })
 }
 
-/// `kind = "webhook"` with `url`, `secret`, `events` and `channels`; `id`, `name`,
-/// `project` and `enabled` as for channels.
+/// `kind = "webhook"` (`url`, `secret`, `events`), `"bitrix24"` (`webhook_url`, `entity`,
+/// `source_id`) or `"amocrm"` (`subdomain`, `token`, `pipeline_id`, `status_id`, `api_base`),
+/// CRMs also `title` and `default_responsible`; all `channels`; `id`, `name`, `project` and
+/// `enabled` as for channels.
 pub fn parse_integrations(
     text: &str,
     env: impl Fn(&str) -> Option<String>,
@@ -309,12 +311,8 @@ pub fn parse_integrations(
             );
         }
         let config = serde_json::Value::Object(config);
-        match kind {
-            crate::domain::IntegrationKind::Webhook => {
-                crate::integrations::webhook::Config::from_config(&config, allow_private)
-                    .map_err(|e| format!("{at}: {e}"))?;
-            }
-        }
+        crate::integrations::Settings::from_config(kind, &config, allow_private)
+            .map_err(|e| format!("{at}: {e}"))?;
         out.push(IntegrationDecl {
             project,
             declared: crate::integrations::Declared {

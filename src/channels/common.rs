@@ -126,10 +126,17 @@ pub fn location_text(latitude: f64, longitude: f64) -> String {
     )
 }
 
-/// A phone as digits with a leading +, the way contacts are matched later.
+/// A phone as digits with a leading +, the way contacts are matched later (and CRMs find
+/// them). Russian numbers written without the country code the usual ways (8 912…, 912…)
+/// become +7….
 pub fn normalize_phone(p: &str) -> String {
     let digits: String = p.chars().filter(char::is_ascii_digit).collect();
-    format!("+{digits}")
+    let plus = p.trim_start().starts_with('+');
+    match digits.len() {
+        11 if !plus && digits.starts_with('8') => format!("+7{}", &digits[1..]),
+        10 if !plus && digits.starts_with('9') => format!("+7{digits}"),
+        _ => format!("+{digits}"),
+    }
 }
 
 /// An operator's attachment as a multipart part, with its size (some platforms choose the

@@ -137,10 +137,19 @@ impl Downloader {
     /// A POST to an address given by a person (an outgoing webhook), under the same guard:
     /// public addresses only (after resolution and on every redirect) unless allowed.
     pub fn post(&self, url: &str) -> Result<reqwest::RequestBuilder, SendError> {
+        self.request(reqwest::Method::POST, url)
+    }
+
+    /// Any request to an address given by a person (a CRM), under the same guard.
+    pub fn request(
+        &self,
+        method: reqwest::Method,
+        url: &str,
+    ) -> Result<reqwest::RequestBuilder, SendError> {
         let parsed =
             reqwest::Url::parse(url).map_err(|e| SendError::permanent(format!("bad URL: {e}")))?;
         literal_ok(&parsed, self.allow_private).map_err(SendError::permanent)?;
-        Ok(self.client.post(parsed))
+        Ok(self.client.request(method, parsed))
     }
 
     /// A transport error of a request made here: refused by the guard (final), or the usual.
@@ -177,10 +186,15 @@ fn refused_or(e: &reqwest::Error) -> SendError {
 }
 
 /// The body of a 2xx answer, read piece by piece and given up as soon as it passes `max`.
-pub async fn read_capped(mut resp: reqwest::Response, max: u64) -> Result<Vec<u8>, SendError> {
+pub async fn read_capped(resp: reqwest::Response, max: u64) -> Result<Vec<u8>, SendError> {
     if !resp.status().is_success() {
         return Err(SendError::from_status(resp.status().as_u16(), ""));
     }
+    read_answer(resp, max).await
+}
+
+/// The body of any answer (an error's too), given up as soon as it passes `max`.
+pub async fn read_answer(mut resp: reqwest::Response, max: u64) -> Result<Vec<u8>, SendError> {
     let too_big = || {
         SendError::permanent(format!(
             "the file is larger than the limit of {} MB",

@@ -73,6 +73,10 @@ text_enum!(
     IntegrationKind, "integration kind", {
         /// Signed JSON events POSTed to a URL of the business.
         Webhook => "webhook",
+        /// Leads or contacts with deals in a Bitrix24 portal, through its incoming webhook.
+        Bitrix24 => "bitrix24",
+        /// Contacts and leads in an amoCRM account, with a long-lived token.
+        AmoCrm => "amocrm",
     }
 );
 

@@ -4,6 +4,9 @@
 pub(super) fn text(key: &str) -> Option<(&'static str, &'static str)> {
     Some(match key {
         "integrations" => ("Интеграции", "Integrations"),
+        "crm_in" => ("В CRM", "In the CRM"),
+        "crm_lead" => ("лид", "lead"),
+        "crm_deal" => ("сделка", "deal"),
         "integrations_hint" => (
             "Вебхуки отправляют события обращений в вашу CRM или другую систему: подписанный JSON на ваш адрес, с повторами, пока адрес не ответит 2xx.",
             "Webhooks send conversation events to your CRM or another system: signed JSON to your address, retried until it answers 2xx.",

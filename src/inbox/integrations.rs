@@ -28,6 +28,12 @@ pub struct View {
     /// Paused after a day of failed deliveries (events wait until it is resumed).
     pub paused_at: Option<String>,
     pub pause_reason: Option<String>,
+    /// The settings without the secret (a Bitrix24 webhook shows only its portal).
+    #[schema(value_type = Object)]
+    pub config: Value,
+    /// Who the CRM says the connection acts as, checked on this save.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub connected_as: Option<String>,
 }
 
 /// One delivery of the log.
@@ -100,7 +106,24 @@ impl Inbox {
                 _ => Vec::new(),
             }
         };
+        let mut shown = config.clone();
+        if let Some(m) = shown.as_object_mut() {
+            let secret = crate::integrations::secret_field(i.kind);
+            if let Some(raw) = m
+                .remove(secret)
+                .and_then(|v| v.as_str().map(str::to_string))
+                && i.kind == crate::domain::IntegrationKind::Bitrix24
+                && let Ok(u) = reqwest::Url::parse(&raw)
+            {
+                m.insert(
+                    "portal".into(),
+                    Value::String(u.origin().ascii_serialization()),
+                );
+            }
+        }
         View {
+            config: shown,
+            connected_as: None,
             id: i.key.clone(),
             kind: i.kind.as_str().to_string(),
             name: i.name.clone(),
@@ -124,6 +147,22 @@ impl Inbox {
         let key = self.registry.secret_key().clone();
         let allow_private = self.downloads.allows_private();
         let t = crate::store::now();
+        // A CRM is asked first: a refused token or webhook is the admin's error and saves
+        // nothing.
+        let mut connected = None;
+        if d.kind != crate::domain::IntegrationKind::Webhook && d.enabled {
+            let (k, d2) = (key.clone(), d.clone());
+            let settings = self
+                .store
+                .read(move |c| {
+                    crate::integrations::settings_of(c, &k, project_id, &d2, allow_private)
+                })
+                .await?;
+            connected = settings
+                .check(&self.downloads)
+                .await
+                .map_err(|e| Error::invalid(format!("the CRM refused the connection: {e}")))?;
+        }
         let (i, secret) = self
             .store
             .write(move |c| {
@@ -140,7 +179,9 @@ impl Inbox {
             .await?;
         // A lookup that began before the commit and found nothing is not trusted.
         crate::integrations::forget(project_id);
-        Ok((self.view(&i), secret))
+        let mut v = self.view(&i);
+        v.connected_as = connected;
+        Ok((v, secret))
     }
 
     pub async fn integrations(&self, project_id: ProjectId) -> Result<Vec<View>> {

@@ -2,6 +2,9 @@
 //! that caused it, for every integration of the project that takes it (`emit`); the webhooks
 //! worker delivers it later, never the request that caused it.
 
+pub mod amocrm;
+pub mod bitrix24;
+pub mod crm;
 pub mod webhook;
 
 use chrono::NaiveDateTime;
@@ -23,6 +26,136 @@ pub struct Happened {
     /// Event-specific fields: the message, the old and new status, the rating.
     pub data: Value,
     pub at: NaiveDateTime,
+}
+
+/// An address given by an admin (a webhook receiver, a CRM): https, or plain http only to an inside address with
+/// PEREPISKA_ALLOW_PRIVATE_TARGETS (on-premise CRMs, tests).
+pub fn target(
+    raw: &str,
+    what: &str,
+    allow_private: bool,
+) -> std::result::Result<reqwest::Url, String> {
+    let url =
+        reqwest::Url::parse(raw).map_err(|e| format!("{what} \"{raw}\" is not a URL: {e}"))?;
+    let inside = crate::channels::download::points_inside(&url);
+    match url.scheme() {
+        "https" => {}
+        "http" if allow_private && inside => {}
+        "http" => {
+            return Err(format!(
+                "{what} must start with https:// (plain http:// only to an inside address with PEREPISKA_ALLOW_PRIVATE_TARGETS=1)"
+            ));
+        }
+        other => return Err(format!("{what} must be https://, not {other}:")),
+    }
+    if inside && !allow_private {
+        return Err(format!(
+            "{what} {raw} points inside this network (loopback, private or link-local); set PEREPISKA_ALLOW_PRIVATE_TARGETS=1 to allow it"
+        ));
+    }
+    if !url.username().is_empty() || url.password().is_some() {
+        return Err(format!("{what} must not carry a user name or password"));
+    }
+    Ok(url)
+}
+
+/// The settings of an integration, checked: the one validator the settings page, the REST
+/// API and channels.toml share.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Settings {
+    Webhook(webhook::Config),
+    Bitrix24(bitrix24::Config),
+    AmoCrm(amocrm::Config),
+}
+
+impl Settings {
+    pub fn from_config(
+        kind: IntegrationKind,
+        v: &Value,
+        allow_private: bool,
+    ) -> std::result::Result<Settings, String> {
+        Ok(match kind {
+            IntegrationKind::Webhook => {
+                Settings::Webhook(webhook::Config::from_config(v, allow_private)?)
+            }
+            IntegrationKind::Bitrix24 => {
+                Settings::Bitrix24(bitrix24::Config::from_config(v, allow_private)?)
+            }
+            IntegrationKind::AmoCrm => {
+                Settings::AmoCrm(amocrm::Config::from_config(v, allow_private)?)
+            }
+        })
+    }
+
+    /// The channel keys it applies to; empty: every channel.
+    pub fn channels(&self) -> &[String] {
+        match self {
+            Settings::Webhook(c) => &c.channels,
+            Settings::Bitrix24(c) => &c.common.channels,
+            Settings::AmoCrm(c) => &c.common.channels,
+        }
+    }
+
+    /// The events queued for it; empty: every event.
+    pub fn events(&self) -> Vec<WebhookEvent> {
+        match self {
+            Settings::Webhook(c) => c.events.clone(),
+            Settings::Bitrix24(_) | Settings::AmoCrm(_) => crm::CRM_EVENTS.to_vec(),
+        }
+    }
+
+    /// Asks the CRM whether it takes these settings, before they are saved: who the
+    /// connection acts as, or the CRM's refusal. A webhook is not called until an event.
+    pub async fn check(
+        &self,
+        dl: &crate::channels::download::Downloader,
+    ) -> std::result::Result<Option<String>, String> {
+        match self {
+            Settings::Webhook(_) => Ok(None),
+            Settings::Bitrix24(c) => bitrix24::check(dl, c).await.map(Some),
+            Settings::AmoCrm(c) => amocrm::check(dl, c).await.map(Some),
+        }
+    }
+}
+
+/// The key of a kind's settings that is a secret: kept when an edit leaves it out, never
+/// shown back.
+pub fn secret_field(kind: IntegrationKind) -> &'static str {
+    match kind {
+        IntegrationKind::Webhook => "secret",
+        IntegrationKind::Bitrix24 => "webhook_url",
+        IntegrationKind::AmoCrm => "token",
+    }
+}
+
+/// What one delivery got: the receiver's HTTP status and the start of its answer, or why not.
+pub struct Outcome {
+    pub ok: bool,
+    pub status: Option<i32>,
+    pub response: Option<String>,
+    pub error: Option<String>,
+}
+
+impl Outcome {
+    pub fn failed(error: impl Into<String>) -> Outcome {
+        Outcome {
+            ok: false,
+            status: None,
+            response: None,
+            error: Some(error.into()),
+        }
+    }
+
+    /// Delivered without a call: the event asks nothing of the CRM (its message is already
+    /// there, the conversation was not closed).
+    pub fn nothing_to_do() -> Outcome {
+        Outcome {
+            ok: true,
+            status: None,
+            response: Some("nothing to do for this event".into()),
+            error: None,
+        }
+    }
 }
 
 /// A conversation as events describe it.
@@ -112,7 +245,7 @@ pub fn emit(conn: &mut DbConn, h: Happened) -> Result<()> {
         return Ok(());
     }
     let started = std::time::Instant::now();
-    let hooks = integrations::active(conn, h.project_id, IntegrationKind::Webhook)?;
+    let hooks = integrations::active(conn, h.project_id)?;
     if hooks.is_empty() {
         seen().entry(h.project_id).or_default().empty_since = Some(started);
         return Ok(());
@@ -184,6 +317,63 @@ fn valid_key(key: &str) -> bool {
             .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '-' || c == '_')
 }
 
+/// The declared settings with the stored secret where the edit left it out (a new webhook
+/// gets one made up, returned once, when `make_up`).
+fn kept_secret(
+    key: &crate::crypto::SecretKey,
+    existing: Option<&integrations::Integration>,
+    d: &Declared,
+    make_up: bool,
+) -> Result<(Value, Option<String>)> {
+    use crate::error::Error;
+    let mut config = match &d.config {
+        Value::Object(m) => m.clone(),
+        _ => return Err(Error::invalid("config must be an object")),
+    };
+    config.retain(|_, v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()));
+    let secret_key = secret_field(d.kind);
+    let mut generated = None;
+    if !config.contains_key(secret_key) {
+        let stored = match existing {
+            Some(e) => {
+                let plain = key.open(&e.config)?;
+                serde_json::from_str::<Value>(&plain)
+                    .ok()
+                    .and_then(|v| v[secret_key].as_str().map(str::to_string))
+            }
+            None => None,
+        };
+        let secret = match stored {
+            Some(s) => Some(s),
+            None if make_up && d.kind == IntegrationKind::Webhook => {
+                let s = crate::crypto::random_hex(16)?;
+                generated = Some(s.clone());
+                Some(s)
+            }
+            // The validator names what is missing.
+            None => None,
+        };
+        if let Some(s) = secret {
+            config.insert(secret_key.into(), Value::String(s));
+        }
+    }
+    Ok((Value::Object(config), generated))
+}
+
+/// The settings an admin declared, checked as `apply` will check them (the stored secret
+/// kept): what is asked of a CRM before they are saved.
+pub fn settings_of(
+    conn: &mut DbConn,
+    key: &crate::crypto::SecretKey,
+    project_id: ProjectId,
+    d: &Declared,
+    allow_private: bool,
+) -> Result<Settings> {
+    let existing = integrations::by_key(conn, project_id, &d.key)?.filter(|e| e.kind == d.kind);
+    let (config, _) = kept_secret(key, existing.as_ref(), d, false)?;
+    Settings::from_config(d.kind, &config, allow_private).map_err(crate::error::Error::invalid)
+}
+
 /// The one write for every face: checks the settings with the kind's validator, keeps the
 /// stored secret when an edit leaves it out (a new webhook without one gets one, returned here
 /// once), resolves the channels it applies to, seals the settings and stores them.
@@ -224,39 +414,10 @@ pub fn apply(
             )));
         }
     }
-    let mut config = match &d.config {
-        Value::Object(m) => m.clone(),
-        _ => return Err(Error::invalid("config must be an object")),
-    };
-    config.retain(|_, v| !v.is_null() && v.as_str().is_none_or(|s| !s.trim().is_empty()));
-    let mut generated = None;
-    if !config.contains_key("secret") {
-        let stored = match &existing {
-            Some(e) => {
-                let plain = key.open(&e.config)?;
-                serde_json::from_str::<Value>(&plain)
-                    .ok()
-                    .and_then(|v| v["secret"].as_str().map(str::to_string))
-            }
-            None => None,
-        };
-        let secret = match stored {
-            Some(s) => s,
-            None => {
-                let s = crate::crypto::random_hex(16)?;
-                generated = Some(s.clone());
-                s
-            }
-        };
-        config.insert("secret".into(), Value::String(secret));
-    }
-    let config = Value::Object(config);
-    let checked = match d.kind {
-        IntegrationKind::Webhook => webhook::Config::from_config(&config, allow_private),
-    }
-    .map_err(Error::invalid)?;
+    let (config, generated) = kept_secret(key, existing.as_ref(), d, true)?;
+    let checked = Settings::from_config(d.kind, &config, allow_private).map_err(Error::invalid)?;
     let mut channel_ids = Vec::new();
-    for k in &checked.channels {
+    for k in checked.channels() {
         match crate::store::channels::by_key(conn, k)? {
             Some(c) if c.project_id == project_id => channel_ids.push(c.id),
             _ => {
@@ -267,7 +428,7 @@ pub fn apply(
         }
     }
     let events: Vec<String> = checked
-        .events
+        .events()
         .iter()
         .map(|e| e.as_str().to_string())
         .collect();

@@ -22,7 +22,7 @@ pub struct Config {
     pub channels: Vec<String>,
 }
 
-fn strings(v: &Value, key: &str) -> Result<Option<Vec<String>>, String> {
+pub(super) fn strings(v: &Value, key: &str) -> Result<Option<Vec<String>>, String> {
     match v.get(key) {
         None | Some(Value::Null) => Ok(None),
         Some(Value::String(s)) => Ok(Some(
@@ -64,28 +64,7 @@ impl Config {
             .map(str::trim)
             .filter(|s| !s.is_empty())
             .ok_or("url is required: the address events are POSTed to")?;
-        let url =
-            reqwest::Url::parse(raw).map_err(|e| format!("url \"{raw}\" is not a URL: {e}"))?;
-        let inside = crate::channels::download::points_inside(&url);
-        match url.scheme() {
-            "https" => {}
-            "http" if allow_private && inside => {}
-            "http" => {
-                return Err(
-                    "url must start with https:// (plain http:// only to an inside address with PEREPISKA_ALLOW_PRIVATE_TARGETS=1)"
-                        .into(),
-                );
-            }
-            other => return Err(format!("url must be https://, not {other}:")),
-        }
-        if inside && !allow_private {
-            return Err(format!(
-                "url {raw} points inside this network (loopback, private or link-local); set PEREPISKA_ALLOW_PRIVATE_TARGETS=1 to allow it"
-            ));
-        }
-        if !url.username().is_empty() || url.password().is_some() {
-            return Err("url must not carry a user name or password; sign with the secret".into());
-        }
+        let url = super::target(raw, "url", allow_private)?;
         let secret = v["secret"].as_str().map(str::trim).unwrap_or_default();
         if secret.chars().count() < MIN_SECRET {
             return Err(format!(

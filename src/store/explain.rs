@@ -278,7 +278,7 @@ pub fn contacts(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
 /// message), the worker's due deliveries, the order check, its next wake-up and the log.
 pub fn webhooks(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
     use super::integrations as i;
-    use crate::domain::{ConversationId, IntegrationKind, ProjectId};
+    use crate::domain::{ConversationId, ProjectId};
     if let DbConn::Postgresql(_) = conn {
         diesel::sql_query("SET enable_seqscan = off").execute(conn)?;
     }
@@ -288,8 +288,7 @@ pub fn webhooks(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
             "active".to_string(),
             plan(
                 conn,
-                i::active_query(ProjectId(1), IntegrationKind::Webhook)
-                    .select(super::schema::integrations::id),
+                i::active_query(ProjectId(1)).select(super::schema::integrations::id),
             )?,
         ),
         ("due".to_string(), plan(conn, i::due_query(t, 16))?),
@@ -298,6 +297,22 @@ pub fn webhooks(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
             plan(conn, i::older_pending_query(1, Some(ConversationId(1)), 10))?,
         ),
         ("next".to_string(), plan(conn, i::next_due_query())?),
+        (
+            "crm progress".to_string(),
+            plan(
+                conn,
+                super::crm_links::of_query(1, ConversationId(1))
+                    .select(super::schema::crm_links::id),
+            )?,
+        ),
+        (
+            "crm sidebar".to_string(),
+            plan(
+                conn,
+                super::crm_links::of_conversation_query(ProjectId(1), ConversationId(1))
+                    .select(super::schema::crm_links::id),
+            )?,
+        ),
         (
             "log".to_string(),
             plan(

@@ -133,30 +133,25 @@ pub fn of_project(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<Integr
         .load(conn)?)
 }
 
-/// The running integrations of a project of a kind: what an event is queued for.
+/// The running integrations of a project: what an event is queued for.
 pub(super) fn active_query(
     project_id: ProjectId,
-    kind: IntegrationKind,
 ) -> integrations::BoxedQuery<'static, super::MultiBackend> {
     integrations::table
         .filter(integrations::project_id.eq(project_id))
-        .filter(integrations::kind.eq(kind.as_str()))
         .filter(integrations::enabled.eq(true))
         .into_boxed()
 }
 
-pub fn active(
-    conn: &mut DbConn,
-    project_id: ProjectId,
-    kind: IntegrationKind,
-) -> Result<Vec<Integration>> {
-    Ok(active_query(project_id, kind)
+pub fn active(conn: &mut DbConn, project_id: ProjectId) -> Result<Vec<Integration>> {
+    Ok(active_query(project_id)
         .select(Integration::as_select())
         .load(conn)?)
 }
 
-/// Removes an integration and its delivery log.
+/// Removes an integration, its delivery log and what it made of conversations.
 pub fn delete(conn: &mut DbConn, id: i64) -> Result<()> {
+    super::crm_links::forget_integration(conn, id)?;
     diesel::delete(webhook_deliveries::table.filter(webhook_deliveries::integration_id.eq(id)))
         .execute(conn)?;
     diesel::delete(integrations::table.find(id)).execute(conn)?;

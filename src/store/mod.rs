@@ -12,6 +12,7 @@ pub mod contact_list;
 pub mod contact_merge;
 pub mod contacts;
 pub mod conversations;
+pub mod crm_links;
 pub mod distribution;
 pub mod explain;
 mod ids;

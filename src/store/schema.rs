@@ -93,6 +93,25 @@ diesel::table! {
 diesel::joinable!(webhook_deliveries -> integrations (integration_id));
 
 diesel::table! {
+    crm_links (id) {
+        id -> BigInt,
+        integration_id -> BigInt,
+        project_id -> BigInt,
+        conversation_id -> BigInt,
+        entity -> Text,
+        entity_id -> Nullable<BigInt>,
+        contact_id -> Nullable<BigInt>,
+        url -> Nullable<Text>,
+        first_message_id -> Nullable<BigInt>,
+        transcript_until -> Nullable<BigInt>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(crm_links -> integrations (integration_id));
+
+diesel::table! {
     letters (id) {
         id -> BigInt,
         project_id -> BigInt,
@@ -506,4 +525,5 @@ diesel::allow_tables_to_appear_in_same_query!(
     online_spans,
     integrations,
     webhook_deliveries,
+    crm_links,
 );

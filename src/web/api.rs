@@ -180,6 +180,24 @@ struct ConversationOut {
     last_operator_at: Option<String>,
     /// Its tags' names, by name.
     tags: Vec<String>,
+    /// What the project's CRMs made of it (leads, deals), with links; only on
+    /// GET /conversations/{id}.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    crm: Option<Vec<CrmLink>>,
+}
+
+/// A lead or a deal a CRM integration made of a conversation.
+#[derive(Serialize, ToSchema)]
+struct CrmLink {
+    /// The integration's name.
+    integration: String,
+    /// bitrix24 or amocrm.
+    kind: String,
+    /// lead or deal.
+    entity: String,
+    entity_id: i64,
+    /// Where a person opens it in the CRM.
+    url: String,
 }
 
 #[derive(Serialize, ToSchema)]
@@ -256,6 +274,7 @@ fn conversations_out(
                     .unwrap_or_default(),
             });
             Ok(ConversationOut {
+                crm: None,
                 tags: r.tags.into_iter().map(|t| t.name).collect(),
                 team,
                 id: c.id,
@@ -439,7 +458,21 @@ async fn get_one(
         .store
         .read(move |conn| {
             let c = conversations::by_id(conn, pid, id)?;
-            conversation_out(conn, c)
+            let mut out = conversation_out(conn, c)?;
+            let links = crate::store::crm_links::of_conversation(conn, pid, id)?;
+            out.crm = Some(
+                links
+                    .into_iter()
+                    .map(|l| CrmLink {
+                        integration: l.integration,
+                        kind: l.kind,
+                        entity: l.entity,
+                        entity_id: l.entity_id,
+                        url: l.url,
+                    })
+                    .collect(),
+            );
+            Ok::<_, Error>(out)
         })
         .await?;
     Ok(HttpResponse::Ok().json(out))

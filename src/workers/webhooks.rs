@@ -1,4 +1,5 @@
-//! Outgoing webhooks: claims due events, POSTs each signed to its integration's URL through
+//! Integrations' deliveries: claims due events and hands each to its integration (a webhook
+//! is POSTed signed, a CRM gets a lead, a comment or a note) through
 //! the guarded client (public addresses only, checked after resolution and on every redirect,
 //! unless PEREPISKA_ALLOW_PRIVATE_TARGETS), and records the answer. A failure waits 30 s, then
 //! twice as long each time up to an hour; an integration whose oldest failing event has failed
@@ -12,7 +13,8 @@ use tokio::sync::watch;
 use crate::domain::Can;
 use crate::domain::event::Notice;
 use crate::inbox::Inbox;
-use crate::integrations::webhook;
+use crate::integrations::{Outcome, Settings, amocrm, bitrix24, crm, webhook};
+use crate::store::crm_links;
 use crate::store::integrations::{self, Attempt, Delivery, Integration};
 use crate::store::members;
 
@@ -123,36 +125,85 @@ async fn deliver(inbox: &Inbox, d: Delivery, i: Integration) {
     inbox.letters_wake.notify_one();
 }
 
-struct Outcome {
-    ok: bool,
-    status: Option<i32>,
-    response: Option<String>,
-    error: Option<String>,
+/// The integration's settings, opened and checked again (they may predate a rule).
+fn settings(inbox: &Inbox, i: &Integration) -> Result<Settings, String> {
+    let plain = inbox
+        .registry
+        .open_sealed(&i.config)
+        .map_err(|e| e.to_string())?;
+    let v: serde_json::Value = serde_json::from_str(&plain).map_err(|e| e.to_string())?;
+    Settings::from_config(i.kind, &v, inbox.downloads.allows_private())
 }
 
 async fn attempt(inbox: &Inbox, d: &Delivery, i: &Integration) -> Outcome {
-    let failed = |error: String| Outcome {
-        ok: false,
-        status: None,
-        response: None,
-        error: Some(error),
+    let settings = match settings(inbox, i) {
+        Ok(s) => s,
+        Err(e) => return Outcome::failed(format!("the integration's settings do not open: {e}")),
     };
-    let config = match inbox
-        .registry
-        .open_sealed(&i.config)
-        .map_err(|e| e.to_string())
-        .and_then(|plain| {
-            serde_json::from_str::<serde_json::Value>(&plain).map_err(|e| e.to_string())
-        })
-        .and_then(|v| webhook::Config::from_config(&v, inbox.downloads.allows_private()))
-    {
-        Ok(c) => c,
-        Err(e) => return failed(format!("the integration's settings do not open: {e}")),
+    match &settings {
+        Settings::Webhook(config) => post(inbox, d, config).await,
+        Settings::Bitrix24(_) | Settings::AmoCrm(_) => to_crm(inbox, d, i, &settings).await,
+    }
+}
+
+/// Hands the event to a CRM with the conversation as it is now, and records how far it got
+/// whatever the outcome, so a retry carries on instead of making a second lead.
+async fn to_crm(inbox: &Inbox, d: &Delivery, i: &Integration, settings: &Settings) -> Outcome {
+    let integration_id = i.id;
+    let delivery = d.clone();
+    let facts = inbox
+        .store
+        .read(move |c| crm::facts(c, integration_id, &delivery))
+        .await;
+    let mut facts = match facts {
+        Ok(Some(f)) => f,
+        Ok(None) => return Outcome::nothing_to_do(),
+        Err(e) => return Outcome::failed(format!("the conversation cannot be read: {e}")),
     };
+    let before = facts.link.clone();
+    let outcome = match settings {
+        Settings::Bitrix24(c) => {
+            crm::outcome(bitrix24::handle(&inbox.downloads, c, &mut facts).await)
+        }
+        Settings::AmoCrm(c) => crm::outcome(amocrm::handle(&inbox.downloads, c, &mut facts).await),
+        Settings::Webhook(_) => Outcome::failed("not a CRM"),
+    };
+    if facts.link != before {
+        let (project_id, conv, contact_id, link) = (
+            d.project_id,
+            facts.conversation_id,
+            facts.contact_id,
+            facts.link,
+        );
+        let t = inbox.automation.clock.now();
+        if let Err(e) = inbox
+            .store
+            .write(move |c| crm_links::save(c, integration_id, project_id, conv, &link, t))
+            .await
+        {
+            // The next attempt repeats what this one did; the CRM may see it twice.
+            return Outcome::failed(format!("what the CRM made was not recorded: {e}"));
+        }
+        // The sidebar shows the lead without a reload.
+        inbox.bus.publish(crate::bus::Event {
+            project_id,
+            conversation_id: conv,
+            contact_id,
+            message_id: None,
+            kind: crate::bus::EventKind::Updated,
+            from_customer: false,
+            new_conversation: false,
+            public: false,
+        });
+    }
+    outcome
+}
+
+async fn post(inbox: &Inbox, d: &Delivery, config: &webhook::Config) -> Outcome {
     let timestamp = chrono::Utc::now().timestamp();
     let req = match inbox.downloads.post(config.url.as_str()) {
         Ok(r) => r,
-        Err(e) => return failed(e.message),
+        Err(e) => return Outcome::failed(e.message),
     };
     let sent = req
         .timeout(Duration::from_secs(15))
@@ -168,7 +219,7 @@ async fn attempt(inbox: &Inbox, d: &Delivery, i: &Integration) -> Outcome {
         .send()
         .await;
     match sent {
-        Err(e) => failed(crate::channels::download::Downloader::failure(&e).message),
+        Err(e) => Outcome::failed(crate::channels::download::Downloader::failure(&e).message),
         Ok(resp) => {
             let status = resp.status();
             let text = resp.text().await.unwrap_or_default();

@@ -17,6 +17,7 @@ mod channel_settings;
 mod cli;
 mod console;
 mod contacts;
+mod crm;
 mod distribution;
 mod durability;
 mod fuzz;

@@ -306,7 +306,7 @@ async fn photos_files_voice_contacts_and_locations_arrive() {
         customer[6]["text"]
             .as_str()
             .unwrap()
-            .contains("+89005550000")
+            .contains("+79005550000")
     );
     assert_eq!(customer[7]["text"], "✏️ Вот чек за июнь");
     // The photo was fetched byte for byte.

@@ -238,25 +238,6 @@ async fn events_arrive_signed_and_in_order_never_from_the_request() {
     assert!(doc["components"]["schemas"]["WebhookEventBody"]["properties"]["event"].is_object());
 }
 
-/// Waits until a failed attempt is recorded: some delivery waits for a later try on the clock.
-/// (The receiver sees the call before the server has written down its answer; moving the
-/// clock in between would measure the wait from the wrong moment.)
-async fn failure_recorded(app: &TestApp, token: &str, clock: &perepiska::clock::Clock) {
-    app.eventually("the failure is recorded", || async {
-        let (_, log) = app
-            .api(token, Method::GET, "/integrations/crm/deliveries", None)
-            .await;
-        let now = clock.now().and_utc();
-        log["data"].as_array().into_iter().flatten().any(|d| {
-            d["next_attempt_at"]
-                .as_str()
-                .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
-                .is_some_and(|t| t > now)
-        })
-    })
-    .await;
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_failing_receiver_is_retried_on_the_clock_paused_after_a_day_and_loses_nothing() {
     let rx = Receiver::start().await;
@@ -285,7 +266,7 @@ async fn a_failing_receiver_is_retried_on_the_clock_paused_after_a_day_and_loses
     );
     app.eventually("the first attempt", || async { rx.calls().len() == 1 })
         .await;
-    failure_recorded(&app, &token, &clock).await;
+    app.failure_recorded(&token, "crm", &clock).await;
     // The next try waits 30 s on the clock, then a minute, then two.
     for (wait, tries) in [(29, 1), (1, 2), (60, 3), (120, 4)] {
         clock.advance(chrono::Duration::seconds(wait));
@@ -294,7 +275,7 @@ async fn a_failing_receiver_is_retried_on_the_clock_paused_after_a_day_and_loses
         })
         .await;
         assert_eq!(rx.calls().len(), tries, "not before its time");
-        failure_recorded(&app, &token, &clock).await;
+        app.failure_recorded(&token, "crm", &clock).await;
     }
     let (_, log) = app
         .api(&token, Method::GET, "/integrations/crm/deliveries", None)
@@ -308,7 +289,7 @@ async fn a_failing_receiver_is_retried_on_the_clock_paused_after_a_day_and_loses
         let before = rx.calls().len();
         app.eventually("another try", || async { rx.calls().len() > before })
             .await;
-        failure_recorded(&app, &token, &clock).await;
+        app.failure_recorded(&token, "crm", &clock).await;
         let (_, v) = app
             .api(&token, Method::GET, "/integrations/crm", None)
             .await;
@@ -496,7 +477,7 @@ async fn a_conversations_events_wait_for_the_one_before() {
         rx.calls().len() == 1
     })
     .await;
-    failure_recorded(&app, &token, &clock).await;
+    app.failure_recorded(&token, "crm", &clock).await;
     // Another visitor's conversation is not held up by this one.
     assert_eq!(
         app.widget_send("visitor-token-0000000046", "v1", "Другой разговор")

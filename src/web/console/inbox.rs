@@ -171,6 +171,8 @@ pub struct ConvView {
     pub manager: String,
     pub manager_id: i64,
     pub others: Vec<(i64, i64, String, String)>,
+    /// Leads and deals the project's CRMs made of it: (what, address).
+    pub crm: Vec<(String, String)>,
     pub is_final: bool,
     pub rating: String,
     /// (name, colour) of its tags.
@@ -273,6 +275,17 @@ fn load_conv(
         .filter(|o| o.id != c.id)
         .map(|o| (o.id.0, o.number, o.subject, tr.status(o.status).to_string()))
         .collect();
+    let crm = crate::store::crm_links::of_conversation(conn, project_id, c.id)?
+        .into_iter()
+        .map(|l| {
+            let what = tr.t(if l.entity == "deal" {
+                "crm_deal"
+            } else {
+                "crm_lead"
+            });
+            (format!("{}: {what} #{}", l.integration, l.entity_id), l.url)
+        })
+        .collect();
     let due_local = match (c.due_at, tz.parse::<chrono_tz::Tz>()) {
         (Some(d), Ok(z)) => z.from_utc_datetime(&d).format("%Y-%m-%dT%H:%M").to_string(),
         _ => String::new(),
@@ -316,6 +329,7 @@ fn load_conv(
         manager_id: org.as_ref().and_then(|o| o.manager_id).unwrap_or(0),
         manager: org.and_then(|o| o.manager_name).unwrap_or_default(),
         others,
+        crm,
         is_final: status.is_final(),
         rating: c
             .rating

@@ -4,6 +4,8 @@
 
 #![allow(dead_code)]
 
+pub mod fake_amocrm;
+pub mod fake_bitrix;
 pub mod fake_max;
 pub mod fake_smtp;
 pub mod fake_telegram;
@@ -469,6 +471,30 @@ impl TestApp {
     }
 
     /// Waits (bounded) until `check` holds, polling every 20 ms.
+    /// Waits until a failed delivery of integration `key` is recorded: one waits for a later
+    /// try on the clock. (The receiver sees the call before the server has written down its
+    /// answer; moving the clock in between would measure the wait from the wrong moment.)
+    pub async fn failure_recorded(&self, token: &str, key: &str, clock: &perepiska::clock::Clock) {
+        self.eventually("the failure is recorded", || async {
+            let (_, log) = self
+                .api(
+                    token,
+                    reqwest::Method::GET,
+                    &format!("/integrations/{key}/deliveries"),
+                    None,
+                )
+                .await;
+            let now = clock.now().and_utc();
+            log["data"].as_array().into_iter().flatten().any(|d| {
+                d["next_attempt_at"]
+                    .as_str()
+                    .and_then(|t| chrono::DateTime::parse_from_rfc3339(t).ok())
+                    .is_some_and(|t| t > now)
+            })
+        })
+        .await;
+    }
+
     pub async fn eventually<F, Fut>(&self, what: &str, mut check: F)
     where
         F: FnMut() -> Fut,
