@@ -102,6 +102,8 @@
         var t = document.getElementById("thread");
         var atBottom = !t || t.scrollHeight - t.scrollTop - t.clientHeight < 80;
         fetchInto("/console/partials/thread/" + selected, "thread", function () { if (atBottom) scrollThread(); markRead(); });
+        // A CRM may have made the lead since: its link in the sidebar.
+        if (document.getElementById("crm-links")) fetchInto("/console/partials/crm/" + selected, "crm-links");
       }
     }, 150);
   }

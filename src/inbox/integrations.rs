@@ -36,6 +36,13 @@ pub struct View {
     pub connected_as: Option<String>,
 }
 
+impl View {
+    pub fn kind_enum(&self) -> crate::domain::IntegrationKind {
+        crate::domain::IntegrationKind::parse(&self.kind)
+            .unwrap_or(crate::domain::IntegrationKind::Webhook)
+    }
+}
+
 /// One delivery of the log.
 #[derive(Clone, Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryView {
@@ -122,18 +129,30 @@ impl Inbox {
             }
         }
         View {
-            config: shown,
             connected_as: None,
             id: i.key.clone(),
             kind: i.kind.as_str().to_string(),
             name: i.name.clone(),
             enabled: i.enabled,
             source: i.source.as_str().to_string(),
-            url: config["url"].as_str().unwrap_or_default().to_string(),
+            // Where it sends: the receiver, the portal, the account.
+            url: match i.kind {
+                crate::domain::IntegrationKind::Webhook => config["url"].as_str(),
+                crate::domain::IntegrationKind::Bitrix24 => shown["portal"].as_str(),
+                crate::domain::IntegrationKind::AmoCrm => None,
+            }
+            .map(str::to_string)
+            .or_else(|| {
+                config["subdomain"]
+                    .as_str()
+                    .map(|s| format!("https://{s}.amocrm.ru"))
+            })
+            .unwrap_or_default(),
             events: list("events"),
             channels: list("channels"),
             paused_at: i.paused_at.map(time),
             pause_reason: i.pause_reason.clone(),
+            config: shown,
         }
     }
 

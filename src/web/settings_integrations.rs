@@ -46,15 +46,35 @@ pub struct Choice {
     pub on: bool,
 }
 
-/// What the form holds (a new webhook, or the one being changed).
+/// What the form holds (a new integration of a kind, or the one being changed). The CRM
+/// fields are empty for a webhook and the other way round.
 pub struct Form {
+    pub kind: String,
     pub key: String,
     pub name: String,
     pub url: String,
     pub enabled: bool,
     pub events: Vec<Choice>,
     pub channels: Vec<Choice>,
+    /// Bitrix24: "lead" or "deal".
+    pub entity: String,
+    pub title: String,
+    pub source_id: String,
+    pub default_responsible: String,
+    /// Bitrix24: the portal the stored webhook reaches (its key is never shown).
+    pub portal: String,
+    pub subdomain: String,
+    pub pipeline_id: String,
+    pub status_id: String,
+    pub api_base: String,
 }
+
+/// The kinds an admin adds here, with their labels' keys.
+const KINDS: [(IntegrationKind, &str); 3] = [
+    (IntegrationKind::Bitrix24, "integration_new_bitrix24"),
+    (IntegrationKind::AmoCrm, "integration_new_amocrm"),
+    (IntegrationKind::Webhook, "integration_new"),
+];
 
 #[derive(Template)]
 #[template(path = "console/integrations.html")]
@@ -64,9 +84,18 @@ struct ListPage {
     project_name: String,
     admin: bool,
     rows: Vec<View>,
+    /// The kinds a new one may be, the chosen one ticked.
+    kinds: Vec<Choice>,
+    new_label: String,
     form: Form,
     notice: String,
     error: String,
+}
+
+impl ListPage {
+    fn kind_label(&self, kind: &str) -> String {
+        self.tr.t(&format!("kind_{kind}")).to_string()
+    }
 }
 
 #[derive(Template)]
@@ -83,17 +112,24 @@ struct ItemPage {
     error: String,
     /// A secret made up on this save, shown once.
     secret: String,
+    /// Who the CRM said the connection acts as, on this save.
+    connected_as: String,
 }
 
 impl ItemPage {
     fn declared_in_file(&self) -> bool {
         self.item.source == "file"
     }
+
+    fn kind_label(&self) -> String {
+        self.tr.t(&format!("kind_{}", self.item.kind)).to_string()
+    }
 }
 
 async fn form_of(
     state: &State,
     console: &Console,
+    kind: IntegrationKind,
     v: Option<&View>,
     sent: Option<&[(String, String)]>,
 ) -> Result<Form, HtmlError> {
@@ -112,7 +148,38 @@ async fn form_of(
         .map(|v| (v.events.clone(), v.channels.clone()))
         .unwrap_or_default();
     let text = |k: &str| sent.map(|f| field(f, k).to_string());
+    // What was sent, else what is stored (numbers shown as typed), else empty.
+    let setting = |k: &str| {
+        text(k)
+            .or(v.and_then(|v| match &v.config[k] {
+                Value::String(s) => Some(s.clone()),
+                Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            }))
+            .unwrap_or_default()
+    };
     Ok(Form {
+        kind: kind.as_str().to_string(),
+        entity: match setting("entity").as_str() {
+            "deal" => "deal".to_string(),
+            _ => "lead".to_string(),
+        },
+        title: match setting("title") {
+            t if t.is_empty() && kind != IntegrationKind::Webhook => {
+                crate::integrations::crm::DEFAULT_TITLE.to_string()
+            }
+            t => t,
+        },
+        source_id: setting("source_id"),
+        default_responsible: setting("default_responsible"),
+        portal: v
+            .and_then(|v| v.config["portal"].as_str())
+            .unwrap_or_default()
+            .to_string(),
+        subdomain: setting("subdomain"),
+        pipeline_id: setting("pipeline_id"),
+        status_id: setting("status_id"),
+        api_base: setting("api_base"),
         key: text("key").or(v.map(|v| v.id.clone())).unwrap_or_default(),
         name: text("name")
             .or(v.map(|v| v.name.clone()))
@@ -142,52 +209,96 @@ async fn form_of(
     })
 }
 
-/// The form as the one validator takes it.
-fn declared(form: &[(String, String)], key: &str) -> Declared {
+/// The form as the one validator takes it (empty fields are left out: an empty secret keeps
+/// the stored one).
+fn declared(form: &[(String, String)], key: &str, kind: IntegrationKind) -> Declared {
     let list = |name: &str| -> Vec<Value> {
         form.iter()
             .filter(|(k, _)| k == name)
             .map(|(_, v)| Value::String(v.clone()))
             .collect()
     };
-    let mut config = json!({ "url": field(form, "url").trim() });
-    let secret = field(form, "secret").trim();
-    if !secret.is_empty() {
-        config["secret"] = json!(secret);
+    let mut config = serde_json::Map::new();
+    let keys: &[&str] = match kind {
+        IntegrationKind::Webhook => &["url", "secret"],
+        IntegrationKind::Bitrix24 => &[
+            "webhook_url",
+            "entity",
+            "title",
+            "source_id",
+            "default_responsible",
+        ],
+        IntegrationKind::AmoCrm => &[
+            "subdomain",
+            "token",
+            "pipeline_id",
+            "status_id",
+            "api_base",
+            "title",
+            "default_responsible",
+        ],
+    };
+    for k in keys {
+        let v = field(form, k).trim();
+        if !v.is_empty() {
+            config.insert((*k).to_string(), json!(v));
+        }
     }
     let events = list("events");
-    if !events.is_empty() {
-        config["events"] = Value::Array(events);
+    if kind == IntegrationKind::Webhook && !events.is_empty() {
+        config.insert("events".into(), Value::Array(events));
     }
     let channels = list("channels");
     if !channels.is_empty() {
-        config["channels"] = Value::Array(channels);
+        config.insert("channels".into(), Value::Array(channels));
     }
     let name = field(form, "name").trim();
     Declared {
         key: key.to_string(),
-        kind: IntegrationKind::Webhook,
+        kind,
         name: if name.is_empty() { key } else { name }.to_string(),
         enabled: !field(form, "enabled").is_empty(),
-        config,
+        config: Value::Object(config),
     }
+}
+
+/// The kind a new integration's form is for (`?new=` or the form's own field).
+fn kind_asked(q: &[(String, String)], name: &str) -> IntegrationKind {
+    IntegrationKind::parse(field(q, name)).unwrap_or(IntegrationKind::Webhook)
 }
 
 async fn list_page(
     state: &State,
     console: &Console,
+    kind: IntegrationKind,
     notice: String,
     error: String,
     sent: Option<&[(String, String)]>,
 ) -> Result<ListPage, HtmlError> {
     let rows = state.inbox.integrations(console.project.id).await?;
+    let tr = console.tr;
     Ok(ListPage {
-        tr: console.tr,
+        tr,
         csrf: console.csrf.clone(),
         project_name: console.project.name.clone(),
         admin: console.access.can(Can::Team),
         rows,
-        form: form_of(state, console, None, sent).await?,
+        kinds: KINDS
+            .iter()
+            .map(|(k, label)| Choice {
+                value: k.as_str().to_string(),
+                label: tr.t(label).to_string(),
+                on: *k == kind,
+            })
+            .collect(),
+        new_label: tr
+            .t(KINDS
+                .iter()
+                .find(|(k, _)| *k == kind)
+                .map(|(_, l)| *l)
+                .unwrap_or("integration_new"))
+            .to_string(),
+        form: form_of(state, console, kind, None, sent).await?,
         notice,
         error,
     })
@@ -207,7 +318,15 @@ async fn list(
         "deleted" => console.tr.t("integration_deleted").to_string(),
         _ => String::new(),
     };
-    let p = list_page(&state, &console, notice, String::new(), None).await?;
+    let p = list_page(
+        &state,
+        &console,
+        kind_asked(&q, "new"),
+        notice,
+        String::new(),
+        None,
+    )
+    .await?;
     html(actix_web::http::StatusCode::OK, p.render()?)
 }
 
@@ -219,6 +338,7 @@ async fn create(
     console.require(Can::Settings)?;
     console.check_csrf(field(&form, "csrf"))?;
     let key = field(&form, "key").trim().to_string();
+    let kind = kind_asked(&form, "kind");
     let taken = state
         .inbox
         .integration(console.project.id, &key)
@@ -231,25 +351,46 @@ async fn create(
     } else {
         state
             .inbox
-            .save_integration(console.project.id, declared(&form, &key))
+            .save_integration(console.project.id, declared(&form, &key, kind))
             .await
     };
     match saved {
-        Ok((v, secret)) => item_page(&state, &console, &v.id, secret, String::new(), None).await,
+        Ok((v, secret)) => {
+            let saved = Saved {
+                secret,
+                connected_as: v.connected_as.clone(),
+            };
+            item_page(&state, &console, &v.id, saved, String::new(), None).await
+        }
         Err(e) if e.is_caller_error() => {
             let status = super::errors::refusal_status(&e);
-            let p = list_page(&state, &console, String::new(), e.to_string(), Some(&form)).await?;
+            let p = list_page(
+                &state,
+                &console,
+                kind,
+                String::new(),
+                e.to_string(),
+                Some(&form),
+            )
+            .await?;
             html(status, p.render()?)
         }
         Err(e) => Err(e.into()),
     }
 }
 
+/// What a save tells the admin once: a secret made up, who the CRM says it acts as.
+#[derive(Default)]
+struct Saved {
+    secret: Option<String>,
+    connected_as: Option<String>,
+}
+
 async fn item_page(
     state: &State,
     console: &Console,
     key: &str,
-    secret: Option<String>,
+    saved: Saved,
     error: String,
     sent: Option<&[(String, String)]>,
 ) -> Result<HttpResponse, HtmlError> {
@@ -258,6 +399,7 @@ async fn item_page(
         .inbox
         .deliveries(console.project.id, key, None)
         .await?;
+    let secret = saved.secret;
     let notice = if secret.is_some() || (error.is_empty() && sent.is_some()) {
         console.tr.t("integration_saved").to_string()
     } else {
@@ -273,12 +415,13 @@ async fn item_page(
         csrf: console.csrf.clone(),
         project_name: console.project.name.clone(),
         admin: console.access.can(Can::Team),
-        form: form_of(state, console, Some(&item), sent).await?,
+        form: form_of(state, console, item.kind_enum(), Some(&item), sent).await?,
         item,
         log,
         notice,
         error,
         secret: secret.unwrap_or_default(),
+        connected_as: saved.connected_as.unwrap_or_default(),
     };
     html(status, p.render()?)
 }
@@ -289,7 +432,15 @@ async fn show(
     key: web::Path<String>,
 ) -> Result<HttpResponse, HtmlError> {
     console.require(Can::Settings)?;
-    item_page(&state, &console, &key, None, String::new(), None).await
+    item_page(
+        &state,
+        &console,
+        &key,
+        Saved::default(),
+        String::new(),
+        None,
+    )
+    .await
 }
 
 async fn save(
@@ -301,17 +452,25 @@ async fn save(
     console.require(Can::Settings)?;
     console.check_csrf(field(&form, "csrf"))?;
     // Another project's integration is not there.
-    state.inbox.integration(console.project.id, &key).await?;
+    let current = state.inbox.integration(console.project.id, &key).await?;
     match state
         .inbox
-        .save_integration(console.project.id, declared(&form, &key))
+        .save_integration(
+            console.project.id,
+            declared(&form, &key, current.kind_enum()),
+        )
         .await
     {
-        Ok((_, secret)) => {
-            item_page(&state, &console, &key, secret, String::new(), Some(&form)).await
+        Ok((v, secret)) => {
+            let saved = Saved {
+                secret,
+                connected_as: v.connected_as,
+            };
+            item_page(&state, &console, &key, saved, String::new(), Some(&form)).await
         }
         Err(e) if e.is_caller_error() => {
-            item_page(&state, &console, &key, None, e.to_string(), Some(&form)).await
+            let p = Saved::default();
+            item_page(&state, &console, &key, p, e.to_string(), Some(&form)).await
         }
         Err(e) => Err(e.into()),
     }

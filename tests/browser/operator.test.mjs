@@ -364,6 +364,82 @@ test('admin adds a webhook in the settings, sees the secret once, a failed deliv
   }
 });
 
+// A Bitrix24 portal's incoming webhook on 127.0.0.1: profile, duplicate lookup, lead.add,
+// the timeline; any other key is refused as the portal refuses it.
+function startFakeBitrix() {
+  const leads = [];
+  const comments = [];
+  const srv = createServer((req, res) => {
+    let body = '';
+    req.on('data', (d) => { body += d; });
+    req.on('end', () => {
+      const m = req.url.match(/^\/rest\/(\d+)\/([^/]+)\/([a-z.]+)/);
+      const send = (status, v) => { res.writeHead(status, { 'Content-Type': 'application/json' }); res.end(JSON.stringify(v)); };
+      if (!m || m[2] !== 'b24key') return send(401, { error: 'INVALID_CREDENTIALS', error_description: 'Invalid request credentials' });
+      const params = body ? JSON.parse(body) : {};
+      switch (m[3]) {
+        case 'profile': return send(200, { result: { ID: '1', NAME: 'Иван', LAST_NAME: 'Петров', ADMIN: true } });
+        case 'user.get': return send(200, { result: [] });
+        case 'crm.duplicate.findbycomm': return send(200, { result: [] });
+        case 'crm.lead.add': leads.push(params.fields); return send(200, { result: 500 + leads.length });
+        case 'crm.timeline.comment.add': comments.push(params.fields); return send(200, { result: 900 + comments.length });
+        default: return send(200, { result: true });
+      }
+    });
+  });
+  return new Promise((resolve) => srv.listen(0, '127.0.0.1', () => resolve({ srv, leads, comments, port: srv.address().port })));
+}
+
+test('admin connects Bitrix24 with its incoming webhook; a wrong one is refused; a new conversation is a lead linked from the sidebar', { timeout: 90000 }, async () => {
+  const b24 = await startFakeBitrix();
+  const portal = `http://127.0.0.1:${b24.port}`;
+  try {
+    const ctx = await browser.newContext({ locale: 'ru-RU' });
+    const admin = await signIn(ctx);
+    await admin.goto(base + '/console/settings/integrations');
+    await admin.click('#new-integration nav.kinds a[href*="new=bitrix24"]');
+    assert.match(await admin.locator('#new-integration h2').innerText(), /Битрикс24/);
+    await admin.fill('#new-integration input[name=key]', 'b24');
+    await admin.fill('#new-integration input[name=name]', 'Битрикс24');
+    await admin.fill('#new-integration input[name=webhook_url]', `${portal}/rest/1/wrongkey/`);
+    await admin.click('#new-integration button[type=submit]');
+    assert.match(await admin.locator('.notice.error[role=alert]').innerText(), /Invalid request credentials/);
+    assert.equal(await admin.locator('tr.integration[data-id=b24]').count(), 0, 'nothing is saved');
+    // The form keeps what was typed except the webhook, which is a secret.
+    await admin.fill('#new-integration input[name=webhook_url]', `${portal}/rest/1/b24key/`);
+    await admin.fill('#new-integration input[name=default_responsible]', '1');
+    await admin.click('#new-integration button[type=submit]');
+    await admin.locator('.notice.connected').waitFor();
+    assert.match(await admin.locator('.notice.connected').innerText(), /Иван Петров/);
+    assert.equal((await admin.content()).includes('b24key'), false, 'the webhook key is not shown');
+    if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'bitrix24.png'), fullPage: true });
+
+    // A visitor writes; the lead is made and the conversation's sidebar links to it.
+    const r = await fetch(base + '/widget/web/messages', {
+      method: 'POST', headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ visitor: 'visitor-token-bitrix-browser1', client_id: 'b1', text: 'Нужен счёт на 20 стульев' }),
+    });
+    assert.equal(r.status, 200);
+    const sent = await r.json();
+    await admin.goto(base + '/console?c=' + sent.conversation_id);
+    const link = admin.locator('.crm-links a');
+    await link.waitFor({ timeout: 15000 });
+    assert.match(await link.innerText(), /Битрикс24: лид #50\d/);
+    assert.match(await link.getAttribute('href'), new RegExp(`^${portal}/crm/lead/details/50\\d/$`));
+    assert.ok(b24.leads.some((l) => /Нужен счёт на 20 стульев/.test(l.COMMENTS)), JSON.stringify(b24.leads));
+    if (process.env.SCREENSHOTS) await admin.screenshot({ path: join(process.env.SCREENSHOTS, 'bitrix24-sidebar.png') });
+
+    // Removed, it takes no more events.
+    await admin.goto(base + '/console/settings/integrations/b24');
+    await admin.click('form[action$="/b24/delete"] button');
+    await admin.waitForURL(/done=deleted/);
+    assert.equal(await admin.locator('tr.integration[data-id=b24]').count(), 0);
+    await ctx.close();
+  } finally {
+    b24.srv.close();
+  }
+});
+
 test('admin changes the widget\'s colour, side and language; /demo shows them after saving', { timeout: 60000 }, async () => {
   const ctx = await browser.newContext({ locale: 'ru-RU' });
   const admin = await signIn(ctx);

@@ -77,6 +77,12 @@ const ROUTES: &[(&str, &str, &str, Need)] = &[
         Need::Dialogs,
     ),
     (
+        "GET",
+        "/console/partials/crm/{id}",
+        "/console/partials/crm/{conv}",
+        Need::Dialogs,
+    ),
+    (
         "POST",
         "/console/c/{id}/reply",
         "/console/c/{conv}/reply",

@@ -479,3 +479,79 @@ async fn amocrm_makes_a_lead_in_the_chosen_stage_and_notes_the_thread() {
         "{page}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn amocrm_is_connected_and_changed_on_the_settings_page_without_showing_its_token() {
+    let amo = FakeAmo::start().await;
+    let app = TestApp::spawn().await;
+    let admin = app.admin().await;
+    let (s, page) = admin.get("/console/settings/integrations?new=amocrm").await;
+    assert_eq!(s, 200);
+    assert!(page.contains("name=\"subdomain\""), "{page}");
+    let form = |token: &'static str| {
+        vec![
+            ("csrf", admin.csrf.as_str()),
+            ("kind", "amocrm"),
+            ("key", "amo"),
+            ("name", "Продажи"),
+            ("subdomain", "romashka"),
+            ("token", token),
+            ("pipeline_id", "77"),
+            ("status_id", "88"),
+            ("api_base", amo.api_base.as_str()),
+            ("title", "{name|Клиент} из {channel}"),
+            ("enabled", "on"),
+        ]
+    };
+    let (s, page) = admin
+        .post_form(
+            "/console/settings/integrations",
+            &form("eyJ0eXAiOiJKV1QiLCJhbGciOi.revoked"),
+        )
+        .await;
+    assert_eq!(s, 422, "{page}");
+    assert!(page.contains("Invalid access token"), "{page}");
+    assert!(page.contains("value=\"romashka\""), "what was typed stays");
+    let (s, page) = admin
+        .post_form("/console/settings/integrations", &form(fake_amocrm::TOKEN))
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("ООО Ромашка"), "{page}");
+    assert!(
+        !page.contains(fake_amocrm::TOKEN),
+        "the token is not shown back"
+    );
+    assert!(page.contains("value=\"77\""), "{page}");
+    // Changed without the token: the stored one is kept (and checked again).
+    let mut change = form("");
+    change.retain(|(k, _)| *k != "key" && *k != "kind");
+    change.push(("status_id", ""));
+    change.retain(|(k, v)| !(*k == "status_id" && *v == "88"));
+    let (s, page) = admin
+        .post_form("/console/settings/integrations/amo", &change)
+        .await;
+    assert_eq!(s, 200, "{page}");
+    assert!(page.contains("ООО Ромашка"), "{page}");
+    let token = app.api_token(ADMIN_EMAIL).await;
+    let (_, v) = app
+        .api(&token, Method::GET, "/integrations/amo", None)
+        .await;
+    assert_eq!(v["kind"], "amocrm");
+    assert_eq!(v["config"]["pipeline_id"], "77");
+    assert!(v["config"]["status_id"].is_null(), "{v}");
+    assert!(v["config"]["token"].is_null(), "{v}");
+    assert_eq!(
+        amo.calls()
+            .iter()
+            .filter(|c| c.ends_with("/api/v4/account"))
+            .count(),
+        3,
+        "each save asks amoCRM"
+    );
+    // An operator cannot reach it.
+    let op_token = app.operator_token().await;
+    let (s, _) = app
+        .api(&op_token, Method::GET, "/integrations/amo", None)
+        .await;
+    assert_eq!(s, 403);
+}

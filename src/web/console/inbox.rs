@@ -275,17 +275,7 @@ fn load_conv(
         .filter(|o| o.id != c.id)
         .map(|o| (o.id.0, o.number, o.subject, tr.status(o.status).to_string()))
         .collect();
-    let crm = crate::store::crm_links::of_conversation(conn, project_id, c.id)?
-        .into_iter()
-        .map(|l| {
-            let what = tr.t(if l.entity == "deal" {
-                "crm_deal"
-            } else {
-                "crm_lead"
-            });
-            (format!("{}: {what} #{}", l.integration, l.entity_id), l.url)
-        })
-        .collect();
+    let crm = crm_links(conn, project_id, c.id, tr)?;
     let due_local = match (c.due_at, tz.parse::<chrono_tz::Tz>()) {
         (Some(d), Ok(z)) => z.from_utc_datetime(&d).format("%Y-%m-%dT%H:%M").to_string(),
         _ => String::new(),
@@ -516,6 +506,55 @@ pub(super) async fn list_partial(
             .collect(),
     };
     Ok(html(p.render()?))
+}
+
+/// The leads and deals the project's CRMs made of a conversation: (what, address).
+fn crm_links(
+    conn: &mut crate::store::DbConn,
+    project_id: crate::domain::ProjectId,
+    id: crate::domain::ConversationId,
+    tr: Tr,
+) -> Result<Vec<(String, String)>, Error> {
+    Ok(
+        crate::store::crm_links::of_conversation(conn, project_id, id)?
+            .into_iter()
+            .map(|l| {
+                let what = tr.t(if l.entity == "deal" {
+                    "crm_deal"
+                } else {
+                    "crm_lead"
+                });
+                (format!("{}: {what} #{}", l.integration, l.entity_id), l.url)
+            })
+            .collect(),
+    )
+}
+
+#[derive(Template)]
+#[template(path = "console/crm_links.html")]
+struct CrmPartial {
+    tr: Tr,
+    crm: Vec<(String, String)>,
+}
+
+/// The sidebar's CRM links, refreshed when a CRM has made the lead.
+pub(super) async fn crm_partial(
+    state: web::Data<State>,
+    console: Console,
+    path: web::Path<crate::domain::ConversationId>,
+) -> Result<HttpResponse, HtmlError> {
+    console.require(crate::domain::Can::ReadDialogs)?;
+    let id = path.into_inner();
+    let (project_id, tr) = (console.project.id, console.tr);
+    let crm = state
+        .inbox
+        .store
+        .read(move |conn| {
+            conversations::by_id(conn, project_id, id)?;
+            crm_links(conn, project_id, id, tr)
+        })
+        .await?;
+    Ok(html(CrmPartial { tr, crm }.render()?))
 }
 
 pub(super) async fn thread_partial(

@@ -24,6 +24,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/console/partials/thread/{id}",
             web::get().to(inbox::thread_partial),
         )
+        .route(
+            "/console/partials/crm/{id}",
+            web::get().to(inbox::crm_partial),
+        )
         .route("/console/c/{id}/reply", web::post().to(actions::reply))
         .route("/console/c/{id}/canned", web::get().to(canned::choices))
         .route("/console/canned", web::get().to(canned::list))
