@@ -1,5 +1,5 @@
-//! REST API for the project's integrations (the settings level): outgoing webhooks declared
-//! with `{"kind", "config"}` and the keys of `[[integrations]]` in channels.toml, their
+//! REST API for the project's integrations (the settings level): outgoing webhooks, Bitrix24
+//! and amoCRM declared with `{"kind", "config"}` and the keys of `[[integrations]]` in channels.toml, their
 //! delivery log, "retry now", pause and resume. The same functions as Settings → Integrations.
 //!
 //! Each event is POSTed as JSON (the `WebhookEventBody` schema) with the headers
@@ -30,14 +30,19 @@ struct IntegrationList {
 struct NewIntegration {
     /// 1-64 characters of a-z, 0-9, '-' and '_'; unique in the project.
     id: String,
-    /// "webhook".
+    /// "webhook", "bitrix24" or "amocrm".
     kind: String,
     /// How the settings show it; the id by default.
     name: Option<String>,
     /// Default true.
     enabled: Option<bool>,
     /// webhook: `url` (https://), `secret` (16+ characters; made up when left out and
-    /// answered once), `events` (a list; all when left out), `channels` (channel ids; all
+    /// answered once), `events` (a list; all when left out). bitrix24: `webhook_url`
+    /// (https://<portal>/rest/<user>/<key>/, checked with `profile` on save), `entity`
+    /// ("lead" or "deal"), `source_id`. amocrm: `subdomain`, `token` (checked with
+    /// /api/v4/account on save), `pipeline_id`, `status_id`, `api_base`. Both CRMs: `title`
+    /// (template: {name}, {phone}, {email}, {channel}, {number}, `|fallback`),
+    /// `default_responsible` (the CRM's user id). Every kind: `channels` (channel ids; all
     /// when left out).
     #[schema(value_type = Object)]
     config: Value,
@@ -49,7 +54,8 @@ struct IntegrationChange {
     kind: String,
     name: Option<String>,
     enabled: Option<bool>,
-    /// The whole config; a left-out `secret` keeps the stored one.
+    /// The whole config; a left-out secret (`secret`, `webhook_url`, `token`) keeps the
+    /// stored one.
     #[schema(value_type = Object)]
     config: Value,
 }
@@ -101,7 +107,7 @@ pub(super) async fn list_integrations(
     security(("bearer" = [])),
     responses(
         (status = 201, description = "Added (with the secret made up for it, once)", body = Saved),
-        (status = 400, description = "Bad settings: the message names the key", body = ErrorBody),
+        (status = 400, description = "Bad settings (the message names the key), or the CRM refused the connection", body = ErrorBody),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
         (status = 403, description = "Not an admin or the settings level", body = ErrorBody),
         (status = 409, description = "The id is taken", body = ErrorBody),
@@ -165,7 +171,7 @@ pub(super) async fn get_integration(
     security(("bearer" = [])),
     responses(
         (status = 200, description = "Saved", body = Saved),
-        (status = 400, description = "Bad settings: the message names the key", body = ErrorBody),
+        (status = 400, description = "Bad settings (the message names the key), or the CRM refused the connection", body = ErrorBody),
         (status = 401, description = "No token, or a wrong one", body = ErrorBody),
         (status = 403, description = "Not an admin or the settings level", body = ErrorBody),
         (status = 404, description = "No such integration", body = ErrorBody),

@@ -530,6 +530,8 @@ async fn what_webhooks_read_uses_indexes() {
         ("older", "webhook_deliveries_order"),
         ("next", "webhook_deliveries_due"),
         ("log", "webhook_deliveries_log"),
+        ("crm progress", "crm_links_conversation"),
+        ("crm sidebar", "crm_links_conversation"),
     ] {
         let plan = plans
             .iter()
