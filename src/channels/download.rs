@@ -250,6 +250,27 @@ mod tests {
         }
     }
 
+    #[tokio::test]
+    async fn a_name_is_refused_when_it_resolves_inside() -> Result<(), String> {
+        use reqwest::dns::Resolve;
+        let name: reqwest::dns::Name = "localhost".parse().map_err(|_| "name")?;
+        let refused = match PublicOnly.resolve(name).await {
+            Ok(_) => return Err("localhost resolved to a public address".into()),
+            Err(e) => e.to_string(),
+        };
+        assert!(refused.contains("no public address"), "{refused}");
+        // Through the client, a name (not a literal) passes the first check and is refused
+        // by the resolver, as it would be after a redirect.
+        let d = Downloader::new(false, 1024)?;
+        match d.get("http://localhost:9/file", None).await {
+            Ok(_) => Err("fetched from inside".into()),
+            Err(e) => {
+                assert!(e.message.contains("public address"), "{}", e.message);
+                Ok(())
+            }
+        }
+    }
+
     #[test]
     fn literal_private_urls_are_refused_unless_allowed() {
         let ok = |s: &str, allow: bool| {
