@@ -396,8 +396,41 @@ async fn run(cli: Cli) -> anyhow::Result<()> {
                     }
                 }
             }
+            let integrations =
+                perepiska::config::load_integrations(&s.channels_path, s.allow_private_targets)?;
+            if !integrations.is_empty() {
+                println!("{} integration(s) OK", integrations.len());
+            }
+            let downloads = perepiska::channels::download::Downloader::new(
+                s.allow_private_targets,
+                s.max_attachment_bytes,
+            )
+            .map_err(|e| anyhow::anyhow!("cannot build the HTTP client: {e}"))?;
+            for i in integrations {
+                let d = i.declared;
+                if !online {
+                    println!("  {} ({}): {}", d.key, d.kind, d.name);
+                    continue;
+                }
+                let settings = perepiska::integrations::Settings::from_config(
+                    d.kind,
+                    &d.config,
+                    s.allow_private_targets,
+                )
+                .map_err(|e| anyhow::anyhow!("integration \"{}\": {e}", d.key))?;
+                match settings.check(&downloads).await {
+                    Ok(Some(me)) => println!("  {} ({}): {} — {me}", d.key, d.kind, d.name),
+                    Ok(None) => println!("  {} ({}): {}", d.key, d.kind, d.name),
+                    Err(e) => {
+                        all_found = false;
+                        println!("  {} ({}): {} — refused ({e})", d.key, d.kind, d.name);
+                    }
+                }
+            }
             if !all_found {
-                anyhow::bail!("some channels could not be reached with their credentials");
+                anyhow::bail!(
+                    "some channels or integrations could not be reached with their credentials"
+                );
             }
         }
         Cmd::Admin {

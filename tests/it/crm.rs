@@ -555,3 +555,71 @@ async fn amocrm_is_connected_and_changed_on_the_settings_page_without_showing_it
         .await;
     assert_eq!(s, 403);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn check_config_online_asks_each_crm_and_names_a_bad_key() {
+    let portal = FakeBitrix::start().await;
+    let amo = FakeAmo::start().await;
+    let dir = tempfile::tempdir().unwrap();
+    let run = |dir: std::path::PathBuf| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_perepiska"))
+            .current_dir(&dir)
+            .env("PEREPISKA_ALLOW_PRIVATE_TARGETS", "1")
+            .args(["check-config", "--online"])
+            .output()
+            .unwrap()
+    };
+    let file = |b24: &str, amo_token: &str| {
+        format!(
+            "[[integrations]]\nid = \"b24\"\nkind = \"bitrix24\"\nwebhook_url = \"{b24}\"\n\n[[integrations]]\nid = \"amo\"\nkind = \"amocrm\"\nsubdomain = \"romashka\"\ntoken = \"{amo_token}\"\napi_base = \"{}\"\n",
+            amo.api_base
+        )
+    };
+    std::fs::write(
+        dir.path().join("channels.toml"),
+        file(&portal.webhook_url, fake_amocrm::TOKEN),
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || run(d)).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(out.status.success(), "{text}");
+    assert!(text.contains("2 integration(s) OK"), "{text}");
+    assert!(text.contains("Иван Петров (ID 1)"), "{text}");
+    assert!(text.contains("ООО Ромашка"), "{text}");
+    std::fs::write(
+        dir.path().join("channels.toml"),
+        file(
+            &portal.webhook_url,
+            "eyJ0eXAiOiJKV1QiLCJhbGciOi.revoked-token",
+        ),
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || run(d)).await.unwrap();
+    let text = String::from_utf8_lossy(&out.stdout).to_string();
+    assert!(
+        !out.status.success()
+            && text.contains("amo (amocrm): amo — refused")
+            && text.contains("Invalid access token"),
+        "{text}"
+    );
+    std::fs::write(
+        dir.path().join("channels.toml"),
+        file("https://firm.bitrix24.ru/crm/", fake_amocrm::TOKEN),
+    )
+    .unwrap();
+    let d = dir.path().to_path_buf();
+    let out = tokio::task::spawn_blocking(move || run(d)).await.unwrap();
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        !out.status.success()
+            && text.contains("integration \"b24\"")
+            && text.contains("webhook_url"),
+        "{text}"
+    );
+}
