@@ -126,17 +126,13 @@ pub fn location_text(latitude: f64, longitude: f64) -> String {
     )
 }
 
-/// A phone as digits with a leading +, the way contacts are matched later (and CRMs find
-/// them). Russian numbers written without the country code the usual ways (8 912…, 912…)
-/// become +7….
+/// A phone as digits with a leading +, a Russian number as +7… however it was written (the
+/// rule of `contact::phone_key`, which contacts are matched by).
 pub fn normalize_phone(p: &str) -> String {
-    let digits: String = p.chars().filter(char::is_ascii_digit).collect();
-    let plus = p.trim_start().starts_with('+');
-    match digits.len() {
-        11 if !plus && digits.starts_with('8') => format!("+7{}", &digits[1..]),
-        10 if !plus && digits.starts_with('9') => format!("+7{digits}"),
-        _ => format!("+{digits}"),
-    }
+    format!(
+        "+{}",
+        crate::domain::contact::phone_key(p).unwrap_or_default()
+    )
 }
 
 /// An operator's attachment as a multipart part, with its size (some platforms choose the

@@ -102,8 +102,9 @@ pub fn known_keys(v: &Value, kind: &str, own: &[&str]) -> std::result::Result<()
 
 /// A phone as CRMs match it (+7… for Russian numbers); None when it is not a phone number.
 pub fn normalize_phone(raw: &str) -> Option<String> {
-    let p = crate::channels::common::normalize_phone(raw);
-    (9..=16).contains(&p.len()).then_some(p)
+    crate::domain::contact::phone_key(raw)
+        .filter(|k| (8..=15).contains(&k.len()))
+        .map(|k| format!("+{k}"))
 }
 
 /// One line of a transcript.
