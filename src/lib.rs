@@ -183,6 +183,7 @@ pub async fn start(settings: Settings) -> anyhow::Result<Running> {
     )));
     tasks.push(tokio::spawn(workers::webhooks::run(
         inbox.clone(),
+        settings.public_url.clone(),
         shutdown_rx.clone(),
     )));
     tasks.push(tokio::spawn(workers::fetcher::run(

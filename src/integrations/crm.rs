@@ -139,6 +139,8 @@ pub struct Facts {
     /// The lines a closing transcript covers (after the last one written).
     pub transcript: Vec<Line>,
     pub link: Progress,
+    /// The conversation in the console, when the server knows its public address.
+    pub console_url: Option<String>,
 }
 
 impl Facts {
@@ -192,6 +194,10 @@ impl Facts {
         if let Some((_, text)) = &self.first_message {
             s.push_str("\n\n");
             s.push_str(text);
+        }
+        if let Some(url) = &self.console_url {
+            s.push_str("\n\nПереписка: ");
+            s.push_str(url);
         }
         s
     }
@@ -315,6 +321,7 @@ pub fn facts(conn: &mut DbConn, integration_id: i64, d: &Delivery) -> Result<Opt
         status_to,
         transcript: Vec::new(),
         link,
+        console_url: None,
     };
     if f.closes() {
         let after = f.link.transcript_until.unwrap_or(0);
@@ -472,6 +479,7 @@ mod tests {
             status_to: None,
             transcript: Vec::new(),
             link: Progress::default(),
+            console_url: None,
         }
     }
 

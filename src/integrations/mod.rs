@@ -414,8 +414,12 @@ pub fn apply(
             )));
         }
     }
-    let (config, generated) = kept_secret(key, existing.as_ref(), d, true)?;
+    let (mut config, generated) = kept_secret(key, existing.as_ref(), d, true)?;
     let checked = Settings::from_config(d.kind, &config, allow_private).map_err(Error::invalid)?;
+    // Kept as the validator reads it ("Romashka.amocrm.ru" is the account "romashka").
+    if let Settings::AmoCrm(c) = &checked {
+        config["subdomain"] = Value::String(c.subdomain.clone());
+    }
     let mut channel_ids = Vec::new();
     for k in checked.channels() {
         match crate::store::channels::by_key(conn, k)? {

@@ -31,7 +31,9 @@ pub fn backoff(attempts: i32) -> chrono::Duration {
 }
 
 #[tracing::instrument(name = "webhooks", skip_all)]
-pub async fn run(inbox: Inbox, mut shutdown: watch::Receiver<bool>) {
+/// `public_url`: where the console is reached (PEREPISKA_PUBLIC_URL), for the link from a lead
+/// back to its conversation.
+pub async fn run(inbox: Inbox, public_url: Option<String>, mut shutdown: watch::Receiver<bool>) {
     let clock = inbox.automation.clock.clone();
     let lease = chrono::Duration::seconds(120);
     loop {
@@ -47,7 +49,7 @@ pub async fn run(inbox: Inbox, mut shutdown: watch::Receiver<bool>) {
             Ok(claimed) if !claimed.is_empty() => {
                 let mut claimed = claimed.into_iter();
                 for (d, i) in claimed.by_ref() {
-                    deliver(&inbox, d, i).await;
+                    deliver(&inbox, public_url.as_deref(), d, i).await;
                     if *shutdown.borrow() {
                         break;
                     }
@@ -80,8 +82,8 @@ pub async fn run(inbox: Inbox, mut shutdown: watch::Receiver<bool>) {
     }
 }
 
-async fn deliver(inbox: &Inbox, d: Delivery, i: Integration) {
-    let outcome = attempt(inbox, &d, &i).await;
+async fn deliver(inbox: &Inbox, public_url: Option<&str>, d: Delivery, i: Integration) {
+    let outcome = attempt(inbox, public_url, &d, &i).await;
     let t = inbox.automation.clock.now();
     let (id, integration_id, project_id, name) = (d.id, i.id, i.project_id, i.name.clone());
     let attempts = d.attempts;
@@ -135,20 +137,33 @@ fn settings(inbox: &Inbox, i: &Integration) -> Result<Settings, String> {
     Settings::from_config(i.kind, &v, inbox.downloads.allows_private())
 }
 
-async fn attempt(inbox: &Inbox, d: &Delivery, i: &Integration) -> Outcome {
+async fn attempt(
+    inbox: &Inbox,
+    public_url: Option<&str>,
+    d: &Delivery,
+    i: &Integration,
+) -> Outcome {
     let settings = match settings(inbox, i) {
         Ok(s) => s,
         Err(e) => return Outcome::failed(format!("the integration's settings do not open: {e}")),
     };
     match &settings {
         Settings::Webhook(config) => post(inbox, d, config).await,
-        Settings::Bitrix24(_) | Settings::AmoCrm(_) => to_crm(inbox, d, i, &settings).await,
+        Settings::Bitrix24(_) | Settings::AmoCrm(_) => {
+            to_crm(inbox, public_url, d, i, &settings).await
+        }
     }
 }
 
 /// Hands the event to a CRM with the conversation as it is now, and records how far it got
 /// whatever the outcome, so a retry carries on instead of making a second lead.
-async fn to_crm(inbox: &Inbox, d: &Delivery, i: &Integration, settings: &Settings) -> Outcome {
+async fn to_crm(
+    inbox: &Inbox,
+    public_url: Option<&str>,
+    d: &Delivery,
+    i: &Integration,
+    settings: &Settings,
+) -> Outcome {
     let integration_id = i.id;
     let delivery = d.clone();
     let facts = inbox
@@ -160,6 +175,13 @@ async fn to_crm(inbox: &Inbox, d: &Delivery, i: &Integration, settings: &Setting
         Ok(None) => return Outcome::nothing_to_do(),
         Err(e) => return Outcome::failed(format!("the conversation cannot be read: {e}")),
     };
+    facts.console_url = public_url.map(|u| {
+        format!(
+            "{}/console?c={}",
+            u.trim_end_matches('/'),
+            facts.conversation_id.0
+        )
+    });
     let before = facts.link.clone();
     let outcome = match settings {
         Settings::Bitrix24(c) => {

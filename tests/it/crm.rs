@@ -44,7 +44,11 @@ async fn bitrix24_makes_a_lead_for_a_known_contact_and_writes_the_timeline() {
     portal.with(|p| {
         p.contacts.push(json!({"ID": "50", "NAME": "Анна", "PHONE": [{"VALUE": "+79123456789", "VALUE_TYPE": "MOBILE"}]}));
     });
-    let app = TestApp::spawn_with(|s| std::fs::write(&s.channels_path, WIDGET).unwrap()).await;
+    let app = TestApp::spawn_with(|s| {
+        std::fs::write(&s.channels_path, WIDGET).unwrap();
+        s.public_url = Some("https://inbox.example.com".into());
+    })
+    .await;
     let token = app.api_token(ADMIN_EMAIL).await;
 
     // A webhook the portal refuses is refused on save, in the portal's words; nothing is kept.
@@ -119,12 +123,8 @@ async fn bitrix24_makes_a_lead_for_a_known_contact_and_writes_the_timeline() {
         lead["ASSIGNED_BY_ID"], 1,
         "nobody is assigned yet: the default"
     );
-    assert!(
-        lead["COMMENTS"]
-            .as_str()
-            .unwrap()
-            .contains("Нужна доставка в Тверь")
-    );
+    let comments = lead["COMMENTS"].as_str().unwrap().to_string();
+    assert!(comments.contains("Нужна доставка в Тверь"), "{comments}");
     let lookup = portal.with(|p| {
         p.calls
             .iter()
@@ -136,6 +136,10 @@ async fn bitrix24_makes_a_lead_for_a_known_contact_and_writes_the_timeline() {
 
     // The operator's answer assigns the conversation: the lead follows them by e-mail.
     let id = newest_conversation(&app, &token).await;
+    assert!(
+        comments.contains(&format!("https://inbox.example.com/console?c={id}")),
+        "the lead links back to the conversation: {comments}"
+    );
     app.api_ok(
         &token,
         Method::POST,
@@ -524,8 +528,9 @@ async fn amocrm_is_connected_and_changed_on_the_settings_page_without_showing_it
     // Changed without the token: the stored one is kept (and checked again).
     let mut change = form("");
     change.retain(|(k, _)| *k != "key" && *k != "kind");
+    change.retain(|(k, _)| *k != "status_id" && *k != "subdomain");
     change.push(("status_id", ""));
-    change.retain(|(k, v)| !(*k == "status_id" && *v == "88"));
+    change.push(("subdomain", "Romashka.amocrm.ru"));
     let (s, page) = admin
         .post_form("/console/settings/integrations/amo", &change)
         .await;
@@ -539,6 +544,11 @@ async fn amocrm_is_connected_and_changed_on_the_settings_page_without_showing_it
     assert_eq!(v["config"]["pipeline_id"], "77");
     assert!(v["config"]["status_id"].is_null(), "{v}");
     assert!(v["config"]["token"].is_null(), "{v}");
+    assert_eq!(
+        v["config"]["subdomain"], "romashka",
+        "kept as the account's name"
+    );
+    assert_eq!(v["url"], "https://romashka.amocrm.ru");
     assert_eq!(
         amo.calls()
             .iter()
