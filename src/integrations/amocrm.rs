@@ -23,6 +23,12 @@ pub struct Config {
 
 const KEYS: &[&str] = &["subdomain", "token", "pipeline_id", "status_id", "api_base"];
 
+/// 7 requests a second per account (more is answered 429).
+const LIMIT: crm::Limit = crm::Limit {
+    per_sec: 7.0,
+    burst: 7.0,
+};
+
 impl Config {
     pub fn from_config(v: &Value, allow_private: bool) -> Result<Config, String> {
         crm::known_keys(v, "amocrm", KEYS)?;
@@ -107,6 +113,7 @@ async fn call(
         .api_base
         .join(path)
         .map_err(|e| Failure::new(format!("bad path {path}: {e}")))?;
+    crm::pace(cfg.api_base.as_str(), LIMIT).await;
     let mut req = dl
         .request(method, url.as_str())
         .map_err(|e| Failure::new(e.message))?

@@ -38,6 +38,12 @@ pub struct Config {
 
 const KEYS: &[&str] = &["webhook_url", "entity", "source_id"];
 
+/// 2 requests a second per portal after a burst of 50 (more is QUERY_LIMIT_EXCEEDED).
+const LIMIT: crm::Limit = crm::Limit {
+    per_sec: 2.0,
+    burst: 50.0,
+};
+
 impl Config {
     pub fn from_config(v: &Value, allow_private: bool) -> Result<Config, String> {
         crm::known_keys(v, "bitrix24", KEYS)?;
@@ -117,6 +123,7 @@ async fn call(
         .webhook_url
         .join(method)
         .map_err(|e| Failure::new(format!("bad method {method}: {e}")))?;
+    crm::pace(&cfg.portal(), LIMIT).await;
     let req = dl
         .post(url.as_str())
         .map_err(|e| Failure::new(e.message))?

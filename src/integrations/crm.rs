@@ -339,6 +339,58 @@ pub fn facts(conn: &mut DbConn, integration_id: i64, d: &Delivery) -> Result<Opt
     Ok(Some(f))
 }
 
+/// A CRM's request limit as a leaky bucket: `burst` calls at once, then `per_sec` (Bitrix24
+/// allows 2 a second after a burst of 50 per portal; amoCRM 7 a second per account). Calls
+/// beyond it wait here instead of being refused and retried half a minute later.
+#[derive(Clone, Copy, Debug)]
+pub struct Limit {
+    pub per_sec: f64,
+    pub burst: f64,
+}
+
+/// How full a bucket is and when that was measured.
+#[derive(Clone, Copy, Debug)]
+struct Bucket {
+    level: f64,
+    at: std::time::Instant,
+}
+
+impl Bucket {
+    /// Takes one call at `now`: how long it must wait first.
+    fn take(&mut self, limit: Limit, now: std::time::Instant) -> std::time::Duration {
+        let drained = now.saturating_duration_since(self.at).as_secs_f64() * limit.per_sec;
+        self.level = (self.level - drained).max(0.0);
+        self.at = now;
+        let over = self.level + 1.0 - limit.burst;
+        self.level += 1.0;
+        if over > 0.0 {
+            std::time::Duration::from_secs_f64(over / limit.per_sec)
+        } else {
+            std::time::Duration::ZERO
+        }
+    }
+}
+
+static BUCKETS: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Bucket>>> =
+    std::sync::LazyLock::new(Default::default);
+
+/// Waits until a call to the CRM at `key` (its portal or account) is within its limit.
+pub async fn pace(key: &str, limit: Limit) {
+    let wait = {
+        let mut all = BUCKETS.lock().unwrap_or_else(|e| e.into_inner());
+        let now = std::time::Instant::now();
+        all.entry(key.to_string())
+            .or_insert(Bucket {
+                level: 0.0,
+                at: now,
+            })
+            .take(limit, now)
+    };
+    if !wait.is_zero() {
+        tokio::time::sleep(wait).await;
+    }
+}
+
 /// Why a call to a CRM did not do what it was for: the HTTP status, the start of the answer,
 /// and what to tell the admin.
 #[derive(Debug)]
@@ -481,6 +533,23 @@ mod tests {
             link: Progress::default(),
             console_url: None,
         }
+    }
+
+    #[test]
+    fn a_burst_goes_at_once_and_then_calls_keep_to_the_rate() {
+        let limit = Limit {
+            per_sec: 2.0,
+            burst: 50.0,
+        };
+        let t0 = std::time::Instant::now();
+        let mut b = Bucket { level: 0.0, at: t0 };
+        let waits: Vec<f64> = (0..52).map(|_| b.take(limit, t0).as_secs_f64()).collect();
+        assert!(waits[..50].iter().all(|w| *w == 0.0), "{waits:?}");
+        assert!((waits[50] - 0.5).abs() < 1e-9 && (waits[51] - 1.0).abs() < 1e-9);
+        // Ten quiet seconds drain twenty calls.
+        let later = t0 + std::time::Duration::from_secs(10);
+        let w = b.take(limit, later).as_secs_f64();
+        assert!(w == 0.0, "{w}");
     }
 
     #[test]
