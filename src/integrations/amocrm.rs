@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::crm::{self, Answer, Common, Facts, Failure};
 use crate::channels::download::Downloader;
-use crate::domain::WebhookEvent;
 
 #[derive(Clone, Debug, PartialEq)]
 pub struct Config {
@@ -276,46 +275,38 @@ async fn create(dl: &Downloader, cfg: &Config, f: &mut Facts) -> Result<Answer, 
     Ok(a)
 }
 
-/// Hands one event to the account: the last answer, or why not. `f.link` holds how far it
-/// got whatever the outcome (the caller records it).
-pub async fn handle(
-    dl: &Downloader,
-    cfg: &Config,
-    f: &mut Facts,
-) -> Result<Option<Answer>, Failure> {
-    let mut last = None;
-    if f.link.entity_id.is_none() {
-        last = Some(create(dl, cfg, f).await?);
+impl crm::Crm for Config {
+    const FIRST_WITH_LEAD: bool = false;
+    const EVERY_MESSAGE: bool = false;
+
+    async fn create(&self, dl: &Downloader, f: &mut Facts) -> Result<Answer, Failure> {
+        create(dl, self, f).await
     }
-    let lead = f.link.entity_id.unwrap_or_default();
-    if f.link.first_message_id.is_none()
-        && let Some((mid, _)) = f.first_message.clone()
-    {
-        last = Some(note(dl, cfg, lead, f.description()).await?);
-        f.link.first_message_id = Some(mid);
+
+    async fn write(&self, dl: &Downloader, f: &Facts, text: String) -> Result<Answer, Failure> {
+        note(dl, self, f.link.entity_id.unwrap_or_default(), text).await
     }
-    match f.event {
-        WebhookEvent::Assigned if f.assignee_email.is_some() => {
-            if let Some(uid) = responsible(dl, cfg, f).await? {
-                last = Some(
-                    call(
-                        dl,
-                        cfg,
-                        reqwest::Method::PATCH,
-                        &format!("api/v4/leads/{lead}"),
-                        Some(json!({ "responsible_user_id": uid })),
-                    )
-                    .await?,
-                );
-            }
-        }
-        WebhookEvent::StatusChanged if f.closes() => {
-            last = Some(note(dl, cfg, lead, f.transcript_text()).await?);
-            f.link.transcript_until = f.transcript_end();
-        }
-        _ => {}
+
+    async fn responsible(&self, dl: &Downloader, f: &Facts) -> Result<Option<i64>, Failure> {
+        responsible(dl, self, f).await
     }
-    Ok(last)
+
+    async fn set_responsible(
+        &self,
+        dl: &Downloader,
+        f: &Facts,
+        user: i64,
+    ) -> Result<Answer, Failure> {
+        let lead = f.link.entity_id.unwrap_or_default();
+        call(
+            dl,
+            self,
+            reqwest::Method::PATCH,
+            &format!("api/v4/leads/{lead}"),
+            Some(json!({ "responsible_user_id": user })),
+        )
+        .await
+    }
 }
 
 #[cfg(test)]

@@ -7,7 +7,6 @@ use serde_json::{Value, json};
 
 use super::crm::{self, Answer, Common, Facts, Failure};
 use crate::channels::download::Downloader;
-use crate::domain::WebhookEvent;
 
 /// What a conversation becomes in the portal.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -313,7 +312,6 @@ async fn create(dl: &Downloader, cfg: &Config, f: &mut Facts) -> Result<Answer, 
         cfg.portal(),
         cfg.entity.as_str()
     ));
-    f.link.first_message_id = f.first_message.as_ref().map(|(id, _)| *id);
     Ok(answer)
 }
 
@@ -337,45 +335,32 @@ async fn comment(
     Ok(a)
 }
 
-/// Hands one event to the portal: the last answer, or why not. `f.link` holds how far it
-/// got whatever the outcome (the caller records it).
-pub async fn handle(
-    dl: &Downloader,
-    cfg: &Config,
-    f: &mut Facts,
-) -> Result<Option<Answer>, Failure> {
-    let mut last = None;
-    if f.link.entity_id.is_none() {
-        last = Some(create(dl, cfg, f).await?);
+impl crm::Crm for Config {
+    const FIRST_WITH_LEAD: bool = true;
+    const EVERY_MESSAGE: bool = true;
+
+    async fn create(&self, dl: &Downloader, f: &mut Facts) -> Result<Answer, Failure> {
+        create(dl, self, f).await
     }
-    match f.event {
-        WebhookEvent::MessageIncoming | WebhookEvent::MessageOutgoing => {
-            if let Some(line) = f.message_to_add().cloned() {
-                let text = format!("{}: {}", line.who, line.text);
-                last = Some(comment(dl, cfg, f, text).await?);
-            }
-        }
-        WebhookEvent::Assigned if f.assignee_email.is_some() => {
-            if let Some(uid) = responsible(dl, cfg, f).await? {
-                let method = format!("crm.{}.update", f.link.entity);
-                let (_, a) = call(
-                    dl,
-                    cfg,
-                    &method,
-                    json!({ "id": f.link.entity_id, "fields": { "ASSIGNED_BY_ID": uid } }),
-                )
-                .await?;
-                last = Some(a);
-            }
-        }
-        WebhookEvent::StatusChanged if f.closes() => {
-            let text = f.transcript_text();
-            last = Some(comment(dl, cfg, f, text).await?);
-            f.link.transcript_until = f.transcript_end();
-        }
-        _ => {}
+
+    async fn write(&self, dl: &Downloader, f: &Facts, text: String) -> Result<Answer, Failure> {
+        comment(dl, self, f, text).await
     }
-    Ok(last)
+
+    async fn responsible(&self, dl: &Downloader, f: &Facts) -> Result<Option<i64>, Failure> {
+        responsible(dl, self, f).await
+    }
+
+    async fn set_responsible(
+        &self,
+        dl: &Downloader,
+        f: &Facts,
+        user: i64,
+    ) -> Result<Answer, Failure> {
+        let method = format!("crm.{}.update", f.link.entity);
+        let params = json!({ "id": f.link.entity_id, "fields": { "ASSIGNED_BY_ID": user } });
+        Ok(call(dl, self, &method, params).await?.1)
+    }
 }
 
 #[cfg(test)]

@@ -339,6 +339,80 @@ pub fn facts(conn: &mut DbConn, integration_id: i64, d: &Delivery) -> Result<Opt
     Ok(Some(f))
 }
 
+/// What a CRM does with a conversation; `handle` decides when, the same for every CRM.
+pub(crate) trait Crm {
+    /// Whether the first message goes with the lead itself (else it is written after it).
+    const FIRST_WITH_LEAD: bool;
+    /// Whether every later message is written on the lead (a timeline), not only the
+    /// closing transcript.
+    const EVERY_MESSAGE: bool;
+    /// Makes the lead (or deal) with its contact, recording each step in `f.link` at once.
+    async fn create(&self, dl: &Downloader, f: &mut Facts) -> std::result::Result<Answer, Failure>;
+    /// Writes text on the lead (a timeline comment, a note).
+    async fn write(
+        &self,
+        dl: &Downloader,
+        f: &Facts,
+        text: String,
+    ) -> std::result::Result<Answer, Failure>;
+    /// The CRM user who answers for the conversation: its operator's by e-mail, else the
+    /// default.
+    async fn responsible(
+        &self,
+        dl: &Downloader,
+        f: &Facts,
+    ) -> std::result::Result<Option<i64>, Failure>;
+    async fn set_responsible(
+        &self,
+        dl: &Downloader,
+        f: &Facts,
+        user: i64,
+    ) -> std::result::Result<Answer, Failure>;
+}
+
+/// Hands one event to a CRM: the last answer, or why not. `f.link` holds how far it got
+/// whatever the outcome (the caller records it), so a retry carries on where this stopped.
+pub(crate) async fn handle<C: Crm>(
+    c: &C,
+    dl: &Downloader,
+    f: &mut Facts,
+) -> std::result::Result<Option<Answer>, Failure> {
+    let mut last = None;
+    if f.link.entity_id.is_none() {
+        last = Some(c.create(dl, f).await?);
+        if C::FIRST_WITH_LEAD {
+            f.link.first_message_id = f.first_message.as_ref().map(|(id, _)| *id);
+        }
+    }
+    if f.link.first_message_id.is_none()
+        && let Some((mid, _)) = f.first_message.clone()
+    {
+        last = Some(c.write(dl, f, f.description()).await?);
+        f.link.first_message_id = Some(mid);
+    }
+    match f.event {
+        WebhookEvent::MessageIncoming | WebhookEvent::MessageOutgoing if C::EVERY_MESSAGE => {
+            if let Some(line) = f.message_to_add().cloned() {
+                last = Some(
+                    c.write(dl, f, format!("{}: {}", line.who, line.text))
+                        .await?,
+                );
+            }
+        }
+        WebhookEvent::Assigned if f.assignee_email.is_some() => {
+            if let Some(uid) = c.responsible(dl, f).await? {
+                last = Some(c.set_responsible(dl, f, uid).await?);
+            }
+        }
+        WebhookEvent::StatusChanged if f.closes() => {
+            last = Some(c.write(dl, f, f.transcript_text()).await?);
+            f.link.transcript_until = f.transcript_end();
+        }
+        _ => {}
+    }
+    Ok(last)
+}
+
 /// A CRM's request limit as a leaky bucket: `burst` calls at once, then `per_sec` (Bitrix24
 /// allows 2 a second after a burst of 50 per portal; amoCRM 7 a second per account). Calls
 /// beyond it wait here instead of being refused and retried half a minute later.

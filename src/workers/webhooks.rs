@@ -13,7 +13,7 @@ use tokio::sync::watch;
 use crate::domain::Can;
 use crate::domain::event::Notice;
 use crate::inbox::Inbox;
-use crate::integrations::{Outcome, Settings, amocrm, bitrix24, crm, webhook};
+use crate::integrations::{Outcome, Settings, crm, webhook};
 use crate::store::crm_links;
 use crate::store::integrations::{self, Attempt, Delivery, Integration};
 use crate::store::members;
@@ -184,10 +184,8 @@ async fn to_crm(
     });
     let before = facts.link.clone();
     let outcome = match settings {
-        Settings::Bitrix24(c) => {
-            crm::outcome(bitrix24::handle(&inbox.downloads, c, &mut facts).await)
-        }
-        Settings::AmoCrm(c) => crm::outcome(amocrm::handle(&inbox.downloads, c, &mut facts).await),
+        Settings::Bitrix24(c) => crm::outcome(crm::handle(c, &inbox.downloads, &mut facts).await),
+        Settings::AmoCrm(c) => crm::outcome(crm::handle(c, &inbox.downloads, &mut facts).await),
         Settings::Webhook(_) => Outcome::failed("not a CRM"),
     };
     if facts.link != before {
