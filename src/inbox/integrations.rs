@@ -6,7 +6,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 use super::Inbox;
-use crate::domain::{ChannelSource, ProjectId};
+use crate::domain::{ChannelSource, IntegrationKind, ProjectId};
 use crate::error::{Error, Result};
 use crate::integrations::Declared;
 use crate::store::integrations::{self as stored, Delivery, Integration};
@@ -37,9 +37,8 @@ pub struct View {
 }
 
 impl View {
-    pub fn kind_enum(&self) -> crate::domain::IntegrationKind {
-        crate::domain::IntegrationKind::parse(&self.kind)
-            .unwrap_or(crate::domain::IntegrationKind::Webhook)
+    pub fn kind_enum(&self) -> IntegrationKind {
+        IntegrationKind::parse(&self.kind).unwrap_or(IntegrationKind::Webhook)
     }
 }
 
@@ -119,7 +118,7 @@ impl Inbox {
             if let Some(raw) = m
                 .remove(secret)
                 .and_then(|v| v.as_str().map(str::to_string))
-                && i.kind == crate::domain::IntegrationKind::Bitrix24
+                && i.kind == IntegrationKind::Bitrix24
                 && let Ok(u) = reqwest::Url::parse(&raw)
             {
                 m.insert(
@@ -137,16 +136,12 @@ impl Inbox {
             source: i.source.as_str().to_string(),
             // Where it sends: the receiver, the portal, the account.
             url: match i.kind {
-                crate::domain::IntegrationKind::Webhook => config["url"].as_str(),
-                crate::domain::IntegrationKind::Bitrix24 => shown["portal"].as_str(),
-                crate::domain::IntegrationKind::AmoCrm => None,
-            }
-            .map(str::to_string)
-            .or_else(|| {
-                config["subdomain"]
+                IntegrationKind::Webhook => config["url"].as_str().map(str::to_string),
+                IntegrationKind::Bitrix24 => shown["portal"].as_str().map(str::to_string),
+                IntegrationKind::AmoCrm => config["subdomain"]
                     .as_str()
-                    .map(|s| format!("https://{s}.amocrm.ru"))
-            })
+                    .map(crate::integrations::amocrm::account_url),
+            }
             .unwrap_or_default(),
             events: list("events"),
             channels: list("channels"),
@@ -169,7 +164,7 @@ impl Inbox {
         // A CRM is asked first: a refused token or webhook is the admin's error and saves
         // nothing.
         let mut connected = None;
-        if d.kind != crate::domain::IntegrationKind::Webhook && d.enabled {
+        if d.kind != IntegrationKind::Webhook && d.enabled {
             let (k, d2) = (key.clone(), d.clone());
             let settings = self
                 .store

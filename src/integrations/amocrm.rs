@@ -20,7 +20,7 @@ pub struct Config {
     pub common: Common,
 }
 
-const KEYS: &[&str] = &["subdomain", "token", "pipeline_id", "status_id", "api_base"];
+pub const KEYS: &[&str] = &["subdomain", "token", "pipeline_id", "status_id", "api_base"];
 
 /// 7 requests a second per account (more is answered 429).
 const LIMIT: crm::Limit = crm::Limit {
@@ -96,8 +96,13 @@ impl Config {
 
     /// Where a person opens a lead.
     pub fn lead_url(&self, id: i64) -> String {
-        format!("https://{}.amocrm.ru/leads/detail/{id}", self.subdomain)
+        format!("{}/leads/detail/{id}", account_url(&self.subdomain))
     }
+}
+
+/// Where a person opens the account.
+pub fn account_url(subdomain: &str) -> String {
+    format!("https://{subdomain}.amocrm.ru")
 }
 
 /// Calls the API; a 2xx answer, or amoCRM's refusal in its own words (a problem document).

@@ -35,7 +35,7 @@ pub struct Config {
     pub common: Common,
 }
 
-const KEYS: &[&str] = &["webhook_url", "entity", "source_id"];
+pub const KEYS: &[&str] = &["webhook_url", "entity", "source_id"];
 
 /// 2 requests a second per portal after a burst of 50 (more is QUERY_LIMIT_EXCEEDED).
 const LIMIT: crm::Limit = crm::Limit {

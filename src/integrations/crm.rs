@@ -130,7 +130,8 @@ pub struct Facts {
     pub email: Option<String>,
     /// The e-mail of the member the conversation is assigned to.
     pub assignee_email: Option<String>,
-    /// The customer's first message, which the lead is made with.
+    /// The customer's first message, which the lead is made with (None once it has gone to
+    /// the CRM).
     pub first_message: Option<(i64, String)>,
     /// The message of a message event: its id and the line as the timeline shows it.
     pub message: Option<Line>,
@@ -264,10 +265,7 @@ pub fn facts(conn: &mut DbConn, integration_id: i64, d: &Delivery) -> Result<Opt
     let conv = conversations::by_id(conn, d.project_id, conv_id)?;
     let contact = contacts::by_id(conn, d.project_id, conv.contact_id)?;
     let channel = channels::by_id(conn, conv.channel_id)?;
-    let tz: chrono_tz::Tz = projects::by_id(conn, d.project_id)?
-        .timezone
-        .parse()
-        .unwrap_or(chrono_tz::Europe::Moscow);
+    let tz = projects::by_id(conn, d.project_id)?.zone();
     let local = |t: NaiveDateTime| {
         t.and_utc()
             .with_timezone(&tz)
@@ -279,11 +277,14 @@ pub fn facts(conn: &mut DbConn, integration_id: i64, d: &Delivery) -> Result<Opt
         None => None,
     };
     let link = crate::store::crm_links::of(conn, integration_id, conv_id)?.unwrap_or_default();
-    let public = messages::thread(conn, conv_id, 0, true, 50)?;
-    let first_message = public
-        .into_iter()
-        .find(|(m, _)| m.kind == MessageKind::Customer)
-        .map(|(m, _)| (m.id, m.text));
+    // Only until the first message has gone to the CRM.
+    let first_message = match link.first_message_id {
+        Some(_) => None,
+        None => messages::thread(conn, conv_id, 0, true, 50)?
+            .into_iter()
+            .find(|(m, _)| m.kind == MessageKind::Customer)
+            .map(|(m, _)| (m.id, m.text)),
+    };
     let message = match body["data"]["message"]["id"].as_i64() {
         Some(mid)
             if matches!(

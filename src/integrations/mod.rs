@@ -118,6 +118,15 @@ impl Settings {
     }
 }
 
+/// Every key a kind's settings take, as its validator knows them.
+pub fn keys(kind: IntegrationKind) -> Vec<&'static str> {
+    match kind {
+        IntegrationKind::Webhook => webhook::KEYS.to_vec(),
+        IntegrationKind::Bitrix24 => [bitrix24::KEYS, crm::COMMON_KEYS].concat(),
+        IntegrationKind::AmoCrm => [amocrm::KEYS, crm::COMMON_KEYS].concat(),
+    }
+}
+
 /// The key of a kind's settings that is a secret: kept when an edit leaves it out, never
 /// shown back.
 pub fn secret_field(kind: IntegrationKind) -> &'static str {

@@ -9,6 +9,8 @@ pub const EVENT_HEADER: &str = "X-Perepiska-Event";
 pub const DELIVERY_HEADER: &str = "X-Perepiska-Delivery";
 pub const TIMESTAMP_HEADER: &str = "X-Perepiska-Timestamp";
 pub const SIGNATURE_HEADER: &str = "X-Perepiska-Signature";
+/// What a webhook's settings hold.
+pub const KEYS: &[&str] = &["url", "secret", "events", "channels"];
 /// The shortest signing secret accepted.
 pub const MIN_SECRET: usize = 16;
 
@@ -53,7 +55,7 @@ impl Config {
             return Err("config must be an object with url, secret and events".into());
         }
         for key in v.as_object().into_iter().flat_map(|m| m.keys()) {
-            if !["url", "secret", "events", "channels"].contains(&key.as_str()) {
+            if !KEYS.contains(&key.as_str()) {
                 return Err(format!(
                     "unknown key \"{key}\" for a webhook (expected url, secret, events, channels)"
                 ));

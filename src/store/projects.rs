@@ -18,6 +18,13 @@ pub struct Project {
     pub created_at: NaiveDateTime,
 }
 
+impl Project {
+    /// The project's time zone (checked when it is set; Moscow should a stored one not parse).
+    pub fn zone(&self) -> chrono_tz::Tz {
+        self.timezone.parse().unwrap_or(chrono_tz::Europe::Moscow)
+    }
+}
+
 fn check_timezone(timezone: &str) -> Result<()> {
     if timezone.parse::<chrono_tz::Tz>().is_err() {
         return Err(Error::invalid(format!(

@@ -219,38 +219,17 @@ fn declared(form: &[(String, String)], key: &str, kind: IntegrationKind) -> Decl
             .collect()
     };
     let mut config = serde_json::Map::new();
-    let keys: &[&str] = match kind {
-        IntegrationKind::Webhook => &["url", "secret"],
-        IntegrationKind::Bitrix24 => &[
-            "webhook_url",
-            "entity",
-            "title",
-            "source_id",
-            "default_responsible",
-        ],
-        IntegrationKind::AmoCrm => &[
-            "subdomain",
-            "token",
-            "pipeline_id",
-            "status_id",
-            "api_base",
-            "title",
-            "default_responsible",
-        ],
-    };
-    for k in keys {
-        let v = field(form, k).trim();
-        if !v.is_empty() {
-            config.insert((*k).to_string(), json!(v));
+    for k in crate::integrations::keys(kind) {
+        // Lists are ticks, one field per value; the rest are text fields.
+        let v = match k {
+            "events" | "channels" => Value::Array(list(k)),
+            _ => json!(field(form, k).trim()),
+        };
+        let empty =
+            v.as_str().is_some_and(str::is_empty) || v.as_array().is_some_and(|a| a.is_empty());
+        if !empty {
+            config.insert(k.to_string(), v);
         }
-    }
-    let events = list("events");
-    if kind == IntegrationKind::Webhook && !events.is_empty() {
-        config.insert("events".into(), Value::Array(events));
-    }
-    let channels = list("channels");
-    if !channels.is_empty() {
-        config.insert("channels".into(), Value::Array(channels));
     }
     let name = field(form, "name").trim();
     Declared {

@@ -149,20 +149,19 @@ async fn attempt(
     };
     match &settings {
         Settings::Webhook(config) => post(inbox, d, config).await,
-        Settings::Bitrix24(_) | Settings::AmoCrm(_) => {
-            to_crm(inbox, public_url, d, i, &settings).await
-        }
+        Settings::Bitrix24(c) => to_crm(inbox, public_url, d, i, c).await,
+        Settings::AmoCrm(c) => to_crm(inbox, public_url, d, i, c).await,
     }
 }
 
 /// Hands the event to a CRM with the conversation as it is now, and records how far it got
 /// whatever the outcome, so a retry carries on instead of making a second lead.
-async fn to_crm(
+async fn to_crm<C: crm::Crm>(
     inbox: &Inbox,
     public_url: Option<&str>,
     d: &Delivery,
     i: &Integration,
-    settings: &Settings,
+    c: &C,
 ) -> Outcome {
     let integration_id = i.id;
     let delivery = d.clone();
@@ -183,11 +182,7 @@ async fn to_crm(
         )
     });
     let before = facts.link.clone();
-    let outcome = match settings {
-        Settings::Bitrix24(c) => crm::outcome(crm::handle(c, &inbox.downloads, &mut facts).await),
-        Settings::AmoCrm(c) => crm::outcome(crm::handle(c, &inbox.downloads, &mut facts).await),
-        Settings::Webhook(_) => Outcome::failed("not a CRM"),
-    };
+    let outcome = crm::outcome(crm::handle(c, &inbox.downloads, &mut facts).await);
     if facts.link != before {
         let (project_id, conv, contact_id, link) = (
             d.project_id,

@@ -39,10 +39,7 @@ pub fn project_today(
     project_id: ProjectId,
     now: NaiveDateTime,
 ) -> Result<(chrono_tz::Tz, NaiveDate)> {
-    let tz = projects::by_id(conn, project_id)?
-        .timezone
-        .parse::<chrono_tz::Tz>()
-        .unwrap_or(chrono_tz::Europe::Moscow);
+    let tz = projects::by_id(conn, project_id)?.zone();
     Ok((tz, tz.from_utc_datetime(&now).naive_local().date()))
 }
 
