@@ -628,6 +628,10 @@ pub async fn seed(
     // In batches the size the server's indexer takes: a server beside the seed indexes the
     // same rows meanwhile, and neither holds the write lock for long.
     while store.write(|c| store::search::index_new(c, 5_000)).await? > 0 {}
+    // The reports read the seeded years packed, as a server would have packed them.
+    crate::inbox::reports::packing::Packer::alone()
+        .run(store, store::now(), std::time::Duration::MAX)
+        .await?;
     store.read(store::seed::analyze).await?;
     // Tidying only (everything is committed): a server running on the same file may be
     // checkpointing itself, and then this one gives up after the busy timeout.

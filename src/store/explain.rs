@@ -412,6 +412,24 @@ pub fn reports(conn: &mut DbConn) -> Result<Vec<(String, Vec<String>)>> {
             plan(conn, reports::closed_since_query(s, t))?,
         ));
     }
+    use super::report_days;
+    let (from, to) = (plain.from.date(), plain.to.date());
+    plans.push((
+        "closings".to_string(),
+        plan(conn, reports::closings_query(&plain, plain.from, plain.to))?,
+    ));
+    plans.push((
+        "packed days".to_string(),
+        plan(conn, report_days::fresh_query(ProjectId(1), from, to))?,
+    ));
+    plans.push((
+        "stale days".to_string(),
+        plan(conn, report_days::stale_query(ProjectId(1), 64))?,
+    ));
+    plans.push((
+        "first conversation".to_string(),
+        plan(conn, report_days::first_query(ProjectId(1)).limit(1))?,
+    ));
     reset(conn)?;
     Ok(plans)
 }

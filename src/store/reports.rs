@@ -14,8 +14,6 @@ use crate::error::Result;
 #[diesel(table_name = conversations)]
 pub struct Fact {
     pub id: ConversationId,
-    pub number: i64,
-    pub contact_id: ContactId,
     pub channel_id: ChannelId,
     pub team_id: Option<i64>,
     pub assignee_id: Option<i64>,
@@ -33,6 +31,24 @@ pub struct Fact {
     pub messages_out: i32,
 }
 
+/// A conversation closed (or cancelled), as the daily closings count it.
+#[derive(Clone, Debug)]
+pub struct Closing {
+    pub closed_at: NaiveDateTime,
+    pub channel_id: ChannelId,
+    pub team_id: Option<i64>,
+    pub assignee_id: Option<i64>,
+    pub tags: Vec<i64>,
+}
+
+/// What the journal shows besides the facts.
+#[derive(Queryable, Clone, Debug)]
+pub struct Listed {
+    pub number: i64,
+    pub contact_id: ContactId,
+    pub closed_at: Option<NaiveDateTime>,
+}
+
 /// Which conversations a report covers: a project, a half-open UTC range and the filters.
 #[derive(Clone, Debug)]
 pub struct Scope {
@@ -43,6 +59,26 @@ pub struct Scope {
     pub team: Option<i64>,
     pub operator: Option<i64>,
     pub tag: Option<i64>,
+}
+
+impl Scope {
+    /// Whether a conversation (or a closing) at `at` with these groups is in the scope: the
+    /// same test `scoped` asks the database, for what is read packed.
+    pub fn holds(
+        &self,
+        at: NaiveDateTime,
+        channel: ChannelId,
+        team: Option<i64>,
+        assignee: Option<i64>,
+        tags: &[i64],
+    ) -> bool {
+        self.from <= at
+            && at < self.to
+            && self.channel.is_none_or(|c| c == channel)
+            && self.team.is_none_or(|t| team == Some(t))
+            && self.operator.is_none_or(|o| assignee == Some(o))
+            && self.tag.is_none_or(|t| tags.contains(&t))
+    }
 }
 
 type Boxed<'a, ST = conversations::SqlType> = conversations::BoxedQuery<'a, MultiBackend, ST>;
@@ -120,16 +156,67 @@ pub fn closed_between(
     Ok(closed_between_query(s, from, to).count().get_result(conn)?)
 }
 
-/// The journal's page: the facts and when each was closed.
+/// The journal's page: the facts and what else the journal shows.
 pub fn journal(
     conn: &mut DbConn,
     s: &Scope,
     after: After,
     limit: i64,
-) -> Result<Vec<(Fact, Option<NaiveDateTime>)>> {
+) -> Result<Vec<(Fact, Listed)>> {
     Ok(opened_query(s, after, limit)
-        .select((Fact::as_select(), conversations::closed_at))
+        .select((
+            Fact::as_select(),
+            (
+                conversations::number,
+                conversations::contact_id,
+                conversations::closed_at,
+            ),
+        ))
         .load(conn)?)
+}
+
+/// The scope's closings in [from, to), read (for packing a day) rather than counted.
+pub fn closings_query(s: &Scope, from: NaiveDateTime, to: NaiveDateTime) -> Boxed<'static> {
+    closed_between_query(s, from, to).order((conversations::closed_at, conversations::id))
+}
+
+pub fn closings(
+    conn: &mut DbConn,
+    s: &Scope,
+    from: NaiveDateTime,
+    to: NaiveDateTime,
+) -> Result<Vec<(ConversationId, Closing)>> {
+    type Row = (
+        ConversationId,
+        Option<NaiveDateTime>,
+        ChannelId,
+        Option<i64>,
+        Option<i64>,
+    );
+    let rows: Vec<Row> = closings_query(s, from, to)
+        .select((
+            conversations::id,
+            conversations::closed_at,
+            conversations::channel_id,
+            conversations::team_id,
+            conversations::assignee_id,
+        ))
+        .load(conn)?;
+    Ok(rows
+        .into_iter()
+        .filter_map(|(id, at, channel_id, team_id, assignee_id)| {
+            Some((
+                id,
+                Closing {
+                    closed_at: at?,
+                    channel_id,
+                    team_id,
+                    assignee_id,
+                    tags: Vec::new(),
+                },
+            ))
+        })
+        .collect())
 }
 
 /// The scope's conversations not closed now.

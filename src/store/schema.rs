@@ -491,6 +491,32 @@ diesel::joinable!(messages -> conversations (conversation_id));
 diesel::joinable!(attachments -> messages (message_id));
 diesel::joinable!(contact_identities -> contacts (contact_id));
 
+diesel::table! {
+    report_days (project_id, day) {
+        project_id -> BigInt,
+        day -> Text,
+        opened -> Binary,
+        closed -> Binary,
+        built_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_horizon (project_id) {
+        project_id -> BigInt,
+        until -> Text,
+        moved_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    report_stale (id) {
+        id -> BigInt,
+        project_id -> BigInt,
+        day -> Text,
+    }
+}
+
 diesel::allow_tables_to_appear_in_same_query!(
     projects,
     users,
@@ -526,4 +552,7 @@ diesel::allow_tables_to_appear_in_same_query!(
     integrations,
     webhook_deliveries,
     crm_links,
+    report_days,
+    report_horizon,
+    report_stale,
 );

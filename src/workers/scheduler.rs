@@ -13,6 +13,9 @@ use crate::store::{channels, conversations, project_settings, timers};
 const BATCH: i64 = 200;
 /// Between two batches of timers the scheduler waits this fraction of the last one's time.
 const GIVE_WAY: u32 = 2;
+/// How long a pass may spend packing report days (a fresh million conversations take a
+/// few passes; a day's changes, one).
+const PACKING: Duration = Duration::from_millis(250);
 /// How often expired console sessions, old sign-in counters and unreferenced files go.
 const SWEEP: Duration = Duration::from_secs(3600);
 
@@ -26,6 +29,7 @@ pub async fn run(
 ) {
     let mut reloaded = Instant::now();
     let mut swept: Option<Instant> = None;
+    let mut packer = crate::inbox::reports::packing::Packer::default();
     loop {
         if swept.is_none_or(|s| s.elapsed() >= SWEEP) {
             match inbox
@@ -76,6 +80,10 @@ pub async fn run(
         }
         if let Err(e) = super::summary::send_due(&inbox, pollers.public_url()).await {
             tracing::warn!(error = %e, "daily summary not sent");
+        }
+        let now = inbox.automation.clock.now();
+        if let Err(e) = packer.run(&inbox.store, now, PACKING).await {
+            tracing::warn!(error = %e, "report days not packed");
         }
         if let Err(e) = inbox.distribute().await {
             tracing::warn!(error = %e, "waiting conversations not handed out");

@@ -27,6 +27,7 @@ mod max;
 mod notify;
 mod ok_avito;
 mod profile;
+mod report_days;
 mod reports;
 mod scale;
 mod tags;

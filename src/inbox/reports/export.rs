@@ -238,7 +238,7 @@ pub fn journal_page(
             tags_of.entry(c.0).or_default().push(name);
         }
     }
-    let mut contact_ids: Vec<_> = page.iter().map(|(f, _)| f.contact_id).collect();
+    let mut contact_ids: Vec<_> = page.iter().map(|(_, l)| l.contact_id).collect();
     contact_ids.sort_unstable();
     contact_ids.dedup();
     let contacts: HashMap<_, _> = reports::contact_names(conn, &contact_ids)?
@@ -253,15 +253,15 @@ pub fn journal_page(
             .map(|n| spreadsheet_safe(n))
             .unwrap_or_default()
     };
-    for (f, closed_at) in &page {
+    for (f, listed) in &page {
         let mut tags = tags_of.get(&f.id.0).cloned().unwrap_or_default();
         tags.sort_unstable();
         w.write_record([
-            f.number.to_string(),
+            listed.number.to_string(),
             look.local(Some(f.created_at)),
             name(&look.channels, Some(f.channel_id.0)),
             contacts
-                .get(&f.contact_id)
+                .get(&listed.contact_id)
                 .map(|n| spreadsheet_safe(n))
                 .unwrap_or_default(),
             crate::i18n::status_label(look.lang, f.status).to_string(),
@@ -272,7 +272,7 @@ pub fn journal_page(
             opt(f.first_response_work_secs),
             opt(f.resolution_secs),
             opt(f.resolution_work_secs),
-            look.local(*closed_at),
+            look.local(listed.closed_at),
             f.reopens.to_string(),
             opt(f.rating),
             spreadsheet_safe(&tags.join(", ")),

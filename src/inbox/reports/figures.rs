@@ -9,14 +9,102 @@ use serde::Serialize;
 
 use crate::store::reports::Fact;
 
-/// The p-th percentile (0-100) of `v` by nearest rank; sorts `v`.
+/// The p-th percentile (0-100) of `v` by nearest rank; reorders `v` (a selection, not a
+/// sort: a year's half a million durations take linear time).
 pub fn percentile(v: &mut [i64], p: u32) -> Option<i64> {
     if v.is_empty() {
         return None;
     }
-    v.sort_unstable();
-    let rank = (v.len() * p as usize).div_ceil(100).max(1);
-    v.get(rank - 1).copied()
+    let rank = (v.len() * p as usize).div_ceil(100).clamp(1, v.len());
+    Some(*v.select_nth_unstable(rank - 1).1)
+}
+
+/// Hashes the small integer keys of the report's groups (operators, channels, teams, tags)
+/// with one multiplication: they come from us, not from an attacker, and a year's report
+/// looks them up millions of times.
+#[derive(Default, Clone, Copy)]
+struct GroupHasher(u64);
+
+impl std::hash::Hasher for GroupHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for b in bytes {
+            self.0 =
+                (self.0.rotate_left(5) ^ u64::from(*b)).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+        }
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+
+    fn write_i64(&mut self, n: i64) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_isize(&mut self, n: isize) {
+        self.write_u64(n as u64);
+    }
+}
+
+type Groups = HashMap<Option<i64>, GroupTally, std::hash::BuildHasherDefault<GroupHasher>>;
+
+/// UTC to the project's local date and hour, with the offset kept for a UTC day that has no
+/// clock change in it (the same offset at its start and its end): a year's report converts a
+/// million instants, and the zone's table is searched twice a day instead.
+struct Local {
+    tz: chrono_tz::Tz,
+    day: std::cell::Cell<Option<(NaiveDate, Option<Steady>)>>,
+}
+
+/// A UTC day's offset, and the local dates before, on and after it.
+#[derive(Clone, Copy)]
+struct Steady {
+    offset_secs: i64,
+    dates: [NaiveDate; 3],
+}
+
+impl Local {
+    fn offset(&self, t: NaiveDateTime) -> chrono::FixedOffset {
+        use chrono::Offset;
+        self.tz.offset_from_utc_datetime(&t).fix()
+    }
+
+    /// The local date and hour of a UTC instant.
+    fn of(&self, t: NaiveDateTime) -> (NaiveDate, u32) {
+        let day = t.date();
+        let steady = match self.day.get() {
+            Some((d, o)) if d == day => o,
+            _ => {
+                let start = day.and_time(chrono::NaiveTime::MIN);
+                let (a, b) = (
+                    self.offset(start),
+                    self.offset(start + chrono::Duration::seconds(86_399)),
+                );
+                let o = (a == b).then(|| Steady {
+                    offset_secs: i64::from(a.local_minus_utc()),
+                    dates: [day.pred_opt(), Some(day), day.succ_opt()].map(|d| d.unwrap_or(day)),
+                });
+                self.day.set(Some((day, o)));
+                o
+            }
+        };
+        match steady {
+            Some(o) => {
+                let secs = i64::from(t.num_seconds_from_midnight()) + o.offset_secs;
+                let shift = secs.div_euclid(86_400).clamp(-1, 1);
+                let date = o.dates[(shift + 1) as usize];
+                (date, (secs.rem_euclid(86_400) / 3600) as u32)
+            }
+            None => {
+                let local = t + self.offset(t);
+                (local.date(), local.hour())
+            }
+        }
+    }
 }
 
 /// Median and 90th percentile of a set of durations, in seconds.
@@ -88,21 +176,107 @@ impl Tally {
         }
     }
 
+    fn merge(&mut self, o: Tally) {
+        let Tally {
+            opened,
+            done,
+            messages_in,
+            messages_out,
+            first_response,
+            first_response_work,
+            resolution,
+            resolution_work,
+            reopened,
+            ratings,
+            within_sla,
+            sla_of,
+        } = o;
+        self.opened += opened;
+        self.done += done;
+        self.messages_in += messages_in;
+        self.messages_out += messages_out;
+        self.first_response.extend(first_response);
+        self.first_response_work.extend(first_response_work);
+        self.resolution.extend(resolution);
+        self.resolution_work.extend(resolution_work);
+        self.reopened += reopened;
+        for (a, b) in self.ratings.iter_mut().zip(ratings) {
+            *a += b;
+        }
+        self.within_sla += within_sla;
+        self.sla_of += sla_of;
+    }
+
     fn rated(&self) -> i64 {
-        self.ratings.iter().sum()
+        rated(&self.ratings)
     }
 
     fn rating_average(&self) -> Option<f64> {
-        let n = self.rated();
-        (n > 0).then(|| {
-            let sum: i64 = self
-                .ratings
-                .iter()
-                .enumerate()
-                .map(|(i, c)| (i as i64 + 1) * c)
-                .sum();
-            round2(sum as f64 / n as f64)
-        })
+        rating_average(&self.ratings)
+    }
+}
+
+fn rated(ratings: &[i64; 5]) -> i64 {
+    ratings.iter().sum()
+}
+
+fn rating_average(ratings: &[i64; 5]) -> Option<f64> {
+    let n = rated(ratings);
+    (n > 0).then(|| {
+        let sum: i64 = ratings
+            .iter()
+            .enumerate()
+            .map(|(i, c)| (i as i64 + 1) * c)
+            .sum();
+        round2(sum as f64 / n as f64)
+    })
+}
+
+/// What one row of a table adds up (a subset of `Tally`: a year's report adds each
+/// conversation to four or more of them).
+#[derive(Clone, Debug, Default)]
+struct GroupTally {
+    opened: i64,
+    done: i64,
+    first_response: Vec<i64>,
+    resolution: Vec<i64>,
+    ratings: [i64; 5],
+}
+
+impl GroupTally {
+    fn add(&mut self, f: &Fact) {
+        self.opened += 1;
+        if f.status.is_done() {
+            self.done += 1;
+        }
+        if let Some(s) = f.first_response_secs {
+            self.first_response.push(s);
+        }
+        if let Some(s) = f.resolution_secs {
+            self.resolution.push(s);
+        }
+        if let Some(r) = f.rating
+            && (1..=5).contains(&r)
+        {
+            self.ratings[(r - 1) as usize] += 1;
+        }
+    }
+
+    fn merge(&mut self, o: GroupTally) {
+        let GroupTally {
+            opened,
+            done,
+            first_response,
+            resolution,
+            ratings,
+        } = o;
+        self.opened += opened;
+        self.done += done;
+        self.first_response.extend(first_response);
+        self.resolution.extend(resolution);
+        for (a, b) in self.ratings.iter_mut().zip(ratings) {
+            *a += b;
+        }
     }
 }
 
@@ -248,14 +422,15 @@ struct DayTally {
 /// Folds pages of facts into a report.
 pub struct Fold {
     tz: chrono_tz::Tz,
+    local: Local,
     sla: Sla,
     all: Tally,
     days: BTreeMap<NaiveDate, DayTally>,
     heatmap: [[i64; 24]; 7],
-    operators: HashMap<Option<i64>, Tally>,
-    channels: HashMap<Option<i64>, Tally>,
-    teams: HashMap<Option<i64>, Tally>,
-    tags: HashMap<Option<i64>, Tally>,
+    operators: Groups,
+    channels: Groups,
+    teams: Groups,
+    tags: Groups,
     closed: i64,
 }
 
@@ -268,28 +443,32 @@ impl Fold {
             .collect();
         Fold {
             tz,
+            local: Local {
+                tz,
+                day: std::cell::Cell::new(None),
+            },
             sla,
             all: Tally::default(),
             days,
             heatmap: [[0; 24]; 7],
-            operators: HashMap::new(),
-            channels: HashMap::new(),
-            teams: HashMap::new(),
-            tags: HashMap::new(),
+            operators: Groups::default(),
+            channels: Groups::default(),
+            teams: Groups::default(),
+            tags: Groups::default(),
             closed: 0,
         }
     }
 
-    fn local(&self, t: NaiveDateTime) -> NaiveDateTime {
-        self.tz.from_utc_datetime(&t).naive_local()
+    /// The project's date at a UTC instant.
+    pub fn local_date(&self, t: NaiveDateTime) -> NaiveDate {
+        self.local.of(t).0
     }
 
     /// The conversation opened in the period, with its tags' ids.
     pub fn opened(&mut self, f: &Fact, tags: &[i64], waited: Option<Waited>) {
         let sla = self.sla;
         self.all.add(f, &sla, waited);
-        let local = self.local(f.created_at);
-        if let Some(d) = self.days.get_mut(&local.date()) {
+        if let Some(d) = self.days.get_mut(&self.local_date(f.created_at)) {
             d.opened += 1;
             d.messages_in += i64::from(f.messages_in);
             d.messages_out += i64::from(f.messages_out);
@@ -297,28 +476,55 @@ impl Fold {
                 d.first_response.push(s);
             }
         }
-        let started = self.local(f.first_customer_at.unwrap_or(f.created_at));
+        let (date, hour) = self.local.of(f.first_customer_at.unwrap_or(f.created_at));
         let (wd, h) = (
-            started.weekday().num_days_from_monday() as usize,
-            started.hour() as usize,
+            date.weekday().num_days_from_monday() as usize,
+            hour as usize,
         );
         self.heatmap[wd][h] += 1;
-        let sla = &sla;
-        self.operators
-            .entry(f.assignee_id)
-            .or_default()
-            .add(f, sla, waited);
+        self.operators.entry(f.assignee_id).or_default().add(f);
         self.channels
             .entry(Some(f.channel_id.0))
             .or_default()
-            .add(f, sla, waited);
-        self.teams.entry(f.team_id).or_default().add(f, sla, waited);
+            .add(f);
+        self.teams.entry(f.team_id).or_default().add(f);
         for t in tags {
-            self.tags.entry(Some(*t)).or_default().add(f, sla, waited);
+            self.tags.entry(Some(*t)).or_default().add(f);
         }
         if tags.is_empty() {
-            self.tags.entry(None).or_default().add(f, sla, waited);
+            self.tags.entry(None).or_default().add(f);
         }
+    }
+
+    /// Adds what another fold of the same period has folded (a year is folded on two
+    /// threads).
+    pub fn merge(&mut self, other: Fold) {
+        self.all.merge(other.all);
+        for (date, d) in other.days {
+            if let Some(mine) = self.days.get_mut(&date) {
+                mine.opened += d.opened;
+                mine.closed += d.closed;
+                mine.messages_in += d.messages_in;
+                mine.messages_out += d.messages_out;
+                mine.first_response.extend(d.first_response);
+            }
+        }
+        for (row, hours) in self.heatmap.iter_mut().zip(other.heatmap) {
+            for (mine, n) in row.iter_mut().zip(hours) {
+                *mine += n;
+            }
+        }
+        for (mine, theirs) in [
+            (&mut self.operators, other.operators),
+            (&mut self.channels, other.channels),
+            (&mut self.teams, other.teams),
+            (&mut self.tags, other.tags),
+        ] {
+            for (k, g) in theirs {
+                mine.entry(k).or_default().merge(g);
+            }
+        }
+        self.closed += other.closed;
     }
 
     /// How many conversations were closed (or cancelled) on a day of the period.
@@ -334,6 +540,7 @@ impl Fold {
     pub fn finish(self, end: &End, names: &Names) -> Report {
         let Fold {
             tz,
+            local: _,
             sla,
             mut all,
             days,
@@ -442,7 +649,7 @@ pub struct Names {
 }
 
 fn rows(
-    groups: HashMap<Option<i64>, Tally>,
+    groups: Groups,
     names: &HashMap<i64, String>,
     none: &str,
     online: Option<&HashMap<i64, i64>>,
@@ -459,8 +666,8 @@ fn rows(
             answered: t.first_response.len() as i64,
             first_response_median_s: percentile(&mut t.first_response, 50),
             resolution_median_s: percentile(&mut t.resolution, 50),
-            rating_average: t.rating_average(),
-            rated: t.rated(),
+            rating_average: rating_average(&t.ratings),
+            rated: rated(&t.ratings),
             online_s: online.and_then(|o| id.map(|i| o.get(&i).copied().unwrap_or(0))),
         })
         .collect();

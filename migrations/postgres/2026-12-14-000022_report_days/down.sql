@@ -1,0 +1,11 @@
+DROP TRIGGER report_stale_tag_delete ON conversation_tags;
+DROP TRIGGER report_stale_tag_insert ON conversation_tags;
+DROP FUNCTION report_stale_tag();
+DROP TRIGGER report_stale_conversation_delete ON conversations;
+DROP TRIGGER report_stale_conversation_insert ON conversations;
+DROP TRIGGER report_stale_conversation_update ON conversations;
+DROP FUNCTION report_stale_conversation();
+DROP FUNCTION report_mark_stale(BIGINT, TIMESTAMP[]);
+DROP TABLE report_stale;
+DROP TABLE report_horizon;
+DROP TABLE report_days;
