@@ -251,9 +251,11 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     // Each conversation's activity is written once per batch, not once per message, in id
     // order so that concurrent committers (PostgreSQL) take the row locks in one order.
     touched.sort_unstable_by_key(|t| t.0);
-    for (c, from, at, n) in touched {
-        conversations::touch_customer(conn, c, at, Some(from), n)?;
-    }
+    let touches: Vec<conversations::Touch> = touched
+        .into_iter()
+        .map(|(c, from, at, n)| (c, at, Some(from), n))
+        .collect();
+    conversations::touch_customers(conn, &touches)?;
     // Timers see the conversation as it is after this batch, once per conversation.
     automated.sort_unstable_by_key(|(c, _, _)| *c);
     automated.dedup_by_key(|(c, _, _)| *c);
@@ -472,7 +474,7 @@ fn blocked(
     let conv = conversations::latest_open_for(conn, contact.id, channel_id)?;
     if let Some(c) = &conv {
         thread::record(conn, c, &crate::domain::event::SystemEvent::Blocked)?;
-        conversations::touch_customer(conn, c.id, it.at, None, 0)?;
+        conversations::touch_customers(conn, &[(c.id, it.at, None, 0)])?;
     }
     Ok((
         Received {

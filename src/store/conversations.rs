@@ -138,32 +138,35 @@ pub fn of_contact(
 
 /// The customer wrote `messages` messages (from the identity `from`, where known); the first
 /// of them may be the conversation's first.
-pub fn touch_customer(
-    conn: &mut DbConn,
-    id: ConversationId,
-    at: NaiveDateTime,
-    from: Option<&str>,
-    messages: i32,
-) -> Result<()> {
-    let target = conversations::table.find(id);
-    let activity = (
-        conversations::last_customer_at.eq(at),
-        conversations::last_message_at.eq(at),
-        conversations::updated_at.eq(at),
-        conversations::unread.eq(true),
-        conversations::first_customer_at.eq(coalesce(
-            conversations::first_customer_at,
-            (messages > 0).then_some(at),
-        )),
-        conversations::messages_in.eq(conversations::messages_in + messages),
-    );
-    match from {
-        Some(f) => diesel::update(target)
-            .set((activity, conversations::reply_to.eq(f)))
-            .execute(conn)?,
-        None => diesel::update(target).set(activity).execute(conn)?,
-    };
-    Ok(())
+/// A customer's messages written to a conversation in one batch: when the last came, from
+/// which of the contact's addresses (replies go there), how many.
+pub type Touch<'a> = (ConversationId, NaiveDateTime, Option<&'a str>, i32);
+
+/// Records customers' activity on conversations (once per conversation per batch), and marks
+/// the packed report days of the old ones among them stale.
+pub fn touch_customers(conn: &mut DbConn, touches: &[Touch]) -> Result<()> {
+    for (id, at, from, messages) in touches {
+        let target = conversations::table.find(*id);
+        let activity = (
+            conversations::last_customer_at.eq(*at),
+            conversations::last_message_at.eq(*at),
+            conversations::updated_at.eq(*at),
+            conversations::unread.eq(true),
+            conversations::first_customer_at.eq(coalesce(
+                conversations::first_customer_at,
+                (*messages > 0).then_some(*at),
+            )),
+            conversations::messages_in.eq(conversations::messages_in + *messages),
+        );
+        match from {
+            Some(f) => diesel::update(target)
+                .set((activity, conversations::reply_to.eq(*f)))
+                .execute(conn)?,
+            None => diesel::update(target).set(activity).execute(conn)?,
+        };
+    }
+    let ids: Vec<ConversationId> = touches.iter().map(|t| t.0).collect();
+    super::report_days::touched(conn, &ids)
 }
 
 pub fn touch_operator(conn: &mut DbConn, id: ConversationId, at: NaiveDateTime) -> Result<()> {
@@ -176,7 +179,7 @@ pub fn touch_operator(conn: &mut DbConn, id: ConversationId, at: NaiveDateTime) 
             conversations::messages_out.eq(conversations::messages_out + 1),
         ))
         .execute(conn)?;
-    Ok(())
+    super::report_days::touched(conn, &[id])
 }
 
 /// How long a span took: calendar and working seconds.

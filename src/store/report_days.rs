@@ -74,6 +74,39 @@ pub fn move_horizon(conn: &mut DbConn, project_id: ProjectId, until: NaiveDate) 
     Ok(true)
 }
 
+/// The horizon for a clock reading: yesterday by that clock (or by the wall's, if earlier).
+pub fn horizon_for(now_by_clock: NaiveDateTime) -> NaiveDate {
+    now_by_clock.min(now()).date() - chrono::Duration::days(1)
+}
+
+/// Marks the days these conversations were opened on stale where they are packed. The
+/// hottest writes (customer messages and answers: first_customer_at, messages_in,
+/// messages_out) call this once per batch instead of waking a trigger on every row: a
+/// per-row trigger, or a RETURNING to learn each row's day, slows SQLite's group commit by
+/// a third, and those writes almost always touch conversations newer than the horizon.
+pub fn touched(conn: &mut DbConn, ids: &[crate::domain::ConversationId]) -> Result<()> {
+    if ids.is_empty() {
+        return Ok(());
+    }
+    let list = ids
+        .iter()
+        .map(|i| i.0.to_string())
+        .collect::<Vec<_>>()
+        .join(",");
+    let (day, until) = match conn {
+        DbConn::Postgresql(_) => ("to_char(c.created_at, 'YYYY-MM-DD')", "h.until::timestamp"),
+        DbConn::Sqlite(_) => ("date(c.created_at)", "h.until"),
+    };
+    diesel::sql_query(format!(
+        "INSERT INTO report_stale (project_id, day) \
+         SELECT DISTINCT c.project_id, {day} FROM conversations c \
+         JOIN report_horizon h ON h.project_id = c.project_id \
+         WHERE c.id IN ({list}) AND c.created_at < {until}"
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
 /// One packed day as stored.
 pub struct Packed {
     pub day: NaiveDate,

@@ -30,14 +30,23 @@ CREATE TABLE report_stale (
 CREATE INDEX report_stale_day ON report_stale (project_id, day);
 
 -- Marks the UTC days of these instants stale when they lie before the project's horizon.
--- A change to today's conversations costs one primary-key probe and writes nothing.
+-- A change to a conversation opened (and closed) after it, as nearly all are, costs one
+-- primary-key probe and writes nothing.
 CREATE FUNCTION report_mark_stale(p BIGINT, VARIADIC ats TIMESTAMP[]) RETURNS VOID AS $$
-    INSERT INTO report_stale (project_id, day)
-    SELECT DISTINCT p, d FROM (
-        SELECT to_char(a, 'YYYY-MM-DD') AS d FROM unnest(ats) AS a WHERE a IS NOT NULL
-    ) days
-    WHERE d < (SELECT until FROM report_horizon WHERE project_id = p);
-$$ LANGUAGE SQL;
+DECLARE
+    u TEXT;
+BEGIN
+    SELECT until INTO u FROM report_horizon WHERE project_id = p;
+    IF u IS NULL THEN
+        RETURN;
+    END IF;
+    IF EXISTS (SELECT 1 FROM unnest(ats) AS a WHERE a < u::timestamp) THEN
+        INSERT INTO report_stale (project_id, day)
+        SELECT DISTINCT p, to_char(a, 'YYYY-MM-DD') FROM unnest(ats) AS a
+        WHERE a < u::timestamp;
+    END IF;
+END;
+$$ LANGUAGE plpgsql;
 
 CREATE FUNCTION report_stale_conversation() RETURNS TRIGGER AS $$
 BEGIN
@@ -53,11 +62,12 @@ BEGIN
 END;
 $$ LANGUAGE plpgsql;
 
--- Every column a report reads.
+-- Every column a report reads but the three the hottest writes keep (first_customer_at,
+-- messages_in, messages_out): store::report_days::touched marks those.
 CREATE TRIGGER report_stale_conversation_update
 AFTER UPDATE OF project_id, channel_id, team_id, assignee_id, status, number, created_at,
-    closed_at, first_customer_at, first_response_secs, first_response_work_secs,
-    resolution_secs, resolution_work_secs, reopens, rating, messages_in, messages_out
+    closed_at, first_response_secs, first_response_work_secs, resolution_secs,
+    resolution_work_secs, reopens, rating
 ON conversations FOR EACH ROW EXECUTE FUNCTION report_stale_conversation();
 CREATE TRIGGER report_stale_conversation_insert AFTER INSERT ON conversations
     FOR EACH ROW EXECUTE FUNCTION report_stale_conversation();

@@ -29,13 +29,18 @@ CREATE TABLE report_stale (
 );
 CREATE INDEX report_stale_day ON report_stale (project_id, day);
 
--- Every column a report reads. A change to today's conversations (above the horizon) costs
--- one primary-key probe and writes nothing.
+-- Every column a report reads but the three the hottest writes keep (first_customer_at,
+-- messages_in, messages_out): store::report_days::touched marks those. A change to a conversation opened (and closed) after the
+-- horizon, as nearly all are, costs one primary-key probe in WHEN and writes nothing. A
+-- timestamp compares below the horizon's date (as text) exactly when its day is before it.
 CREATE TRIGGER report_stale_conversation_update
 AFTER UPDATE OF project_id, channel_id, team_id, assignee_id, status, number, created_at,
-    closed_at, first_customer_at, first_response_secs, first_response_work_secs,
-    resolution_secs, resolution_work_secs, reopens, rating, messages_in, messages_out
+    closed_at, first_response_secs, first_response_work_secs, resolution_secs,
+    resolution_work_secs, reopens, rating
 ON conversations
+WHEN (SELECT until FROM report_horizon WHERE project_id = OLD.project_id)
+    > min(OLD.created_at, NEW.created_at, ifnull(OLD.closed_at, OLD.created_at),
+          ifnull(NEW.closed_at, OLD.created_at))
 BEGIN
     INSERT INTO report_stale (project_id, day)
     SELECT OLD.project_id, d FROM (
@@ -46,6 +51,8 @@ BEGIN
 END;
 
 CREATE TRIGGER report_stale_conversation_insert AFTER INSERT ON conversations
+WHEN (SELECT until FROM report_horizon WHERE project_id = NEW.project_id)
+    > min(NEW.created_at, ifnull(NEW.closed_at, NEW.created_at))
 BEGIN
     INSERT INTO report_stale (project_id, day)
     SELECT NEW.project_id, d FROM (
