@@ -243,8 +243,11 @@ async fn packed_days_report_what_the_rows_say_through_random_changes() {
     assert!(packed_days(&app, p.id, two_years, yesterday).await >= 700);
     packed_equals_rows(&app, &p, start, "rebuilt").await;
 
-    // Two days on, with a conversation from today: the horizon moves and the days it now
-    // covers are packed too.
+    // A clock run ahead of the wall (tests do that) leaves the horizon at the wall's
+    // yesterday: writes the server stamps by the wall must not all land on packed days. The
+    // packer keeps rebuilding, and reports over the days past the horizon read their rows.
+    let later = start + Duration::days(2);
+    clock.set(later);
     tg.push(crate::automation::say(
         730_000_001,
         1,
@@ -252,11 +255,29 @@ async fn packed_days_report_what_the_rows_say_through_random_changes() {
         "Здравствуйте",
     ));
     crate::automation::conversation_of(&app, &token, "Новый клиент").await;
-    let later = start + Duration::days(2);
-    clock.set(later);
-    app.eventually("the newly covered days are packed", || async {
-        packed_days(&app, p.id, start.date(), later.date() - Duration::days(2)).await == 1
-    })
+    let old = ids[0];
+    app.api_ok(
+        &token,
+        Method::PATCH,
+        &format!("/conversations/{old}"),
+        Some(json!({ "tags": ["Доставка", "Возврат"] })),
+    )
     .await;
+    app.eventually(
+        "the packer rebuilds the day after the clock moved",
+        || async { stale_marks(&app, p.id).await == 0 },
+    )
+    .await;
+    let horizon = app
+        .store()
+        .read(move |c| report_days::horizon(c, pid))
+        .await
+        .expect("horizon")
+        .map(|(until, _)| until);
+    let wall_yesterday = store::now().date() - Duration::days(1);
+    assert!(
+        horizon.is_some_and(|h| h <= wall_yesterday && h < later.date() - Duration::days(1)),
+        "the horizon {horizon:?} follows the wall, not the clock"
+    );
     packed_equals_rows(&app, &p, later, "two days on").await;
 }

@@ -41,7 +41,7 @@ impl Packer {
         budget: Duration,
     ) -> Result<usize> {
         let started = Instant::now();
-        let until = now.date() - chrono::Duration::days(1);
+        let until = report_days::horizon_for(now);
         let mut packed = 0;
         for project in store.read(projects::all).await? {
             let pid = project.id;
