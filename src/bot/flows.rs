@@ -172,7 +172,7 @@ fn customer_message(
             at,
         },
     )?;
-    conversations::touch_customers(conn, &[(c.id, at, m.from.as_deref(), 1)])?;
+    conversations::touch_customers(conn, &[(c.id, m.from.as_deref(), at, 1)])?;
     Ok(mid)
 }
 

@@ -163,7 +163,7 @@ fn again_if_collided<T>(mut run: impl FnMut() -> Result<T>) -> Result<T> {
 fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
     let mut known = Known::prefetch(conn, items)?;
     // Each conversation the batch wrote to: the last writer, when and how many messages.
-    let mut touched: Vec<(ConversationId, &str, chrono::NaiveDateTime, i32)> = Vec::new();
+    let mut touched: Vec<conversations::Touch> = Vec::new();
     let mut automated: Vec<(
         ConversationId,
         crate::domain::ProjectId,
@@ -244,18 +244,19 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
             // The last writer of a conversation in the batch is the one replies go to.
             let before = touched.iter().find(|t| t.0 == c).map_or(0, |t| t.3);
             touched.retain(|t| t.0 != c);
-            touched.push((c, it.inbound.external_user_id.as_str(), it.at, before + 1));
+            touched.push((
+                c,
+                Some(it.inbound.external_user_id.as_str()),
+                it.at,
+                before + 1,
+            ));
         }
         results.push(received);
     }
     // Each conversation's activity is written once per batch, not once per message, in id
     // order so that concurrent committers (PostgreSQL) take the row locks in one order.
     touched.sort_unstable_by_key(|t| t.0);
-    let touches: Vec<conversations::Touch> = touched
-        .into_iter()
-        .map(|(c, from, at, n)| (c, at, Some(from), n))
-        .collect();
-    conversations::touch_customers(conn, &touches)?;
+    conversations::touch_customers(conn, &touched)?;
     // Timers see the conversation as it is after this batch, once per conversation.
     automated.sort_unstable_by_key(|(c, _, _)| *c);
     automated.dedup_by_key(|(c, _, _)| *c);
@@ -474,7 +475,7 @@ fn blocked(
     let conv = conversations::latest_open_for(conn, contact.id, channel_id)?;
     if let Some(c) = &conv {
         thread::record(conn, c, &crate::domain::event::SystemEvent::Blocked)?;
-        conversations::touch_customers(conn, &[(c.id, it.at, None, 0)])?;
+        conversations::touch_customers(conn, &[(c.id, None, it.at, 0)])?;
     }
     Ok((
         Received {

@@ -136,16 +136,15 @@ pub fn of_contact(
         .load(conn)?)
 }
 
-/// The customer wrote `messages` messages (from the identity `from`, where known); the first
-/// of them may be the conversation's first.
-/// A customer's messages written to a conversation in one batch: when the last came, from
-/// which of the contact's addresses (replies go there), how many.
-pub type Touch<'a> = (ConversationId, NaiveDateTime, Option<&'a str>, i32);
+/// A customer's messages written to a conversation in one batch: from which of the contact's
+/// identities (where known; replies go there), when the last came, and how many (the first of
+/// them may be the conversation's first).
+pub type Touch<'a> = (ConversationId, Option<&'a str>, NaiveDateTime, i32);
 
 /// Records customers' activity on conversations (once per conversation per batch), and marks
 /// the packed report days of the old ones among them stale.
 pub fn touch_customers(conn: &mut DbConn, touches: &[Touch]) -> Result<()> {
-    for (id, at, from, messages) in touches {
+    for (id, from, at, messages) in touches {
         let target = conversations::table.find(*id);
         let activity = (
             conversations::last_customer_at.eq(*at),

@@ -30,9 +30,10 @@ CREATE TABLE report_stale (
 CREATE INDEX report_stale_day ON report_stale (project_id, day);
 
 -- Every column a report reads but the three the hottest writes keep (first_customer_at,
--- messages_in, messages_out): store::report_days::touched marks those. A change to a conversation opened (and closed) after the
--- horizon, as nearly all are, costs one primary-key probe in WHEN and writes nothing. A
--- timestamp compares below the horizon's date (as text) exactly when its day is before it.
+-- messages_in, messages_out): store::report_days::touched marks those. A change to a
+-- conversation opened (and closed) after the horizon, as nearly all are, costs one
+-- primary-key probe in WHEN and writes nothing. A timestamp compares below the horizon's
+-- date (as text) exactly when its day is before it.
 CREATE TRIGGER report_stale_conversation_update
 AFTER UPDATE OF project_id, channel_id, team_id, assignee_id, status, number, created_at,
     closed_at, first_response_secs, first_response_work_secs, resolution_secs,
