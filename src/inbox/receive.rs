@@ -52,6 +52,8 @@ struct Known {
     contacts: HashMap<(ChannelId, String), (Contact, bool)>,
     /// (contact id, channel id) → the latest conversation that is not closed or cancelled
     open: HashMap<(ContactId, ChannelId), Conversation>,
+    /// Identities an item changed in a way the batch does not track: read them again.
+    unsure: std::collections::HashSet<(ChannelId, String)>,
 }
 
 impl Known {
@@ -233,6 +235,7 @@ fn receive_batch(conn: &mut DbConn, items: &[Item]) -> Result<Vec<Received>> {
         }
         if let Some(key) = learned.forget_contact {
             known.contacts.remove(&key);
+            known.unsure.insert(key);
         }
         if let Some((k, v)) = learned.contact {
             known.contacts.insert(k, v);
@@ -353,7 +356,7 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
                 c.clone()
             }
         }
-        None => {
+        None if known.unsure.contains(&ident) => {
             contacts::find_or_create(
                 conn,
                 project_id,
@@ -363,6 +366,14 @@ fn receive_one(conn: &mut DbConn, known: &Known, it: &Item) -> Result<(Received,
             )?
             .0
         }
+        // The batch read every identity it carries: this one is new.
+        None => contacts::create_with_identity(
+            conn,
+            project_id,
+            channel_id,
+            &inbound.external_user_id,
+            &inbound.contact,
+        )?,
     };
     let (mut conv, new_conversation) = match known.open.get(&(contact.id, channel_id)) {
         Some(c) => {

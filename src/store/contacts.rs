@@ -68,6 +68,22 @@ pub fn find_or_create(
             Ok((contact, false))
         };
     }
+    Ok((
+        create_with_identity(conn, project_id, channel_id, external_id, hint)?,
+        true,
+    ))
+}
+
+/// A new contact with its first identity, for a caller that knows the identity is new (the
+/// inbound batch read all of its identities at once). Should another writer have added it
+/// meanwhile, the unique index refuses this one.
+pub fn create_with_identity(
+    conn: &mut DbConn,
+    project_id: ProjectId,
+    channel_id: ChannelId,
+    external_id: &str,
+    hint: &ContactHint,
+) -> Result<Contact> {
     let t = now();
     let name = hint
         .name
@@ -98,24 +114,21 @@ pub fn find_or_create(
             contact_identities::created_at.eq(t),
         ))
         .execute(conn)?;
-    Ok((
-        Contact {
-            id,
-            project_id,
-            name: name.to_string(),
-            phone: hint.phone.clone(),
-            email: hint.email.clone(),
-            vip: false,
-            organization_id: None,
-            language: hint.language.clone(),
-            created_at: t,
-            updated_at: t,
-            blacklisted_at: None,
-            blacklist_reason: None,
-            blacklisted_by: None,
-        },
-        true,
-    ))
+    Ok(Contact {
+        id,
+        project_id,
+        name: name.to_string(),
+        phone: hint.phone.clone(),
+        email: hint.email.clone(),
+        vip: false,
+        organization_id: None,
+        language: hint.language.clone(),
+        created_at: t,
+        updated_at: t,
+        blacklisted_at: None,
+        blacklist_reason: None,
+        blacklisted_by: None,
+    })
 }
 
 /// Name given to contacts whose channel tells us none.

@@ -1,7 +1,9 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
+use diesel::sql_types::{BigInt, Integer, Nullable, Text, Timestamp};
 use serde::Serialize;
 
+use super::prepared::fixed;
 use super::schema::{channels, contacts, conversations, messages, team_members, users};
 use super::{DbConn, now};
 use crate::domain::{ChannelId, ContactId, ConversationId, ProjectId};
@@ -145,23 +147,43 @@ pub type Touch<'a> = (ConversationId, Option<&'a str>, NaiveDateTime, i32);
 /// the packed report days of the old ones among them stale.
 pub fn touch_customers(conn: &mut DbConn, touches: &[Touch]) -> Result<()> {
     for (id, from, at, messages) in touches {
-        let target = conversations::table.find(*id);
-        let activity = (
-            conversations::last_customer_at.eq(*at),
-            conversations::last_message_at.eq(*at),
-            conversations::updated_at.eq(*at),
-            conversations::unread.eq(true),
-            conversations::first_customer_at.eq(coalesce(
-                conversations::first_customer_at,
-                (*messages > 0).then_some(*at),
-            )),
-            conversations::messages_in.eq(conversations::messages_in + *messages),
+        let first = (*messages > 0).then_some(*at);
+        let (at, added, id) = (
+            at.into_sql::<Timestamp>(),
+            messages.into_sql::<Integer>(),
+            id.0.into_sql::<BigInt>(),
         );
+        // Kept prepared (see `prepared`): this runs for every conversation a batch writes to.
         match from {
-            Some(f) => diesel::update(target)
-                .set((activity, conversations::reply_to.eq(*f)))
-                .execute(conn)?,
-            None => diesel::update(target).set(activity).execute(conn)?,
+            Some(f) => fixed(
+                "UPDATE conversations SET last_customer_at = ?, last_message_at = ?, \
+                 updated_at = ?, unread = TRUE, first_customer_at = COALESCE(first_customer_at, ?), \
+                 messages_in = messages_in + ?, reply_to = ? WHERE id = ?",
+                (
+                    at,
+                    at,
+                    at,
+                    first.into_sql::<Nullable<Timestamp>>(),
+                    added,
+                    f.into_sql::<Text>(),
+                    id,
+                ),
+            )
+            .execute(conn)?,
+            None => fixed(
+                "UPDATE conversations SET last_customer_at = ?, last_message_at = ?, \
+                 updated_at = ?, unread = TRUE, first_customer_at = COALESCE(first_customer_at, ?), \
+                 messages_in = messages_in + ? WHERE id = ?",
+                (
+                    at,
+                    at,
+                    at,
+                    first.into_sql::<Nullable<Timestamp>>(),
+                    added,
+                    id,
+                ),
+            )
+            .execute(conn)?,
         };
     }
     let ids: Vec<ConversationId> = touches.iter().map(|t| t.0).collect();
@@ -216,13 +238,17 @@ pub fn set_resolution(
     at: NaiveDateTime,
     took: Took,
 ) -> Result<()> {
-    diesel::update(conversations::table.find(id))
-        .set((
-            conversations::resolved_at.eq(at),
-            conversations::resolution_secs.eq(took.secs),
-            conversations::resolution_work_secs.eq(took.work_secs),
-        ))
-        .execute(conn)?;
+    fixed(
+        "UPDATE conversations SET resolved_at = ?, resolution_secs = ?, \
+         resolution_work_secs = ? WHERE id = ?",
+        (
+            at.into_sql::<Timestamp>(),
+            took.secs.into_sql::<BigInt>(),
+            took.work_secs.into_sql::<BigInt>(),
+            id.0.into_sql::<BigInt>(),
+        ),
+    )
+    .execute(conn)?;
     Ok(())
 }
 
@@ -241,13 +267,16 @@ pub fn set_status(
     t: NaiveDateTime,
 ) -> Result<()> {
     let closed_at = if status.is_final() { Some(t) } else { None };
-    diesel::update(conversations::table.find(id))
-        .set((
-            conversations::status.eq(status.as_str()),
-            conversations::updated_at.eq(t),
-            conversations::closed_at.eq(closed_at),
-        ))
-        .execute(conn)?;
+    fixed(
+        "UPDATE conversations SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
+        (
+            status.as_str().into_sql::<Text>(),
+            t.into_sql::<Timestamp>(),
+            closed_at.into_sql::<Nullable<Timestamp>>(),
+            id.0.into_sql::<BigInt>(),
+        ),
+    )
+    .execute(conn)?;
     Ok(())
 }
 

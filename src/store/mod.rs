@@ -24,6 +24,7 @@ pub mod messages;
 pub mod notifications;
 pub mod outbox;
 mod packed;
+mod prepared;
 pub mod project_settings;
 pub mod projects;
 pub mod report_days;

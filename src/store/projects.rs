@@ -2,6 +2,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::Serialize;
 
+use super::prepared::fixed;
 use super::schema::projects;
 use super::{DbConn, now};
 use crate::domain::ProjectId;
@@ -108,10 +109,13 @@ pub fn next_number(conn: &mut DbConn, project_id: ProjectId) -> Result<i64> {
         DbConn::Postgresql(_) => super::next_values(conn, &number_sequence(project_id), 1)?
             .pop()
             .ok_or_else(|| Error::internal("the number sequence gave nothing")),
-        DbConn::Sqlite(_) => Ok(diesel::update(projects::table.find(project_id))
-            .set(projects::next_number.eq(projects::next_number + 1i64))
-            .returning(projects::next_number)
-            .get_result(conn)?),
+        // Kept prepared (see `prepared`): this runs for every new conversation.
+        DbConn::Sqlite(_) => Ok(fixed(
+            "UPDATE projects SET next_number = next_number + 1 WHERE id = ? RETURNING next_number AS n",
+            (project_id.0.into_sql::<diesel::sql_types::BigInt>(),),
+        )
+        .get_result::<super::Number>(conn)?
+        .n),
     }
 }
 

@@ -149,9 +149,18 @@ pub fn due(conn: &mut DbConn, now: NaiveDateTime, limit: i64) -> Result<Vec<Time
 
 /// Marks a due timer fired; false if another worker (or a change) got there first.
 pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<bool> {
-    let n = diesel::update(timers::table.find(id).filter(timers::state.eq(PENDING)))
-        .set((timers::state.eq(FIRED), timers::fired_at.eq(Some(now))))
-        .execute(conn)?;
+    use diesel::sql_types::{BigInt, Text, Timestamp};
+    // Kept prepared (see `prepared`): a mass of due timers runs this for each.
+    let n = super::prepared::fixed(
+        "UPDATE timers SET state = ?, fired_at = ? WHERE id = ? AND state = ?",
+        (
+            FIRED.into_sql::<Text>(),
+            now.into_sql::<Timestamp>(),
+            id.into_sql::<BigInt>(),
+            PENDING.into_sql::<Text>(),
+        ),
+    )
+    .execute(conn)?;
     Ok(n == 1)
 }
 
