@@ -30,20 +30,29 @@ pub fn answered(conn: &mut DbConn, ctx: &Ctx, conv: &Conversation) -> Result<()>
     conversations::set_first_response(conn, conv.id, at, took(ctx, asked, at))
 }
 
-/// A status change: into resolved or closed from work is a resolution (the latest one
-/// counts); out of resolved or closed back to work is a reopening.
-pub fn status_changed(
-    conn: &mut DbConn,
+/// A status change into resolved or closed from work is a resolution (the latest one
+/// counts): when, and how long it took. Written with the status.
+pub fn resolution(
     ctx: &Ctx,
     conv: &Conversation,
     from: Status,
     to: Status,
-) -> Result<()> {
-    if to.is_done() && from.is_active() {
+) -> Option<(NaiveDateTime, Took)> {
+    (to.is_done() && from.is_active()).then(|| {
         let start = conv.first_customer_at.unwrap_or(conv.created_at);
         let at = ctx.now.max(start);
-        conversations::set_resolution(conn, conv.id, at, took(ctx, start, at))?;
-    } else if from.is_done() && to.is_active() {
+        (at, took(ctx, start, at))
+    })
+}
+
+/// Out of resolved or closed back to work is a reopening.
+pub fn status_changed(
+    conn: &mut DbConn,
+    conv: &Conversation,
+    from: Status,
+    to: Status,
+) -> Result<()> {
+    if from.is_done() && to.is_active() {
         conversations::count_reopen(conn, conv.id)?;
     }
     Ok(())

@@ -286,7 +286,7 @@ pub fn status_changed(
     from: Status,
     to: Status,
 ) -> Result<()> {
-    measures::status_changed(conn, ctx, conv, from, to)?;
+    measures::status_changed(conn, conv, from, to)?;
     match to {
         Status::Closed | Status::Cancelled => timers::cancel_pending(conn, conv.id)?,
         Status::Resolved => timers::reset(conn, conv.id, &WAITING)?,

@@ -19,7 +19,8 @@ pub fn transition(
 ) -> Result<()> {
     let from = conv.status;
     from.can_change(to, actor)?;
-    conversations::set_status(conn, conv.id, to, ctx.now)?;
+    let resolution = super::measures::resolution(ctx, conv, from, to);
+    conversations::set_status(conn, conv.id, to, ctx.now, resolution)?;
     thread::record(
         conn,
         conv,

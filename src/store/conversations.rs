@@ -231,27 +231,6 @@ pub fn set_first_response(
     Ok(())
 }
 
-/// Resolved (or closed without a resolution first): the latest resolution counts.
-pub fn set_resolution(
-    conn: &mut DbConn,
-    id: ConversationId,
-    at: NaiveDateTime,
-    took: Took,
-) -> Result<()> {
-    fixed(
-        "UPDATE conversations SET resolved_at = ?, resolution_secs = ?, \
-         resolution_work_secs = ? WHERE id = ?",
-        (
-            at.into_sql::<Timestamp>(),
-            took.secs.into_sql::<BigInt>(),
-            took.work_secs.into_sql::<BigInt>(),
-            id.0.into_sql::<BigInt>(),
-        ),
-    )
-    .execute(conn)?;
-    Ok(())
-}
-
 /// A resolved or closed conversation went back to work.
 pub fn count_reopen(conn: &mut DbConn, id: ConversationId) -> Result<()> {
     diesel::update(conversations::table.find(id))
@@ -260,23 +239,44 @@ pub fn count_reopen(conn: &mut DbConn, id: ConversationId) -> Result<()> {
     Ok(())
 }
 
+/// A new status; with `resolution`, the conversation was resolved (or closed without a
+/// resolution first) then: the latest resolution counts. One UPDATE for both, as every
+/// UPDATE of a conversation rewrites its index entries.
 pub fn set_status(
     conn: &mut DbConn,
     id: ConversationId,
     status: Status,
     t: NaiveDateTime,
+    resolution: Option<(NaiveDateTime, Took)>,
 ) -> Result<()> {
     let closed_at = if status.is_final() { Some(t) } else { None };
-    fixed(
-        "UPDATE conversations SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
-        (
-            status.as_str().into_sql::<Text>(),
-            t.into_sql::<Timestamp>(),
-            closed_at.into_sql::<Nullable<Timestamp>>(),
-            id.0.into_sql::<BigInt>(),
-        ),
-    )
-    .execute(conn)?;
+    let (status, t, closed_at, id) = (
+        status.as_str().into_sql::<Text>(),
+        t.into_sql::<Timestamp>(),
+        closed_at.into_sql::<Nullable<Timestamp>>(),
+        id.0.into_sql::<BigInt>(),
+    );
+    match resolution {
+        None => fixed(
+            "UPDATE conversations SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
+            (status, t, closed_at, id),
+        )
+        .execute(conn)?,
+        Some((at, took)) => fixed(
+            "UPDATE conversations SET status = ?, updated_at = ?, closed_at = ?, \
+             resolved_at = ?, resolution_secs = ?, resolution_work_secs = ? WHERE id = ?",
+            (
+                status,
+                t,
+                closed_at,
+                at.into_sql::<Timestamp>(),
+                took.secs.into_sql::<BigInt>(),
+                took.work_secs.into_sql::<BigInt>(),
+                id,
+            ),
+        )
+        .execute(conn)?,
+    };
     Ok(())
 }
 
