@@ -170,6 +170,13 @@ impl Inbox {
     }
 }
 
+impl Inbox {
+    /// Inbound values are queued for a committer here (not counting a batch being committed).
+    pub fn ingest_queued(&self) -> bool {
+        self.ingest.iter().any(|q| q.capacity() < q.max_capacity())
+    }
+}
+
 /// How many batches commit at once: SQLite has one writer; PostgreSQL takes several, and a
 /// single committer there spends most of its time waiting on round trips.
 pub fn committers(backend: store::Backend) -> usize {

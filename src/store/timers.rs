@@ -164,6 +164,27 @@ pub fn claim(conn: &mut DbConn, id: i64, now: NaiveDateTime) -> Result<bool> {
     Ok(n == 1)
 }
 
+/// Marks these due timers fired in one statement; the ids it marked (another worker, or a
+/// change, may have taken some first).
+pub fn claim_all(
+    conn: &mut DbConn,
+    ids: &[i64],
+    now: NaiveDateTime,
+) -> Result<std::collections::HashSet<i64>> {
+    if ids.is_empty() {
+        return Ok(Default::default());
+    }
+    let claimed: Vec<i64> = diesel::update(
+        timers::table
+            .filter(timers::id.eq_any(ids))
+            .filter(timers::state.eq(PENDING)),
+    )
+    .set((timers::state.eq(FIRED), timers::fired_at.eq(Some(now))))
+    .returning(timers::id)
+    .load(conn)?;
+    Ok(claimed.into_iter().collect())
+}
+
 pub fn pending(
     conn: &mut DbConn,
     conversation_id: ConversationId,

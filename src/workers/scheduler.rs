@@ -192,10 +192,6 @@ pub async fn presence(inbox: &Inbox) -> Result<()> {
         .await
 }
 
-/// Fires every timer due by the automation clock; returns how many fired. Due timers are
-/// fired a batch per transaction (one transaction each made mass auto-close crawl at ~120
-/// a second); a batch that fails is fired again timer by timer, so one bad timer fails
-/// alone. Between full batches the scheduler yields, so ingest keeps committing.
 /// What one pass of `fire_due` did.
 pub struct Fired {
     pub count: usize,
@@ -203,6 +199,10 @@ pub struct Fired {
     pub more: bool,
 }
 
+/// Fires every timer due by the automation clock. Due timers are fired a batch per
+/// transaction (one transaction each made mass auto-close crawl at ~120 a second); a batch
+/// that fails is fired again timer by timer, so one bad timer fails alone. Between full
+/// batches queued inbound messages go first, so ingest keeps committing.
 pub async fn fire_due(inbox: &Inbox) -> Result<Fired> {
     // Past this the rest waits for the next pass, so shutdown and the other duties of the
     // tick are never held up by a mass of due timers.
@@ -225,9 +225,24 @@ pub async fn fire_due(inbox: &Inbox) -> Result<Fired> {
         let all = inbox
             .store
             .write(move |conn| {
-                let mut out = Vec::new();
+                // Each conversation's first timer is claimed in one statement with the others
+                // (those another worker took are left out). A second timer of a conversation
+                // is claimed after the first acted, which may have cancelled it.
+                let mut convs = std::collections::HashSet::new();
+                let firsts: std::collections::HashSet<i64> = batch
+                    .iter()
+                    .filter(|t| convs.insert(t.conversation_id))
+                    .map(|t| t.id)
+                    .collect();
+                let ids: Vec<i64> = firsts.iter().copied().collect();
+                let claimed = timers::claim_all(conn, &ids, now)?;
+                let mut out = Vec::with_capacity(batch.len());
                 for t in &batch {
-                    out.extend(fire_one(conn, &registry, &auto, t, now)?);
+                    if claimed.contains(&t.id) {
+                        out.push(act(conn, &registry, &auto, t, now)?);
+                    } else if !firsts.contains(&t.id) {
+                        out.extend(fire_one(conn, &registry, &auto, t, now)?);
+                    }
                 }
                 Ok(out)
             })
@@ -256,9 +271,13 @@ pub async fn fire_due(inbox: &Inbox) -> Result<Fired> {
                 more: true,
             });
         }
-        // The database has one writer (SQLite) or hot rows (PostgreSQL): between batches the
-        // inbound committer gets its turn, so a mass of timers slows ingest, never stops it.
-        tokio::time::sleep(started.elapsed() / GIVE_WAY).await;
+        // Messages waiting to be committed get their turn first, so a mass of timers slows
+        // ingest, never stops it. A committer already waiting for the connection takes it
+        // as this batch hands it back (the pool wakes the waiter); the scheduler's next
+        // batch reads its timers first.
+        if inbox.ingest_queued() {
+            tokio::time::sleep(started.elapsed() / GIVE_WAY).await;
+        }
     }
     Ok(Fired {
         count: fired,
@@ -278,12 +297,23 @@ fn fire_one(
     if !timers::claim(conn, timer.id, now)? {
         return Ok(None);
     }
+    act(conn, registry, auto, timer, now).map(Some)
+}
+
+/// Acts on a claimed timer; the conversation as it is afterwards.
+fn act(
+    conn: &mut crate::store::DbConn,
+    registry: &crate::inbox::Registry,
+    auto: &crate::automation::Automation,
+    timer: &timers::Timer,
+    now: chrono::NaiveDateTime,
+) -> Result<conversations::Conversation> {
     let conv = conversations::by_id(conn, timer.project_id, timer.conversation_id)?;
     let entry = registry.by_id(conv.channel_id);
     let mut ctx = crate::inbox::registry::auto_ctx(auto, entry.as_deref());
     ctx.now = now;
     crate::automation::fire(conn, &ctx, timer, &conv)?;
-    Ok(Some(conversations::by_id(conn, conv.project_id, conv.id)?))
+    conversations::by_id(conn, conv.project_id, conv.id)
 }
 
 async fn fire_each(
