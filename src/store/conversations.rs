@@ -154,37 +154,22 @@ pub fn touch_customers(conn: &mut DbConn, touches: &[Touch]) -> Result<()> {
             id.0.into_sql::<BigInt>(),
         );
         // Kept prepared (see `prepared`): this runs for every conversation a batch writes to.
-        match from {
-            Some(f) => fixed(
-                "UPDATE conversations SET last_customer_at = ?, last_message_at = ?, \
-                 updated_at = ?, unread = TRUE, first_customer_at = COALESCE(first_customer_at, ?), \
-                 messages_in = messages_in + ?, reply_to = ? WHERE id = ?",
-                (
-                    at,
-                    at,
-                    at,
-                    first.into_sql::<Nullable<Timestamp>>(),
-                    added,
-                    f.into_sql::<Text>(),
-                    id,
-                ),
-            )
-            .execute(conn)?,
-            None => fixed(
-                "UPDATE conversations SET last_customer_at = ?, last_message_at = ?, \
-                 updated_at = ?, unread = TRUE, first_customer_at = COALESCE(first_customer_at, ?), \
-                 messages_in = messages_in + ? WHERE id = ?",
-                (
-                    at,
-                    at,
-                    at,
-                    first.into_sql::<Nullable<Timestamp>>(),
-                    added,
-                    id,
-                ),
-            )
-            .execute(conn)?,
-        };
+        // Without a writer (a blocked customer) the conversation keeps whom replies go to.
+        fixed(
+            "UPDATE conversations SET last_customer_at = ?, last_message_at = ?, \
+             updated_at = ?, unread = TRUE, first_customer_at = COALESCE(first_customer_at, ?), \
+             messages_in = messages_in + ?, reply_to = COALESCE(?, reply_to) WHERE id = ?",
+            (
+                at,
+                at,
+                at,
+                first.into_sql::<Nullable<Timestamp>>(),
+                added,
+                from.into_sql::<Nullable<Text>>(),
+                id,
+            ),
+        )
+        .execute(conn)?;
     }
     let ids: Vec<ConversationId> = touches.iter().map(|t| t.0).collect();
     super::report_days::touched(conn, &ids)
@@ -250,33 +235,22 @@ pub fn set_status(
     resolution: Option<(NaiveDateTime, Took)>,
 ) -> Result<()> {
     let closed_at = if status.is_final() { Some(t) } else { None };
-    let (status, t, closed_at, id) = (
-        status.as_str().into_sql::<Text>(),
-        t.into_sql::<Timestamp>(),
-        closed_at.into_sql::<Nullable<Timestamp>>(),
-        id.0.into_sql::<BigInt>(),
-    );
-    match resolution {
-        None => fixed(
-            "UPDATE conversations SET status = ?, updated_at = ?, closed_at = ? WHERE id = ?",
-            (status, t, closed_at, id),
-        )
-        .execute(conn)?,
-        Some((at, took)) => fixed(
-            "UPDATE conversations SET status = ?, updated_at = ?, closed_at = ?, \
-             resolved_at = ?, resolution_secs = ?, resolution_work_secs = ? WHERE id = ?",
-            (
-                status,
-                t,
-                closed_at,
-                at.into_sql::<Timestamp>(),
-                took.secs.into_sql::<BigInt>(),
-                took.work_secs.into_sql::<BigInt>(),
-                id,
-            ),
-        )
-        .execute(conn)?,
-    };
+    let (at, took) = resolution.unzip();
+    fixed(
+        "UPDATE conversations SET status = ?, updated_at = ?, closed_at = ?, \
+         resolved_at = COALESCE(?, resolved_at), resolution_secs = COALESCE(?, resolution_secs), \
+         resolution_work_secs = COALESCE(?, resolution_work_secs) WHERE id = ?",
+        (
+            status.as_str().into_sql::<Text>(),
+            t.into_sql::<Timestamp>(),
+            closed_at.into_sql::<Nullable<Timestamp>>(),
+            at.into_sql::<Nullable<Timestamp>>(),
+            took.map(|t| t.secs).into_sql::<Nullable<BigInt>>(),
+            took.map(|t| t.work_secs).into_sql::<Nullable<BigInt>>(),
+            id.0.into_sql::<BigInt>(),
+        ),
+    )
+    .execute(conn)?;
     Ok(())
 }
 

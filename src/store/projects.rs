@@ -105,18 +105,9 @@ pub fn ensure_default(conn: &mut DbConn) -> Result<Project> {
 /// conversation until its transaction ends, so numbers come from the project's sequence
 /// (a rolled-back transaction leaves a gap).
 pub fn next_number(conn: &mut DbConn, project_id: ProjectId) -> Result<i64> {
-    match conn {
-        DbConn::Postgresql(_) => super::next_values(conn, &number_sequence(project_id), 1)?
-            .pop()
-            .ok_or_else(|| Error::internal("the number sequence gave nothing")),
-        // Kept prepared (see `prepared`): this runs for every new conversation.
-        DbConn::Sqlite(_) => Ok(fixed(
-            "UPDATE projects SET next_number = next_number + 1 WHERE id = ? RETURNING next_number AS n",
-            (project_id.0.into_sql::<diesel::sql_types::BigInt>(),),
-        )
-        .get_result::<super::Number>(conn)?
-        .n),
-    }
+    reserve_numbers(conn, project_id, 1)?
+        .pop()
+        .ok_or_else(|| Error::internal("no conversation number was reserved"))
 }
 
 /// The sequence a project's numbers come from on PostgreSQL, as an SQL literal (the id is
@@ -130,10 +121,17 @@ pub fn reserve_numbers(conn: &mut DbConn, project_id: ProjectId, count: i64) -> 
     match conn {
         DbConn::Postgresql(_) => super::next_values(conn, &number_sequence(project_id), count),
         DbConn::Sqlite(_) => {
-            let last: i64 = diesel::update(projects::table.find(project_id))
-                .set(projects::next_number.eq(projects::next_number + count))
-                .returning(projects::next_number)
-                .get_result(conn)?;
+            // Kept prepared (see `prepared`): this runs for every new conversation.
+            let last = fixed(
+                "UPDATE projects SET next_number = next_number + ? WHERE id = ? \
+                 RETURNING next_number AS n",
+                (
+                    count.into_sql::<diesel::sql_types::BigInt>(),
+                    project_id.0.into_sql::<diesel::sql_types::BigInt>(),
+                ),
+            )
+            .get_result::<super::Number>(conn)?
+            .n;
             Ok((last - count + 1..=last).collect())
         }
     }
